@@ -1,0 +1,26 @@
+"""Content digests: image tags derived from what went into the image, so a rebuild happens only on change."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+_IGNORED_PARTS = {"__pycache__", ".pytest_cache", "build", ".mypy_cache"}
+
+
+def tree_digest(paths: list[Path | str], *, extra: tuple[str, ...] = (), length: int = 12) -> str:
+    """A short sha256 over the relative names and bytes of every file under ``paths``, plus ``extra`` strings.
+
+    Files under __pycache__ or a ``build`` folder are ignored: they are outputs, not inputs.
+    """
+    digest = hashlib.sha256()
+    for value in extra:
+        digest.update(b"extra\0" + value.encode() + b"\0")
+    for root in sorted(Path(p) for p in paths):
+        files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
+        for path in files:
+            if _IGNORED_PARTS.intersection(path.parts) or path.suffix == ".pyc":
+                continue
+            digest.update(str(path.as_posix()).encode() + b"\0")
+            digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()[:length]

@@ -1,0 +1,44 @@
+"""Docker CLI: argv builders (pure) and thin wrappers that run them through a Runner."""
+
+from __future__ import annotations
+
+import shutil
+
+from lab.errors import PreconditionError
+from lab.runner import Runner
+
+DOCKER = "docker"
+
+
+def build_args(tag: str, context: str, *, dockerfile: str | None = None,
+               build_args: dict[str, str] | None = None, target: str | None = None) -> list[str]:
+    argv = [DOCKER, "build", "--tag", tag]
+    if dockerfile:
+        argv += ["--file", dockerfile]
+    for key, value in sorted((build_args or {}).items()):
+        argv += ["--build-arg", f"{key}={value}"]
+    if target:
+        argv += ["--target", target]
+    return argv + [context]
+
+
+def image_inspect_args(ref: str) -> list[str]:
+    return [DOCKER, "image", "inspect", "--format", "{{.Id}}", ref]
+
+
+def image_exists(runner: Runner, ref: str) -> bool:
+    """True when the engine has ``ref`` locally (asked even under --dry)."""
+    return runner.probe(image_inspect_args(ref)).ok
+
+
+def build_image(runner: Runner, tag: str, context: str, **kwargs) -> None:
+    """``docker build``; raises CommandError with the build's last line on failure."""
+    runner.run(build_args(tag, context, **kwargs), timeout=3600)
+
+
+def ensure_engine(runner: Runner) -> None:
+    """Fail with one line when the docker CLI is missing or no engine answers."""
+    if shutil.which(DOCKER) is None:
+        raise PreconditionError("docker not found on PATH; install Docker (https://docs.docker.com/get-docker/)")
+    if not runner.probe([DOCKER, "version", "--format", "{{.Server.Version}}"], timeout=20).ok:
+        raise PreconditionError("the Docker engine does not answer; start it (here: ../shared/env/docker-engine)")

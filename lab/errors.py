@@ -1,0 +1,48 @@
+"""Errors the lab raises.
+
+    LabError                  a failed operation; its message is one line for the user
+    ├── PreconditionError     something to fix before retrying (missing tool, wrong context): exit code 2
+    └── CommandError          a command exited non-zero; keeps argv, exit code and output for --debug
+
+tasks.py turns any LabError into invoke's Exit once, so the user sees one line and an exit code,
+never a traceback.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+
+class LabError(Exception):
+    """A lab operation failed. ``str(err)`` is the one line shown to the user."""
+
+    exit_code = 1
+
+
+class PreconditionError(LabError):
+    """The machine or the input is not ready (missing tool, unset value, wrong kube context)."""
+
+    exit_code = 2
+
+
+class CommandError(LabError):
+    """A command exited non-zero (or timed out)."""
+
+    def __init__(self, argv: list[str], exited: int | None, stdout: str = "", stderr: str = "", message: str = ""):
+        self.argv = list(argv)
+        self.exited = exited
+        self.stdout = stdout
+        self.stderr = stderr
+        status = "timed out" if exited is None else f"exited {exited}"
+        detail = message or _last_line(stderr) or _last_line(stdout)
+        super().__init__(f"`{shlex.join(self.argv)}` {status}" + (f": {detail}" if detail else ""))
+
+    @property
+    def output(self) -> str:
+        """Captured output, for --debug."""
+        return "\n".join(part for part in (self.stdout, self.stderr) if part)
+
+
+def _last_line(text: str) -> str:
+    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    return lines[-1] if lines else ""

@@ -1,0 +1,1 @@
+"""Images built here without a registry: one module per image (cassandra, kind node, writer)."""

@@ -1,0 +1,159 @@
+"""Cassandra operations inside its pods: nodetool and cqlsh through ``kubectl exec``, and their parsers.
+
+Why exec rather than a driver on the host: pod and cluster IPs of a kind cluster are not routable from the
+host, and cqlsh/nodetool ship in every Cassandra image, ours and the official one.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lab import kubectl
+from lab.config import check_consistency, check_topic
+from lab.errors import CommandError, LabError
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+KEYSPACE = "ece573"
+ROWS_TABLE = f"{KEYSPACE}.prj04"
+LAST_SEQ_TABLE = f"{KEYSPACE}.prj04_last_seq"
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_NODE_LINE = re.compile(r"^([UD][NLJM])\s+(\S+)\s+(.*)$")
+
+
+@dataclass(frozen=True)
+class NodeStatus:
+    """One line of ``nodetool status``: state is two letters, U/D then N/L/J/M (UN = up and normal)."""
+
+    state: str
+    address: str
+    load: str
+    host_id: str
+    rack: str
+
+
+def parse_nodetool_status(text: str) -> list[NodeStatus]:
+    """The node lines of ``nodetool status`` (any datacenter); other lines are ignored."""
+    nodes = []
+    for raw in text.splitlines():
+        match = _NODE_LINE.match(raw.strip())
+        if not match:
+            continue
+        state, address, rest = match.groups()
+        tokens = rest.split()
+        host_id = next((t for t in tokens if _UUID.match(t)), "")
+        rack = tokens[-1] if tokens and tokens[-1] != host_id else ""
+        # Load is "70.24 KiB" (two tokens) or "?" while a node is down.
+        load = " ".join(tokens[:2]) if len(tokens) > 1 and re.match(r"^[KMGT]?i?B$", tokens[1]) else (tokens[0] if tokens else "")
+        nodes.append(NodeStatus(state, address, load, host_id, rack))
+    return nodes
+
+
+def all_up_normal(nodes: list[NodeStatus], expected: int) -> bool:
+    """True when exactly ``expected`` nodes are known and every one is UN."""
+    return len(nodes) == expected and all(n.state == "UN" for n in nodes)
+
+
+def nodetool_args(*args: str) -> list[str]:
+    return ["nodetool", *args]
+
+
+def cqlsh_args(statements: str | None = None, *, request_timeout: int = 120) -> list[str]:
+    argv = ["cqlsh"]
+    if statements is not None:
+        # Without a longer timeout a full-partition read of a busy topic trips cqlsh's default 10 s.
+        argv += [f"--request-timeout={request_timeout}", "-e", statements]
+    return argv
+
+
+def select_script(query: str, *, consistency: str) -> str:
+    """A cqlsh -e script: set the consistency, turn paging off (no ---MORE--- prompts), run one query."""
+    return f"CONSISTENCY {check_consistency(consistency)}; PAGING OFF; {query}"
+
+
+def seqs_query(topic: str) -> str:
+    return f"SELECT seq FROM {ROWS_TABLE} WHERE topic = '{check_topic(topic)}';"
+
+
+def count_query(topic: str) -> str:
+    return f"SELECT count(*) FROM {ROWS_TABLE} WHERE topic = '{check_topic(topic)}';"
+
+
+LAST_SEQS_QUERY = f"SELECT topic, seq FROM {LAST_SEQ_TABLE};"
+
+
+def parse_cqlsh_table(text: str) -> list[dict[str, str]]:
+    """Rows of the last result table cqlsh printed, as dicts keyed by column name.
+
+    cqlsh prints `` col1 | col2`` then a ``-----+-----`` rule, the rows, a blank line and ``(N rows)``.
+    Status lines around it ("Consistency level set to QUORUM.", "Disabled Query paging.") are skipped.
+    """
+    lines = text.splitlines()
+    rows: list[dict[str, str]] = []
+    i = 0
+    while i < len(lines) - 1:
+        rule = lines[i + 1].strip()
+        if lines[i].strip() and rule and set(rule) <= set("-+"):
+            header = [h.strip() for h in lines[i].split("|")]
+            rows = []
+            i += 2
+            while i < len(lines) and lines[i].strip() and not re.match(r"^\(\d+ rows?\)$", lines[i].strip()):
+                cells = [cell.strip() for cell in lines[i].split("|")]
+                rows.append(dict(zip(header, cells)))
+                i += 1
+            continue
+        i += 1
+    return rows
+
+
+def _is_schema_missing(err: CommandError) -> bool:
+    text = f"{err.stdout}\n{err.stderr}"
+    # Before the writer's first start there is no keyspace or table: that is "no data", not a failure.
+    return "unconfigured table" in text or "does not exist" in text
+
+
+class Cassandra:
+    """cqlsh and nodetool in one pod of the StatefulSet."""
+
+    def __init__(self, runner: Runner, kube: Kubectl, *, pod: str = "cassandra-0", request_timeout: int = 120):
+        self.runner = runner
+        self.kube = kube
+        self.pod = pod
+        self.request_timeout = request_timeout
+
+    def exec_args(self, command: list[str], *, interactive: bool = False) -> list[str]:
+        return self.kube.exec_args(self.pod, command, container=kubectl.CASSANDRA_CONTAINER, interactive=interactive)
+
+    def nodetool_status(self) -> list[NodeStatus]:
+        text = self.runner.output(self.exec_args(nodetool_args("status")), timeout=90)
+        return parse_nodetool_status(text)
+
+    def query(self, query: str, *, consistency: str = "QUORUM") -> list[dict[str, str]]:
+        script = select_script(query, consistency=consistency)
+        argv = self.exec_args(cqlsh_args(script, request_timeout=self.request_timeout))
+        return parse_cqlsh_table(self.runner.output(argv, timeout=self.request_timeout + 60))
+
+    def last_seqs(self, *, consistency: str = "QUORUM") -> dict[str, int]:
+        """topic -> last_seq from the writer's progress table; empty before the writer made it."""
+        try:
+            rows = self.query(LAST_SEQS_QUERY, consistency=consistency)
+        except CommandError as err:
+            if _is_schema_missing(err):
+                return {}
+            raise LabError(f"failed to read {LAST_SEQ_TABLE} in {self.pod}: {err}") from err
+        return {row["topic"]: int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()}
+
+    def seqs(self, topic: str, *, consistency: str = "QUORUM") -> list[int]:
+        try:
+            rows = self.query(seqs_query(topic), consistency=consistency)
+        except CommandError as err:
+            if _is_schema_missing(err):
+                return []
+            raise LabError(f"failed to read topic {topic} from {ROWS_TABLE} in {self.pod}: {err}") from err
+        return [int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()]
+
+    def row_count(self, topic: str, *, consistency: str = "ONE") -> int:
+        rows = self.query(count_query(topic), consistency=consistency)
+        return int(rows[0]["count"]) if rows else 0

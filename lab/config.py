@@ -1,0 +1,212 @@
+"""The lab's settings: defaults here, overridden by invoke.yaml, INVOKE_LAB_* env vars and task flags.
+
+tasks.py registers ``DEFAULTS`` as the collection's configuration, so invoke's own precedence applies
+(collection defaults < invoke.yaml < env < ``-f file`` < CLI flags). ``LabConfig.from_invoke`` turns the
+merged ``c.config.lab`` tree into a typed, validated value that the library functions take.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from lab.errors import PreconditionError
+
+#: The project root: tasks.py, the manifests and invoke.yaml sit here.
+ROOT = Path(__file__).resolve().parent.parent
+
+#: kind v0.23.0's default node image (Kubernetes v1.30.0), pinned by digest as kind's release notes give it.
+KIND_NODE_IMAGE = "kindest/node:v1.30.0@sha256:047357ac0cfea04663786a612ba1eaba9702bef25227a794b52890dd8bcd692e"
+
+#: Consistency levels that both the writer and cqlsh understand.
+CONSISTENCY_LEVELS = ("ANY", "ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "EACH_QUORUM", "LOCAL_ONE")
+
+#: Topics end up inside CQL string literals (cqlsh -e), so only plain names are accepted.
+TOPIC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+IMAGE_SOURCES = ("auto", "pull", "build", "local")
+
+DEFAULTS: dict[str, Any] = {
+    "lab": {
+        "cluster": "kind",  # the assignment's kind cluster name; kubectl context kind-<cluster>
+        "context": "",  # empty: kind-<cluster>; anything else is a foreign context (see allow_context)
+        "allow_context": "",  # must equal `context` to let destructive tasks touch a non-kind context
+        "namespace": "default",
+        "cluster_config": "cluster.yml",
+        "cassandra_manifest": "cassandra.yml",
+        "writer_manifest": "writer.yml",
+        "artifacts": "artifacts",
+        "state_dir": ".cache/lab",  # rendered manifests and the image tags chosen by reset/build
+        "tools": {"kind": "", "kubectl": "", "bin_dir": ".cache/bin"},
+        "images": {
+            "cassandra": "cassandra:5.0",
+            "cassandra_source": "auto",  # auto: local copy, else pull, else build; pull; build; local
+            "cassandra_version": "",  # empty: lab.images.cassandra's default 5.0.x
+            "kind_node": KIND_NODE_IMAGE,
+            "kind_node_source": "auto",  # auto: local copy, else pull, else build; pull; build; local
+            "writer": "",  # empty: the content-addressed tag that `invoke build` makes
+            "writer_base": "",  # empty: lab.images.writer's default base image
+            "registry": "",  # e.g. registry.example:5000/lab: push there instead of `kind load`
+            "pull_timeout": 180,
+        },
+        "writer": {"topic": "test", "consistency": "QUORUM"},
+        "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
+        "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
+                  "metrics_port": 8080, "metric": "writer_last_seq"},
+        "timeouts": {"cluster": 600, "cassandra": 900, "writer": 300, "pod": 600},
+    }
+}
+
+
+@dataclass(frozen=True)
+class Images:
+    cassandra: str
+    cassandra_source: str
+    cassandra_version: str
+    kind_node: str
+    kind_node_source: str
+    writer: str
+    writer_base: str
+    registry: str
+    pull_timeout: int
+
+
+@dataclass(frozen=True)
+class Timeouts:
+    cluster: int
+    cassandra: int
+    writer: int
+    pod: int
+
+
+@dataclass(frozen=True)
+class LabConfig:
+    """Everything a lab operation needs to know, validated once."""
+
+    cluster: str = "kind"
+    context: str = ""
+    allow_context: str = ""
+    namespace: str = "default"
+    cluster_config: str = "cluster.yml"
+    cassandra_manifest: str = "cassandra.yml"
+    writer_manifest: str = "writer.yml"
+    artifacts: str = "artifacts"
+    state_dir: str = ".cache/lab"
+    tools: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["lab"]["tools"]))
+    images: Images = field(default_factory=lambda: Images(**DEFAULTS["lab"]["images"]))
+    topic: str = "test"
+    consistency: str = "QUORUM"
+    verify: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["verify"]))
+    chaos: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["chaos"]))
+    timeouts: Timeouts = field(default_factory=lambda: Timeouts(**DEFAULTS["lab"]["timeouts"]))
+    root: Path = ROOT
+
+    @property
+    def kube_context(self) -> str:
+        """The kubectl context every command names explicitly (never the ambient current-context)."""
+        return self.context or f"kind-{self.cluster}"
+
+    @property
+    def is_kind_context(self) -> bool:
+        return self.kube_context == f"kind-{self.cluster}"
+
+    def path(self, relative: str) -> Path:
+        """A project path (manifests, state, artifacts) resolved against the project root."""
+        p = Path(relative)
+        return p if p.is_absolute() else self.root / p
+
+    @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> "LabConfig":
+        """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
+        lab = _merge(DEFAULTS["lab"], _plain(raw or {}))
+        unknown = set(lab["images"]) - set(DEFAULTS["lab"]["images"])
+        if unknown:
+            raise PreconditionError(f"unknown key lab.images.{sorted(unknown)[0]} in invoke.yaml")
+        images = Images(**{k: lab["images"][k] for k in DEFAULTS["lab"]["images"]})
+        timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in DEFAULTS["lab"]["timeouts"]})
+        cfg = cls(
+            cluster=str(lab["cluster"]), context=str(lab["context"] or ""), allow_context=str(lab["allow_context"] or ""),
+            namespace=str(lab["namespace"]), cluster_config=str(lab["cluster_config"]),
+            cassandra_manifest=str(lab["cassandra_manifest"]), writer_manifest=str(lab["writer_manifest"]),
+            artifacts=str(lab["artifacts"]), state_dir=str(lab["state_dir"]), tools=dict(lab["tools"]),
+            images=images, topic=str(lab["writer"]["topic"]), consistency=str(lab["writer"]["consistency"]).upper(),
+            verify=dict(lab["verify"]), chaos=dict(lab["chaos"]), timeouts=timeouts, root=root,
+        )
+        cfg.validate()
+        return cfg
+
+    @classmethod
+    def from_invoke(cls, c) -> "LabConfig":
+        """From an invoke Context: ``c.config.lab`` (collection defaults merged with invoke.yaml)."""
+        try:
+            raw = c.config["lab"]
+        except (KeyError, AttributeError):
+            raw = {}
+        return cls.from_mapping(raw)
+
+    def validate(self) -> None:
+        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", self.cluster):
+            raise PreconditionError(f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)")
+        check_topic(self.topic)
+        check_consistency(self.consistency, key="lab.writer.consistency")
+        check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")
+        for key in ("cassandra_source", "kind_node_source"):
+            value = getattr(self.images, key)
+            if value not in IMAGE_SOURCES:
+                raise PreconditionError(f"lab.images.{key} is {value!r}; use one of {', '.join(IMAGE_SOURCES)}")
+
+
+def check_topic(topic: str) -> str:
+    """A topic goes into CQL literals and pod env; refuse anything but a plain name."""
+    if not TOPIC_RE.match(topic or ""):
+        raise PreconditionError(f"topic {topic!r} is not a plain name (letters, digits, _ . -; at most 64)")
+    return topic
+
+
+def check_consistency(level: str, *, key: str = "consistency") -> str:
+    level = (level or "").upper()
+    if level not in CONSISTENCY_LEVELS:
+        raise PreconditionError(f"{key} {level!r} is not one of {', '.join(CONSISTENCY_LEVELS)}")
+    return level
+
+
+def resolve_tool(name: str, configured: str = "", *, bin_dir: str = ".cache/bin", root: Path = ROOT) -> str | None:
+    """Where ``name`` (kind, kubectl) lives: the configured path, else PATH, else the project's bin dir.
+
+    A configured path that does not exist is an error rather than a silent fallback: the user asked for it.
+    """
+    if configured:
+        path = Path(os.path.expanduser(configured))
+        path = path if path.is_absolute() else root / path
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise PreconditionError(f"lab.tools.{name} is {configured!r}, which is not an executable file")
+        return str(path)
+    found = shutil.which(name)
+    if found:
+        return found
+    local = Path(bin_dir)
+    local = (local if local.is_absolute() else root / local) / name
+    if local.is_file() and os.access(local, os.X_OK):
+        return str(local)
+    return None
+
+
+def _plain(value: Any) -> Any:
+    """invoke's DataProxy trees -> plain dicts, so they merge and compare like data."""
+    if hasattr(value, "items"):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value
+
+
+def _merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any]:
+    out = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in base.items()}
+    for key, value in override.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = value
+    return out

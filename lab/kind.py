@@ -1,0 +1,112 @@
+"""kind CLI: argv builders (pure) and thin wrappers that run them through a Runner.
+
+Only this module adds ``--name <cluster>``; every call names the cluster, so nothing touches another one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lab import docker
+from lab.errors import CommandError, LabError
+from lab.runner import Runner
+
+
+@dataclass(frozen=True)
+class Kind:
+    """The kind binary and the one cluster it manages."""
+
+    binary: str = "kind"
+    name: str = "kind"
+
+    def get_clusters_args(self) -> list[str]:
+        return [self.binary, "get", "clusters"]
+
+    def get_nodes_args(self) -> list[str]:
+        return [self.binary, "get", "nodes", "--name", self.name]
+
+    def create_args(self, config: str, *, image: str | None = None, wait: int = 0) -> list[str]:
+        argv = [self.binary, "create", "cluster", "--name", self.name, "--config", config]
+        if image:
+            # --image overrides every node's image in the config: how a locally built node image is used.
+            argv += ["--image", image]
+        if wait:
+            # kind waits for the control plane only; deploy waits for the workloads itself.
+            argv += ["--wait", f"{wait}s"]
+        return argv
+
+    def delete_args(self) -> list[str]:
+        return [self.binary, "delete", "cluster", "--name", self.name]
+
+    def load_args(self, image: str, nodes: list[str] | None = None) -> list[str]:
+        argv = [self.binary, "load", "docker-image", image, "--name", self.name]
+        if nodes:
+            argv += ["--nodes", ",".join(nodes)]
+        return argv
+
+    def kubeconfig_context(self) -> str:
+        return f"kind-{self.name}"
+
+
+def cluster_exists(runner: Runner, kind: Kind) -> bool:
+    """True when ``kind get clusters`` lists the cluster (asked even under --dry)."""
+    outcome = runner.probe(kind.get_clusters_args())
+    return outcome.ok and kind.name in outcome.stdout.split()
+
+
+def nodes(runner: Runner, kind: Kind) -> list[str]:
+    """The cluster's node container names; empty when the cluster does not exist."""
+    outcome = runner.probe(kind.get_nodes_args())
+    if not outcome.ok:
+        return []
+    return sorted(line.strip() for line in outcome.stdout.splitlines()
+                  if line.strip() and not line.startswith("No kind nodes"))
+
+
+def delete_cluster(runner: Runner, kind: Kind) -> None:
+    try:
+        runner.run(kind.delete_args(), timeout=300)
+    except CommandError as err:
+        raise LabError(f"failed to delete kind cluster {kind.name}: {err}") from err
+
+
+def create_cluster(runner: Runner, kind: Kind, config: str, *, image: str | None = None, timeout: int = 600) -> None:
+    try:
+        runner.run(kind.create_args(config, image=image, wait=min(timeout, 300)), timeout=timeout)
+    except CommandError as err:
+        raise LabError(f"failed to create kind cluster {kind.name} from {config}: {err}") from err
+
+
+def node_has_image_args(node: str, image: str) -> list[str]:
+    """Ask the node's containerd whether it holds ``image`` (how kind itself checks before loading)."""
+    return [docker.DOCKER, "exec", node, "crictl", "inspecti", "-q", _normalise(image)]
+
+
+def nodes_missing_image(runner: Runner, node_names: list[str], image: str) -> list[str]:
+    return [n for n in node_names if not runner.probe(node_has_image_args(n, image), timeout=30).ok]
+
+
+def load_image(runner: Runner, kind: Kind, image: str) -> list[str]:
+    """``kind load docker-image`` into the nodes that lack ``image``; returns the nodes loaded (empty: skipped)."""
+    all_nodes = nodes(runner, kind)
+    missing = nodes_missing_image(runner, all_nodes, image) if all_nodes else []
+    if all_nodes and not missing:
+        return []
+    # Name the nodes only when some already have it; a dry run on a missing cluster loads into all.
+    targets = missing if missing and len(missing) < len(all_nodes) else None
+    try:
+        runner.run(kind.load_args(image, targets), timeout=900)
+    except CommandError as err:
+        raise LabError(f"failed to load image {image} into kind cluster {kind.name}: {err}") from err
+    return missing or all_nodes or ["(all)"]
+
+
+def _normalise(image: str) -> str:
+    """containerd names Docker Hub images in full (docker.io/library/cassandra:5.0)."""
+    name = image.split("@", 1)[0]
+    first = name.split("/", 1)[0]
+    if "/" not in name:
+        return f"docker.io/library/{name}"
+    if "." not in first and ":" not in first and first != "localhost":
+        return f"docker.io/{name}"
+    return name

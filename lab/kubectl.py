@@ -1,0 +1,225 @@
+"""kubectl CLI: argv builders (pure) and thin wrappers that run them through a Runner.
+
+Only this module adds ``--context`` and ``-n``: every command names the kube context explicitly, so the
+lab never acts on whatever ``kubectl config current-context`` happens to be.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.runner import Runner
+
+CASSANDRA_SELECTOR = "app=cassandra"
+WRITER_SELECTOR = "app=ece573-prj04-writer"
+CASSANDRA_STATEFULSET = "cassandra"
+CASSANDRA_CONTAINER = "cassandra"
+WRITER_DEPLOYMENT = "ece573-prj04-writer"
+WRITER_CONTAINER = "writer"
+
+
+@dataclass(frozen=True)
+class Kubectl:
+    """The kubectl binary, the context and the namespace that every argv carries."""
+
+    binary: str = "kubectl"
+    context: str = "kind-kind"
+    namespace: str = "default"
+
+    def base(self, *, namespaced: bool = True) -> list[str]:
+        argv = [self.binary, "--context", self.context]
+        return argv + (["--namespace", self.namespace] if namespaced else [])
+
+    # -- reads -------------------------------------------------------------------------------------
+    def contexts_args(self) -> list[str]:
+        return [self.binary, "config", "get-contexts", "--output", "name"]
+
+    def get_json_args(self, kind: str, name: str | None = None, *, selector: str | None = None,
+                      namespaced: bool = True) -> list[str]:
+        argv = self.base(namespaced=namespaced) + ["get", kind]
+        if name:
+            argv.append(name)
+        if selector:
+            argv += ["--selector", selector]
+        return argv + ["--output", "json"]
+
+    def get_wide_args(self, kind: str, *, selector: str | None = None, namespaced: bool = True) -> list[str]:
+        argv = self.base(namespaced=namespaced) + ["get", kind]
+        if selector:
+            argv += ["--selector", selector]
+        return argv + ["--output", "wide"]
+
+    def events_args(self, name: str) -> list[str]:
+        return self.base() + ["get", "events", "--field-selector", f"involvedObject.name={name}",
+                              "--sort-by", ".lastTimestamp"]
+
+    def logs_args(self, *, selector: str | None = None, pod: str | None = None, container: str | None = None,
+                  follow: bool = False, tail: int | None = None, previous: bool = False) -> list[str]:
+        argv = self.base() + ["logs"]
+        if pod:
+            argv.append(pod)
+        if selector:
+            # --prefix names the pod on each line; a selector otherwise caps at 5 pods and 10 lines each.
+            argv += ["--selector", selector, "--prefix", "--max-log-requests", "10"]
+        if container:
+            argv += ["--container", container]
+        if follow:
+            argv.append("--follow")
+        if previous:
+            argv.append("--previous")
+        argv += ["--tail", str(tail if tail is not None else -1)]
+        return argv
+
+    def exec_args(self, pod: str, command: list[str], *, container: str | None = None,
+                  interactive: bool = False) -> list[str]:
+        argv = self.base() + ["exec"]
+        if interactive:
+            argv += ["--stdin", "--tty"]
+        argv.append(pod)
+        if container:
+            argv += ["--container", container]
+        return argv + ["--"] + command
+
+    # -- writes ------------------------------------------------------------------------------------
+    def apply_args(self, path: str) -> list[str]:
+        return self.base() + ["apply", "--filename", path]
+
+    def delete_file_args(self, path: str, *, timeout: int) -> list[str]:
+        return self.base() + ["delete", "--filename", path, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
+
+    def delete_pvcs_args(self, selector: str, *, timeout: int) -> list[str]:
+        return self.base() + ["delete", "persistentvolumeclaim", "--selector", selector, "--ignore-not-found",
+                              "--wait", f"--timeout={timeout}s"]
+
+    def delete_pod_args(self, pod: str, *, force: bool = False) -> list[str]:
+        # --wait=false: chaos times recovery from the moment of deletion, not from when the old pod is gone.
+        argv = self.base() + ["delete", "pod", pod, "--wait=false"]
+        if force:
+            # A crash rather than a shutdown: no preStop drain, no grace period.
+            argv += ["--grace-period=0", "--force"]
+        return argv
+
+    def rollout_status_args(self, resource: str, *, timeout: int) -> list[str]:
+        return self.base() + ["rollout", "status", resource, "--watch", f"--timeout={timeout}s"]
+
+    def port_forward_args(self, resource: str, local: int, remote: int) -> list[str]:
+        return self.base() + ["port-forward", resource, f"{local}:{remote}", "--address", "127.0.0.1"]
+
+
+# -- wrappers ----------------------------------------------------------------------------------------
+
+def context_exists(runner: Runner, kube: Kubectl) -> bool:
+    outcome = runner.probe(kube.contexts_args(), timeout=20)
+    return outcome.ok and kube.context in outcome.stdout.split()
+
+
+def require_context(runner: Runner, kube: Kubectl) -> None:
+    """One line when the kubeconfig has no such context (the cluster was never created, or was deleted)."""
+    if not context_exists(runner, kube):
+        raise PreconditionError(f"kube context {kube.context} not found; create the cluster with `invoke reset`")
+
+
+def get_json(runner: Runner, kube: Kubectl, kind: str, name: str | None = None, *,
+             selector: str | None = None, namespaced: bool = True) -> dict[str, Any] | None:
+    """``kubectl get -o json``; None when the object does not exist."""
+    outcome = runner.probe(kube.get_json_args(kind, name, selector=selector, namespaced=namespaced), timeout=60)
+    if not outcome.ok:
+        if "NotFound" in outcome.stderr or "not found" in outcome.stderr:
+            return None
+        raise CommandError(kube.get_json_args(kind, name, selector=selector, namespaced=namespaced),
+                           outcome.exited, outcome.stdout, outcome.stderr)
+    return json.loads(outcome.stdout or "{}")
+
+
+def pods(runner: Runner, kube: Kubectl, selector: str) -> list[dict[str, Any]]:
+    return (get_json(runner, kube, "pods", selector=selector) or {}).get("items", [])
+
+
+def apply(runner: Runner, kube: Kubectl, path: str) -> None:
+    try:
+        runner.run(kube.apply_args(path), timeout=120)
+    except CommandError as err:
+        raise LabError(f"failed to apply {path}: {err}") from err
+
+
+def rollout_status(runner: Runner, kube: Kubectl, resource: str, *, timeout: int) -> None:
+    # ctx.run's own timeout sits a little above kubectl's, so kubectl reports first and says why.
+    runner.run(kube.rollout_status_args(resource, timeout=timeout), timeout=timeout + 30)
+
+
+def exec_output(runner: Runner, kube: Kubectl, pod: str, command: list[str], *, container: str | None = None,
+                timeout: float = 120) -> str:
+    return runner.output(kube.exec_args(pod, command, container=container), timeout=timeout)
+
+
+# -- pod facts (pure, on `kubectl get -o json` data) ---------------------------------------------------
+
+def pod_ready(pod: dict[str, Any]) -> bool:
+    """Ready condition True and not being deleted."""
+    if pod.get("metadata", {}).get("deletionTimestamp"):
+        return False
+    for cond in pod.get("status", {}).get("conditions", []) or []:
+        if cond.get("type") == "Ready":
+            return cond.get("status") == "True"
+    return False
+
+
+def pod_restarts(pod: dict[str, Any]) -> int:
+    return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses", []) or [])
+
+
+def pod_uid(pod: dict[str, Any]) -> str:
+    return pod.get("metadata", {}).get("uid", "")
+
+
+def pod_waiting_reason(pod: dict[str, Any]) -> str:
+    """Why a pod is not running (CrashLoopBackOff, ErrImageNeverPull, Pending: Unschedulable ...), or ''."""
+    status = pod.get("status", {})
+    for cs in status.get("containerStatuses", []) or []:
+        state = cs.get("state", {})
+        if "waiting" in state:
+            return state["waiting"].get("reason", "Waiting")
+        if "terminated" in state:
+            return state["terminated"].get("reason", "Terminated")
+    for cond in status.get("conditions", []) or []:
+        if cond.get("type") == "PodScheduled" and cond.get("status") == "False":
+            return f"Pending: {cond.get('reason', '')} {cond.get('message', '')}".strip()
+    return status.get("phase", "")
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float, every: float = 2.0,
+               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> bool:
+    """Poll ``predicate`` until it holds or ``timeout`` passes; True when it held."""
+    deadline = clock() + timeout
+    while True:
+        if predicate():
+            return True
+        if clock() >= deadline:
+            return False
+        sleep(every)
+
+
+def diagnose(runner: Runner, kube: Kubectl, selector: str, *, container: str | None = None,
+             tail: int = 20) -> list[str]:
+    """Why pods under ``selector`` are not Ready: their state, events and the tail of their logs."""
+    lines: list[str] = []
+    try:
+        items = pods(runner, kube, selector)
+    except LabError as err:
+        return [f"could not list pods ({err})"]
+    if not items:
+        lines.append(f"no pods match {selector}")
+    for pod in items:
+        if pod_ready(pod):
+            continue
+        name = pod["metadata"]["name"]
+        lines.append(f"--- {name}: {pod_waiting_reason(pod) or 'not Ready'}, restarts {pod_restarts(pod)}")
+        events = runner.probe(kube.events_args(name), timeout=30)
+        lines += [f"    {line}" for line in events.stdout.splitlines()[-8:]]
+        logs = runner.probe(kube.logs_args(pod=name, container=container, tail=tail), timeout=30)
+        lines += [f"    | {line}" for line in logs.stdout.splitlines()[-tail:]]
+    return lines

@@ -42,3 +42,26 @@ def ensure_engine(runner: Runner) -> None:
         raise PreconditionError("docker not found on PATH; install Docker (https://docs.docker.com/get-docker/)")
     if not runner.probe([DOCKER, "version", "--format", "{{.Server.Version}}"], timeout=20).ok:
         raise PreconditionError("the Docker engine does not answer; start it (here: ../shared/env/docker-engine)")
+
+
+def pull_args(ref: str) -> list[str]:
+    return [DOCKER, "pull", ref]
+
+
+def tag_args(source: str, target: str) -> list[str]:
+    return [DOCKER, "tag", source, target]
+
+
+def push_args(ref: str) -> list[str]:
+    return [DOCKER, "push", ref]
+
+
+def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
+    """``docker pull``; False (not an error) when no registry answers, so callers can build instead."""
+    from lab.errors import CommandError
+
+    try:
+        runner.run(pull_args(ref), timeout=timeout, hide=True)
+    except CommandError:
+        return False
+    return True

@@ -1,0 +1,145 @@
+"""writer.loop with a fake store: ordering, retries, outages, stop and rate, without Cassandra.
+
+The fake completes writes on its own thread in random order (as the driver's event loop does), so the
+watermark logic is exercised under real concurrency. The Cassandra-backed evidence is in the slow tests.
+"""
+
+import logging
+import queue
+import random
+import threading
+import time
+
+import pytest
+
+from writer.config import Config
+from writer.loop import WriteLoop, backoff_delay
+
+
+class FakeStore:
+    """Rows land in ``rows``; ``fail(seq)`` decides whether a write of a unit containing seq fails."""
+
+    def __init__(self, fail=lambda seq: False, delay=0.002, start=0):
+        self.rows: set[int] = set(range(1, start + 1))  # what earlier runs wrote
+        self.last_seq_writes: list[int] = []
+        self.fail = fail
+        self.delay = delay
+        self.violations: list[str] = []
+        self._queue: queue.Queue = queue.Queue()
+        self._rng = random.Random(7)
+        self._lock = threading.Lock()
+        threading.Thread(target=self._complete, daemon=True).start()
+
+    def submit_rows(self, first, last, callback, errback, *args):
+        self._queue.put((self._rng.random() * self.delay, first, last, callback, errback, args))
+
+    def submit_last_seq(self, seq, callback, errback, *args):
+        self._record_last_seq(seq)
+        callback(None, *args)
+
+    def write_last_seq(self, seq, timeout):
+        self._record_last_seq(seq)
+
+    def _record_last_seq(self, seq):
+        with self._lock:
+            missing = [s for s in range(1, seq + 1) if s not in self.rows]
+        if missing:
+            self.violations.append(f"last_seq={seq} stored while {missing[:5]} missing")
+        self.last_seq_writes.append(seq)
+
+    def _complete(self):
+        while True:
+            batch = [self._queue.get()]
+            while not self._queue.empty():
+                batch.append(self._queue.get())
+            random.Random(len(batch)).shuffle(batch)  # completions arrive out of order
+            for delay, first, last, callback, errback, args in batch:
+                time.sleep(delay / len(batch))
+                if any(self.fail(s) for s in range(first, last + 1)):
+                    errback(RuntimeError(f"injected failure at {first}"), *args)
+                    continue
+                with self._lock:
+                    self.rows.update(range(first, last + 1))
+                callback(None, *args)
+
+
+def config(**kw):
+    base = dict(topic="t", max_seqs=2000, in_flight=16, batch_size=4, http_port=None,
+                checkpoint_interval=0.005, stop_timeout=2.0, max_backoff=0.05)
+    return Config(**{**base, **kw})
+
+
+def test_writes_every_seq_once_and_stores_the_end():
+    store = FakeStore(start=100)
+    loop = WriteLoop(store, config(), start=100)
+    assert loop.run() == 2100
+    assert store.rows == set(range(1, 2101))
+    assert store.last_seq_writes[-1] == 2100 and loop.stored == 2100
+    assert store.violations == []
+    assert store.last_seq_writes == sorted(store.last_seq_writes)  # last_seq never moves backwards
+
+
+def test_failed_seqs_are_retried_never_skipped(caplog):
+    attempts = {}
+
+    def flaky(seq):  # every 97th seq fails twice before it lands
+        if seq % 97:
+            return False
+        attempts[seq] = attempts.get(seq, 0) + 1
+        return attempts[seq] <= 2
+
+    store = FakeStore(fail=flaky)
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=1000), start=0)
+        assert loop.run() == 1000
+    assert store.rows == set(range(1, 1001))
+    assert store.violations == []
+    assert loop.retries >= 2 * 10 and loop.errors["RuntimeError"] == loop.retries
+    assert "holding new writes, retrying with backoff" in caplog.text
+    assert "outage over after" in caplog.text
+
+
+def test_an_outage_holds_writes_then_resumes_without_a_gap(caplog):
+    down_until = time.monotonic() + 0.6
+    store = FakeStore(fail=lambda seq: seq > 300 and time.monotonic() < down_until)
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=600, max_backoff=0.1), start=0)
+        assert loop.run() == 600
+    assert store.rows == set(range(1, 601)) and store.violations == []
+    assert loop.outages >= 1 and loop.outage_seconds >= 0.4
+    over = [r.getMessage() for r in caplog.records if "outage over" in r.getMessage()]
+    assert over, caplog.text
+    # Only the lowest failed unit probes during the outage: retries stay near (duration / backoff), not
+    # in_flight times that.
+    assert loop.retries < 16 + 0.6 / 0.025 + 5
+
+
+def test_stop_drains_and_stores_the_watermark():
+    store = FakeStore(delay=0.02)
+    loop = WriteLoop(store, config(max_seqs=None), start=0)
+    threading.Timer(0.3, loop.request_stop).start()
+    last = loop.run()
+    assert last > 0 and loop.in_flight == 0
+    assert loop.stored == last and store.last_seq_writes[-1] == last
+    assert set(range(1, last + 1)) <= store.rows and store.violations == []
+
+
+def test_rate_cap_is_honoured():
+    store = FakeStore()
+    started = time.monotonic()
+    loop = WriteLoop(store, config(max_seqs=100, rate=250.0), start=0)
+    assert loop.run() == 100
+    elapsed = time.monotonic() - started
+    assert 0.3 <= elapsed < 2.0, elapsed
+
+
+def test_max_seqs_zero_writes_nothing():
+    store = FakeStore(start=5)
+    assert WriteLoop(store, config(max_seqs=0), start=5).run() == 5
+    assert store.rows == set(range(1, 6)) and store.last_seq_writes == []
+
+
+@pytest.mark.parametrize("attempt, low, high", [(0, 0.25, 0.5), (1, 0.5, 1.0), (3, 1.0, 2.0), (50, 1.0, 2.0)])
+def test_backoff_doubles_up_to_the_cap_with_jitter(attempt, low, high):
+    assert backoff_delay(attempt, first=0.5, cap=2.0, rand=lambda: 0.0) == pytest.approx(low)
+    assert backoff_delay(attempt, first=0.5, cap=2.0, rand=lambda: 1.0) == pytest.approx(high)

@@ -1,0 +1,293 @@
+"""The write loop: pipelined writes of consecutive seqs, a contiguous watermark, retries, checkpoints.
+
+Threads: completions run on the driver's event-loop thread and immediately issue the next write there (the
+pattern of the driver's own ``execute_concurrent``: no hand-off between threads per row). The main thread
+ticks every few milliseconds to issue what callbacks could not (the first writes, retries after a backoff,
+writes held back by the rate cap), to store ``last_seq``, to log progress and to notice a stop request.
+One lock guards the shared state; nothing slow runs under it.
+
+Failure rule: a failed unit (one row or one batch) goes to a retry heap and is written again, never skipped.
+The first failure opens an "outage": new seqs are held back and only the lowest failed unit is re-tried,
+with capped exponential backoff and jitter, until one write issued during the outage succeeds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+import random
+import threading
+import time
+from collections import Counter
+from typing import Callable
+
+from writer.config import Config
+from writer.store import Store
+from writer.watermark import Watermark
+
+log = logging.getLogger("writer")
+
+_TICK = 0.01  # seconds between main-thread passes
+_FIRST_BACKOFF = 0.05  # a dead coordinator is usually replaced by the next host at once: retry fast first
+_STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long outage
+
+
+def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], float] = random.random) -> float:
+    """Capped exponential backoff with jitter: first * 2**attempt, at most ``cap``, scaled by 0.5..1.
+
+    The jitter keeps several writers (or one writer's retries) from hitting a recovering node in lockstep.
+    """
+    delay = min(cap, first * (2 ** min(attempt, 30)))
+    return delay * (0.5 + rand() / 2)
+
+
+class WriteLoop:
+    """Writes seqs start+1, start+2, ... through ``store`` until stopped or ``config.max_seqs`` are written."""
+
+    def __init__(self, store: Store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
+                 observe_latency: Callable[[float], None] | None = None):
+        self.store = store
+        self.config = config
+        self.topic = config.topic
+        self.clock, self.sleep, self.rand = clock, sleep, rand
+        self.observe_latency = observe_latency or (lambda seconds: None)
+        self.start = start
+        self.watermark = Watermark(start)
+        self.stored = start  # highest last_seq known to be written
+        self.next_seq = start + 1
+        self.end_seq = start + config.max_seqs if config.max_seqs is not None else None
+        self.unit = config.batch_size if config.rate is None else max(1, min(config.batch_size,
+                                                                             int(config.rate * 0.02)))
+        self.in_flight = 0
+        self.rows_written = 0
+        self.retries = 0
+        self.errors: Counter[str] = Counter()  # failures by exception class, for /metrics
+        self.outage_since: float | None = None
+        self.outage_seconds = 0.0  # total of finished outages
+        self.outages = 0
+        self.stop_requested = False
+        self.heartbeat = clock()
+        self.first_issue: float | None = None
+        self.last_ack: float | None = None
+        self._retry: list[tuple[int, int]] = []  # heap of failed units, lowest seq first
+        self._retry_at = 0.0
+        self._attempt = 0  # probes failed in this outage, drives the backoff
+        self._last_error = ""
+        self._still_down_logged = 0.0
+        self._tokens = float(self.unit)
+        self._tokens_at = clock()
+        self._checkpoint_busy = False
+        self._checkpoint_at = -1e9
+        self._next_log = (start // config.log_every + 1) * config.log_every
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # ---- the main thread ----------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        """Write until stopped or done; drain, store the final watermark, return it."""
+        while not self.stop_requested and not self.done:
+            now = self.clock()
+            self.heartbeat = now
+            self._fill()
+            self._checkpoint(now)
+            self._log_progress()
+            self._log_still_down(now)
+            self.sleep(_TICK)
+        self._drain()
+        self._log_progress()
+        self._final_checkpoint()
+        return self.watermark.value
+
+    def request_stop(self) -> None:
+        """Stop issuing writes; safe from a signal handler (sets one attribute, takes no lock)."""
+        self.stop_requested = True
+
+    @property
+    def done(self) -> bool:
+        return self.end_seq is not None and self.watermark.value >= self.end_seq
+
+    @property
+    def seqs_per_second(self) -> float:
+        if self.first_issue is None or self.last_ack is None or self.last_ack <= self.first_issue:
+            return 0.0
+        return self.rows_written / (self.last_ack - self.first_issue)
+
+    def _drain(self) -> None:
+        deadline = self.clock() + self.config.stop_timeout
+        while self.in_flight and self.clock() < deadline:
+            self.heartbeat = self.clock()
+            self.sleep(_TICK)
+        if self.in_flight:
+            log.warning("%s: %d writes still in flight after %.1f s; last_seq stays at the watermark %d",
+                        self.topic, self.in_flight, self.config.stop_timeout, self.watermark.value)
+
+    def _checkpoint(self, now: float) -> None:
+        """Store the watermark as last_seq, at most one write in flight and one per checkpoint_interval."""
+        seq = self.watermark.value
+        if seq <= self.stored or self._checkpoint_busy or now - self._checkpoint_at < self.config.checkpoint_interval:
+            return
+        self._checkpoint_busy, self._checkpoint_at = True, now
+        try:
+            self.store.submit_last_seq(seq, self._on_checkpoint, self._on_checkpoint_failed, seq)
+        except Exception as exc:  # noqa: BLE001 - the driver may raise synchronously (session closing)
+            self._on_checkpoint_failed(exc, seq)
+
+    def _on_checkpoint(self, _result, seq: int) -> None:
+        self.stored = max(self.stored, seq)
+        self._checkpoint_busy = False
+
+    def _on_checkpoint_failed(self, exc: BaseException, seq: int) -> None:
+        # Harmless: the next checkpoint carries a newer watermark; a restart re-writes a few more rows.
+        self.errors[f"checkpoint:{type(exc).__name__}"] += 1
+        self._checkpoint_busy = False
+
+    def _final_checkpoint(self) -> None:
+        """Store the watermark before exiting, retrying until stop_timeout (a restart re-writes if it fails)."""
+        seq = self.watermark.value
+        deadline = self.clock() + max(self.config.stop_timeout, 1.0)
+        attempt = 0
+        while seq > self.stored:
+            try:
+                self.store.write_last_seq(seq, timeout=self.config.request_timeout)
+                self.stored = seq
+            except Exception as exc:  # noqa: BLE001 - any failure: retry until the deadline
+                if self.clock() >= deadline:
+                    log.warning("%s: could not store last_seq=%d (%s); the next start re-writes from %d",
+                                self.topic, seq, _describe(exc), self.stored + 1)
+                    return
+                self.sleep(backoff_delay(attempt, first=0.1, cap=1.0, rand=self.rand))
+                attempt += 1
+
+    def _log_progress(self) -> None:
+        """The Go writer's line, once for every LOG_EVERY-th seq the watermark passes."""
+        while self.watermark.value >= self._next_log:
+            log.info("%s: inserted rows to seq %d", self.topic, self._next_log)
+            self._next_log += self.config.log_every
+
+    def _log_still_down(self, now: float) -> None:
+        since = self.outage_since
+        if since is not None and now - since >= _STILL_DOWN_EVERY and now - self._still_down_logged >= _STILL_DOWN_EVERY:
+            self._still_down_logged = now
+            log.warning("%s: still retrying seq %d after %.1f s (%s)", self.topic, self.watermark.value + 1,
+                        now - since, self._last_error)
+
+    # ---- issuing (any thread) ----------------------------------------------------------------------------
+
+    def _fill(self) -> None:
+        """Issue units while slots are free. Re-entrant calls (a store completing synchronously) are folded
+        into the outer call's loop instead of recursing."""
+        local = self._local
+        if getattr(local, "filling", False):
+            local.again = True
+            return
+        local.filling = True
+        try:
+            while True:
+                local.again = False
+                while (claim := self._claim()) is not None:
+                    self._submit(*claim)
+                if not local.again:
+                    break
+        finally:
+            local.filling = False
+
+    def _claim(self) -> tuple[int, int, float] | None:
+        """Under the lock: the next unit to write (a retry first), or None when none may go out now."""
+        with self._lock:
+            if self.stop_requested or self.in_flight >= self.config.in_flight:
+                return None
+            now = self.clock()
+            if self._retry:
+                # In an outage only one probe at a time, and only after the backoff.
+                if now < self._retry_at or (self.outage_since is not None and self.in_flight):
+                    return None
+                first, last = heapq.heappop(self._retry)
+            elif self.outage_since is not None:
+                return None
+            else:
+                first = self.next_seq
+                if self.end_seq is not None and first > self.end_seq:
+                    return None
+                size = self.unit if self.end_seq is None else min(self.unit, self.end_seq - first + 1)
+                if self.config.rate is not None and not self._take_tokens(now, size):
+                    return None
+                last = first + size - 1
+                self.next_seq = last + 1
+            self.in_flight += 1
+            if self.first_issue is None:
+                self.first_issue = now
+            return first, last, now
+
+    def _take_tokens(self, now: float, size: int) -> bool:
+        """Token bucket for WRITER_RATE; the burst is 100 ms of rate so a pause is not made up in a rush."""
+        rate = self.config.rate
+        self._tokens = min(max(float(size), rate * 0.1), self._tokens + (now - self._tokens_at) * rate)
+        self._tokens_at = now
+        if self._tokens < size:
+            return False
+        self._tokens -= size
+        return True
+
+    def _submit(self, first: int, last: int, issued: float) -> None:
+        try:
+            self.store.submit_rows(first, last, self._on_written, self._on_failed, first, last, issued)
+        except Exception as exc:  # noqa: BLE001 - a synchronous driver error is just another failure
+            self._on_failed(exc, first, last, issued)
+
+    # ---- completions (driver thread) ---------------------------------------------------------------------
+
+    def _on_written(self, _result, first: int, last: int, issued: float) -> None:
+        now = self.clock()
+        ended = None
+        with self._lock:
+            self.in_flight -= 1
+            self.watermark.ack(first, last)
+            self.rows_written += last - first + 1
+            self.last_ack = now
+            # Only a write issued during the outage proves it is over; older ones were already under way.
+            if self.outage_since is not None and issued >= self.outage_since:
+                ended = now - self.outage_since
+                self.outage_seconds += ended
+                self.outage_since = None
+                self._attempt = 0
+                self._retry_at = 0.0
+        self.observe_latency(now - issued)
+        if ended is not None:
+            log.warning("%s: outage over after %.1f s (%d retries so far); resuming at seq %d",
+                        self.topic, ended, self.retries, self.watermark.value + 1)
+        self._fill()
+
+    def _on_failed(self, exc: BaseException, first: int, last: int, issued: float) -> None:
+        now = self.clock()
+        started = False
+        with self._lock:
+            self.in_flight -= 1
+            self.retries += 1
+            self.errors[type(exc).__name__] += 1
+            self._last_error = _describe(exc)
+            heapq.heappush(self._retry, (first, last))
+            if self.outage_since is None:
+                started = True
+                self.outage_since = now
+                self.outages += 1
+                self._attempt = 0
+                self._still_down_logged = now
+                self._retry_at = now + backoff_delay(0, first=_FIRST_BACKOFF, cap=self.config.max_backoff,
+                                                     rand=self.rand)
+            elif issued >= self.outage_since:  # a probe failed: back off further
+                self._attempt += 1
+                self._retry_at = now + backoff_delay(self._attempt, first=_FIRST_BACKOFF,
+                                                     cap=self.config.max_backoff, rand=self.rand)
+        if started:
+            log.warning("%s: write of seq %d failed (%s); holding new writes, retrying with backoff",
+                        self.topic, first, self._last_error)
+
+
+def _describe(exc: BaseException) -> str:
+    """``Class: message`` on one line, short enough for a log (NoHostAvailable carries a dict per host)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -342,3 +342,48 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
     reports: list[TopicReport] = verify(cass, topics=[settings.topic], consistency=settings.consistency)
     result.verify = [r.to_dict() for r in reports]
     return result
+
+
+# -- rounds ---------------------------------------------------------------------------------------------
+
+def run_rounds(lab, pod: str, *, rounds: int, interval: float, force: bool = False,
+               sleep: Callable[[float], None] = time.sleep) -> list[RoundResult]:
+    """``rounds`` rounds against ``pod``, ``interval`` seconds apart: a table on stdout, one JSON file per
+    round under <artifacts>/chaos/. Raises LabError (exit 1) when any round lost rows or did not recover."""
+    from lab import reporting, status
+    from lab.workflow import _require_cluster, guard_context
+
+    cfg = lab.cfg
+    if rounds < 1:
+        raise PreconditionError(f"--rounds {rounds}: need at least 1")
+    target_kind(pod)
+    guard_context(cfg, action="delete pods")
+    _require_cluster(lab)
+    chaos_cfg = cfg.chaos
+    settings = ChaosSettings(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
+                             sample_every=float(chaos_cfg.get("sample_every", 0.5)),
+                             settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
+                             metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
+                             metric=str(chaos_cfg.get("metric", "writer_last_seq")), force=force)
+    stamp = reporting.timestamp()
+    folder = cfg.path(cfg.artifacts) / "chaos"
+    results = []
+    for number in range(1, rounds + 1):
+        if number > 1:
+            sleep(interval)
+        with status.step(f"Chaos round {number}/{rounds}: delete {pod}{' (forced)' if force else ''}") as s:
+            result = run_round(lab.runner, lab.kube, pod, number, settings,
+                               request_timeout=int(cfg.verify.get("request_timeout", 120)))
+            if not lab.runner.dry:
+                path = reporting.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
+                s.note(f"{'ok' if result.ok else 'FAILED'}; {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
+        results.append(result)
+    if lab.runner.dry:
+        return results
+    reporting.table(SUMMARY_HEADERS, summary_rows(results), title=f"Chaos: {pod}, {rounds} round(s), topic {cfg.topic}")
+    failed = [r for r in results if not r.ok]
+    if failed:
+        lost = sum(r.lost_rows for r in failed)
+        raise LabError(f"chaos: {len(failed)} of {len(results)} round(s) failed"
+                       + (f", {lost} row(s) missing" if lost else f": {failed[0].error}"))
+    return results

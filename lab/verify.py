@@ -75,3 +75,47 @@ def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency
     last = cassandra.last_seqs(consistency=consistency)
     names = topics or sorted(last)
     return [check_topic_rows(t, cassandra.seqs(t, consistency=consistency), last.get(t, 0)) for t in names]
+
+
+HEADERS = ["topic", "rows", "last_seq", "missing", "gaps", "result"]
+
+
+def report_rows(reports: list[TopicReport]) -> list[list[str]]:
+    return [[r.topic, str(r.rows), str(r.last_seq), str(r.missing), format_ranges(r.gaps) or "-",
+             "ok" if r.ok else "GAP"] for r in reports]
+
+
+def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicReport]:
+    """verify for the task: a table on stdout, a JSON record under <artifacts>/verify/, LabError on a gap."""
+    from lab import reporting, status
+    from lab.config import check_consistency, check_topic
+    from lab.errors import LabError
+    from lab.workflow import _require_cluster
+
+    cfg = lab.cfg
+    level = check_consistency(consistency or str(cfg.verify.get("consistency", "QUORUM")), key="--consistency")
+    topics = [check_topic(topic)] if topic else None
+    _require_cluster(lab)
+    cass = lab.cassandra(str(cfg.verify.get("pod", "cassandra-0")))
+    if lab.runner.dry:
+        # Reads are probes, so a dry run would really query; show the command instead.
+        import shlex
+
+        from lab.cassandra import LAST_SEQS_QUERY, cqlsh_args, select_script, seqs_query
+        for query in [LAST_SEQS_QUERY] + [seqs_query(t) for t in topics or [cfg.topic]]:
+            argv = cass.exec_args(cqlsh_args(select_script(query, consistency=level), request_timeout=cass.request_timeout))
+            print(f"[dry-run] {shlex.join(argv)}")
+        return []
+    with status.step(f"Reading every seq at {level}") as s:
+        reports = verify(cass, topics=topics, consistency=level)
+        s.note(f"{len(reports)} topic(s)")
+    reporting.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
+    reporting.write_json(cfg.path(cfg.artifacts) / "verify" / f"{reporting.timestamp()}.json",
+                         {"consistency": level, "topics": [r.to_dict() for r in reports]})
+    if not reports:
+        raise LabError("verify: no topic has progress yet (is the writer deployed? `invoke status`)")
+    bad = [r for r in reports if not r.ok]
+    if bad:
+        raise LabError("verify: " + "; ".join(f"topic {r.topic}: {r.missing} missing seq(s) in "
+                                              f"{len(r.gaps)} range(s): {format_ranges(r.gaps, limit=3)}" for r in bad))
+    return reports

@@ -1,0 +1,59 @@
+"""The project's own checks: the test suite and the benchmark, as tasks run them."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import sys
+
+from lab import status
+from lab.errors import CommandError, LabError
+from lab.runner import Runner
+
+#: The fast tier: no Docker, no cluster; what `invoke test --quick` runs.
+QUICK_MARKERS = "not slow and not cluster"
+
+
+def pytest_args(*, quick: bool = False, extra: str = "") -> list[str]:
+    argv = [sys.executable, "-m", "pytest"]
+    if quick:
+        argv += ["-m", QUICK_MARKERS]
+    return argv + shlex.split(extra)
+
+
+def bench_args(extra: str = "") -> list[str]:
+    return [sys.executable, "-m", "lab.bench", *shlex.split(extra)]
+
+
+def run_tests(runner: Runner, *, quick: bool = False, extra: str = "") -> None:
+    """pytest; the full run first makes sure the Cassandra image exists and tells pytest its tag."""
+    env = None
+    if not quick and not os.environ.get("CASSANDRA_IMAGE"):
+        from lab.images import cassandra as cassandra_image  # lazy: --quick needs no image code
+
+        with status.step("Cassandra image for the integration tests") as s:
+            tag = cassandra_image.ensure_image(runner)
+            s.note(tag)
+        env = {"CASSANDRA_IMAGE": tag}
+    try:
+        runner.run(pytest_args(quick=quick, extra=extra), timeout=None, env=env)
+    except CommandError as err:
+        # pytest's own summary is already on the terminal; keep its exit code (1 failures, 5 no tests ...).
+        raise TestsFailed(err.exited) from err
+
+
+def run_bench(runner: Runner, extra: str = "") -> None:
+    try:
+        runner.run(bench_args(extra), timeout=None)
+    except CommandError as err:
+        raise LabError(f"bench failed: {err}") from err
+
+
+class TestsFailed(LabError):
+    """pytest exited non-zero; carries its exit code through to invoke's Exit."""
+
+    __test__ = False  # not a pytest test class, despite the name
+
+    def __init__(self, code: int | None):
+        self.exit_code = code if code else 1
+        super().__init__(f"tests failed (pytest exit code {code})")

@@ -1,0 +1,81 @@
+"""The top-level manifests (cluster.yml, cassandra.yml, writer.yml): load, render, cross-check.
+
+Deploy never edits the checked-in files: it renders a copy under the state dir with the image tags and
+writer settings filled in, and applies that file, so a dry run prints a command the user can re-run and a
+file they can read.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Iterable
+
+import yaml
+
+WORKLOAD_KINDS = ("StatefulSet", "Deployment", "DaemonSet", "Job")
+
+
+def load_all(path: Path | str) -> list[dict[str, Any]]:
+    """Every non-empty YAML document in ``path``."""
+    with open(path) as fh:
+        return [doc for doc in yaml.safe_load_all(fh) if doc]
+
+
+def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    spec = doc.get("spec", {}).get("template", {}).get("spec", {})
+    return list(spec.get("containers", []) or [])
+
+
+def find(docs: Iterable[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any] | None:
+    for doc in docs:
+        if doc.get("kind") == kind and (name is None or doc.get("metadata", {}).get("name") == name):
+            return doc
+    return None
+
+
+def render(docs: list[dict[str, Any]], *, images: dict[str, str] | None = None,
+           env: dict[str, dict[str, str]] | None = None) -> list[dict[str, Any]]:
+    """A copy of ``docs`` with container images and env values replaced, keyed by container name.
+
+    An env var named in ``env`` but absent from the container is appended: config can add, not only change.
+    """
+    import copy
+
+    out = copy.deepcopy(docs)
+    for doc in out:
+        if doc.get("kind") not in WORKLOAD_KINDS:
+            continue
+        for container in containers(doc):
+            name = container.get("name")
+            if images and name in images and images[name]:
+                container["image"] = images[name]
+            for key, value in ((env or {}).get(name) or {}).items():
+                entries = container.setdefault("env", [])
+                for entry in entries:
+                    if entry.get("name") == key:
+                        entry.pop("valueFrom", None)
+                        entry["value"] = str(value)
+                        break
+                else:
+                    entries.append({"name": key, "value": str(value)})
+    return out
+
+
+def write(docs: list[dict[str, Any]], path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    header = "# Rendered by the lab from the file of the same name at the project root; edit that one.\n"
+    path.write_text(header + yaml.safe_dump_all(docs, sort_keys=False))
+    return path
+
+
+def image_of(docs: list[dict[str, Any]], container: str) -> str | None:
+    for doc in docs:
+        for c in containers(doc):
+            if c.get("name") == container:
+                return c.get("image")
+    return None
+
+
+def kind_node_images(cluster_config: dict[str, Any]) -> set[str]:
+    """The node images a kind config pins (one per node; normally all the same)."""
+    return {n["image"] for n in cluster_config.get("nodes", []) if n.get("image")}

@@ -1,0 +1,127 @@
+"""Looking at a running lab: logs, status, and cqlsh/nodetool pass-through into a Cassandra pod."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Any
+
+from lab import kubectl, reporting, status
+from lab.cassandra import cqlsh_args, nodetool_args
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.workflow import Lab, _require_cluster
+
+LOG_TARGETS = {
+    "writer": (kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER),
+    "cassandra": (kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER),
+}
+
+
+def logs_argv(lab: Lab, *, target: str = "writer", follow: bool = False, tail: int | None = None) -> list[str]:
+    if target not in LOG_TARGETS:
+        raise PreconditionError(f"--target {target!r}: use writer or cassandra")
+    selector, container = LOG_TARGETS[target]
+    return lab.kube.logs_args(selector=selector, container=container, follow=follow, tail=tail)
+
+
+def logs(lab: Lab, *, target: str = "writer", follow: bool = False, tail: int | None = None) -> None:
+    """``kubectl logs -l ... --prefix``: each line starts with [pod/<name>/<container>]."""
+    argv = logs_argv(lab, target=target, follow=follow, tail=tail)
+    _require_cluster(lab)
+    try:
+        lab.runner.run(argv, timeout=None if follow else 120)
+    except CommandError as err:
+        raise LabError(f"failed to read {target} logs: {err}") from err
+
+
+def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "") -> None:
+    """cqlsh in ``pod``: interactive with a TTY, or one script with -e."""
+    _require_cluster(lab)
+    interactive = not execute
+    argv = lab.kube.exec_args(pod, cqlsh_args(execute or None), container=kubectl.CASSANDRA_CONTAINER,
+                              interactive=interactive)
+    try:
+        lab.runner.run(argv, timeout=None, pty=interactive)
+    except CommandError as err:
+        raise LabError(f"cqlsh in {pod} failed: {err}") from err
+
+
+def nodetool(lab: Lab, *, pod: str = "cassandra-0", args: list[str] | None = None) -> None:
+    _require_cluster(lab)
+    argv = lab.kube.exec_args(pod, nodetool_args(*(args or ["status"])), container=kubectl.CASSANDRA_CONTAINER)
+    try:
+        lab.runner.run(argv, timeout=300)
+    except CommandError as err:
+        raise LabError(f"nodetool in {pod} failed: {err}") from err
+
+
+# -- status ---------------------------------------------------------------------------------------------
+
+def _created(item: dict[str, Any]) -> float | None:
+    stamp = item.get("metadata", {}).get("creationTimestamp")
+    if not stamp:
+        return None
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+def node_rows(nodes: dict[str, Any]) -> list[list[str]]:
+    """name, Ready, roles, kubelet version, from ``kubectl get nodes -o json``."""
+    rows = []
+    for node in nodes.get("items", []):
+        meta, st = node.get("metadata", {}), node.get("status", {})
+        ready = next((c.get("status") for c in st.get("conditions", []) if c.get("type") == "Ready"), "Unknown")
+        roles = sorted(k.split("/", 1)[1] for k in meta.get("labels", {}) if k.startswith("node-role.kubernetes.io/"))
+        rows.append([meta.get("name", ""), "Ready" if ready == "True" else "NotReady", ",".join(roles) or "<none>",
+                     st.get("nodeInfo", {}).get("kubeletVersion", "")])
+    return rows
+
+
+def pod_rows(pods: dict[str, Any], *, now: float | None = None) -> list[list[str]]:
+    """name, ready n/m, status, restarts, node, age: what `kubectl get pods -o wide` shows, as data."""
+    now = time.time() if now is None else now
+    rows = []
+    for pod in pods.get("items", []):
+        statuses = pod.get("status", {}).get("containerStatuses", []) or []
+        ready = sum(1 for cs in statuses if cs.get("ready"))
+        reason = kubectl.pod_waiting_reason(pod)
+        state = "Terminating" if pod.get("metadata", {}).get("deletionTimestamp") else (
+            "Running" if kubectl.pod_ready(pod) else (reason.split(":")[0] if reason else pod.get("status", {}).get("phase", "")))
+        created = _created(pod)
+        rows.append([pod["metadata"]["name"], f"{ready}/{len(statuses) or len(pod.get('spec', {}).get('containers', []))}",
+                     state, str(kubectl.pod_restarts(pod)), pod.get("spec", {}).get("nodeName", "<none>"),
+                     reporting.age(now - created) if created else ""])
+    return rows
+
+
+def show_status(lab: Lab) -> bool:
+    """Nodes, pods with placement, nodetool status, per-topic progress. False when some part failed."""
+    _require_cluster(lab)
+    ok = True
+    try:
+        reporting.table(["node", "status", "roles", "version"],
+                        node_rows(kubectl.get_json(lab.runner, lab.kube, "nodes", namespaced=False) or {}),
+                        title="Nodes")
+        selector = f"app in (cassandra,{kubectl.WRITER_DEPLOYMENT})"
+        print()
+        reporting.table(["pod", "ready", "status", "restarts", "node", "age"],
+                        pod_rows(kubectl.get_json(lab.runner, lab.kube, "pods", selector=selector) or {}),
+                        title=f"Pods ({lab.cfg.namespace})")
+    except LabError as err:
+        status.info(f"cannot list nodes and pods: {err}")
+        return False
+    cass = lab.cassandra()
+    print("\nnodetool status (cassandra-0)")
+    try:
+        print(lab.runner.output(cass.exec_args(nodetool_args("status")), timeout=90).rstrip())
+    except LabError as err:
+        ok = False
+        status.info(f"nodetool status failed: {err}")
+    try:
+        last = cass.last_seqs(consistency="ONE")
+        rows = [[topic, str(seq), str(cass.row_count(topic))] for topic, seq in sorted(last.items())]
+        print()
+        reporting.table(["topic", "last_seq", "rows"], rows or [["(none yet)", "", ""]], title="Writer progress")
+    except LabError as err:
+        ok = False
+        status.info(f"cannot read writer progress: {err}")
+    return ok

@@ -1,0 +1,62 @@
+"""Preflight: are docker, kind and kubectl here, and does the engine answer? One line with the fix if not."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+
+from lab import docker, status
+from lab.config import LabConfig, resolve_tool
+from lab.errors import PreconditionError
+from lab.runner import Runner
+
+HOW_TO_GET = {
+    "kind": ("run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
+             "or install kind v0.23+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), "
+             "or set lab.tools.kind in invoke.yaml"),
+    "kubectl": ("run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
+                "or install kubectl (https://kubernetes.io/docs/tasks/tools/), or set lab.tools.kubectl in invoke.yaml"),
+}
+
+
+@dataclass(frozen=True)
+class Tools:
+    kind: str
+    kubectl: str
+
+
+def find_tool(cfg: LabConfig, name: str) -> str | None:
+    bin_dir = str(cfg.tools.get("bin_dir") or ".cache/bin")
+    return resolve_tool(name, str(cfg.tools.get(name) or ""), bin_dir=bin_dir, root=cfg.root)
+
+
+def missing_message(cfg: LabConfig, name: str) -> str:
+    bin_dir = str(cfg.tools.get("bin_dir") or ".cache/bin")
+    return f"{name} not found on PATH or in {bin_dir}; " + HOW_TO_GET[name].format(bin_dir=bin_dir)
+
+
+def check(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Tools:
+    """Resolve the tools ``need`` names; raise PreconditionError (exit 2) for the first one missing.
+
+    Under --dry a missing tool is a warning and the plan names the bare command, so a dry run works on a
+    fresh machine and still shows what would run.
+    """
+    found = {}
+    for name in ("kind", "kubectl"):
+        path = find_tool(cfg, name)
+        if path is None and name in need:
+            if not runner.dry:
+                raise PreconditionError(missing_message(cfg, name))
+            status.info(f"warning: {missing_message(cfg, name)}")
+        found[name] = path or name
+    if "docker" in need:
+        if runner.dry and shutil.which(docker.DOCKER) is None:
+            status.info("warning: docker not found on PATH; the plan below still names it")
+        elif runner.dry:
+            try:
+                docker.ensure_engine(runner)
+            except PreconditionError as err:
+                status.info(f"warning: {err}")
+        else:
+            docker.ensure_engine(runner)
+    return Tools(kind=found["kind"], kubectl=found["kubectl"])

@@ -1,0 +1,322 @@
+"""The cluster lifecycle: reset, build, deploy, delete, down (``up`` is reset + build + deploy).
+
+Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py and
+docker.py. Image builders from lab.images.* are imported inside the functions that use them, so the
+rest of the lab (and its fast tests) works without them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from lab import docker, kind, kubectl, manifests, preflight, state, status
+from lab.cassandra import Cassandra, all_up_normal
+from lab.config import LabConfig
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.kind import Kind
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+CASSANDRA_REPLICAS = 3
+
+
+@dataclass
+class Lab:
+    """A configured lab: settings, the runner and the two CLIs, resolved once per task."""
+
+    cfg: LabConfig
+    runner: Runner
+    kind: Kind
+    kube: Kubectl
+
+    @property
+    def state_dir(self) -> Path:
+        return self.cfg.path(self.cfg.state_dir)
+
+    def cassandra(self, pod: str = "cassandra-0") -> Cassandra:
+        return Cassandra(self.runner, self.kube, pod=pod,
+                         request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
+
+
+def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Lab:
+    """Preflight the tools ``need`` names and build the CLI wrappers around them."""
+    tools = preflight.check(runner, cfg, need=need)
+    return Lab(cfg=cfg, runner=runner, kind=Kind(tools.kind, cfg.cluster),
+               kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace))
+
+
+def guard_context(cfg: LabConfig, *, action: str) -> None:
+    """Destructive tasks act only on kind-<cluster>, unless lab.allow_context names the other context."""
+    if cfg.is_kind_context or (cfg.allow_context and cfg.allow_context == cfg.kube_context):
+        return
+    raise PreconditionError(
+        f"refusing to {action} in kube context {cfg.kube_context!r}: it is not kind-{cfg.cluster}; "
+        f"set lab.allow_context to {cfg.kube_context!r} (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
+
+
+def _require_cluster(lab: Lab) -> None:
+    """kubectl tasks need the cluster's context; under --dry only warn, so `invoke --dry up` shows a plan."""
+    if kubectl.context_exists(lab.runner, lab.kube):
+        return
+    if lab.runner.dry:
+        status.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
+        return
+    if lab.cfg.is_kind_context:
+        raise PreconditionError(f"kube context {lab.kube.context} not found; create the cluster with `invoke reset`")
+    raise PreconditionError(f"kube context {lab.kube.context} not found in your kubeconfig")
+
+
+# -- images ---------------------------------------------------------------------------------------------
+
+def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
+    """The image to use for ``ref``: a local copy, a pull, or a local build, as ``source`` says.
+
+    auto: a local copy of ``ref``, else ``docker pull``, else ``build()`` (no registry here: the usual path).
+    """
+    runner = lab.runner
+    if source == "build":
+        return build()
+    if docker.image_exists(runner, ref):
+        return ref
+    if source == "local":
+        raise PreconditionError(f"{what} image {ref} is not in the local engine (lab.images.*_source is 'local')")
+    if docker.pull_image(runner, ref, timeout=lab.cfg.images.pull_timeout):
+        return ref
+    if source == "pull":
+        raise LabError(f"failed to pull {what} image {ref}; set its source to 'auto' or 'build' to build it here")
+    status.info(f"   {ref} cannot be pulled; building the {what} image locally")
+    return build()
+
+
+def _build_cassandra(lab: Lab, *, force: bool = False) -> str:
+    from lab.images import cassandra as cassandra_image  # lazy: the fast tests do not need the image module
+
+    kwargs = {"force": force}
+    if lab.cfg.images.cassandra_version:
+        kwargs["version"] = lab.cfg.images.cassandra_version
+    return cassandra_image.ensure_image(lab.runner, **kwargs)
+
+
+def _build_kind_node(lab: Lab, *, force: bool = False) -> str:
+    from lab.images import kindnode  # lazy, as above
+
+    return kindnode.ensure_image(lab.runner, force=force)
+
+
+def cassandra_image(lab: Lab) -> str:
+    """The Cassandra image reset settles on (recorded for deploy)."""
+    images = lab.cfg.images
+    tag = resolve_image(lab, images.cassandra, images.cassandra_source, lambda: _build_cassandra(lab),
+                        what="Cassandra")
+    state.put(lab.state_dir, "cassandra_image", tag, dry=lab.runner.dry)
+    return tag
+
+
+def node_image(lab: Lab) -> str:
+    images = lab.cfg.images
+    return resolve_image(lab, images.kind_node, images.kind_node_source, lambda: _build_kind_node(lab),
+                         what="kind node")
+
+
+# -- reset / down ---------------------------------------------------------------------------------------
+
+def reset(lab: Lab) -> float:
+    """Recreate the kind cluster from cluster.yml and load the Cassandra image; returns seconds taken."""
+    started = time.monotonic()
+    cfg = lab.cfg
+    config_path = cfg.path(cfg.cluster_config)
+    if not config_path.is_file():
+        raise PreconditionError(f"{cfg.cluster_config} not found (lab.cluster_config)")
+    pinned = manifests.kind_node_images(yaml.safe_load(config_path.read_text()) or {})
+    with status.step("Cassandra image") as s:
+        cass = cassandra_image(lab)
+        s.note(cass)
+    with status.step("kind node image") as s:
+        node = node_image(lab)
+        s.note(node)
+    with status.step(f"Deleting kind cluster {cfg.cluster}") as s:
+        if kind.cluster_exists(lab.runner, lab.kind):
+            kind.delete_cluster(lab.runner, lab.kind)
+        else:
+            s.note("none")
+    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config}"):
+        # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
+        kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
+                            timeout=cfg.timeouts.cluster)
+    with status.step(f"Loading {cass} into the nodes") as s:
+        loaded = kind.load_image(lab.runner, lab.kind, cass)
+        s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+    writer = state.get(lab.state_dir, "writer_image")
+    if writer and docker.image_exists(lab.runner, writer):
+        with status.step(f"Loading {writer} into the nodes") as s:
+            loaded = kind.load_image(lab.runner, lab.kind, writer)
+            s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+    elapsed = time.monotonic() - started
+    status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
+    return elapsed
+
+
+def down(lab: Lab) -> None:
+    with status.step(f"Deleting kind cluster {lab.cfg.cluster}") as s:
+        if kind.cluster_exists(lab.runner, lab.kind):
+            kind.delete_cluster(lab.runner, lab.kind)
+        else:
+            s.note("no such cluster")
+
+
+# -- build ----------------------------------------------------------------------------------------------
+
+def build(lab: Lab, *, force: bool = False) -> str:
+    """Build the writer image (content-addressed: a no-op when nothing changed) and make it available:
+    ``kind load`` into the nodes, or push to lab.images.registry. Returns the ref deploy will use."""
+    from lab.images import writer as writer_image  # lazy: the fast tests do not need the image module
+
+    cfg = lab.cfg
+    with status.step("Writer image") as s:
+        kwargs = {"force": force}
+        if cfg.images.writer_base:
+            kwargs["base_image"] = cfg.images.writer_base
+        tag = writer_image.ensure_image(lab.runner, **kwargs)
+        s.note(tag)
+    ref = tag
+    if cfg.images.registry:
+        ref = f"{cfg.images.registry.rstrip('/')}/{tag.rsplit('/', 1)[-1]}"
+        with status.step(f"Pushing {ref}"):
+            try:
+                lab.runner.run(docker.tag_args(tag, ref), timeout=60)
+                lab.runner.run(docker.push_args(ref), timeout=1800)
+            except CommandError as err:
+                raise LabError(f"failed to push {ref}: {err}") from err
+    else:
+        if not kind.cluster_exists(lab.runner, lab.kind):
+            if not lab.runner.dry:
+                raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
+            status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
+        with status.step(f"Loading {tag} into the nodes") as s:
+            loaded = kind.load_image(lab.runner, lab.kind, tag)
+            s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+    state.put(lab.state_dir, "writer_image", ref, dry=lab.runner.dry)
+    return ref
+
+
+# -- deploy ---------------------------------------------------------------------------------------------
+
+def writer_image_ref(lab: Lab) -> str:
+    ref = lab.cfg.images.writer or state.get(lab.state_dir, "writer_image")
+    if not ref:
+        raise PreconditionError("no writer image yet; run `invoke build` (or set lab.images.writer)")
+    return ref
+
+
+def render_cassandra(lab: Lab) -> Path:
+    image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
+    docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
+                            images={kubectl.CASSANDRA_CONTAINER: image})
+    return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
+
+
+def render_writer(lab: Lab) -> Path:
+    cfg = lab.cfg
+    docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
+                            images={kubectl.WRITER_CONTAINER: writer_image_ref(lab)},
+                            env={kubectl.WRITER_CONTAINER: {"TOPIC": cfg.topic, "CONSISTENCY": cfg.consistency}})
+    return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
+
+
+def _wait_or_explain(lab: Lab, what: str, selector: str, container: str, wait) -> None:
+    """Run a wait; on failure print why (pod state, events, log tail) and raise one line."""
+    try:
+        ok = wait()
+    except CommandError as err:
+        ok, detail = False, str(err)
+    else:
+        detail = ""
+    if ok:
+        return
+    for line in kubectl.diagnose(lab.runner, lab.kube, selector, container=container):
+        status.info(line)
+    raise LabError(f"{what}{': ' + detail if detail else ''}; see the pod state and events above")
+
+
+def wait_cassandra(lab: Lab) -> None:
+    timeout = lab.cfg.timeouts.cassandra
+    with status.step(f"Waiting for StatefulSet {kubectl.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
+        def rollout() -> bool:
+            kubectl.rollout_status(lab.runner, lab.kube, f"statefulset/{kubectl.CASSANDRA_STATEFULSET}", timeout=timeout)
+            return True
+        _wait_or_explain(lab, f"StatefulSet {kubectl.CASSANDRA_STATEFULSET} not Ready within {timeout}s",
+                         kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER, rollout)
+    if lab.runner.dry:
+        return
+    with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN"):
+        cass = lab.cassandra()
+
+        def up_normal() -> bool:
+            try:
+                return all_up_normal(cass.nodetool_status(), CASSANDRA_REPLICAS)
+            except LabError:
+                return False
+        _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", kubectl.CASSANDRA_SELECTOR,
+                         kubectl.CASSANDRA_CONTAINER,
+                         lambda: kubectl.wait_until(up_normal, timeout=timeout, every=5.0))
+
+
+def deploy(lab: Lab) -> None:
+    """Apply cassandra.yml and wait for every node UN; apply writer.yml with the built tag; wait for it."""
+    cfg = lab.cfg
+    guard_context(cfg, action="deploy")
+    if not cfg.is_kind_context and not cfg.images.registry:
+        raise PreconditionError(f"context {cfg.kube_context} is not a kind cluster, so images cannot be kind-loaded; "
+                                "set lab.images.registry and run `invoke build` to push them")
+    _require_cluster(lab)
+    writer_ref = writer_image_ref(lab)  # fail before touching the cluster when nothing was built
+    with status.step(f"Applying {cfg.cassandra_manifest}"):
+        kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab)))
+    wait_cassandra(lab)
+    with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, topic {cfg.topic}, {cfg.consistency})"):
+        kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
+    timeout = cfg.timeouts.writer
+    with status.step(f"Waiting for Deployment {kubectl.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
+        def rollout() -> bool:
+            kubectl.rollout_status(lab.runner, lab.kube, f"deployment/{kubectl.WRITER_DEPLOYMENT}", timeout=timeout)
+            return True
+        _wait_or_explain(lab, f"Deployment {kubectl.WRITER_DEPLOYMENT} not rolled out within {timeout}s",
+                         kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER, rollout)
+
+
+# -- delete ---------------------------------------------------------------------------------------------
+
+DELETE_TARGETS = ("writer", "cassandra", "all")
+
+
+def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
+    """Remove the writer, Cassandra or both (their manifests' objects); PVCs only when asked."""
+    cfg = lab.cfg
+    if what not in DELETE_TARGETS:
+        raise PreconditionError(f"--what {what!r}: use one of {', '.join(DELETE_TARGETS)}")
+    guard_context(cfg, action="delete workloads")
+    _require_cluster(lab)
+    timeout = cfg.timeouts.pod
+    steps = []
+    if what in ("writer", "all"):
+        steps.append(cfg.writer_manifest)
+    if what in ("cassandra", "all"):
+        steps.append(cfg.cassandra_manifest)
+    for manifest in steps:
+        with status.step(f"Deleting the objects of {manifest}"):
+            try:
+                lab.runner.run(lab.kube.delete_file_args(str(cfg.path(manifest)), timeout=timeout), timeout=timeout + 30)
+            except CommandError as err:
+                raise LabError(f"failed to delete {manifest}: {err}") from err
+    if pvcs:
+        if what == "writer":
+            raise PreconditionError("--pvcs deletes Cassandra's data; use it with --what cassandra or all")
+        with status.step("Deleting Cassandra's PersistentVolumeClaims"):
+            try:
+                lab.runner.run(lab.kube.delete_pvcs_args(kubectl.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30)
+            except CommandError as err:
+                raise LabError(f"failed to delete Cassandra's PVCs: {err}") from err

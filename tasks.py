@@ -1,0 +1,230 @@
+"""invoke tasks for the Cassandra-on-kind lab: thin wrappers over the ``lab`` package.
+
+Each task reads settings (invoke.yaml, then its flags), calls one ``lab`` function, and turns a LabError
+into one line plus an exit code (2: fix something first; 1: an operation failed). ``invoke --dry <task>``
+prints the exact commands instead of running the mutating ones (read-only questions still run, so the
+plan is accurate). ``invoke --list`` shows every task; ``invoke --help <task>`` its flags.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import shlex
+
+from invoke import Collection, Exit, task
+
+from lab import status
+from lab.config import DEFAULTS, LabConfig
+from lab.errors import CommandError, LabError
+from lab.runner import Runner
+
+
+class _RealRun:
+    """Hands commands to invoke with ``dry=False``: lab.runner does dry-run itself, so that read-only
+    probes still run under ``invoke --dry`` (invoke's own --dry would skip them and falsify the plan)."""
+
+    def __init__(self, c):
+        self._c = c
+
+    def run(self, command, **kwargs):
+        return self._c.run(command, dry=False, **kwargs)
+
+
+def _runner(c) -> Runner:
+    return Runner(_RealRun(c), dry=bool(c.config.run.dry))
+
+
+def _lab(c, need=("docker", "kind", "kubectl")):
+    from lab.workflow import open_lab
+
+    return open_lab(_runner(c), LabConfig.from_invoke(c), need=need)
+
+
+def _handled(body):
+    """LabError -> invoke Exit: one line on stderr, exit 2 (precondition) or 1; output only under --debug."""
+
+    @functools.wraps(body)
+    def wrapper(c, *args, **kwargs):
+        try:
+            return body(c, *args, **kwargs)
+        except LabError as err:
+            cause = err if isinstance(err, CommandError) else err.__cause__
+            if isinstance(cause, CommandError) and cause.output and logging.getLogger().isEnabledFor(logging.DEBUG):
+                print(cause.output)
+            raise Exit(f"ERROR: {err}", code=err.exit_code) from None
+
+    return wrapper
+
+
+@task
+@_handled
+def reset(c):
+    """Recreate the kind cluster from cluster.yml (images fetched or built) and load them into the nodes."""
+    from lab import workflow
+
+    lab = _lab(c)
+    workflow.guard_context(lab.cfg, action="reset the cluster")
+    workflow.reset(lab)
+
+
+@task(help={"force": "rebuild the writer image even when its content tag exists"})
+@_handled
+def build(c, force=False):
+    """Build the writer image (content-addressed tag; no-op if unchanged) and load it into kind."""
+    from lab import workflow
+
+    workflow.build(_lab(c), force=force)
+
+
+@task
+@_handled
+def deploy(c):
+    """Apply cassandra.yml and writer.yml with the built images; wait until all is Ready and UN."""
+    from lab import workflow
+
+    workflow.deploy(_lab(c, need=("kubectl",)))
+
+
+@task(help={"what": "writer, cassandra or all (default)", "pvcs": "also delete Cassandra's data (PVCs)"})
+@_handled
+def delete(c, what="all", pvcs=False):
+    """Remove the writer and/or Cassandra from the cluster (PVCs only with --pvcs)."""
+    from lab import workflow
+
+    workflow.delete(_lab(c, need=("kubectl",)), what=what, pvcs=pvcs)
+
+
+@task
+@_handled
+def down(c):
+    """Delete the kind cluster."""
+    from lab import workflow
+
+    workflow.down(_lab(c, need=("docker", "kind")))
+
+
+@task(help={"force": "rebuild the writer image even when its content tag exists"})
+@_handled
+def up(c, force=False):
+    """From nothing to a running lab: reset, build, deploy."""
+    from lab import workflow
+
+    lab = _lab(c)
+    workflow.guard_context(lab.cfg, action="reset the cluster")
+    workflow.reset(lab)
+    workflow.build(lab, force=force)
+    workflow.deploy(lab)
+
+
+@task(help={"target": "writer (default) or cassandra", "follow": "stream new lines",
+            "tail": "lines per pod to start from (-1: all)"})
+@_handled
+def logs(c, target="writer", follow=False, tail=-1):
+    """Logs of the writer or Cassandra pods, by label, each line prefixed with its pod."""
+    from lab import observe
+
+    observe.logs(_lab(c, need=("kubectl",)), target=target, follow=follow, tail=tail)
+
+
+@task(name="status")
+@_handled
+def status_(c):
+    """Nodes, pods (node, restarts, age), nodetool status, and each topic's last_seq and rows."""
+    from lab import observe
+
+    if not observe.show_status(_lab(c, need=("kubectl",))):
+        raise Exit(code=1)
+
+
+@task(help={"pod": "Cassandra pod (default cassandra-0)", "execute": "run this CQL and exit (cqlsh -e)"})
+@_handled
+def cqlsh(c, pod="cassandra-0", execute=""):
+    """cqlsh inside a Cassandra pod (interactive, or -e 'CQL')."""
+    from lab import observe
+
+    observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute)
+
+
+@task(help={"pod": "Cassandra pod (default cassandra-0)", "args": "nodetool arguments (default: status)"})
+@_handled
+def nodetool(c, pod="cassandra-0", args="status"):
+    """nodetool inside a Cassandra pod (default: nodetool status)."""
+    from lab import observe
+
+    observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=shlex.split(args))
+
+
+@task(help={"pod": "cassandra-0..2, or 'writer' (default cassandra-1)",
+            "rounds": "how many deletions (default lab.chaos.rounds)",
+            "interval": "seconds between rounds (default lab.chaos.interval)",
+            "force": "kill without grace (--grace-period=0 --force), like a crash"})
+@_handled
+def chaos(c, pod="cassandra-1", rounds=0, interval=-1, force=False):
+    """Delete a pod; time recovery, the writer's stall and restarts; verify; JSON under artifacts/chaos."""
+    from lab import chaos as chaos_lib
+
+    lab = _lab(c, need=("kubectl",))
+    chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
+                         interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
+                         force=force)
+
+
+@task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",
+            "consistency": "read consistency (default lab.verify.consistency, QUORUM)"})
+@_handled
+def verify(c, topic="", consistency=""):
+    """Check every seq 1..last_seq of each topic is present; report gaps as ranges; exit 1 on a gap."""
+    from lab import verify as verify_lib
+
+    verify_lib.run_verify(_lab(c, need=("kubectl",)), topic=topic, consistency=consistency)
+
+
+@task(name="cassandra", help={"force": "rebuild even when the content tag exists"})
+@_handled
+def images_cassandra(c, force=False):
+    """Build the local Cassandra 5.0 image (no registry needed); prints its tag."""
+    from lab.images import cassandra as cassandra_image
+
+    cfg = LabConfig.from_invoke(c)
+    kwargs = {"force": force}
+    if cfg.images.cassandra_version:
+        kwargs["version"] = cfg.images.cassandra_version
+    print(cassandra_image.ensure_image(_runner(c), **kwargs))
+
+
+@task(name="kind-node", help={"force": "rebuild even when the content tag exists"})
+@_handled
+def images_kind_node(c, force=False):
+    """Build kind, kubectl and a kind node image from source (no registry needed); prints the image."""
+    from lab.images import kindnode
+
+    print(kindnode.ensure_image(_runner(c), force=force))
+
+
+@task(help={"args": "arguments for python -m lab.bench (quote them)"})
+@_handled
+def bench(c, args=""):
+    """Writer throughput benchmark (python -m lab.bench)."""
+    from lab import checks
+
+    checks.run_bench(_runner(c), args)
+
+
+@task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",
+            "args": "extra pytest arguments (quote them)"})
+@_handled
+def test(c, quick=False, args=""):
+    """Run the test suite (what CI runs); --quick for the fast tier."""
+    from lab import checks
+
+    checks.run_tests(_runner(c), quick=quick, extra=args)
+
+
+images = Collection("images")
+images.add_task(images_cassandra)
+images.add_task(images_kind_node)
+
+ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
+                bench, test, images)
+ns.configure(DEFAULTS)

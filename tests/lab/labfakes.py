@@ -1,0 +1,72 @@
+"""Fakes for the lab's fast tests: a context that records commands and answers them from rules."""
+
+from __future__ import annotations
+
+import re
+import stat
+from pathlib import Path
+
+from invoke import Result
+
+from lab.config import LabConfig
+from lab.kind import Kind
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+from lab.workflow import Lab
+
+DATA = Path(__file__).parent / "data"
+
+
+class FakeCtx:
+    """Stands in for invoke's Context under lab.runner.Runner.
+
+    ``rules`` is an ordered list of (regex, answer); the first regex that *searches* the command wins.
+    An answer is a Result, a (stdout, exited) pair, or a list of those consumed one per call (the last
+    one repeats), for polls. Unmatched commands succeed with empty output; tests assert ``commands``.
+    """
+
+    def __init__(self, rules=None):
+        self.rules = [(re.compile(p), a) for p, a in (rules or [])]
+        self.commands: list[str] = []
+        self.kwargs: list[dict] = []
+
+    def add(self, pattern, answer, *, first=False):
+        rule = (re.compile(pattern), answer)
+        self.rules.insert(0, rule) if first else self.rules.append(rule)
+
+    def run(self, command, **kwargs):
+        self.commands.append(command)
+        self.kwargs.append(kwargs)
+        for pattern, answer in self.rules:
+            if pattern.search(command):
+                if isinstance(answer, list):
+                    answer = answer.pop(0) if len(answer) > 1 else answer[0]
+                if isinstance(answer, Result):
+                    return answer
+                if isinstance(answer, Exception):
+                    raise answer
+                stdout, exited = answer if isinstance(answer, tuple) else (answer, 0)
+                return Result(stdout=stdout, stderr="" if exited == 0 else stdout, exited=exited, command=command)
+        return Result(stdout="", exited=0, command=command)
+
+    def matching(self, pattern: str) -> list[str]:
+        return [c for c in self.commands if re.search(pattern, c)]
+
+
+def executable(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/bin/sh\nexit 0\n")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return path
+
+
+def make_cfg(project: Path, **lab) -> LabConfig:
+    tools = {"kind": str(project / ".cache/bin/kind"), "kubectl": str(project / ".cache/bin/kubectl")}
+    lab.setdefault("tools", tools)
+    return LabConfig.from_mapping(lab, root=project)
+
+
+def make_lab(project: Path, ctx: FakeCtx, *, dry=False, **lab) -> Lab:
+    cfg = make_cfg(project, **lab)
+    return Lab(cfg=cfg, runner=Runner(ctx, dry=dry), kind=Kind("kind", cfg.cluster),
+               kube=Kubectl("kubectl", cfg.kube_context, cfg.namespace))

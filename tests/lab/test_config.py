@@ -1,0 +1,86 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab.config import DEFAULTS, KIND_NODE_IMAGE, LabConfig, check_topic, resolve_tool
+from lab.errors import PreconditionError
+
+from labfakes import executable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _leaves(tree, prefix=""):
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            yield from _leaves(value, f"{prefix}{key}.")
+        else:
+            yield f"{prefix}{key}", value
+
+
+def test_invoke_yaml_documents_every_default_with_the_same_value():
+    shipped = dict(_leaves(yaml.safe_load((ROOT / "invoke.yaml").read_text())))
+    assert shipped == dict(_leaves(DEFAULTS))
+
+
+def test_cluster_yml_pins_the_default_node_image():
+    cluster = yaml.safe_load((ROOT / "cluster.yml").read_text())
+    assert {n["image"] for n in cluster["nodes"]} == {KIND_NODE_IMAGE}
+    assert KIND_NODE_IMAGE.startswith("kindest/node:v1.30.0@sha256:")
+
+
+def test_defaults_name_the_assignments_cluster_and_context():
+    cfg = LabConfig.from_mapping({})
+    assert (cfg.cluster, cfg.kube_context, cfg.is_kind_context) == ("kind", "kind-kind", True)
+    assert (cfg.topic, cfg.consistency) == ("test", "QUORUM")
+
+
+def test_values_override_defaults_and_nest():
+    cfg = LabConfig.from_mapping({"cluster": "lab2", "writer": {"consistency": "one"}, "images": {"registry": "r:5000"}})
+    assert cfg.kube_context == "kind-lab2"
+    assert cfg.consistency == "ONE"
+    assert cfg.images.registry == "r:5000" and cfg.images.cassandra == "cassandra:5.0"
+    assert cfg.topic == "test"
+
+
+def test_a_foreign_context_is_not_kind():
+    cfg = LabConfig.from_mapping({"context": "prod"})
+    assert (cfg.kube_context, cfg.is_kind_context) == ("prod", False)
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"writer": {"topic": "x'; DROP"}}, "topic \"x'; DROP\" is not a plain name"),
+    ({"writer": {"consistency": "SOME"}}, "lab.writer.consistency 'SOME' is not one of"),
+    ({"verify": {"consistency": "ANY"}}, "lab.verify.consistency 'ANY' is not one of"),
+    ({"images": {"cassandra_source": "docker"}}, "lab.images.cassandra_source is 'docker'; use one of auto, pull"),
+    ({"images": {"casandra": "x"}}, "unknown key lab.images.casandra"),
+    ({"cluster": "Kind_1"}, "lab.cluster 'Kind_1' is not a valid kind cluster name"),
+], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster"])
+def test_bad_values_fail_with_one_line(raw, message):
+    with pytest.raises(PreconditionError) as err:
+        LabConfig.from_mapping(raw)
+    assert message in str(err.value)
+    assert "\n" not in str(err.value)
+    assert err.value.exit_code == 2
+
+
+def test_check_topic_accepts_plain_names():
+    assert check_topic("orders-2026.v1_a") == "orders-2026.v1_a"
+
+
+def test_resolve_tool_prefers_configured_then_path_then_bin_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    assert resolve_tool("kind", root=tmp_path) is None
+    local = executable(tmp_path / ".cache/bin/kind")
+    assert resolve_tool("kind", root=tmp_path) == str(local)
+    on_path = executable(tmp_path / "path/kind")
+    monkeypatch.setenv("PATH", str(on_path.parent))
+    assert resolve_tool("kind", root=tmp_path) == str(on_path)
+    configured = executable(tmp_path / "tools/kind")
+    assert resolve_tool("kind", "tools/kind", root=tmp_path) == str(configured)
+
+
+def test_resolve_tool_refuses_a_configured_path_that_is_not_there(tmp_path):
+    with pytest.raises(PreconditionError, match="lab.tools.kubectl is 'nope/kubectl', which is not an executable"):
+        resolve_tool("kubectl", "nope/kubectl", root=tmp_path)

@@ -1,0 +1,72 @@
+import pytest
+
+from lab import kind
+from lab.errors import LabError
+from lab.kind import Kind
+from lab.runner import Runner
+
+from labfakes import FakeCtx
+
+K = Kind("/bin/kind", "kind")
+
+
+def test_create_args():
+    assert K.create_args("cluster.yml") == ["/bin/kind", "create", "cluster", "--name", "kind", "--config", "cluster.yml"]
+    assert K.create_args("c.yml", image="lab/kind-node:abc", wait=120) == [
+        "/bin/kind", "create", "cluster", "--name", "kind", "--config", "c.yml", "--image", "lab/kind-node:abc",
+        "--wait", "120s"]
+
+
+def test_delete_get_and_load_args():
+    assert K.delete_args() == ["/bin/kind", "delete", "cluster", "--name", "kind"]
+    assert K.get_clusters_args() == ["/bin/kind", "get", "clusters"]
+    assert K.get_nodes_args() == ["/bin/kind", "get", "nodes", "--name", "kind"]
+    assert K.load_args("w:1") == ["/bin/kind", "load", "docker-image", "w:1", "--name", "kind"]
+    assert K.load_args("w:1", ["kind-worker", "kind-worker3"]) == [
+        "/bin/kind", "load", "docker-image", "w:1", "--name", "kind", "--nodes", "kind-worker,kind-worker3"]
+
+
+def test_cluster_exists_reads_the_list():
+    ctx = FakeCtx([("get clusters", "lab\nkind\n")])
+    assert kind.cluster_exists(Runner(ctx), K)
+    assert not kind.cluster_exists(Runner(FakeCtx([("get clusters", "kindest\n")])), K)
+    assert not kind.cluster_exists(Runner(FakeCtx([("get clusters", ("", 1))])), K)
+
+
+NODES = "kind-control-plane\nkind-worker\nkind-worker2\n"
+
+
+def test_load_skips_when_every_node_has_the_image():
+    ctx = FakeCtx([("get nodes", NODES)])
+    assert kind.load_image(Runner(ctx), K, "cassandra:5.0") == []
+    assert ctx.matching("crictl inspecti -q docker.io/library/cassandra:5.0") == [
+        f"docker exec {n} crictl inspecti -q docker.io/library/cassandra:5.0" for n in NODES.split()]
+    assert ctx.matching("kind load") == []
+
+
+def test_load_names_only_the_nodes_missing_it():
+    ctx = FakeCtx([("get nodes", NODES), ("exec kind-worker2 ", ("", 1))])
+    assert kind.load_image(Runner(ctx), K, "lab/writer:abc") == ["kind-worker2"]
+    assert ctx.commands[-1] == "/bin/kind load docker-image lab/writer:abc --name kind --nodes kind-worker2"
+
+
+def test_load_into_all_nodes_without_naming_them():
+    ctx = FakeCtx([("get nodes", NODES), ("crictl", ("", 1))])
+    assert kind.load_image(Runner(ctx), K, "w:1") == NODES.split()
+    assert ctx.commands[-1] == "/bin/kind load docker-image w:1 --name kind"
+
+
+def test_load_failure_names_image_and_cluster():
+    ctx = FakeCtx([("get nodes", NODES), ("crictl", ("", 1)), ("kind load", ("ERROR: image not present locally", 1))])
+    with pytest.raises(LabError, match="failed to load image w:1 into kind cluster kind: .*image not present locally"):
+        kind.load_image(Runner(ctx), K, "w:1")
+
+
+@pytest.mark.parametrize("image, name", [
+    ("cassandra:5.0", "docker.io/library/cassandra:5.0"),
+    ("lab/writer:abc", "docker.io/lab/writer:abc"),
+    ("localhost:5000/w:1", "localhost:5000/w:1"),
+    ("registry.example/x/y:2", "registry.example/x/y:2"),
+])
+def test_containerd_names(image, name):
+    assert kind.node_has_image_args("n", image)[-1] == name

@@ -1,0 +1,3 @@
+module lab.local/kind-node/pause
+
+go 1.22.0

@@ -259,10 +259,23 @@ def _probe_pod(pod: str) -> str:
     return "cassandra-1" if pod == "cassandra-0" else "cassandra-0"
 
 
+def _metrics_progress(runner: Runner, kube: Kubectl, settings: ChaosSettings) -> MetricsProgress | None:
+    progress = MetricsProgress(runner, kube, remote_port=settings.metrics_port, metric=settings.metric,
+                               topic=settings.topic)
+    if progress.start():
+        return progress
+    log.info("writer metric %s not reachable; sampling last_seq with cqlsh", settings.metric)
+    return None
+
+
 def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: ChaosSettings, *,
               request_timeout: int = 120, clock: Callable[[], float] = time.time,
-              sleep: Callable[[float], None] = time.sleep) -> RoundResult:
-    """One round against ``pod`` ('cassandra-N' or 'writer'); never raises for a failed recovery, records it."""
+              sleep: Callable[[float], None] = time.sleep, make_progress=_metrics_progress) -> RoundResult:
+    """One round against ``pod`` ('cassandra-N' or 'writer'); a failed recovery is recorded, not raised.
+
+    ``make_progress(runner, kube, settings)`` returns an object with ``read()``/``close()`` or None (then
+    last_seq is read with cqlsh); tests pass a fake.
+    """
     target = target_kind(pod)
     cass = Cassandra(runner, kube, pod=_probe_pod(pod), request_timeout=request_timeout)
 
@@ -283,11 +296,7 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
 
     progress = None
     if target == "cassandra" and not runner.dry:
-        progress = MetricsProgress(runner, kube, remote_port=settings.metrics_port, metric=settings.metric,
-                                   topic=settings.topic)
-        if not progress.start():
-            log.info("writer metric %s not reachable; sampling last_seq with cqlsh", settings.metric)
-            progress = None
+        progress = make_progress(runner, kube, settings)
     if progress is not None:
         read, source, every = progress.read, f"metrics:{settings.metric}", settings.sample_every
     else:

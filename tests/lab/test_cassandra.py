@@ -1,0 +1,68 @@
+import pytest
+
+from lab.cassandra import (Cassandra, NodeStatus, all_up_normal, parse_cqlsh_table, parse_nodetool_status,
+                           select_script, seqs_query)
+from lab.errors import LabError, PreconditionError
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+from labfakes import DATA, FakeCtx
+
+K = Kubectl("kubectl", "kind-kind", "default")
+
+
+def test_parse_nodetool_status_from_the_assignment():
+    nodes = parse_nodetool_status((DATA / "nodetool_status_un.txt").read_text())
+    assert nodes[0] == NodeStatus("UN", "10.244.3.3", "70.24 KiB", "58ca0279-0b50-4033-901c-e00dfcdc75f6", "rack1")
+    assert [n.address for n in nodes] == ["10.244.3.3", "10.244.2.3", "10.244.4.3"]
+    assert all_up_normal(nodes, 3)
+    assert not all_up_normal(nodes, 4)
+
+
+def test_parse_nodetool_status_with_a_down_and_a_joining_node():
+    nodes = parse_nodetool_status((DATA / "nodetool_status_dn.txt").read_text())
+    assert [(n.state, n.load) for n in nodes] == [("UN", "1.2 MiB"), ("DN", "?"), ("UJ", "94.1 KiB")]
+    assert nodes[1].host_id == "d69e38d7-9bd7-4774-b855-fb65d6b3c77f"
+    assert not all_up_normal(nodes, 3)
+
+
+def test_parse_cqlsh_tables():
+    assert [r["seq"] for r in parse_cqlsh_table((DATA / "cqlsh_seqs.txt").read_text())] == ["1", "2", "3", "6", "7", "10"]
+    assert parse_cqlsh_table((DATA / "cqlsh_last_seq.txt").read_text()) == [
+        {"topic": "test", "seq": "10"}, {"topic": "other", "seq": "20000"}]
+    assert parse_cqlsh_table((DATA / "cqlsh_count.txt").read_text()) == [{"count": "9998"}]
+    assert parse_cqlsh_table("\n(0 rows)\n") == []
+
+
+def test_queries_are_built_for_one_topic_and_refuse_odd_names():
+    assert seqs_query("test") == "SELECT seq FROM ece573.prj04 WHERE topic = 'test';"
+    assert select_script("SELECT 1;", consistency="quorum") == "CONSISTENCY QUORUM; PAGING OFF; SELECT 1;"
+    with pytest.raises(PreconditionError):
+        seqs_query("t' OR '1'='1")
+
+
+def test_seqs_runs_cqlsh_in_the_pod_at_the_level_asked():
+    ctx = FakeCtx([("cqlsh", (DATA / "cqlsh_seqs.txt").read_text())])
+    assert Cassandra(Runner(ctx), K, pod="cassandra-2").seqs("test", consistency="ALL") == [1, 2, 3, 6, 7, 10]
+    assert ctx.commands == [
+        "kubectl --context kind-kind --namespace default exec cassandra-2 --container cassandra -- cqlsh "
+        "--request-timeout=120 -e 'CONSISTENCY ALL; PAGING OFF; SELECT seq FROM ece573.prj04 WHERE topic = '\"'\"'test'\"'\"';'"]
+
+
+def test_last_seqs_is_empty_before_the_writer_made_its_table():
+    ctx = FakeCtx([("cqlsh", ("<stdin>:1:InvalidRequest: Error from server: code=2200 [Invalid query] "
+                              "message=\"unconfigured table prj04_last_seq\"", 2))])
+    assert Cassandra(Runner(ctx), K).last_seqs() == {}
+
+
+def test_last_seqs_failure_is_one_line_with_context():
+    ctx = FakeCtx([("cqlsh", ("Connection error: ('Unable to connect to any servers')", 1))])
+    with pytest.raises(LabError, match=r"failed to read ece573.prj04_last_seq in cassandra-0: .*Unable to connect"):
+        Cassandra(Runner(ctx), K).last_seqs()
+
+
+def test_last_seqs_and_count():
+    ctx = FakeCtx([("count", (DATA / "cqlsh_count.txt").read_text()), ("cqlsh", (DATA / "cqlsh_last_seq.txt").read_text())])
+    cass = Cassandra(Runner(ctx), K)
+    assert cass.last_seqs() == {"test": 10, "other": 20000}
+    assert cass.row_count("test") == 9998

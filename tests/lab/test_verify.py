@@ -1,0 +1,88 @@
+import json
+
+import pytest
+
+from lab import verify
+from lab.errors import LabError, PreconditionError
+from lab.verify import check_topic_rows, find_gaps, format_ranges
+
+from labfakes import DATA, FakeCtx, make_lab
+
+
+@pytest.mark.parametrize("seqs, last, gaps", [
+    ([], 0, []),
+    ([1, 2, 3], 3, []),
+    ([1, 2, 5], 7, [(3, 4), (6, 7)]),
+    ([], 4, [(1, 4)]),
+    ([2, 3], 3, [(1, 1)]),
+    ([1, 2, 3, 9, 10], 3, []),  # rows ahead of last_seq are not gaps
+    ([3, 1, 1, 2], 3, []),  # order and duplicates do not matter
+    ([0, -1, 1], 2, [(2, 2)]),
+], ids=["empty", "complete", "two-gaps", "nothing", "first", "ahead", "unordered", "junk"])
+def test_find_gaps(seqs, last, gaps):
+    assert find_gaps(seqs, last) == gaps
+
+
+def test_format_ranges():
+    assert format_ranges([(3, 4), (6, 6), (9, 12)]) == "3-4, 6, 9-12"
+    assert format_ranges([(i, i) for i in range(1, 30, 2)], limit=2) == "1, 3, ... 13 more"
+
+
+def test_report_on_recorded_rows():
+    seqs = [1, 2, 3, 6, 7, 10]  # tests/lab/data/cqlsh_seqs.txt
+    report = check_topic_rows("test", seqs, 12)
+    assert (report.rows, report.last_seq, report.gaps, report.missing, report.ok) == (6, 12, [(4, 5), (8, 9), (11, 12)], 6, False)
+    assert report.to_dict()["gaps"] == [[4, 5], [8, 9], [11, 12]]
+    assert check_topic_rows("t", [1, 2, 3, 4], 3).to_dict() | {} == {
+        "topic": "t", "last_seq": 3, "rows": 4, "max_seq": 4, "gaps": [], "missing": 0, "ahead": 1, "ok": True}
+
+
+def _ctx(last_seq_text, seqs_text):
+    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT seq", seqs_text), ("get-contexts", "kind-kind\n")])
+
+
+def test_run_verify_exits_nonzero_on_a_gap_and_writes_json(project, capsys):
+    last = " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"
+    lab = make_lab(project, _ctx(last, (DATA / "cqlsh_seqs.txt").read_text()))
+    with pytest.raises(LabError) as err:
+        verify.run_verify(lab)
+    assert str(err.value) == "verify: topic test: 4 missing seq(s) in 2 range(s): 4-5, 8-9"
+    assert err.value.exit_code == 1
+    out = capsys.readouterr().out
+    assert "test   6     10        4        4-5, 8-9  GAP" in out
+    record = json.loads(next((project / "artifacts/verify").glob("*.json")).read_text())
+    assert record["consistency"] == "QUORUM" and record["topics"][0]["gaps"] == [[4, 5], [8, 9]]
+
+
+def test_run_verify_passes_when_complete(project):
+    last = " topic | seq\n-------+-----\n  test |  3\n\n(1 rows)\n"
+    lab = make_lab(project, _ctx(last, (DATA / "cqlsh_seqs.txt").read_text()))
+    reports = verify.run_verify(lab, consistency="all")
+    assert [(r.topic, r.ok, r.ahead) for r in reports] == [("test", True, 7)]
+    assert all("CONSISTENCY ALL" in c for c in lab.runner.ctx.matching("cqlsh"))
+
+
+def test_run_verify_with_nothing_written_fails(project):
+    lab = make_lab(project, _ctx("\n(0 rows)\n", "\n(0 rows)\n"))
+    with pytest.raises(LabError, match="no topic has progress yet"):
+        verify.run_verify(lab)
+
+
+def test_run_verify_refuses_bad_input_before_running_anything(project):
+    lab = make_lab(project, FakeCtx())
+    with pytest.raises(PreconditionError, match="--consistency 'MOST'"):
+        verify.run_verify(lab, consistency="most")
+    with pytest.raises(PreconditionError, match="is not a plain name"):
+        verify.run_verify(lab, topic="a b")
+    assert lab.runner.ctx.commands == []
+
+
+def test_run_verify_dry_run_prints_the_reads(project, capsys):
+    lab = make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")]), dry=True)
+    assert verify.run_verify(lab, topic="test") == []
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("[dry-run] kubectl --context kind-kind --namespace default exec cassandra-0 "
+                             "--container cassandra -- cqlsh --request-timeout=120 -e 'CONSISTENCY QUORUM; PAGING OFF; "
+                             "SELECT topic, seq FROM ece573.prj04_last_seq;'")
+    assert "SELECT seq FROM ece573.prj04 WHERE topic" in out[1]
+    assert lab.runner.ctx.matching("cqlsh") == []

@@ -199,7 +199,11 @@ def images_kind_node(c, force=False):
     """Build kind, kubectl and a kind node image from source (no registry needed); prints the image."""
     from lab.images import kindnode
 
-    print(kindnode.ensure_image(_runner(c), force=force))
+    runner = _runner(c)
+    with status.step("kind and kubectl in .cache/bin") as s:
+        tools = kindnode.ensure_tools(runner)
+        s.note(", ".join(str(v) for v in tools.values()))
+    print(kindnode.ensure_image(runner, force=force))
 
 
 @task(help={"args": "arguments for python -m lab.bench (quote them)"})

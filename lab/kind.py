@@ -51,7 +51,8 @@ class Kind:
 def cluster_exists(runner: Runner, kind: Kind) -> bool:
     """True when ``kind get clusters`` lists the cluster (asked even under --dry)."""
     outcome = runner.probe(kind.get_clusters_args())
-    return outcome.ok and kind.name in outcome.stdout.split()
+    # One name a line; "No kind clusters found." is a sentence, not a list (and contains "kind").
+    return outcome.ok and kind.name in (line.strip() for line in outcome.stdout.splitlines())
 
 
 def nodes(runner: Runner, kind: Kind) -> list[str]:

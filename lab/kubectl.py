@@ -192,8 +192,10 @@ def pod_waiting_reason(pod: dict[str, Any]) -> str:
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float, every: float = 2.0,
-               clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> bool:
+               clock: Callable[[], float] | None = None, sleep: Callable[[float], None] | None = None) -> bool:
     """Poll ``predicate`` until it holds or ``timeout`` passes; True when it held."""
+    clock = clock or time.monotonic
+    sleep = sleep or time.sleep
     deadline = clock() + timeout
     while True:
         if predicate():

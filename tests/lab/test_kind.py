@@ -70,3 +70,7 @@ def test_load_failure_names_image_and_cluster():
 ])
 def test_containerd_names(image, name):
     assert kind.node_has_image_args("n", image)[-1] == name
+
+
+def test_no_clusters_sentence_is_not_a_cluster_named_kind():
+    assert not kind.cluster_exists(Runner(FakeCtx([("get clusters", "No kind clusters found.\n")])), K)

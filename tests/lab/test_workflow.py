@@ -1,0 +1,252 @@
+import json
+import sys
+import types
+
+import pytest
+import yaml
+
+import lab.images
+from lab import state, workflow
+from lab.config import KIND_NODE_IMAGE
+from lab.errors import LabError, PreconditionError
+
+from labfakes import DATA, FakeCtx, make_lab
+
+NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
+
+
+@pytest.fixture
+def images(monkeypatch):
+    """Fake lab.images.{cassandra,writer,kindnode}: record calls, return fixed tags, build nothing."""
+    calls = []
+
+    def module(name, tag):
+        mod = types.ModuleType(f"lab.images.{name}")
+
+        def ensure_image(runner, **kwargs):
+            calls.append((name, kwargs))
+            return tag
+        mod.ensure_image = ensure_image
+        mod.ensure_tools = lambda runner: {"kind": "/x/kind", "kubectl": "/x/kubectl"}
+        monkeypatch.setitem(sys.modules, f"lab.images.{name}", mod)
+        monkeypatch.setattr(lab.images, name, mod, raising=False)
+
+    module("cassandra", "lab/cassandra:5.0.2-abc")
+    module("writer", "lab/writer:0123456789ab")
+    module("kindnode", "kind-node-lab:feed")
+    return calls
+
+
+def _reset_ctx(*, cluster_exists=True, pullable=False):
+    return FakeCtx([
+        ("docker image inspect .*(cassandra:5.0|kindest/node)", ("", 0 if pullable else 1)),
+        ("docker pull", ("Error response from daemon: Get https://registry-1.docker.io/v2/: dial tcp: lookup", 1)),
+        ("get clusters", "kind\n" if cluster_exists else "No kind clusters found.\n"),
+        ("get nodes", NODES),
+        ("crictl inspecti", ("", 1)),
+    ])
+
+
+def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, images):
+    ctx = _reset_ctx()
+    lab = make_lab(project, ctx)
+    workflow.reset(lab)
+    mutating = [c for c, kw in zip(ctx.commands, ctx.kwargs) if kw.get("echo")]
+    assert mutating == [
+        "docker pull cassandra:5.0",
+        f"docker pull {KIND_NODE_IMAGE}",
+        "kind delete cluster --name kind",
+        f"kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
+        "kind load docker-image lab/cassandra:5.0.2-abc --name kind",
+    ]
+    assert [name for name, _ in images] == ["cassandra", "kindnode"]
+    assert state.get(lab.state_dir, "cassandra_image") == "lab/cassandra:5.0.2-abc"
+
+
+def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images):
+    ctx = _reset_ctx(cluster_exists=False, pullable=True)
+    workflow.reset(make_lab(project, ctx))
+    assert ctx.matching("kind (create|delete)") == [
+        f"kind create cluster --name kind --config {project}/cluster.yml --wait 300s"]
+    assert ctx.matching("docker pull") == [] and images == []
+    assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]
+
+
+def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
+    ctx = _reset_ctx()
+    workflow.reset(make_lab(project, ctx, dry=True, images={"cassandra_source": "build", "kind_node_source": "build"}))
+    printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
+    assert printed == [
+        "[dry-run] kind delete cluster --name kind",
+        f"[dry-run] kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
+        "[dry-run] kind load docker-image lab/cassandra:5.0.2-abc --name kind",
+    ]
+    assert ctx.matching("kind (create|delete|load)") == []  # only probes ran
+    assert not (project / ".cache/lab/state.json").exists()
+
+
+def test_reset_with_source_pull_fails_with_one_line(project, images):
+    lab = make_lab(project, _reset_ctx(), images={"cassandra_source": "pull"})
+    with pytest.raises(LabError, match="failed to pull Cassandra image cassandra:5.0; set its source to 'auto' or 'build'"):
+        workflow.reset(lab)
+
+
+def test_reset_with_source_local_and_no_image(project, images):
+    lab = make_lab(project, _reset_ctx(), images={"kind_node_source": "local", "cassandra_source": "build"})
+    with pytest.raises(PreconditionError, match=f"kind node image {KIND_NODE_IMAGE} is not in the local engine"):
+        workflow.reset(lab)
+
+
+def test_kind_create_failure_is_wrapped(project, images):
+    ctx = _reset_ctx(pullable=True)
+    ctx.add("kind create", ("ERROR: failed to create cluster: node(s) already exist", 1), first=True)
+    with pytest.raises(LabError, match="failed to create kind cluster kind from .*cluster.yml: .*already exist"):
+        workflow.reset(make_lab(project, ctx))
+
+
+def test_guard_context():
+    from labfakes import make_cfg
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2]
+    workflow.guard_context(make_cfg(root), action="x")
+    with pytest.raises(PreconditionError) as err:
+        workflow.guard_context(make_cfg(root, context="gke_prod"), action="delete workloads")
+    assert str(err.value) == ("refusing to delete workloads in kube context 'gke_prod': it is not kind-kind; "
+                              "set lab.allow_context to 'gke_prod' (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
+    workflow.guard_context(make_cfg(root, context="gke_prod", allow_context="gke_prod"), action="x")
+
+
+# -- build ----------------------------------------------------------------------------------------------
+
+def test_build_loads_the_content_tag_and_records_it(project, images):
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1))])
+    lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"})
+    assert workflow.build(lab) == "lab/writer:0123456789ab"
+    assert images == [("writer", {"force": False, "base_image": "debian:bookworm-slim"})]
+    assert ctx.matching("kind load") == ["kind load docker-image lab/writer:0123456789ab --name kind"]
+    assert json.loads((project / ".cache/lab/state.json").read_text()) == {"writer_image": "lab/writer:0123456789ab"}
+
+
+def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, images):
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES)])
+    workflow.build(make_lab(project, ctx))
+    assert ctx.matching("kind load") == []
+
+
+def test_build_without_a_cluster_says_reset(project, images):
+    with pytest.raises(PreconditionError, match=r"kind cluster kind not found; run `invoke reset` first"):
+        workflow.build(make_lab(project, FakeCtx([("get clusters", "")])))
+
+
+def test_build_pushes_to_a_registry_when_one_is_named(project, images):
+    ctx = FakeCtx()
+    ref = workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}))
+    assert ref == "registry.example:5000/lab/writer:0123456789ab"
+    assert ctx.matching("docker (tag|push)") == [
+        "docker tag lab/writer:0123456789ab registry.example:5000/lab/writer:0123456789ab",
+        "docker push registry.example:5000/lab/writer:0123456789ab"]
+    assert ctx.matching("kind") == []
+
+
+# -- deploy ---------------------------------------------------------------------------------------------
+
+def _deploy_ctx():
+    return FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text())])
+
+
+def test_deploy_applies_rendered_manifests_and_waits(project):
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    state.put(project / ".cache/lab", "cassandra_image", "lab/cassandra:5.0.2-abc")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx, writer={"topic": "orders", "consistency": "ALL"}))
+    rendered = project / ".cache/lab/rendered"
+    base = "kubectl --context kind-kind --namespace default"
+    assert [c for c in ctx.commands if " apply " in c or "rollout" in c] == [
+        f"{base} apply --filename {rendered}/cassandra.yml",
+        f"{base} rollout status statefulset/cassandra --watch --timeout=900s",
+        f"{base} apply --filename {rendered}/writer.yml",
+        f"{base} rollout status deployment/ece573-prj04-writer --watch --timeout=300s",
+    ]
+    sts = [d for d in yaml.safe_load_all((rendered / "cassandra.yml").read_text()) if d["kind"] == "StatefulSet"][0]
+    assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "lab/cassandra:5.0.2-abc"
+    writer = yaml.safe_load((rendered / "writer.yml").read_text())
+    container = writer["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (container["image"], env["TOPIC"], env["CONSISTENCY"]) == ("lab/writer:0123456789ab", "orders", "ALL")
+
+
+def test_deploy_without_a_build_says_so_before_touching_the_cluster(project):
+    ctx = _deploy_ctx()
+    with pytest.raises(PreconditionError, match=r"no writer image yet; run `invoke build`"):
+        workflow.deploy(make_lab(project, ctx))
+    assert ctx.matching("apply") == []
+
+
+def test_deploy_failed_wait_shows_why(project, capsys):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    ctx.add("rollout status statefulset", ("error: timed out waiting for the condition", 1), first=True)
+    ctx.add("get pods", json.dumps(json.loads((DATA / "pods.json").read_text())), first=True)
+    ctx.add("logs cassandra-1", "Exception (java.lang.OutOfMemoryError) encountered during startup", first=True)
+    with pytest.raises(LabError) as err:
+        workflow.deploy(make_lab(project, ctx, timeouts={"cassandra": 60}))
+    assert str(err.value).startswith("StatefulSet cassandra not Ready within 60s: `kubectl")
+    assert "timed out waiting for the condition; see the pod state and events above" in str(err.value)
+    shown = capsys.readouterr().err
+    assert "--- cassandra-1: CrashLoopBackOff, restarts 4" in shown
+    assert "| Exception (java.lang.OutOfMemoryError) encountered during startup" in shown
+    assert ctx.matching("writer.yml") == []
+
+
+def test_deploy_waits_for_every_node_up_normal(project, monkeypatch):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    ctx.add("nodetool status", [(DATA / "nodetool_status_dn.txt").read_text(),
+                                (DATA / "nodetool_status_un.txt").read_text()], first=True)
+    monkeypatch.setattr("lab.kubectl.time.sleep", lambda s: None)
+    workflow.deploy(make_lab(project, ctx))
+    assert len(ctx.matching("nodetool status")) == 2
+
+
+def test_deploy_to_a_foreign_context_needs_permission_and_a_registry(project):
+    with pytest.raises(PreconditionError, match="refusing to deploy in kube context 'prod'"):
+        workflow.deploy(make_lab(project, FakeCtx(), context="prod"))
+    with pytest.raises(PreconditionError, match="set lab.images.registry"):
+        workflow.deploy(make_lab(project, FakeCtx(), context="prod", allow_context="prod"))
+
+
+def test_deploy_without_the_cluster_says_reset(project):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    with pytest.raises(PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"):
+        workflow.deploy(make_lab(project, FakeCtx([("get-contexts", "")])))
+
+
+# -- delete / down -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("what, pvcs, expected", [
+    ("writer", False, ["delete --filename {p}/writer.yml"]),
+    ("cassandra", False, ["delete --filename {p}/cassandra.yml"]),
+    ("all", True, ["delete --filename {p}/writer.yml", "delete --filename {p}/cassandra.yml",
+                   "delete persistentvolumeclaim --selector app=cassandra"]),
+])
+def test_delete(project, what, pvcs, expected):
+    ctx = FakeCtx([("get-contexts", "kind-kind\n")])
+    workflow.delete(make_lab(project, ctx), what=what, pvcs=pvcs)
+    deletes = [c.split("default ", 1)[1].split(" --ignore")[0] for c in ctx.matching(" delete ")]
+    assert deletes == [e.format(p=project) for e in expected]
+
+
+def test_delete_bad_input(project):
+    with pytest.raises(PreconditionError, match="--what 'db': use one of writer, cassandra, all"):
+        workflow.delete(make_lab(project, FakeCtx()), what="db")
+    with pytest.raises(PreconditionError, match="--pvcs deletes Cassandra's data"):
+        workflow.delete(make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")])), what="writer", pvcs=True)
+
+
+def test_down_deletes_only_an_existing_cluster(project):
+    ctx = FakeCtx([("get clusters", "kind\n")])
+    workflow.down(make_lab(project, ctx))
+    assert ctx.matching("delete") == ["kind delete cluster --name kind"]
+    ctx = FakeCtx([("get clusters", "other\n")])
+    workflow.down(make_lab(project, ctx))
+    assert ctx.matching("delete") == []

@@ -65,3 +65,19 @@ def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
     except CommandError:
         return False
     return True
+
+
+def run_detached_args(image: str, *, name: str, env: dict[str, str] | None = None,
+                      publish: list[str] | None = None, args: list[str] | None = None) -> list[str]:
+    """``docker run -d --name NAME [-e K=V]... [-p SPEC]... IMAGE [ARGS]``."""
+    argv = [DOCKER, "run", "--detach", "--name", name]
+    for key, value in sorted((env or {}).items()):
+        argv += ["--env", f"{key}={value}"]
+    for spec in publish or []:
+        argv += ["--publish", spec]
+    return argv + [image] + list(args or [])
+
+
+def remove_args(name: str) -> list[str]:
+    """``docker rm --force --volumes NAME``: stop and delete a container with its anonymous volumes."""
+    return [DOCKER, "rm", "--force", "--volumes", name]

@@ -1,0 +1,201 @@
+"""The Cassandra image is a real Cassandra: nodetool, cqlsh, a 3-node cluster, QUORUM vs ALL, restarts.
+
+The slow tests run against ``CASSANDRA_IMAGE`` (ours, from ``python -m lab.images.cassandra``, or the
+official image); they print the measured start-up and stop times (run pytest with ``-s`` to see them).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import time
+import uuid
+
+import pytest
+
+from cassandra_nodes import SingleNode, cql_query, parse_nodetool_status
+from lab.images import cassandra as cassandra_image_module
+
+slow = pytest.mark.slow
+
+NODETOOL_STATUS = """\
+Datacenter: datacenter1
+=======================
+Status=Up/Down
+|/ State=Normal/Leaving/Joining/Moving
+--  Address     Load        Tokens  Owns (effective)  Host ID                               Rack
+UN  10.213.5.10  120.1 KiB  16      100.0%            6b1c5d8e-5d0a-4f7e-9a53-0d4c1f0e2a11  rack1
+DN  10.213.5.11  98.3 KiB   16      100.0%            0f9f7d0e-1c8b-4a57-8e5a-2b7f3a9c4d22  rack1
+UJ  10.213.5.12  71.4 KiB   16      ?                 3c2e1b0a-7d6f-4e5a-9b8c-1d0e2f3a4b33  rack1
+"""
+
+
+def test_parse_nodetool_status_maps_each_address_to_its_state():
+    assert parse_nodetool_status(NODETOOL_STATUS) == {
+        "10.213.5.10": "UN", "10.213.5.11": "DN", "10.213.5.12": "UJ"}
+
+
+def test_image_tag_is_content_addressed_per_version():
+    tag = cassandra_image_module.image_tag("5.0.9")
+    assert re.fullmatch(r"cassandra-lab:5\.0\.9-[0-9a-f]{12}", tag)
+    assert cassandra_image_module.image_tag("5.0.9") == tag
+    assert cassandra_image_module.image_tag("5.0.8").split("-")[-1] != tag.split("-")[-1]
+
+
+def test_mvn_resolves_the_requested_version_into_build_lib():
+    argv = cassandra_image_module.mvn_args("5.0.7")
+    assert argv[0] == "mvn" and argv[-1] == "package"
+    assert "-Dcassandra.version=5.0.7" in argv
+    assert f"-Djars.dir={cassandra_image_module.JARS_DIR}" in argv
+
+
+def test_cli_rejects_a_version_that_is_not_5_0_with_one_line(capsys):
+    assert cassandra_image_module.main(["--version", "4.1.5"]) == 2
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.count("\n") == 1 and "not a 5.0.x release" in err
+
+
+@contextlib.contextmanager
+def driver_session(contact_points, local_dc, **profile):
+    """A driver session with token-aware routing and no retries (errors surface as they happen)."""
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import DCAwareRoundRobinPolicy, FallthroughRetryPolicy, TokenAwarePolicy
+
+    default = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+                               retry_policy=FallthroughRetryPolicy(), request_timeout=20, **profile)
+    cluster = Cluster(contact_points, execution_profiles={EXEC_PROFILE_DEFAULT: default}, protocol_version=5)
+    try:
+        yield cluster.connect()
+    finally:
+        cluster.shutdown()
+
+
+def _pid1_uid(node_exec) -> int:
+    status = node_exec(["cat", "/proc/1/status"])
+    return int(re.search(r"^Uid:\s+(\d+)", status, re.MULTILINE).group(1))
+
+
+@slow
+def test_single_node_answers_cql_quickly(cassandra_node):
+    print(f"\nMEASURE 1 node: docker run -> CQL ready {cassandra_node.startup_seconds:.1f}s")
+    rows = cql_query(cassandra_node.host, cassandra_node.port)
+    assert rows[0].release_version.startswith("5.0")
+    assert cassandra_node.startup_seconds < 180
+
+
+@slow
+def test_cassandra_runs_as_a_non_root_user(cassandra_node):
+    # PID 1 is the JVM itself (the official image drops to its user with gosu; ours starts as it).
+    assert _pid1_uid(cassandra_node.exec) != 0
+
+
+@slow
+def test_nodetool_status_inside_the_container_shows_the_node_up(cassandra_node):
+    states = parse_nodetool_status(cassandra_node.exec(["nodetool", "status"], timeout=120))
+    assert list(states.values()) == ["UN"]
+
+
+@slow
+def test_cqlsh_reads_the_row_the_python_driver_wrote(cassandra_node):
+    marker = f"driver-{uuid.uuid4().hex}"
+    with driver_session(cassandra_node.contact_points, cassandra_node.local_dc) as session:
+        session.execute("CREATE KEYSPACE IF NOT EXISTS c2_image WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+        session.execute("CREATE TABLE IF NOT EXISTS c2_image.notes (id int PRIMARY KEY, body text)")
+        session.execute("INSERT INTO c2_image.notes (id, body) VALUES (%s, %s)", (7, marker))
+    out = cassandra_node.exec(["cqlsh", "-e", "SELECT id, body FROM c2_image.notes WHERE id = 7"], timeout=120)
+    assert marker in out
+    assert "(1 rows)" in out
+
+
+@slow
+def test_data_survives_a_restart_and_a_new_container_on_the_same_volume(cassandra_image):
+    import docker
+
+    client = docker.from_env()
+    volume = client.volumes.create(f"c2-cass-vol-{uuid.uuid4().hex[:8]}")
+    nodes: list[SingleNode] = []
+    try:
+        first = SingleNode(cassandra_image, volume=volume.name)
+        nodes.append(first)
+        first.launch()
+        with driver_session(first.contact_points, first.local_dc) as session:
+            session.execute("CREATE KEYSPACE c2_durable WITH replication = "
+                            "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+            session.execute("CREATE TABLE c2_durable.kv (k int PRIMARY KEY, v text)")
+            for k in range(50):
+                session.execute("INSERT INTO c2_durable.kv (k, v) VALUES (%s, %s)", (k, f"value-{k}"))
+
+        # docker stop sends SIGTERM to the JVM (PID 1); Cassandra drains and the JVM exits 143 (or 0).
+        began = time.monotonic()
+        exit_code = first.stop(timeout=60)
+        stop_seconds = time.monotonic() - began
+        print(f"\nMEASURE docker stop (SIGTERM): exit code {exit_code} after {stop_seconds:.1f}s")
+        assert exit_code in (0, 143)
+        assert stop_seconds < 30
+
+        first.start()
+        assert _rows(first) == {k: f"value-{k}" for k in range(50)}
+        first.stop(timeout=60)
+        first.remove()
+
+        second = SingleNode(cassandra_image, volume=volume.name)
+        nodes.append(second)
+        second.launch()
+        assert _rows(second) == {k: f"value-{k}" for k in range(50)}
+    finally:
+        for node in nodes:
+            node.remove()
+        volume.remove(force=True)
+
+
+def _rows(node: SingleNode) -> dict[int, str]:
+    with driver_session(node.contact_points, node.local_dc) as session:
+        return {row.k: row.v for row in session.execute("SELECT k, v FROM c2_durable.kv")}
+
+
+@slow
+def test_three_node_cluster_shows_three_up_normal(cassandra_cluster):
+    print(f"\nMEASURE 3 nodes: first docker run -> 3x UN {cassandra_cluster.startup_seconds:.1f}s")
+    assert cassandra_cluster.status() == {node.ip: "UN" for node in cassandra_cluster.nodes}
+    assert len(cassandra_cluster.nodes) == 3
+
+
+@slow
+def test_rf3_reads_at_quorum_with_one_node_killed_but_not_at_all(cassandra_cluster):
+    from cassandra import ConsistencyLevel, Unavailable
+    from cassandra.query import SimpleStatement
+
+    def select(cl):
+        return SimpleStatement("SELECT seq, value FROM c2_rf3.events WHERE topic = 'chaos'", consistency_level=cl)
+
+    cluster = cassandra_cluster
+    with driver_session(cluster.contact_points, cluster.local_dc) as session:
+        session.execute("CREATE KEYSPACE IF NOT EXISTS c2_rf3 WITH replication = "
+                        "{'class': 'SimpleStrategy', 'replication_factor': 3}")
+        session.execute("CREATE TABLE IF NOT EXISTS c2_rf3.events (topic text, seq int, value double, "
+                        "PRIMARY KEY (topic, seq))")
+        insert = session.prepare("INSERT INTO c2_rf3.events (topic, seq, value) VALUES ('chaos', ?, ?)")
+        insert.consistency_level = ConsistencyLevel.ALL  # every replica has every row before the kill
+        for seq in range(1, 101):
+            session.execute(insert, (seq, seq * 0.5))
+
+        victim = 2
+        cluster.kill(victim)
+        try:
+            cluster.wait_down(victim, timeout=90)
+            rows = list(session.execute(select(ConsistencyLevel.QUORUM)))
+            assert [(row.seq, row.value) for row in rows] == [(seq, seq * 0.5) for seq in range(1, 101)]
+
+            with pytest.raises(Unavailable) as failure:
+                session.execute(select(ConsistencyLevel.ALL))
+            assert failure.value.required_replicas == 3
+            assert failure.value.alive_replicas == 2
+        finally:
+            cluster.start(victim)
+            cluster.wait_up(victim, timeout=240)
+
+        rows = list(session.execute(select(ConsistencyLevel.ALL)))
+        assert len(rows) == 100
+    assert set(cluster.status().values()) == {"UN"}

@@ -1,0 +1,173 @@
+"""The manifests parsed and cross-checked: names the assignment fixed, selectors against labels, Service
+ports against container ports, the writer's env against what the writer reads."""
+
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lab import cassandra as cassandra_ops
+from lab import kubectl, manifests
+from lab.config import KIND_NODE_IMAGE
+
+ROOT = Path(__file__).resolve().parents[2]
+CASS = manifests.load_all(ROOT / "cassandra.yml")
+WRITER = manifests.load_all(ROOT / "writer.yml")
+SERVICE = manifests.find(CASS, "Service", "cassandra-service")
+STS = manifests.find(CASS, "StatefulSet", "cassandra")
+PDB = manifests.find(CASS, "PodDisruptionBudget")
+DEPLOY = manifests.find(WRITER, "Deployment", "ece573-prj04-writer")
+C_CASS = manifests.containers(STS)[0]
+C_WRITER = manifests.containers(DEPLOY)[0]
+
+
+def env_of(container):
+    return {e["name"]: e.get("value", e.get("valueFrom")) for e in container.get("env", [])}
+
+
+def matches(selector: dict, labels: dict) -> bool:
+    return all(labels.get(k) == v for k, v in selector.items())
+
+
+def selector_of(text: str) -> dict:
+    key, value = text.split("=")
+    return {key: value}
+
+
+def quantity_mi(value: str) -> float:
+    units = {"Ki": 1 / 1024, "Mi": 1, "Gi": 1024, "M": 1, "G": 1000}
+    number, unit = re.fullmatch(r"([\d.]+)([A-Za-z]*)", str(value)).groups()
+    return float(number) * units[unit]
+
+
+def test_kind_cluster_is_one_control_plane_and_four_workers():
+    cluster = yaml.safe_load((ROOT / "cluster.yml").read_text())
+    assert cluster["kind"] == "Cluster" and cluster["apiVersion"] == "kind.x-k8s.io/v1alpha4"
+    assert [n["role"] for n in cluster["nodes"]] == ["control-plane"] + ["worker"] * 4
+    assert manifests.kind_node_images(cluster) == {KIND_NODE_IMAGE}
+
+
+def test_names_from_the_assignment():
+    assert SERVICE and STS and DEPLOY and PDB
+    assert STS["spec"]["serviceName"] == SERVICE["metadata"]["name"] == "cassandra-service"
+    assert STS["spec"]["replicas"] == 3
+    assert env_of(C_CASS)["CASSANDRA_CLUSTER_NAME"] == "ece573-prj04"
+    assert DEPLOY["spec"]["template"]["metadata"]["labels"]["app"] == "ece573-prj04-writer"
+    assert (STS["metadata"]["name"], DEPLOY["metadata"]["name"]) == (kubectl.CASSANDRA_STATEFULSET, kubectl.WRITER_DEPLOYMENT)
+    assert (C_CASS["name"], C_WRITER["name"]) == (kubectl.CASSANDRA_CONTAINER, kubectl.WRITER_CONTAINER)
+
+
+def test_headless_service_selects_the_statefulset_pods_and_its_ports_exist():
+    assert SERVICE["spec"]["clusterIP"] == "None"
+    pod_labels = STS["spec"]["template"]["metadata"]["labels"]
+    assert matches(SERVICE["spec"]["selector"], pod_labels)
+    container_ports = {p["name"]: p["containerPort"] for p in C_CASS["ports"]}
+    for port in SERVICE["spec"]["ports"]:
+        assert container_ports[port["targetPort"]] == port["port"]
+    assert {p["port"] for p in SERVICE["spec"]["ports"]} == {9042, 7000}
+
+
+@pytest.mark.parametrize("doc", [STS, DEPLOY], ids=["statefulset", "deployment"])
+def test_selectors_match_template_labels_and_lab_selectors(doc):
+    labels = doc["spec"]["template"]["metadata"]["labels"]
+    assert matches(doc["spec"]["selector"]["matchLabels"], labels)
+    lab_selector = kubectl.CASSANDRA_SELECTOR if doc is STS else kubectl.WRITER_SELECTOR
+    assert matches(selector_of(lab_selector), labels)  # what `invoke logs/status/chaos` select on
+    assert {"app.kubernetes.io/name", "app.kubernetes.io/part-of"} <= set(labels)
+
+
+def test_pdb_and_anti_affinity_target_the_cassandra_pods():
+    labels = STS["spec"]["template"]["metadata"]["labels"]
+    assert PDB["spec"]["maxUnavailable"] == 1 and matches(PDB["spec"]["selector"]["matchLabels"], labels)
+    rule = STS["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    assert rule["topologyKey"] == "kubernetes.io/hostname" and matches(rule["labelSelector"]["matchLabels"], labels)
+
+
+def test_seeds_name_pod_zero_through_the_service_in_the_pods_namespace():
+    env_names = [e["name"] for e in C_CASS["env"]]
+    seeds = env_of(C_CASS)["CASSANDRA_SEEDS"]
+    assert seeds == f"cassandra-0.{SERVICE['metadata']['name']}.$(POD_NAMESPACE).svc.cluster.local"
+    # $(VAR) expands only from variables defined earlier in the list
+    assert env_names.index("POD_NAMESPACE") < env_names.index("CASSANDRA_SEEDS")
+    assert env_names.index("POD_IP") < env_names.index("CASSANDRA_LISTEN_ADDRESS")
+    assert SERVICE["spec"]["publishNotReadyAddresses"] is True
+
+
+def test_heap_fits_inside_the_memory_limit_and_requests_are_small():
+    env, res = env_of(C_CASS), C_CASS["resources"]
+    assert (env["MAX_HEAP_SIZE"], env["HEAP_NEWSIZE"]) == ("512M", "128M")
+    assert quantity_mi(env["MAX_HEAP_SIZE"]) * 2 <= quantity_mi(res["limits"]["memory"])
+    assert quantity_mi(res["requests"]["memory"]) <= quantity_mi(res["limits"]["memory"])
+    assert res["requests"]["cpu"] == "250m"  # three replicas must schedule on a 2-core machine
+
+
+def test_probes_drain_and_grace_period():
+    spec = STS["spec"]["template"]["spec"]
+    assert C_CASS["lifecycle"]["preStop"]["exec"]["command"][-1] == "nodetool drain"
+    assert spec["terminationGracePeriodSeconds"] >= 60
+    ready = " ".join(C_CASS["readinessProbe"]["exec"]["command"])
+    assert "/dev/tcp/127.0.0.1/9042" in ready and '$1 == "UN"' in ready and "$POD_IP" in ready
+    assert C_CASS["livenessProbe"]["tcpSocket"]["port"] == "intra-node"
+    assert C_CASS["startupProbe"]["tcpSocket"]["port"] == "cql"
+
+
+def test_data_on_pvcs_from_kinds_default_storage_class():
+    claims = {c["metadata"]["name"]: c for c in STS["spec"]["volumeClaimTemplates"]}
+    mount = next(m for m in C_CASS["volumeMounts"] if m["mountPath"] == "/var/lib/cassandra")
+    assert claims[mount["name"]]["spec"]["storageClassName"] == "standard"
+    assert matches(selector_of(kubectl.CASSANDRA_SELECTOR), claims[mount["name"]]["metadata"]["labels"])  # --pvcs
+
+
+@pytest.mark.parametrize("container", [C_CASS, C_WRITER], ids=["cassandra", "writer"])
+def test_loaded_images_are_never_pulled(container):
+    assert container["imagePullPolicy"] == "IfNotPresent"
+
+
+def test_writer_env_is_set_and_known_to_the_writer():
+    env = env_of(C_WRITER)
+    assert env["TOPIC"] == "test" and env["CONSISTENCY"] == "QUORUM"
+    assert env["CASSANDRA_SEEDS"] == SERVICE["metadata"]["name"]
+    cql = next(p["port"] for p in SERVICE["spec"]["ports"] if p["name"] == "cql")
+    assert int(env["CASSANDRA_PORT"]) == cql
+    assert env["KEYSPACE"] == cassandra_ops.KEYSPACE
+    http = next(p["containerPort"] for p in C_WRITER["ports"] if p["name"] == "http")
+    assert int(env["HTTP_PORT"]) == http
+    reader = ROOT / "writer" / "config.py"
+    if not reader.exists():
+        pytest.skip("writer/config.py not present")
+    known = set(re.findall(r'\(env, "([A-Z_]+)"', reader.read_text()))
+    assert set(env) <= known, f"writer.yml sets env the writer never reads: {set(env) - known}"
+
+
+def test_writer_probes_use_its_http_endpoints():
+    assert C_WRITER["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert C_WRITER["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
+
+
+def test_writer_runs_restricted():
+    pod = DEPLOY["spec"]["template"]["spec"]
+    sc = C_WRITER["securityContext"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}
+    assert sc == {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    assert set(C_WRITER["resources"]) == {"requests", "limits"}
+    dockerfile = ROOT / "Dockerfile"
+    if dockerfile.exists():
+        user = re.search(r"^USER\s+(\d+)", dockerfile.read_text(), re.M)
+        assert user and int(user.group(1)) == pod["securityContext"]["runAsUser"]
+
+
+def test_one_writer_at_a_time():
+    assert DEPLOY["spec"]["replicas"] == 1 and DEPLOY["spec"]["strategy"]["type"] == "Recreate"
+
+
+def test_render_replaces_images_and_env_without_touching_the_source():
+    docs = manifests.render(WRITER, images={"writer": "lab/writer:abc"}, env={"writer": {"TOPIC": "t2", "NEW": 1}})
+    c = manifests.containers(docs[0])[0]
+    assert c["image"] == "lab/writer:abc"
+    assert env_of(c)["TOPIC"] == "t2" and env_of(c)["NEW"] == "1"
+    assert C_WRITER["image"] == "ece573-prj04-writer:v1" and "NEW" not in env_of(C_WRITER)
+    cass = manifests.render(CASS, images={"cassandra": "lab/cassandra:1"})
+    assert manifests.image_of(cass, "cassandra") == "lab/cassandra:1"
+    assert [d["kind"] for d in cass] == ["Service", "StatefulSet", "PodDisruptionBudget"]

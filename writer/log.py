@@ -25,3 +25,9 @@ def setup(stream=None) -> None:
     root.handlers[:] = [handler]
     root.setLevel(logging.INFO)
     logging.getLogger("cassandra").setLevel(logging.ERROR)
+    handler.addFilter(_drop_failed_connect)  # on the handler: logger filters do not apply to child loggers
+
+
+def _drop_failed_connect(record: logging.LogRecord) -> bool:
+    """The driver logs a failed first connection at ERROR with a traceback; our retry line already says it."""
+    return not record.getMessage().startswith("Control connection failed to connect")

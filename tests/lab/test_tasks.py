@@ -1,0 +1,213 @@
+"""Task composition: the real `invoke` CLI on fake kind/kubectl (dry-run plans, exit codes, one-line
+errors), and tasks called in-process with invoke's MockContext."""
+
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+from invoke import Config, MockContext, Result
+
+import lab.images
+from labfakes import executable
+
+ROOT = Path(__file__).resolve().parents[2]
+TASKS = ["bench", "build", "chaos", "cqlsh", "delete", "deploy", "down", "logs", "nodetool", "reset", "status",
+         "test", "up", "verify", "images.cassandra", "images.kind-node"]
+
+FAKE_KIND = """#!/bin/sh
+case "$1 $2" in
+  "get clusters") echo kind ;;
+  "get nodes") printf 'kind-control-plane\\nkind-worker\\n' ;;
+esac
+"""
+FAKE_KUBECTL = """#!/bin/sh
+case "$1 $2" in
+  "config get-contexts") echo kind-kind ;;
+esac
+"""
+
+
+@pytest.fixture
+def tools(tmp_path):
+    bin_dir = tmp_path / "bin"
+    for name, text in (("kind", FAKE_KIND), ("kubectl", FAKE_KUBECTL)):
+        executable(bin_dir / name).write_text(text)
+    return bin_dir
+
+
+def invoke(*args, tools: Path, tmp_path: Path, system_path="/usr/bin:/bin", **env):
+    full_env = {"PATH": f"{tools}:{Path(sys.executable).parent}:{system_path}", "HOME": str(tmp_path),
+                "INVOKE_LAB_STATE_DIR": str(tmp_path / "state"), "INVOKE_LAB_ARTIFACTS": str(tmp_path / "artifacts"),
+                "PYTHONPATH": str(ROOT), **env}
+    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, capture_output=True,
+                          text=True, timeout=60)
+
+
+def test_list_shows_every_task_with_one_line_help(tools, tmp_path):
+    out = invoke("--list", tools=tools, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    listed = {line.split()[0]: line for line in out.stdout.splitlines() if re.match(r"^  \S", line)}
+    assert sorted(listed) == sorted(TASKS)
+    assert all(len(line.split()) > 1 for line in listed.values())
+
+
+def test_every_flag_has_help():
+    import tasks
+    for name, task in [(n, getattr(tasks, n)) for n in dir(tasks)]:
+        if hasattr(task, "body") and hasattr(task, "help"):
+            params = [p for p in task.get_arguments() if p.name]
+            for param in params:
+                assert param.help, f"{name} --{param.name} has no help"
+
+
+def test_dry_down_prints_the_kind_command(tools, tmp_path):
+    out = invoke("--dry", "down", tools=tools, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"[dry-run] {tools}/kind delete cluster --name kind"]
+    assert " ✓ Deleting kind cluster kind" in out.stderr
+
+
+def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
+    out = invoke("--dry", "deploy", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_WRITER="lab/writer:abc")
+    assert out.returncode == 0, out.stderr
+    k = f"{tools}/kubectl --context kind-kind --namespace default"
+    assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
+        f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
+        f"[dry-run] {k} rollout status deployment/ece573-prj04-writer --watch --timeout=300s",
+    ]
+    assert "image: lab/writer:abc" in (tmp_path / "state/rendered/writer.yml").read_text()
+
+
+@pytest.fixture
+def mock_tools(tmp_path):
+    return {"kind": str(executable(tmp_path / "bin/kind")), "kubectl": str(executable(tmp_path / "bin/kubectl"))}
+
+
+def _mock(dry=False, lab=None, answers=None):
+    """A MockContext whose config is invoke.yaml's defaults plus ``lab``; ``answers``: {regex: stdout}."""
+    from lab.config import DEFAULTS, _merge
+    run = {re.compile(".*" + k): Result(v, exited=0) for k, v in (answers or {}).items()}  # MockContext uses .match
+    run[re.compile(".*")] = Result("", exited=0)
+    config = Config(overrides={"run": {"dry": dry}, "lab": _merge(DEFAULTS["lab"], lab or {})})
+    return MockContext(config=config, run=run, repeat=True)
+
+
+def _commands(c):
+    return [call.args[0] for call in c.run.call_args_list]
+
+
+@pytest.mark.parametrize("task, kwargs, expected", [
+    ("logs", {"follow": True}, "logs --selector app=ece573-prj04-writer --prefix --max-log-requests 10 --container writer --follow --tail -1"),
+    ("logs", {"target": "cassandra", "tail": 50}, "logs --selector app=cassandra --prefix --max-log-requests 10 --container cassandra --tail 50"),
+    ("nodetool", {"args": "ring"}, "exec cassandra-0 --container cassandra -- nodetool ring"),
+    ("cqlsh", {"pod": "cassandra-2", "execute": "DESCRIBE KEYSPACES"},
+     "exec cassandra-2 --container cassandra -- cqlsh --request-timeout=120 -e 'DESCRIBE KEYSPACES'"),
+    ("cqlsh", {}, "exec --stdin --tty cassandra-0 --container cassandra -- cqlsh"),
+    ("delete", {"what": "all", "pvcs": True}, "delete persistentvolumeclaim --selector app=cassandra --ignore-not-found --wait --timeout=600s"),
+], ids=["logs", "logs-cassandra", "nodetool", "cqlsh-e", "cqlsh", "delete-pvcs"])
+def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
+    import tasks
+    c = _mock(dry=True, lab={"tools": mock_tools}, answers={"get-contexts": "kind-kind\n"})
+    getattr(tasks, task)(c, **kwargs)
+    printed = capsys.readouterr().out.splitlines()
+    assert f"[dry-run] {mock_tools['kubectl']} --context kind-kind --namespace default {expected}" in printed
+    assert all("get-contexts" in cmd for cmd in _commands(c))  # only the probe ran
+
+
+@pytest.mark.parametrize("task, kwargs, lab, message", [
+    ("chaos", {"pod": "coredns-0"}, {}, "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2) or the writer ('writer')"),
+    ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency 'MOST' is not one of ONE, TWO"),
+    ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),
+    ("logs", {"target": "db"}, {}, "ERROR: --target 'db': use writer or cassandra"),
+    ("deploy", {}, {}, "ERROR: no writer image yet; run `invoke build` (or set lab.images.writer)"),
+    ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: topic 'a b' is not a plain name"),
+    ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
+    ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
+    ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),
+], ids=["chaos-pod", "verify-level", "chaos-rounds", "logs-target", "deploy-unbuilt", "bad-topic", "delete-what",
+        "chaos-context", "reset-context"])
+def test_bad_input_is_one_line_and_exit_2(mock_tools, tmp_path, task, kwargs, lab, message):
+    import tasks
+    from invoke import Exit
+    c = _mock(lab={"tools": mock_tools, "state_dir": str(tmp_path / "state"), **lab},
+              answers={"get-contexts": "kind-kind\n", "docker version": "20.10\n"})
+    with pytest.raises(Exit) as err:
+        getattr(tasks, task)(c, **kwargs)
+    assert err.value.code == 2
+    assert str(err.value.message).startswith(message) and "\n" not in str(err.value.message)
+    assert not [cmd for cmd in _commands(c) if " delete " in cmd or " apply " in cmd]
+
+
+def test_foreign_context_from_the_environment_is_refused(tools, tmp_path):
+    out = invoke("delete", tools=tools, tmp_path=tmp_path, INVOKE_LAB_CONTEXT="prod")
+    assert (out.returncode, out.stdout) == (2, "")
+    assert out.stderr.strip().splitlines()[-1].startswith(
+        "ERROR: refusing to delete workloads in kube context 'prod': it is not kind-kind")
+
+
+def test_allow_context_lets_a_foreign_context_through_the_guard(tools, tmp_path):
+    out = invoke("delete", tools=tools, tmp_path=tmp_path, INVOKE_LAB_CONTEXT="prod", INVOKE_LAB_ALLOW_CONTEXT="prod")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines()[-1] == "ERROR: kube context prod not found in your kubeconfig"
+
+
+def test_missing_kubectl_says_how_to_get_it(tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    out = invoke("status", tools=empty, tmp_path=tmp_path, system_path="", INVOKE_LAB_TOOLS_BIN_DIR=str(tmp_path / "nobin"))
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith(f"ERROR: kubectl not found on PATH or in {tmp_path}/nobin; run `invoke images.kind-node`")
+
+
+# -- in-process, with invoke's MockContext ----------------------------------------------------------------
+
+def test_test_quick_runs_the_fast_tier():
+    import tasks
+    c = _mock()
+    tasks.test(c, quick=True)
+    command = c.run.call_args.args[0]
+    assert command == f"{sys.executable} -m pytest -m 'not slow and not cluster'"
+    assert c.run.call_args.kwargs["dry"] is False  # lab.runner does dry-run itself
+
+
+def test_full_test_run_builds_the_cassandra_image_and_exports_it(monkeypatch):
+    import tasks
+    monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
+    fake = types.ModuleType("lab.images.cassandra")
+    fake.ensure_image = lambda runner, **kw: "lab/cassandra:5.0.2-abc"
+    monkeypatch.setitem(sys.modules, "lab.images.cassandra", fake)
+    monkeypatch.setattr(lab.images, "cassandra", fake, raising=False)
+    c = _mock()
+    tasks.test(c, args="-x tests/writer")
+    assert c.run.call_args.args[0] == f"{sys.executable} -m pytest -x tests/writer"
+    assert c.run.call_args.kwargs["env"] == {"CASSANDRA_IMAGE": "lab/cassandra:5.0.2-abc"}
+
+
+def test_failed_tests_keep_pytests_exit_code(monkeypatch):
+    import tasks
+    from invoke import Exit
+    monkeypatch.setenv("CASSANDRA_IMAGE", "x")
+    c = MockContext(run={re.compile(".*pytest.*"): Result("", exited=5)}, repeat=True)
+    with pytest.raises(Exit) as err:
+        tasks.test(c)
+    assert err.value.code == 5 and "pytest exit code 5" in str(err.value.message)
+
+
+def test_bench_passes_its_arguments():
+    import tasks
+    c = _mock()
+    tasks.bench(c, args="--seconds 5 --json out.json")
+    assert c.run.call_args.args[0] == f"{sys.executable} -m lab.bench --seconds 5 --json out.json"
+
+
+def test_dry_flag_makes_mutating_commands_print_only(capsys):
+    import tasks
+    c = _mock(dry=True)
+    tasks.bench(c)
+    assert capsys.readouterr().out == f"[dry-run] {sys.executable} -m lab.bench\n"
+    c.run.assert_not_called()

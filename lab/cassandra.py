@@ -155,5 +155,11 @@ class Cassandra:
         return [int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()]
 
     def row_count(self, topic: str, *, consistency: str = "ONE") -> int:
-        rows = self.query(count_query(topic), consistency=consistency)
-        return int(rows[0]["count"]) if rows else 0
+        try:
+            rows = self.query(count_query(topic), consistency=consistency)
+        except CommandError as err:
+            raise LabError(f"failed to count rows of topic {topic} in {self.pod}: {err}") from err
+        value = rows[0].get("count", "") if rows else "0"
+        if not value.isdigit():
+            raise LabError(f"cqlsh in {self.pod} gave no row count for topic {topic}")
+        return int(value)

@@ -1,0 +1,58 @@
+import json
+from datetime import datetime
+
+from lab import observe
+
+from labfakes import DATA, FakeCtx, make_lab
+
+NOW = datetime.fromisoformat("2026-11-25T19:30:00+00:00").timestamp()
+
+
+def test_pod_rows_from_recorded_json():
+    rows = observe.pod_rows(json.loads((DATA / "pods.json").read_text()), now=NOW)
+    assert rows == [
+        ["cassandra-0", "1/1", "Running", "0", "kind-worker", "30m"],
+        ["cassandra-1", "0/1", "CrashLoopBackOff", "4", "kind-worker2", "28m"],
+        ["ece573-prj04-writer-7bcccffd6d-2s87k", "0/1", "Pending", "0", "<none>", "20m"],
+    ]
+
+
+def test_node_rows():
+    assert observe.node_rows(json.loads((DATA / "nodes.json").read_text())) == [
+        ["kind-control-plane", "Ready", "control-plane", "v1.30.0"],
+        ["kind-worker", "NotReady", "<none>", "v1.30.0"],
+    ]
+
+
+def test_status_shows_every_section(project, capsys):
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        ("get nodes", (DATA / "nodes.json").read_text()),
+        ("get pods", (DATA / "pods.json").read_text()),
+        ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+        ("count", (DATA / "cqlsh_count.txt").read_text()),
+        ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
+    ])
+    assert observe.show_status(make_lab(project, ctx)) is True
+    out = capsys.readouterr().out
+    assert "kind-control-plane  Ready     control-plane  v1.30.0" in out
+    assert "cassandra-1  " in out and "CrashLoopBackOff" in out
+    assert "UN  10.244.4.3  109.41 KiB" in out
+    assert "other  20000     9998" in out
+    assert ctx.matching("get pods")[0].endswith("get pods --selector 'app in (cassandra,ece573-prj04-writer)' --output json")
+
+
+def test_status_reports_a_failed_part_and_goes_on(project, capsys):
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        ("get nodes", (DATA / "nodes.json").read_text()),
+        ("get pods", (DATA / "pods.json").read_text()),
+        ("nodetool", ('error: unable to upgrade connection: container not found ("cassandra")', 1)),
+        ("count", ("<stdin>:1:OperationTimedOut: errors={}, last_host=127.0.0.1:9042", 2)),
+        ("cqlsh", (DATA / "cqlsh_last_seq.txt").read_text()),
+    ])
+    assert observe.show_status(make_lab(project, ctx)) is False
+    captured = capsys.readouterr()
+    assert "nodetool status failed: `kubectl" in captured.err and "container not found" in captured.err
+    assert "cannot count rows: failed to count rows of topic other in cassandra-0" in captured.err
+    assert "other  20000     ?" in captured.out

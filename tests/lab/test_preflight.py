@@ -1,0 +1,42 @@
+import pytest
+
+from lab import preflight
+from lab.errors import PreconditionError
+from lab.runner import Runner
+
+from labfakes import FakeCtx, make_cfg
+
+
+@pytest.fixture
+def no_tools(monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+
+
+def test_missing_kind_says_how_to_get_it(project, no_tools):
+    cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
+    with pytest.raises(PreconditionError) as err:
+        preflight.check(Runner(FakeCtx()), cfg, need=("kind",))
+    assert str(err.value).startswith("kind not found on PATH or in nobin; run `invoke images.kind-node` "
+                                     "(builds kind, kubectl and a node image from source into nobin), or install kind")
+    assert err.value.exit_code == 2
+
+
+def test_tools_in_the_projects_bin_dir_are_found(project, no_tools):
+    cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
+    tools = preflight.check(Runner(FakeCtx()), cfg, need=("kind", "kubectl"))
+    assert (tools.kind, tools.kubectl) == (f"{project}/.cache/bin/kind", f"{project}/.cache/bin/kubectl")
+
+
+def test_dry_run_warns_and_names_the_bare_command(project, no_tools, capsys):
+    cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
+    tools = preflight.check(Runner(FakeCtx(), dry=True), cfg, need=("kind", "kubectl", "docker"))
+    assert (tools.kind, tools.kubectl) == ("kind", "kubectl")
+    err = capsys.readouterr().err
+    assert "warning: kind not found" in err and "warning: docker not found on PATH" in err
+
+
+def test_engine_that_does_not_answer(project, monkeypatch):
+    monkeypatch.setattr("lab.docker.shutil.which", lambda name: f"/usr/bin/{name}")
+    ctx = FakeCtx([("docker version", ("Cannot connect to the Docker daemon", 1))])
+    with pytest.raises(PreconditionError, match="the Docker engine does not answer"):
+        preflight.check(Runner(ctx), make_cfg(project), need=("docker",))

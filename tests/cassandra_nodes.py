@@ -76,12 +76,21 @@ def log_tail(container, lines: int = 40) -> str:
 def wait_until(check: Callable[[], T], *, timeout: float, what: str, containers=(), interval: float = 2.0) -> T:
     """Call ``check`` until it returns a truthy value (returned) or ``timeout`` seconds pass.
 
-    Exceptions from ``check`` count as "not yet"; the last one is named in the CassandraWaitError,
-    followed by the log tail of each of ``containers`` (name, container) pairs.
+    ``containers`` are (name, container) pairs that must keep running: one that exits ends the
+    wait at once. Exceptions from ``check`` count as "not yet"; the last one is named in the
+    CassandraWaitError, followed by the log tail of each container.
     """
     deadline = time.monotonic() + timeout
     last = "no attempt finished"
+
+    def fail(reason: str):
+        tails = "".join(f"\n--- last log lines of {name} ---\n{log_tail(c)}" for name, c in containers)
+        return CassandraWaitError(f"{what}: {reason}; last: {last}{tails}")
+
     while True:
+        exited = [(name, code) for name, c in containers if (code := _exit_code(c)) is not None]
+        if exited:
+            raise fail(", ".join(f"{name} exited with code {code}" for name, code in exited))
         try:
             value = check()
             if value:
@@ -90,9 +99,19 @@ def wait_until(check: Callable[[], T], *, timeout: float, what: str, containers=
         except Exception as err:  # any failure of a probe is "not ready yet" until the deadline
             last = f"{type(err).__name__}: {err}"
         if time.monotonic() >= deadline:
-            tails = "".join(f"\n--- last log lines of {name} ---\n{log_tail(c)}" for name, c in containers)
-            raise CassandraWaitError(f"{what}: not within {timeout:.0f}s; last: {last}{tails}")
+            raise fail(f"not within {timeout:.0f}s")
         time.sleep(interval)
+
+
+def _exit_code(container) -> int | None:
+    """The exit code of a container that has stopped, None while it runs (or if it cannot be asked)."""
+    try:
+        wrapped = container.get_wrapped_container()
+        wrapped.reload()
+    except Exception:  # gone or engine hiccup: let the wait's own probe report it
+        return None
+    state = wrapped.attrs.get("State", {})
+    return None if state.get("Running") or state.get("Restarting") else int(state.get("ExitCode", -1))
 
 
 def cql_query(host: str, port: int = CQL_PORT, query: str = "SELECT release_version FROM system.local",
@@ -177,7 +196,10 @@ class SingleNode:
         self.local_dc = LOCAL_DC
         self.startup_timeout = startup_timeout
         self.startup_seconds: float | None = None
-        self.container = _cassandra_container(image, self.name, env=env or {}, startup_timeout=startup_timeout)
+        # testcontainers pins -Dcassandra.initial_token=0: one token. Saying num_tokens=1 to match lets
+        # the node restart; with the image's 16 it refuses ("Cannot change the number of tokens from 1 to 16").
+        env = {"CASSANDRA_NUM_TOKENS": "1", **(env or {})}
+        self.container = _cassandra_container(image, self.name, env=env, startup_timeout=startup_timeout)
         # A fixed host port: a random one would change on every restart of the container.
         self.container.with_bind_ports(CQL_PORT, self.port)
         if volume:
@@ -362,7 +384,8 @@ class Cluster:
         node = self.nodes[i]
         others = [j for j in range(len(self.nodes)) if j != i]
         wait_until(lambda: all(self.status(via=j).get(node.ip) == "DN" for j in others if self._running(j)),
-                   timeout=timeout, what=f"{node.name} ({node.ip}) seen DN", containers=self._containers())
+                   timeout=timeout, what=f"{node.name} ({node.ip}) seen DN",
+                   containers=[(self.nodes[j].name, self.nodes[j].container) for j in others if self._running(j)])
 
     def wait_all_up(self, timeout: float = 300) -> None:
         """Wait until every node answers CQL and every node sees all ``size`` nodes ``UN``."""

@@ -41,6 +41,16 @@ def _lab(c, need=("docker", "kind", "kubectl")):
     return open_lab(_runner(c), LabConfig.from_invoke(c), need=need)
 
 
+def _lab_with_tools(c):
+    """reset/up: refuse a foreign context first, then build kind/kubectl if missing, then preflight."""
+    from lab import workflow
+
+    cfg = LabConfig.from_invoke(c)
+    workflow.guard_context(cfg, action="reset the cluster")
+    workflow.ensure_tools(_runner(c), cfg)
+    return _lab(c)
+
+
 def _handled(body):
     """LabError -> invoke Exit: one line on stderr, exit 2 (precondition) or 1; output only under --debug."""
 
@@ -63,8 +73,7 @@ def reset(c):
     """Recreate the kind cluster from cluster.yml (images fetched or built) and load them into the nodes."""
     from lab import workflow
 
-    lab = _lab(c)
-    workflow.guard_context(lab.cfg, action="reset the cluster")
+    lab = _lab_with_tools(c)
     workflow.reset(lab)
 
 
@@ -110,8 +119,7 @@ def up(c, force=False):
     """From nothing to a running lab: reset, build, deploy."""
     from lab import workflow
 
-    lab = _lab(c)
-    workflow.guard_context(lab.cfg, action="reset the cluster")
+    lab = _lab_with_tools(c)
     workflow.reset(lab)
     workflow.build(lab, force=force)
     workflow.deploy(lab)

@@ -49,6 +49,21 @@ def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker
                kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace))
 
 
+def ensure_tools(runner: Runner, cfg: LabConfig) -> None:
+    """For reset/up on a fresh machine: build kind and kubectl from source when neither PATH nor the
+    project's bin dir has them (lab.images.kindnode.ensure_tools puts them in .cache/bin), so one command
+    goes from Docker to a lab. Other tasks only say how to get them (preflight)."""
+    missing = [name for name in ("kind", "kubectl") if preflight.find_tool(cfg, name) is None]
+    if not missing or runner.dry:
+        return
+    from lab.images import kindnode  # lazy: needs Go and the Kubernetes sources; only here
+
+    with status.step(f"{' and '.join(missing)} not found: building from source into .cache/bin "
+                     "(once; tens of minutes)") as s:
+        built = kindnode.ensure_tools(runner)
+        s.note(", ".join(str(v) for v in built.values()))
+
+
 def guard_context(cfg: LabConfig, *, action: str) -> None:
     """Destructive tasks act only on kind-<cluster>, unless lab.allow_context names the other context."""
     if cfg.is_kind_context or (cfg.allow_context and cfg.allow_context == cfg.kube_context):

@@ -250,3 +250,19 @@ def test_down_deletes_only_an_existing_cluster(project):
     ctx = FakeCtx([("get clusters", "other\n")])
     workflow.down(make_lab(project, ctx))
     assert ctx.matching("delete") == []
+
+
+def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeypatch, images):
+    from labfakes import make_cfg
+    from lab.runner import Runner
+    built = []
+    sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: built.append(runner) or {"kind": "k", "kubectl": "c"}
+    monkeypatch.setenv("PATH", str(project / "nothing"))
+    present = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
+    workflow.ensure_tools(Runner(FakeCtx()), present)
+    assert built == []
+    missing = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
+    workflow.ensure_tools(Runner(FakeCtx(), dry=True), missing)
+    assert built == []  # a dry run only shows the plan (preflight warns)
+    workflow.ensure_tools(Runner(FakeCtx()), missing)
+    assert len(built) == 1

@@ -99,6 +99,10 @@ def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
         return ref
     if source == "local":
         raise PreconditionError(f"{what} image {ref} is not in the local engine (lab.images.*_source is 'local')")
+    if runner.dry and source == "auto":
+        # A dry run cannot know whether the pull would work (no registry answers on some machines).
+        print(f"[dry-run] {' '.join(docker.pull_args(ref))}   # if it fails: build the {what} image locally")
+        return ref
     if docker.pull_image(runner, ref, timeout=lab.cfg.images.pull_timeout):
         return ref
     if source == "pull":
@@ -162,17 +166,23 @@ def reset(lab: Lab) -> float:
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
-    with status.step(f"Loading {cass} into the nodes") as s:
-        loaded = kind.load_image(lab.runner, lab.kind, cass)
-        s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+    _load(lab, cass)
     writer = state.get(lab.state_dir, "writer_image")
     if writer and docker.image_exists(lab.runner, writer):
-        with status.step(f"Loading {writer} into the nodes") as s:
-            loaded = kind.load_image(lab.runner, lab.kind, writer)
-            s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+        _load(lab, writer)  # a writer built before this reset, so deploy works without a rebuild
     elapsed = time.monotonic() - started
-    status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
+    if not lab.runner.dry:
+        status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
     return elapsed
+
+
+def _load(lab: Lab, image: str) -> None:
+    with status.step(f"Loading {image} into the nodes") as s:
+        loaded = kind.load_image(lab.runner, lab.kind, image)
+        if not loaded:
+            s.note("already on every node")
+        elif loaded != ["(all)"]:
+            s.note(", ".join(loaded))
 
 
 def down(lab: Lab) -> None:
@@ -211,9 +221,7 @@ def build(lab: Lab, *, force: bool = False) -> str:
             if not lab.runner.dry:
                 raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
             status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
-        with status.step(f"Loading {tag} into the nodes") as s:
-            loaded = kind.load_image(lab.runner, lab.kind, tag)
-            s.note(f"{len(loaded)} node(s)" if loaded else "already on every node")
+        _load(lab, tag)
     state.put(lab.state_dir, "writer_image", ref, dry=lab.runner.dry)
     return ref
 

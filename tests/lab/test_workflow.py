@@ -266,3 +266,11 @@ def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeyp
     assert built == []  # a dry run only shows the plan (preflight warns)
     workflow.ensure_tools(Runner(FakeCtx()), missing)
     assert len(built) == 1
+
+
+def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, images, capsys):
+    ctx = _reset_ctx()
+    workflow.reset(make_lab(project, ctx, dry=True))
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == "[dry-run] docker pull cassandra:5.0   # if it fails: build the Cassandra image locally"
+    assert ctx.matching("docker pull") == [] and images == []

@@ -73,8 +73,32 @@ def select_script(query: str, *, consistency: str) -> str:
     return f"CONSISTENCY {check_consistency(consistency)}; PAGING OFF; {query}"
 
 
-def seqs_query(topic: str) -> str:
-    return f"SELECT seq FROM {ROWS_TABLE} WHERE topic = '{check_topic(topic)}';"
+#: Rows per SELECT when reading a topic: PAGING OFF returns a whole result in one frame, and a frame is
+#: capped (native_transport_max_frame_size, 16 MiB), so a long topic is read in clustering ranges.
+SEQ_CHUNK = 50_000
+
+
+def seqs_query(topic: str, low: int | None = None, high: int | None = None) -> str:
+    """SELECT seq of ``topic``, optionally only low <= seq <= high (either bound may be open)."""
+    where = f"topic = '{check_topic(topic)}'"
+    if low is not None:
+        where += f" AND seq >= {int(low)}"
+    if high is not None:
+        where += f" AND seq <= {int(high)}"
+    return f"SELECT seq FROM {ROWS_TABLE} WHERE {where};"
+
+
+def seqs_queries(topic: str, last_seq: int, *, chunk: int = SEQ_CHUNK) -> list[str]:
+    """Range SELECTs covering every seq of ``topic``: [..chunk], [chunk+1..2 chunk], ..., [k chunk+1..)."""
+    if last_seq <= chunk:
+        return [seqs_query(topic)]
+    queries = [seqs_query(topic, None, chunk)]
+    low = chunk + 1
+    while low + chunk - 1 < last_seq:
+        queries.append(seqs_query(topic, low, low + chunk - 1))
+        low += chunk
+    queries.append(seqs_query(topic, low, None))  # open-ended: rows past last_seq count too
+    return queries
 
 
 def count_query(topic: str) -> str:
@@ -84,14 +108,14 @@ def count_query(topic: str) -> str:
 LAST_SEQS_QUERY = f"SELECT topic, seq FROM {LAST_SEQ_TABLE};"
 
 
-def parse_cqlsh_table(text: str) -> list[dict[str, str]]:
-    """Rows of the last result table cqlsh printed, as dicts keyed by column name.
+def parse_cqlsh_tables(text: str) -> list[list[dict[str, str]]]:
+    """Every result table cqlsh printed, in order; each a list of rows keyed by column name.
 
     cqlsh prints `` col1 | col2`` then a ``-----+-----`` rule, the rows, a blank line and ``(N rows)``.
     Status lines around it ("Consistency level set to QUORUM.", "Disabled Query paging.") are skipped.
     """
     lines = text.splitlines()
-    rows: list[dict[str, str]] = []
+    tables: list[list[dict[str, str]]] = []
     i = 0
     while i < len(lines) - 1:
         rule = lines[i + 1].strip()
@@ -103,9 +127,16 @@ def parse_cqlsh_table(text: str) -> list[dict[str, str]]:
                 cells = [cell.strip() for cell in lines[i].split("|")]
                 rows.append(dict(zip(header, cells)))
                 i += 1
+            tables.append(rows)
             continue
         i += 1
-    return rows
+    return tables
+
+
+def parse_cqlsh_table(text: str) -> list[dict[str, str]]:
+    """Rows of the last result table cqlsh printed (empty when it printed none)."""
+    tables = parse_cqlsh_tables(text)
+    return tables[-1] if tables else []
 
 
 def _is_schema_missing(err: CommandError) -> bool:
@@ -131,9 +162,16 @@ class Cassandra:
         return parse_nodetool_status(text)
 
     def query(self, query: str, *, consistency: str = "QUORUM") -> list[dict[str, str]]:
-        script = select_script(query, consistency=consistency)
+        return self.queries([query], consistency=consistency)[-1]
+
+    def queries(self, queries: list[str], *, consistency: str = "QUORUM") -> list[list[dict[str, str]]]:
+        """Several SELECTs in one cqlsh process (its start-up costs a second or two); one table each."""
+        script = select_script(" ".join(queries), consistency=consistency)
         argv = self.exec_args(cqlsh_args(script, request_timeout=self.request_timeout))
-        return parse_cqlsh_table(self.runner.output(argv, timeout=self.request_timeout + 60))
+        tables = parse_cqlsh_tables(self.runner.output(argv, timeout=self.request_timeout * len(queries) + 60))
+        if len(tables) != len(queries):
+            raise LabError(f"cqlsh in {self.pod} printed {len(tables)} result table(s) for {len(queries)} queries")
+        return tables
 
     def last_seqs(self, *, consistency: str = "QUORUM") -> dict[str, int]:
         """topic -> last_seq from the writer's progress table; empty before the writer made it."""
@@ -145,14 +183,15 @@ class Cassandra:
             raise LabError(f"failed to read {LAST_SEQ_TABLE} in {self.pod}: {err}") from err
         return {row["topic"]: int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()}
 
-    def seqs(self, topic: str, *, consistency: str = "QUORUM") -> list[int]:
+    def seqs(self, topic: str, *, last_seq: int = 0, consistency: str = "QUORUM") -> list[int]:
+        """Every seq stored for ``topic``, read in ranges sized from ``last_seq`` (see SEQ_CHUNK)."""
         try:
-            rows = self.query(seqs_query(topic), consistency=consistency)
+            tables = self.queries(seqs_queries(topic, last_seq), consistency=consistency)
         except CommandError as err:
             if _is_schema_missing(err):
                 return []
             raise LabError(f"failed to read topic {topic} from {ROWS_TABLE} in {self.pod}: {err}") from err
-        return [int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()]
+        return [int(row["seq"]) for rows in tables for row in rows if row.get("seq", "").lstrip("-").isdigit()]
 
     def row_count(self, topic: str, *, consistency: str = "ONE") -> int:
         try:

@@ -74,7 +74,8 @@ def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency
     """Read last_seq and every seq of each topic (all topics in the progress table unless named)."""
     last = cassandra.last_seqs(consistency=consistency)
     names = topics or sorted(last)
-    return [check_topic_rows(t, cassandra.seqs(t, consistency=consistency), last.get(t, 0)) for t in names]
+    return [check_topic_rows(t, cassandra.seqs(t, last_seq=last.get(t, 0), consistency=consistency), last.get(t, 0))
+            for t in names]
 
 
 HEADERS = ["topic", "rows", "last_seq", "missing", "gaps", "result"]

@@ -1,7 +1,7 @@
 import pytest
 
-from lab.cassandra import (Cassandra, NodeStatus, all_up_normal, parse_cqlsh_table, parse_nodetool_status,
-                           select_script, seqs_query)
+from lab.cassandra import (Cassandra, NodeStatus, all_up_normal, parse_cqlsh_table, parse_cqlsh_tables,
+                           parse_nodetool_status, select_script, seqs_queries, seqs_query)
 from lab.errors import LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -66,3 +66,27 @@ def test_last_seqs_and_count():
     cass = Cassandra(Runner(ctx), K)
     assert cass.last_seqs() == {"test": 10, "other": 20000}
     assert cass.row_count("test") == 9998
+
+
+def test_long_topics_are_read_in_clustering_ranges():
+    assert seqs_queries("t", 10, chunk=4) == [
+        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq <= 4;",
+        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq >= 5 AND seq <= 8;",
+        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq >= 9;",
+    ]
+    assert seqs_queries("t", 4, chunk=4) == ["SELECT seq FROM ece573.prj04 WHERE topic = 't';"]
+    assert len(seqs_queries("t", 1_000_000)) == 20
+
+
+def test_one_cqlsh_for_all_ranges_and_every_table_counted():
+    two = (" seq\n-----\n   1\n   2\n\n(2 rows)\n\n seq\n-----\n\n(0 rows)\n\n seq\n-----\n 120001\n\n(1 rows)\n")
+    assert [len(t) for t in parse_cqlsh_tables(two)] == [2, 0, 1]
+    ctx = FakeCtx([("cqlsh", two)])
+    assert Cassandra(Runner(ctx), K).seqs("test", last_seq=120_000) == [1, 2, 120001]
+    assert len(ctx.commands) == 1 and ctx.commands[0].count("SELECT seq") == 3
+
+
+def test_a_missing_table_in_the_output_is_an_error_not_a_gap():
+    ctx = FakeCtx([("cqlsh", " seq\n-----\n   1\n\n(1 rows)\n")])
+    with pytest.raises(LabError, match="printed 1 result table\\(s\\) for 3 queries"):
+        Cassandra(Runner(ctx), K).seqs("test", last_seq=120_000)

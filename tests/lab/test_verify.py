@@ -63,7 +63,8 @@ def test_run_verify_passes_when_complete(project):
 
 
 def test_run_verify_with_nothing_written_fails(project):
-    lab = make_lab(project, _ctx("\n(0 rows)\n", "\n(0 rows)\n"))
+    empty = " topic | seq\n-------+-----\n\n(0 rows)\n"
+    lab = make_lab(project, _ctx(empty, " seq\n-----\n\n(0 rows)\n"))
     with pytest.raises(LabError, match="no topic has progress yet"):
         verify.run_verify(lab)
 

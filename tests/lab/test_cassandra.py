@@ -90,3 +90,22 @@ def test_a_missing_table_in_the_output_is_an_error_not_a_gap():
     ctx = FakeCtx([("cqlsh", " seq\n-----\n   1\n\n(1 rows)\n")])
     with pytest.raises(LabError, match="printed 1 result table\\(s\\) for 3 queries"):
         Cassandra(Runner(ctx), K).seqs("test", last_seq=120_000)
+
+
+def test_real_cqlsh_output_of_two_ranges():
+    # Recorded from `cqlsh -e "CONSISTENCY QUORUM; PAGING OFF; SELECT ...<=2; SELECT ...>=3;"` in the
+    # project's Cassandra 5.0.9 image (note its version WARNING and "PAGING set to OFF" lines).
+    text = (DATA / "cqlsh_ranges_real.txt").read_text()
+    assert parse_cqlsh_tables(text) == [[{"seq": "1"}, {"seq": "2"}], [{"seq": "4"}]]
+    ctx = FakeCtx([("cqlsh", text)])
+    tables = Cassandra(Runner(ctx), K).queries([seqs_query("test", None, 2), seqs_query("test", 3)])
+    seqs = [int(row["seq"]) for rows in tables for row in rows]
+    assert seqs == [1, 2, 4]
+    from lab.verify import check_topic_rows
+    assert check_topic_rows("test", seqs, 5).gaps == [(3, 3), (5, 5)]
+
+
+def test_cassandra_5_missing_table_wording_means_no_data():
+    ctx = FakeCtx([("cqlsh", ('<stdin>:1:InvalidRequest: Error from server: code=2200 [Invalid query] '
+                              'message="table prj04 does not exist"', 2))])
+    assert Cassandra(Runner(ctx), K).seqs("test", last_seq=5) == []

@@ -119,6 +119,7 @@ class RoundResult:
     progress_source: str = ""
     sample_every_s: float = 0.0
     samples: int = 0
+    progress: list[list[Any]] = field(default_factory=list)  # [time, seq or None]: the stall's evidence
     writer_restarts: int = 0
     verify: list[dict[str, Any]] = field(default_factory=list)
     error: str = ""
@@ -344,6 +345,7 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
                 progress.close()
             stall = longest_stall(samples)
             result.samples = len(samples)
+            result.progress = [[round(t, 3), seq] for t, seq in samples]
             if stall is not None:
                 result.stall_s, result.stall_from_seq, result.stall_open = round(stall.seconds, 2), stall.seq, stall.open
     # A deleted writer pod takes its restart count with it; only increases are restarts.

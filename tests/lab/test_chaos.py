@@ -172,6 +172,7 @@ def test_rounds_write_json_and_fail_on_lost_rows(project, capsys, monkeypatch):
         chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0)
     record = json.loads(next((project / "artifacts/chaos").glob("*-round1.json")).read_text())
     assert (record["pod"], record["lost_rows"], record["ok"]) == ("cassandra-1", 4, False)
+    assert record["progress"] and record["progress"][0][1] == 5 and record["samples"] == len(record["progress"])
     assert "round  pod          recovery s  writer stall s  writer restarts  lost rows  result" in capsys.readouterr().out
 
 

@@ -45,7 +45,7 @@ class Config:
     checkpoint_interval: float = 0.2  # seconds between last_seq writes while rows flow
     request_timeout: float = 5.0  # per request; a dead coordinator must not stall us for the driver's 10 s
     connect_timeout: float = 5.0
-    max_backoff: float = 5.0  # ceiling of both the startup and the mid-run retry backoff
+    max_backoff: float = 1.0  # ceiling of the retry backoff: probes are cheap, and resuming fast matters more
     stop_timeout: float = 8.0  # SIGTERM: how long to wait for in-flight writes to drain
 
     @property
@@ -91,7 +91,7 @@ def load(env: Mapping[str, str]) -> Config:
         checkpoint_interval=_float(env, "WRITER_CHECKPOINT_INTERVAL", 0.2, low=0.001),
         request_timeout=_float(env, "WRITER_REQUEST_TIMEOUT", 5.0, low=0.1),
         connect_timeout=_float(env, "WRITER_CONNECT_TIMEOUT", 5.0, low=0.1),
-        max_backoff=_float(env, "WRITER_MAX_BACKOFF", 5.0, low=0.01),
+        max_backoff=_float(env, "WRITER_MAX_BACKOFF", 1.0, low=0.01),
         stop_timeout=_float(env, "WRITER_STOP_TIMEOUT", 8.0, low=0.0),
     )
 

@@ -22,7 +22,7 @@ Callback = Callable[..., None]
 
 #: The driver's default reconnection policy backs off to 10 minutes; after a one-minute outage that would
 #: keep the writer idle long after Cassandra is back. Cap it near our own retry backoff instead.
-_RECONNECT = dict(base_delay=0.2, max_delay=2.0, max_attempts=None)
+_RECONNECT = dict(base_delay=0.2, max_delay=1.0, max_attempts=None)
 
 
 class Store(Protocol):

@@ -199,3 +199,13 @@ def test_rf3_reads_at_quorum_with_one_node_killed_but_not_at_all(cassandra_clust
         rows = list(session.execute(select(ConsistencyLevel.ALL)))
         assert len(rows) == 100
     assert set(cluster.status().values()) == {"UN"}
+
+
+def test_missing_mvn_is_a_precondition_error_naming_the_fix(tmp_path, monkeypatch):
+    from lab.errors import PreconditionError
+
+    monkeypatch.setattr(cassandra_image_module, "BUILD_DIR", tmp_path)
+    monkeypatch.setattr(cassandra_image_module, "JARS_DIR", tmp_path / "lib")
+    monkeypatch.setattr(cassandra_image_module.shutil, "which", lambda name: None)
+    with pytest.raises(PreconditionError, match="mvn not found on PATH; install Maven"):
+        cassandra_image_module.resolve_jars(runner=None, version="5.0.9")

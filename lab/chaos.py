@@ -251,8 +251,19 @@ def target_kind(pod: str) -> str:
     raise PreconditionError(f"--pod {pod!r}: name a Cassandra pod (cassandra-0..2) or the writer ('writer')")
 
 
-def writer_restarts(runner: Runner, kube: Kubectl) -> int:
-    return sum(kubectl.pod_restarts(p) for p in kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR))
+def restart_counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    """uid -> container restarts, for the writer's pods."""
+    return {kubectl.pod_uid(p): kubectl.pod_restarts(p) for p in items}
+
+
+def restarts_since(before: dict[str, int], after: dict[str, int]) -> int:
+    """Restarts that happened between two snapshots: growth of surviving pods plus all restarts of new
+    pods (a deleted pod takes its count with it; a replacement pod starts from 0)."""
+    return sum(max(0, count - before.get(uid, 0)) for uid, count in after.items())
+
+
+def writer_restarts(runner: Runner, kube: Kubectl) -> dict[str, int]:
+    return restart_counts(kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR))
 
 
 def _probe_pod(pod: str) -> str:
@@ -269,6 +280,20 @@ def _metrics_progress(runner: Runner, kube: Kubectl, settings: ChaosSettings) ->
     return None
 
 
+def _dry_round(runner: Runner, kube: Kubectl, pod: str, target: str, number: int, settings: ChaosSettings,
+               clock: Callable[[], float]) -> RoundResult:
+    """The plan only: the deletion is the one mutating command (readiness and progress are read-only)."""
+    victim = pod
+    if target == "writer":
+        try:
+            ready = [p for p in kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR) if kubectl.pod_ready(p)]
+        except LabError:
+            ready = []
+        victim = ready[0]["metadata"]["name"] if ready else f"<a Ready pod of {kubectl.WRITER_SELECTOR}>"
+    runner.run(kube.delete_pod_args(victim, force=settings.force), timeout=120)
+    return RoundResult(round=number, pod=victim, target=target, force=settings.force, deleted_at=clock())
+
+
 def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: ChaosSettings, *,
               request_timeout: int = 120, clock: Callable[[], float] = time.time,
               sleep: Callable[[float], None] = time.sleep, make_progress=_metrics_progress) -> RoundResult:
@@ -279,6 +304,8 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
     """
     target = target_kind(pod)
     cass = Cassandra(runner, kube, pod=_probe_pod(pod), request_timeout=request_timeout)
+    if runner.dry:
+        return _dry_round(runner, kube, pod, target, number, settings, clock)
 
     if target == "cassandra":
         before = kubectl.get_json(runner, kube, "pod", pod)
@@ -296,7 +323,7 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
     restarts_before = writer_restarts(runner, kube)
 
     progress = None
-    if target == "cassandra" and not runner.dry:
+    if target == "cassandra":
         progress = make_progress(runner, kube, settings)
     if progress is not None:
         read, source, every = progress.read, f"metrics:{settings.metric}", settings.sample_every
@@ -305,54 +332,62 @@ def run_round(runner: Runner, kube: Kubectl, pod: str, number: int, settings: Ch
             return cass.last_seqs(consistency="ONE").get(settings.topic)
         # cqlsh costs ~1-2 s a call; sampling faster only queues calls.
         source, every = "cql:last_seq", max(settings.sample_every, 1.0)
-    sampler = Sampler(read, every=every, clock=clock)
-    if not runner.dry:
-        sampler.start()
-        sleep(min(3.0, settings.settle))  # a baseline before the deletion
+    sampler = Sampler(read, every=every, clock=clock).start()
+    sleep(min(3.0, settings.settle))  # a baseline before the deletion
 
     result = RoundResult(round=number, pod=victim, target=target, force=settings.force, deleted_at=clock(),
                          progress_source=source, sample_every_s=every)
     try:
         runner.run(kube.delete_pod_args(victim, force=settings.force), timeout=120)
-        if runner.dry:
-            return result
-
-        def replaced() -> bool:
-            items = kubectl.pods(runner, kube, kubectl.CASSANDRA_SELECTOR if target == "cassandra" else kubectl.WRITER_SELECTOR)
-            return replaced_and_ready(items, old_uids, name=pod if target == "cassandra" else None) is not None
-
-        if not kubectl.wait_until(replaced, timeout=settings.timeout, every=1.0, clock=clock, sleep=sleep):
-            result.error = f"{pod} not Ready within {settings.timeout:.0f}s"
-            return result
-        result.ready_at = clock()
-        result.recovery_s = round(result.ready_at - result.deleted_at, 2)
-        if target == "cassandra":
-            def up_normal() -> bool:
-                try:
-                    return all_up_normal(cass.nodetool_status(), CASSANDRA_REPLICAS)
-                except LabError:
-                    return False
-            if not kubectl.wait_until(up_normal, timeout=settings.timeout, every=2.0, clock=clock, sleep=sleep):
-                result.error = f"not every node UN within {settings.timeout:.0f}s"
-                return result
-            result.up_normal_at = clock()
-            result.recovery_s = round(result.up_normal_at - result.deleted_at, 2)
-        sleep(settings.settle)  # let a stalled writer show whether it resumes
+        _await_recovery(runner, kube, cass, pod, target, old_uids, result, settings, clock=clock, sleep=sleep)
+        if not result.error:
+            sleep(settings.settle)  # let a stalled writer show whether it resumes
     finally:
-        if not runner.dry:
-            samples = sampler.stop()
-            if progress is not None:
-                progress.close()
-            stall = longest_stall(samples)
-            result.samples = len(samples)
-            result.progress = [[round(t, 3), seq] for t, seq in samples]
-            if stall is not None:
-                result.stall_s, result.stall_from_seq, result.stall_open = round(stall.seconds, 2), stall.seq, stall.open
-    # A deleted writer pod takes its restart count with it; only increases are restarts.
-    result.writer_restarts = max(0, writer_restarts(runner, kube) - restarts_before)
-    reports: list[TopicReport] = verify(cass, topics=[settings.topic], consistency=settings.consistency)
-    result.verify = [r.to_dict() for r in reports]
+        samples = sampler.stop()
+        if progress is not None:
+            progress.close()
+        stall = longest_stall(samples)
+        result.samples = len(samples)
+        result.progress = [[round(t, 3), seq] for t, seq in samples]
+        if stall is not None:
+            result.stall_s, result.stall_from_seq, result.stall_open = round(stall.seconds, 2), stall.seq, stall.open
+    result.writer_restarts = restarts_since(restarts_before, writer_restarts(runner, kube))
+    try:
+        reports: list[TopicReport] = verify(cass, topics=[settings.topic], consistency=settings.consistency)
+        result.verify = [r.to_dict() for r in reports]
+    except LabError as err:  # an unrecovered cluster may not answer QUORUM: record it with the round
+        result.error = result.error or f"verify failed: {err}"
     return result
+
+
+def _await_recovery(runner: Runner, kube: Kubectl, cass: Cassandra, pod: str, target: str, old_uids: set[str],
+                    result: RoundResult, settings: ChaosSettings, *, clock, sleep) -> None:
+    """Wait for a new Ready pod (and every node UN, for Cassandra); record times or the error."""
+    selector = kubectl.CASSANDRA_SELECTOR if target == "cassandra" else kubectl.WRITER_SELECTOR
+
+    def replaced() -> bool:
+        items = kubectl.pods(runner, kube, selector)
+        return replaced_and_ready(items, old_uids, name=pod if target == "cassandra" else None) is not None
+
+    if not kubectl.wait_until(replaced, timeout=settings.timeout, every=1.0, clock=clock, sleep=sleep):
+        result.error = f"{pod} not Ready within {settings.timeout:.0f}s"
+        return
+    result.ready_at = clock()
+    result.recovery_s = round(result.ready_at - result.deleted_at, 2)
+    if target != "cassandra":
+        return
+
+    def up_normal() -> bool:
+        try:
+            return all_up_normal(cass.nodetool_status(), CASSANDRA_REPLICAS)
+        except LabError:
+            return False
+
+    if not kubectl.wait_until(up_normal, timeout=settings.timeout, every=2.0, clock=clock, sleep=sleep):
+        result.error = f"not every node UN within {settings.timeout:.0f}s"
+        return
+    result.up_normal_at = clock()
+    result.recovery_s = round(result.up_normal_at - result.deleted_at, 2)
 
 
 # -- rounds ---------------------------------------------------------------------------------------------

@@ -142,6 +142,7 @@ def test_a_round_that_does_not_recover_records_why():
     result = chaos.run_round(Runner(ctx), K, "cassandra-1", 1, settings, clock=clock, sleep=clock.sleep,
                              make_progress=lambda *a: FakeProgress([1]))
     assert (result.error, result.recovery_s, result.ok) == ("cassandra-1 not Ready within 5s", None, False)
+    assert result.verify[0]["gaps"] == [[4, 5], [8, 9]]  # the data is still checked
 
 
 def test_a_round_refuses_a_target_that_is_not_ready():
@@ -181,3 +182,35 @@ def test_rounds_refuse_a_foreign_context(project):
     with pytest.raises(PreconditionError, match="refusing to delete pods in kube context 'prod'"):
         chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0)
     assert lab.runner.ctx.commands == []
+
+
+def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts():
+    old = _pod("ece573-prj04-writer-a", "w-old", True, restarts=3)
+    new = _pod("ece573-prj04-writer-b", "w-new", True, restarts=1)
+    ctx = FakeCtx([
+        ("app=ece573-prj04-writer", [json.dumps({"items": [old]}), json.dumps({"items": [old]}),
+                                     json.dumps({"items": [new]})]),
+        ("prj04_last_seq", " topic | seq\n-------+-----\n  test |  3\n\n(1 rows)\n"),
+        ("SELECT seq", " seq\n-----\n 1\n 2\n 3\n\n(3 rows)\n"),
+    ])
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "writer", 1, ChaosSettings(topic="test", settle=0.0, timeout=30),
+                             clock=clock, sleep=clock.sleep, make_progress=lambda *a: pytest.fail("writer: no port-forward"))
+    assert ctx.matching("delete pod") == [
+        "kubectl --context kind-kind --namespace default delete pod ece573-prj04-writer-a --wait=false"]
+    assert (result.pod, result.target, result.progress_source, result.sample_every_s) == (
+        "ece573-prj04-writer-a", "writer", "cql:last_seq", 1.0)
+    assert (result.recovery_s, result.writer_restarts, result.lost_rows, result.ok) == (0.0, 1, 0, True)
+    assert result.up_normal_at is None
+
+
+def test_a_dry_writer_round_names_the_ready_pod(capsys):
+    ctx = FakeCtx([("app=ece573-prj04-writer", json.dumps({"items": [_pod("ece573-prj04-writer-a", "w", True)]}))])
+    chaos.run_round(Runner(ctx, dry=True), K, "writer", 1, ChaosSettings(topic="test"))
+    assert capsys.readouterr().out.endswith("delete pod ece573-prj04-writer-a --wait=false\n")
+
+
+def test_restarts_since():
+    assert chaos.restarts_since({"a": 3}, {"a": 5}) == 2  # the same pod restarted twice
+    assert chaos.restarts_since({"a": 3}, {"b": 1}) == 1  # replaced; the new pod restarted once
+    assert chaos.restarts_since({"a": 3, "b": 0}, {"b": 0}) == 0

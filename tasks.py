@@ -126,13 +126,21 @@ def up(c, force=False):
 
 
 @task(help={"target": "writer (default) or cassandra", "follow": "stream new lines",
-            "tail": "lines per pod to start from (-1: all)"})
+            "tail": "lines per pod to start from (-1: all)",
+            "save": "instead, write every lab pod's log to artifacts/logs/<time>/ (one file per pod)"})
 @_handled
-def logs(c, target="writer", follow=False, tail=-1):
+def logs(c, target="writer", follow=False, tail=-1, save=False):
     """Logs of the writer or Cassandra pods, by label, each line prefixed with its pod."""
     from lab import observe
 
-    observe.logs(_lab(c, need=("kubectl",)), target=target, follow=follow, tail=tail)
+    lab = _lab(c, need=("kubectl",))
+    if not save:
+        observe.logs(lab, target=target, follow=follow, tail=tail)
+        return
+    folder, errors = observe.collect_logs(lab)
+    for error in errors:
+        status.info(f"warning: {error}")
+    print(folder)
 
 
 @task(name="status")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from lab import kubectl, reporting, status
@@ -32,6 +33,34 @@ def logs(lab: Lab, *, target: str = "writer", follow: bool = False, tail: int | 
         lab.runner.run(argv, timeout=None if follow else 120)
     except CommandError as err:
         raise LabError(f"failed to read {target} logs: {err}") from err
+
+
+def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]]:
+    """One file per pod and container (and its previous run, if it restarted) under
+    <artifacts>/logs/<timestamp>/, like kind's CollectLogs; failures are collected, not fatal."""
+    _require_cluster(lab)
+    folder = lab.cfg.path(lab.cfg.artifacts) / "logs" / reporting.timestamp(now)
+    errors: list[str] = []
+    for selector, container in LOG_TARGETS.values():
+        try:
+            items = kubectl.pods(lab.runner, lab.kube, selector)
+        except LabError as err:
+            errors.append(f"{selector}: {err}")
+            continue
+        for pod in items:
+            name = pod["metadata"]["name"]
+            runs = [False, True] if kubectl.pod_restarts(pod) else [False]
+            for previous in runs:
+                argv = lab.kube.logs_args(pod=name, container=container, previous=previous)
+                outcome = lab.runner.probe(argv, timeout=120)
+                if not outcome.ok:
+                    errors.append(f"{name}: {outcome.stderr.strip() or 'kubectl logs failed'}")
+                    continue
+                suffix = ".previous.log" if previous else ".log"
+                path = folder / f"{name}_{container}{suffix}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(outcome.stdout)
+    return folder, errors
 
 
 def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "") -> None:

@@ -56,3 +56,23 @@ def test_status_reports_a_failed_part_and_goes_on(project, capsys):
     assert "nodetool status failed: `kubectl" in captured.err and "container not found" in captured.err
     assert "cannot count rows: failed to count rows of topic other in cassandra-0" in captured.err
     assert "other  20000     ?" in captured.out
+
+
+def test_collect_logs_writes_one_file_per_pod_and_previous_run(project):
+    pods = json.loads((DATA / "pods.json").read_text())
+    writer = {"items": [p for p in pods["items"] if p["metadata"]["name"].startswith("ece573")]}
+    cass = {"items": [p for p in pods["items"] if p["metadata"]["name"].startswith("cassandra")]}
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        ("get pods --selector app=ece573-prj04-writer", json.dumps(writer)),
+        ("get pods --selector app=cassandra", json.dumps(cass)),
+        ("logs ece573", ('container "writer" in pod is waiting to start: ContainerCreating', 1)),
+        ("logs cassandra-1 .*--previous", "ERROR old run"),
+        ("logs cassandra-", "INFO log of this run"),
+    ])
+    folder, errors = observe.collect_logs(make_lab(project, ctx), now=0)
+    assert folder == project / "artifacts/logs/19700101T000000Z"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "cassandra-0_cassandra.log", "cassandra-1_cassandra.log", "cassandra-1_cassandra.previous.log"]
+    assert (folder / "cassandra-1_cassandra.previous.log").read_text() == "ERROR old run"
+    assert errors == ['ece573-prj04-writer-7bcccffd6d-2s87k: container "writer" in pod is waiting to start: ContainerCreating']

@@ -274,3 +274,22 @@ def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, 
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[dry-run] docker pull cassandra:5.0   # if it fails: build the Cassandra image locally"
     assert ctx.matching("docker pull") == [] and images == []
+
+
+def test_every_wait_has_a_timeout_and_a_timed_out_command_says_so(project, images):
+    from invoke.exceptions import CommandTimedOut
+    from invoke import Result
+    ctx = _reset_ctx(pullable=True)
+    ctx.add("kind create", CommandTimedOut(Result(stdout="", stderr="", exited=-1), timeout=600), first=True)
+    with pytest.raises(LabError) as err:
+        workflow.reset(make_lab(project, ctx))
+    assert "failed to create kind cluster kind" in str(err.value) and "timed out" in str(err.value)
+    assert ctx.kwargs[ctx.commands.index(ctx.matching("kind create")[0])]["timeout"] == 600
+
+
+def test_rollout_waits_carry_kubectl_and_process_timeouts(project):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx, timeouts={"cassandra": 100, "writer": 50}))
+    waits = [(c.split()[-1], kw["timeout"]) for c, kw in zip(ctx.commands, ctx.kwargs) if "rollout status" in c]
+    assert waits == [("--timeout=100s", 130), ("--timeout=50s", 80)]

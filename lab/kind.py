@@ -5,6 +5,7 @@ Only this module adds ``--name <cluster>``; every call names the cluster, so not
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from lab import docker
@@ -78,13 +79,27 @@ def create_cluster(runner: Runner, kind: Kind, config: str, *, image: str | None
         raise LabError(f"failed to create kind cluster {kind.name} from {config}: {err}") from err
 
 
-def node_has_image_args(node: str, image: str) -> list[str]:
-    """Ask the node's containerd whether it holds ``image`` (how kind itself checks before loading)."""
-    return [docker.DOCKER, "exec", node, "crictl", "inspecti", "-q", _normalise(image)]
+def node_image_args(node: str, image: str) -> list[str]:
+    """Ask the node's containerd about ``image``: JSON whose status.id is the image ID (kind checks this way)."""
+    return [docker.DOCKER, "exec", node, "crictl", "inspecti", "-o", "json", _normalise(image)]
+
+
+def node_image_id(runner: Runner, node: str, image: str) -> str | None:
+    outcome = runner.probe(node_image_args(node, image), timeout=30)
+    if not outcome.ok:
+        return None
+    try:
+        return json.loads(outcome.stdout).get("status", {}).get("id") or None
+    except ValueError:
+        return None
 
 
 def nodes_missing_image(runner: Runner, node_names: list[str], image: str) -> list[str]:
-    return [n for n in node_names if not runner.probe(node_has_image_args(n, image), timeout=30).ok]
+    """Nodes without ``image`` or with another image under its name (a rebuilt mutable tag), compared by
+    image ID against the local engine's copy, as ``kind load`` itself decides."""
+    local = runner.probe(docker.image_inspect_args(image), timeout=30)
+    local_id = local.stdout.strip() if local.ok else None
+    return [n for n in node_names if local_id is None or node_image_id(runner, n, image) != local_id]
 
 
 def load_image(runner: Runner, kind: Kind, image: str) -> list[str]:

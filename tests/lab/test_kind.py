@@ -36,30 +36,38 @@ def test_cluster_exists_reads_the_list():
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\n"
 
 
-def test_load_skips_when_every_node_has_the_image():
-    ctx = FakeCtx([("get nodes", NODES)])
+ID = "sha256:9f3c0e7d2a1b"
+SAME = '{"status": {"id": "%s", "repoTags": ["docker.io/library/cassandra:5.0"]}}' % ID
+
+
+def test_load_skips_when_every_node_has_the_same_image_id():
+    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID + "\n"), ("crictl", SAME)])
     assert kind.load_image(Runner(ctx), K, "cassandra:5.0") == []
-    assert ctx.matching("crictl inspecti -q docker.io/library/cassandra:5.0") == [
-        f"docker exec {n} crictl inspecti -q docker.io/library/cassandra:5.0" for n in NODES.split()]
+    assert ctx.matching("crictl") == [
+        f"docker exec {n} crictl inspecti -o json docker.io/library/cassandra:5.0" for n in NODES.split()]
     assert ctx.matching("kind load") == []
 
 
-def test_load_names_only_the_nodes_missing_it():
-    ctx = FakeCtx([("get nodes", NODES), ("exec kind-worker2 ", ("", 1))])
-    assert kind.load_image(Runner(ctx), K, "lab/writer:abc") == ["kind-worker2"]
-    assert ctx.commands[-1] == "/bin/kind load docker-image lab/writer:abc --name kind --nodes kind-worker2"
+def test_load_names_only_the_nodes_missing_it_or_holding_another_id():
+    other = SAME.replace(ID, "sha256:0000")
+    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID), ("exec kind-worker2 ", ("no such image", 1)),
+                   ("exec kind-worker ", other), ("crictl", SAME)])
+    assert kind.load_image(Runner(ctx), K, "lab/writer:abc") == ["kind-worker", "kind-worker2"]
+    assert ctx.commands[-1] == "/bin/kind load docker-image lab/writer:abc --name kind --nodes kind-worker,kind-worker2"
 
 
 def test_load_into_all_nodes_without_naming_them():
-    ctx = FakeCtx([("get nodes", NODES), ("crictl", ("", 1))])
+    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID), ("crictl", ("", 1))])
     assert kind.load_image(Runner(ctx), K, "w:1") == NODES.split()
     assert ctx.commands[-1] == "/bin/kind load docker-image w:1 --name kind"
 
 
 def test_load_failure_names_image_and_cluster():
-    ctx = FakeCtx([("get nodes", NODES), ("crictl", ("", 1)), ("kind load", ("ERROR: image not present locally", 1))])
-    with pytest.raises(LabError, match="failed to load image w:1 into kind cluster kind: .*image not present locally"):
+    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ("No such image: w:1", 1)),
+                   ("kind load", ("ERROR: image: \"w:1\" not present locally", 1))])
+    with pytest.raises(LabError, match="failed to load image w:1 into kind cluster kind: .*not present locally"):
         kind.load_image(Runner(ctx), K, "w:1")
+    assert ctx.matching("crictl") == []  # no local image: nothing to compare, kind says why
 
 
 @pytest.mark.parametrize("image, name", [
@@ -69,7 +77,7 @@ def test_load_failure_names_image_and_cluster():
     ("registry.example/x/y:2", "registry.example/x/y:2"),
 ])
 def test_containerd_names(image, name):
-    assert kind.node_has_image_args("n", image)[-1] == name
+    assert kind.node_image_args("n", image)[-1] == name
 
 
 def test_no_clusters_sentence_is_not_a_cluster_named_kind():

@@ -128,7 +128,8 @@ def test_build_loads_the_content_tag_and_records_it(project, images):
 
 
 def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, images):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES)])
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
+                   ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
     workflow.build(make_lab(project, ctx))
     assert ctx.matching("kind load") == []
 

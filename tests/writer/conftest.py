@@ -116,12 +116,17 @@ def unique_topic(name: str) -> str:
 
 
 def connect(contact_points, local_dc: str):
-    """A verification session: its own Cluster, token-aware with the given DC."""
+    """A verification session: its own Cluster, token-aware with the given DC, reading at QUORUM.
+
+    QUORUM, not the driver's LOCAL_ONE: after a node was down, one replica may still lack rows that a
+    QUORUM write acknowledged (hints replay later), and a read from it alone would report a false gap.
+    """
+    from cassandra import ConsistencyLevel
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
 
     profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
-                               request_timeout=30)
+                               consistency_level=ConsistencyLevel.QUORUM, request_timeout=30)
     cluster = Cluster(contact_points, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
     return cluster, cluster.connect()
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import socket
+import subprocess
 import threading
 import time
 import urllib.request
@@ -194,7 +195,9 @@ class MetricsProgress:
     def start(self, *, timeout: float = 15) -> bool:
         """Open the port-forward and scrape once; False when the metric is not there (caller falls back)."""
         argv = self.kube.port_forward_args(f"deployment/{kubectl.WRITER_DEPLOYMENT}", self.local_port, self.remote_port)
-        self.proc = self.runner.spawn(argv)
+        # kubectl prints "Handling connection for ..." per scrape; nobody reads it, and an unread pipe
+        # would fill up and stall the forward during a long round.
+        self.proc = self.runner.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:

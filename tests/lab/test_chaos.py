@@ -214,3 +214,32 @@ def test_restarts_since():
     assert chaos.restarts_since({"a": 3}, {"a": 5}) == 2  # the same pod restarted twice
     assert chaos.restarts_since({"a": 3}, {"b": 1}) == 1  # replaced; the new pod restarted once
     assert chaos.restarts_since({"a": 3, "b": 0}, {"b": 0}) == 0
+
+
+def test_metrics_progress_reads_the_writers_gauge_over_http():
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    body = (DATA / "writer_metrics.txt").read_bytes()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200 if self.path == "/metrics" else 404)
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        progress = chaos.MetricsProgress(Runner(FakeCtx()), K, remote_port=8080, metric="writer_last_seq", topic="test")
+        progress.local_port = server.server_address[1]  # stands in for the port-forward's local end
+        assert progress.read() == 41990
+        progress.topic = "other"  # no series for that topic: fall back to the unlabelled maximum
+        assert progress.read() == 41990
+        progress.metric = "writer_missing"
+        assert progress.read() is None
+    finally:
+        server.shutdown()

@@ -39,6 +39,21 @@ class _Stop:
             self.loop.request_stop()
 
 
+class _Fatal(Exception):
+    """A startup failure that retrying cannot fix; its message is the one line to print."""
+
+
+def _check_fatal(exc: Exception) -> None:
+    """Wrong credentials are bad input, not an outage: say so once and exit 2 instead of retrying forever."""
+    from cassandra import AuthenticationFailed
+
+    errors = list(getattr(exc, "errors", None) or {})  # NoHostAvailable: {endpoint: error}
+    errors = [exc.errors[k] for k in errors] if errors else [exc]
+    if errors and all(isinstance(err, AuthenticationFailed) for err in errors):
+        raise _Fatal("writer: Cassandra rejected CASSANDRA_USERNAME/CASSANDRA_PASSWORD "
+                     f"({_describe(errors[0])})") from exc
+
+
 def _retrying(what: str, action, stop: _Stop, cap: float):
     """Run ``action`` until it succeeds or a stop is requested (then None), logging each failed attempt."""
     attempt = 0
@@ -46,6 +61,7 @@ def _retrying(what: str, action, stop: _Stop, cap: float):
         try:
             return action()
         except Exception as exc:  # noqa: BLE001 - any failure to reach Cassandra is retried, never fatal
+            _check_fatal(exc)
             delay = backoff_delay(attempt, first=_STARTUP_FIRST_BACKOFF, cap=cap)
             attempt += 1
             log.warning("%s failed (attempt %d: %s); retrying in %.1f s", what, attempt, _describe(exc), delay)
@@ -82,7 +98,11 @@ def main(env=None) -> int:
     log.info("Connecting cluster at %s with consistency %s for topic %s",
              config.seed_text, config.consistency, config.topic)
     cap = min(config.max_backoff, _STARTUP_MAX_BACKOFF)
-    store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config), stop, cap)
+    try:
+        store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config), stop, cap)
+    except _Fatal as err:
+        print(err, file=sys.stderr)
+        return 2
     if store is None:
         return 0
     try:

@@ -42,3 +42,15 @@ def test_unreachable_cluster_is_retried_with_backoff_then_sigterm_exits_0(writer
     assert "Traceback" not in writer.output
     writer.proc.send_signal(signal.SIGTERM)
     assert writer.wait(10) == 0
+
+
+def test_rejected_credentials_are_fatal_not_retried():
+    from cassandra import AuthenticationFailed
+    from cassandra.cluster import NoHostAvailable
+
+    from writer.__main__ import _check_fatal, _Fatal
+
+    with pytest.raises(_Fatal, match=r"^writer: Cassandra rejected CASSANDRA_USERNAME/CASSANDRA_PASSWORD"):
+        _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": AuthenticationFailed("Provided username is wrong")}))
+    _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": ConnectionRefusedError(111, "refused")}))  # retried
+    _check_fatal(NoHostAvailable("no", {}))

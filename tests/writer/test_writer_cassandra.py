@@ -152,3 +152,21 @@ def test_cassandra_stopped_for_20s_the_writer_waits_and_continues_without_gap(wr
     assert writer.terminate() == 0, writer.tail()
     assert "Traceback" not in writer.output
     assert assert_no_gap(cql, KS, topic) >= before + 2000
+
+
+def test_writers_starting_together_create_the_schema_once_and_all_write(writers, cassandra_node):
+    keyspace = f"w3_race_{int(time.time() * 1000) % 10**9}"  # fresh: the CREATE statements really race
+    topics = [unique_topic(f"race{i}") for i in range(3)]
+    procs = [writers({"CASSANDRA_SEEDS": cassandra_node.seeds, "KEYSPACE": keyspace, "REPLICATION_FACTOR": "1",
+                      "TOPIC": topic, "WRITER_MAX_SEQS": "1000"}) for topic in topics]
+    for proc in procs:
+        assert proc.wait(120) == 0, proc.tail()
+        assert f"Tables {keyspace}.prj04 and {keyspace}.prj04_last_seq ready." in proc.output
+    cluster, session = connect(cassandra_node.contact_points, cassandra_node.local_dc)
+    try:
+        for topic in topics:
+            assert stored_seqs(session, keyspace, topic) == list(range(1, 1001))
+            assert last_seq(session, keyspace, topic) == 1000
+    finally:
+        session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
+        cluster.shutdown()

@@ -192,10 +192,21 @@ def _require_go() -> None:
         raise PreconditionError("go not found on PATH; install Go >= 1.21 (it fetches the pinned toolchains)")
 
 
+BINARIES = (*K8S_COMMANDS, "crictl", "etcd", "pause", "coredns", "local-path-provisioner")
+
+
 def build_binaries(runner: Runner) -> None:
-    """Every Go binary of the node and its images, into build/bin."""
+    """Every Go binary of the node and its images, into build/bin (skipped when the stamp matches)."""
+    stamp = tree_digest([RECIPE / "go"], extra=(K8S_VERSION, K8S_COMMIT, ETCD_VERSION, COREDNS_VERSION,
+                                                LOCAL_PATH_VERSION, PAUSE_VERSION, GO_K8S, GO_COREDNS,
+                                                GO_LOCAL_PATH, k8s_ldflags()))
+    stamp_file = BIN / ".stamp"
+    if stamp_file.exists() and stamp_file.read_text() == stamp and all((BIN / b).exists() for b in BINARIES):
+        _log("binaries are up to date")
+        return
     _require_go()
     BIN.mkdir(parents=True, exist_ok=True)
+    stamp_file.unlink(missing_ok=True)
     k8s = [f"k8s.io/kubernetes/cmd/{name}" for name in K8S_COMMANDS]
     _step(runner, "kubernetes", go_build_args(RECIPE / "go" / "k8s", BIN, k8s, k8s_ldflags()),
           env=go_env(GO_K8S))
@@ -216,6 +227,7 @@ def build_binaries(runner: Runner) -> None:
         f"github.com/rancher/local-path-provisioner@{LOCAL_PATH_VERSION}",
         f"-s -w -X main.VERSION={LOCAL_PATH_VERSION}"),
         env={**go_env(GO_LOCAL_PATH), "GOBIN": str(BIN)})
+    stamp_file.write_text(stamp)
 
 
 # --- tools --------------------------------------------------------------------------------------------
@@ -223,6 +235,10 @@ def build_binaries(runner: Runner) -> None:
 def _version_of(runner: Runner, argv: list[str]) -> str:
     outcome = runner.probe(argv, timeout=30)
     return outcome.stdout if outcome.ok else ""
+
+
+def _is_pinned_kubectl(runner: Runner, path: Path) -> bool:
+    return f'"gitVersion": "{K8S_VERSION}"' in _version_of(runner, [str(path), "version", "--client", "-o", "json"])
 
 
 def ensure_tools(runner: Runner) -> dict[str, str]:
@@ -233,11 +249,13 @@ def ensure_tools(runner: Runner) -> dict[str, str]:
         _require_go()
         _step(runner, "kind", go_install_args(f"sigs.k8s.io/kind@{KIND_VERSION}"),
               env={**go_env(GO_K8S), "GOBIN": str(TOOLS_BIN)})
-    if f'"gitVersion": "{K8S_VERSION}"' not in _version_of(runner, [str(kubectl), "version", "--client",
-                                                                    "-o", "json"]):
-        _require_go()
-        _step(runner, "kubectl", go_build_args(RECIPE / "go" / "k8s", kubectl, ["k8s.io/kubernetes/cmd/kubectl"],
-                                               k8s_ldflags()), env=go_env(GO_K8S))
+    if not _is_pinned_kubectl(runner, kubectl):
+        if _is_pinned_kubectl(runner, BIN / "kubectl"):  # the node image's own, when that was built first
+            shutil.copy2(BIN / "kubectl", kubectl)
+        else:
+            _require_go()
+            _step(runner, "kubectl", go_build_args(RECIPE / "go" / "k8s", kubectl, ["k8s.io/kubernetes/cmd/kubectl"],
+                                                   k8s_ldflags()), env=go_env(GO_K8S))
     return {"kind": str(kind), "kubectl": str(kubectl)}
 
 
@@ -363,9 +381,7 @@ def _preload(runner: Runner, stage: str, tar: Path, tag: str) -> None:
         _step(runner, "commit", [
             docker.DOCKER, "commit",
             "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-            "--change", 'CMD []',
-            "--change", "ENV container=docker",
-            "--change", "STOPSIGNAL SIGRTMIN+3",
+            "--change", 'CMD []',  # ENV container=docker and STOPSIGNAL carry over from the stage image
             name, tag,
         ])
     finally:

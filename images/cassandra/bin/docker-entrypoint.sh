@@ -16,6 +16,8 @@
 # `docker run IMAGE` (or `IMAGE cassandra -f`) starts the server in the foreground; any other
 # command (`nodetool status`, `cqlsh`, `bash`) runs as given.
 set -euo pipefail
+# bash 5.2 would put the matched text wherever a value has '&' in ${var//pattern/value}.
+shopt -u patsub_replacement 2>/dev/null || true
 
 CASSANDRA_HOME=${CASSANDRA_HOME:-/opt/cassandra}
 CASSANDRA_CONF=${CASSANDRA_CONF:-/etc/cassandra}
@@ -88,8 +90,11 @@ start_cassandra() {
     local num_tokens=${CASSANDRA_NUM_TOKENS:-16}
     [[ $num_tokens =~ ^[1-9][0-9]*$ ]] || die "CASSANDRA_NUM_TOKENS must be a positive integer, got '$num_tokens'"
 
+    # Single-quoted in the YAML, where a quote is written twice.
+    local cluster_name=${CASSANDRA_CLUSTER_NAME:-Test Cluster}
+    cluster_name=${cluster_name//\'/\'\'}
     render "$CASSANDRA_HOME/templates/cassandra.yaml.template" "$CASSANDRA_CONF/cassandra.yaml" \
-        "CLUSTER_NAME=${CASSANDRA_CLUSTER_NAME:-Test Cluster}" \
+        "CLUSTER_NAME=$cluster_name" \
         "NUM_TOKENS=$num_tokens" \
         "SEEDS=$seeds" \
         "LISTEN_ADDRESS=$listen" \
@@ -102,7 +107,7 @@ start_cassandra() {
         "DC=${CASSANDRA_DC:-datacenter1}" "RACK=${CASSANDRA_RACK:-rack1}"
 
     # The official image insists on both or neither: a young generation without a heap is a typo.
-    if [ -n "${MAX_HEAP_SIZE:-}" ] && [ -z "${HEAP_NEWSIZE:-}" ] || [ -z "${MAX_HEAP_SIZE:-}" ] && [ -n "${HEAP_NEWSIZE:-}" ]; then
+    if { [ -n "${MAX_HEAP_SIZE:-}" ] && [ -z "${HEAP_NEWSIZE:-}" ]; } || { [ -z "${MAX_HEAP_SIZE:-}" ] && [ -n "${HEAP_NEWSIZE:-}" ]; }; then
         die "set MAX_HEAP_SIZE and HEAP_NEWSIZE together (for example 512M and 128M), or neither"
     fi
     local heap=${MAX_HEAP_SIZE:-$(default_heap_mb)M}

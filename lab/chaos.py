@@ -399,7 +399,7 @@ def run_rounds(lab, pod: str, *, rounds: int, interval: float, force: bool = Fal
                sleep: Callable[[float], None] = time.sleep) -> list[RoundResult]:
     """``rounds`` rounds against ``pod``, ``interval`` seconds apart: a table on stdout, one JSON file per
     round under <artifacts>/chaos/. Raises LabError (exit 1) when any round lost rows or did not recover."""
-    from lab import reporting, status
+    from lab import plot, reporting, status
     from lab.workflow import _require_cluster, guard_context
 
     cfg = lab.cfg
@@ -425,6 +425,7 @@ def run_rounds(lab, pod: str, *, rounds: int, interval: float, force: bool = Fal
                                request_timeout=int(cfg.verify.get("request_timeout", 120)))
             if not lab.runner.dry:
                 path = reporting.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
+                plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
                 s.note(f"{'ok' if result.ok else 'FAILED'}; {path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path}")
         results.append(result)
     if lab.runner.dry:

@@ -7,8 +7,9 @@ writes held back by the rate cap), to store ``last_seq``, to log progress and to
 One lock guards the shared state; nothing slow runs under it.
 
 Failure rule: a failed unit (one row or one batch) goes to a retry heap and is written again, never skipped.
-The first failure opens an "outage": new seqs are held back and only the lowest failed unit is re-tried,
-with capped exponential backoff and jitter, until one write issued during the outage succeeds.
+The first failure opens an "outage": new seqs are held back and only the lowest failed units are re-tried
+(a few at a time), with capped exponential backoff and jitter, until one write issued during the outage
+succeeds.
 """
 
 from __future__ import annotations
@@ -30,6 +31,9 @@ log = logging.getLogger("writer")
 _TICK = 0.01  # seconds between main-thread passes
 _FIRST_BACKOFF = 0.05  # a dead coordinator is usually replaced by the next host at once: retry fast first
 _STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long outage
+#: Probes in flight during an outage. More than one, so that a probe routed to a dead coordinator (which the
+#: driver has not marked down yet) cannot hold the writer for a whole request timeout while live nodes wait.
+_PROBES = 3
 
 
 def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], float] = random.random) -> float:
@@ -200,8 +204,8 @@ class WriteLoop:
                 return None
             now = self.clock()
             if self._retry:
-                # In an outage only one probe at a time, and only after the backoff.
-                if now < self._retry_at or (self.outage_since is not None and self.in_flight):
+                # In an outage only a few probes at a time, and only after the backoff.
+                if now < self._retry_at or (self.outage_since is not None and self.in_flight >= _PROBES):
                     return None
                 first, last = heapq.heappop(self._retry)
             elif self.outage_since is not None:

@@ -12,8 +12,8 @@ from typing import Callable, Protocol
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
-from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy,
-                                RoundRobinPolicy, TokenAwarePolicy)
+from cassandra.policies import (ConstantSpeculativeExecutionPolicy, DCAwareRoundRobinPolicy,
+                                ExponentialReconnectionPolicy, RetryPolicy, RoundRobinPolicy, TokenAwarePolicy)
 from cassandra.query import BatchStatement, BatchType
 
 from writer.config import Config
@@ -23,6 +23,9 @@ Callback = Callable[..., None]
 #: The driver's default reconnection policy backs off to 10 minutes; after a one-minute outage that would
 #: keep the writer idle long after Cassandra is back. Cap it near our own retry backoff instead.
 _RECONNECT = dict(base_delay=0.2, max_delay=1.0, max_attempts=None)
+#: A coordinator that died without closing its sockets answers nothing until the request timeout; after
+#: this long an idempotent write is also sent to the next replica (a duplicate is a harmless upsert).
+_SPECULATE_AFTER = 0.5
 
 
 class Store(Protocol):
@@ -81,6 +84,7 @@ class CassandraStore:
             retry_policy=RetryPolicy(),  # never the downgrading one: the configured level is the contract
             consistency_level=ConsistencyLevel.name_to_value[config.consistency],
             request_timeout=config.request_timeout,
+            speculative_execution_policy=ConstantSpeculativeExecutionPolicy(_SPECULATE_AFTER, max_attempts=1),
         )
         cluster = Cluster(
             _contact_points(config), port=config.port, auth_provider=_auth(config),

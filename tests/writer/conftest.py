@@ -123,11 +123,14 @@ def connect(contact_points, local_dc: str):
     """
     from cassandra import ConsistencyLevel
     from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
-    from cassandra.policies import DCAwareRoundRobinPolicy, TokenAwarePolicy
+    from cassandra.policies import ConstantReconnectionPolicy, DCAwareRoundRobinPolicy, TokenAwarePolicy
 
     profile = ExecutionProfile(load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
                                consistency_level=ConsistencyLevel.QUORUM, request_timeout=30)
-    cluster = Cluster(contact_points, execution_profiles={EXEC_PROFILE_DEFAULT: profile})
+    # The driver's default reconnection backs off to minutes: after a test restarted a node, this session
+    # would still think it down. Reconnect every second instead.
+    cluster = Cluster(contact_points, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                      reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
     return cluster, cluster.connect()
 
 

@@ -151,7 +151,11 @@ def test_cassandra_stopped_for_20s_the_writer_waits_and_continues_without_gap(wr
     writer.wait_for(rf"{topic}: inserted rows to seq {before + 2000}$", 60)
     assert writer.terminate() == 0, writer.tail()
     assert "Traceback" not in writer.output
-    assert assert_no_gap(cql, KS, topic) >= before + 2000
+    cluster, session = connect(cassandra_node.contact_points, cassandra_node.local_dc)  # fresh: node restarted
+    try:
+        assert assert_no_gap(session, KS, topic) >= before + 2000
+    finally:
+        cluster.shutdown()
 
 
 def test_writers_starting_together_create_the_schema_once_and_all_write(writers, cassandra_node):

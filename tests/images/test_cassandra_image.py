@@ -150,6 +150,17 @@ def test_data_survives_a_restart_and_a_new_container_on_the_same_volume(cassandr
         volume.remove(force=True)
 
 
+@slow
+def test_a_node_that_cannot_start_fails_fast_with_its_log_tail(cassandra_image):
+    from cassandra_nodes import CassandraWaitError
+
+    began = time.monotonic()
+    with pytest.raises(CassandraWaitError) as failure:
+        SingleNode(cassandra_image, env={"CASSANDRA_NUM_TOKENS": "many"}, startup_timeout=120).launch()
+    assert time.monotonic() - began < 60  # it exited: no waiting out the whole timeout
+    assert "--- last log lines of c2-cass-" in str(failure.value)
+
+
 def _rows(node: SingleNode) -> dict[int, str]:
     with driver_session(node.contact_points, node.local_dc) as session:
         return {row.k: row.v for row in session.execute("SELECT k, v FROM c2_durable.kv")}

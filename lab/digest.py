@@ -7,6 +7,9 @@ from pathlib import Path
 
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", "build", ".mypy_cache"}
 
+#: Paths are hashed relative to the checkout, so a clone elsewhere (CI's) computes the same tags.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
 
 def tree_digest(paths: list[Path | str], *, extra: tuple[str, ...] = (), length: int = 12) -> str:
     """A short sha256 over the relative names and bytes of every file under ``paths``, plus ``extra`` strings.
@@ -19,8 +22,18 @@ def tree_digest(paths: list[Path | str], *, extra: tuple[str, ...] = (), length:
     for root in sorted(Path(p) for p in paths):
         files = [root] if root.is_file() else sorted(p for p in root.rglob("*") if p.is_file())
         for path in files:
-            if _IGNORED_PARTS.intersection(path.parts) or path.suffix == ".pyc":
+            name = _stable_name(path)
+            if _IGNORED_PARTS.intersection(Path(name).parts) or path.suffix == ".pyc":
                 continue
-            digest.update(str(path.as_posix()).encode() + b"\0")
+            digest.update(name.encode() + b"\0")
             digest.update(path.read_bytes() + b"\0")
     return digest.hexdigest()[:length]
+
+
+def _stable_name(path: Path) -> str:
+    """The path as it reads from the repository root (absolute or relative input alike)."""
+    resolved = path.resolve()
+    try:
+        return resolved.relative_to(REPO_ROOT).as_posix()
+    except ValueError:
+        return path.as_posix()

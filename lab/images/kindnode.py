@@ -100,10 +100,11 @@ def k8s_ldflags(version: str = K8S_VERSION, commit: str = K8S_COMMIT, date: str 
 
 
 def recipe_digest() -> str:
-    """Digest of everything that decides the image: versions, the recipe folder and this module."""
+    """Digest of everything that decides the image: versions, the recipe files and this module."""
     extra = (KIND_VERSION, K8S_VERSION, K8S_COMMIT, ETCD_VERSION, COREDNS_VERSION, LOCAL_PATH_VERSION,
              PAUSE_VERSION, GO_K8S, GO_COREDNS, GO_LOCAL_PATH)
-    return tree_digest([RECIPE, Path(__file__)], extra=extra)
+    inputs = [RECIPE / "Dockerfile.base", RECIPE / "Dockerfile.node", RECIPE / "components", RECIPE / "go"]
+    return tree_digest([*inputs, Path(__file__)], extra=extra)  # not README.md: docs do not rebuild
 
 
 def image_tag(digest: str | None = None) -> str:
@@ -418,6 +419,18 @@ def build_image(runner: Runner, tag: str, digest: str) -> None:
         tar.unlink(missing_ok=True)
         runner.probe([docker.DOCKER, "rmi", stage])
     _log(f"built {tag} in {time.monotonic() - started:.0f}s")
+    prune(runner, keep={tag, base, f"kind-node-lab-iptables:{digest}", *built})
+
+
+def prune(runner: Runner, keep: set[str]) -> None:
+    """Remove this recipe's superseded tags (each node image is ~1.4 GB); images in use stay (no --force)."""
+    repos = (IMAGE_REPO, BASE_REPO, "kind-node-lab-iptables", "localhost/kind-node-lab/podnet",
+             "localhost/kind-node-lab/local-path-helper")
+    for repo in repos:
+        listed = runner.probe([docker.DOCKER, "images", repo, "--format", "{{.Repository}}:{{.Tag}}"]).stdout
+        stale = [ref for ref in listed.split() if ref not in keep and not ref.endswith(":<none>")]
+        if stale:
+            runner.probe([docker.DOCKER, "rmi", *stale])
 
 
 def ensure_image(runner: Runner, *, force: bool = False) -> str:

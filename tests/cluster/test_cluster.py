@@ -5,6 +5,7 @@ Slow tier: builds (or reuses) the node image, creates a real cluster, deletes it
 
 from __future__ import annotations
 
+import json
 import textwrap
 import time
 from pathlib import Path
@@ -75,7 +76,14 @@ def test_coredns_resolves_kubernetes_default(ready_cluster, test_image):
     cluster.kubectl("delete", "pod", "dns-probe", "--wait=false")
 
 
-def test_loaded_image_runs_on_every_worker(ready_cluster, test_image):
+#: A TCP server in perl (perl-base is in every Debian image) that answers with its node's name.
+ECHO_SERVER = ("use IO::Socket::INET; my $s = IO::Socket::INET->new(LocalPort => 8080, Listen => 16, ReuseAddr => 1)"
+               " or die $!; while (my $c = $s->accept) { print $c \"$ENV{NODE_NAME}\\n\"; close $c }")
+
+
+@pytest.fixture(scope="module")
+def echo_pods(ready_cluster, test_image):
+    """One pod of the locally built image on every schedulable node (a DaemonSet), each answering on :8080."""
     cluster = ready_cluster
     cluster.apply(textwrap.dedent(f"""\
         apiVersion: apps/v1
@@ -91,16 +99,38 @@ def test_loaded_image_runs_on_every_worker(ready_cluster, test_image):
               - name: main
                 image: {test_image}
                 imagePullPolicy: Never
+                command: [perl, -e, {json.dumps(ECHO_SERVER)}]
+                env:
+                - name: NODE_NAME
+                  valueFrom: {{fieldRef: {{fieldPath: spec.nodeName}}}}
+                readinessProbe: {{tcpSocket: {{port: 8080}}, periodSeconds: 2}}
         """))
     cluster.kubectl("rollout", "status", "daemonset/loaded-image", f"--timeout={TIMEOUT}", timeout=240)
-    pods = cluster.json("pods", "--selector", "app=loaded-image")["items"]
+    yield cluster.json("pods", "--selector", "app=loaded-image")["items"]
+    cluster.kubectl("delete", "daemonset", "loaded-image", "--wait=false")
+
+
+def test_loaded_image_runs_on_every_worker(ready_cluster, echo_pods):
+    cluster = ready_cluster
     workers = {n["metadata"]["name"] for n in cluster.json("nodes")["items"]
                if "node-role.kubernetes.io/control-plane" not in n["metadata"]["labels"]}
-    assert {p["spec"]["nodeName"] for p in pods} == workers
-    for pod in pods:
+    assert {p["spec"]["nodeName"] for p in echo_pods} == workers
+    for pod in echo_pods:
         name = pod["metadata"]["name"]
         assert cluster.kubectl("exec", name, "--", "cat", "/built-here").strip() == "built here"
-    cluster.kubectl("delete", "daemonset", "loaded-image", "--wait=false")
+
+
+def test_pods_reach_each_other_across_workers(ready_cluster, echo_pods):
+    """Pod-to-pod traffic between every pair of workers (the lab's pod network, podnet, routes it)."""
+    cluster = ready_cluster
+    for client in echo_pods:
+        for server in echo_pods:
+            if client is server:
+                continue
+            ip = server["status"]["podIP"]
+            answer = cluster.kubectl("exec", client["metadata"]["name"], "--", "bash", "-c",
+                                     f"exec 3<>/dev/tcp/{ip}/8080 && cat <&3", timeout=30)
+            assert answer.strip() == server["spec"]["nodeName"], (client["spec"]["nodeName"], ip)
 
 
 def test_pvc_binds_and_keeps_data_across_pod_delete(ready_cluster, test_image):

@@ -11,7 +11,7 @@ Three steps, each testable on its own:
 - ``render_markdown(report)`` / ``render_html(report, images)`` are pure: dict in, text out.
 
 ``write_report`` puts report.json, report.md, report.html and the chaos PNGs in reports/<timestamp>/;
-``rerender`` renders a saved report.json again (after a template change, or for a recorded run).
+``rerender_report`` renders a saved report.json again (after a template change, or for a recorded run).
 """
 
 from __future__ import annotations
@@ -70,6 +70,10 @@ def kind_version_args(kind) -> list[str]:
 def kubectl_version_args(kube) -> list[str]:
     """Client and server versions; the server half needs the cluster (it fails, and says why, without it)."""
     return kube.base(namespaced=False) + ["version"]
+
+
+def kubectl_client_version_args(kube) -> list[str]:
+    return [kube.binary, "version", "--client"]
 
 
 def docker_ps_args(cluster: str) -> list[str]:
@@ -255,6 +259,9 @@ class _Collector:
                                 "running (`invoke up` creates it)")
         out = self.rec.show(kubectl_version_args(self.kube), "kubectl and Kubernetes versions")
         self.data["versions"].update(parse_versions(out.stdout))
+        if "client" not in self.data["versions"]:  # without the context kubectl prints only the error
+            out = self.rec.show(kubectl_client_version_args(self.kube), "kubectl's own version")
+            self.data["versions"].update(parse_versions(out.stdout))
         images = sorted({c.get("image", "") for c in self.data["node_containers"]} - {""})
         self.data["versions"]["node_image"] = ", ".join(images)
         if self.cluster_up:
@@ -494,6 +501,7 @@ def key_facts(report: dict[str, Any]) -> list[Fact]:
     add("II", "node containers running", len(up) if containers is not None else None, want_nodes,
         containers is not None and len(up) == want_nodes)
     versions = data.get("versions", {})
+    add("II", "kubectl (client)", versions.get("client"))
     add("II", "Kubernetes (server)", versions.get("server"))
     add("II", "node image", versions.get("node_image") or None)
 
@@ -569,7 +577,7 @@ def _command_md(item: dict[str, Any]) -> str:
     err = (item.get("stderr") or "").strip()
     shown = lines[-SHOW_LINES:]
     body = [f"$ {item['command']}"] + shown
-    if err and item["exited"] != 0:
+    if err:  # kind and cqlsh say useful things there even on success ("No kind nodes found ...")
         body += [f"[stderr] {line}" for line in err.splitlines()[-10:]]
     if not lines and not err:
         body.append("(no output)")
@@ -682,7 +690,7 @@ def load_report(path: Path) -> dict[str, Any]:
     return report
 
 
-def rerender(path: Path) -> dict[str, Path]:
+def rerender_report(path: Path) -> dict[str, Path]:
     """Render a saved report.json again (facts recomputed) into its own folder."""
     report = load_report(path)
     folder = path if path.is_dir() else path.parent
@@ -717,5 +725,21 @@ def failed_facts(report_folder: Path) -> list[Fact]:
     return [f for f in (Fact(**d) for d in load_report(report_folder)["facts"]) if f.ok is False]
 
 
-__all__ = ["collect", "key_facts", "render_markdown", "render_html", "write_report", "rerender", "run_report",
+def run(open_lab: Callable[[], Any], *, out: str = "reports", tail: int = 20, rerender: str = "",
+        check: bool = False) -> Path:
+    """The ``report`` task: collect and write (or re-render a saved report.json); with ``check``, LabError
+    (exit 1) naming each key fact that misses its bar. Returns the report's folder."""
+    if rerender:
+        paths = rerender_report(Path(rerender))
+        folder = paths["md"].parent
+        print(paths["md"], paths["html"], sep="\n")
+    else:
+        folder = run_report(open_lab(), out=out, tail=tail)
+    missed = failed_facts(folder) if check else []
+    if missed:
+        raise LabError("report: " + "; ".join(f"{f.name} is {f.value}, expected {f.expected}" for f in missed))
+    return folder
+
+
+__all__ = ["collect", "key_facts", "render_markdown", "render_html", "write_report", "rerender_report", "run_report", "run",
            "RecordingRunner", "Fact"]

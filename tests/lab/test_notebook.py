@@ -48,18 +48,22 @@ def healthy_rules():
         (rf"logs {WRITER} --container writer --tail -1$", _read("writer_log_current.txt")),
         (r"prj04_last_seq", _read("cqlsh_last_seq.txt")),
         (r"count\(\*\)", _read("cqlsh_count.txt")),
-        (r"SELECT seq FROM ece573.prj04 WHERE", _seqs_table(45000)),
+        (r"SELECT seq FROM ece573.prj04 WHERE", _seqs_table(4500)),
     ]
 
 
 def down_rules():
+    """Real outputs of the tools on the lab machine without a cluster (data/notebook/down)."""
+    def real(name):
+        stderr = NB / "down" / f"{name}.stderr"
+        return {"stdout": _read(f"down/{name}.txt"), "stderr": stderr.read_text() if stderr.exists() else ""}
     return [
-        (r"^kind get nodes", Result(stdout="", stderr='No kind nodes found for cluster "kind".\n', exited=0)),
-        (r"^docker ps", "CONTAINER ID   IMAGE     CREATED   STATUS    NAMES\n"),
+        (r"^kind get nodes", Result(**real("kind_get_nodes"), exited=0)),
+        (r"^docker ps", _read("down/docker_ps.txt")),
         (r"^kind version$", _read("kind_version.txt")),
-        (r"config get-contexts", "kind-other\n"),
-        (r"version$", Result(stdout="Client Version: v1.30.0\nKustomize Version: v5.0.4\n",
-                             stderr='error: context "kind-kind" does not exist\n', exited=1)),
+        (r"config get-contexts", ""),
+        (r"--context kind-kind version$", Result(**real("kubectl_version"), exited=1)),
+        (r"^kubectl version --client$", _read("down/kubectl_version_client.txt")),
     ]
 
 
@@ -90,7 +94,7 @@ def test_parsers_on_recorded_outputs():
                        "status": "Up 47 minutes", "names": "kind-worker3"}
     assert notebook.parse_versions(_read("kubectl_version.txt")) == {"client": "v1.30.0", "server": "v1.30.0"}
     lines = _read("writer_log_current.txt").splitlines()
-    assert notebook.log_starts(lines) == [("test", 41990)] and notebook.last_progress(lines) == 45000
+    assert notebook.log_starts(lines) == [("test", 2990)] and notebook.last_progress(lines) == 4000
 
 
 def test_argv_are_the_commands_the_assignment_types():
@@ -106,10 +110,10 @@ def test_collect_a_healthy_lab_fills_every_section(with_chaos):
     assert data["versions"]["node_image"] == "kindest/node:v1.30.0"
     assert [n["state"] for n in data["nodetool"]] == ["UN", "UN", "UN"]
     assert data["cqlsh"] == {"cluster_name": "ece573-prj04", "release_version": "5.0.9"}
-    assert data["writer_progress"] == 45000 and data["writer_pods"][0]["restarts"] == 0
-    assert data["progress"] == {"test": {"last_seq": 45000, "rows": 45000}}
+    assert data["writer_progress"] == 4000 and data["writer_pods"][0]["restarts"] == 0
+    assert data["progress"] == {"test": {"last_seq": 4500, "rows": 4500}}
     assert data["verify"]["ok"] is True and data["verify"]["topics"][0]["missing"] == 0
-    assert data["resume"]["resumed"] and data["resume"]["seq"] == 41990
+    assert data["resume"]["resumed"] and data["resume"]["seq"] == 2990
     assert data["resume"]["source"] == f"pod {WRITER}, current run"
     assert data["chaos"][0]["pod"] == "cassandra-1" and data["chaos"][0]["ok"] is True
     assert (with_chaos / f"artifacts/chaos/{ROUND}.png").is_file()  # drawn for a round that had none
@@ -128,13 +132,13 @@ def test_collect_a_healthy_lab_fills_every_section(with_chaos):
 
 
 def test_key_facts_of_a_healthy_lab_all_pass(with_chaos):
-    report = notebook.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
+    report = notebook.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock(), plot_missing=False)
     facts = {f.name: f for f in key_facts(report)}
     assert facts["kind nodes"] == Fact("II", "kind nodes", "5", "5", True)
     assert facts["nodes UN (nodetool status)"].value == "3 of 3" and facts["nodes UN (nodetool status)"].ok
-    assert facts["writer progress (log)"].value == "inserted rows to seq 45000"
+    assert facts["writer progress (log)"].value == "inserted rows to seq 4000"
     assert facts["gaps (verify at QUORUM)"] == Fact("V", "gaps (verify at QUORUM)", "0 missing in 1 topic(s)", "0 missing", True)
-    assert facts["resume (start from lastSeq=N)"].ok and "lastSeq=41990" in facts["resume (start from lastSeq=N)"].value
+    assert facts["resume (start from lastSeq=N)"].ok and "lastSeq=2990" in facts["resume (start from lastSeq=N)"].value
     assert [f.name for f in key_facts(report) if f.ok is False] == []
 
 
@@ -169,8 +173,10 @@ def test_collect_without_a_cluster_says_so_in_each_section(project):
     assert facts["kind nodes"].value == "0" and facts["kind nodes"].ok is False
     assert facts["nodes UN (nodetool status)"].value == notebook.NOT_COLLECTED
     md = render_markdown(report)
-    assert "error: context \"kind-kind\" does not exist" in md  # the failed command is evidence too
+    assert '[stderr] error: context "kind-kind" does not exist' in md  # the failed command is evidence too
     assert "exit 1 · ran 2025-11-25T20:00:" in md
+    assert '$ kind get nodes --name kind\n[stderr] No kind nodes found for cluster "kind".' in md
+    assert facts["kubectl (client)"].value == "v1.32.4-dispatcher"
 
 
 def test_report_refuses_to_change_anything(project):
@@ -193,10 +199,10 @@ def test_render_markdown_from_a_recorded_report(with_chaos):
     assert f"![{ROUND}: delete cassandra-1" in iv and f"(chaos/{ROUND}.png)" in iv
     assert "| 20251125T193003Z | 1 | cassandra-1 | 41.2 | 2.0 | 0 | 0 | ok |" in iv
     v = md.split("## V.")[1]
-    assert "| test | 45000 | 45000 | 0 | - | ok |" in v
-    assert f"[pod {WRITER}, current run] 2026/11/25 19:58:10 test: start from lastSeq=41990" in v
-    # verify's seq reads are listed, not printed (45000 lines)
-    assert "SELECT seq FROM ece573.prj04" in v and " 44999\n" not in md
+    assert "| test | 4500 | 4500 | 0 | - | ok |" in v
+    assert f"[pod {WRITER}, current run] 2026/11/25 19:58:10 test: start from lastSeq=2990" in v
+    # verify's seq reads are listed, not printed (4500 lines)
+    assert "SELECT seq FROM ece573.prj04" in v and " 4499\n" not in md
 
 
 def test_long_output_shows_its_tail_and_says_so():
@@ -220,19 +226,19 @@ def test_write_report_is_self_contained_and_rerenders(with_chaos, tmp_path):
     saved = json.loads(paths["json"].read_text())
     assert saved["data"]["kind_nodes"] == report["data"]["kind_nodes"]
     paths["md"].unlink()
-    again = notebook.rerender(folder)
+    again = notebook.rerender_report(folder)
     assert again["md"].read_text() == render_markdown(report)
 
 
 def test_rerender_refuses_what_is_not_a_report(tmp_path):
     (tmp_path / "x.json").write_text('{"a": 1}')
     with pytest.raises(PreconditionError, match="not a report.json written by `invoke report`"):
-        notebook.rerender(tmp_path / "x.json")
+        notebook.rerender_report(tmp_path / "x.json")
     with pytest.raises(PreconditionError, match="cannot read"):
-        notebook.rerender(tmp_path / "missing")
+        notebook.rerender_report(tmp_path / "missing")
     (tmp_path / "bad.json").write_text("{")
     with pytest.raises(PreconditionError, match="is not JSON"):
-        notebook.rerender(tmp_path / "bad.json")
+        notebook.rerender_report(tmp_path / "bad.json")
 
 
 def test_run_report_writes_a_timestamped_folder_and_prints_facts(with_chaos, capsys):
@@ -248,3 +254,13 @@ def test_run_report_writes_a_timestamped_folder_and_prints_facts(with_chaos, cap
 def test_run_report_bad_input_is_one_line(project, kwargs, message):
     with pytest.raises(PreconditionError, match=message):
         notebook.run_report(make_lab(project, FakeCtx()), **kwargs)
+
+
+def test_run_check_names_each_missed_fact_and_rerender_needs_no_cluster(project, capsys):
+    lab = make_lab(project, FakeCtx(down_rules()))
+    folder = notebook.run(lambda: lab, out="reports")
+    with pytest.raises(LabError) as err:
+        notebook.run(lambda: pytest.fail("re-rendering must not open the lab"), rerender=str(folder), check=True)
+    assert err.value.exit_code == 1
+    assert str(err.value).startswith("report: kind nodes is 0, expected 5; node containers running is 0, expected 5;")
+    assert str(folder / "report.html") in capsys.readouterr().out

@@ -164,7 +164,7 @@ def go_install_args(package: str, ldflags: str = "-s -w") -> list[str]:
     return ["go", "install", "-trimpath", "-ldflags", ldflags, package]
 
 
-def module_dir(runner: Runner, module: str, toolchain: str) -> Path:
+def module_dir(runner: Runner, module: str) -> Path:
     """Where the Go module cache holds ``module`` (downloaded on first use)."""
     out = runner.output(["go", "mod", "download", "-json", module], timeout=900)
     return Path(json.loads(out)["Dir"])
@@ -393,7 +393,7 @@ def build_image(runner: Runner, tag: str, digest: str) -> None:
     docker.ensure_engine(runner)
     _require_go()
     started = time.monotonic()
-    kind_dir = module_dir(runner, f"sigs.k8s.io/kind@{KIND_VERSION}", GO_K8S)
+    kind_dir = module_dir(runner, f"sigs.k8s.io/kind@{KIND_VERSION}")
     build_binaries(runner)
     base = build_base(runner, kind_dir)
     built = build_component_images(runner, digest, "debian:bookworm-slim")

@@ -2,7 +2,8 @@
 
 At QUORUM two replicas suffice, so the writer must keep writing through the kill (we measure its stall
 from the write timestamps Cassandra stored); at ALL it must stall, keep retrying, and resume without a gap
-once the node is back. Each test restarts the node it killed and waits until the cluster sees it UN.
+once the node is back. Both writers run through the same kill (a restart costs a minute or more on a
+small machine); the test restarts the node and waits until the cluster sees it UN.
 """
 
 from __future__ import annotations
@@ -42,53 +43,46 @@ def watermark(port: int) -> int:
     return int(float(re.search(r"^writer_watermark_seq\{[^}]*\} (\S+)$", text, re.M).group(1)))
 
 
-def test_quorum_keeps_writing_when_a_node_is_killed(writers, cassandra_cluster, cql):
-    port = free_port()
-    env = writer_env(cassandra_cluster, "QUORUM", port)
-    topic = env["TOPIC"]
-    writer = writers(env)
-    writer.wait_for(rf"{topic}: inserted rows to seq 1500$", 90)
-    victim = 0  # the seed, and most likely the driver's control connection: the harder case
+def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writers, cassandra_cluster, cql):
+    # One kill and one restart serve both levels: a restart costs a minute or more on a small machine.
+    q_port, a_port = free_port(), free_port()
+    q_env, a_env = writer_env(cassandra_cluster, "QUORUM", q_port), writer_env(cassandra_cluster, "ALL", a_port)
+    q_writer, a_writer = writers(q_env), writers(a_env)
+    q_writer.wait_for(rf"{q_env['TOPIC']}: inserted rows to seq 1500$", 90)
+    a_writer.wait_for(rf"{a_env['TOPIC']}: inserted rows to seq 1500$", 90)
+    victim = 0  # the seed, and most likely the drivers' control connection: the harder case
     killed_at = time.time()
     cassandra_cluster.kill(victim)
     try:
-        before = watermark(port)
-        time.sleep(10)
-        after = watermark(port)
-        assert writer.proc.poll() is None, f"the writer exited:\n{writer.tail()}"
+        q_before = watermark(q_port)
+        a_writer.wait_for(rf"{a_env['TOPIC']}: write of seq \d+ failed .*holding new writes, retrying with backoff",
+                          30)
+        time.sleep(3)  # let ALL writes in flight at the kill settle (fail or time out)
+        held = watermark(a_port)
+        time.sleep(max(0.0, killed_at + 12 - time.time()))
+        q_after = watermark(q_port)
+        assert watermark(a_port) == held, "the watermark moved at ALL with a replica down"
+        for writer in (q_writer, a_writer):
+            assert writer.proc.poll() is None, f"a writer exited:\n{writer.tail()}"
     finally:
         cassandra_cluster.start(victim)
         cassandra_cluster.wait_up(victim, 300)
-    assert after - before >= 5000, f"only {after - before} seqs in 10 s with one node down at QUORUM"
-    assert writer.terminate() == 0, writer.tail()
-    assert assert_no_gap(cql, KS, topic) >= after
-    times = [t for _, t in writetimes(cql, KS, topic, first=1)]
+
+    # QUORUM: two of three replicas suffice, so writing went on; its longest pause comes from Cassandra's
+    # own write timestamps (the client's clock, the same as ours).
+    assert q_after - q_before >= 5000, f"only {q_after - q_before} seqs in ~12 s with one node down at QUORUM"
+    times = [t for _, t in writetimes(cql, KS, q_env["TOPIC"], first=1)]
     stall = longest_pause(times, killed_at - 0.5, killed_at + 10)
-    print(f"QUORUM, node {victim} killed: longest stall {stall:.2f} s; "
-          f"{after - before} seqs written in the 10 s after the kill")
-    assert stall < QUORUM_STALL_TARGET, f"writer stalled {stall:.2f} s (target < {QUORUM_STALL_TARGET} s)"
+    print(f"QUORUM, node {victim} killed: longest stall {stall:.2f} s; {q_after - q_before} seqs after the kill")
 
-
-def test_all_stalls_while_a_node_is_down_and_resumes_without_gap(writers, cassandra_cluster, cql):
-    port = free_port()
-    env = writer_env(cassandra_cluster, "ALL", port)
-    topic = env["TOPIC"]
-    writer = writers(env)
-    writer.wait_for(rf"{topic}: inserted rows to seq 1500$", 90)
-    victim = 2
-    cassandra_cluster.kill(victim)
-    try:
-        writer.wait_for(rf"{topic}: write of seq \d+ failed .*holding new writes, retrying with backoff", 30)
-        time.sleep(3)  # let writes in flight at the kill settle (fail or time out)
-        held = watermark(port)
-        time.sleep(5)
-        assert watermark(port) == held, "the watermark moved at ALL with a replica down"
-        assert writer.proc.poll() is None, f"the writer exited:\n{writer.tail()}"
-    finally:
-        cassandra_cluster.start(victim)
-        cassandra_cluster.wait_up(victim, 300)
-    over = writer.wait_for(rf"{topic}: outage over after ([\d.]+) s", 60)
+    # ALL: stalled while the node was down, resumes by itself once it is back.
+    over = a_writer.wait_for(rf"{a_env['TOPIC']}: outage over after ([\d.]+) s", 60)
     print(f"ALL, node {victim} killed: writes stalled {over.group(1)} s, until the node was back")
-    writer.wait_for(rf"{topic}: inserted rows to seq {(held // 500 + 3) * 500}$", 60)
-    assert writer.terminate() == 0, writer.tail()
-    assert assert_no_gap(cql, KS, topic) > held
+    a_writer.wait_for(rf"{a_env['TOPIC']}: inserted rows to seq {(held // 500 + 3) * 500}$", 60)
+
+    for writer in (q_writer, a_writer):
+        assert writer.terminate() == 0, writer.tail()
+    assert assert_no_gap(cql, KS, q_env["TOPIC"]) >= q_after
+    assert assert_no_gap(cql, KS, a_env["TOPIC"]) > held
+    assert stall < QUORUM_STALL_TARGET, (f"QUORUM writer stalled {stall:.2f} s (target < {QUORUM_STALL_TARGET} s); "
+                                         f"its log:\n{q_writer.tail(15)}")

@@ -257,6 +257,11 @@ class _Collector:
         if not self.cluster_up:
             self.down_reason = (f"kube context {self.kube.context} not found: kind cluster {self.cfg.cluster} is not "
                                 "running (`invoke up` creates it)")
+        elif self.cfg.is_kind_context and not nodes:
+            # A context left behind in the kubeconfig: every kubectl call would wait on a dead API server.
+            self.cluster_up = False
+            self.down_reason = (f"kind cluster {self.cfg.cluster} has no nodes (its kube context is stale; "
+                                "`invoke up` creates the cluster)")
         out = self.rec.show(kubectl_version_args(self.kube), "kubectl and Kubernetes versions")
         self.data["versions"].update(parse_versions(out.stdout))
         if "client" not in self.data["versions"]:  # without the context kubectl prints only the error
@@ -293,7 +298,7 @@ class _Collector:
         self.exec_pod = "cassandra-0" if "cassandra-0" in ready else sorted(ready)[0]
         cass = self.cassandra(self.exec_pod)
         out = self.rec.show(cass.exec_args(nodetool_args("status")), f"nodetool status (in {self.exec_pod})", timeout=90)
-        self.data["nodetool"] = [asdict(n) for n in parse_nodetool_status(out.stdout)] if out.ok else []
+        self.data["nodetool"] = [asdict(n) for n in parse_nodetool_status(out.stdout)] if out.ok else None
         query = "SELECT cluster_name, release_version FROM system.local;"
         out = self.rec.show(cass.exec_args(cqlsh_args(query, request_timeout=cass.request_timeout)),
                             f"A cqlsh round trip (in {self.exec_pod})", timeout=cass.request_timeout + 30)

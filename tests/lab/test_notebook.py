@@ -179,6 +179,22 @@ def test_collect_without_a_cluster_says_so_in_each_section(project):
     assert facts["kubectl (client)"].value == "v1.32.4-dispatcher"
 
 
+def test_a_stale_context_without_kind_nodes_counts_as_no_cluster(project):
+    rules = [(r"config get-contexts", "kind-kind\n")] + down_rules()
+    ctx = FakeCtx(rules)
+    report = notebook.collect(make_lab(project, ctx), clock=Clock(), plot_missing=False)
+    assert not ctx.matching(r"kubectl.* (exec|logs|get) ")
+    assert "kind cluster kind has no nodes (its kube context is stale" in report["sections"]["III"]["items"][0]["text"]
+
+
+def test_a_failed_nodetool_is_not_collected_rather_than_zero_nodes(with_chaos):
+    rules = [(r"nodetool status", ("error: unable to upgrade connection: container not found", 1))] + healthy_rules()
+    report = notebook.collect(make_lab(with_chaos, FakeCtx(rules)), clock=Clock(), plot_missing=False)
+    fact = next(f for f in key_facts(report) if f.name == "nodes UN (nodetool status)")
+    assert (fact.value, fact.ok) == (notebook.NOT_COLLECTED, False)
+    assert "[stderr] error: unable to upgrade connection" in render_markdown(report)
+
+
 def test_report_refuses_to_change_anything(project):
     runner = notebook.RecordingRunner(make_lab(project, FakeCtx()).runner)
     with pytest.raises(LabError, match="read-only; refused to run `kubectl delete pod cassandra-1`"):

@@ -150,13 +150,20 @@ def test_key_facts_flag_a_gap_a_down_node_and_no_resume():
             "writer_pods": [{"name": "w", "ready": True, "restarts": 2}],
             "verify": {"consistency": "ONE", "topics": [{"topic": "test", "missing": 7}]},
             "resume": {"starts": [{"seq": 0}], "resumed": False, "seq": None, "source": ""}}
-    bad = {f.name: f.value for f in key_facts({"data": data, "expected": {"nodes": 5}}) if f.ok is False}
+    facts = {f.name: f for f in key_facts({"data": data, "expected": {"nodes": 5}})}
+    bad = {name: f.value for name, f in facts.items() if f.ok is False}
     assert bad["nodes UN (nodetool status)"] == "2 of 3"
     assert bad["Cassandra pods Ready"] == "2/3"
     assert bad["writer restarts"] == "2"
     assert bad["gaps (verify at ONE)"] == "7 missing in 1 topic(s)"
-    assert bad["resume (start from lastSeq=N)"] == "none recorded"
     assert "kind nodes" not in bad
+    # shown "when one was recorded": no resume and no chaos round yet are information, not failures
+    assert (facts["resume (start from lastSeq=N)"].value, facts["resume (start from lastSeq=N)"].ok) == ("none recorded", None)
+    assert (facts["chaos rounds ok"].value, facts["chaos rounds ok"].ok) == ("none recorded", None)
+    data["chaos"] = [{"ok": True, "stall_s": 1.0, "file": "a"}, {"ok": False, "stall_s": 9.5, "file": "b"}]
+    facts = {f.name: f for f in key_facts({"data": data})}
+    assert (facts["chaos rounds ok"].value, facts["chaos rounds ok"].ok) == ("1 of 2", False)
+    assert facts["longest writer stall in a round"].value == "9.5 s (b)"
 
 
 def test_collect_without_a_cluster_says_so_in_each_section(project):

@@ -287,3 +287,14 @@ def test_run_check_names_each_missed_fact_and_rerender_needs_no_cluster(project,
     assert err.value.exit_code == 1
     assert str(err.value).startswith("report: kind nodes is 0, expected 5; node containers running is 0, expected 5;")
     assert str(folder / "report.html") in capsys.readouterr().out
+
+
+def test_rerender_a_real_no_cluster_report(tmp_path):
+    """down/report.json is what `invoke report` wrote on the lab machine with no cluster."""
+    shutil.copy(NB / "down/report.json", tmp_path / "report.json")
+    paths = notebook.rerender_report(tmp_path)
+    md = paths["md"].read_text()
+    assert md.count("> Not collected:") >= 4 and "kube context kind-kind not found" in md
+    assert '[stderr] error: context "kind-kind" does not exist' in md
+    assert [f.name for f in notebook.failed_facts(tmp_path)][:2] == ["kind nodes", "node containers running"]
+    assert "<h2>V. Stateless application</h2>" in paths["html"].read_text()

@@ -196,6 +196,18 @@ def verify(c, topic="", consistency=""):
     verify_lib.run_verify(_lab(c, need=("kubectl",)), topic=topic, consistency=consistency)
 
 
+@task(help={"out": "folder for reports/<timestamp>/ (default reports)",
+            "tail": "writer log lines to show (default 20)",
+            "rerender": "render this saved report.json (or its folder) again instead of collecting",
+            "check": "exit 1 when a key fact misses its bar (5 nodes, 3 UN, no gaps ...)"})
+@_handled
+def report(c, out="reports", tail=20, rerender="", check=False):
+    """The lab notebook: sections II-V from the live cluster as report.md, report.html and report.json."""
+    from lab import notebook
+
+    notebook.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check)
+
+
 @task(name="cassandra", help={"force": "rebuild even when the content tag exists"})
 @_handled
 def images_cassandra(c, force=False):
@@ -246,5 +258,5 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 
 ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                bench, test, images)
+                report, bench, test, images)
 ns.configure(DEFAULTS)

@@ -253,10 +253,19 @@ def test(c, quick=False, args=""):
     checks.run_tests(_runner(c), quick=quick, extra=args)
 
 
+@task(help={"args": "extra pytest arguments (quote them)"})
+@_handled
+def e2e(c, args=""):
+    """The README workflow end to end on a real kind cluster: reset, deploy, chaos, verify, down."""
+    from lab import checks
+
+    checks.run_tests(_runner(c), extra=args, paths=(checks.E2E_TESTS,))
+
+
 images = Collection("images")
 images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 
 ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                report, bench, test, images)
+                report, bench, test, e2e, images)
 ns.configure(DEFAULTS)

@@ -14,18 +14,22 @@ from lab.runner import Runner
 QUICK_MARKERS = "not slow and not cluster"
 
 
-def pytest_args(*, quick: bool = False, extra: str = "") -> list[str]:
+#: The end-to-end run on a kind cluster; what `invoke e2e` runs.
+E2E_TESTS = "tests/e2e"
+
+
+def pytest_args(*, quick: bool = False, extra: str = "", paths: tuple[str, ...] = ()) -> list[str]:
     argv = [sys.executable, "-m", "pytest"]
     if quick:
         argv += ["-m", QUICK_MARKERS]
-    return argv + shlex.split(extra)
+    return argv + list(paths) + shlex.split(extra)
 
 
 def bench_args(extra: str = "") -> list[str]:
     return [sys.executable, "-m", "lab.bench", *shlex.split(extra)]
 
 
-def run_tests(runner: Runner, *, quick: bool = False, extra: str = "") -> None:
+def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tuple[str, ...] = ()) -> None:
     """pytest; the full run first makes sure the Cassandra image exists and tells pytest its tag."""
     env = None
     if not quick and not os.environ.get("CASSANDRA_IMAGE"):
@@ -36,7 +40,7 @@ def run_tests(runner: Runner, *, quick: bool = False, extra: str = "") -> None:
             s.note(tag)
         env = {"CASSANDRA_IMAGE": tag}
     try:
-        runner.run(pytest_args(quick=quick, extra=extra), timeout=None, env=env)
+        runner.run(pytest_args(quick=quick, extra=extra, paths=paths), timeout=None, env=env)
     except CommandError as err:
         # pytest's own summary is already on the terminal; keep its exit code (1 failures, 5 no tests ...).
         raise TestsFailed(err.exited) from err

@@ -36,6 +36,17 @@ _STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long
 _PROBES = 3
 
 
+class _Unit:
+    """One write in flight: seqs first..last, issued at ``issued``. ``settled`` makes completion idempotent:
+    with speculative execution the driver can complete one future twice (its ``_set_final_result`` has no
+    guard), and a second completion must not count a slot or a failure again."""
+
+    __slots__ = ("first", "last", "issued", "settled")
+
+    def __init__(self, first: int, last: int, issued: float):
+        self.first, self.last, self.issued, self.settled = first, last, issued, False
+
+
 def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], float] = random.random) -> float:
     """Capped exponential backoff with jitter: first * 2**attempt, at most ``cap``, scaled by 0.5..1.
 
@@ -61,7 +72,7 @@ class WriteLoop:
         self.stored = start  # highest last_seq known to be written
         self.next_seq = start + 1
         self.end_seq = start + config.max_seqs if config.max_seqs is not None else None
-        self.unit = config.batch_size if config.rate is None else max(1, min(config.batch_size,
+        self.unit_size = config.batch_size if config.rate is None else max(1, min(config.batch_size,
                                                                              int(config.rate * 0.02)))
         self.in_flight = 0
         self.rows_written = 0
@@ -79,7 +90,7 @@ class WriteLoop:
         self._attempt = 0  # probes failed in this outage, drives the backoff
         self._last_error = ""
         self._still_down_logged = 0.0
-        self._tokens = float(self.unit)
+        self._tokens = float(self.unit_size)
         self._tokens_at = clock()
         self._checkpoint_busy = False
         self._checkpoint_at = -1e9
@@ -190,14 +201,14 @@ class WriteLoop:
         try:
             while True:
                 local.again = False
-                while (claim := self._claim()) is not None:
-                    self._submit(*claim)
+                while (unit := self._claim()) is not None:
+                    self._submit(unit)
                 if not local.again:
                     break
         finally:
             local.filling = False
 
-    def _claim(self) -> tuple[int, int, float] | None:
+    def _claim(self) -> _Unit | None:
         """Under the lock: the next unit to write (a retry first), or None when none may go out now."""
         with self._lock:
             if self.stop_requested or self.in_flight >= self.config.in_flight:
@@ -214,7 +225,7 @@ class WriteLoop:
                 first = self.next_seq
                 if self.end_seq is not None and first > self.end_seq:
                     return None
-                size = self.unit if self.end_seq is None else min(self.unit, self.end_seq - first + 1)
+                size = self.unit_size if self.end_seq is None else min(self.unit_size, self.end_seq - first + 1)
                 if self.config.rate is not None and not self._take_tokens(now, size):
                     return None
                 last = first + size - 1
@@ -222,7 +233,7 @@ class WriteLoop:
             self.in_flight += 1
             if self.first_issue is None:
                 self.first_issue = now
-            return first, last, now
+            return _Unit(first, last, now)
 
     def _take_tokens(self, now: float, size: int) -> bool:
         """Token bucket for WRITER_RATE; the burst is 100 ms of rate so a pause is not made up in a rush."""
@@ -234,18 +245,22 @@ class WriteLoop:
         self._tokens -= size
         return True
 
-    def _submit(self, first: int, last: int, issued: float) -> None:
+    def _submit(self, unit: _Unit) -> None:
         try:
-            self.store.submit_rows(first, last, self._on_written, self._on_failed, first, last, issued)
+            self.store.submit_rows(unit.first, unit.last, self._on_written, self._on_failed, unit)
         except Exception as exc:  # noqa: BLE001 - a synchronous driver error is just another failure
-            self._on_failed(exc, first, last, issued)
+            self._on_failed(exc, unit)
 
     # ---- completions (driver thread) ---------------------------------------------------------------------
 
-    def _on_written(self, _result, first: int, last: int, issued: float) -> None:
+    def _on_written(self, _result, unit: _Unit) -> None:
         now = self.clock()
         ended = None
+        first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
+            if unit.settled:
+                return
+            unit.settled = True
             self.in_flight -= 1
             self.watermark.ack(first, last)
             self.rows_written += last - first + 1
@@ -263,10 +278,14 @@ class WriteLoop:
                         self.topic, ended, self.retries, self.watermark.value + 1)
         self._fill()
 
-    def _on_failed(self, exc: BaseException, first: int, last: int, issued: float) -> None:
+    def _on_failed(self, exc: BaseException, unit: _Unit) -> None:
         now = self.clock()
         started = False
+        first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
+            if unit.settled:
+                return
+            unit.settled = True
             self.in_flight -= 1
             self.retries += 1
             self.errors[type(exc).__name__] += 1

@@ -143,3 +143,24 @@ def test_max_seqs_zero_writes_nothing():
 def test_backoff_doubles_up_to_the_cap_with_jitter(attempt, low, high):
     assert backoff_delay(attempt, first=0.5, cap=2.0, rand=lambda: 0.0) == pytest.approx(low)
     assert backoff_delay(attempt, first=0.5, cap=2.0, rand=lambda: 1.0) == pytest.approx(high)
+
+
+class TwiceCompletingStore(FakeStore):
+    """Completes every write twice, the second time with an error: what the driver's speculative execution
+    can do (ResponseFuture._set_final_result has no guard against a second completion)."""
+
+    def _complete(self):
+        while True:
+            delay, first, last, callback, errback, args = self._queue.get()
+            with self._lock:
+                self.rows.update(range(first, last + 1))
+            callback(None, *args)
+            errback(RuntimeError("late failure of the first attempt"), *args)
+
+
+def test_a_second_completion_of_the_same_write_is_ignored():
+    store = TwiceCompletingStore()
+    loop = WriteLoop(store, config(max_seqs=1000), start=0)
+    assert loop.run() == 1000
+    assert loop.in_flight == 0 and loop.retries == 0 and loop.outages == 0
+    assert loop.rows_written == 1000 and store.violations == []

@@ -65,6 +65,7 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
         for writer in (q_writer, a_writer):
             assert writer.proc.poll() is None, f"a writer exited:\n{writer.tail()}"
     finally:
+        restarted_line = len(a_writer.lines)  # the outage must end after this point, not before
         cassandra_cluster.start(victim)
         cassandra_cluster.wait_up(victim, 300)
 
@@ -76,7 +77,9 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
     print(f"QUORUM, node {victim} killed: longest stall {stall:.2f} s; {q_after - q_before} seqs after the kill")
 
     # ALL: stalled while the node was down, resumes by itself once it is back.
-    over = a_writer.wait_for(rf"{a_env['TOPIC']}: outage over after ([\d.]+) s", 60)
+    events = [line for line in a_writer.lines if "outage" in line or "holding" in line or "still retrying" in line]
+    print("ALL writer:\n  " + "\n  ".join(events))
+    over = a_writer.wait_for(rf"{a_env['TOPIC']}: outage over after ([\d.]+) s", 60, after=restarted_line)
     print(f"ALL, node {victim} killed: writes stalled {over.group(1)} s, until the node was back")
     a_writer.wait_for(rf"{a_env['TOPIC']}: inserted rows to seq {(held // 500 + 3) * 500}$", 60)
 

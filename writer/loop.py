@@ -183,7 +183,9 @@ class WriteLoop:
 
     def _log_still_down(self, now: float) -> None:
         since = self.outage_since
-        if since is not None and now - since >= _STILL_DOWN_EVERY and now - self._still_down_logged >= _STILL_DOWN_EVERY:
+        if since is None:
+            return
+        if now - since >= _STILL_DOWN_EVERY and now - self._still_down_logged >= _STILL_DOWN_EVERY:
             self._still_down_logged = now
             log.warning("%s: still retrying seq %d after %.1f s (%s)", self.topic, self.watermark.value + 1,
                         now - since, self._last_error)

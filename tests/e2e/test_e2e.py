@@ -1,0 +1,180 @@
+"""End to end on a real kind cluster: the README workflow, typed exactly as a user types it.
+
+Each step is the `invoke` command line from the README, run as a subprocess; assertions read what the
+tasks print and the JSON records they write (chaos rounds, verify). The module's fixture brings the lab
+up with `invoke reset` and `invoke build deploy`, and takes it down with `invoke down` at the end, so a
+failed assertion still leaves no cluster behind.
+
+Tests run in file order and build on each other (the writer keeps writing the same topic throughout).
+Run them alone with `invoke e2e` (about half an hour on 2 cores).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = Path(os.environ.get("LAB_E2E_ARTIFACTS", ROOT / "artifacts" / "e2e"))
+#: The bar from the product brief: a writer stall under 2 s when one Cassandra pod dies at QUORUM.
+STALL_BAR_S = 2.0
+TOPIC = "test"
+
+pytestmark = [pytest.mark.slow, pytest.mark.cluster]
+
+
+def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800,
+           check: bool = True) -> subprocess.CompletedProcess:
+    """``invoke <args>`` from the repository root, its output echoed into the test log."""
+    full_env = {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), **(env or {})}
+    started = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, text=True,
+                          capture_output=True, timeout=timeout)
+    print(f"$ invoke {' '.join(args)}  # exit {proc.returncode} after {time.monotonic() - started:.0f}s")
+    print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
+    if check:
+        assert proc.returncode == 0, f"invoke {' '.join(args)} exited {proc.returncode}: {proc.stderr[-500:]}"
+    return proc
+
+
+def newest(folder: Path, since: float, pattern: str = "*.json") -> list[dict]:
+    """JSON records written under ``folder`` after ``since`` (epoch seconds), oldest first."""
+    paths = sorted(p for p in folder.glob(pattern) if p.stat().st_mtime >= since)
+    return [json.loads(p.read_text()) for p in paths]
+
+
+def chaos(pod: str, **env) -> dict:
+    """One chaos round against ``pod``; returns its JSON record (the task already ran verify)."""
+    since = time.time()
+    invoke("chaos", "--pod", pod, "--rounds", "1", env=env or None)
+    rounds = newest(ARTIFACTS / "chaos", since)
+    assert len(rounds) == 1, f"expected one chaos record for {pod}, found {len(rounds)}"
+    return rounds[0]
+
+
+def verify_topic() -> dict:
+    since = time.time()
+    invoke("verify", "--topic", TOPIC)
+    records = newest(ARTIFACTS / "verify", since)
+    assert records, "verify wrote no record"
+    record = records[-1]
+    topics = record["topics"] if isinstance(record, dict) and "topics" in record else record
+    [report] = [t for t in topics if t["topic"] == TOPIC]
+    return report
+
+
+def writer_logs(tail: int = 400) -> str:
+    return invoke("logs", "--tail", str(tail)).stdout
+
+
+def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(every)
+    pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
+
+
+@pytest.fixture(scope="module")
+def lab_up():
+    """`invoke reset` then `invoke build deploy`, timed; `invoke down` afterwards, whatever happened."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    timings = {}
+    try:
+        started = time.monotonic()
+        invoke("reset")
+        timings["reset_s"] = time.monotonic() - started
+        started = time.monotonic()
+        invoke("build", "deploy")
+        timings["build_deploy_s"] = time.monotonic() - started
+        yield timings
+    finally:
+        invoke("down", check=False)
+        (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
+
+
+def test_writer_logs_progress(lab_up):
+    logs = wait_for(lambda: (out := writer_logs()) and "inserted rows to seq" in out and out,
+                    timeout=300, what="the writer's first 'inserted rows to seq' line")
+    assert "Connected to cluster ece573-prj04" in logs
+    assert re.search(rf"{TOPIC}: start from lastSeq=\d+", logs)
+
+
+def test_status_shows_three_up_normal(lab_up):
+    out = invoke("status").stdout
+    assert len(re.findall(r"^UN\s", out, re.M)) == 3, "nodetool status should list 3 UN replicas"
+    for pod in ("cassandra-0", "cassandra-1", "cassandra-2"):
+        assert pod in out
+
+
+@pytest.mark.parametrize("pod", ["cassandra-1", "cassandra-0"])
+def test_cassandra_pod_kill_loses_nothing(lab_up, pod):
+    record = chaos(pod)
+    assert record["ok"], record.get("error")
+    assert record["lost_rows"] == 0
+    assert record["writer_restarts"] == 0, "at QUORUM one replica down must not restart the writer"
+    assert record["up_normal_at"] is not None, f"{pod} never showed UN again"
+    if record["stall_s"] is not None and record["stall_s"] >= STALL_BAR_S:
+        print(f"BAR MISSED: writer stall {record['stall_s']:.1f}s after deleting {pod} "
+              f"(bar {STALL_BAR_S}s, missed by {record['stall_s'] - STALL_BAR_S:.1f}s)")
+    report = verify_topic()
+    assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0
+
+
+def test_writer_pod_kill_resumes_from_stored_seq(lab_up):
+    record = chaos("writer")
+    assert record["ok"], record.get("error")
+    resumed = wait_for(lambda: [int(n) for n in re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", writer_logs())],
+                       timeout=120, what="the new writer pod's 'start from lastSeq' line")
+    assert resumed[-1] > 0, "the replacement writer started from 0: progress was not read from Cassandra"
+    before = verify_topic()
+    assert before["missing"] == 0
+    time.sleep(10)
+    after = verify_topic()
+    assert after["last_seq"] > resumed[-1], "the replacement writer is not writing past its resume point"
+    assert after["missing"] == 0
+
+
+def test_changed_build_rolls_out_and_resumes(lab_up):
+    """A different base image gives the writer a new content tag; `invoke build deploy` rolls it out."""
+    changed_base = "lab-e2e/debian:changed-base"
+    subprocess.run(["docker", "tag", "debian:bookworm-slim", changed_base], check=True)
+    before = verify_topic()
+    invoke("build", "deploy", env={"INVOKE_LAB_IMAGES_WRITER_BASE": changed_base})
+    logs = wait_for(lambda: (out := writer_logs()) and re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", out),
+                    timeout=180, what="the rolled-out writer's resume line")
+    assert int(logs[-1]) >= before["last_seq"], "the new build did not resume from the stored progress"
+    time.sleep(10)
+    after = verify_topic()
+    assert after["missing"] == 0 and after["last_seq"] > before["last_seq"]
+
+
+def test_consistency_levels_side_by_side(lab_up):
+    """The same Cassandra pod kill at ONE, QUORUM and ALL: what each level costs in stall."""
+    table = []
+    for level in ("ONE", "QUORUM", "ALL"):
+        env = {"INVOKE_LAB_WRITER_CONSISTENCY": level}
+        invoke("deploy", env=env)
+        time.sleep(15)  # let the new writer settle into its pace before the kill
+        record = chaos("cassandra-2", **env)
+        table.append({"consistency": level, "stall_s": record["stall_s"], "stall_open": record["stall_open"],
+                      "recovery_s": record["recovery_s"], "writer_restarts": record["writer_restarts"],
+                      "lost_rows": record["lost_rows"]})
+        assert record["lost_rows"] == 0
+        if level != "ALL":
+            assert record["writer_restarts"] == 0, f"at {level} one replica down must not restart the writer"
+    (ARTIFACTS / "consistency.json").write_text(json.dumps(table, indent=2))
+    print(json.dumps(table, indent=2))
+    by_level = {row["consistency"]: row for row in table}
+    # ALL cannot write while a replica is down, so its stall spans the pod's recovery.
+    assert (by_level["ALL"]["stall_s"] or 0) > (by_level["QUORUM"]["stall_s"] or 0)
+    assert verify_topic()["missing"] == 0

@@ -22,6 +22,18 @@ def build_args(tag: str, context: str, *, dockerfile: str | None = None,
     return argv + [context]
 
 
+def ps_args(filter_: str) -> list[str]:
+    """Containers matching ``filter_``, in the columns the assignment shows."""
+    return [DOCKER, "ps", "--filter", filter_, "--format",
+            # docker expands the two characters \t itself (its docs: --format "table {{.ID}}\t{{.Image}}")
+            r"table {{.ID}}\t{{.Image}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"]
+
+
+def exec_args(container: str, command: list[str]) -> list[str]:
+    """A command inside a running container (``docker exec kind-worker crictl ps``)."""
+    return [DOCKER, "exec", container, *command]
+
+
 def image_inspect_args(ref: str) -> list[str]:
     return [DOCKER, "image", "inspect", "--format", "{{.Id}}", ref]
 

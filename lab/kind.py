@@ -20,6 +20,9 @@ class Kind:
     binary: str = "kind"
     name: str = "kind"
 
+    def version_args(self) -> list[str]:
+        return [self.binary, "version"]
+
     def get_clusters_args(self) -> list[str]:
         return [self.binary, "get", "clusters"]
 
@@ -81,7 +84,7 @@ def create_cluster(runner: Runner, kind: Kind, config: str, *, image: str | None
 
 def node_image_args(node: str, image: str) -> list[str]:
     """Ask the node's containerd about ``image``: JSON whose status.id is the image ID (kind checks this way)."""
-    return [docker.DOCKER, "exec", node, "crictl", "inspecti", "-o", "json", _normalise(image)]
+    return docker.exec_args(node, ["crictl", "inspecti", "-o", "json", _normalise(image)])
 
 
 def node_image_id(runner: Runner, node: str, image: str) -> str | None:
@@ -126,3 +129,12 @@ def _normalise(image: str) -> str:
     if "." not in first and ":" not in first and first != "localhost":
         return f"docker.io/{name}"
     return name
+
+
+#: The label kind puts on every node container of a cluster (kind's pkg/cluster/internal/providers/docker).
+CLUSTER_LABEL = "io.x-k8s.kind.cluster"
+
+
+def cluster_label_filter(cluster: str) -> str:
+    """``docker ps --filter`` value selecting one kind cluster's node containers."""
+    return f"label={CLUSTER_LABEL}={cluster}"

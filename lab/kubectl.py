@@ -35,6 +35,12 @@ class Kubectl:
         return argv + (["--namespace", self.namespace] if namespaced else [])
 
     # -- reads -------------------------------------------------------------------------------------
+    def version_args(self, *, client: bool = False) -> list[str]:
+        """Client and server versions; the server half needs the cluster (``client=True`` does not)."""
+        if client:
+            return [self.binary, "version", "--client"]
+        return self.base(namespaced=False) + ["version"]
+
     def contexts_args(self) -> list[str]:
         return [self.binary, "config", "get-contexts", "--output", "name"]
 

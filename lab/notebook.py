@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 import yaml
 
-from lab import docker, kubectl, reporting, status
+from lab import docker, kind, kubectl, reporting, status
 from lab.cassandra import (LAST_SEQS_QUERY, Cassandra, count_query, cqlsh_args, nodetool_args, parse_cqlsh_table,
                            parse_nodetool_status, select_script)
 from lab.errors import LabError, PreconditionError
@@ -42,8 +42,6 @@ SCHEMA = 1
 #: The Cassandra cluster name cassandra.yml sets (CASSANDRA_CLUSTER_NAME); the writer logs it too.
 CLUSTER_NAME = "ece573-prj04"
 CASSANDRA_REPLICAS = 3
-#: kind labels every node container with its cluster's name (kind's clusterLabelKey).
-KIND_CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 #: Lines of a command's output kept in report.json (head and tail); verify's reads list every seq.
 KEEP_LINES = 400
 #: Lines of a command's output shown in the report (the tail); the JSON keeps more.
@@ -58,34 +56,6 @@ SECTIONS = {
 
 _RESUME = re.compile(r"(\S+): start from lastSeq=(\d+)")
 _PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
-
-
-# -- argv builders the lab's CLI modules do not have yet ------------------------------------------------
-# TODO: move these into lab/kind.py (kind_version_args) and lab/docker.py (the rest), beside their siblings.
-
-def kind_version_args(kind) -> list[str]:
-    return [kind.binary, "version"]
-
-
-def kubectl_version_args(kube) -> list[str]:
-    """Client and server versions; the server half needs the cluster (it fails, and says why, without it)."""
-    return kube.base(namespaced=False) + ["version"]
-
-
-def kubectl_client_version_args(kube) -> list[str]:
-    return [kube.binary, "version", "--client"]
-
-
-def docker_ps_args(cluster: str) -> list[str]:
-    """The node containers of one kind cluster, in the columns the assignment shows."""
-    return [docker.DOCKER, "ps", "--filter", f"label={KIND_CLUSTER_LABEL}={cluster}", "--format",
-            # docker expands the two characters \t itself (its docs: --format "table {{.ID}}\t{{.Image}}")
-            r"table {{.ID}}\t{{.Image}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"]
-
-
-def node_exec_args(node: str, command: list[str]) -> list[str]:
-    """A command inside a kind node container (``docker exec kind-worker crictl ps``)."""
-    return [docker.DOCKER, "exec", node, *command]
 
 
 # -- recording ------------------------------------------------------------------------------------------
@@ -241,17 +211,17 @@ class _Collector:
         out = self.rec.show(self.kind.get_nodes_args(), "The cluster's nodes")
         nodes = parse_kind_nodes(out.stdout) if out.ok else []
         self.data["kind_nodes"] = nodes
-        out = self.rec.show(docker_ps_args(self.cfg.cluster), "Each node is a Docker container")
+        out = self.rec.show(docker.ps_args(kind.cluster_label_filter(self.cfg.cluster)), "Each node is a Docker container")
         self.data["node_containers"] = parse_docker_ps(out.stdout) if out.ok else []
         workers = [n for n in nodes if "worker" in n]
         if workers:
-            out = self.rec.show(node_exec_args(workers[0], ["crictl", "ps"]),
+            out = self.rec.show(docker.exec_args(workers[0], ["crictl", "ps"]),
                                 f"Kubernetes containers inside {workers[0]} (crictl, the CRI client)", timeout=60)
             self.data["crictl"] = {"node": workers[0], "containers": max(0, len(out.stdout.splitlines()) - 1) if out.ok else None}
         else:
             items.append(_note(f"Not collected: `crictl ps` inside a worker: kind cluster {self.cfg.cluster} has no "
                                "worker node (no cluster? `invoke up` creates it)."))
-        out = self.rec.show(kind_version_args(self.kind), "kind's version")
+        out = self.rec.show(self.kind.version_args(), "kind's version")
         self.data["versions"] = {"kind": out.stdout.strip() if out.ok else ""}
         self.cluster_up = kubectl.context_exists(self.rec, self.kube)
         if not self.cluster_up:
@@ -262,10 +232,10 @@ class _Collector:
             self.cluster_up = False
             self.down_reason = (f"kind cluster {self.cfg.cluster} has no nodes (its kube context is stale; "
                                 "`invoke up` creates the cluster)")
-        out = self.rec.show(kubectl_version_args(self.kube), "kubectl and Kubernetes versions")
+        out = self.rec.show(self.kube.version_args(), "kubectl and Kubernetes versions")
         self.data["versions"].update(parse_versions(out.stdout))
         if "client" not in self.data["versions"]:  # without the context kubectl prints only the error
-            out = self.rec.show(kubectl_client_version_args(self.kube), "kubectl's own version")
+            out = self.rec.show(self.kube.version_args(client=True), "kubectl's own version")
             self.data["versions"].update(parse_versions(out.stdout))
         images = sorted({c.get("image", "") for c in self.data["node_containers"]} - {""})
         self.data["versions"]["node_image"] = ", ".join(images)
@@ -609,18 +579,18 @@ def render_markdown(report: dict[str, Any]) -> str:
         out.append(f"## {key}. {section['title']}")
         aside = []
         for item in section["items"]:
-            kind = item["type"]
-            if kind == "command" and item.get("aside"):
+            item_type = item["type"]
+            if item_type == "command" and item.get("aside"):
                 aside.append(item)
-            elif kind == "command":
+            elif item_type == "command":
                 out.append(_command_md(item))
-            elif kind == "note":
+            elif item_type == "note":
                 out.append(f"> {item['text']}")
-            elif kind == "table":
+            elif item_type == "table":
                 out.append(f"**{item['title']}**\n\n" + _md_table(item["headers"], item["rows"]))
-            elif kind == "lines":
+            elif item_type == "lines":
                 out.append(f"**{item['title']}**\n\n" + _fence("\n".join(item["lines"]) or "(none)", "text"))
-            elif kind == "image":
+            elif item_type == "image":
                 out.append(f"![{item['caption']}]({item['path']})\n\n<sub>{item['caption']}</sub>")
         if aside:
             out.append("Other read-only commands behind this section (output in report.json):\n\n" + "\n".join(

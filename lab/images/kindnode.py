@@ -376,7 +376,7 @@ def _preload(runner: Runner, stage: str, tar: Path, tag: str) -> None:
             "ctr -n k8s.io images import --all-platforms --no-unpack --digests /preload.tar; "
             "ctr -n k8s.io images ls -q; kill $pid; wait $pid || true; rm -rf /tmp/* /run/containerd"
         )
-        _step(runner, "preload", [docker.DOCKER, "exec", name, "bash", "-c", script], timeout=1800)
+        _step(runner, "preload", docker.exec_args(name, ["bash", "-c", script]), timeout=1800)
         runner.run([docker.DOCKER, "stop", "-t", "5", name], hide=True)
         _step(runner, "commit", [
             docker.DOCKER, "commit",
@@ -447,8 +447,8 @@ def node_logs(runner: Runner, node: str, lines: int = 25) -> str:
     """The last lines of kubelet's and containerd's journals inside a kind node container, for error reports."""
     parts = []
     for unit in ("kubelet", "containerd"):
-        outcome = runner.probe([docker.DOCKER, "exec", node, "journalctl", "--unit", unit, "--lines", str(lines),
-                                "--no-pager", "--output", "short-precise"], timeout=30)
+        outcome = runner.probe(docker.exec_args(node, ["journalctl", "--unit", unit, "--lines", str(lines),
+                                "--no-pager", "--output", "short-precise"]), timeout=30)
         text = (outcome.stdout or outcome.stderr).rstrip() or "(no output)"
         parts.append(f"--- {node}: {unit}, last {lines} lines ---\n{text}")
     return "\n".join(parts)

@@ -6,7 +6,7 @@ import shutil
 import pytest
 from invoke import Result
 
-from lab import notebook
+from lab import docker, kind, notebook
 from lab.errors import LabError, PreconditionError
 from lab.notebook import Fact, key_facts, parse_docker_ps, render_html, render_markdown
 
@@ -98,8 +98,9 @@ def test_parsers_on_recorded_outputs():
 
 
 def test_argv_are_the_commands_the_assignment_types():
-    assert notebook.docker_ps_args("kind")[:4] == ["docker", "ps", "--filter", "label=io.x-k8s.kind.cluster=kind"]
-    assert notebook.node_exec_args("kind-worker", ["crictl", "ps"]) == ["docker", "exec", "kind-worker", "crictl", "ps"]
+    assert docker.ps_args(kind.cluster_label_filter("kind"))[:4] == ["docker", "ps", "--filter",
+                                                                      "label=io.x-k8s.kind.cluster=kind"]
+    assert docker.exec_args("kind-worker", ["crictl", "ps"]) == ["docker", "exec", "kind-worker", "crictl", "ps"]
 
 
 def test_collect_a_healthy_lab_fills_every_section(with_chaos):

@@ -265,14 +265,20 @@ def _wait_or_explain(lab: Lab, what: str, selector: str, container: str, wait) -
     raise LabError(f"{what}{': ' + detail if detail else ''}; see the pod state and events above")
 
 
+def _wait_rollout(lab: Lab, what: str, resource: str, selector: str, container: str, *, timeout: int,
+                  state: str) -> None:
+    """``kubectl rollout status`` on ``resource``; on failure, the pods' state, events and log tail."""
+    def rollout() -> bool:
+        kubectl.rollout_status(lab.runner, lab.kube, resource, timeout=timeout)
+        return True
+    _wait_or_explain(lab, f"{what} not {state} within {timeout}s", selector, container, rollout)
+
+
 def wait_cassandra(lab: Lab) -> None:
     timeout = lab.cfg.timeouts.cassandra
     with status.step(f"Waiting for StatefulSet {kubectl.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
-        def rollout() -> bool:
-            kubectl.rollout_status(lab.runner, lab.kube, f"statefulset/{kubectl.CASSANDRA_STATEFULSET}", timeout=timeout)
-            return True
-        _wait_or_explain(lab, f"StatefulSet {kubectl.CASSANDRA_STATEFULSET} not Ready within {timeout}s",
-                         kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER, rollout)
+        _wait_rollout(lab, f"StatefulSet {kubectl.CASSANDRA_STATEFULSET}", f"statefulset/{kubectl.CASSANDRA_STATEFULSET}",
+                      kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER, timeout=timeout, state="Ready")
     if lab.runner.dry:
         return
     with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN"):
@@ -304,11 +310,8 @@ def deploy(lab: Lab) -> None:
         kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
     timeout = cfg.timeouts.writer
     with status.step(f"Waiting for Deployment {kubectl.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
-        def rollout() -> bool:
-            kubectl.rollout_status(lab.runner, lab.kube, f"deployment/{kubectl.WRITER_DEPLOYMENT}", timeout=timeout)
-            return True
-        _wait_or_explain(lab, f"Deployment {kubectl.WRITER_DEPLOYMENT} not rolled out within {timeout}s",
-                         kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER, rollout)
+        _wait_rollout(lab, f"Deployment {kubectl.WRITER_DEPLOYMENT}", f"deployment/{kubectl.WRITER_DEPLOYMENT}",
+                      kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER, timeout=timeout, state="rolled out")
 
 
 # -- delete ---------------------------------------------------------------------------------------------

@@ -178,3 +178,22 @@ def test_consistency_levels_side_by_side(lab_up):
     # ALL cannot write while a replica is down, so its stall spans the pod's recovery.
     assert (by_level["ALL"]["stall_s"] or 0) > (by_level["QUORUM"]["stall_s"] or 0)
     assert verify_topic()["missing"] == 0
+
+
+def test_report_collects_every_section(lab_up):
+    """`invoke report --check`: the lab notebook from the live cluster, every key fact at its bar."""
+    out = ARTIFACTS / "reports"
+    invoke("report", "--check", "--out", str(out))
+    [folder] = sorted(p for p in out.iterdir() if p.is_dir())[-1:]
+    report = json.loads((folder / "report.json").read_text())
+    facts = {f["name"]: f for f in report["facts"]}
+    assert facts["kind nodes"]["value"] == "5"
+    assert facts["nodes UN (nodetool status)"]["value"] == "3 of 3"
+    assert facts["cqlsh: cluster_name"]["value"] == "ece573-prj04"
+    assert int(facts["writer progress (log)"]["value"].rsplit(" ", 1)[-1]) > 0
+    assert facts["chaos rounds ok"]["ok"] is True
+    assert [name for name in facts if name.startswith("gaps")] and all(
+        f["ok"] for name, f in facts.items() if name.startswith("gaps"))
+    html = (folder / "report.html").read_text()
+    for section in ("II", "III", "IV", "V"):
+        assert f">{section}." in html or f"{section}. " in html

@@ -255,15 +255,22 @@ class WriteLoop:
 
     # ---- completions (driver thread) ---------------------------------------------------------------------
 
+    def _settle(self, unit: _Unit) -> bool:
+        """Count a unit's completion once (call under the lock): the driver can complete a speculative
+        request twice, and a second completion must not move in_flight or the watermark again."""
+        if unit.settled:
+            return False
+        unit.settled = True
+        self.in_flight -= 1
+        return True
+
     def _on_written(self, _result, unit: _Unit) -> None:
         now = self.clock()
         ended = None
         first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
-            if unit.settled:
+            if not self._settle(unit):
                 return
-            unit.settled = True
-            self.in_flight -= 1
             self.watermark.ack(first, last)
             self.rows_written += last - first + 1
             self.last_ack = now
@@ -285,10 +292,8 @@ class WriteLoop:
         started = False
         first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
-            if unit.settled:
+            if not self._settle(unit):
                 return
-            unit.settled = True
-            self.in_flight -= 1
             self.retries += 1
             self.errors[type(exc).__name__] += 1
             self._last_error = _describe(exc)

@@ -48,9 +48,6 @@ class Kind:
             argv += ["--nodes", ",".join(nodes)]
         return argv
 
-    def kubeconfig_context(self) -> str:
-        return f"kind-{self.name}"
-
 
 def cluster_exists(runner: Runner, kind: Kind) -> bool:
     """True when ``kind get clusters`` lists the cluster (asked even under --dry)."""

@@ -157,11 +157,6 @@ def rollout_status(runner: Runner, kube: Kubectl, resource: str, *, timeout: int
     runner.run(kube.rollout_status_args(resource, timeout=timeout), timeout=timeout + 30)
 
 
-def exec_output(runner: Runner, kube: Kubectl, pod: str, command: list[str], *, container: str | None = None,
-                timeout: float = 120) -> str:
-    return runner.output(kube.exec_args(pod, command, container=container), timeout=timeout)
-
-
 # -- pod facts (pure, on `kubectl get -o json` data) ---------------------------------------------------
 
 def pod_ready(pod: dict[str, Any]) -> bool:

@@ -196,6 +196,16 @@ def verify(c, topic="", consistency=""):
     verify_lib.run_verify(_lab(c, need=("kubectl",)), topic=topic, consistency=consistency)
 
 
+@task(help={"step": "run only this step (1-4; repeatable, e.g. --step 2 --step 3); default all"},
+      iterable=["step"])
+@_handled
+def lesson(c, step=None):
+    """Sections IV-V lived: the seed writer crash-loops, dies on a pod loss, resumes; then the robust one."""
+    from lab import lesson as lesson_lib
+
+    lesson_lib.run_lesson(_lab(c, need=("kubectl",)), steps=lesson_lib.parse_steps(step or []))
+
+
 @task(help={"out": "folder for reports/<timestamp>/ (default reports)",
             "tail": "writer log lines to show (default 20)",
             "rerender": "render this saved report.json (or its folder) again instead of collecting",
@@ -267,5 +277,5 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 
 ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                report, bench, test, e2e, images)
+                lesson, report, bench, test, e2e, images)
 ns.configure(DEFAULTS)

@@ -1,0 +1,411 @@
+"""``invoke lesson``: sections IV and V of the assignment lived on the running lab.
+
+The assignment is about watching things break: its writer crash-loops with ``Unknown topic``, dies when a
+Cassandra pod is deleted (and Kubernetes restarts it), and starts again from seq 1 until it is made
+stateless. The lab's own writer does none of that, so this task deploys the assignment's behaviour on
+demand (``WRITER_MODE=seed``) and walks the story in four steps:
+
+1. the seed writer with no topic: CrashLoopBackOff, ``Unknown topic`` in ``kubectl logs -l ...``;
+2. a topic set, rows flow; ``kubectl delete pod cassandra-1``: the StatefulSet recreates the pod (AGE
+   resets, RESTARTS 0) while the seed writer dies on its first failed write and is restarted;
+3. redeployed without resume it starts from ``lastSeq=0``; with ``WRITER_RESUME=true`` from ``lastSeq=N``;
+4. the robust writer under the same deletion: no restart, its stall measured.
+
+Every command (as typed, output, exit status, time), note and observation is recorded, with timestamps,
+into ``<artifacts>/lesson/lesson.json`` (merged step by step, so ``--step N`` can be re-run alone), which
+``invoke report`` turns into sections IV and V. Whatever step runs, the task ends with the robust writer
+deployed, so the lab is left as ``invoke deploy`` would leave it.
+"""
+
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import json
+import re
+import shlex
+import time
+from pathlib import Path
+from typing import Any, Callable
+
+from lab import chaos, kubectl, reporting, status, workflow
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.runner import Outcome
+from lab.verify import verify
+
+SCHEMA = 1
+STEPS = {
+    1: ("IV", "The seed writer without a topic crash-loops"),
+    2: ("IV", "A Cassandra pod deleted: the StatefulSet heals it, the seed writer dies and is restarted"),
+    3: ("V", "Stateless: without resume the writer starts from 0, with WRITER_RESUME=true from last_seq"),
+    4: ("IV", "The robust writer under the same deletion"),
+}
+TABLE_HEADERS = ["writer", "restarts", "longest stall (s)", "resumed from", "gaps"]
+#: The pod the assignment deletes in section IV.
+VICTIM = "cassandra-1"
+#: Output lines kept per command in lesson.json (the tail: the end of a log is what matters).
+KEEP_LINES = 200
+
+_UNKNOWN_TOPIC = re.compile(r"Unknown topic")
+_START = re.compile(r"(\S+): start from lastSeq=(\d+)")
+_PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
+
+
+def _utc(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+# -- the record (pure) ---------------------------------------------------------------------------------
+
+def record_path(cfg) -> Path:
+    return cfg.path(cfg.artifacts) / "lesson" / "lesson.json"
+
+
+def load_record(path: Path) -> dict[str, Any]:
+    """The lesson so far; a missing file is an empty lesson, a damaged one an error (never overwritten)."""
+    if not path.exists():
+        return {"schema": SCHEMA, "updated": "", "steps": {}, "table": {"headers": TABLE_HEADERS, "rows": []}}
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError) as err:
+        raise PreconditionError(f"{path} is not a lesson record ({err}); move it away and run the lesson again") from None
+    if not isinstance(record, dict) or record.get("schema") != SCHEMA or not isinstance(record.get("steps"), dict):
+        raise PreconditionError(f"{path} is not a lesson record of schema {SCHEMA}; move it away and run the lesson again")
+    return record
+
+
+def side_by_side(steps: dict[str, dict[str, Any]]) -> list[list[Any]]:
+    """The closing table from the steps' facts: seed vs seed + resume vs robust."""
+    two, three, four = (steps.get(k, {}).get("facts", {}) for k in ("2", "3", "4"))
+
+    def restarts(facts: dict[str, Any]) -> Any:
+        before, after = facts.get("seed_restarts_before"), facts.get("seed_restarts_after")
+        return after - before if isinstance(before, int) and isinstance(after, int) else "not run"
+
+    rows = []
+    if two:
+        rows.append(["seed", restarts(two), two.get("seed_stall_s", "n/a"), two.get("seed_resumed_from", "n/a"),
+                     two.get("gaps", "n/a")])
+    if three:
+        rows.append(["seed + resume", three.get("resume_restarts", "n/a"), "n/a",
+                     three.get("start_with_resume", "n/a"), three.get("gaps", "n/a")])
+    if four:
+        rows.append(["robust", four.get("robust_restarts", "n/a"), four.get("robust_stall_s", "n/a"),
+                     "no restart", four.get("gaps", "n/a")])
+    return rows
+
+
+def merge_step(record: dict[str, Any], number: int, step: dict[str, Any], *, now: float) -> dict[str, Any]:
+    record["steps"][str(number)] = step
+    record["updated"] = _utc(now)
+    record["table"] = {"headers": TABLE_HEADERS, "rows": side_by_side(record["steps"])}
+    return record
+
+
+def first_match(pattern: re.Pattern, text: str) -> re.Match | None:
+    for line in text.splitlines():
+        if match := pattern.search(line):
+            return match
+    return None
+
+
+def pod_age(pod: dict[str, Any], *, now: float) -> float | None:
+    stamp = pod.get("metadata", {}).get("creationTimestamp")
+    if not stamp:
+        return None
+    return round(now - calendar.timegm(time.strptime(stamp, "%Y-%m-%dT%H:%M:%SZ")), 1)
+
+
+# -- one step on the cluster ---------------------------------------------------------------------------
+
+class _Step:
+    """What one step records: commands with their output, notes (why), observations (what was seen)."""
+
+    def __init__(self, lab, number: int, *, clock: Callable[[], float]):
+        self.lab, self.number, self.clock = lab, number, clock
+        section, title = STEPS[number]
+        self.data: dict[str, Any] = {"title": title, "section": section, "started": _utc(clock()), "items": [],
+                                     "facts": {}}
+
+    @property
+    def facts(self) -> dict[str, Any]:
+        return self.data["facts"]
+
+    def note(self, text: str) -> None:
+        """Why this matters, printed for the student and kept for the report."""
+        status.info(f"   {text}")
+        self.data["items"].append({"type": "note", "text": text})
+
+    def observe(self, text: str) -> None:
+        status.info(f"   seen: {text}")
+        self.data["items"].append({"type": "observation", "at": _utc(self.clock()), "text": text})
+
+    def command(self, argv: list[str], label: str = "", *, mutate: bool = False, timeout: float = 120,
+                show: bool = True) -> Outcome:
+        """Run ``argv`` (a change when ``mutate``, else a read-only probe) and record it as typed."""
+        started = self.clock()
+        runner = self.lab.runner
+        if mutate:
+            try:
+                outcome = runner.run(argv, timeout=timeout, hide=True)
+            except CommandError as err:  # recorded like any outcome; the caller decides what it means
+                outcome = Outcome(tuple(argv), err.exited, err.stdout, err.stderr)
+        else:
+            outcome = runner.probe(argv, timeout=timeout)
+        lines = outcome.stdout.splitlines()
+        if show and outcome.stdout.strip():
+            for line in lines[-15:]:
+                status.info(f"     {line}")
+        self.data["items"].append({
+            "type": "command", "aside": not show, "label": label, "command": shlex.join(argv), "argv": list(argv),
+            "exited": outcome.exited, "stdout": "\n".join(lines[-KEEP_LINES:]) + ("\n" if lines else ""),
+            "stdout_lines": len(lines), "stderr": "\n".join(outcome.stderr.splitlines()[-20:]),
+            "started": _utc(started), "seconds": round(self.clock() - started, 2)})
+        return outcome
+
+    def finish(self) -> dict[str, Any]:
+        self.data["finished"] = _utc(self.clock())
+        return self.data
+
+
+class Lesson:
+    """The four steps against a live lab. ``clock``/``sleep`` are injectable for the unit tests."""
+
+    def __init__(self, lab, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
+                 wait: float = 240):
+        self.lab, self.clock, self.sleep, self.wait = lab, clock, sleep, wait
+        self.kube = lab.kube
+
+    # -- building blocks ---------------------------------------------------------------------------
+
+    def _writer_pods(self) -> list[dict[str, Any]]:
+        return kubectl.pods(self.lab.runner, self.kube, kubectl.WRITER_SELECTOR)
+
+    def _live_writer(self) -> dict[str, Any] | None:
+        pods = [p for p in self._writer_pods() if not p.get("metadata", {}).get("deletionTimestamp")]
+        return pods[-1] if pods else None
+
+    def _restarts(self) -> int:
+        pod = self._live_writer()
+        return kubectl.pod_restarts(pod) if pod else 0
+
+    def _until(self, predicate: Callable[[], bool], what: str, *, timeout: float | None = None,
+               every: float = 2.0) -> None:
+        timeout = self.wait if timeout is None else timeout
+        if not kubectl.wait_until(predicate, timeout=timeout, every=every, clock=self.clock, sleep=self.sleep):
+            raise LabError(f"lesson: {what} did not happen within {timeout:.0f}s; `invoke status` shows the pods")
+
+    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool) -> None:
+        """Render writer.yml with these settings and apply it, without waiting for a rollout (a crash-looping
+        writer never rolls out, and that is the point of step 1)."""
+        cfg = dataclasses.replace(self.lab.cfg, topic=topic, writer_mode=mode, writer_resume=resume)
+        lab = dataclasses.replace(self.lab, cfg=cfg)
+        path = workflow.render_writer(lab)
+        old = {kubectl.pod_uid(p) for p in self._writer_pods()}
+        outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}, "
+                               f"WRITER_RESUME={str(resume).lower()}", mutate=True)
+        if not outcome.ok:
+            raise LabError(f"lesson: applying the writer failed: {outcome.stderr.strip()[:200]}")
+
+        def replaced() -> bool:
+            pod = self._live_writer()
+            return pod is not None and kubectl.pod_uid(pod) not in old
+        self._until(replaced, "a new writer pod")
+
+    def writer_logs(self, step: _Step, *, previous: bool = False, show: bool = True) -> str:
+        """``kubectl logs -l app=ece573-prj04-writer`` as the assignment types it (plus our context)."""
+        argv = self.kube.base() + ["logs", "-l", kubectl.WRITER_SELECTOR, "--tail", "20"]
+        if previous:
+            argv.append("--previous")
+        return step.command(argv, "the writer's log" + (" (previous container)" if previous else ""),
+                            show=show).stdout
+
+    def get_pods(self, step: _Step, label: str) -> None:
+        step.command(self.kube.base() + ["get", "pods"], label)
+
+    def _verify_gaps(self, step: _Step) -> int | str:
+        try:
+            reports = verify(self.lab.cassandra(), topics=[self.lab.cfg.topic],
+                             consistency=str(self.lab.cfg.verify.get("consistency", "QUORUM")))
+        except LabError as err:
+            step.observe(f"verify could not read the data: {err}")
+            return "not verified"
+        missing = sum(r.missing for r in reports)
+        step.observe(f"verify: {missing} seq(s) missing in 1..last_seq")
+        return missing
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def step1(self, step: _Step) -> None:
+        step.note("writer.yml of the assignment sets no TOPIC: the seed writer logs 'Unknown topic' and exits 1; "
+                  "Kubernetes restarts it with growing back-off (CrashLoopBackOff).")
+        self.deploy_writer(step, mode="seed", topic="", resume=False)
+
+        def crashed() -> bool:
+            pod = self._live_writer()
+            return pod is not None and (kubectl.pod_restarts(pod) >= 1
+                                        or kubectl.pod_waiting_reason(pod) == "CrashLoopBackOff")
+        self._until(crashed, "a writer restart")
+        self.sleep(5)  # let the RESTARTS column show more than the first attempt
+        self.get_pods(step, "kubectl get pods: the writer is not Ready and its RESTARTS grow")
+        pod = self._live_writer() or {}
+        step.facts.update(restarts=kubectl.pod_restarts(pod),
+                          crashloop=kubectl.pod_waiting_reason(pod) in ("CrashLoopBackOff", "Error"))
+        logs = self.writer_logs(step)
+        match = first_match(_UNKNOWN_TOPIC, logs) or first_match(_UNKNOWN_TOPIC, self.writer_logs(step, previous=True))
+        step.facts["unknown_topic_line"] = match.string.strip() if match else ""
+        step.observe(f"writer restarts {step.facts['restarts']}, state {kubectl.pod_waiting_reason(pod) or 'Running'}; "
+                     f"log: {step.facts['unknown_topic_line'] or 'no Unknown topic line'}")
+        if not match:
+            raise LabError("lesson: the seed writer did not log 'Unknown topic'; see `invoke logs`")
+
+    def _wait_progress(self, step: _Step) -> int:
+        seen: list[int] = []
+
+        def flowing() -> bool:
+            out = self.lab.runner.probe(self.kube.logs_args(selector=kubectl.WRITER_SELECTOR, tail=5), timeout=30)
+            seen[:] = [int(m.group(2)) for m in map(_PROGRESS.search, out.stdout.splitlines()) if m]
+            return bool(seen)
+        self._until(flowing, "writer progress ('inserted rows to seq')", every=3.0)
+        return seen[-1]
+
+    def step2(self, step: _Step) -> None:
+        cfg = self.lab.cfg
+        step.note(f"Now with TOPIC={cfg.topic}: the seed writer makes one synchronous insert per table per seq and "
+                  "exits on its first failed write.")
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False)
+        seq = self._wait_progress(step)
+        step.observe(f"rows flow: inserted rows to seq {seq}")
+        before = self._restarts()
+        step.facts.update(seed_restarts_before=before, deleted_pod=VICTIM)
+        cass = self.lab.cassandra("cassandra-0")
+        sampler = chaos.Sampler(lambda: cass.last_seqs(consistency="ONE").get(cfg.topic), every=1.0,
+                                clock=self.clock).start()
+        old = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
+        old_uid = kubectl.pod_uid(old or {})
+        try:
+            step.note(f"kubectl delete pod {VICTIM}: the StatefulSet controller creates a new pod with the same "
+                      "name, identity and volume.")
+            deleted = self.clock()
+            step.command(self.kube.base() + ["delete", "pod", VICTIM], f"delete {VICTIM}", mutate=True, timeout=300)
+
+            def back() -> bool:
+                pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
+                return pod is not None and kubectl.pod_uid(pod) != old_uid and kubectl.pod_ready(pod)
+            self._until(back, f"{VICTIM} Ready again", timeout=max(self.wait, 600), every=2.0)
+            step.facts["recovery_s"] = round(self.clock() - deleted, 1)
+            self.sleep(15)  # the writer's restart (and its back-off) shows in RESTARTS a little later
+        finally:
+            samples = sampler.stop()
+        self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
+        pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {}
+        after = self._restarts()
+        stall = chaos.longest_stall(samples)
+        step.facts.update(pod_age_s=pod_age(pod, now=self.clock()), pod_restarts=kubectl.pod_restarts(pod),
+                          seed_restarts_after=after, seed_stall_s=round(stall.seconds, 1) if stall else None)
+        logs = self.writer_logs(step, previous=after > before)
+        start = [int(m.group(2)) for m in map(_START.search, logs.splitlines()) if m]
+        step.facts["seed_resumed_from"] = start[-1] if start else "n/a"
+        step.observe(f"{VICTIM} Ready after {step.facts['recovery_s']} s, AGE {step.facts['pod_age_s']} s, "
+                     f"RESTARTS {step.facts['pod_restarts']}; seed writer restarts {before} -> {after}")
+        step.facts["gaps"] = self._verify_gaps(step)
+
+    def _start_seq(self, step: _Step, label: str) -> int:
+        found: list[int] = []
+
+        def started() -> bool:
+            out = self.lab.runner.probe(self.kube.logs_args(selector=kubectl.WRITER_SELECTOR, tail=50), timeout=30)
+            found[:] = [int(m.group(2)) for m in map(_START.search, out.stdout.splitlines()) if m]
+            return bool(found)
+        self._until(started, f"'start from lastSeq=' ({label})")
+        self.writer_logs(step)
+        return found[-1]
+
+    def step3(self, step: _Step) -> None:
+        cfg = self.lab.cfg
+        step.note("A Deployment's pods are interchangeable and keep nothing: progress must live in Cassandra. "
+                  "Redeployed without resume, the seed writer starts from 0 again.")
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False)
+        step.facts["start_without_resume"] = self._start_seq(step, "without resume")
+        self._wait_progress(step)
+        self.sleep(5)
+        stored = workflow_last_seq(self.lab)
+        step.observe(f"without resume: start from lastSeq={step.facts['start_without_resume']}; "
+                     f"last_seq stored now {stored}")
+        step.note("WRITER_RESUME=true reads ece573.prj04_last_seq before the loop (the section V fix).")
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True)
+        step.facts["start_with_resume"] = self._start_seq(step, "with resume")
+        step.facts["resume_restarts"] = self._restarts()
+        step.observe(f"with resume: start from lastSeq={step.facts['start_with_resume']}")
+        step.facts["gaps"] = self._verify_gaps(step)
+
+    def step4(self, step: _Step) -> None:
+        cfg = self.lab.cfg
+        step.note("The lab's writer: pipelined writes, retries with backoff, progress in Cassandra. Same deletion.")
+        self.restore(step)
+        settings = chaos.ChaosSettings(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
+                                       sample_every=float(cfg.chaos.get("sample_every", 0.5)),
+                                       settle=float(cfg.chaos.get("settle", 10)), timeout=float(cfg.timeouts.pod),
+                                       metrics_port=int(cfg.chaos.get("metrics_port", 8080)),
+                                       metric=str(cfg.chaos.get("metric", "writer_last_seq")))
+        result = chaos.run_round(self.lab.runner, self.kube, VICTIM, 1, settings,
+                                 request_timeout=int(cfg.verify.get("request_timeout", 120)))
+        self.get_pods(step, f"kubectl get pods after deleting {VICTIM}: the writer's RESTARTS stay 0")
+        step.facts.update(robust_restarts=result.writer_restarts, robust_stall_s=result.stall_s,
+                          recovery_s=result.recovery_s, gaps=result.lost_rows, error=result.error)
+        step.observe(f"robust writer: restarts {result.writer_restarts}, longest stall {result.stall_s} s, "
+                     f"{VICTIM} back in {result.recovery_s} s, {result.lost_rows} row(s) missing")
+
+    def restore(self, step: _Step) -> None:
+        """The robust writer, rolled out: how every lesson run leaves the lab."""
+        cfg = self.lab.cfg
+        self.deploy_writer(step, mode="robust", topic=cfg.topic, resume=False)
+        timeout = cfg.timeouts.writer
+        kubectl.rollout_status(self.lab.runner, self.kube, f"deployment/{kubectl.WRITER_DEPLOYMENT}", timeout=timeout)
+
+
+def workflow_last_seq(lab) -> int | None:
+    try:
+        return lab.cassandra().last_seqs(consistency="ONE").get(lab.cfg.topic)
+    except LabError:
+        return None
+
+
+def parse_steps(values: list[str]) -> list[int]:
+    """``--step`` values as step numbers; anything else is one clear line."""
+    steps = []
+    for value in values:
+        if not str(value).strip().isdigit() or int(value) not in STEPS:
+            raise PreconditionError(f"--step {value}: the lesson has steps {', '.join(map(str, STEPS))}")
+        steps.append(int(value))
+    return sorted(set(steps))
+
+
+def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float] = time.time) -> dict[str, Any]:
+    """Run ``steps`` (default all) in order, saving the record after each; print the side-by-side table."""
+    steps = steps or sorted(STEPS)
+    unknown = [n for n in steps if n not in STEPS]
+    if unknown:
+        raise PreconditionError(f"--step {unknown[0]}: the lesson has steps {', '.join(map(str, STEPS))}")
+    workflow.guard_context(lab.cfg, action="run the lesson (it redeploys the writer and deletes a pod)")
+    workflow._require_cluster(lab)
+    if lab.runner.dry:
+        raise PreconditionError("the lesson watches the cluster react; it has no dry run (run it for real)")
+    path = record_path(lab.cfg)
+    record = load_record(path)
+    lesson = Lesson(lab, clock=clock)
+    try:
+        for number in steps:
+            section, title = STEPS[number]
+            step = _Step(lab, number, clock=clock)
+            with status.step(f"Lesson step {number} (section {section}): {title}"):
+                getattr(lesson, f"step{number}")(step)
+            merge_step(record, number, step.finish(), now=clock())
+            reporting.write_json(path, record)
+    finally:
+        if steps[-1] != 4:  # step 4 ends on the robust writer already
+            with status.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
+                lesson.restore(_Step(lab, steps[-1], clock=clock))
+    reporting.table(TABLE_HEADERS, record["table"]["rows"], title="The lesson: seed vs seed + resume vs robust")
+    status.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
+    return record

@@ -1,0 +1,103 @@
+"""The lesson's record and table (pure), and its refusals; the steps themselves run on kind in tests/e2e."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from lab import lesson
+from lab.errors import PreconditionError
+from labfakes import FakeCtx, make_lab
+
+
+def _step(facts):
+    return {"title": "t", "section": "IV", "started": "", "finished": "", "items": [], "facts": facts}
+
+
+def test_side_by_side_from_facts():
+    steps = {
+        "2": _step({"seed_restarts_before": 0, "seed_restarts_after": 2, "seed_stall_s": 41.0,
+                    "seed_resumed_from": 0, "gaps": 0}),
+        "3": _step({"start_without_resume": 0, "start_with_resume": 5123, "resume_restarts": 0, "gaps": 0}),
+        "4": _step({"robust_restarts": 0, "robust_stall_s": 0.8, "gaps": 0}),
+    }
+    assert lesson.side_by_side(steps) == [
+        ["seed", 2, 41.0, 0, 0],
+        ["seed + resume", 0, "n/a", 5123, 0],
+        ["robust", 0, 0.8, "no restart", 0],
+    ]
+
+
+def test_side_by_side_skips_steps_not_run_and_says_so():
+    rows = lesson.side_by_side({"2": _step({"seed_restarts_after": 3})})
+    assert rows == [["seed", "not run", "n/a", "n/a", "n/a"]]
+    assert lesson.side_by_side({}) == []
+
+
+def test_merge_step_keeps_other_steps_and_updates_table():
+    record = lesson.load_record(lesson.Path("/nonexistent/lesson.json"))
+    assert record["steps"] == {} and record["table"]["headers"] == lesson.TABLE_HEADERS
+    lesson.merge_step(record, 4, _step({"robust_restarts": 0, "robust_stall_s": 1.2, "gaps": 0}), now=0)
+    lesson.merge_step(record, 2, _step({"seed_restarts_before": 1, "seed_restarts_after": 2}), now=60)
+    assert sorted(record["steps"]) == ["2", "4"]
+    assert record["updated"] == "1970-01-01T00:01:00Z"
+    assert [row[0] for row in record["table"]["rows"]] == ["seed", "robust"]
+    assert record["table"]["rows"][0][1] == 1
+
+
+@pytest.mark.parametrize("text, why", [("{not json", "not a lesson record"),
+                                        (json.dumps({"schema": 99, "steps": {}}), "schema 1"),
+                                        (json.dumps([1, 2]), "schema 1")])
+def test_a_damaged_record_is_refused_not_overwritten(tmp_path, text, why):
+    path = tmp_path / "lesson.json"
+    path.write_text(text)
+    with pytest.raises(PreconditionError, match=why):
+        lesson.load_record(path)
+    assert path.read_text() == text
+
+
+def test_pod_age_from_creation_timestamp():
+    pod = {"metadata": {"creationTimestamp": "2026-12-01T10:00:00Z"}}
+    now = 1796119200.0 + 12  # 2026-12-01T10:00:12Z
+    assert lesson.pod_age(pod, now=now) == 12.0
+    assert lesson.pod_age({}, now=now) is None
+
+
+def test_first_match_finds_the_go_writer_lines():
+    logs = "2026/12/01 10:00:00 Connecting cluster at cassandra-service\n2026/12/01 10:00:00 Unknown topic\n"
+    match = lesson.first_match(re.compile("Unknown topic"), logs)
+    assert match and match.string == "2026/12/01 10:00:00 Unknown topic"
+    assert lesson.first_match(lesson._START, "x: start from lastSeq=42").group(2) == "42"
+
+
+def test_unknown_step_is_refused(project):
+    lab = make_lab(project, FakeCtx())
+    with pytest.raises(PreconditionError, match="--step 7: the lesson has steps 1, 2, 3, 4"):
+        lesson.run_lesson(lab, steps=[7])
+
+
+@pytest.mark.parametrize("values, steps", [([], []), (["3", "1", "3"], [1, 3]), ([" 2"], [2])])
+def test_parse_steps(values, steps):
+    assert lesson.parse_steps(values) == steps
+
+
+@pytest.mark.parametrize("value", ["x", "0", "5", "-1", "2.5"])
+def test_parse_steps_refuses(value):
+    with pytest.raises(PreconditionError, match=f"--step {re.escape(value)}: the lesson has steps 1, 2, 3, 4"):
+        lesson.parse_steps([value])
+
+
+def test_foreign_context_is_refused(project):
+    lab = make_lab(project, FakeCtx(), context="prod")
+    with pytest.raises(PreconditionError, match="refusing to run the lesson"):
+        lesson.run_lesson(lab, steps=[1])
+
+
+def test_no_dry_run(project):
+    ctx = FakeCtx([(r"config get-contexts", ("kind-kind\n", 0))])
+    lab = make_lab(project, ctx, dry=True)
+    with pytest.raises(PreconditionError, match="no dry run"):
+        lesson.run_lesson(lab, steps=[1])
+    assert not ctx.matching(r"apply|delete")

@@ -19,7 +19,7 @@ import time
 
 import pytest
 
-from conftest import ROOT, WriterProcess, connect, last_seq, stored_seqs, unique_topic
+from conftest import ROOT, WriterProcess, last_seq, stored_seqs, unique_topic
 
 KS = "ece573"
 #: Go's log.LstdFlags: "2006/01/02 15:04:05 " before every message.
@@ -112,8 +112,17 @@ def test_empty_seeds_is_gocqls_no_hosts(seed):
 
 @pytest.fixture(scope="module")
 def cql(cassandra_node):
-    cluster, session = connect(cassandra_node.contact_points, cassandra_node.local_dc)
-    yield session
+    """Reads at ONE: ece573 has replication factor 3 and the node is alone, so QUORUM is unavailable."""
+    from cassandra import ConsistencyLevel
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
+    from cassandra.policies import ConstantReconnectionPolicy, RoundRobinPolicy
+
+    profile = ExecutionProfile(load_balancing_policy=RoundRobinPolicy(), consistency_level=ConsistencyLevel.ONE,
+                               request_timeout=30)
+    # Reconnect every second: a test pauses the node, and the driver's default backoff would outlast it.
+    cluster = Cluster(cassandra_node.contact_points, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+                      reconnection_policy=ConstantReconnectionPolicy(1.0, max_attempts=None))
+    yield cluster.connect()
     cluster.shutdown()
 
 

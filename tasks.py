@@ -80,19 +80,42 @@ def reset(c):
 @task(help={"force": "rebuild the writer image even when its content tag exists"})
 @_handled
 def build(c, force=False):
-    """Build the writer image (content-addressed tag; no-op if unchanged) and load it into kind."""
+    """Build the writer image (content tag; no-op if unchanged), load it into kind, also as ece573-prj04-writer:v1."""
     from lab import workflow
 
     workflow.build(_lab(c), force=force)
 
 
-@task
+#: deploy/up flags over lab.writer.* (invoke.yaml); None/False leave invoke.yaml's value.
+_WRITER_FLAGS = {
+    "writer_mode": "robust (the lab's writer) or seed (the assignment's Go writer); default lab.writer.mode",
+    "resume": "seed writer: read the stored last seq before the loop (WRITER_RESUME=true, section V's fix)",
+    "no_resume": "seed writer: start from lastSeq=0 every time, as the assignment's writer does",
+    "topic": "the writer's TOPIC (default lab.writer.topic); --topic '' only with --writer-mode seed",
+}
+
+
+def _writer_cfg(cfg, writer_mode, resume, no_resume, topic):
+    """``cfg`` with the writer flags applied and checked (before anything runs: a bad flag is one line, exit 2)."""
+    from lab.errors import PreconditionError
+
+    if resume and no_resume:
+        raise PreconditionError("--resume and --no-resume contradict each other; give one")
+    return cfg.with_writer(mode=writer_mode or None, topic=topic,
+                           resume=True if resume else False if no_resume else None)
+
+
+@task(help={"what": "cassandra, writer or all (default): which manifests to apply", **_WRITER_FLAGS})
 @_handled
-def deploy(c):
+def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=None):
     """Apply cassandra.yml and writer.yml with the built images; wait until all is Ready and UN."""
+    import dataclasses
+
     from lab import workflow
 
-    workflow.deploy(_lab(c, need=("kubectl",)))
+    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic)
+    lab = _lab(c, need=("kubectl",))
+    workflow.deploy(dataclasses.replace(lab, cfg=cfg), what=what)
 
 
 @task(help={"what": "writer, cassandra or all (default)", "pvcs": "also delete Cassandra's data (PVCs)"})
@@ -113,16 +136,19 @@ def down(c):
     workflow.down(_lab(c, need=("docker", "kind")))
 
 
-@task(help={"force": "rebuild the writer image even when its content tag exists"})
+@task(help={"force": "rebuild the writer image even when its content tag exists", **_WRITER_FLAGS})
 @_handled
-def up(c, force=False):
+def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None):
     """From nothing to a running lab: reset, build, deploy."""
+    import dataclasses
+
     from lab import workflow
 
+    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic)  # before the long reset
     lab = _lab_with_tools(c)
     workflow.reset(lab)
     workflow.build(lab, force=force)
-    workflow.deploy(lab)
+    workflow.deploy(dataclasses.replace(lab, cfg=cfg))
 
 
 @task(help={"target": "writer (default) or cassandra", "follow": "stream new lines",

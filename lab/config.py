@@ -30,6 +30,12 @@ TOPIC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 IMAGE_SOURCES = ("auto", "pull", "build", "local")
 
+#: lab.writer.mode: robust is the lab's writer; seed is the assignment's Go writer (writer/seed.py), for
+#: watching sections IV-V fail (`invoke deploy --writer-mode seed --topic ''` is the Unknown-topic crash loop).
+WRITER_MODES = ("robust", "seed")
+#: writer.go's switch: every other level is "Unknown consistency level" at start, so the lab refuses it first.
+SEED_CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")
+
 DEFAULTS: dict[str, Any] = {
     "lab": {
         "cluster": "kind",  # the assignment's kind cluster name; kubectl context kind-<cluster>
@@ -53,7 +59,8 @@ DEFAULTS: dict[str, Any] = {
             "registry": "",  # e.g. registry.example:5000/lab: push there instead of `kind load`
             "pull_timeout": 180,
         },
-        "writer": {"topic": "test", "consistency": "QUORUM"},
+        # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes)
+        "writer": {"topic": "test", "consistency": "QUORUM", "mode": "robust", "resume": False},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},
@@ -100,6 +107,8 @@ class LabConfig:
     images: Images = field(default_factory=lambda: Images(**DEFAULTS["lab"]["images"]))
     topic: str = "test"
     consistency: str = "QUORUM"
+    writer_mode: str = "robust"
+    writer_resume: bool = False
     verify: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["verify"]))
     chaos: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["chaos"]))
     timeouts: Timeouts = field(default_factory=lambda: Timeouts(**DEFAULTS["lab"]["timeouts"]))
@@ -134,6 +143,8 @@ class LabConfig:
             cassandra_manifest=str(lab["cassandra_manifest"]), writer_manifest=str(lab["writer_manifest"]),
             artifacts=str(lab["artifacts"]), state_dir=str(lab["state_dir"]), tools=dict(lab["tools"]),
             images=images, topic=str(lab["writer"]["topic"]), consistency=str(lab["writer"]["consistency"]).upper(),
+            writer_mode=str(lab["writer"]["mode"]).lower(),
+            writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
             verify=dict(lab["verify"]), chaos=dict(lab["chaos"]), timeouts=timeouts, root=root,
         )
         cfg.validate()
@@ -148,10 +159,21 @@ class LabConfig:
             raw = {}
         return cls.from_mapping(raw)
 
+    def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
+                    consistency: str | None = None) -> "LabConfig":
+        """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's)."""
+        import dataclasses
+
+        changes = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume, "topic": topic,
+                   "consistency": None if consistency is None else consistency.upper()}
+        cfg = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
+        cfg.validate()
+        return cfg
+
     def validate(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", self.cluster):
             raise PreconditionError(f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)")
-        check_topic(self.topic)
+        check_writer(self.writer_mode, self.topic, self.consistency)
         check_consistency(self.consistency, key="lab.writer.consistency")
         check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")
         for key in ("cassandra_source", "kind_node_source"):
@@ -165,6 +187,32 @@ def check_topic(topic: str) -> str:
     if not TOPIC_RE.match(topic or ""):
         raise PreconditionError(f"topic {topic!r} is not a plain name (letters, digits, _ . -; at most 64)")
     return topic
+
+
+def check_writer(mode: str, topic: str, consistency: str) -> None:
+    """The writer settings together: an empty topic only for the seed writer, which crash-loops on it."""
+    if mode not in WRITER_MODES:
+        raise PreconditionError(f"lab.writer.mode {mode!r} is not one of {', '.join(WRITER_MODES)}")
+    if topic == "" and mode == "robust":
+        raise PreconditionError("the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty "
+                                "topic is only for --writer-mode seed, where it shows the assignment's 'Unknown topic'")
+    if topic != "":
+        check_topic(topic)
+    if mode == "seed" and (consistency or "").upper() not in SEED_CONSISTENCY_LEVELS:
+        raise PreconditionError(f"lab.writer.consistency {consistency!r}: the seed writer (the assignment's Go writer) "
+                                f"knows only {', '.join(SEED_CONSISTENCY_LEVELS)}")
+
+
+def parse_bool(value: Any, *, key: str) -> bool:
+    """true/false from YAML, or from a string (INVOKE_LAB_* env vars arrive as text)."""
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "yes", "1", "on"):
+        return True
+    if text in ("false", "no", "0", "off", ""):
+        return False
+    raise PreconditionError(f"{key} is {value!r}; use true or false")
 
 
 def check_consistency(level: str, *, key: str = "consistency") -> str:

@@ -61,6 +61,22 @@ def render(docs: list[dict[str, Any]], *, images: dict[str, str] | None = None,
     return out
 
 
+PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
+
+
+def without_probes(docs: list[dict[str, Any]], container: str) -> list[dict[str, Any]]:
+    """A copy of ``docs`` whose ``container`` has no readiness, liveness or startup probe."""
+    import copy
+
+    out = copy.deepcopy(docs)
+    for doc in out:
+        for c in containers(doc):
+            if c.get("name") == container:
+                for probe in PROBES:
+                    c.pop(probe, None)
+    return out
+
+
 def write(docs: list[dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Rendered by the lab from the file of the same name at the project root; edit that one.\n"

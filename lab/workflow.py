@@ -167,9 +167,11 @@ def reset(lab: Lab) -> float:
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
     _load(lab, cass)
+    _load_as(lab, cass, manifest_image(lab, cfg.cassandra_manifest, kubectl.CASSANDRA_CONTAINER))
     writer = state.get(lab.state_dir, "writer_image")
     if writer and docker.image_exists(lab.runner, writer):
         _load(lab, writer)  # a writer built before this reset, so deploy works without a rebuild
+        _load_as(lab, writer, manifest_image(lab, cfg.writer_manifest, kubectl.WRITER_CONTAINER))
     elapsed = time.monotonic() - started
     if not lab.runner.dry:
         status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
@@ -183,6 +185,30 @@ def _load(lab: Lab, image: str) -> None:
             s.note("already on every node")
         elif loaded != ["(all)"]:
             s.note(", ".join(loaded))
+
+
+def manifest_image(lab: Lab, manifest: str, container: str) -> str | None:
+    """The image ``container`` names in a checked-in manifest (what `kubectl apply -f` of it would run)."""
+    path = lab.cfg.path(manifest)
+    return manifests.image_of(manifests.load_all(path), container) if path.is_file() else None
+
+
+def _load_as(lab: Lab, image: str, name: str | None) -> None:
+    """Also put ``image`` on the nodes as ``name``, the tag a checked-in manifest types.
+
+    `invoke deploy` applies rendered copies that name content-addressed tags (a rebuild alone rolls out); the
+    assignment's plain `kubectl apply -f cassandra.yml` / `writer.yml` name fixed tags (ece573-prj04-writer:v1),
+    which must then exist on the nodes too, or their pods never start (nothing can be pulled here).
+    """
+    if not name or name == image or "@" in name:  # a digest reference cannot be a tag of another image
+        return
+    with status.step(f"Tagging {image} as {name}") as s:
+        try:
+            lab.runner.run(docker.tag_args(image, name), timeout=60)
+        except CommandError as err:
+            raise LabError(f"failed to tag {image} as {name}: {err}") from err
+        s.note("for plain `kubectl apply -f`")
+    _load(lab, name)
 
 
 def down(lab: Lab) -> None:
@@ -222,6 +248,8 @@ def build(lab: Lab, *, force: bool = False) -> str:
                 raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
             status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
         _load(lab, tag)
+        # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
+        _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, kubectl.WRITER_CONTAINER))
     state.put(lab.state_dir, "writer_image", ref, dry=lab.runner.dry)
     return ref
 
@@ -244,10 +272,25 @@ def render_cassandra(lab: Lab) -> Path:
 
 def render_writer(lab: Lab) -> Path:
     cfg = lab.cfg
+    env = {"TOPIC": cfg.topic, "CONSISTENCY": cfg.consistency, "WRITER_MODE": cfg.writer_mode,
+           "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
                             images={kubectl.WRITER_CONTAINER: writer_image_ref(lab)},
-                            env={kubectl.WRITER_CONTAINER: {"TOPIC": cfg.topic, "CONSISTENCY": cfg.consistency}})
+                            env={kubectl.WRITER_CONTAINER: env})
+    if cfg.writer_mode == "seed":
+        # The seed writer (the assignment's Go writer) serves no HTTP, so /readyz and /healthz never answer: the
+        # liveness probe would kill it about every minute, a restart the students would wrongly blame on it.
+        # What they must see is its own failures (Unknown topic, the first write error) and Kubernetes restarting
+        # it, so seed mode has no probes: Ready while the process runs, as the assignment's writer.yml had it.
+        docs = manifests.without_probes(docs, kubectl.WRITER_CONTAINER)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
+
+
+def describe_writer(cfg: LabConfig) -> str:
+    """``topic test, QUORUM`` (robust) or ``seed writer, topic '', ONE, resume off``."""
+    if cfg.writer_mode == "seed":
+        return f"seed writer, topic {cfg.topic!r}, {cfg.consistency}, resume {'on' if cfg.writer_resume else 'off'}"
+    return f"topic {cfg.topic}, {cfg.consistency}"
 
 
 def _wait_or_explain(lab: Lab, what: str, selector: str, container: str, wait) -> None:
@@ -294,20 +337,39 @@ def wait_cassandra(lab: Lab) -> None:
                          lambda: kubectl.wait_until(up_normal, timeout=timeout, every=5.0))
 
 
-def deploy(lab: Lab) -> None:
-    """Apply cassandra.yml and wait for every node UN; apply writer.yml with the built tag; wait for it."""
+DEPLOY_TARGETS = ("cassandra", "writer", "all")
+
+
+def deploy(lab: Lab, *, what: str = "all") -> None:
+    """Apply cassandra.yml and wait for every node UN; apply writer.yml with the built tag; wait for it.
+
+    ``what`` cassandra applies only Cassandra (the assignment's section III, before any writer exists); writer
+    only the writer (e.g. to switch lab.writer.mode on a running Cassandra).
+    """
     cfg = lab.cfg
+    if what not in DEPLOY_TARGETS:
+        raise PreconditionError(f"--what {what!r}: use one of {', '.join(DEPLOY_TARGETS)}")
     guard_context(cfg, action="deploy")
     if not cfg.is_kind_context and not cfg.images.registry:
         raise PreconditionError(f"context {cfg.kube_context} is not a kind cluster, so images cannot be kind-loaded; "
                                 "set lab.images.registry and run `invoke build` to push them")
     _require_cluster(lab)
-    writer_ref = writer_image_ref(lab)  # fail before touching the cluster when nothing was built
-    with status.step(f"Applying {cfg.cassandra_manifest}"):
-        kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab)))
-    wait_cassandra(lab)
-    with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, topic {cfg.topic}, {cfg.consistency})"):
+    # fail before touching the cluster when nothing was built
+    writer_ref = writer_image_ref(lab) if what != "cassandra" else ""
+    if what != "writer":
+        with status.step(f"Applying {cfg.cassandra_manifest}"):
+            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab)))
+        wait_cassandra(lab)
+    if what == "cassandra":
+        return
+    with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
         kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
+    if cfg.writer_mode == "seed" and not cfg.topic:
+        # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.
+        status.info("the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and Kubernetes restarts it "
+                    "(CrashLoopBackOff); watch it with `kubectl get pods` and "
+                    f"`kubectl logs -l {kubectl.WRITER_SELECTOR}`")
+        return
     timeout = cfg.timeouts.writer
     with status.step(f"Waiting for Deployment {kubectl.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
         _wait_rollout(lab, f"Deployment {kubectl.WRITER_DEPLOYMENT}", f"deployment/{kubectl.WRITER_DEPLOYMENT}",

@@ -56,13 +56,35 @@ def test_a_foreign_context_is_not_kind():
     ({"images": {"cassandra_source": "docker"}}, "lab.images.cassandra_source is 'docker'; use one of auto, pull"),
     ({"images": {"casandra": "x"}}, "unknown key lab.images.casandra"),
     ({"cluster": "Kind_1"}, "lab.cluster 'Kind_1' is not a valid kind cluster name"),
-], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster"])
+    ({"writer": {"mode": "naive"}}, "lab.writer.mode 'naive' is not one of robust, seed"),
+    ({"writer": {"resume": "maybe"}}, "lab.writer.resume is 'maybe'; use true or false"),
+    ({"writer": {"topic": ""}}, "the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty "
+                                "topic is only for --writer-mode seed"),
+    ({"writer": {"mode": "seed", "consistency": "TWO"}},
+     "lab.writer.consistency 'TWO': the seed writer (the assignment's Go writer) knows only ONE, QUORUM, ALL"),
+    ({"writer": {"mode": "seed", "topic": "a b"}}, "topic 'a b' is not a plain name"),
+], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster", "mode", "resume", "robust-empty-topic",
+        "seed-level", "seed-topic"])
 def test_bad_values_fail_with_one_line(raw, message):
     with pytest.raises(PreconditionError) as err:
         LabConfig.from_mapping(raw)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
     assert err.value.exit_code == 2
+
+
+def test_writer_mode_and_resume():
+    cfg = LabConfig.from_mapping({})
+    assert (cfg.writer_mode, cfg.writer_resume) == ("robust", False)
+    # INVOKE_LAB_WRITER_* env vars arrive as text; an empty topic is the seed writer's Unknown-topic lesson
+    seed = LabConfig.from_mapping({"writer": {"mode": "Seed", "resume": "true", "topic": ""}})
+    assert (seed.writer_mode, seed.writer_resume, seed.topic) == ("seed", True, "")
+    flagged = cfg.with_writer(mode="seed", resume=True, topic="")
+    assert (flagged.writer_mode, flagged.writer_resume, flagged.topic) == ("seed", True, "")
+    assert cfg.with_writer() == cfg
+    assert cfg.with_writer(resume=False, topic="t2").topic == "t2"
+    with pytest.raises(PreconditionError, match="the robust writer needs a topic"):
+        flagged.with_writer(mode="robust")
 
 
 def test_check_topic_accepts_plain_names():

@@ -162,6 +162,22 @@ def test_one_writer_at_a_time():
     assert DEPLOY["spec"]["replicas"] == 1 and DEPLOY["spec"]["strategy"]["type"] == "Recreate"
 
 
+def test_the_fixed_image_names_the_assignment_types():
+    """`invoke build` and `invoke reset` load these names too, so plain `kubectl apply -f` works on our files."""
+    assert manifests.image_of(WRITER, "writer") == "ece573-prj04-writer:v1"
+    assert manifests.image_of(CASS, "cassandra") == "cassandra:5.0"
+
+
+def test_without_probes_drops_only_that_containers_probes():
+    docs = manifests.without_probes(WRITER, "writer")
+    c = manifests.containers(docs[0])[0]
+    assert not set(manifests.PROBES) & set(c)
+    assert c["ports"] == C_WRITER["ports"] and c["env"] == C_WRITER["env"]
+    assert "livenessProbe" in C_WRITER  # the source is not touched
+    cass = manifests.without_probes(CASS, "writer")
+    assert manifests.containers(manifests.find(cass, "StatefulSet"))[0] == C_CASS
+
+
 def test_render_replaces_images_and_env_without_touching_the_source():
     docs = manifests.render(WRITER, images={"writer": "lab/writer:abc"}, env={"writer": {"TOPIC": "t2", "NEW": 1}})
     c = manifests.containers(docs[0])[0]

@@ -83,6 +83,45 @@ def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
     assert "image: lab/writer:abc" in (tmp_path / "state/rendered/writer.yml").read_text()
 
 
+def test_dry_deploy_seed_writer_without_topic_applies_and_does_not_wait(tools, tmp_path):
+    """`invoke deploy --writer-mode seed --topic ''`: the assignment's Unknown-topic crash loop, on demand."""
+    out = invoke("--dry", "deploy", "--writer-mode", "seed", "--topic", "", "--resume", tools=tools,
+                 tmp_path=tmp_path, INVOKE_LAB_IMAGES_WRITER="lab/writer:abc")
+    assert out.returncode == 0, out.stderr
+    k = f"{tools}/kubectl --context kind-kind --namespace default"
+    assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
+        f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
+    ]
+    assert "the seed writer has no TOPIC: it logs 'Unknown topic'" in out.stderr
+    import yaml
+    doc = yaml.safe_load((tmp_path / "state/rendered/writer.yml").read_text())
+    container = doc["spec"]["template"]["spec"]["containers"][0]
+    env = {e["name"]: e["value"] for e in container["env"]}
+    assert (env["TOPIC"], env["WRITER_MODE"], env["WRITER_RESUME"]) == ("", "seed", "true")
+    assert "livenessProbe" not in container and "readinessProbe" not in container
+
+
+def test_dry_deploy_what_cassandra_applies_only_cassandra(tools, tmp_path):
+    out = invoke("--dry", "deploy", "--what", "cassandra", tools=tools, tmp_path=tmp_path)
+    assert out.returncode == 0, out.stderr
+    k = f"{tools}/kubectl --context kind-kind --namespace default"
+    assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
+        f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
+    ]
+
+
+def test_robust_deploy_refuses_an_empty_topic_with_one_line(tools, tmp_path):
+    out = invoke("deploy", "--topic", "", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_WRITER="lab/writer:abc")
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "ERROR: the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty topic is only for "
+        "--writer-mode seed, where it shows the assignment's 'Unknown topic'"]
+    assert out.stdout == ""
+
+
 @pytest.fixture
 def mock_tools(tmp_path):
     return {"kind": str(executable(tmp_path / "bin/kind")), "kubectl": str(executable(tmp_path / "bin/kubectl"))}
@@ -129,8 +168,16 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
     ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
     ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
     ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),
+    ("deploy", {"topic": ""}, {}, "ERROR: the robust writer needs a topic (lab.writer.topic / --topic is empty)"),
+    ("up", {"topic": ""}, {}, "ERROR: the robust writer needs a topic"),  # refused before the long reset
+    ("deploy", {"writer_mode": "go"}, {}, "ERROR: lab.writer.mode 'go' is not one of robust, seed"),
+    ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
+    ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
+    ("deploy", {"writer_mode": "seed"}, {"writer": {"consistency": "LOCAL_ONE"}},
+     "ERROR: lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only"),
 ], ids=["chaos-pod", "verify-level", "chaos-rounds", "logs-target", "deploy-unbuilt", "bad-topic", "delete-what",
-        "chaos-context", "reset-context"])
+        "chaos-context", "reset-context", "robust-empty-topic", "up-empty-topic", "deploy-mode", "resume-both",
+        "deploy-what", "seed-level"])
 def test_bad_input_is_one_line_and_exit_2(mock_tools, tmp_path, task, kwargs, lab, message):
     import tasks
     from invoke import Exit

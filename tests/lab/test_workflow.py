@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import sys
 import types
@@ -58,6 +59,9 @@ def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, i
         "kind delete cluster --name kind",
         f"kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
         "kind load docker-image lab/cassandra:5.0.2-abc --name kind",
+        # the name cassandra.yml types, so the assignment's `kubectl apply -f cassandra.yml` runs this image too
+        "docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
+        "kind load docker-image cassandra:5.0 --name kind",
     ]
     assert [name for name, _ in images] == ["cassandra", "kindnode"]
     assert state.get(lab.state_dir, "cassandra_image") == "lab/cassandra:5.0.2-abc"
@@ -80,6 +84,8 @@ def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
         "[dry-run] kind delete cluster --name kind",
         f"[dry-run] kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
         "[dry-run] kind load docker-image lab/cassandra:5.0.2-abc --name kind",
+        "[dry-run] docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
+        "[dry-run] kind load docker-image cassandra:5.0 --name kind",
     ]
     assert ctx.matching("kind (create|delete|load)") == []  # only probes ran
     assert not (project / ".cache/lab/state.json").exists()
@@ -123,7 +129,10 @@ def test_build_loads_the_content_tag_and_records_it(project, images):
     lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"})
     assert workflow.build(lab) == "lab/writer:0123456789ab"
     assert images == [("writer", {"force": False, "base_image": "debian:bookworm-slim"})]
-    assert ctx.matching("kind load") == ["kind load docker-image lab/writer:0123456789ab --name kind"]
+    # also as writer.yml's ece573-prj04-writer:v1, for the assignment's plain `kubectl apply -f writer.yml`
+    assert ctx.matching("docker tag|kind load") == ["kind load docker-image lab/writer:0123456789ab --name kind",
+                                                    "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
+                                                    "kind load docker-image ece573-prj04-writer:v1 --name kind"]
     assert json.loads((project / ".cache/lab/state.json").read_text()) == {"writer_image": "lab/writer:0123456789ab"}
 
 
@@ -132,6 +141,34 @@ def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, images):
                    ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
     workflow.build(make_lab(project, ctx))
     assert ctx.matching("kind load") == []
+
+
+def test_build_reloads_the_fixed_name_only_where_it_is_stale(project, images):
+    """ece573-prj04-writer:v1 is compared by image ID like any tag: after a rebuild it moves, else it is kept."""
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
+                   ("crictl inspecti .*:v1", '{"status": {"id": "sha256:old"}}'),
+                   ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
+    workflow.build(make_lab(project, ctx))
+    assert ctx.matching("kind load") == ["kind load docker-image ece573-prj04-writer:v1 --name kind"]
+
+
+def test_reset_also_loads_a_writer_built_before_under_both_names(project, images):
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    ctx = _reset_ctx(pullable=True)
+    ctx.add("docker image inspect lab/writer", "sha256:w\n", first=True)
+    workflow.reset(make_lab(project, ctx))
+    assert ctx.matching("docker tag|kind load") == [
+        "kind load docker-image cassandra:5.0 --name kind",  # cassandra.yml's own name: nothing to tag
+        "kind load docker-image lab/writer:0123456789ab --name kind",
+        "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
+        "kind load docker-image ece573-prj04-writer:v1 --name kind"]
+
+
+def test_a_failed_tag_is_one_line(project, images):
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)),
+                   ("docker tag", ("Error response from daemon: No such image: lab/writer:0123456789ab", 1))])
+    with pytest.raises(LabError, match=r"failed to tag lab/writer:0123456789ab as ece573-prj04-writer:v1: .*No such"):
+        workflow.build(make_lab(project, ctx))
 
 
 def test_build_without_a_cluster_says_reset(project, images):
@@ -174,6 +211,70 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
     container = writer["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert (container["image"], env["TOPIC"], env["CONSISTENCY"]) == ("lab/writer:0123456789ab", "orders", "ALL")
+
+
+def _writer_doc(project):
+    return yaml.safe_load((project / ".cache/lab/rendered/writer.yml").read_text())["spec"]["template"]["spec"]
+
+
+def test_deploy_robust_writer_keeps_its_probes_and_says_its_mode(project):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    workflow.deploy(make_lab(project, _deploy_ctx()))
+    container = _writer_doc(project)["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (env["WRITER_MODE"], env["WRITER_RESUME"], env["TOPIC"]) == ("robust", "false", "test")
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+
+
+def test_deploy_seed_writer_has_no_http_probes_and_waits_for_its_rollout(project, capsys):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx, writer={"mode": "seed", "resume": True, "consistency": "ONE"}))
+    container = _writer_doc(project)["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (env["WRITER_MODE"], env["WRITER_RESUME"], env["TOPIC"], env["CONSISTENCY"]) == ("seed", "true", "test", "ONE")
+    # no HTTP server in the seed writer: probes would kill it for a reason of the lab's own making
+    assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
+    assert len(ctx.matching("rollout status deployment")) == 1
+    assert "writer.yml (w:1, seed writer, topic 'test', ONE, resume on)" in capsys.readouterr().err
+
+
+def test_deploy_seed_writer_without_topic_does_not_wait_for_a_crash_loop(project, capsys):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    lab = make_lab(project, ctx, writer={"mode": "seed"})
+    workflow.deploy(dataclasses.replace(lab, cfg=lab.cfg.with_writer(topic="")))
+    env = {e["name"]: e.get("value") for e in _writer_doc(project)["containers"][0]["env"]}
+    assert env["TOPIC"] == "" and env["WRITER_MODE"] == "seed"
+    assert ctx.matching(" apply ")[-1].endswith("rendered/writer.yml")
+    assert ctx.matching("rollout status deployment") == []
+    err = capsys.readouterr().err
+    assert "the seed writer has no TOPIC: it logs 'Unknown topic', exits 1" in err
+    assert "kubectl logs -l app=ece573-prj04-writer" in err
+
+
+@pytest.mark.parametrize("what, applied", [("cassandra", ["cassandra.yml"]), ("writer", ["writer.yml"]),
+                                           ("all", ["cassandra.yml", "writer.yml"])])
+def test_deploy_what(project, what, applied):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx), what=what)
+    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == applied
+    waits = [c.split("rollout status ")[1].split()[0] for c in ctx.matching("rollout status")]
+    assert waits == [{"cassandra.yml": "statefulset/cassandra", "writer.yml": "deployment/ece573-prj04-writer"}[a]
+                     for a in applied]
+
+
+def test_deploy_cassandra_alone_needs_no_writer_image(project):
+    """Section III comes before any writer exists: `invoke deploy --what cassandra` right after reset."""
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx), what="cassandra")
+    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["cassandra.yml"]
+    with pytest.raises(PreconditionError, match=r"no writer image yet"):
+        workflow.deploy(make_lab(project, _deploy_ctx()), what="writer")
+    with pytest.raises(PreconditionError, match=r"--what 'db': use one of cassandra, writer, all"):
+        workflow.deploy(make_lab(project, _deploy_ctx()), what="db")
 
 
 def test_deploy_without_a_build_says_so_before_touching_the_cluster(project):

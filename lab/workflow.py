@@ -91,11 +91,14 @@ def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
     """The image to use for ``ref``: a local copy, a pull, or a local build, as ``source`` says.
 
     auto: a local copy of ``ref``, else ``docker pull``, else ``build()`` (no registry here: the usual path).
+    A local ``ref`` that is only the lab's own alias of a build (see ``_load_as``) is not a copy to keep using
+    under auto: the build's content tag decides, so a changed recipe is rebuilt.
     """
     runner = lab.runner
     if source == "build":
         return build()
-    if docker.image_exists(runner, ref):
+    ours = source == "auto" and bool(state.get(lab.state_dir, _alias_key(ref)))
+    if not ours and docker.image_exists(runner, ref):
         return ref
     if source == "local":
         raise PreconditionError(f"{what} image {ref} is not in the local engine (lab.images.*_source is 'local')")
@@ -200,7 +203,11 @@ def _load_as(lab: Lab, image: str, name: str | None) -> None:
     assignment's plain `kubectl apply -f cassandra.yml` / `writer.yml` name fixed tags (ece573-prj04-writer:v1),
     which must then exist on the nodes too, or their pods never start (nothing can be pulled here).
     """
-    if not name or name == image or "@" in name:  # a digest reference cannot be a tag of another image
+    if not name or "@" in name:  # a digest reference cannot be a tag of another image
+        return
+    if name == image:
+        if state.get(lab.state_dir, _alias_key(name)):  # a pulled or configured image took the name back
+            state.put(lab.state_dir, _alias_key(name), "", dry=lab.runner.dry)
         return
     with status.step(f"Tagging {image} as {name}") as s:
         try:
@@ -208,7 +215,12 @@ def _load_as(lab: Lab, image: str, name: str | None) -> None:
         except CommandError as err:
             raise LabError(f"failed to tag {image} as {name}: {err}") from err
         s.note("for plain `kubectl apply -f`")
+    state.put(lab.state_dir, _alias_key(name), image, dry=lab.runner.dry)
     _load(lab, name)
+
+
+def _alias_key(name: str) -> str:
+    return f"alias {name}"
 
 
 def down(lab: Lab) -> None:

@@ -67,6 +67,26 @@ def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, i
     assert state.get(lab.state_dir, "cassandra_image") == "lab/cassandra:5.0.2-abc"
 
 
+def test_a_second_reset_does_not_mistake_its_own_alias_for_a_pulled_image(project, images):
+    """reset tags its local build as cassandra:5.0 (cassandra.yml's name); next time that local copy must not
+    stop auto from pulling or building the current content tag (a changed recipe would never roll out)."""
+    workflow.reset(make_lab(project, _reset_ctx()))
+    assert state.get(project / ".cache/lab", "alias cassandra:5.0") == "lab/cassandra:5.0.2-abc"
+    ctx = _reset_ctx(pullable=True)  # cassandra:5.0 is now in the local engine: our alias
+    images.clear()
+    workflow.reset(make_lab(project, ctx))
+    assert ctx.matching("docker pull cassandra") == ["docker pull cassandra:5.0"]
+    assert images and images[0][0] == "cassandra"  # the pull failed: the content tag, built (here: faked)
+    assert state.get(project / ".cache/lab", "cassandra_image") == "lab/cassandra:5.0.2-abc"
+    # once a real pull takes the name back, the alias record is dropped and the local copy is used again
+    ctx = _reset_ctx(pullable=True)
+    ctx.add("docker pull", ("", 0), first=True)
+    workflow.reset(make_lab(project, ctx))
+    assert state.get(project / ".cache/lab", "cassandra_image") == "cassandra:5.0"
+    assert not state.get(project / ".cache/lab", "alias cassandra:5.0")
+    assert ctx.matching("docker tag") == []
+
+
 def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images):
     ctx = _reset_ctx(cluster_exists=False, pullable=True)
     workflow.reset(make_lab(project, ctx))
@@ -133,7 +153,8 @@ def test_build_loads_the_content_tag_and_records_it(project, images):
     assert ctx.matching("docker tag|kind load") == ["kind load docker-image lab/writer:0123456789ab --name kind",
                                                     "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
                                                     "kind load docker-image ece573-prj04-writer:v1 --name kind"]
-    assert json.loads((project / ".cache/lab/state.json").read_text()) == {"writer_image": "lab/writer:0123456789ab"}
+    assert json.loads((project / ".cache/lab/state.json").read_text()) == {
+        "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab"}
 
 
 def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, images):

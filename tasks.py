@@ -197,19 +197,28 @@ def nodetool(c, pod="cassandra-0", args="status"):
     observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=shlex.split(args))
 
 
-@task(help={"pod": "cassandra-0..2, or 'writer' (default cassandra-1)",
-            "rounds": "how many deletions (default lab.chaos.rounds)",
+@task(help={"pod": "cassandra-0..2 or 'writer': delete that pod; 'cassandra': all three at once; 'random': each "
+                   "round one of --among (default cassandra-0, cassandra-1, cassandra-2, writer, partition); "
+                   "default cassandra-1",
+            "node": "a kind worker (kind-workerN): docker stop its container for --down seconds, then start it",
+            "partition": "cassandra-N: cut that pod off the network (iptables in its netns) for --down seconds",
+            "down": "seconds a node stays stopped or a pod cut off, 5..600 (default 30)",
+            "among": "for --pod random: comma-separated targets from cassandra-0..2, writer, cassandra (all "
+                     "three), partition (a random Cassandra pod cut off)",
+            "seed": "for --pod random: the draw's seed (default: random, recorded in each round's JSON)",
+            "rounds": "how many rounds (default lab.chaos.rounds)",
             "interval": "seconds between rounds (default lab.chaos.interval)",
             "force": "kill without grace (--grace-period=0 --force), like a crash"})
 @_handled
-def chaos(c, pod="cassandra-1", rounds=0, interval=-1, force=False):
-    """Delete a pod; time recovery, the writer's stall and restarts; verify; JSON under artifacts/chaos."""
+def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False):
+    """Inflict a fault (pod, all pods, node, partition); time recovery, the writer's stall and restarts; verify."""
     from lab import chaos as chaos_lib
 
-    lab = _lab(c, need=("kubectl",))
+    lab = _lab(c, need=("kubectl",) if not (node or partition or pod == "random") else ("docker", "kind", "kubectl"))
     chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
                          interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
-                         force=force)
+                         force=force, node=node, partition=partition, down=float(down), among=among,
+                         seed=seed if seed >= 0 else None)
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",

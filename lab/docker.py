@@ -34,6 +34,15 @@ def exec_args(container: str, command: list[str]) -> list[str]:
     return [DOCKER, "exec", container, *command]
 
 
+def stop_args(container: str) -> list[str]:
+    """``docker stop``: SIGTERM (a kind node's systemd shuts down), SIGKILL after docker's 10 s grace."""
+    return [DOCKER, "stop", container]
+
+
+def start_args(container: str) -> list[str]:
+    return [DOCKER, "start", container]
+
+
 def image_inspect_args(ref: str) -> list[str]:
     return [DOCKER, "image", "inspect", "--format", "{{.Id}}", ref]
 

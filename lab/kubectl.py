@@ -41,6 +41,10 @@ class Kubectl:
             return [self.binary, "version", "--client"]
         return self.base(namespaced=False) + ["version"]
 
+    def cluster_info_args(self) -> list[str]:
+        """``kubectl cluster-info --context kind-kind``, in the order kind prints it after creating a cluster."""
+        return [self.binary, "cluster-info", "--context", self.context]
+
     def contexts_args(self) -> list[str]:
         return [self.binary, "config", "get-contexts", "--output", "name"]
 
@@ -102,8 +106,12 @@ class Kubectl:
                               "--wait", f"--timeout={timeout}s"]
 
     def delete_pod_args(self, pod: str, *, force: bool = False) -> list[str]:
+        return self.delete_pods_args([pod], force=force)
+
+    def delete_pods_args(self, pods: list[str], *, force: bool = False) -> list[str]:
+        """One ``kubectl delete pod`` for several pods: they go at the same moment (chaos: all replicas)."""
         # --wait=false: chaos times recovery from the moment of deletion, not from when the old pod is gone.
-        argv = self.base() + ["delete", "pod", pod, "--wait=false"]
+        argv = self.base() + ["delete", "pod", *pods, "--wait=false"]
         if force:
             # A crash rather than a shutdown: no preStop drain, no grace period.
             argv += ["--grace-period=0", "--force"]

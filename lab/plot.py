@@ -1,7 +1,7 @@
-"""Chaos timelines as PNG: the writer's writes per second around a pod deletion, kill and Ready marked.
+"""Chaos timelines as PNG: the writer's writes per second around a fault, its start, end and Ready marked.
 
 One picture per chaos round, drawn from the round's JSON record (``progress``: [time, seq or None]
-samples; ``deleted_at``, ``ready_at``, ``up_normal_at``) and saved beside it
+samples; ``deleted_at`` (the fault's start), ``restored_at``, ``ready_at``, ``up_normal_at``) and saved beside it
 (artifacts/chaos/<stamp>-round<N>.png). ``rates`` is the arithmetic, pure and tested; drawing uses
 matplotlib's Agg canvas directly (no pyplot, no display), imported only when a picture is drawn.
 """
@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from lab.chaos import longest_stall
+from lab.stall import longest_stall
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +47,20 @@ def png_path(json_path: Path) -> Path:
     return json_path.with_suffix(".png")
 
 
+#: How a picture names each fault kind's start and (for timed faults) its end.
+_VERBS = {"pod": ("delete", ""), "all-pods": ("delete", ""), "node": ("stop", "start"),
+          "partition": ("cut off", "reconnect")}
+
+
+def fault_label(record: dict[str, Any]) -> str:
+    """"delete cassandra-1", "stop kind-worker2 for 30 s", "cut off cassandra-2 for 20 s"."""
+    start, _ = _VERBS.get(str(record.get("fault") or "pod"), ("delete", ""))
+    down = record.get("down_s")
+    return f"{start} {record.get('pod', '?')}" + (f" for {float(down):.0f} s" if down else "")
+
+
 def plot_round(record: dict[str, Any], path: Path) -> Path:
-    """Draw one round's timeline into ``path`` (PNG). Time is seconds from the deletion."""
+    """Draw one round's timeline into ``path`` (PNG). Time is seconds from the start of the fault."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -82,7 +94,11 @@ def plot_round(record: dict[str, Any], path: Path) -> Path:
         ax.axvspan(stall.start - t0, stall.end - t0, color="tab:red", alpha=0.12,
                    label=f"longest stall {stall.seconds:.1f} s{' (still stalled)' if stall.open else ''}")
 
-    ax.axvline(0, color="tab:red", linewidth=2, label=f"delete {record.get('pod', '?')}")
+    start_verb, end_verb = _VERBS.get(str(record.get("fault") or "pod"), ("delete", ""))
+    ax.axvline(0, color="tab:red", linewidth=2, label=f"{start_verb} {record.get('pod', '?')}")
+    if record.get("restored_at") and end_verb:
+        ax.axvline(float(record["restored_at"]) - t0, color="tab:purple", linewidth=2,
+                   label=f"{end_verb} (+{float(record['restored_at']) - t0:.1f} s)")
     if record.get("ready_at"):
         ax.axvline(float(record["ready_at"]) - t0, color="tab:green", linewidth=2,
                    label=f"Ready (+{float(record['ready_at']) - t0:.1f} s)")
@@ -94,16 +110,16 @@ def plot_round(record: dict[str, Any], path: Path) -> Path:
         outcome = "ok"
     else:
         outcome = record.get("error") or ("LOST ROWS" if record.get("lost_rows") else "failed")
-    ax.set_title(f"Chaos round {record.get('round', '?')}: delete {record.get('pod', '?')}"
+    ax.set_title(f"Chaos round {record.get('round', '?')}: {fault_label(record)}"
                  f"{' (forced)' if record.get('force') else ''}: writer restarts {record.get('writer_restarts', 0)}, "
                  f"lost rows {record.get('lost_rows', 0)}, {outcome}", fontsize=10)
-    ax.set_xlabel("seconds from the deletion")
+    ax.set_xlabel("seconds from the fault")
     ax.set_ylabel("rows written per second")
     source = record.get("progress_source") or "?"
     ax.annotate(f"progress: {source}, every {record.get('sample_every_s', 0)} s", xy=(1, 0), xycoords="figure fraction",
                 xytext=(-6, 4), textcoords="offset points", ha="right", va="bottom", fontsize=7, color="grey")
     ax.grid(True, alpha=0.3)
-    # Outside the axes: the interesting part (the deletion and the stall) sits at the left edge.
+    # Outside the axes: the interesting part (the fault and the stall) sits at the left edge.
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)

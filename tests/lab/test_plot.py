@@ -60,3 +60,24 @@ def test_plot_beside_never_raises(tmp_path, caplog):
     bad.write_text("{not json")
     assert plot.plot_beside(bad) is None
     assert "could not draw" in caplog.text
+
+
+def test_a_timed_fault_marks_its_end_between_the_start_and_ready(tmp_path):
+    record = json.loads(ROUND.read_text())
+    t0 = record["deleted_at"]
+    record.update(fault="partition", pod="cassandra-2", down_s=20.0, restored_at=t0 + 20.0,
+                  ready_at=t0 + 21.0, up_normal_at=t0 + 30.0)
+    png = plot.plot_round(record, tmp_path / "partition.png")
+    img = Image.open(png).convert("RGB")
+    red = _colour_columns(img, (214, 39, 40))
+    purple = _colour_columns(img, (148, 103, 189))  # tab:purple, the reconnect
+    green = _colour_columns(img, (44, 160, 44))
+    assert red and purple and green
+    assert max(red) < min(purple) < max(green)
+
+
+def test_fault_labels():
+    assert plot.fault_label({"pod": "cassandra-1"}) == "delete cassandra-1"
+    assert plot.fault_label({"fault": "node", "pod": "kind-worker2", "down_s": 30}) == "stop kind-worker2 for 30 s"
+    assert plot.fault_label({"fault": "partition", "pod": "cassandra-0", "down_s": 20.0}) == (
+        "cut off cassandra-0 for 20 s")

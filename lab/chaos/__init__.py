@@ -1,0 +1,33 @@
+"""Chaos rounds: inflict a fault, time the recovery and the writer's longest stall, then verify the data.
+
+Faults (one module each under lab.chaos.faults, registered by name): delete one pod (``pod``), delete all
+Cassandra pods at once (``all-pods``), stop a kind node's container for a while (``node``), cut a pod off
+the network for a while (``partition``). The parts:
+
+    faults/    what each fault does and how it recovers
+    watch      pod and node states in plain words; the waits for Ready, UN and the writer
+    sampling   the writer's progress, sampled in the background (/metrics, or last_seq via cqlsh)
+    round      one round, the same steps for every fault
+    rounds     ``invoke chaos``: targets, random draws, the table, one JSON file a round
+    results    what a round records (RoundResult) and the summary table
+
+The stall arithmetic lives in lab.stall, shared with lab.plot (which draws each round's timeline).
+This package re-exports the names its callers use.
+"""
+
+from lab.chaos.faults import FAULTS, Fault, register
+from lab.chaos.faults.pod import target_kind
+from lab.chaos.results import SUMMARY_HEADERS, RoundResult, summary_rows, totals
+from lab.chaos.round import run_round
+from lab.chaos.rounds import DEFAULT_DOWN, DOWN_RANGE, RANDOM_AMONG, plan, run_rounds
+from lab.chaos.sampling import MetricsProgress, Sampler, parse_metric
+from lab.chaos.watch import (CASSANDRA_REPLICAS, ChaosSettings, replaced_and_ready, restart_counts, restarts_since,
+                             writer_restarts)
+from lab.stall import Sample, Stall, longest_stall
+
+__all__ = [
+    "CASSANDRA_REPLICAS", "DEFAULT_DOWN", "DOWN_RANGE", "FAULTS", "RANDOM_AMONG", "SUMMARY_HEADERS", "ChaosSettings",
+    "Fault", "MetricsProgress", "RoundResult", "Sample", "Sampler", "Stall", "longest_stall", "parse_metric", "plan",
+    "register", "replaced_and_ready", "restart_counts", "restarts_since", "run_round", "run_rounds", "summary_rows",
+    "target_kind", "totals", "writer_restarts",
+]

@@ -1,0 +1,87 @@
+"""What a chaos round records: one ``RoundResult`` per round (its JSON file) and the summary table."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass
+class RoundResult:
+    """One chaos round, as written to artifacts/chaos/<stamp>-round<N>.json.
+
+    Times are epoch seconds. ``deleted_at`` is when the fault began (the deletion, the ``docker stop``,
+    the cut; the name predates the other faults and stays for the plots and the notebook);
+    ``restored_at`` is when the lab undid it (``docker start``, rules removed; for a deletion, the same
+    moment). ``recovery_s`` runs from ``restored_at`` to healthy again: the new pod Ready (and every node
+    UN, for Cassandra).
+    """
+
+    round: int
+    pod: str  # what was hit: a pod, "cassandra-0,cassandra-1,cassandra-2", a node
+    target: str  # "cassandra", "writer" or "node"
+    force: bool
+    deleted_at: float
+    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition
+    down_s: float | None = None  # how long a timed fault (node, partition) was left in place
+    restored_at: float | None = None
+    ready_at: float | None = None
+    up_normal_at: float | None = None
+    resumed_at: float | None = None  # the writer's first progress after recovery (timed faults, all-pods)
+    recovery_s: float | None = None
+    stall_s: float | None = None
+    stall_from_seq: int | None = None
+    stall_open: bool = False
+    progress_source: str = ""
+    sample_every_s: float = 0.0
+    samples: int = 0
+    progress: list[list[Any]] = field(default_factory=list)  # [time, seq or None]: the stall's evidence
+    observed: list[list[Any]] = field(default_factory=list)  # [time, what changed]: the round's story
+    writer_restarts: int = 0
+    verify: list[dict[str, Any]] = field(default_factory=list)
+    seed: int | None = None  # the random generator's seed, for --pod random
+    error: str = ""
+
+    @property
+    def lost_rows(self) -> int:
+        return sum(t.get("missing", 0) for t in self.verify)
+
+    @property
+    def rows(self) -> int:
+        """Rows verify read back (the acknowledged rows, when nothing is missing)."""
+        return max((t.get("rows", 0) for t in self.verify), default=0)
+
+    @property
+    def ok(self) -> bool:
+        return not self.error and self.lost_rows == 0 and self.recovery_s is not None
+
+    def observe(self, when: float, what: str) -> None:
+        self.observed.append([round(when, 3), what])
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.update(lost_rows=self.lost_rows, ok=self.ok)
+        return data
+
+
+def _secs(v: float | None) -> str:
+    return "-" if v is None else f"{v:.1f}"
+
+
+def summary_rows(results: list[RoundResult]) -> list[list[str]]:
+    """Rows for the terminal table, one per round."""
+    return [[str(r.round), r.fault, r.pod, _secs(r.recovery_s), _secs(r.stall_s) + ("+" if r.stall_open else ""),
+             str(r.writer_restarts), str(r.lost_rows), "ok" if r.ok else (r.error or "LOST ROWS")] for r in results]
+
+
+SUMMARY_HEADERS = ["round", "fault", "target", "recovery s", "writer stall s", "writer restarts", "lost rows", "result"]
+
+
+def totals(results: list[RoundResult]) -> dict[str, Any]:
+    """The soak's bottom line: rounds, faults, rows verified at the end, rows lost, writer restarts."""
+    kinds: dict[str, int] = {}
+    for r in results:
+        kinds[r.fault] = kinds.get(r.fault, 0) + 1
+    return {"rounds": len(results), "ok": sum(r.ok for r in results), "faults": kinds,
+            "rows": max((r.rows for r in results), default=0), "lost_rows": sum(r.lost_rows for r in results),
+            "writer_restarts": sum(r.writer_restarts for r in results)}

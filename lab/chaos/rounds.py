@@ -1,0 +1,161 @@
+"""``invoke chaos``: the rounds, from the command line's targets to a table and one JSON file a round.
+
+Targets (exactly one kind a run):
+  --pod cassandra-N | writer   delete that pod
+  --pod cassandra              delete all three Cassandra pods at once
+  --pod random                 each round one of ``--among`` (default: the three Cassandra pods, the
+                               writer, and a partition of a random Cassandra pod), drawn with ``--seed``
+  --node kind-workerN          stop that node's container for --down seconds, then start it
+  --partition cassandra-N      cut that pod off the network for --down seconds
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from typing import Callable
+
+from lab import plot, reporting, status
+from lab.chaos import faults as faults_mod
+from lab.chaos import round as round_mod
+from lab.chaos.faults import Fault
+from lab.chaos.faults.pod import target_kind
+from lab.chaos.results import SUMMARY_HEADERS, RoundResult, summary_rows, totals
+from lab.chaos.watch import CASSANDRA_PODS, ChaosSettings, Env
+from lab.errors import LabError, PreconditionError
+from lab.workflow import _require_cluster, guard_context
+
+#: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
+#: node controller's 5-minute eviction plus a margin for the round's own timeout.
+DOWN_RANGE = (5, 600)
+DEFAULT_DOWN = 30
+#: What ``--pod random`` draws from unless ``--among`` says otherwise; "partition" cuts a random
+#: Cassandra pod off for --down seconds. "cassandra" (all three at once) may be added with --among.
+RANDOM_AMONG = (*CASSANDRA_PODS, "writer", "partition")
+RANDOM_CHOICES = (*CASSANDRA_PODS, "writer", "cassandra", "partition")
+
+
+def check_down(down: float) -> float:
+    low, high = DOWN_RANGE
+    if not low <= down <= high:
+        raise PreconditionError(f"--down {down:g}: give seconds between {low} and {high}")
+    return float(down)
+
+
+def parse_among(among: str) -> tuple[str, ...]:
+    picks = tuple(p.strip() for p in among.split(",") if p.strip()) if among else RANDOM_AMONG
+    bad = [p for p in picks if p not in RANDOM_CHOICES]
+    if bad or not picks:
+        raise PreconditionError(f"--among {among!r}: a comma-separated list of {', '.join(RANDOM_CHOICES)}")
+    return picks
+
+
+def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0, among: str = "",
+         rounds: int = 1, rng: random.Random | None = None) -> list[tuple[str, str]]:
+    """(fault kind, target) for each round; one line for a bad combination or value."""
+    given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition)) if value]
+    if len(given) > 1:
+        raise PreconditionError(f"{' and '.join(given)}: give one target a run")
+    if rounds < 1:
+        raise PreconditionError(f"--rounds {rounds}: need at least 1")
+    if down:
+        check_down(down)
+    if among and pod != "random":
+        raise PreconditionError("--among applies to --pod random only")
+    if node or partition:
+        if not down:
+            down = DEFAULT_DOWN
+        return [("node", node) if node else ("partition", partition)] * rounds
+    pod = pod or "cassandra-1"
+    if pod == "random":
+        rng = rng or random.Random()
+        picks = parse_among(among)
+        if down and "partition" not in picks:
+            raise PreconditionError("--down applies to --node, --partition and random partitions only")
+        out = []
+        for _ in range(rounds):
+            choice = rng.choice(picks)
+            if choice == "partition":
+                out.append(("partition", rng.choice(CASSANDRA_PODS)))
+            elif choice == "cassandra":
+                out.append(("all-pods", "cassandra"))
+            else:
+                out.append(("pod", choice))
+        return out
+    if down:
+        raise PreconditionError("--down applies to --node, --partition and random partitions only")
+    if pod == "cassandra":
+        return [("all-pods", "cassandra")] * rounds
+    target_kind(pod)
+    return [("pod", pod)] * rounds
+
+
+def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
+               partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
+               sleep: Callable[[float], None] = time.sleep, run_round=None) -> list[RoundResult]:
+    """The rounds ``plan`` gives, ``interval`` seconds apart: a table on stdout, one JSON file per round
+    under <artifacts>/chaos/ (and the totals under chaos/soak/ for several rounds). Raises LabError
+    (exit 1) when any round lost rows, did not recover or found the writer wedged."""
+    run_round = run_round or round_mod.run_round
+    cfg = lab.cfg
+    seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
+    steps = plan(pod=pod, node=node, partition=partition, down=down, among=among, rounds=rounds,
+                 rng=random.Random(seed))
+    down = float(down or DEFAULT_DOWN)
+    guard_context(cfg, action="delete pods" if not (node or partition) else "inflict faults")
+    _require_cluster(lab)
+    chaos_cfg = cfg.chaos
+    settings = ChaosSettings(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
+                             sample_every=float(chaos_cfg.get("sample_every", 0.5)),
+                             settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
+                             metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
+                             metric=str(chaos_cfg.get("metric", "writer_last_seq")), force=force,
+                             resume_timeout=float(chaos_cfg.get("resume_timeout", 180)))
+    faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
+    env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
+    for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
+        faults_mod.make(kind, name, down=down).validate(env)
+    stamp = reporting.timestamp()
+    folder = cfg.path(cfg.artifacts) / "chaos"
+    results = []
+    for number, fault in enumerate(faults, start=1):
+        if number > 1:
+            sleep(interval)
+        with status.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
+            result = run_round(lab.runner, lab.kube, fault, number, settings, kind=lab.kind,
+                               request_timeout=int(cfg.verify.get("request_timeout", 120)))
+            result.seed = seed if pod == "random" else None
+            if not lab.runner.dry:
+                path = reporting.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
+                plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
+                shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
+                s.note(f"{'ok' if result.ok else 'FAILED: ' + (result.error or 'lost rows')}; {shown}")
+        results.append(result)
+    if lab.runner.dry:
+        return results
+    title = f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), topic {cfg.topic}"
+    reporting.table(SUMMARY_HEADERS, summary_rows(results), title=title)
+    total = totals(results)
+    status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
+                f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
+    if len(results) > 1:
+        reporting.write_json(folder / "soak" / f"{stamp}.json",
+                             {**total, "seed": seed if pod == "random" else None, "target": _what(pod, node, partition),
+                              "rounds_table": [dict(zip(SUMMARY_HEADERS, row)) for row in summary_rows(results)]})
+    failed = [r for r in results if not r.ok]
+    if failed:
+        lost = sum(r.lost_rows for r in failed)
+        raise LabError(f"chaos: {len(failed)} of {len(results)} round(s) failed"
+                       + (f", {lost} row(s) missing" if lost else f": {failed[0].error}"))
+    return results
+
+
+def _what(pod: str, node: str, partition: str) -> str:
+    if node:
+        return f"node {node}"
+    if partition:
+        return f"partition {partition}"
+    return {"random": "random targets", "cassandra": "all Cassandra pods"}.get(pod or "cassandra-1", pod or "cassandra-1")
+
+
+__all__ = ["DOWN_RANGE", "DEFAULT_DOWN", "RANDOM_AMONG", "Fault", "plan", "run_rounds"]

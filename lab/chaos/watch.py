@@ -1,0 +1,249 @@
+"""Watching a round: what the pods and nodes are doing, said plainly, and the waits for recovery.
+
+The pure half (``replaced_and_ready``, ``pod_state``, ``restarts_since``) works on ``kubectl get -o json``
+data and is tested on recorded shapes; the waits poll through kubectl and nodetool and record what
+changed on the round (``RoundResult.observe``), so a round that does not recover says where it stuck
+("cassandra-2: Pending, waiting for node kind-worker2") instead of only that it timed out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from lab import kubectl
+from lab.cassandra import Cassandra, all_up_normal
+from lab.chaos.results import RoundResult
+from lab.errors import LabError
+from lab.kind import Kind
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+CASSANDRA_REPLICAS = 3
+CASSANDRA_PODS = tuple(f"cassandra-{n}" for n in range(CASSANDRA_REPLICAS))
+
+
+@dataclass
+class ChaosSettings:
+    topic: str
+    consistency: str = "QUORUM"
+    sample_every: float = 0.5
+    settle: float = 10.0
+    timeout: float = 600.0
+    metrics_port: int = 8080
+    metric: str = "writer_last_seq"
+    force: bool = False
+    #: After recovery, how long the writer may take to write again before the round calls it wedged
+    #: (the writer re-resolves its seeds after a bound of its own when every address went stale).
+    resume_timeout: float = 180.0
+
+
+@dataclass
+class Env:
+    """What every fault and wait needs: the CLIs, the settings, the clock (fake in tests)."""
+
+    runner: Runner
+    kube: Kubectl
+    settings: ChaosSettings
+    clock: Callable[[], float]
+    sleep: Callable[[float], None]
+    request_timeout: int = 120
+    kind: Kind | None = None
+    _seen: dict[str, str] = field(default_factory=dict)
+
+    def cassandra(self, pod: str) -> Cassandra:
+        return Cassandra(self.runner, self.kube, pod=pod, request_timeout=self.request_timeout)
+
+    def note(self, result: RoundResult, key: str, state: str) -> None:
+        """Record ``key: state`` on the round when it differs from the last state seen for ``key``."""
+        if self._seen.get(key) != state:
+            self._seen[key] = state
+            result.observe(self.clock(), f"{key}: {state}")
+
+
+# -- pure ----------------------------------------------------------------------------------------------
+
+def replaced_and_ready(items: list[dict[str, Any]], old_uids: set[str], *, name: str | None = None) -> dict | None:
+    """The Ready pod that replaced the deleted one (a new uid; same name for a StatefulSet pod), or None."""
+    for pod in items:
+        if name and pod.get("metadata", {}).get("name") != name:
+            continue
+        if kubectl.pod_uid(pod) not in old_uids and kubectl.pod_ready(pod):
+            return pod
+    return None
+
+
+def node_ready(node: dict[str, Any] | None) -> str:
+    """A node's Ready condition: "True", "False", "Unknown" (the kubelet stopped reporting) or "missing"."""
+    if not node:
+        return "missing"
+    for cond in node.get("status", {}).get("conditions", []) or []:
+        if cond.get("type") == "Ready":
+            return str(cond.get("status", "Unknown"))
+    return "Unknown"
+
+
+def node_state(name: str, node: dict[str, Any] | None) -> str:
+    ready = node_ready(node)
+    if ready == "True":
+        return "Ready"
+    if ready == "missing":
+        return "not registered"
+    for cond in (node or {}).get("status", {}).get("conditions", []) or []:
+        if cond.get("type") == "Ready" and cond.get("message"):
+            return f"NotReady ({cond['message'].rstrip('.')})"
+    return "NotReady"
+
+
+def pod_state(pod: dict[str, Any] | None, *, down_node: str | None = None) -> str:
+    """One plain phrase for where a pod is on its way back ("Ready", "Terminating", "Pending, waiting for
+    node kind-worker2 ...") ; ``down_node`` is the node a round stopped, if any."""
+    if pod is None:
+        return "gone (not yet recreated)"
+    meta, spec, status = pod.get("metadata", {}), pod.get("spec", {}), pod.get("status", {})
+    node = spec.get("nodeName") or ""
+    on_down_node = bool(down_node) and node == down_node
+    if meta.get("deletionTimestamp"):
+        if on_down_node:
+            return f"Terminating, waiting for node {node} to confirm (its kubelet is down)"
+        return "Terminating"
+    if kubectl.pod_ready(pod):
+        return f"Ready on {node}" if node else "Ready"
+    phase = status.get("phase", "")
+    if not node:
+        reason = kubectl.pod_waiting_reason(pod)
+        if down_node and phase == "Pending":
+            # A StatefulSet pod's PVC is bound to a local-path volume on one node: the scheduler can only
+            # put it back there, so it waits until that node is Ready again.
+            return f"Pending, waiting for node {down_node} (its volume is node-local)" + (
+                f": {reason}" if reason and reason != "Pending" else "")
+        return reason or "Pending"
+    if on_down_node:
+        return f"not Ready: its node {node} is down (the pod cannot move; its volume is node-local)"
+    reason = kubectl.pod_waiting_reason(pod)
+    restarts = kubectl.pod_restarts(pod)
+    text = f"{reason or phase or 'starting'}, not Ready, on {node}"
+    return text + (f", restarts {restarts}" if restarts else "")
+
+
+def restart_counts(items: list[dict[str, Any]]) -> dict[str, int]:
+    """uid -> container restarts, for the writer's pods."""
+    return {kubectl.pod_uid(p): kubectl.pod_restarts(p) for p in items}
+
+
+def restarts_since(before: dict[str, int], after: dict[str, int]) -> int:
+    """Restarts that happened between two snapshots: growth of surviving pods plus all restarts of new
+    pods (a deleted pod takes its count with it; a replacement pod starts from 0)."""
+    return sum(max(0, count - before.get(uid, 0)) for uid, count in after.items())
+
+
+def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {p.get("metadata", {}).get("name", ""): p for p in items}
+
+
+# -- reads and waits -------------------------------------------------------------------------------------
+
+def writer_restarts(runner: Runner, kube: Kubectl) -> dict[str, int]:
+    return restart_counts(kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR))
+
+
+def require_ready(env: Env, names: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
+    """The named Cassandra pods, each Ready, or one line saying which is not (before any fault)."""
+    from lab.errors import PreconditionError
+
+    pods = by_name(kubectl.pods(env.runner, env.kube, kubectl.CASSANDRA_SELECTOR))
+    for name in names:
+        if name not in pods:
+            raise PreconditionError(f"{name} not found; run `invoke deploy` (StatefulSet cassandra has "
+                                    f"{', '.join(sorted(pods)) or 'no pods'})")
+        if not kubectl.pod_ready(pods[name]):
+            raise PreconditionError(f"{name} is not Ready; run `invoke status` and wait before a chaos round")
+    return pods
+
+
+def ready_writers(env: Env) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    items = kubectl.pods(env.runner, env.kube, kubectl.WRITER_SELECTOR)
+    return items, [p for p in items if kubectl.pod_ready(p)]
+
+
+def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list[str], old_uids: set[str], *,
+                    probe: str, down_node: str | None = None, poll: Callable[[], None] | None = None) -> bool:
+    """Wait until every pod in ``names`` is Ready under a uid not in ``old_uids`` (pass an empty set when
+    the same pod object comes back, as after a node restart), then until nodetool in ``probe`` lists
+    every node UN.
+
+    Records ready_at / up_normal_at / recovery_s on ``result``, or a plain error naming where it stuck.
+    ``poll`` runs each round of the wait (a fault's own observation, e.g. the node's state).
+    """
+    timeout = env.settings.timeout
+    states: dict[str, str] = {}
+
+    def ready() -> bool:
+        if poll is not None:
+            poll()
+        pods = by_name(kubectl.pods(env.runner, env.kube, kubectl.CASSANDRA_SELECTOR))
+        done = True
+        for name in names:
+            pod = pods.get(name)
+            states[name] = pod_state(pod, down_node=down_node)
+            env.note(result, name, states[name])
+            if pod is None or kubectl.pod_uid(pod) in old_uids or not kubectl.pod_ready(pod):
+                done = False
+        return done
+
+    if not kubectl.wait_until(ready, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
+        stuck = [n for n in names if not states.get(n, "").startswith("Ready")] or list(names)
+        result.error = (f"{', '.join(stuck)} not Ready within {timeout:.0f}s: "
+                        + "; ".join(f"{n} {states.get(n, 'unknown')}" if len(stuck) > 1 else states.get(n, "unknown")
+                                    for n in stuck))
+        return False
+    result.ready_at = env.clock()
+    _set_recovery(result, result.ready_at)
+    return await_up_normal(env, result, probe=probe)
+
+
+def await_up_normal(env: Env, result: RoundResult, *, probe: str) -> bool:
+    """Wait until nodetool in ``probe`` lists every replica UN; records up_normal_at or the error."""
+    cass = env.cassandra(probe)
+    last: list[str] = []
+
+    def up_normal() -> bool:
+        try:
+            nodes = cass.nodetool_status()
+        except LabError:
+            return False
+        last[:] = [f"{n.address} {n.state}" for n in nodes]
+        return all_up_normal(nodes, CASSANDRA_REPLICAS)
+
+    timeout = env.settings.timeout
+    if not kubectl.wait_until(up_normal, timeout=timeout, every=2.0, clock=env.clock, sleep=env.sleep):
+        result.error = f"not every node UN within {timeout:.0f}s" + (f" ({', '.join(last)})" if last else "")
+        return False
+    result.up_normal_at = env.clock()
+    _set_recovery(result, result.up_normal_at)
+    env.note(result, "ring", f"{CASSANDRA_REPLICAS} nodes UN")
+    return True
+
+
+def await_writer(env: Env, result: RoundResult, old_uids: set[str]) -> bool:
+    """Wait until a writer pod that is not one of ``old_uids`` is Ready (any Ready one when empty)."""
+    timeout = env.settings.timeout
+    state = [""]
+
+    def replaced() -> bool:
+        items = kubectl.pods(env.runner, env.kube, kubectl.WRITER_SELECTOR)
+        state[0] = "; ".join(f"{p['metadata']['name']}: {pod_state(p)}" for p in items) or "no pod"
+        return replaced_and_ready(items, old_uids) is not None
+
+    if not kubectl.wait_until(replaced, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
+        result.error = f"writer not Ready within {timeout:.0f}s ({state[0]})"
+        return False
+    result.ready_at = env.clock()
+    _set_recovery(result, result.ready_at)
+    return True
+
+
+def _set_recovery(result: RoundResult, at: float) -> None:
+    start = result.restored_at if result.restored_at is not None else result.deleted_at
+    result.recovery_s = round(at - start, 2)
+

@@ -1,0 +1,348 @@
+"""Each fault through a whole round under the fake runner: the commands it runs, what it waits for, what
+the round records (recovery, observations, errors), and that a timed fault is always undone."""
+
+import json
+
+import pytest
+
+from lab import chaos
+from lab.chaos import ChaosSettings, faults
+from lab.chaos.faults import partition as partition_mod
+from lab.errors import PreconditionError
+from lab.kind import Kind
+from lab.runner import Runner
+
+from chaosfakes import (DATA, WRITER, CallableCtx, FakeClock, FakeProgress, K, cassandra_pods, items, node, pod,
+                        verify_rules)
+from labfakes import FakeCtx
+
+KIND = Kind("kind", "kind")
+KIND_NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
+DN = (DATA / "nodetool_status_dn.txt").read_text()
+UN = (DATA / "nodetool_status_un.txt").read_text()
+
+
+def settings(**kw):
+    kw.setdefault("timeout", 60)
+    return ChaosSettings(topic="test", sample_every=0.01, settle=0.0, resume_timeout=30, **kw)
+
+
+def play(ctx, target, *, progress=None, **kw):
+    clock = FakeClock()
+    progress = progress or FakeProgress()
+    result = chaos.run_round(Runner(ctx), K, target, 1, kw.pop("settings", None) or settings(), clock=clock,
+                             sleep=clock.sleep, make_progress=lambda *a: progress, kind=KIND, **kw)
+    return result, progress
+
+
+# -- one pod ---------------------------------------------------------------------------------------------
+
+def _one_pod_ctx(*, recovers=True, seqs=None):
+    return FakeCtx([
+        ("get pod cassandra-1 ", json.dumps(pod("cassandra-1", "old", True))),
+        ("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-x", "w", True, restarts=2))),
+        ("get pods --selector app=cassandra", [items(pod("cassandra-1", "old", True, deleting=True)),
+                                               items(pod("cassandra-1", "new", recovers))]),
+        ("nodetool status", [DN, UN]),
+        ("prj04_last_seq", " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"),
+        ("SELECT seq", seqs or (DATA / "cqlsh_seqs.txt").read_text()),
+    ])
+
+
+def test_a_cassandra_pod_round_records_recovery_and_verifies():
+    ctx = _one_pod_ctx()
+    result, progress = play(ctx, "cassandra-1")
+    assert ctx.matching("delete pod") == [
+        "kubectl --context kind-kind --namespace default delete pod cassandra-1 --wait=false"]
+    assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool|cqlsh"))  # never in the deleted pod
+    assert result.recovery_s == 3.0  # two 1 s pod polls, then one 2 s nodetool poll, on the fake clock
+    assert result.ready_at - result.deleted_at == 1.0
+    assert (result.fault, result.target, result.restored_at) == ("pod", "cassandra", None)
+    assert (result.writer_restarts, result.progress_source, progress.closed) == (0, "metrics:writer_last_seq", True)
+    assert result.resumed_at is not None and result.resumed_at >= result.up_normal_at
+    assert result.verify[0]["gaps"] == [[4, 5], [8, 9]]
+    assert result.lost_rows == 4 and not result.ok
+    assert ["cassandra-1: Terminating", "cassandra-1: Ready on kind-worker3", "ring: 3 nodes UN"] == [
+        what for _, what in result.observed]
+
+
+def test_a_round_that_does_not_recover_says_where_it_stuck():
+    result, _ = play(_one_pod_ctx(recovers=False), "cassandra-1", settings=settings(timeout=5))
+    assert (result.error, result.recovery_s, result.ok) == (
+        "cassandra-1 not Ready within 5s: Running, not Ready, on kind-worker3", None, False)
+    assert result.verify[0]["gaps"] == [[4, 5], [8, 9]]  # the data is still checked
+
+
+def test_a_wedged_writer_fails_the_round_after_recovery():
+    from chaosfakes import ALL_SEQS
+
+    result, _ = play(_one_pod_ctx(seqs=ALL_SEQS), "cassandra-1", progress=FakeProgress(start=300, stuck_at=300))
+    assert result.recovery_s == 3.0 and result.lost_rows == 0
+    assert result.error == "the writer wrote nothing within 30s after recovery (stuck at seq 300): wedged?"
+    assert result.stall_open and not result.ok
+
+
+def test_a_round_refuses_a_target_that_is_not_ready():
+    ctx = FakeCtx([("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "u", False)))])
+    with pytest.raises(PreconditionError, match="cassandra-2 is not Ready"):
+        chaos.run_round(Runner(ctx), K, "cassandra-2", 1, ChaosSettings(topic="test"))
+    assert ctx.matching("delete") == []
+
+
+def test_a_dry_round_prints_the_deletion_only(capsys):
+    ctx = _one_pod_ctx()
+    result = chaos.run_round(Runner(ctx, dry=True), K, "cassandra-1", 1, ChaosSettings(topic="test", force=True),
+                             make_progress=lambda *a: pytest.fail("no sampling in a dry run"))
+    assert capsys.readouterr().out == (
+        "[dry-run] kubectl --context kind-kind --namespace default delete pod cassandra-1 --wait=false "
+        "--grace-period=0 --force\n")
+    assert ctx.matching("delete") == [] and result.recovery_s is None
+
+
+def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypatch):
+    from lab.chaos.sampling import CqlProgress
+
+    monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)  # real seconds between cqlsh reads; 1.0 live
+    old = pod("ece573-prj04-writer-a", "w-old", True, restarts=3)
+    new = pod("ece573-prj04-writer-b", "w-new", True, restarts=1)
+    seq = iter(range(3, 10_000))
+    ctx = CallableCtx([
+        ("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
+        ("prj04_last_seq", lambda: f" topic | seq\n-------+-----\n  test |  {next(seq)}\n\n(1 rows)\n"),
+        ("SELECT seq", " seq\n-----\n" + "".join(f" {n}\n" for n in range(1, 2001)) + "\n(2000 rows)\n"),
+    ])
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "writer", 1, settings(timeout=30), clock=clock, sleep=clock.sleep,
+                             make_progress=lambda *a: pytest.fail("writer: no port-forward"))
+    assert ctx.matching("delete pod") == [
+        "kubectl --context kind-kind --namespace default delete pod ece573-prj04-writer-a --wait=false"]
+    assert (result.pod, result.target, result.progress_source, result.sample_every_s) == (
+        "ece573-prj04-writer-a", "writer", "cql:last_seq", 0.02)
+    assert (result.recovery_s, result.writer_restarts, result.ok) == (0.0, 1, True), result.error
+    assert result.up_normal_at is None
+
+
+def test_a_dry_writer_round_names_the_ready_pod(capsys):
+    ctx = FakeCtx([("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-a", "w", True)))])
+    chaos.run_round(Runner(ctx, dry=True), K, "writer", 1, ChaosSettings(topic="test"))
+    assert capsys.readouterr().out.endswith("delete pod ece573-prj04-writer-a --wait=false\n")
+
+
+# -- all Cassandra pods at once ----------------------------------------------------------------------------
+
+def _all_pods_ctx(*, last="new"):
+    return FakeCtx([
+        ("app=ece573-prj04-writer", WRITER),
+        ("get pods --selector app=cassandra", [
+            cassandra_pods(),  # prepare
+            items(*(pod(n, n, False, deleting=True) for n in ("cassandra-0", "cassandra-1", "cassandra-2"))),
+            items(pod("cassandra-0", "c0-new", True), pod("cassandra-1", "c1-new", False, phase="Pending")),
+            items(pod("cassandra-0", "c0-new", True), pod("cassandra-1", "c1-new", True),
+                  pod("cassandra-2", "cassandra-2" if last == "old" else "c2-new", last != "stuck")),
+        ]),
+        ("nodetool status", UN),
+        *verify_rules(),
+    ])
+
+
+def test_all_pods_go_in_one_deletion_and_the_round_waits_for_three_new_pods():
+    ctx = _all_pods_ctx()
+    result, _ = play(ctx, "cassandra")
+    assert ctx.matching("delete pod") == [
+        "kubectl --context kind-kind --namespace default delete pod cassandra-0 cassandra-1 cassandra-2 --wait=false"]
+    assert (result.fault, result.pod, result.ok, result.lost_rows) == (
+        "all-pods", "cassandra-0,cassandra-1,cassandra-2", True, 0), result.error
+    assert result.recovery_s == 2.0  # three pod polls, 1 s apart; the ring was UN at once
+    assert "cassandra-2: gone (not yet recreated)" in [w for _, w in result.observed]
+    assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool|cqlsh"))
+
+
+def test_all_pods_round_names_every_pod_still_missing():
+    result, _ = play(_all_pods_ctx(last="stuck"), "cassandra", settings=settings(timeout=5))
+    assert result.error == "cassandra-2 not Ready within 5s: Running, not Ready, on kind-worker2"
+
+
+def test_all_pods_needs_all_three_ready_first():
+    ctx = FakeCtx([("get pods --selector app=cassandra", cassandra_pods(except_ready=("cassandra-1",)))])
+    with pytest.raises(PreconditionError, match="cassandra-1 is not Ready"):
+        play(ctx, "cassandra")
+    assert ctx.matching("delete") == []
+
+
+# -- a node stopped and started ----------------------------------------------------------------------------
+
+def _node_ctx(*, comes_back=True):
+    down = items(pod("cassandra-0", "cassandra-0", True), pod("cassandra-1", "cassandra-1", True),
+                 pod("cassandra-2", "cassandra-2", False))
+    return FakeCtx([
+        ("kind get nodes", KIND_NODES),
+        ("app=ece573-prj04-writer", WRITER),
+        ("get pods --selector app=cassandra", [cassandra_pods(), cassandra_pods(), down, down, down, down,
+                                               cassandra_pods()]),
+        ("get node kind-worker2", [node("kind-worker2", True)] + [node("kind-worker2", False)] * 8
+         + [node("kind-worker2", comes_back)]),
+        ("nodetool status", [DN, UN]),
+        *verify_rules(),
+    ])
+
+
+def test_a_node_round_stops_then_starts_the_node_and_reports_its_pods():
+    ctx = _node_ctx()
+    result, _ = play(ctx, faults.make("node", "kind-worker2", down=30))
+    assert ctx.matching("^docker (stop|start)") == ["docker stop kind-worker2", "docker start kind-worker2"]
+    assert (result.fault, result.target, result.pod, result.down_s) == ("node", "node", "kind-worker2", 30)
+    assert result.restored_at - result.deleted_at == 30.0  # held for --down on the fake clock
+    assert result.ok, result.error
+    assert result.recovery_s == result.up_normal_at - result.restored_at > 0
+    seen = [what for _, what in result.observed]
+    assert "kind-worker2: stopping; lab pods on it: cassandra-2" in seen
+    assert "kind-worker2: NotReady (Kubelet stopped posting node status)" in seen
+    assert ("cassandra-2: not Ready: its node kind-worker2 is down (the pod cannot move; its volume is node-local)"
+            in seen)
+    assert "kind-worker2: container started; waiting for its kubelet to re-register" in seen
+    # nodetool ran in a replica on another node
+    assert ctx.matching("nodetool") and all(" exec cassandra-0 " in c for c in ctx.matching("nodetool"))
+
+
+def test_a_node_that_does_not_come_back_is_named_and_was_still_started():
+    ctx = _node_ctx(comes_back=False)
+    result, _ = play(ctx, faults.make("node", "kind-worker2", down=10), settings=settings(timeout=8))
+    assert result.error == ("node kind-worker2 not Ready within 8s of `docker start` "
+                            "(NotReady (Kubelet stopped posting node status))")
+    assert ctx.matching("^docker start") == ["docker start kind-worker2"]
+
+
+def test_an_interrupted_node_round_still_starts_the_node():
+    ctx = _node_ctx()
+    clock = FakeClock()
+
+    def sleep(seconds):
+        if clock.now > 1010:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    with pytest.raises(KeyboardInterrupt):
+        chaos.run_round(Runner(ctx), K, faults.make("node", "kind-worker2", down=60), 1, settings(), clock=clock,
+                        sleep=sleep, make_progress=lambda *a: FakeProgress(), kind=KIND)
+    assert ctx.matching("^docker (stop|start)") == ["docker stop kind-worker2", "docker start kind-worker2"]
+
+
+@pytest.mark.parametrize("name, message", [
+    ("kind-worker9", "--node 'kind-worker9': not a worker of kind cluster 'kind' (workers: kind-worker, "
+                     "kind-worker2, kind-worker3, kind-worker4)"),
+    ("kind-control-plane", "--node 'kind-control-plane': the control plane serves the API this round watches"),
+])
+def test_a_node_round_refuses_what_is_not_a_worker(name, message):
+    ctx = FakeCtx([("kind get nodes", KIND_NODES)])
+    with pytest.raises(PreconditionError) as err:
+        play(ctx, faults.make("node", name, down=30))
+    assert str(err.value).startswith(message)
+    assert ctx.matching("docker") == []
+
+
+def test_a_writer_on_the_stopped_node_is_sampled_with_cqlsh():
+    ctx = _node_ctx()
+    ctx.add("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-x", "w", True, node="kind-worker2")),
+            first=True)
+    fault = faults.make("node", "kind-worker2", down=5)
+    fault.validate(_env(ctx))
+    fault.prepare(_env(ctx))
+    assert fault.sample_metrics(_env(ctx)) is False and fault.probe_pod() == "cassandra-0"
+
+
+def _env(ctx):
+    clock = FakeClock()
+    return chaos.watch.Env(Runner(ctx), K, settings(), clock, clock.sleep, kind=KIND)
+
+
+# -- a pod cut off the network -----------------------------------------------------------------------------
+
+CRICTL_INSPECT = json.dumps({"status": {"id": "cid-cassandra-2"}, "info": {"sandboxID": "sb-2", "pid": 4242}})
+CRICTL_INSPECTP = json.dumps({"status": {"id": "sb-2"}, "info": {"pid": 777}})
+
+
+def _partition_ctx():
+    return FakeCtx([
+        ("crictl inspect cid-cassandra-2", CRICTL_INSPECT),
+        ("crictl inspectp sb-2", CRICTL_INSPECTP),
+        ("app=ece573-prj04-writer", WRITER),
+        ("get pods --selector app=cassandra", cassandra_pods()),
+        ("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "cassandra-2", True))),
+        ("nodetool status", [UN, CUT_VIEW, CUT_VIEW, UN]),
+        *verify_rules(),
+    ])
+
+
+CUT_VIEW = UN.replace("UN  10.244.4.3", "DN  10.244.4.3")  # cassandra-2 seen down by the others
+
+
+def test_a_partition_cuts_the_pods_netns_from_its_node_then_restores_it():
+    ctx = _partition_ctx()
+    result, _ = play(ctx, faults.make("partition", "cassandra-2", down=20))
+    netns = ctx.matching("nsenter")
+    assert len(netns) == 2
+    assert all(c.startswith("docker exec kind-worker2 nsenter --net=/proc/777/ns/net sh -c ") for c in netns)
+    assert "iptables -w -A LAB-PARTITION-IN -j DROP" in netns[0] and "-D INPUT -j LAB-PARTITION-IN" in netns[1]
+    assert ctx.matching("delete") == []  # nothing is deleted
+    assert (result.fault, result.pod, result.down_s, result.ok) == ("partition", "cassandra-2", 20, True), result.error
+    assert result.restored_at - result.deleted_at == 20.0
+    seen = [what for _, what in result.observed]
+    assert "ring seen from cassandra-0: cassandra-0 UN, cassandra-1 UN, cassandra-2 DN" in seen
+    assert "cassandra-2: reconnected (rules removed)" in seen
+    assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool|cqlsh"))
+
+
+def test_a_failed_partition_round_still_removes_the_rules():
+    ctx = _partition_ctx()
+    ctx.add("LAB-PARTITION-IN -j DROP", ("iptables: Resource temporarily unavailable.", 4), first=True)
+    from lab.errors import CommandError
+
+    with pytest.raises(CommandError):
+        play(ctx, faults.make("partition", "cassandra-2", down=20))
+    assert len(ctx.matching("nsenter")) == 2 and "-D INPUT" in ctx.matching("nsenter")[1]
+
+
+def test_a_restarted_cassandra_during_the_cut_is_reported():
+    ctx = _partition_ctx()
+    ctx.add("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "cassandra-2", True, restarts=1)), first=True)
+    result, _ = play(ctx, faults.make("partition", "cassandra-2", down=10))
+    assert any("restarted during the cut (restarts 0 -> 1)" in w for _, w in result.observed)
+
+
+@pytest.mark.parametrize("name", ["writer", "cassandra-7", "cassandra"])
+def test_a_partition_takes_a_cassandra_pod_only(name):
+    with pytest.raises(PreconditionError, match=rf"--partition '{name}': name a Cassandra pod \(cassandra-0, "):
+        play(FakeCtx(), faults.make("partition", name, down=10))
+
+
+def test_the_cut_keeps_loopback_and_the_gateway_and_drops_the_rest_both_ways():
+    cut = partition_mod.cut_script()
+    assert cut.index("-i lo -j ACCEPT") < cut.index("-A LAB-PARTITION-IN -j DROP")
+    assert '-s "$gw" -j ACCEPT' in cut and '-d "$gw" -j ACCEPT' in cut
+    assert "-I INPUT -j LAB-PARTITION-IN" in cut and "-I OUTPUT -j LAB-PARTITION-OUT" in cut
+    restore = partition_mod.restore_script()
+    assert restore.endswith("! iptables -w -S | grep -q LAB-PARTITION")
+
+
+def test_crictl_parsers():
+    assert partition_mod.sandbox_of(CRICTL_INSPECT) == "sb-2"
+    assert partition_mod.pid_of(CRICTL_INSPECTP) == 777
+    with pytest.raises(ValueError):
+        partition_mod.pid_of('{"info": {}}')
+    assert partition_mod.container_id(pod("cassandra-2", "x", True)) == "cid-x"
+
+
+def test_a_dry_partition_prints_both_rule_changes(capsys):
+    ctx = _partition_ctx()
+    chaos.run_round(Runner(ctx, dry=True), K, faults.make("partition", "cassandra-2", down=15), 1, settings())
+    out = capsys.readouterr().out.splitlines()
+    assert [line.split(" sh -c ")[0] for line in out if "nsenter" in line] == [
+        "[dry-run] docker exec kind-worker2 nsenter --net=/proc/777/ns/net"] * 2
+    assert "[dry-run] # ... 15s later" in out
+    assert ctx.matching("nsenter") == []
+
+
+def test_every_fault_kind_is_registered_once():
+    assert sorted(faults.FAULTS) == ["all-pods", "node", "partition", "pod"]
+    with pytest.raises(ValueError, match="registered twice"):
+        faults.register("pod")(type("Again", (faults.Fault,), {}))

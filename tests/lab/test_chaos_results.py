@@ -1,0 +1,59 @@
+"""Chaos arithmetic on recorded shapes: the stall, the round record, the summary table and totals."""
+
+from lab import chaos
+from lab.chaos import RoundResult, Stall, longest_stall, totals
+
+# Recorded shape: a writer at ~1000 rows/s sampled every 0.5 s; cassandra-1 deleted at t=2.0, writes
+# blocked (QUORUM with a slow coordinator failover) from t=2.5 until t=4.0, then a failed scrape at 4.5.
+SAMPLES = [(0.0, 0), (0.5, 480), (1.0, 990), (1.5, 1500), (2.0, 1990), (2.5, 2400), (3.0, 2400), (3.5, 2400),
+           (4.0, 2950), (4.5, None), (5.0, 3900)]
+
+
+def test_longest_stall_on_recorded_samples():
+    assert longest_stall(SAMPLES) == Stall(seconds=1.5, start=2.5, end=4.0, seq=2400)
+
+
+def test_longest_stall_still_open_at_the_end():
+    assert longest_stall([(0, 1), (1, 2), (2, 2), (5, 2)]) == Stall(4, 1, 5, 2, open=True)
+
+
+def test_longest_stall_needs_two_readings():
+    assert longest_stall([(0, None), (1, 5)]) is None
+    assert longest_stall([(0, 1), (0.5, 2)]) == Stall(0.5, 0, 0.5, 1)
+
+
+def test_the_stall_lives_outside_the_chaos_package_so_plot_does_not_import_chaos():
+    import lab.plot
+    import lab.stall
+
+    assert lab.plot.longest_stall is lab.stall.longest_stall is chaos.longest_stall
+
+
+def _round(number, fault, pod, **kw):
+    return RoundResult(round=number, pod=pod, target="cassandra", force=False, deleted_at=0, fault=fault, **kw)
+
+
+def test_summary_rows_name_the_fault_and_its_target():
+    good = _round(1, "pod", "cassandra-1", recovery_s=41.24, stall_s=1.5, verify=[{"missing": 0, "rows": 900}])
+    bad = _round(2, "partition", "cassandra-2", recovery_s=None, stall_s=30.0, stall_open=True, writer_restarts=1,
+                 verify=[{"missing": 7, "rows": 950}], error="cassandra-2 not Ready within 600s: Terminating")
+    assert chaos.summary_rows([good, bad]) == [
+        ["1", "pod", "cassandra-1", "41.2", "1.5", "0", "0", "ok"],
+        ["2", "partition", "cassandra-2", "-", "30.0+", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
+    assert chaos.SUMMARY_HEADERS[:3] == ["round", "fault", "target"]
+    record = bad.to_dict()
+    assert (record["lost_rows"], record["ok"], record["fault"], record["pod"]) == (7, False, "partition", "cassandra-2")
+
+
+def test_totals_add_up_the_soak():
+    rounds = [_round(1, "pod", "cassandra-0", recovery_s=40.0, verify=[{"missing": 0, "rows": 1000}]),
+              _round(2, "partition", "cassandra-1", recovery_s=12.0, verify=[{"missing": 0, "rows": 2500}]),
+              _round(3, "pod", "writer", recovery_s=4.0, writer_restarts=0, verify=[{"missing": 2, "rows": 2998}])]
+    assert totals(rounds) == {"rounds": 3, "ok": 2, "faults": {"pod": 2, "partition": 1}, "rows": 2998,
+                              "lost_rows": 2, "writer_restarts": 0}
+
+
+def test_observations_keep_their_time():
+    result = _round(1, "node", "kind-worker2")
+    result.observe(1012.3456, "kind-worker2: NotReady")
+    assert result.to_dict()["observed"] == [[1012.346, "kind-worker2: NotReady"]]

@@ -244,13 +244,15 @@ def lesson(c, step=None):
 @task(help={"out": "folder for reports/<timestamp>/ (default reports)",
             "tail": "writer log lines to show (default 20)",
             "rerender": "render this saved report.json (or its folder) again instead of collecting",
-            "check": "exit 1 when a key fact misses its bar (5 nodes, 3 UN, no gaps ...)"})
+            "check": "exit 1 when a key fact misses its bar (5 nodes, 3 UN, no gaps ...)",
+            "pdf": "also write report.pdf, the hand-in (WeasyPrint; needs libpango-1.0-0 and libpangoft2-1.0-0)",
+            "docx": "also write report.docx"})
 @_handled
-def report(c, out="reports", tail=20, rerender="", check=False):
-    """The lab notebook: sections II-V from the live cluster as report.md, report.html and report.json."""
-    from lab import notebook
+def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False):
+    """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
+    from lab import report as report_lib
 
-    notebook.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check)
+    report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx)
 
 
 @task(name="cassandra", help={"force": "rebuild even when the content tag exists"})

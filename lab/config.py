@@ -7,6 +7,7 @@ merged ``c.config.lab`` tree into a typed, validated value that the library func
 
 from __future__ import annotations
 
+import datetime
 import os
 import re
 import shutil
@@ -65,6 +66,9 @@ DEFAULTS: dict[str, Any] = {
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},
         "timeouts": {"cluster": 600, "cassandra": 900, "writer": 300, "pod": 600},
+        # The hand-in's title block (invoke report); date "today" is the day the report is collected.
+        "report": {"name": "", "course": "ECE 573", "date": "today",
+                   "title": "Project 4: Container Orchestration with Kubernetes"},
     }
 }
 
@@ -112,6 +116,7 @@ class LabConfig:
     verify: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["verify"]))
     chaos: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["chaos"]))
     timeouts: Timeouts = field(default_factory=lambda: Timeouts(**DEFAULTS["lab"]["timeouts"]))
+    report: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["lab"]["report"]))
     root: Path = ROOT
 
     @property
@@ -132,9 +137,10 @@ class LabConfig:
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> "LabConfig":
         """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
         lab = _merge(DEFAULTS["lab"], _plain(raw or {}))
-        unknown = set(lab["images"]) - set(DEFAULTS["lab"]["images"])
-        if unknown:
-            raise PreconditionError(f"unknown key lab.images.{sorted(unknown)[0]} in invoke.yaml")
+        for group in ("images", "report"):
+            unknown = set(lab[group]) - set(DEFAULTS["lab"][group])
+            if unknown:
+                raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
         images = Images(**{k: lab["images"][k] for k in DEFAULTS["lab"]["images"]})
         timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in DEFAULTS["lab"]["timeouts"]})
         cfg = cls(
@@ -145,7 +151,9 @@ class LabConfig:
             images=images, topic=str(lab["writer"]["topic"]), consistency=str(lab["writer"]["consistency"]).upper(),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
-            verify=dict(lab["verify"]), chaos=dict(lab["chaos"]), timeouts=timeouts, root=root,
+            verify=dict(lab["verify"]), chaos=dict(lab["chaos"]), timeouts=timeouts,
+            report={k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in DEFAULTS["lab"]["report"]},
+            root=root,
         )
         cfg.validate()
         return cfg
@@ -180,6 +188,7 @@ class LabConfig:
             value = getattr(self.images, key)
             if value not in IMAGE_SOURCES:
                 raise PreconditionError(f"lab.images.{key} is {value!r}; use one of {', '.join(IMAGE_SOURCES)}")
+        check_report_date(self.report["date"])
 
 
 def check_topic(topic: str) -> str:
@@ -220,6 +229,16 @@ def check_consistency(level: str, *, key: str = "consistency") -> str:
     if level not in CONSISTENCY_LEVELS:
         raise PreconditionError(f"{key} {level!r} is not one of {', '.join(CONSISTENCY_LEVELS)}")
     return level
+
+
+def check_report_date(value: str) -> str:
+    """lab.report.date: "today" or a calendar date (YYYY-MM-DD), so the hand-in never shows a typo."""
+    if value != "today":
+        try:
+            datetime.date.fromisoformat(value)
+        except ValueError:
+            raise PreconditionError(f"lab.report.date {value!r} is not \"today\" or a date like 2024-11-03") from None
+    return value
 
 
 def resolve_tool(name: str, configured: str = "", *, bin_dir: str = ".cache/bin", root: Path = ROOT) -> str | None:

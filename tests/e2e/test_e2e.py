@@ -183,7 +183,7 @@ def test_consistency_levels_side_by_side(lab_up):
 def test_report_collects_every_section(lab_up):
     """`invoke report --check`: the lab notebook from the live cluster, every key fact at its bar."""
     out = ARTIFACTS / "reports"
-    invoke("report", "--check", "--out", str(out))
+    invoke("report", "--check", "--pdf", "--out", str(out))
     [folder] = sorted(p for p in out.iterdir() if p.is_dir())[-1:]
     report = json.loads((folder / "report.json").read_text())
     facts = {f["name"]: f for f in report["facts"]}
@@ -197,3 +197,9 @@ def test_report_collects_every_section(lab_up):
     html = (folder / "report.html").read_text()
     for section in ("II", "III", "IV", "V"):
         assert f">{section}." in html or f"{section}. " in html
+    from pypdf import PdfReader  # the hand-in: its text holds every section heading
+
+    pdf_text = " ".join(page.extract_text() for page in PdfReader(folder / "report.pdf").pages)
+    for heading in ("II. kind cluster setup", "III. The Cassandra service", "IV. Build and deploy an application",
+                    "V. Stateless application"):
+        assert heading in pdf_text

@@ -1,0 +1,45 @@
+"""RecordingRunner: the only way the report runs a command, so every probe is evidence and nothing changes."""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import Any, Callable
+
+from lab.errors import LabError
+from lab.report.model import keep, utc
+from lab.runner import Outcome, Runner
+
+
+class RecordingRunner(Runner):
+    """A Runner for reports: every probe (also those made inside lab.verify, lab.kubectl ...) becomes a
+    command block in ``sink``; anything that would change the cluster is refused."""
+
+    def __init__(self, runner: Runner, *, clock: Callable[[], float] = time.time):
+        super().__init__(runner.ctx, dry=False, echo=False)
+        self.clock = clock
+        self.sink: list[dict[str, Any]] = []
+        self.count = 0
+
+    def probe(self, argv: list[str], *, timeout: float | None = 60, input: str | None = None) -> Outcome:
+        started = self.clock()
+        outcome = super().probe(argv, timeout=timeout, input=input)
+        stdout, lines = keep(outcome.stdout)
+        stderr, _ = keep(outcome.stderr, 40)
+        self.count += 1
+        self.sink.append({"type": "command", "aside": True, "label": "", "command": shlex.join(argv),
+                          "argv": list(argv), "exited": outcome.exited, "stdout": stdout, "stdout_lines": lines,
+                          "stderr": stderr, "started": utc(started), "seconds": round(self.clock() - started, 2)})
+        return outcome
+
+    def show(self, argv: list[str], label: str, *, timeout: float | None = 60) -> Outcome:
+        """Probe, and show the command with its output in the report (not only in the list of reads)."""
+        outcome = self.probe(argv, timeout=timeout)
+        self.sink[-1].update(aside=False, label=label)
+        return outcome
+
+    def run(self, argv, **kwargs):
+        raise LabError(f"report is read-only; refused to run `{shlex.join(argv)}`")
+
+    def spawn(self, argv, **kwargs):
+        raise LabError(f"report is read-only; refused to start `{shlex.join(argv)}`")

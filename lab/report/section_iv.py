@@ -1,0 +1,80 @@
+"""Section IV, build and deploy an application: the writer Deployment, its pods and logs, and the chaos
+rounds recorded under <artifacts>/chaos (with their timelines, drawn if missing)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from typing import Any
+
+from lab import kubectl
+from lab.errors import LabError
+from lab.report import parse
+from lab.report.model import image, note, table
+
+
+def collect(col) -> None:
+    items = col.section("IV")
+    rec, data = col.rec, col.data
+    if not col.cluster_up:
+        items.append(note(f"Not collected: the writer: {col.down_reason}."))
+    else:
+        rec.show(col.kube.get_wide_args(f"deployment/{kubectl.WRITER_DEPLOYMENT}"), "The writer Deployment")
+        try:
+            pods = kubectl.pods(rec, col.kube, kubectl.WRITER_SELECTOR)
+        except LabError as err:
+            pods = []
+            items.append(note(f"Not collected: the writer's pods: {err}"))
+        data["writer_pods"] = [
+            {"name": p["metadata"]["name"], "ready": kubectl.pod_ready(p), "restarts": kubectl.pod_restarts(p),
+             "state": kubectl.pod_waiting_reason(p) if not kubectl.pod_ready(p) else "Running"} for p in pods]
+        if pods:
+            items.append(table("Writer pods", ["pod", "ready", "restarts", "state"],
+                               [[p["name"], "yes" if p["ready"] else "no", str(p["restarts"]), p["state"]]
+                                for p in data["writer_pods"]]))
+            out = rec.show(col.kube.logs_args(selector=kubectl.WRITER_SELECTOR, container=kubectl.WRITER_CONTAINER,
+                                              tail=col.tail), f"The writer's last {col.tail} log lines", timeout=60)
+            data["writer_progress"] = parse.last_progress(out.stdout.splitlines()) if out.ok else None
+        else:
+            items.append(note(f"No writer pod: no pod matches {kubectl.WRITER_SELECTOR} (`invoke deploy`)."))
+    chaos_rounds(col, items)
+
+
+def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
+    from lab.chaos import SUMMARY_HEADERS, RoundResult, summary_rows
+
+    folder = col.cfg.path(col.cfg.artifacts) / "chaos"
+    files = sorted(folder.glob("*.json")) if folder.is_dir() else []
+    col.data["chaos"] = []
+    if not files:
+        items.append(note(f"No chaos rounds recorded under {col.show_path(folder)} yet "
+                          "(`invoke chaos --pod cassandra-1` records one)."))
+        return
+    names = {f.name for f in fields(RoundResult)}
+    results, paths = [], []
+    for path in files:
+        try:
+            record = json.loads(path.read_text())
+            result = RoundResult(**{k: v for k, v in record.items() if k in names})
+        except (OSError, ValueError, TypeError) as err:
+            items.append(note(f"Cannot read chaos record {col.show_path(path)}: {err}"))
+            continue
+        results.append(result)
+        png = path.with_suffix(".png")
+        if not png.exists() and col.plot_missing:
+            from lab import plot
+
+            plot.plot_beside(path)
+        paths.append(path)
+        col.data["chaos"].append({
+            "file": col.show_path(path), "round": result.round, "pod": result.pod, "force": result.force,
+            "recovery_s": result.recovery_s, "stall_s": result.stall_s, "stall_open": result.stall_open,
+            "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,
+            "error": result.error, "png": f"chaos/{png.name}" if png.exists() else ""})
+    if results:
+        rows = [[path.stem.split("-round")[0]] + row for path, row in zip(paths, summary_rows(results))]
+        items.append(table(f"Chaos rounds recorded under {col.show_path(folder)}", ["run"] + SUMMARY_HEADERS, rows))
+    for entry, path in zip(col.data["chaos"], paths):
+        if entry["png"]:
+            items.append(image(entry["png"], str(path.with_suffix(".png")),
+                               f"{path.stem}: delete {entry['pod']}, writes per second; kill and Ready marked"))

@@ -17,7 +17,7 @@ This package re-exports the names its callers use.
 
 from lab.chaos.faults import FAULTS, Fault, register
 from lab.chaos.faults.pod import target_kind
-from lab.chaos.results import SUMMARY_HEADERS, RoundResult, summary_rows, totals
+from lab.chaos.results import ROUND_HEADERS, SUMMARY_HEADERS, RoundResult, round_rows, summary_rows, totals
 from lab.chaos.round import run_round
 from lab.chaos.rounds import DEFAULT_DOWN, DOWN_RANGE, RANDOM_AMONG, plan, run_rounds
 from lab.chaos.sampling import MetricsProgress, Sampler, parse_metric
@@ -26,8 +26,8 @@ from lab.chaos.watch import (CASSANDRA_REPLICAS, ChaosSettings, replaced_and_rea
 from lab.stall import Sample, Stall, longest_stall
 
 __all__ = [
-    "CASSANDRA_REPLICAS", "DEFAULT_DOWN", "DOWN_RANGE", "FAULTS", "RANDOM_AMONG", "SUMMARY_HEADERS", "ChaosSettings",
+    "CASSANDRA_REPLICAS", "DEFAULT_DOWN", "DOWN_RANGE", "FAULTS", "RANDOM_AMONG", "ROUND_HEADERS", "SUMMARY_HEADERS", "ChaosSettings",
     "Fault", "MetricsProgress", "RoundResult", "Sample", "Sampler", "Stall", "longest_stall", "parse_metric", "plan",
-    "register", "replaced_and_ready", "restart_counts", "restarts_since", "run_round", "run_rounds", "summary_rows",
+    "register", "replaced_and_ready", "restart_counts", "restarts_since", "round_rows", "run_round", "run_rounds", "summary_rows",
     "target_kind", "totals", "writer_restarts",
 ]

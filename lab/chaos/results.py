@@ -69,12 +69,20 @@ def _secs(v: float | None) -> str:
 
 
 def summary_rows(results: list[RoundResult]) -> list[list[str]]:
-    """Rows for the terminal table, one per round."""
-    return [[str(r.round), r.fault, r.pod, _secs(r.recovery_s), _secs(r.stall_s) + ("+" if r.stall_open else ""),
+    """Rows for the notebook's table, one per round (its columns predate the fault kinds)."""
+    return [[str(r.round), r.pod, _secs(r.recovery_s), _secs(r.stall_s) + ("+" if r.stall_open else ""),
              str(r.writer_restarts), str(r.lost_rows), "ok" if r.ok else (r.error or "LOST ROWS")] for r in results]
 
 
-SUMMARY_HEADERS = ["round", "fault", "target", "recovery s", "writer stall s", "writer restarts", "lost rows", "result"]
+SUMMARY_HEADERS = ["round", "pod", "recovery s", "writer stall s", "writer restarts", "lost rows", "result"]
+
+
+def round_rows(results: list[RoundResult]) -> list[list[str]]:
+    """Rows for ``invoke chaos``'s table: ``summary_rows`` with the fault kind before its target."""
+    return [[row[0], r.fault, *row[1:]] for r, row in zip(results, summary_rows(results))]
+
+
+ROUND_HEADERS = ["round", "fault", "target", *SUMMARY_HEADERS[2:]]
 
 
 def totals(results: list[RoundResult]) -> dict[str, Any]:

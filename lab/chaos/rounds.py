@@ -20,7 +20,7 @@ from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
 from lab.chaos.faults.pod import target_kind
-from lab.chaos.results import SUMMARY_HEADERS, RoundResult, summary_rows, totals
+from lab.chaos.results import ROUND_HEADERS, RoundResult, round_rows, totals
 from lab.chaos.watch import CASSANDRA_PODS, ChaosSettings, Env
 from lab.errors import LabError, PreconditionError
 from lab.workflow import _require_cluster, guard_context
@@ -134,14 +134,14 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     if lab.runner.dry:
         return results
     title = f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), topic {cfg.topic}"
-    reporting.table(SUMMARY_HEADERS, summary_rows(results), title=title)
+    reporting.table(ROUND_HEADERS, round_rows(results), title=title)
     total = totals(results)
     status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
                 f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
     if len(results) > 1:
         reporting.write_json(folder / "soak" / f"{stamp}.json",
                              {**total, "seed": seed if pod == "random" else None, "target": _what(pod, node, partition),
-                              "rounds_table": [dict(zip(SUMMARY_HEADERS, row)) for row in summary_rows(results)]})
+                              "rounds_table": [dict(zip(ROUND_HEADERS, row)) for row in round_rows(results)]})
     failed = [r for r in results if not r.ok]
     if failed:
         lost = sum(r.lost_rows for r in failed)

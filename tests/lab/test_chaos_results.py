@@ -33,14 +33,18 @@ def _round(number, fault, pod, **kw):
     return RoundResult(round=number, pod=pod, target="cassandra", force=False, deleted_at=0, fault=fault, **kw)
 
 
-def test_summary_rows_name_the_fault_and_its_target():
+def test_summary_rows_and_the_chaos_table_with_the_fault_kind():
     good = _round(1, "pod", "cassandra-1", recovery_s=41.24, stall_s=1.5, verify=[{"missing": 0, "rows": 900}])
     bad = _round(2, "partition", "cassandra-2", recovery_s=None, stall_s=30.0, stall_open=True, writer_restarts=1,
                  verify=[{"missing": 7, "rows": 950}], error="cassandra-2 not Ready within 600s: Terminating")
-    assert chaos.summary_rows([good, bad]) == [
+    assert chaos.summary_rows([good, bad]) == [  # the notebook's columns, as before the fault kinds
+        ["1", "cassandra-1", "41.2", "1.5", "0", "0", "ok"],
+        ["2", "cassandra-2", "-", "30.0+", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
+    assert chaos.round_rows([good, bad]) == [
         ["1", "pod", "cassandra-1", "41.2", "1.5", "0", "0", "ok"],
         ["2", "partition", "cassandra-2", "-", "30.0+", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
-    assert chaos.SUMMARY_HEADERS[:3] == ["round", "fault", "target"]
+    assert chaos.ROUND_HEADERS == ["round", "fault", "target", "recovery s", "writer stall s", "writer restarts",
+                                   "lost rows", "result"]
     record = bad.to_dict()
     assert (record["lost_rows"], record["ok"], record["fault"], record["pod"]) == (7, False, "partition", "cassandra-2")
 

@@ -252,7 +252,8 @@ def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=
     """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
     from lab import report as report_lib
 
-    report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx)
+    report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx,
+                   hand_in=LabConfig.from_invoke(c).report)
 
 
 @task(name="cassandra", help={"force": "rebuild even when the content tag exists"})

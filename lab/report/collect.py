@@ -12,7 +12,7 @@ import datetime
 import time
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 import yaml
 
@@ -35,6 +35,16 @@ def hand_in(cfg, *, now: float) -> dict[str, str]:
     if settings.get("date", "today") == "today":
         settings["date"] = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).date().isoformat()
     return settings
+
+
+def refresh_hand_in(saved: dict[str, str], settings: Mapping[str, str]) -> dict[str, str]:
+    """A re-render's title block: today's lab.report.* settings where set (a name added after collecting),
+    the saved ones otherwise; date "today" keeps the day the report was collected."""
+    out = dict(saved or {})
+    for key, value in settings.items():
+        if value and not (key == "date" and value == "today"):
+            out[key] = str(value)
+    return out
 
 
 def new_report(cfg, *, now: float) -> dict[str, Any]:

@@ -4,25 +4,30 @@ and the paths; ``--pdf``/``--docx`` add the hand-in; ``--check`` fails on a key 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from lab import reporting
 from lab.errors import LabError, PreconditionError
-from lab.report.collect import collect, derive
+from lab.report.collect import collect, derive, refresh_hand_in
 from lab.report.facts import Fact
 from lab.report.files import load_report, render_into, write_hand_in, write_report
 
 
-def _rerender(path: Path) -> tuple[dict[str, Any], Path, dict[str, Path]]:
-    """A saved report.json rendered again as md and html (facts and answers recomputed) in its folder."""
-    report = derive(load_report(path))
+def _rerender(path: Path, hand_in: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path, dict[str, Path]]:
+    """A saved report.json rendered again as md and html (facts and answers recomputed, the title block
+    refreshed from ``hand_in``, today's lab.report.*) in its folder."""
+    report = load_report(path)
+    if hand_in is not None:
+        report["hand_in"] = refresh_hand_in(report.get("hand_in") or {}, hand_in)
+    report = derive(report)
     folder = path if path.is_dir() else path.parent
     return report, folder, render_into(report, folder)
 
 
-def rerender_report(path: Path, *, pdf: bool = False, docx: bool = False) -> dict[str, Path]:
+def rerender_report(path: Path, *, pdf: bool = False, docx: bool = False,
+                    hand_in: Mapping[str, str] | None = None) -> dict[str, Path]:
     """Render a saved report.json again into its own folder; the hand-in files on request."""
-    report, folder, paths = _rerender(path)
+    report, folder, paths = _rerender(path, hand_in)
     return {**paths, **write_hand_in(report, folder, pdf=pdf, docx=docx)}
 
 
@@ -48,8 +53,9 @@ def run_report(lab, *, out: str = "reports", tail: int = 20, now: float | None =
     # Each path is printed as it is written: if the PDF cannot be made, the user sees what is there.
     write_hand_in(report, folder, pdf=pdf, docx=docx, written=print)
     if not report["hand_in"].get("name") and (pdf or docx):
+        flags = " --pdf" * pdf + " --docx" * docx
         print("note: the title block has no name; set lab.report.name in invoke.yaml and re-render with "
-              f"`invoke report --rerender {folder} --pdf`")
+              f"`invoke report --rerender {folder}{flags}`")
     return folder
 
 
@@ -65,11 +71,12 @@ def failed_facts(report_folder: Path) -> list[Fact]:
 
 
 def run(open_lab: Callable[[], Any], *, out: str = "reports", tail: int = 20, rerender: str = "",
-        check: bool = False, pdf: bool = False, docx: bool = False) -> Path:
+        check: bool = False, pdf: bool = False, docx: bool = False, hand_in: Mapping[str, str] | None = None) -> Path:
     """The ``report`` task: collect and write (or re-render a saved report.json); with ``check``, LabError
-    (exit 1) naming each key fact that misses its bar. Returns the report's folder."""
+    (exit 1) naming each key fact that misses its bar. ``hand_in`` (lab.report.*) refreshes a re-render's
+    title block. Returns the report's folder."""
     if rerender:
-        report, folder, paths = _rerender(Path(rerender))
+        report, folder, paths = _rerender(Path(rerender), hand_in)
         _print_paths(paths)
         write_hand_in(report, folder, pdf=pdf, docx=docx, written=print)
     else:

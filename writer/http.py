@@ -1,18 +1,33 @@
-"""HTTP probes and metrics: /healthz (the loop is alive), /readyz (connected, schema ready), /metrics.
+"""HTTP probes and metrics: /healthz (the loop is alive and can make progress), /readyz, /metrics.
 
-A ThreadingHTTPServer in a daemon thread: tiny, standard library, and prometheus-client renders /metrics.
+Standard library only, and cheap to keep up against idle or slow clients:
+
+- connections wait in one selector thread until their request arrives, so an idle connection costs a file
+  descriptor, not a thread; one idle for IDLE_TIMEOUT seconds is closed, and when MAX_WAITING are waiting
+  the oldest is closed to make room (a flood of idle sockets cannot keep the kubelet's probe out);
+- a request is then served on its own thread, at most MAX_HANDLERS at once (a BoundedSemaphore; a request
+  beyond that is refused: closed), each with a socket timeout of IDLE_TIMEOUT for a client that stalls
+  mid-request.
 """
 
 from __future__ import annotations
 
+import selectors
+import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 #: /healthz fails when the main loop has not ticked for this long (a wedged process should be restarted).
 STALE_AFTER = 30.0
+#: Seconds a connection may sit without sending its request (or stall in the middle of one).
+IDLE_TIMEOUT = 5.0
+#: Requests served at once; probes and scrapes take milliseconds each.
+MAX_HANDLERS = 16
+#: Connections waiting for their request; beyond this the oldest is closed.
+MAX_WAITING = 256
 
 
 class Probes:
@@ -22,20 +37,30 @@ class Probes:
         self.registry = registry
         self.ready = False
         self.heartbeat = lambda: time.monotonic()  # replaced by the loop's heartbeat once it runs
+        self.health = lambda: (True, "ok")  # replaced by the loop's health once it runs
+
+    def status(self) -> tuple[bool, str]:
+        """(healthy, reason): a wedged main loop, or an outage the loop gave up waiting out."""
+        stalled = time.monotonic() - self.heartbeat()
+        if stalled >= STALE_AFTER:
+            return False, f"loop stalled: no tick for {stalled:.0f} s"
+        return self.health()
 
     def healthy(self) -> bool:
-        return time.monotonic() - self.heartbeat() < STALE_AFTER
+        return self.status()[0]
 
 
 def _handler(probes: Probes):
     class Handler(BaseHTTPRequestHandler):
+        timeout = IDLE_TIMEOUT  # StreamRequestHandler applies it to the socket: a stalled client is dropped
+
         def do_GET(self):  # noqa: N802 - the http.server API
             path = self.path.split("?", 1)[0]
             if path == "/metrics":
                 self._send(200, generate_latest(probes.registry), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
-                ok = probes.healthy()
-                self._send(200 if ok else 503, b"ok\n" if ok else b"loop stalled\n")
+                ok, reason = probes.status()
+                self._send(200 if ok else 503, b"ok\n" if ok else f"unhealthy: {reason}\n".encode())
             elif path == "/readyz":
                 ok = probes.ready
                 self._send(200 if ok else 503, b"ready\n" if ok else b"not ready\n")
@@ -55,9 +80,101 @@ def _handler(probes: Probes):
     return Handler
 
 
-def serve(probes: Probes, port: int, host: str = "0.0.0.0") -> ThreadingHTTPServer:
+class ProbeServer:
+    """Accepts on ``port``; see the module docstring for how idle and excess connections are handled."""
+
+    def __init__(self, probes: Probes, port: int, host: str = "0.0.0.0", *, idle_timeout: float = IDLE_TIMEOUT,
+                 max_handlers: int = MAX_HANDLERS, max_waiting: int = MAX_WAITING):
+        self.handler = _handler(probes)
+        self.idle_timeout, self.max_waiting = idle_timeout, max_waiting
+        self.slots = threading.BoundedSemaphore(max_handlers)
+        self.refused = 0  # requests closed because every handler slot was busy
+        self.idle_closed = 0  # connections closed for sending nothing in time
+        self.listener = socket.create_server((host, port), reuse_port=False, backlog=128)
+        self.listener.setblocking(False)
+        self.server_address = self.listener.getsockname()
+        self._selector = selectors.DefaultSelector()
+        self._selector.register(self.listener, selectors.EVENT_READ, None)
+        self._waiting: dict[socket.socket, float] = {}  # connection -> accepted at (insertion ordered)
+        self._closed = False
+
+    def serve_forever(self) -> None:
+        while not self._closed:
+            for key, _ in self._selector.select(timeout=0.5):
+                if key.data is None:
+                    self._accept()
+                else:
+                    self._dispatch(key.fileobj)
+            self._close_idle(time.monotonic())
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, address = self.listener.accept()
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:  # e.g. out of file descriptors: drop it, keep serving the others
+                return
+            if len(self._waiting) >= self.max_waiting:
+                self._drop(next(iter(self._waiting)))  # the oldest waiter makes room
+            conn.setblocking(False)
+            self._waiting[conn] = time.monotonic()
+            self._selector.register(conn, selectors.EVENT_READ, address)
+
+    def _dispatch(self, conn: socket.socket) -> None:
+        address = self._selector.get_key(conn).data
+        self._selector.unregister(conn)
+        del self._waiting[conn]
+        if not self.slots.acquire(blocking=False):
+            self.refused += 1
+            _close(conn)
+            return
+        conn.setblocking(True)
+        threading.Thread(target=self._serve, args=(conn, address), name="http-request", daemon=True).start()
+
+    def _serve(self, conn: socket.socket, address) -> None:
+        try:
+            self.handler(conn, address, self)
+        except Exception:  # noqa: BLE001 - a broken client must not take the server down
+            pass
+        finally:
+            _close(conn)
+            self.slots.release()
+
+    def _close_idle(self, now: float) -> None:
+        for conn, accepted in list(self._waiting.items()):
+            if now - accepted < self.idle_timeout:
+                break  # insertion order: the rest are younger
+            self.idle_closed += 1
+            self._drop(conn)
+
+    def _drop(self, conn: socket.socket) -> None:
+        self._selector.unregister(conn)
+        del self._waiting[conn]
+        _close(conn)
+
+    def shutdown(self) -> None:
+        self._closed = True
+
+    def server_close(self) -> None:
+        self._closed = True
+        for conn in list(self._waiting):
+            self._drop(conn)
+        self._selector.close()
+        self.listener.close()
+
+
+def _close(conn: socket.socket) -> None:
+    try:
+        conn.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
+    conn.close()
+
+
+def serve(probes: Probes, port: int, host: str = "0.0.0.0") -> ProbeServer:
     """Start serving in a daemon thread; raises OSError when the port is taken."""
-    server = ThreadingHTTPServer((host, port), _handler(probes))
-    server.daemon_threads = True
+    server = ProbeServer(probes, port, host)
     threading.Thread(target=server.serve_forever, name="http", daemon=True).start()
     return server
+

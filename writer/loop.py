@@ -10,6 +10,12 @@ Failure rule: a failed unit (one row or one batch) goes to a retry heap and is w
 The first failure opens an "outage": new seqs are held back and only the lowest failed units are re-tried
 (a few at a time), with capped exponential backoff and jitter, until one write issued during the outage
 succeeds.
+
+A write unanswered after WRITER_REQUEST_TIMEOUT counts as failed and is re-sent, but its first attempt stays
+alive (store.late_window): if it answers later, that late success acknowledges its rows. A permanent error
+(writer.errors) stops the loop; ``fatal`` holds the one line to print. An outage longer than
+WRITER_RESOLVE_AFTER makes the loop ask the store to re-resolve its seeds and rebuild its session; still no
+progress WRITER_UNHEALTHY_AFTER later turns ``health()`` red, so Kubernetes restarts the pod.
 """
 
 from __future__ import annotations
@@ -19,11 +25,11 @@ import logging
 import random
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from typing import Callable
 
-from writer.config import Config
-from writer.store import Store
+from writer import errors
+from writer.config import MAX_SEQ, Config
 from writer.watermark import Watermark
 
 log = logging.getLogger("writer")
@@ -34,12 +40,20 @@ _STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long
 #: Probes in flight during an outage. More than one, so that a probe routed to a dead coordinator (which the
 #: driver has not marked down yet) cannot hold the writer for a whole request timeout while live nodes wait.
 _PROBES = 3
+#: After a failed rebuild (DNS not answering yet, no node up yet), try again this often.
+_REBUILD_RETRY = 5.0
+
+
+class NoAnswer(TimeoutError):
+    """A write unanswered after WRITER_REQUEST_TIMEOUT: re-sent, and still counted if it answers later."""
 
 
 class _Unit:
     """One write in flight: seqs first..last, issued at ``issued``. ``settled`` makes completion idempotent:
     with speculative execution the driver can complete one future twice (its ``_set_final_result`` has no
-    guard), and a second completion must not count a slot or a failure again."""
+    guard), and a second completion must not count a slot or a failure again. A success that arrives after
+    the unit was settled as failed (its timeout passed, or a speculative attempt failed first) is a late
+    success: its rows did land, so they are acknowledged then (once, see Watermark.covers)."""
 
     __slots__ = ("first", "last", "issued", "settled")
 
@@ -59,7 +73,7 @@ def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], 
 class WriteLoop:
     """Writes seqs start+1, start+2, ... through ``store`` until stopped or ``config.max_seqs`` are written."""
 
-    def __init__(self, store: Store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
                  observe_latency: Callable[[float], None] | None = None):
         self.store = store
@@ -71,12 +85,16 @@ class WriteLoop:
         self.watermark = Watermark(start)
         self.stored = start  # highest last_seq known to be written
         self.next_seq = start + 1
-        self.end_seq = start + config.max_seqs if config.max_seqs is not None else None
+        # The seq column is a CQL int: the topic ends at MAX_SEQ whatever WRITER_MAX_SEQS says.
+        self.end_seq = min(MAX_SEQ, start + config.max_seqs) if config.max_seqs is not None else MAX_SEQ
         self.unit_size = config.batch_size if config.rate is None else max(1, min(config.batch_size,
                                                                              int(config.rate * 0.02)))
         self.in_flight = 0
         self.rows_written = 0
         self.retries = 0
+        self.late_acks = 0  # writes acknowledged after they had been counted as failed
+        self.rebuilds = 0
+        self.fatal: str | None = None  # a permanent error's one line: the loop stopped because of it
         self.errors: Counter[str] = Counter()  # failures by exception class, for /metrics
         self.outage_since: float | None = None
         self.outage_seconds = 0.0  # total of finished outages
@@ -94,6 +112,12 @@ class WriteLoop:
         self._tokens_at = clock()
         self._checkpoint_busy = False
         self._checkpoint_at = -1e9
+        self._issued: deque[_Unit] = deque()  # units in issue order, for the request timeout
+        self._issued_in_outage = 0  # probes of the current outage still unsettled
+        self._rebuilding = False
+        self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
+        self._rebuild_first: float | None = None  # first rebuild attempt of this outage
+        self._unhealthy_logged = False
         self._next_log = (start // config.log_every + 1) * config.log_every
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -105,6 +129,8 @@ class WriteLoop:
         while not self.stop_requested and not self.done:
             now = self.clock()
             self.heartbeat = now
+            self._expire(now)
+            self._recover(now)
             self._fill()
             self._checkpoint(now)
             self._log_progress()
@@ -121,7 +147,23 @@ class WriteLoop:
 
     @property
     def done(self) -> bool:
-        return self.end_seq is not None and self.watermark.value >= self.end_seq
+        return self.watermark.value >= self.end_seq
+
+    @property
+    def topic_full(self) -> bool:
+        """The watermark reached the largest seq the schema's int column holds."""
+        return self.watermark.value >= MAX_SEQ
+
+    def health(self, now: float | None = None) -> tuple[bool, str]:
+        """(healthy, reason). Red only when an outage outlived a session rebuild by WRITER_UNHEALTHY_AFTER:
+        then waiting longer cannot help and a restart (a new process, new DNS answers) might."""
+        now = self.clock() if now is None else now
+        since, first = self.outage_since, self._rebuild_first
+        if since is None or first is None or now - first < self.config.unhealthy_after:
+            return True, "ok"
+        return False, (f"{self.topic}: no write succeeded for {now - since:.0f} s (waiting at seq "
+                       f"{self.watermark.value + 1}); seeds re-resolved and session rebuilt {now - first:.0f} s "
+                       f"ago did not help; last error: {self._last_error}")
 
     @property
     def seqs_per_second(self) -> float:
@@ -133,6 +175,7 @@ class WriteLoop:
         deadline = self.clock() + self.config.stop_timeout
         while self.in_flight and self.clock() < deadline:
             self.heartbeat = self.clock()
+            self._expire(self.heartbeat)
             self.sleep(_TICK)
         if self.in_flight:
             log.warning("%s: %d writes still in flight after %.1f s; last_seq stays at the watermark %d",
@@ -141,6 +184,8 @@ class WriteLoop:
     def _checkpoint(self, now: float) -> None:
         """Store the watermark as last_seq, at most one write in flight and one per checkpoint_interval."""
         seq = self.watermark.value
+        if self._checkpoint_busy and now - self._checkpoint_at >= self.config.request_timeout:
+            self._checkpoint_busy = False  # unanswered: send a newer one (a late answer only raises `stored`)
         if seq <= self.stored or self._checkpoint_busy or now - self._checkpoint_at < self.config.checkpoint_interval:
             return
         self._checkpoint_busy, self._checkpoint_at = True, now
@@ -157,6 +202,7 @@ class WriteLoop:
         # Harmless: the next checkpoint carries a newer watermark; a restart re-writes a few more rows.
         self.errors[f"checkpoint:{type(exc).__name__}"] += 1
         self._checkpoint_busy = False
+        self._check_permanent(exc, "storing last_seq")
 
     def _final_checkpoint(self) -> None:
         """Store the watermark before exiting, retrying until stop_timeout (a restart re-writes if it fails)."""
@@ -165,10 +211,10 @@ class WriteLoop:
         attempt = 0
         while seq > self.stored:
             try:
-                self.store.write_last_seq(seq, timeout=self.config.request_timeout)
+                self.store.write_last_seq(seq, timeout=max(1.0, self.config.request_timeout))
                 self.stored = seq
             except Exception as exc:  # noqa: BLE001 - any failure: retry until the deadline
-                if self.clock() >= deadline:
+                if self.clock() >= deadline or errors.permanent_cause(exc) is not None:
                     log.warning("%s: could not store last_seq=%d (%s); the next start re-writes from %d",
                                 self.topic, seq, _describe(exc), self.stored + 1)
                     return
@@ -221,7 +267,14 @@ class WriteLoop:
                 if now < self._retry_at or (self.outage_since is not None and self.in_flight >= _PROBES):
                     return None
                 first, last = heapq.heappop(self._retry)
+                if self.watermark.covers(first, last):  # its first attempt answered late: nothing to redo
+                    return self._claim_locked_again()
             elif self.outage_since is not None:
+                if not self._issued_in_outage:
+                    # Every failed unit was acknowledged late and no probe is out: nothing is left to prove
+                    # the outage is over, and waiting would hold new writes forever.
+                    self._end_outage_locked(now)
+                    return self._claim_locked_again()
                 return None
             else:
                 first = self.next_seq
@@ -235,7 +288,16 @@ class WriteLoop:
             self.in_flight += 1
             if self.first_issue is None:
                 self.first_issue = now
-            return _Unit(first, last, now)
+            unit = _Unit(first, last, now)
+            self._issued.append(unit)
+            if self.outage_since is not None:
+                self._issued_in_outage += 1
+            return unit
+
+    def _claim_locked_again(self) -> _Unit | None:
+        """A skipped retry freed nothing; tell the caller's fill loop to look again (outside the lock)."""
+        self._local.again = True
+        return None
 
     def _take_tokens(self, now: float, size: int) -> bool:
         """Token bucket for WRITER_RATE; the burst is 100 ms of rate so a pause is not made up in a rush."""
@@ -253,6 +315,73 @@ class WriteLoop:
         except Exception as exc:  # noqa: BLE001 - a synchronous driver error is just another failure
             self._on_failed(exc, unit)
 
+    def _expire(self, now: float) -> None:
+        """Count writes unanswered after request_timeout as failed (they are re-sent; see _Unit)."""
+        timeout, expired = self.config.request_timeout, []
+        with self._lock:
+            issued = self._issued
+            while issued and (issued[0].settled or now - issued[0].issued >= timeout):
+                unit = issued.popleft()
+                if not unit.settled:
+                    expired.append(unit)
+        for unit in expired:
+            self._on_failed(NoAnswer(f"no answer within WRITER_REQUEST_TIMEOUT={timeout:g} s"), unit)
+
+    def _check_permanent(self, exc: BaseException, doing: str) -> bool:
+        """A permanent error stops the loop with its one line (retrying it would loop forever)."""
+        try:
+            errors.check(exc, doing)
+        except errors.Permanent as err:
+            if self.fatal is None:
+                self.fatal = str(err)
+            self.stop_requested = True
+            return True
+        return False
+
+    # ---- recovery: re-resolve and rebuild when an outage lasts -------------------------------------------
+
+    def _recover(self, now: float) -> None:
+        since = self.outage_since
+        if since is None:
+            self._rebuild_next = self._rebuild_first = None
+            self._unhealthy_logged = False
+            return
+        if self._rebuild_next is None:
+            self._rebuild_next = since + self.config.resolve_after
+        ok, reason = self.health(now)
+        if not ok and not self._unhealthy_logged:
+            self._unhealthy_logged = True
+            log.warning("%s; /healthz now reports unhealthy so that Kubernetes restarts this writer", reason)
+        rebuild = getattr(self.store, "rebuild", None)
+        if rebuild is None or self._rebuilding or now < self._rebuild_next:
+            return
+        if self._rebuild_first is None:
+            self._rebuild_first = now
+        self._rebuilding = True
+        log.warning("%s: no write succeeded for %.1f s (%s); re-resolving the seeds and rebuilding the session",
+                    self.topic, now - since, self._last_error)
+        threading.Thread(target=self._rebuild, args=(rebuild,), name="rebuild", daemon=True).start()
+
+    def _rebuild(self, rebuild: Callable[[], str]) -> None:
+        """On its own thread: connecting may take seconds, and the main thread must keep ticking."""
+        try:
+            summary = rebuild()
+        except Exception as exc:  # noqa: BLE001 - no node answers yet: try again soon
+            self._rebuild_next = self.clock() + min(_REBUILD_RETRY, self.config.resolve_after)
+            log.warning("%s: rebuilding the session failed (%s); trying again in %.0f s", self.topic,
+                        errors.describe(exc), min(_REBUILD_RETRY, self.config.resolve_after))
+            self._check_permanent(exc, "rebuilding the session")
+        else:
+            self.rebuilds += 1
+            self._rebuild_next = self.clock() + self.config.resolve_after
+            with self._lock:
+                self._retry_at = 0.0  # probe the new session at once
+                self._attempt = 0
+            log.warning("%s: session rebuilt (seeds %s); retrying seq %d", self.topic, summary,
+                        self.watermark.value + 1)
+        finally:
+            self._rebuilding = False
+
     # ---- completions (driver thread) ---------------------------------------------------------------------
 
     def _settle(self, unit: _Unit) -> bool:
@@ -262,6 +391,8 @@ class WriteLoop:
             return False
         unit.settled = True
         self.in_flight -= 1
+        if self.outage_since is not None and unit.issued >= self.outage_since:
+            self._issued_in_outage -= 1
         return True
 
     def _on_written(self, _result, unit: _Unit) -> None:
@@ -269,28 +400,46 @@ class WriteLoop:
         ended = None
         first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
-            if not self._settle(unit):
+            # Settled before: as a success (a second completion, ignored) or as a failure: a late success.
+            late = not self._settle(unit)
+            if not self.watermark.covers(first, last):
+                self.watermark.ack(first, last)
+                self.rows_written += last - first + 1
+                self.late_acks += late
+            elif late:
                 return
-            self.watermark.ack(first, last)
-            self.rows_written += last - first + 1
             self.last_ack = now
             # Only a write issued during the outage proves it is over; older ones were already under way.
             if self.outage_since is not None and issued >= self.outage_since:
-                ended = now - self.outage_since
-                self.outage_seconds += ended
-                self.outage_since = None
-                self._attempt = 0
-                self._retry_at = 0.0
+                ended = self._end_outage_locked(now, log_it=False)
         self.observe_latency(now - issued)
         if ended is not None:
-            log.warning("%s: outage over after %.1f s (%d retries so far); resuming at seq %d",
-                        self.topic, ended, self.retries, self.watermark.value + 1)
+            self._log_outage_over(ended)
         self._fill()
+
+    def _end_outage_locked(self, now: float, *, log_it: bool = True) -> float:
+        ended = now - self.outage_since
+        self.outage_seconds += ended
+        self.outage_since = None
+        self._issued_in_outage = 0
+        self._attempt = 0
+        self._retry_at = 0.0
+        if log_it:
+            self._log_outage_over(ended)
+        return ended
+
+    def _log_outage_over(self, ended: float) -> None:
+        log.warning("%s: outage over after %.1f s (%d retries so far); resuming at seq %d",
+                    self.topic, ended, self.retries, self.watermark.value + 1)
 
     def _on_failed(self, exc: BaseException, unit: _Unit) -> None:
         now = self.clock()
         started = False
         first, last, issued = unit.first, unit.last, unit.issued
+        if self._check_permanent(exc, f"writing seq {first}"):
+            with self._lock:
+                self._settle(unit)
+            return
         with self._lock:
             if not self._settle(unit):
                 return
@@ -301,6 +450,7 @@ class WriteLoop:
             if self.outage_since is None:
                 started = True
                 self.outage_since = now
+                self._issued_in_outage = 0
                 self.outages += 1
                 self._attempt = 0
                 self._still_down_logged = now
@@ -315,9 +465,4 @@ class WriteLoop:
                         self.topic, first, self._last_error)
 
 
-def _describe(exc: BaseException) -> str:
-    """``Class: message`` on one line, short enough for a log (NoHostAvailable carries a dict per host)."""
-    text = " ".join(str(exc).split())
-    if len(text) > 200:
-        text = text[:197] + "..."
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+_describe = errors.describe

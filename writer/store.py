@@ -1,31 +1,54 @@
-"""Cassandra access for the writer: one Cluster and one Session, the schema, prepared statements, async writes.
+"""Cassandra access for the writer: one Cluster and Session at a time, the schema, prepared statements, writes.
 
 The loop talks to this module through ``submit_rows`` / ``submit_last_seq`` (callback style, like the
 driver's ``ResponseFuture.add_callbacks``), so ``tests/writer`` can drive the loop with a fake store.
+
+``rebuild`` replaces the Cluster and Session with new ones built from freshly resolved seeds: the driver never
+re-resolves its contact points, so after every Cassandra pod came back with a new address the old session
+would retry the old addresses forever.
 """
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
+from dataclasses import dataclass
 from typing import Callable, Protocol
 
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
-from cassandra.policies import (ConstantSpeculativeExecutionPolicy, DCAwareRoundRobinPolicy,
-                                ExponentialReconnectionPolicy, RetryPolicy, RoundRobinPolicy, TokenAwarePolicy)
+from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy,
+                                RoundRobinPolicy, TokenAwarePolicy)
 from cassandra.query import BatchStatement, BatchType
 
+from writer import seeds as seeds_mod
 from writer.config import Config
+from writer.errors import Permanent
+from writer.latency import AdaptiveSpeculativePolicy, LatencyTracker
+
+log = logging.getLogger("writer")
 
 Callback = Callable[..., None]
 
 #: The driver's default reconnection policy backs off to 10 minutes; after a one-minute outage that would
 #: keep the writer idle long after Cassandra is back. Cap it near our own retry backoff instead.
 _RECONNECT = dict(base_delay=0.2, max_delay=1.0, max_attempts=None)
-#: A coordinator that died without closing its sockets answers nothing until the request timeout; after
-#: this long an idempotent write is also sent to the next replica (a duplicate is a harmless upsert).
-_SPECULATE_AFTER = 0.5
+#: Bounds of the speculative delay (it follows the p99 of observed writes, see writer.latency).
+_SPECULATE_MIN = 0.01
+#: Schema statements and the startup reads wait at least this long: DDL waits for schema agreement.
+_STARTUP_TIMEOUT = 10.0
+
+
+def late_window(config: Config) -> float:
+    """How long the driver keeps a write's future after the loop stopped waiting for it (request_timeout).
+
+    The loop re-sends a write after WRITER_REQUEST_TIMEOUT, but the first attempt may still land and answer:
+    that late answer counts as an acknowledgement. Without it, a timeout shorter than the real latency would
+    fail every write while every write lands, and the writer would livelock.
+    """
+    return min(300.0, max(10 * config.request_timeout, config.request_timeout + 10.0))
 
 
 class Store(Protocol):
@@ -41,22 +64,19 @@ class Store(Protocol):
         """Store ``seq`` as the topic's last_seq and wait for it; raises on failure."""
 
 
-def _contact_points(config: Config) -> list[tuple[str, int]]:
-    return [(host, port) for host, port in config.seeds]
-
-
 def _auth(config: Config):
     if config.username is None:
         return None
     return PlainTextAuthProvider(username=config.username, password=config.password)
 
 
-def discover_local_dc(config: Config) -> str:
+def discover_local_dc(config: Config, points) -> str:
     """The data center of the first node that answers (what the driver would guess, but said explicitly)."""
-    cluster = Cluster(_contact_points(config), port=config.port, auth_provider=_auth(config),
+    cluster = Cluster(list(points), port=config.port, auth_provider=_auth(config),
                       connect_timeout=config.connect_timeout, control_connection_timeout=config.connect_timeout,
                       execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
-                          load_balancing_policy=RoundRobinPolicy(), request_timeout=config.request_timeout)})
+                          load_balancing_policy=RoundRobinPolicy(),
+                          request_timeout=max(config.request_timeout, config.connect_timeout))})
     try:
         session = cluster.connect()
         return session.execute("SELECT data_center FROM system.local").one().data_center
@@ -64,30 +84,61 @@ def discover_local_dc(config: Config) -> str:
         cluster.shutdown()
 
 
+@dataclass
+class _Connection:
+    """One generation of driver objects: replaced whole by ``rebuild``, never patched."""
+
+    cluster: Cluster
+    session: object
+    insert: object = None
+    insert_last: object = None
+    select_last: object = None
+
+
 class CassandraStore:
     """The writer's Cassandra session for one topic. Construct with ``connect``; ``close`` at the end."""
 
-    def __init__(self, config: Config, cluster: Cluster, session):
+    def __init__(self, config: Config, tracker: LatencyTracker | None = None):
         self.config = config
-        self.cluster = cluster
-        self.session = session
-        self._insert = None
-        self._insert_last = None
-        self._select_last = None
+        self.tracker = tracker or LatencyTracker()
+        self.resolution: seeds_mod.Resolution | None = None
+        self._conn: _Connection | None = None
+        self._schema_ready = False
+        self._lock = threading.Lock()
 
     @classmethod
-    def connect(cls, config: Config) -> "CassandraStore":
-        """Open the one Cluster/Session of this process; raises the driver's error when no node answers."""
-        local_dc = config.local_dc or discover_local_dc(config)
+    def connect(cls, config: Config, tracker: LatencyTracker | None = None) -> "CassandraStore":
+        """Resolve the seeds and open a Cluster/Session; raises the driver's error when no node answers."""
+        store = cls(config, tracker)
+        store._conn = store._open()
+        return store
+
+    @property
+    def cluster(self) -> Cluster:
+        return self._conn.cluster
+
+    @property
+    def session(self):
+        return self._conn.session
+
+    def _open(self) -> _Connection:
+        config = self.config
+        resolution = seeds_mod.resolve(config.seeds)
+        for failed in resolution.failed:
+            log.warning("seed %s does not resolve; trying the others", failed)
+        self.resolution = resolution
+        local_dc = config.local_dc or discover_local_dc(config, resolution.points)
         profile = ExecutionProfile(
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc)),
+            # Shuffled replicas: otherwise every write of our one partition goes to the same first replica.
+            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc), shuffle_replicas=True),
             retry_policy=RetryPolicy(),  # never the downgrading one: the configured level is the contract
             consistency_level=ConsistencyLevel.name_to_value[config.consistency],
-            request_timeout=config.request_timeout,
-            speculative_execution_policy=ConstantSpeculativeExecutionPolicy(_SPECULATE_AFTER, max_attempts=1),
+            request_timeout=late_window(config),
+            speculative_execution_policy=AdaptiveSpeculativePolicy(
+                self.tracker, low=_SPECULATE_MIN, high=config.request_timeout / 2),
         )
         cluster = Cluster(
-            _contact_points(config), port=config.port, auth_provider=_auth(config),
+            list(resolution.points), port=config.port, auth_provider=_auth(config),
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             reconnection_policy=ExponentialReconnectionPolicy(**_RECONNECT),
             connect_timeout=config.connect_timeout,
@@ -97,65 +148,105 @@ class CassandraStore:
         )
         try:
             session = cluster.connect()
+        except NoHostAvailable as exc:
+            dcs = sorted({host.datacenter for host in cluster.metadata.all_hosts() if host.datacenter})
+            cluster.shutdown()
+            if dcs and local_dc not in dcs:
+                raise Permanent(f"writer: CASSANDRA_DC {local_dc!r} matches no Cassandra node "
+                                f"(their datacenters: {', '.join(dcs)})") from exc
+            raise
         except BaseException:
             cluster.shutdown()
             raise
-        return cls(config, cluster, session)
+        conn = _Connection(cluster, session)
+        if self._schema_ready:
+            try:
+                self._prepare(conn)
+            except BaseException:
+                cluster.shutdown()
+                raise
+        return conn
 
-    def cluster_name(self) -> str:
-        return self.session.execute("SELECT cluster_name FROM system.local").one().cluster_name
+    def rebuild(self) -> str:
+        """Replace the Cluster/Session with new ones from freshly resolved seeds; returns what they resolved to.
 
-    def ensure_schema(self) -> None:
+        Raises (and keeps the old session) when the new one cannot be opened. The old Cluster is shut down
+        in the background: its shutdown waits for its threads, and the loop must keep ticking.
+        """
+        conn = self._open()
+        with self._lock:
+            old, self._conn = self._conn, conn
+        if old is not None:
+            threading.Thread(target=old.cluster.shutdown, name="old-cluster-shutdown", daemon=True).start()
+        return self.resolution.summary(self.config.seeds)
+
+    def cluster_name(self, timeout: float | None = None) -> str:
+        return self.session.execute("SELECT cluster_name FROM system.local",
+                                    timeout=self._startup_timeout(timeout)).one().cluster_name
+
+    def _startup_timeout(self, timeout: float | None) -> float:
+        return timeout if timeout is not None else max(self.config.request_timeout, _STARTUP_TIMEOUT)
+
+    def ensure_schema(self, timeout: float | None = None) -> None:
         """Create the keyspace and tables as the Go writer does; safe when several writers race.
 
         IF NOT EXISTS makes each statement idempotent, and the driver waits for schema agreement after each
         DDL statement, so a table is never used before every node knows it.
         """
-        ks = self.config.keyspace
-        self.session.execute(
+        ks, session, timeout = self.config.keyspace, self.session, self._startup_timeout(timeout)
+        session.execute(
             f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {self.config.replication_factor}}}")
-        self.session.execute(
-            f"CREATE TABLE IF NOT EXISTS {ks}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))")
-        self.session.execute(
-            f"CREATE TABLE IF NOT EXISTS {ks}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))")
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {self.config.replication_factor}}}",
+            timeout=timeout)
+        session.execute(
+            f"CREATE TABLE IF NOT EXISTS {ks}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
+            timeout=timeout)
+        session.execute(
+            f"CREATE TABLE IF NOT EXISTS {ks}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+            timeout=timeout)
         if not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
             raise NoHostAvailable("schema agreement not reached after 30 s", {})
-        self._prepare()
+        self._prepare(self._conn)
+        self._schema_ready = True
 
-    def _prepare(self) -> None:
-        ks = self.config.keyspace
-        self._insert = self.session.prepare(f"INSERT INTO {ks}.prj04 (topic, seq, value) VALUES (?, ?, ?)")
-        self._insert.is_idempotent = True  # client-chosen key: re-applying is a no-op upsert
-        self._insert_last = self.session.prepare(f"INSERT INTO {ks}.prj04_last_seq (topic, seq) VALUES (?, ?)")
-        self._insert_last.is_idempotent = True
-        self._select_last = self.session.prepare(f"SELECT seq FROM {ks}.prj04_last_seq WHERE topic = ?")
+    def _prepare(self, conn: _Connection) -> None:
+        ks, session = self.config.keyspace, conn.session
+        conn.insert = session.prepare(f"INSERT INTO {ks}.prj04 (topic, seq, value) VALUES (?, ?, ?)")
+        conn.insert.is_idempotent = True  # client-chosen key: re-applying is a no-op upsert
+        conn.insert_last = session.prepare(f"INSERT INTO {ks}.prj04_last_seq (topic, seq) VALUES (?, ?)")
+        conn.insert_last.is_idempotent = True
+        conn.select_last = session.prepare(f"SELECT seq FROM {ks}.prj04_last_seq WHERE topic = ?")
 
-    def read_last_seq(self) -> int:
+    def read_last_seq(self, timeout: float | None = None) -> int:
         """The stored last_seq of our topic (0 when none), read at the configured consistency."""
-        row = self.session.execute(self._select_last, (self.config.topic,)).one()
+        conn = self._conn
+        row = conn.session.execute(conn.select_last, (self.config.topic,),
+                                   timeout=self._startup_timeout(timeout)).one()
         return row.seq if row is not None and row.seq is not None else 0
 
     def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args) -> None:
-        topic, rand = self.config.topic, random.random
+        conn, topic, rand = self._conn, self.config.topic, random.random
         if first == last:
-            statement = self._insert.bind((topic, first, rand()))
+            statement = conn.insert.bind((topic, first, rand()))
         else:
             # All rows share the partition key `topic`, so an unlogged batch is one mutation on one replica
             # set: atomic, cheap, and the idiomatic way to write several rows of one partition.
             statement = BatchStatement(BatchType.UNLOGGED)
             for seq in range(first, last + 1):
-                statement.add(self._insert, (topic, seq, rand()))
+                statement.add(conn.insert, (topic, seq, rand()))
             statement.is_idempotent = True
-        future = self.session.execute_async(statement)
+        future = conn.session.execute_async(statement)
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)
 
     def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args) -> None:
-        future = self.session.execute_async(self._insert_last, (self.config.topic, seq))
+        conn = self._conn
+        future = conn.session.execute_async(conn.insert_last, (self.config.topic, seq))
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)
 
     def write_last_seq(self, seq: int, timeout: float) -> None:
-        self.session.execute(self._insert_last, (self.config.topic, seq), timeout=timeout)
+        conn = self._conn
+        conn.session.execute(conn.insert_last, (self.config.topic, seq), timeout=timeout)
 
     def close(self) -> None:
-        self.cluster.shutdown()
+        if self._conn is not None:
+            self._conn.cluster.shutdown()

@@ -34,6 +34,10 @@ class Watermark:
             self.value = max(self.value, nxt)
         return self.value
 
+    def covers(self, first: int, last: int) -> bool:
+        """Whether [first, last] is already acknowledged (a late answer for it must not be counted twice)."""
+        return last <= self.value or self._pending.get(first, first - 1) >= last
+
     @property
     def pending(self) -> int:
         """How many acknowledged ranges wait above a hole (a slow or failed write below them)."""

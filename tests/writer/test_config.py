@@ -20,7 +20,8 @@ def test_every_variable_is_read():
         "CASSANDRA_USERNAME": "u", "CASSANDRA_PASSWORD": "p", "WRITER_MAX_SEQS": "500", "WRITER_IN_FLIGHT": "7",
         "WRITER_BATCH_SIZE": "1", "WRITER_RATE": "25.5", "LOG_EVERY": "10", "HTTP_PORT": "0",
         "WRITER_CHECKPOINT_INTERVAL": "0.5", "WRITER_REQUEST_TIMEOUT": "2", "WRITER_CONNECT_TIMEOUT": "3",
-        "WRITER_MAX_BACKOFF": "1", "WRITER_STOP_TIMEOUT": "4",
+        "WRITER_MAX_BACKOFF": "1", "WRITER_STOP_TIMEOUT": "4", "WRITER_RESOLVE_AFTER": "30",
+        "WRITER_UNHEALTHY_AFTER": "90", "WRITER_MODE": " Robust ", "WRITER_RESUME": "true",
     })
     assert config.topic == "t1" and config.consistency == "LOCAL_QUORUM"
     assert config.seeds == (("a.b", 9050), ("c", 9043), ("::1", 9044))
@@ -31,6 +32,7 @@ def test_every_variable_is_read():
     assert (config.log_every, config.http_port) == (10, None)
     assert (config.checkpoint_interval, config.request_timeout, config.connect_timeout) == (0.5, 2.0, 3.0)
     assert (config.max_backoff, config.stop_timeout) == (1.0, 4.0)
+    assert (config.resolve_after, config.unhealthy_after) == (30.0, 90.0)
 
 
 @pytest.mark.parametrize("level", CONSISTENCY_LEVELS)
@@ -57,11 +59,83 @@ BAD = [
     ({"WRITER_IN_FLIGHT": "0"}, "writer: WRITER_IN_FLIGHT must be between 1 and 10000, got 0"),
     ({"WRITER_BATCH_SIZE": "1.5"}, "writer: WRITER_BATCH_SIZE must be an integer, got '1.5'"),
     ({"WRITER_RATE": "fast"}, "writer: WRITER_RATE must be a number, got 'fast'"),
-    ({"WRITER_RATE": "0"}, "writer: WRITER_RATE must be a finite number >= 0.001, got 0"),
-    ({"WRITER_RATE": "nan"}, "writer: WRITER_RATE must be a finite number"),
+    ({"WRITER_RATE": "0"}, "writer: WRITER_RATE must be a number between 0.001 and 1e+07, got 0"),
+    ({"WRITER_RATE": "nan"}, "writer: WRITER_RATE must be a number between"),
+    ({"WRITER_RATE": "inf"}, "writer: WRITER_RATE must be a number between"),
     ({"LOG_EVERY": "0"}, "writer: LOG_EVERY must be between 1 and"),
     ({"HTTP_PORT": "-5"}, "writer: HTTP_PORT must be between 0 and 65535, got -5"),
+    ({"CONSISTENCY": ""}, "writer: CONSISTENCY is set but empty; use one of ONE, TWO"),
+    ({"CONSISTENCY": "  "}, "writer: CONSISTENCY is set but empty"),
+    ({"TOPIC": "x" * 65536}, "writer: TOPIC is 65536 bytes; Cassandra's partition key limit is 65535"),
+    ({"WRITER_REQUEST_TIMEOUT": "1e300"}, "writer: WRITER_REQUEST_TIMEOUT must be a number between 0.1 and 120, "
+                                          "got 1e300"),
+    ({"WRITER_MODE": "fast"}, "writer: WRITER_MODE must be one of robust, seed, got 'fast'"),
+    ({"WRITER_RATE_LIMIT": "5"}, "writer: unknown variable WRITER_RATE_LIMIT; known WRITER_* variables: "
+                                 "WRITER_BATCH_SIZE, WRITER_CHECKPOINT_INTERVAL"),
+    ({"WRITER_BATCH": "5", "WRITER_X": "1"}, "writer: unknown variable WRITER_BATCH, WRITER_X; known"),
+    ({"CASSANDRA_SEEDS": "999.999.999.999"}, "writer: CASSANDRA_SEEDS entry '999.999.999.999' is not a valid "
+                                             "IPv4 address (four numbers 0-255)"),
+    ({"CASSANDRA_SEEDS": "10.0.0.256:9042"}, "writer: CASSANDRA_SEEDS entry '10.0.0.256:9042' is not a valid IPv4"),
+    ({"CASSANDRA_SEEDS": "10.0.0"}, "writer: CASSANDRA_SEEDS entry '10.0.0' is not a valid IPv4"),
+    ({"CASSANDRA_SEEDS": "[::1"}, "writer: CASSANDRA_SEEDS entry '[::1' is not [IPv6] or [IPv6]:port"),
+    ({"CASSANDRA_SEEDS": "[::1]9042"}, "writer: CASSANDRA_SEEDS entry '[::1]9042' is not [IPv6]"),
+    ({"CASSANDRA_SEEDS": "[::g]:9042"}, "writer: CASSANDRA_SEEDS entry '[::g]:9042' is not a valid IPv6 address"),
+    ({"CASSANDRA_SEEDS": "fe80::1::2"}, "writer: CASSANDRA_SEEDS entry 'fe80::1::2' is not a valid IPv6 address"),
+    ({"CASSANDRA_SEEDS": "-a.b"}, "writer: CASSANDRA_SEEDS entry '-a.b' is not a host"),
+    ({"CASSANDRA_SEEDS": "a..b"}, "writer: CASSANDRA_SEEDS entry 'a..b' is not a host"),
+    ({"CASSANDRA_SEEDS": "a_b"}, "writer: CASSANDRA_SEEDS entry 'a_b' is not a host"),
+    ({"CASSANDRA_SEEDS": "x" * 64}, "writer: CASSANDRA_SEEDS entry"),
+    ({"CASSANDRA_SEEDS": "a:99999"}, "writer: CASSANDRA_SEEDS entry 'a:99999' has a bad port"),
 ]
+
+#: Every numeric setting with its bounds: one below the lower and one above the upper bound is refused,
+#: both bounds themselves are accepted.
+BOUNDS = [
+    ("CASSANDRA_PORT", 1, 65535, "port"), ("REPLICATION_FACTOR", 1, 99, "replication_factor"),
+    ("WRITER_MAX_SEQS", 0, 2**31 - 1, "max_seqs"), ("WRITER_IN_FLIGHT", 1, 10_000, "in_flight"),
+    ("WRITER_BATCH_SIZE", 1, 1000, "batch_size"), ("LOG_EVERY", 1, 2**31 - 1, "log_every"),
+    ("HTTP_PORT", 0, 65535, None),
+    ("WRITER_RATE", 0.001, 1e7, "rate"), ("WRITER_CHECKPOINT_INTERVAL", 0.001, 60, "checkpoint_interval"),
+    ("WRITER_REQUEST_TIMEOUT", 0.1, 120, "request_timeout"), ("WRITER_CONNECT_TIMEOUT", 0.1, 120, "connect_timeout"),
+    ("WRITER_MAX_BACKOFF", 0.01, 300, "max_backoff"), ("WRITER_STOP_TIMEOUT", 0, 300, "stop_timeout"),
+    ("WRITER_RESOLVE_AFTER", 1, 3600, "resolve_after"), ("WRITER_UNHEALTHY_AFTER", 1, 86400, "unhealthy_after"),
+]
+
+
+@pytest.mark.parametrize("name, low, high, field", BOUNDS, ids=[b[0] for b in BOUNDS])
+def test_every_number_has_a_lower_and_an_upper_bound(name, low, high, field):
+    for value in (low, high):
+        config = load({"TOPIC": "t", name: str(value)})
+        if field:
+            assert getattr(config, field) == value
+    step = 1 if isinstance(low, int) and isinstance(high, int) else low / 2 or 0.001
+    for value in (low - step, high + step if isinstance(high, int) else high * 2, "1e300", "-1e300"):
+        with pytest.raises(ConfigError, match=rf"^writer: {name} must be ") as info:
+            load({"TOPIC": "t", name: str(value)})
+        assert "\n" not in str(info.value)
+
+
+def test_seeds_accept_names_ipv4_ipv6_and_ports():
+    config = load({"TOPIC": "t", "CASSANDRA_SEEDS": "cassandra-service, cassandra-0.cassandra-service.default.svc."
+                   "cluster.local.:9043, 10.1.2.3, 10.1.2.4:9044, ::1, [fd00::5]:9045, [fd00::6]"})
+    assert config.seeds == (("cassandra-service", 9042), ("cassandra-0.cassandra-service.default.svc.cluster.local.",
+                            9043), ("10.1.2.3", 9042), ("10.1.2.4", 9044), ("::1", 9042), ("fd00::5", 9045),
+                            ("fd00::6", 9042))
+
+
+def test_known_names_include_the_seed_modes_and_kubernetes_service_links_are_not_refused():
+    from writer.config import KNOWN_WRITER_VARIABLES
+
+    assert {"WRITER_MODE", "WRITER_RESUME"} <= set(KNOWN_WRITER_VARIABLES)
+    env = {"TOPIC": "t", "WRITER_SERVICE_HOST": "10.96.0.9", "WRITER_SERVICE_PORT": "8080",
+           "WRITER_PORT": "tcp://10.96.0.9:8080", "WRITER_PORT_8080_TCP_ADDR": "10.96.0.9"}
+    assert load(env).topic == "t"
+
+
+def test_unset_consistency_means_quorum_but_a_set_empty_one_is_refused():
+    assert load({"TOPIC": "t"}).consistency == "QUORUM"
+    with pytest.raises(ConfigError):
+        load({"TOPIC": "t", "CONSISTENCY": ""})
 
 
 @pytest.mark.parametrize("env, message", BAD, ids=[m.split()[1] + "-" + str(i) for i, (_, m) in enumerate(BAD)])

@@ -164,3 +164,165 @@ def test_a_second_completion_of_the_same_write_is_ignored():
     assert loop.run() == 1000
     assert loop.in_flight == 0 and loop.retries == 0 and loop.outages == 0
     assert loop.rows_written == 1000 and store.violations == []
+
+
+# ---- issue 11: late successes, permanent errors, the end of the int range, rebuild and health -------------
+
+
+class LatencyStore:
+    """Every write lands after exactly ``latency`` seconds (completions from a timer thread, in due order),
+    whatever the loop's request timeout: what a cluster slower than WRITER_REQUEST_TIMEOUT looks like."""
+
+    def __init__(self, latency, start=0):
+        import heapq
+
+        self.heapq, self.latency = heapq, latency
+        self.rows: set[int] = set(range(1, start + 1))
+        self.last_seq_writes: list[int] = []
+        self.violations: list[str] = []
+        self._due: list = []
+        self._n = 0
+        self._cv = threading.Condition()
+        threading.Thread(target=self._complete, daemon=True).start()
+
+    def submit_rows(self, first, last, callback, errback, *args):
+        with self._cv:
+            self._n += 1
+            self.heapq.heappush(self._due, (time.monotonic() + self.latency, self._n, first, last, callback, args))
+            self._cv.notify()
+
+    def submit_last_seq(self, seq, callback, errback, *args):
+        self.write_last_seq(seq, None)
+        callback(None, *args)
+
+    def write_last_seq(self, seq, timeout):
+        missing = [s for s in range(1, seq + 1) if s not in self.rows]
+        if missing:
+            self.violations.append(f"last_seq={seq} stored while {missing[:5]} missing")
+        self.last_seq_writes.append(seq)
+
+    def _complete(self):
+        while True:
+            with self._cv:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._cv.wait(0.002)
+                _, _, first, last, callback, args = self.heapq.heappop(self._due)
+            self.rows.update(range(first, last + 1))
+            callback(None, *args)
+
+
+def test_a_request_timeout_shorter_than_the_latency_does_not_livelock():
+    # Every write answers after 60 ms but the loop stops waiting after 20 ms: every write "fails" and is
+    # re-sent, and every one lands. Counting the late answers is what lets the watermark move at all.
+    store = LatencyStore(0.06)
+    loop = WriteLoop(store, config(max_seqs=2000, request_timeout=0.02, max_backoff=0.05), start=0)
+    began = time.monotonic()
+    assert loop.run() == 2000
+    assert time.monotonic() - began < 20
+    assert loop.late_acks > 0 and loop.errors["NoAnswer"] > 0
+    assert store.rows >= set(range(1, 2001)) and store.violations == []
+    assert loop.rows_written == 2000  # each seq counted once, though many were written twice
+
+
+class FailThenLateSuccessStore(FakeStore):
+    """Reports a failure first, then the success of the same write: a speculative attempt that failed before
+    the other one landed. The rows are there, so they count."""
+
+    def _complete(self):
+        while True:
+            delay, first, last, callback, errback, args = self._queue.get()
+            with self._lock:
+                self.rows.update(range(first, last + 1))
+            errback(RuntimeError("the first attempt failed"), *args)
+            callback(None, *args)
+
+
+def test_a_success_after_a_failure_of_the_same_write_counts_once():
+    store = FailThenLateSuccessStore()
+    loop = WriteLoop(store, config(max_seqs=1000), start=0)
+    assert loop.run() == 1000
+    assert loop.late_acks > 0 and loop.in_flight == 0
+    assert loop.rows_written == 1000 and store.violations == []
+
+
+class PermanentStore(FakeStore):
+    def _complete(self):
+        from cassandra import InvalidRequest
+
+        while True:
+            delay, first, last, callback, errback, args = self._queue.get()
+            if last > 100:
+                errback(InvalidRequest("Error from server: code=2200 [Invalid query] message=\"no\""), *args)
+                continue
+            with self._lock:
+                self.rows.update(range(first, last + 1))
+            callback(None, *args)
+
+
+def test_a_permanent_error_stops_the_loop_with_one_line_instead_of_retrying():
+    store = PermanentStore()
+    loop = WriteLoop(store, config(max_seqs=None, in_flight=4), start=0)
+    began = time.monotonic()
+    last = loop.run()
+    assert time.monotonic() - began < 5
+    assert loop.fatal.startswith("writer: Cassandra refused a request as invalid") and "\n" not in loop.fatal
+    assert "InvalidRequest" in loop.fatal and "while writing seq" in loop.fatal
+    assert last <= 100 and loop.retries == 0 and store.violations == []
+    assert loop.stored == last  # the watermark reached is still stored
+
+
+def test_the_topic_ends_at_the_largest_int_seq():
+    from writer.config import MAX_SEQ
+
+    class TopStore(FakeStore):  # checks last_seq against the rows above the start only (not 2**31 of them)
+        def _record_last_seq(self, seq):
+            if not set(range(MAX_SEQ - 99, seq + 1)) <= self.rows:
+                self.violations.append(f"last_seq={seq} ahead of the rows")
+            self.last_seq_writes.append(seq)
+
+    store = TopStore()
+    loop = WriteLoop(store, config(max_seqs=None, batch_size=7), start=MAX_SEQ - 100)
+    assert loop.run() == MAX_SEQ
+    assert loop.topic_full and loop.stored == MAX_SEQ
+    assert max(store.rows) == MAX_SEQ and len(store.rows) == 100 and store.violations == []
+
+
+class RebuildStore(FakeStore):
+    """Writes fail (the old addresses) until ``rebuild`` is called; ``fixes`` says if a rebuild helps."""
+
+    def __init__(self, fixes=True, **kw):
+        self.rebuilt = 0
+        self.fixes = fixes
+        super().__init__(fail=lambda seq: seq > 200 and not (self.fixes and self.rebuilt), **kw)
+
+    def rebuild(self):
+        self.rebuilt += 1
+        return "cassandra-service -> 10.0.0.7"
+
+
+def test_a_long_outage_re_resolves_and_rebuilds_the_session_then_resumes(caplog):
+    store = RebuildStore()
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=600, resolve_after=0.4, unhealthy_after=5), start=0)
+        assert loop.run() == 600
+    assert store.rebuilt == 1 and loop.rebuilds == 1
+    assert store.rows == set(range(1, 601)) and store.violations == []
+    assert "re-resolving the seeds and rebuilding the session" in caplog.text
+    assert "session rebuilt (seeds cassandra-service -> 10.0.0.7)" in caplog.text
+    assert loop.health() == (True, "ok")
+
+
+def test_health_turns_red_when_a_rebuild_does_not_restore_progress(caplog):
+    store = RebuildStore(fixes=False)
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=None, resolve_after=0.3, unhealthy_after=0.5), start=0)
+        states = []
+        threading.Thread(target=lambda: [states.append(loop.health()) or time.sleep(0.05) for _ in range(40)]
+                         + [loop.request_stop()], daemon=True).start()
+        loop.run()
+    assert states[0] == (True, "ok")
+    ok, reason = states[-1]
+    assert not ok and "no write succeeded for" in reason and "session rebuilt" in reason
+    assert "waiting at seq 201" in reason and "injected failure" in reason
+    assert store.rebuilt >= 2  # retried while no progress
+    assert "/healthz now reports unhealthy" in caplog.text

@@ -17,14 +17,25 @@ CASES = [
     ({"TOPIC": "t", "CASSANDRA_PASSWORD": "p"},
      "writer: CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together"),
     ({"TOPIC": "t", "WRITER_IN_FLIGHT": "0"}, "writer: WRITER_IN_FLIGHT must be between 1 and 10000, got 0"),
-    ({"TOPIC": "t", "WRITER_RATE": "-1"}, "writer: WRITER_RATE must be a finite number >= 0.001, got -1"),
+    ({"TOPIC": "t", "WRITER_RATE": "-1"}, "writer: WRITER_RATE must be a number between 0.001 and 1e+07, got -1"),
     ({"TOPIC": "t", "HTTP_PORT": "http"}, "writer: HTTP_PORT must be an integer, got 'http'"),
+    ({"TOPIC": "t", "WRITER_MODE": "naive"}, "writer: WRITER_MODE must be one of robust, seed, got 'naive'"),
+    ({"TOPIC": "t", "WRITER_MAXSEQS": "5"}, "writer: unknown variable WRITER_MAXSEQS; known WRITER_* variables: "
+     "WRITER_BATCH_SIZE, WRITER_CHECKPOINT_INTERVAL, WRITER_CONNECT_TIMEOUT, WRITER_IN_FLIGHT, WRITER_MAX_BACKOFF, "
+     "WRITER_MAX_SEQS, WRITER_MODE, WRITER_RATE, WRITER_REQUEST_TIMEOUT, WRITER_RESOLVE_AFTER, WRITER_RESUME, "
+     "WRITER_STOP_TIMEOUT, WRITER_UNHEALTHY_AFTER"),
+    ({"TOPIC": "t", "CONSISTENCY": ""}, "writer: CONSISTENCY is set but empty; use one of ONE, TWO, THREE, QUORUM, "
+     "ALL, LOCAL_ONE, LOCAL_QUORUM, EACH_QUORUM (or unset it for QUORUM)"),
+    ({"TOPIC": "t", "CASSANDRA_SEEDS": "999.999.999.999"},
+     "writer: CASSANDRA_SEEDS entry '999.999.999.999' is not a valid IPv4 address (four numbers 0-255)"),
+    ({"TOPIC": "t", "WRITER_CONNECT_TIMEOUT": "1e300"},
+     "writer: WRITER_CONNECT_TIMEOUT must be a number between 0.1 and 120, got 1e300"),
 ]
 
 
-@pytest.mark.parametrize("env, message", CASES, ids=[m.split()[1] for _, m in CASES])
+@pytest.mark.parametrize("env, message", CASES, ids=[f"{i}-{m.split()[1]}" for i, (_, m) in enumerate(CASES)])
 def test_config_error_exits_2_with_one_line(writers, monkeypatch, env, message):
-    for name in ("TOPIC", "CONSISTENCY", "CASSANDRA_SEEDS"):
+    for name in ("TOPIC", "CONSISTENCY", "CASSANDRA_SEEDS", "WRITER_MODE"):
         monkeypatch.delenv(name, raising=False)
     writer = writers(env)
     assert writer.wait(30) == 2
@@ -54,3 +65,89 @@ def test_rejected_credentials_are_fatal_not_retried():
         _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": AuthenticationFailed("Provided username is wrong")}))
     _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": ConnectionRefusedError(111, "refused")}))  # retried
     _check_fatal(NoHostAvailable("no", {}))
+
+
+@pytest.mark.parametrize("errors", [
+    ["10.0.0.1:9042", "10.0.0.2:9042"],  # Session.__init__ could open no pool (e.g. a wrong CASSANDRA_DC)
+    [ConnectionRefusedError(111, "refused")],
+    ("10.0.0.1",),
+    None,
+    "not even a container",
+], ids=["list-of-addresses", "list-of-errors", "tuple", "none", "str"])
+def test_no_host_available_of_any_shape_is_an_outage_not_a_traceback(errors):
+    from cassandra.cluster import NoHostAvailable
+
+    from writer.__main__ import _check_fatal
+
+    _check_fatal(NoHostAvailable("Unable to connect to any servers", errors))  # returns: retried
+
+
+def test_no_host_available_whose_every_host_refused_the_login_is_permanent():
+    from cassandra import AuthenticationFailed
+    from cassandra.cluster import NoHostAvailable
+
+    from writer.__main__ import _check_fatal, _Fatal
+
+    with pytest.raises(_Fatal, match="^writer: Cassandra rejected"):
+        _check_fatal(NoHostAvailable("no", [AuthenticationFailed("bad"), AuthenticationFailed("bad")]))
+
+
+@pytest.mark.parametrize("make, line", [
+    (lambda: __import__("cassandra").InvalidRequest("Key length of 70000 is longer than maximum of 65535"),
+     "writer: Cassandra refused a request as invalid (check TOPIC, KEYSPACE, WRITER_BATCH_SIZE) while x"),
+    (lambda: __import__("cassandra.protocol").protocol.SyntaxException(0x2000, "line 1:16 no viable alternative", None),
+     "writer: Cassandra refused a statement as invalid CQL (check KEYSPACE: a reserved word?) while x"),
+    (lambda: __import__("cassandra").Unauthorized("User w has no MODIFY permission"),
+     "writer: the Cassandra role of CASSANDRA_USERNAME lacks a permission while x"),
+    (lambda: __import__("cassandra.protocol").protocol.ConfigurationException(0x2300, "Invalid replication", None),
+     "writer: Cassandra refused the schema (check KEYSPACE and REPLICATION_FACTOR) while x"),
+    (lambda: OverflowError("timeout doesn't fit into C timeval"), "writer: a value is out of range while x"),
+], ids=["invalid", "syntax", "unauthorized", "configuration", "overflow"])
+def test_each_permanent_error_gives_its_line(make, line):
+    from writer.__main__ import _check_fatal, _Fatal
+
+    with pytest.raises(_Fatal) as info:
+        _check_fatal(make(), "x")
+    assert str(info.value).startswith(line) and "\n" not in str(info.value)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: __import__("cassandra").Unavailable("Cannot achieve consistency level QUORUM"),
+    lambda: __import__("cassandra").WriteTimeout("timed out", write_type=0),
+    lambda: __import__("cassandra").ReadTimeout("timed out"),
+    lambda: __import__("cassandra").OperationTimedOut({"10.0.0.1": "Client request timeout"}),
+    lambda: ConnectionRefusedError(111, "Connection refused"),
+    lambda: __import__("writer.seeds").seeds.UnresolvableSeeds("no seed resolves: cassandra-service (no name)"),
+], ids=["unavailable", "write-timeout", "read-timeout", "operation-timed-out", "refused", "unresolvable"])
+def test_transient_errors_are_retried(make):
+    from writer.__main__ import _check_fatal
+
+    _check_fatal(make(), "x")
+
+
+def test_writer_mode_seed_dispatches_before_any_validation(monkeypatch):
+    import writer.__main__ as main_mod
+
+    seen = []
+    fake = type(__import__("sys"))("writer.seed")
+    fake.main = lambda env: seen.append(dict(env)) or 7
+    monkeypatch.setitem(__import__("sys").modules, "writer.seed", fake)
+    monkeypatch.setattr(__import__("writer"), "seed", fake, raising=False)
+    env = {"WRITER_MODE": " Seed ", "WRITER_WHATEVER": "1"}  # robust mode would refuse the unknown name
+    assert main_mod.main(env) == 7
+    assert seen == [env]
+
+
+def test_robust_mode_accepts_and_ignores_writer_resume():
+    from writer.config import load
+
+    assert load({"TOPIC": "t", "WRITER_MODE": "robust", "WRITER_RESUME": "false"}).topic == "t"
+
+
+def test_an_unresolvable_seed_is_named_in_the_retry_line(writers):
+    writer = writers({"TOPIC": "t", "CASSANDRA_SEEDS": "no-such-seed.invalid", "WRITER_CONNECT_TIMEOUT": "1"})
+    line = writer.wait_for(r"connecting to Cassandra failed \(attempt 2: .*", 30).group(0)
+    assert "no-such-seed.invalid" in line and "UnresolvableSeeds" in line
+    assert writer.proc.poll() is None
+    assert writer.terminate(10) == 0
+    assert "Traceback" not in writer.output

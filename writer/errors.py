@@ -1,0 +1,81 @@
+"""Which failures are worth retrying: transient ones (an outage) are, permanent ones (bad input) are not.
+
+A permanent error ends the writer with one line and exit 2: retrying an invalid statement, a refused login or
+a value the schema cannot hold would only loop forever while the pod looks healthy. Everything else (nodes
+down, timeouts, refused connections, DNS not answering yet) is an outage and is retried with backoff.
+"""
+
+from __future__ import annotations
+
+import functools
+import struct
+
+#: Errors raised before a request leaves the process: a value the driver cannot encode (seq beyond int32
+#: reaches bind() as struct.error wrapped in TypeError) or a number no clock or socket accepts.
+_OUT_OF_RANGE = (OverflowError, struct.error, TypeError)
+
+
+@functools.cache
+def _kinds():
+    """(permanent classes, hints), imported on first use: a configuration error never loads the driver."""
+    from cassandra import AuthenticationFailed, InvalidRequest, Unauthorized
+    from cassandra.protocol import ConfigurationException, SyntaxException
+
+    # Errors that mean "the request itself is wrong": the same request can never succeed. Each with what it
+    # most likely means, for the one line; the server's own message follows it.
+    hints = (
+        (AuthenticationFailed, "Cassandra rejected CASSANDRA_USERNAME/CASSANDRA_PASSWORD"),
+        (Unauthorized, "the Cassandra role of CASSANDRA_USERNAME lacks a permission"),
+        (SyntaxException, "Cassandra refused a statement as invalid CQL (check KEYSPACE: a reserved word?)"),
+        (ConfigurationException, "Cassandra refused the schema (check KEYSPACE and REPLICATION_FACTOR)"),
+        (InvalidRequest, "Cassandra refused a request as invalid (check TOPIC, KEYSPACE, WRITER_BATCH_SIZE)"),
+        (_OUT_OF_RANGE, "a value is out of range"),
+    )
+    return tuple(kind for kind, _ in hints[:-1]), hints
+
+
+class Permanent(Exception):
+    """Retrying cannot help; ``str()`` is the one line to print before exiting 2."""
+
+
+def inner_errors(exc: BaseException) -> list:
+    """The per-host errors a NoHostAvailable (or OperationTimedOut) carries, whatever their shape.
+
+    The driver fills ``errors`` with a dict {endpoint: exception} when it tried hosts, but with a *list* of
+    host addresses when it could open no connection pool at all (Session.__init__, e.g. a wrong CASSANDRA_DC),
+    and with an empty dict when no host was even tried.
+    """
+    errors = getattr(exc, "errors", None)
+    if isinstance(errors, dict):
+        return list(errors.values())
+    if isinstance(errors, (list, tuple, set)):
+        return list(errors)
+    return []
+
+
+def permanent_cause(exc: BaseException) -> BaseException | None:
+    """The permanent error behind ``exc`` (itself, or what every host of a NoHostAvailable said), or None."""
+    permanent, _ = _kinds()
+    if isinstance(exc, permanent + _OUT_OF_RANGE):
+        return exc
+    inner = [err for err in inner_errors(exc) if isinstance(err, BaseException)]
+    if inner and len(inner) == len(inner_errors(exc)) and all(isinstance(e, permanent) for e in inner):
+        return inner[0]  # every host gave the same kind of refusal (e.g. bad credentials on each node)
+    return None
+
+
+def check(exc: BaseException, doing: str) -> None:
+    """Raise Permanent with one line when ``exc`` (raised while ``doing``) cannot be fixed by retrying."""
+    cause = permanent_cause(exc)
+    if cause is None:
+        return
+    hint = next(text for kind, text in _kinds()[1] if isinstance(cause, kind))
+    raise Permanent(f"writer: {hint} while {doing} ({describe(cause)})") from exc
+
+
+def describe(exc: BaseException) -> str:
+    """``Class: message`` on one line, short enough for a log (NoHostAvailable carries a dict per host)."""
+    text = " ".join(str(exc).split())
+    if len(text) > 200:
+        text = text[:197] + "..."
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -49,6 +49,7 @@ KEEP_LINES = 200
 _UNKNOWN_TOPIC = re.compile(r"Unknown topic")
 _START = re.compile(r"(\S+): start from lastSeq=(\d+)")
 _PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
+_CANNOT_WRITE = re.compile(r"Cannot (write|connect|query)")
 
 
 def _utc(stamp: float) -> str:
@@ -198,7 +199,7 @@ class Lesson:
     def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool) -> None:
         """Render writer.yml with these settings and apply it, without waiting for a rollout (a crash-looping
         writer never rolls out, and that is the point of step 1)."""
-        cfg = dataclasses.replace(self.lab.cfg, topic=topic, writer_mode=mode, writer_resume=resume)
+        cfg = self.lab.cfg.with_writer(mode=mode, resume=resume, topic=topic)
         lab = dataclasses.replace(self.lab, cfg=cfg)
         path = workflow.render_writer(lab)
         old = {kubectl.pod_uid(p) for p in self._writer_pods()}
@@ -281,20 +282,18 @@ class Lesson:
         cass = self.lab.cassandra("cassandra-0")
         sampler = chaos.Sampler(lambda: cass.last_seqs(consistency="ONE").get(cfg.topic), every=1.0,
                                 clock=self.clock).start()
-        old = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
-        old_uid = kubectl.pod_uid(old or {})
         try:
             step.note(f"kubectl delete pod {VICTIM}: the StatefulSet controller creates a new pod with the same "
                       "name, identity and volume.")
-            deleted = self.clock()
-            step.command(self.kube.base() + ["delete", "pod", VICTIM], f"delete {VICTIM}", mutate=True, timeout=300)
-
-            def back() -> bool:
-                pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
-                return pod is not None and kubectl.pod_uid(pod) != old_uid and kubectl.pod_ready(pod)
-            self._until(back, f"{VICTIM} Ready again", timeout=max(self.wait, 600), every=2.0)
-            step.facts["recovery_s"] = round(self.clock() - deleted, 1)
-            self.sleep(15)  # the writer's restart (and its back-off) shows in RESTARTS a little later
+            self._delete_and_wait(step, force=False)
+            if self._restarts() == before:
+                # A graceful deletion drains the node first; when the seed writer's one in-flight write was
+                # not on that node, it survives. A crash (no drain, no grace) is the failure it cannot:
+                # its next write to the vanished node times out, and that error is fatal.
+                step.observe(f"the seed writer survived the graceful deletion (its writes were not on {VICTIM} "
+                             "when it drained); now the same pod crashes instead")
+                step.note(f"kubectl delete pod {VICTIM} --grace-period=0 --force: a crash, no drain.")
+                self._delete_and_wait(step, force=True)
         finally:
             samples = sampler.stop()
         self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
@@ -303,12 +302,31 @@ class Lesson:
         stall = chaos.longest_stall(samples)
         step.facts.update(pod_age_s=pod_age(pod, now=self.clock()), pod_restarts=kubectl.pod_restarts(pod),
                           seed_restarts_after=after, seed_stall_s=round(stall.seconds, 1) if stall else None)
-        logs = self.writer_logs(step, previous=after > before)
+        if after > before:  # the container that died: its last words
+            died = first_match(_CANNOT_WRITE, self.writer_logs(step, previous=True))
+            step.facts["seed_error_line"] = died.string.strip() if died else ""
+        logs = self.writer_logs(step)
         start = [int(m.group(2)) for m in map(_START.search, logs.splitlines()) if m]
         step.facts["seed_resumed_from"] = start[-1] if start else "n/a"
         step.observe(f"{VICTIM} Ready after {step.facts['recovery_s']} s, AGE {step.facts['pod_age_s']} s, "
                      f"RESTARTS {step.facts['pod_restarts']}; seed writer restarts {before} -> {after}")
         step.facts["gaps"] = self._verify_gaps(step)
+
+    def _delete_and_wait(self, step: _Step, *, force: bool) -> None:
+        """Delete the victim as the assignment types it (or as a crash), wait until its successor is Ready,
+        then a little longer: the seed writer's restart (and its back-off) shows in RESTARTS a bit later."""
+        old_uid = kubectl.pod_uid(kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {})
+        argv = self.kube.base() + ["delete", "pod", VICTIM] + (["--grace-period=0", "--force"] if force else [])
+        deleted = self.clock()
+        step.command(argv, f"delete {VICTIM}" + (" (a crash)" if force else ""), mutate=True, timeout=300)
+
+        def back() -> bool:
+            pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
+            return pod is not None and kubectl.pod_uid(pod) != old_uid and kubectl.pod_ready(pod)
+        self._until(back, f"{VICTIM} Ready again", timeout=max(self.wait, 600), every=2.0)
+        step.facts["recovery_s"] = round(self.clock() - deleted, 1)
+        step.facts["forced"] = force
+        self.sleep(20)
 
     def _start_seq(self, step: _Step, label: str) -> int:
         found: list[int] = []

@@ -14,7 +14,7 @@ import lab.images
 from labfakes import executable
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = ["bench", "build", "chaos", "cqlsh", "delete", "deploy", "down", "e2e", "logs", "nodetool", "report", "reset", "status",
+TASKS = ["bench", "build", "chaos", "cqlsh", "delete", "deploy", "down", "e2e", "lesson", "logs", "nodetool", "report", "reset", "status",
          "test", "up", "verify", "images.cassandra", "images.kind-node"]
 
 FAKE_KIND = """#!/bin/sh

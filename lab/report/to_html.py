@@ -38,7 +38,7 @@ h1+p{font-size:1.05rem}
   blockquote p{margin:.2rem 0}
   img{max-height:95mm;break-inside:avoid}
   sub{font-size:7pt;color:#555;vertical-align:baseline}
-  p,blockquote{orphans:2;widows:2}
+  p,blockquote{orphans:2;widows:2}p,li{overflow-wrap:break-word}
 }"""
 
 

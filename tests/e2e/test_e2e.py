@@ -181,7 +181,7 @@ def test_consistency_levels_side_by_side(lab_up):
 
 
 def test_report_collects_every_section(lab_up):
-    """`invoke report --check`: the lab notebook from the live cluster, every key fact at its bar."""
+    """`invoke report --check --pdf`: the report from the live cluster, every key fact at its bar, and the PDF."""
     out = ARTIFACTS / "reports"
     invoke("report", "--check", "--pdf", "--out", str(out))
     [folder] = sorted(p for p in out.iterdir() if p.is_dir())[-1:]

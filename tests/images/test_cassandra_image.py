@@ -7,9 +7,13 @@ official image); they print the measured start-up and stop times (run pytest wit
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import shlex
+import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -220,3 +224,118 @@ def test_missing_mvn_is_a_precondition_error_naming_the_fix(tmp_path, monkeypatc
     monkeypatch.setattr(cassandra_image_module.shutil, "which", lambda name: None)
     with pytest.raises(PreconditionError, match="mvn not found on PATH; install Maven"):
         cassandra_image_module.resolve_jars(runner=None, version="5.0.9")
+
+
+# -- the seed wait (local image only: the official image documents an initContainer in cassandra.yml) ----
+
+ENTRYPOINT = Path(__file__).resolve().parents[2] / "images/cassandra/bin/docker-entrypoint.sh"
+
+
+def _seed_wait(seeds: str, budget: int = 2) -> subprocess.CompletedProcess:
+    """The entrypoint's own ``die`` and ``wait_for_seeds``, run by bash here: the logic without Docker."""
+    text = ENTRYPOINT.read_text()
+    functions = "\n".join(re.findall(r"^(?:die|wait_for_seeds)\(\) \{\n.*?^\}\n", text, re.M | re.S))
+    script = f"set -euo pipefail\n{functions}\nwait_for_seeds {shlex.quote(seeds)}\necho started"
+    return subprocess.run(["bash", "-c", script], env={"PATH": os.environ["PATH"], "CASSANDRA_SEED_WAIT": str(budget)},
+                          capture_output=True, text=True, timeout=30)
+
+
+def test_seed_wait_skips_literal_addresses_and_resolvable_names():
+    for seeds in ("10.244.1.5", "10.244.1.5:7000", "[::1]:7000", "localhost", " localhost:7000 ,10.0.0.1"):
+        out = _seed_wait(seeds)
+        assert (out.returncode, out.stdout, out.stderr) == (0, "started\n", ""), seeds
+
+
+def test_seed_wait_gives_up_with_one_line_naming_the_seed_when_none_resolves():
+    out = _seed_wait("no-such-seed.invalid", budget=2)
+    assert out.returncode == 2 and "started" not in out.stdout
+    assert "waiting for seeds to resolve (0s of 2s): no-such-seed.invalid" in out.stdout
+    assert out.stderr.strip().splitlines() == [
+        "docker-entrypoint: no seed resolves after 2s (CASSANDRA_SEED_WAIT): no-such-seed.invalid; is cluster DNS up?"]
+
+
+def test_seed_wait_starts_with_the_seeds_that_resolve_when_time_is_up():
+    out = _seed_wait("no-such-seed.invalid,localhost", budget=1)
+    assert out.returncode == 0 and out.stdout.endswith("started\n")
+    assert "still do not resolve: no-such-seed.invalid; starting with the others" in out.stderr
+
+
+def test_seed_wait_refuses_a_bad_budget():
+    out = _seed_wait("localhost", budget="soon")  # type: ignore[arg-type]
+    assert out.returncode == 2
+    assert "CASSANDRA_SEED_WAIT must be a whole number of seconds, got 'soon'" in out.stderr
+
+
+def _local_image_only(image: str) -> None:
+    if not image.startswith("cassandra-lab:"):
+        pytest.skip(f"{image} is not the local build: the official image has no seed wait (cassandra.yml "
+                    "documents the initContainer that stands in for it)")
+
+
+def _logs_until(container, needle: str, timeout: float) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = container.logs().decode(errors="replace")
+        if needle in logs:
+            return logs
+        container.reload()
+        if container.status == "exited":
+            break
+        time.sleep(0.5)
+    pytest.fail(f"no {needle!r} in the log within {timeout:.0f}s:\n{container.logs().decode(errors='replace')[-2000:]}")
+
+
+@slow
+def test_the_image_waits_for_an_unresolvable_seed_then_exits_2_naming_it(cassandra_image):
+    import docker
+
+    _local_image_only(cassandra_image)
+    client = docker.from_env()
+    container = client.containers.run(cassandra_image, detach=True, name=f"c2-seedwait-{uuid.uuid4().hex[:8]}",
+                                      environment={"CASSANDRA_SEEDS": "no-such-seed.invalid", "CASSANDRA_SEED_WAIT": "4"})
+    try:
+        began = time.monotonic()
+        code = container.wait(timeout=120)["StatusCode"]
+        logs = container.logs().decode(errors="replace")
+        assert code == 2, logs
+        assert 4 <= time.monotonic() - began < 60
+        assert "waiting for seeds to resolve (0s of 4s): no-such-seed.invalid" in logs
+        assert "no seed resolves after 4s (CASSANDRA_SEED_WAIT): no-such-seed.invalid" in logs
+        assert "CassandraDaemon" not in logs  # the JVM never started
+    finally:
+        container.remove(force=True)
+
+
+@slow
+def test_the_image_starts_cassandra_once_a_late_seed_resolves(cassandra_image):
+    """A seed name that appears on the network 8 s after the node started (as cluster DNS does after a
+    kind node restarts): the entrypoint waits, says so, then execs the JVM."""
+    import docker
+
+    _local_image_only(cassandra_image)
+    client = docker.from_env()
+    tag = uuid.uuid4().hex[:8]
+    network = client.networks.create(f"c2-seedwait-{tag}")
+    seed_name = f"late-seed-{tag}"
+    started = []
+    try:
+        node = client.containers.run(cassandra_image, detach=True, name=f"c2-seedwait-node-{tag}", network=network.name,
+                                     environment={"CASSANDRA_SEEDS": seed_name, "CASSANDRA_SEED_WAIT": "120",
+                                                  "MAX_HEAP_SIZE": "256M", "HEAP_NEWSIZE": "64M"})
+        started.append(node)
+        _logs_until(node, f"waiting for seeds to resolve (0s of 120s): {seed_name}", timeout=60)
+        time.sleep(8)
+        # The same image as a stand-in host that only has the name (no Cassandra runs in it).
+        stand_in = client.containers.create(cassandra_image, entrypoint=["sleep", "600"], name=f"c2-seedwait-dns-{tag}")
+        started.append(stand_in)
+        network.connect(stand_in, aliases=[seed_name])
+        stand_in.start()
+        logs = _logs_until(node, "docker-entrypoint: cluster=", timeout=60)
+        waited = int(re.search(rf"seeds resolve after (\d+)s: {seed_name}", logs).group(1))
+        assert waited >= 8
+        assert f"seeds={seed_name}" in logs
+        assert node.exec_run(["cat", "/proc/1/comm"]).output.decode().strip() == "java"  # the JVM took over
+    finally:
+        for container in started:
+            container.remove(force=True)
+        network.remove()

@@ -12,6 +12,8 @@
 #   CASSANDRA_NUM_TOKENS       num_tokens                         (default: 16)
 #   MAX_HEAP_SIZE, HEAP_NEWSIZE  heap (-Xms/-Xmx) and young generation (-Xmn); set both or neither
 #   JVM_OPTS                   appended last, so it wins over everything above
+#   CASSANDRA_SEED_WAIT        seconds to wait for seed names to resolve before starting (default 300;
+#                              0: no wait). Not in the official image; see wait_for_seeds below.
 #
 # `docker run IMAGE` (or `IMAGE cassandra -f`) starts the server in the foreground; any other
 # command (`nodetool status`, `cqlsh`, `bash`) runs as given.
@@ -73,6 +75,50 @@ read_options() {
     grep -E '^[[:space:]]*-' "$1" | sed -e 's/[[:space:]]*$//'
 }
 
+# Cassandra resolves its seeds once, at start-up, and with none resolvable it exits ("The seed provider
+# lists no seeds"). On Kubernetes a pod whose node has just restarted can start before cluster DNS
+# answers, so it would crash-loop until DNS is up; waiting here, bounded and logged, turns that into one
+# slow start. Literal addresses need no lookup. When time is up: start with the seeds that resolve, or,
+# when none does, exit 2 naming them (Kubernetes restarts the pod, and the wait begins again).
+wait_for_seeds() {
+    local budget=${CASSANDRA_SEED_WAIT:-300} seed host started=$SECONDS told=-10
+    local -a names=() pending
+    [[ $budget =~ ^[0-9]+$ ]] || die "CASSANDRA_SEED_WAIT must be a whole number of seconds, got '$budget'"
+    IFS=, read -ra seeds_list <<<"$1"
+    for seed in "${seeds_list[@]}"; do
+        seed=${seed//[[:space:]]/}
+        host=$seed
+        # host:port (one colon); several colons is an IPv6 address, "[v6]:port" is bracketed.
+        [[ $host == \[*\]* ]] && host=${host#[} && host=${host%%]*}
+        [[ $host == *:*:* ]] || host=${host%:*}
+        [[ -z $host || $host =~ ^[0-9]+(\.[0-9]+){3}$ || $host == *:* ]] && continue
+        names+=("$host")
+    done
+    while :; do
+        pending=()
+        for host in "${names[@]}"; do
+            getent hosts "$host" >/dev/null 2>&1 || pending+=("$host")
+        done
+        local waited=$(( SECONDS - started ))
+        if [ ${#pending[@]} -eq 0 ]; then
+            (( waited == 0 )) || echo "docker-entrypoint: seeds resolve after ${waited}s: ${names[*]}"
+            return 0
+        fi
+        if (( waited >= budget )); then
+            if [ ${#pending[@]} -lt ${#names[@]} ] || [ ${#names[@]} -lt ${#seeds_list[@]} ]; then
+                echo "docker-entrypoint: warning: after ${budget}s these seeds still do not resolve: ${pending[*]}; starting with the others" >&2
+                return 0
+            fi
+            die "no seed resolves after ${budget}s (CASSANDRA_SEED_WAIT): ${pending[*]}; is cluster DNS up?"
+        fi
+        if (( waited - told >= 10 )); then
+            echo "docker-entrypoint: waiting for seeds to resolve (${waited}s of ${budget}s): ${pending[*]}"
+            told=$waited
+        fi
+        sleep 1
+    done
+}
+
 start_cassandra() {
     local ip listen broadcast rpc broadcast_rpc seeds
     ip=""
@@ -86,6 +132,7 @@ start_cassandra() {
     rpc=${CASSANDRA_RPC_ADDRESS:-0.0.0.0}
     broadcast_rpc=${CASSANDRA_BROADCAST_RPC_ADDRESS:-$broadcast}
     seeds=${CASSANDRA_SEEDS:-$broadcast}
+    wait_for_seeds "$seeds"
 
     local num_tokens=${CASSANDRA_NUM_TOKENS:-16}
     [[ $num_tokens =~ ^[1-9][0-9]*$ ]] || die "CASSANDRA_NUM_TOKENS must be a positive integer, got '$num_tokens'"

@@ -6,6 +6,7 @@ skip with how to install them, except under CI=true, where they fail: CI install
 
 import os
 import re
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -19,6 +20,7 @@ from lab.errors import PreconditionError
 from lab.report import to_pdf
 from lab.report.files import write_hand_in
 
+from labfakes import executable
 from reportdata import ROUND, add_chaos, add_lesson, healthy_report
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -36,16 +38,35 @@ def weasyprint():
         pytest.skip(f"{err} (then run the tests again; under CI=true this fails instead of skipping)")
 
 
-@pytest.fixture
-def folder(project, tmp_path):
-    """A written report (md, html, json, the chaos PNG) from recorded data with the recorded lesson."""
+@pytest.fixture(scope="module")
+def written(tmp_path_factory):
+    """A report written once for this module (md, html, json, the chaos PNG) from recorded data with the
+    recorded lesson; tests that change files work on a copy (``folder``)."""
+    project = tmp_path_factory.mktemp("project")
+    for name in ("cluster.yml", "cassandra.yml", "writer.yml"):
+        shutil.copy(ROOT / name, project / name)
+    executable(project / ".cache/bin/kind")
+    executable(project / ".cache/bin/kubectl")
     add_lesson(add_chaos(project))
     # the chaos timeline is part of the hand-in: drawn as invoke report draws a missing one
     plot.plot_beside(project / f"artifacts/chaos/{ROUND}.json")
     report = healthy_report(project, report={"name": "Ada Lovelace", "date": "2024-11-03"})
     assert [i for i in report["sections"]["IV"]["items"] if i["type"] == "image"]
-    target = tmp_path / "report"
+    target = tmp_path_factory.mktemp("report")
     report_lib.write_report(report, target)
+    return target
+
+
+@pytest.fixture(scope="module")
+def pdf(weasyprint, written):
+    """report.pdf, written once through the same path as `invoke report --pdf`."""
+    return write_hand_in(report_lib.load_report(written), written, pdf=True, docx=False)["pdf"]
+
+
+@pytest.fixture
+def folder(written, tmp_path):
+    target = tmp_path / "report"
+    shutil.copytree(written, target, ignore=shutil.ignore_patterns("report.pdf", "report.docx"))
     return target
 
 
@@ -65,13 +86,12 @@ def expected_texts(folder: Path) -> list[str]:
     return [flat(t) for t in out]
 
 
-def test_the_pdf_has_every_heading_and_answer_as_text(weasyprint, folder):
+def test_the_pdf_has_every_heading_and_answer_as_text(pdf, written):
     from pypdf import PdfReader
 
-    paths = write_hand_in(report_lib.load_report(folder), folder, pdf=True, docx=False)
-    reader = PdfReader(paths["pdf"])
+    reader = PdfReader(pdf)
     text = flat(" ".join(page.extract_text() for page in reader.pages))
-    missing = [t for t in expected_texts(folder) if t not in text]
+    missing = [t for t in expected_texts(written) if t not in text]
     assert missing == []
     head = flat(reader.pages[0].extract_text())
     assert head.startswith("Project 4: Container Orchestration with Kubernetes Name: Ada Lovelace Course: ECE 573 "
@@ -84,9 +104,9 @@ def test_the_pdf_has_every_heading_and_answer_as_text(weasyprint, folder):
                page.images for page in reader.pages)
 
 
-def test_wide_command_output_wraps_inside_the_page(weasyprint, folder):
+def test_wide_command_output_wraps_inside_the_page(weasyprint, written):
     """pvc_wide.txt has 162-character lines: on A4 they wrap (pre-wrap) instead of running off the page."""
-    page = weasyprint.HTML(string=(folder / "report.html").read_text(), base_url=str(folder))
+    page = weasyprint.HTML(string=(written / "report.html").read_text(), base_url=str(written))
     document = page.render()
     width = document.pages[0].width
     overflow = []

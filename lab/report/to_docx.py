@@ -90,7 +90,7 @@ def _item(doc, item: dict[str, Any], folder: Path) -> None:
     kind = item["type"]
     if kind == "command":
         if item.get("label"):
-            doc.add_paragraph().add_run(item["label"]).bold = True
+            _inline(doc.add_paragraph(), item["label"], bold=True)
         lines, _ = console_lines(item)
         _block(doc, lines)
         _small(doc, command_note(item))
@@ -102,10 +102,10 @@ def _item(doc, item: dict[str, Any], folder: Path) -> None:
         para.add_run(f"Observed {item.get('at', '')}: ").bold = True
         _inline(para, item.get("text", ""))
     elif kind == "table":
-        doc.add_paragraph().add_run(item["title"]).bold = True
+        _inline(doc.add_paragraph(), item["title"], bold=True)
         _table(doc, item["headers"], item["rows"])
     elif kind == "lines":
-        doc.add_paragraph().add_run(item["title"]).bold = True
+        _inline(doc.add_paragraph(), item["title"], bold=True)
         _block(doc, item["lines"] or ["(none)"])
     elif kind == "image":
         picture = folder / item["path"]

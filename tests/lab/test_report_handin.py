@@ -139,6 +139,8 @@ def test_the_docx_has_every_heading_answer_table_and_picture(folder):
     console = [p for p in doc.paragraphs if p.text.startswith("$ kubectl cluster-info")]
     assert console and console[0].runs[0].font.name == "DejaVu Sans Mono"
     assert doc.core_properties.author == "Ada Lovelace"
+    # `code` in labels and answers is set in the monospace font, not left as Markdown backticks
+    assert [p.text for p in doc.paragraphs if "`" in p.text and not p.text.startswith("$ ")] == []
 
 
 FAKE_WEASYPRINT = '''

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from lab import kubectl
+from lab import kubectl, status
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
 from lab.errors import LabError
@@ -58,7 +58,10 @@ class Env:
         """Record ``key: state`` on the round when it differs from the last state seen for ``key``."""
         if self._seen.get(key) != state:
             self._seen[key] = state
-            result.observe(self.clock(), f"{key}: {state}")
+            now = self.clock()
+            result.observe(now, f"{key}: {state}")
+            # Live too: a long round (a node down for minutes) shows where it is as it happens.
+            status.info(f"   +{now - result.deleted_at:4.0f}s  {key}: {state}")
 
 
 # -- pure ----------------------------------------------------------------------------------------------

@@ -66,6 +66,8 @@ def permanent_cause(exc: BaseException) -> BaseException | None:
 
 def check(exc: BaseException, doing: str) -> None:
     """Raise Permanent with one line when ``exc`` (raised while ``doing``) cannot be fixed by retrying."""
+    if isinstance(exc, Permanent):  # already classified, with its own line (e.g. a CASSANDRA_DC no node has)
+        raise exc
     cause = permanent_cause(exc)
     if cause is None:
         return

@@ -3,6 +3,11 @@
 ``WRITER_MODE=seed`` runs the assignment's naive writer instead (writer.seed); robust (or unset) is this one,
 which always resumes from last_seq (so WRITER_RESUME, the seed mode's switch, is accepted and ignored).
 
+Settings beyond the package docstring's list: WRITER_RESOLVE_AFTER (60 s without a successful write: re-resolve
+the seeds and rebuild the session) and WRITER_UNHEALTHY_AFTER (120 s more without progress: /healthz answers
+503 with the reason, so Kubernetes restarts the pod). Every number is bounded, and an unknown WRITER_* name is
+refused with the list of known ones (writer.config).
+
 Exit codes:
   0  after SIGTERM/SIGINT, after WRITER_MAX_SEQS, or when the topic is full (seq 2147483647, the largest the
      assignment's ``int`` column holds: the writer says so, stores last_seq and exits; a restarted one exits

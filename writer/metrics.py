@@ -40,6 +40,10 @@ class WriterMetrics:
         watermark = GaugeMetricFamily("writer_watermark_seq", "Highest seq with every seq below it acknowledged",
                                       labels=["topic"])
         in_flight = GaugeMetricFamily("writer_in_flight", "Writes awaiting an answer", labels=["topic"])
+        late = CounterMetricFamily("writer_late_acks", "Writes acknowledged after they had been counted as failed",
+                                   labels=["topic"])
+        rebuilds = CounterMetricFamily("writer_session_rebuilds", "Sessions rebuilt from re-resolved seeds",
+                                       labels=["topic"])
         if loop is not None:
             rows.add_metric([topic], loop.rows_written)
             for error, count in sorted(loop.errors.copy().items()):
@@ -50,4 +54,6 @@ class WriterMetrics:
             last_seq.add_metric([topic], loop.stored)
             watermark.add_metric([topic], loop.watermark.value)
             in_flight.add_metric([topic], loop.in_flight)
-        yield from (rows, retries, outage, last_seq, watermark, in_flight)
+            late.add_metric([topic], loop.late_acks)
+            rebuilds.add_metric([topic], loop.rebuilds)
+        yield from (rows, retries, outage, last_seq, watermark, in_flight, late, rebuilds)

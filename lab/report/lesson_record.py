@@ -72,6 +72,14 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     if lesson.get("error"):
         out.append(note(f"The lesson record is unusable ({lesson['error']}): move it away and run `invoke lesson` again."))
+    if section == "V":  # the comparison first, then the steps behind it
+        record = lesson.get("record") or {}
+        side = record.get("table") or {}
+        if side.get("rows"):
+            out.append(table("The writers side by side (invoke lesson)", list(side.get("headers") or []),
+                             [list(r) for r in side["rows"]]))
+        elif recorded:
+            out.append(note("No side-by-side table yet: it fills in as steps 2, 3 and 4 are recorded (`invoke lesson`)."))
     for number in sorted(set(STEPS) | set(recorded), key=lambda n: (len(n), n)):
         step = recorded.get(number)
         if _section_of(number, step) != section:
@@ -84,12 +92,4 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
         span = " to ".join(str(t) for t in (step.get("started"), step.get("finished")) if t)
         out.append(heading(f"Lesson step {number}: {title}" + (f" ({span})" if span else "")))
         out.extend(i for i in step.get("items") or [] if isinstance(i, dict) and "type" in i)
-    if section == "V":
-        record = lesson.get("record") or {}
-        side = record.get("table") or {}
-        if side.get("rows"):
-            out.append(table("The writers side by side (invoke lesson)", list(side.get("headers") or []),
-                             [list(r) for r in side["rows"]]))
-        elif recorded:
-            out.append(note("No side-by-side table yet: it fills in as steps 2, 3 and 4 are recorded (`invoke lesson`)."))
     return out

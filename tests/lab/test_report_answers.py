@@ -63,6 +63,7 @@ def test_the_lesson_steps_land_in_sections_iv_and_v(full_lab):
     assert "Not recorded yet" not in md
     assert "#### Lesson step 3: Stateless" in v and "test: start from lastSeq=4187" in v
     assert "| seed | 1 | 21.5 | 0 | 0 |" in v and "| robust | 0 | 1.5 | no restart | 0 |" in v
+    assert v.index("**The writers side by side (invoke lesson)**") < v.index("#### Lesson step 3")  # the summary first
 
 
 def test_a_partial_lesson_names_the_steps_still_to_run(with_chaos):

@@ -1,0 +1,153 @@
+"""All three Cassandra nodes come back with NEW addresses behind one DNS name: the writer follows by itself.
+
+The lab's case: ``kubectl delete pod cassandra-0 cassandra-1 cassandra-2``; the pods return with new IPs
+behind the headless Service ``cassandra-service``, and a driver that resolved the name once retries the old
+addresses forever. Here: our own 3-node cluster on a Docker network where every node carries the network
+alias ``cassandra-service`` (Docker's DNS answers it with every running node, as a headless Service does),
+and the writer image runs on that network with ``CASSANDRA_SEEDS=cassandra-service``. All nodes are killed at
+once, given new addresses, and started together. Measured: the writer's outage, and how long after the
+last node answered CQL it wrote again; asserted: no restart of the writer, no gap.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+import time
+import uuid
+
+import docker.constants
+import pytest
+from docker.types import EndpointConfig
+from invoke import Context
+
+from cassandra_nodes import (CLUSTER_JVM_OPTS, Cluster, ClusterNode, _cassandra_container, _start, cql_query,
+                             log, wait_until)
+from conftest import assert_no_gap, connect, unique_topic
+from lab.images import writer as writer_image
+from lab.runner import Runner
+
+pytestmark = pytest.mark.slow
+
+SERVICE = "cassandra-service"
+KS = "w3_newip"
+
+
+class ServiceCluster(Cluster):
+    """Cluster whose nodes share the alias SERVICE and find their seed by name, not by address."""
+
+    def _start_node(self, i: int, ip: str, seed_ip: str) -> None:
+        name = f"{self.prefix}-{i + 1}"
+        env = {"CASSANDRA_SEEDS": f"{self.prefix}-1", "CASSANDRA_CLUSTER_NAME": self.cluster_name,
+               "JVM_OPTS": CLUSTER_JVM_OPTS}
+        container = _cassandra_container(self.image, name, env=env, startup_timeout=self.node_timeout)
+        container.with_network(self.network).with_network_aliases(name, SERVICE)
+        container.with_kwargs(networking_config={self.network.name: EndpointConfig(
+            docker.constants.DEFAULT_DOCKER_API_VERSION, aliases=[name, SERVICE], ipv4_address=ip)})
+        self.nodes.append(ClusterNode(name=name, ip=ip, container=container))
+        log.info("starting %s at %s", name, ip)
+        _start(container, name)
+        self.wait_up(i, self.node_timeout)
+
+
+@pytest.fixture(scope="module")
+def runner() -> Runner:
+    return Runner(Context(), echo=False)
+
+
+@pytest.fixture(scope="module")
+def service_cluster(cassandra_image):
+    cluster = ServiceCluster(cassandra_image, size=3, cluster_name="newip-cluster").launch()
+    yield cluster
+    cluster.close()
+
+
+@pytest.fixture(scope="module")
+def image(runner, docker_engine) -> str:
+    return writer_image.ensure_image(runner, quiet=True)
+
+
+def _logs(runner, name: str) -> list[tuple[float, str]]:
+    """(docker's receive time, line) of every line the container logged."""
+    out = runner.probe(["docker", "logs", "--timestamps", name])
+    lines = []
+    for raw in (out.stdout + out.stderr).splitlines():
+        stamp, _, text = raw.partition(" ")
+        moment = datetime.datetime.fromisoformat(stamp[:26].rstrip("Z") + "+00:00").timestamp()
+        lines.append((moment, text))
+    return sorted(lines)
+
+
+def _wait_log(runner, name: str, pattern: str, timeout: float, after: float = 0.0) -> tuple[float, re.Match]:
+    regex, deadline = re.compile(pattern), time.monotonic() + timeout
+    while True:
+        for moment, text in _logs(runner, name):
+            if moment >= after and (match := regex.search(text)):
+                return moment, match
+        if time.monotonic() > deadline:
+            tail = "\n".join(text for _, text in _logs(runner, name)[-25:])
+            pytest.fail(f"writer logged no {pattern!r} within {timeout} s:\n{tail}", pytrace=False)
+        time.sleep(0.5)
+
+
+def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or_gap(runner, service_cluster, image):
+    cluster = service_cluster
+    net = cluster.network.name
+    topic = unique_topic("newip")
+    name = f"w3-writer-newip-{uuid.uuid4().hex[:6]}"
+    # A short WRITER_RESOLVE_AFTER keeps the test short; the default (60 s) works the same, a minute later.
+    env = {"TOPIC": topic, "CASSANDRA_SEEDS": SERVICE, "CONSISTENCY": "QUORUM", "REPLICATION_FACTOR": "3",
+           "KEYSPACE": KS, "WRITER_RATE": "1000", "WRITER_REQUEST_TIMEOUT": "2", "WRITER_RESOLVE_AFTER": "10",
+           "LOG_EVERY": "500", "HTTP_PORT": "8080"}
+    argv = ["docker", "run", "--detach", "--name", name, "--network", net, "--read-only", "--cap-drop", "ALL"]
+    for key, value in env.items():
+        argv += ["--env", f"{key}={value}"]
+    runner.run(argv + [image], hide=True, timeout=60)
+    try:
+        _wait_log(runner, name, rf"{topic}: inserted rows to seq 2000$", 120)
+        old_ips = [node.ip for node in cluster.nodes]
+        base = old_ips[0].rsplit(".", 1)[0]
+        new_ips = [f"{base}.{30 + i}" for i in range(len(cluster.nodes))]
+
+        killed_at = time.time()
+        for node in cluster.nodes:  # every pod deleted at once
+            node.container.get_wrapped_container().kill()
+        for node, ip in zip(cluster.nodes, new_ips):
+            runner.run(["docker", "network", "disconnect", net, node.name], hide=True, timeout=60)
+            runner.run(["docker", "network", "connect", "--ip", ip, "--alias", node.name, "--alias", SERVICE,
+                        net, node.name], hide=True, timeout=60)
+            node.ip = ip
+        time.sleep(5)  # the writer notices its writes failing before the nodes return
+        for node in cluster.nodes:  # ... and all come back together, each at a new address
+            node.container.get_wrapped_container().start()
+        wait_until(lambda: all(cql_query(ip) for ip in new_ips), timeout=300, what="CQL on every new address",
+                   interval=1.0)
+        cql_at = time.time()
+        cluster.wait_all_up(300)
+
+        rebuilt_at, rebuilt = _wait_log(runner, name, rf"{topic}: session rebuilt \(seeds {SERVICE} -> (.*)\)", 120,
+                                        after=killed_at)
+        over_at, over = _wait_log(runner, name, rf"{topic}: outage over after ([\d.]+) s", 120, after=killed_at)
+        resumed_at, resumed = _wait_log(runner, name, rf"{topic}: inserted rows to seq (\d+)$", 60, after=over_at)
+        print(f"nodes killed, re-addressed {old_ips} -> {new_ips}; CQL back on all {cql_at - killed_at:.1f} s "
+              f"after the kill; the writer's outage {over.group(1)} s; it wrote again {over_at - cql_at:+.1f} s "
+              f"after the last node answered CQL (rebuilt with {rebuilt.group(1)})")
+        assert any(ip in rebuilt.group(1) for ip in new_ips), rebuilt.group(0)  # it followed the name...
+        assert not any(ip in rebuilt.group(1) for ip in old_ips), rebuilt.group(0)  # ... not the old addresses
+        _wait_log(runner, name, rf"{topic}: inserted rows to seq {int(resumed.group(1)) + 1000}$", 60)
+
+        state = runner.output(["docker", "inspect", "--format", "{{.State.Running}} {{.RestartCount}}", name]).split()
+        assert state == ["true", "0"], f"the writer did not ride through: {state}"
+        runner.run(["docker", "stop", "--time", "20", name], hide=True, timeout=60)
+        code = runner.output(["docker", "inspect", "--format", "{{.State.ExitCode}}", name]).strip()
+        text = "\n".join(t for _, t in _logs(runner, name))
+    finally:
+        runner.probe(["docker", "rm", "--force", name])
+    assert code == "0", text[-3000:]
+    assert "Traceback" not in text
+    stopped = int(re.search(rf"{topic}: stopped at seq (\d+)", text).group(1))
+    session_cluster, session = connect(cluster.contact_points, cluster.local_dc)
+    try:
+        assert assert_no_gap(session, KS, topic) == stopped
+    finally:
+        session_cluster.shutdown()

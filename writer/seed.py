@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import random
+import signal
 import time
 from typing import Mapping
 
@@ -46,17 +47,33 @@ class _Fatal(Exception):
     """Go's log.Fatalf: the message is logged like any line, then the process exits 1."""
 
 
+class _Signalled(BaseException):
+    """SIGTERM or SIGINT arrived; ``signum`` says which."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _on_signal(signum, _frame):
+    raise _Signalled(signum)
+
+
 def main(env: Mapping[str, str]) -> int:
     """Run writer.go's main(); returns the exit code (1 on every failure, as log.Fatalf does)."""
     log_mod.setup()
+    # Go's runtime ends a program on SIGTERM/SIGINT by itself, also as PID 1 of a container, where the kernel
+    # ignores a signal that has no handler: without these, `kubectl delete pod` would wait out the grace period.
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _on_signal)
     cluster = None
     try:
         cluster = _run(env)
     except _Fatal as err:
         log.info("%s", err)
         return 1
-    except KeyboardInterrupt:  # Ctrl-C: Go dies of the signal without a word; no traceback here either
-        return 130
+    except _Signalled as sig:  # like Go: no last words; the exit status a shell gives a death by that signal
+        return 128 + sig.signum
     finally:
         if cluster is not None:
             cluster.shutdown()

@@ -178,6 +178,13 @@ def test_without_probes_drops_only_that_containers_probes():
     assert manifests.containers(manifests.find(cass, "StatefulSet"))[0] == C_CASS
 
 
+def test_rendered_writer_env_is_read_by_the_writer():
+    """WRITER_MODE and WRITER_RESUME, which deploy adds, mean something to the writer package."""
+    text = "\n".join(p.read_text() for p in (ROOT / "writer").glob("*.py"))
+    for name in ("WRITER_MODE", "WRITER_RESUME", "TOPIC", "CONSISTENCY"):
+        assert f'"{name}"' in text, f"no module of writer/ reads {name}"
+
+
 def test_render_replaces_images_and_env_without_touching_the_source():
     docs = manifests.render(WRITER, images={"writer": "lab/writer:abc"}, env={"writer": {"TOPIC": "t2", "NEW": 1}})
     c = manifests.containers(docs[0])[0]

@@ -60,8 +60,10 @@ DEFAULTS: dict[str, Any] = {
             "registry": "",  # e.g. registry.example:5000/lab: push there instead of `kind load`
             "pull_timeout": 180,
         },
-        # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes)
-        "writer": {"topic": "test", "consistency": "QUORUM", "mode": "robust", "resume": False},
+        # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes).
+        # resume is the text "false", not a bool: invoke casts an env value by the default's type, and for a bool
+        # any text but "" and "0" is True, so INVOKE_LAB_WRITER_RESUME=false would have meant true.
+        "writer": {"topic": "test", "consistency": "QUORUM", "mode": "robust", "resume": "false"},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},

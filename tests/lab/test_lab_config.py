@@ -73,6 +73,19 @@ def test_bad_values_fail_with_one_line(raw, message):
     assert err.value.exit_code == 2
 
 
+@pytest.mark.parametrize("text, expected", [("false", False), ("true", True), ("0", False), ("1", True),
+                                            ("no", False), ("yes", True)])
+def test_resume_from_the_environment_means_what_it_says(text, expected, monkeypatch):
+    """invoke casts INVOKE_LAB_* by the default's type; a bool default would turn "false" into True."""
+    from invoke import Config
+
+    import tasks
+    monkeypatch.setenv("INVOKE_LAB_WRITER_RESUME", text)
+    config = Config(defaults=tasks.ns.configuration())
+    config.load_shell_env()
+    assert LabConfig.from_mapping(config.lab).writer_resume is expected
+
+
 def test_writer_mode_and_resume():
     cfg = LabConfig.from_mapping({})
     assert (cfg.writer_mode, cfg.writer_resume) == ("robust", False)

@@ -162,8 +162,8 @@ class WriteLoop:
         if since is None or first is None or now - first < self.config.unhealthy_after:
             return True, "ok"
         return False, (f"{self.topic}: no write succeeded for {now - since:.0f} s (waiting at seq "
-                       f"{self.watermark.value + 1}); seeds re-resolved and session rebuilt {now - first:.0f} s "
-                       f"ago did not help; last error: {self._last_error}")
+                       f"{self.watermark.value + 1}); re-resolving the seeds and rebuilding the session, first "
+                       f"tried {now - first:.0f} s ago, did not restore progress; last error: {self._last_error}")
 
     @property
     def seqs_per_second(self) -> float:

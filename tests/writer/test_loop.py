@@ -322,7 +322,7 @@ def test_health_turns_red_when_a_rebuild_does_not_restore_progress(caplog):
         loop.run()
     assert states[0] == (True, "ok")
     ok, reason = states[-1]
-    assert not ok and "no write succeeded for" in reason and "session rebuilt" in reason
+    assert not ok and "no write succeeded for" in reason and "rebuilding the session, first tried" in reason
     assert "waiting at seq 201" in reason and "injected failure" in reason
     assert store.rebuilt >= 2  # retried while no progress
     assert "/healthz now reports unhealthy" in caplog.text

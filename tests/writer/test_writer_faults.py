@@ -113,3 +113,46 @@ def test_two_writers_on_one_topic_leave_no_gap(writers, env, cql):
     start = int(final.wait_for(rf"{topic}: start from lastSeq=(\d+)$", 60).group(1))
     assert final.wait(60) == 0, final.tail()
     assert assert_no_gap(cql, KS, topic) == start + 500
+
+
+def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_green(writers, env, cql,
+                                                                                      cassandra_node):
+    import urllib.error
+    import urllib.request
+
+    from conftest import free_port
+
+    port = free_port()
+
+    def healthz():
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read().decode()
+
+    topic = env["TOPIC"]
+    writer = writers({**env, "HTTP_PORT": str(port), "WRITER_RATE": "2000", "WRITER_REQUEST_TIMEOUT": "2",
+                      "WRITER_RESOLVE_AFTER": "3", "WRITER_UNHEALTHY_AFTER": "4"})
+    writer.wait_for(rf"{topic}: inserted rows to seq 2000$", 60)
+    assert healthz() == (200, "ok\n")
+    try:
+        cassandra_node.stop(timeout=30)
+        writer.wait_for(rf"{topic}: no write succeeded for [\d.]+ s .*re-resolving the seeds and rebuilding", 30)
+        line = writer.wait_for(r".*/healthz now reports unhealthy so that Kubernetes restarts this writer", 30).group(0)
+        status, body = healthz()
+        print(f"red: {body.strip()}")
+        assert status == 503 and body.startswith(f"unhealthy: {topic}: no write succeeded for ")
+        assert "rebuilding the session, first tried" in body and "last error:" in body
+        assert f"{topic}: no write succeeded for" in line
+        assert writer.proc.poll() is None, "the writer exited instead of waiting (the kubelet decides)"
+    finally:
+        cassandra_node.start(timeout=240)
+    writer.wait_for(rf"{topic}: outage over after [\d.]+ s", 90)
+    assert healthz() == (200, "ok\n")
+    assert writer.terminate() == 0, writer.tail()
+    cluster, session = connect(cassandra_node.contact_points, cassandra_node.local_dc)  # fresh: node restarted
+    try:
+        assert assert_no_gap(session, KS, topic) >= 2000
+    finally:
+        cluster.shutdown()

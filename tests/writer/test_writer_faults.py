@@ -156,3 +156,24 @@ def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_g
         assert assert_no_gap(session, KS, topic) >= 2000
     finally:
         cluster.shutdown()
+
+
+def test_the_list_shaped_no_host_available_of_a_wrong_dc_is_one_permanent_line(cassandra_node):
+    # In process, to see the driver's own error: Session.__init__ opens no pool (every node is in another
+    # DC) and raises NoHostAvailable whose `errors` is a *list* of addresses, not a dict. Before issue 11
+    # that made _check_fatal raise TypeError: a traceback and a crash loop.
+    from cassandra.cluster import NoHostAvailable
+
+    from writer.__main__ import _check_fatal
+    from writer.config import load
+    from writer.errors import Permanent
+    from writer.store import CassandraStore
+
+    config = load({"TOPIC": "t", "CASSANDRA_SEEDS": cassandra_node.seeds, "CASSANDRA_DC": "nowhere"})
+    with pytest.raises(Permanent) as info:
+        CassandraStore.connect(config)
+    cause = info.value.__cause__
+    print(f"driver raised {type(cause).__name__} with errors={cause.errors!r}")
+    assert isinstance(cause, NoHostAvailable) and isinstance(cause.errors, list)
+    assert str(info.value) == "writer: CASSANDRA_DC 'nowhere' matches no Cassandra node (their datacenters: datacenter1)"
+    _check_fatal(NoHostAvailable(*cause.args))  # the bare driver error alone: an outage (retried), no TypeError

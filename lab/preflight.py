@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 from lab import docker, status
 from lab.config import LabConfig, resolve_tool
@@ -60,3 +61,24 @@ def check(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", 
         else:
             docker.ensure_engine(runner)
     return Tools(kind=found["kind"], kubectl=found["kubectl"])
+
+
+#: What kind's known-issues page asks for before a multi-node cluster: each node's kubelet and containerd
+#: take inotify instances, and at Linux's default of 128 a 5-node cluster can fail to join its workers
+#: or its pods die with "too many open files".
+INOTIFY_WANTED = {"max_user_instances": 512, "max_user_watches": 524288}
+
+
+def inotify_warnings(proc: Path = Path("/proc/sys/fs/inotify")) -> list[str]:
+    """One line per inotify limit below what kind asks for, with the command that raises it ([] when fine
+    or when the limits cannot be read, e.g. not Linux)."""
+    lines = []
+    for name, wanted in INOTIFY_WANTED.items():
+        try:
+            value = int((proc / name).read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        if value < wanted:
+            lines.append(f"warning: fs.inotify.{name} is {value}; a 5-node kind cluster can fail to start below "
+                         f"{wanted} (`sudo sysctl fs.inotify.{name}={wanted}`)")
+    return lines

@@ -165,6 +165,8 @@ def reset(lab: Lab) -> float:
             kind.delete_cluster(lab.runner, lab.kind)
         else:
             s.note("none")
+    for warning in preflight.inotify_warnings():
+        status.info(warning)
     with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config}"):
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,

@@ -40,3 +40,18 @@ def test_engine_that_does_not_answer(project, monkeypatch):
     ctx = FakeCtx([("docker version", ("Cannot connect to the Docker daemon", 1))])
     with pytest.raises(PreconditionError, match="the Docker engine does not answer"):
         preflight.check(Runner(ctx), make_cfg(project), need=("docker",))
+
+
+def test_inotify_limits_below_kinds_advice_are_named_with_the_fix(tmp_path):
+    (tmp_path / "max_user_instances").write_text("128\n")
+    (tmp_path / "max_user_watches").write_text("524288\n")
+    [line] = preflight.inotify_warnings(tmp_path)
+    assert line.startswith("warning: fs.inotify.max_user_instances is 128;")
+    assert "`sudo sysctl fs.inotify.max_user_instances=512`" in line
+
+
+def test_inotify_limits_fine_or_unreadable_say_nothing(tmp_path):
+    (tmp_path / "max_user_instances").write_text("8192\n")
+    (tmp_path / "max_user_watches").write_text("1048576\n")
+    assert preflight.inotify_warnings(tmp_path) == []
+    assert preflight.inotify_warnings(tmp_path / "missing") == []

@@ -14,9 +14,17 @@ Run it as ``python -m writer`` (the image's entrypoint). Its environment (valida
     HTTP_PORT                   /healthz /readyz /metrics (8080; 0 disables)
     WRITER_CHECKPOINT_INTERVAL, WRITER_REQUEST_TIMEOUT, WRITER_CONNECT_TIMEOUT, WRITER_MAX_BACKOFF,
     WRITER_STOP_TIMEOUT         seconds (0.2, 5, 5, 1, 8)
+    WRITER_RESOLVE_AFTER        seconds with no successful write before the seeds are resolved again and the
+                                session rebuilt (60): pods that all came back with new IPs are found
+    WRITER_UNHEALTHY_AFTER      seconds more without progress before /healthz answers 503 with the reason (120)
+    WRITER_MODE                 robust (default) or seed: the assignment's naive Go writer (writer.seed)
+    WRITER_RESUME               seed mode only: true reads last_seq first (section V's fix); robust always resumes
 
-Modules: config (environment), store (Cassandra session, schema, async writes), watermark (the contiguous
-watermark), loop (pipelined writes, retries, checkpoints), metrics + http (probes and Prometheus), log (the Go
-writer's log format). This package never imports the lab's tasks or the ``lab`` library: the image ships only
+Every number is bounded, and an unknown WRITER_* name is refused with the list of known ones.
+
+Modules: config (environment), errors (permanent vs transient), seeds (resolving CASSANDRA_SEEDS), store
+(Cassandra session, schema, async writes), watermark (the contiguous watermark), latency (p99 for the
+speculative delay), loop (pipelined writes, retries, checkpoints, rebuilds), metrics + http (probes and
+Prometheus), log (the Go writer's log format), seed (WRITER_MODE=seed). This package never imports the lab's tasks or the ``lab`` library: the image ships only
 this folder.
 """

@@ -96,13 +96,29 @@ def run_round(runner: Runner, kube: Kubectl, target: "Fault | str", number: int,
         if stall is not None:
             result.stall_s, result.stall_from_seq, result.stall_open = round(stall.seconds, 2), stall.seq, stall.open
     result.writer_restarts = watch.restarts_since(restarts_before, watch.writer_restarts(runner, kube))
-    try:
-        reports: list[TopicReport] = verify(env.cassandra(fault.probe_pod()), topics=[settings.topic],
-                                            consistency=settings.consistency)
-        result.verify = [r.to_dict() for r in reports]
-    except LabError as err:  # an unrecovered cluster may not answer QUORUM: record it with the round
-        result.error = result.error or f"verify failed: {err}"
+    _verify(env, result, fault.probe_pod())
     return result
+
+
+#: Attempts and pause for the round's verify. Right after a fault a QUORUM read of a whole topic can
+#: time out on the server (a replica that missed writes makes every read repair it, and the read
+#: timeout is 5 s); a read that fails is retried, a read that succeeds is the answer, gaps or not.
+VERIFY_ATTEMPTS, VERIFY_PAUSE = 3, 20.0
+
+
+def _verify(env: Env, result: RoundResult, pod: str) -> None:
+    for attempt in range(1, VERIFY_ATTEMPTS + 1):
+        try:
+            reports: list[TopicReport] = verify(env.cassandra(pod), topics=[env.settings.topic],
+                                                consistency=env.settings.consistency)
+            result.verify = [r.to_dict() for r in reports]
+            return
+        except LabError as err:  # an unrecovered cluster may not answer QUORUM: record it with the round
+            if attempt == VERIFY_ATTEMPTS:
+                result.error = result.error or f"verify failed {attempt} times: {err}"
+                return
+            env.note(result, "verify", f"attempt {attempt} failed ({err}); again in {VERIFY_PAUSE:.0f}s")
+            env.sleep(VERIFY_PAUSE)
 
 
 def _await_resume(env: Env, result: RoundResult, sampler: Sampler) -> None:

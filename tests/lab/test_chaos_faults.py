@@ -346,3 +346,21 @@ def test_every_fault_kind_is_registered_once():
     assert sorted(faults.FAULTS) == ["all-pods", "node", "partition", "pod"]
     with pytest.raises(ValueError, match="registered twice"):
         faults.register("pod")(type("Again", (faults.Fault,), {}))
+
+
+def test_a_verify_that_times_out_once_is_retried_and_a_persistent_failure_is_the_error():
+    from chaosfakes import ALL_SEQS
+
+    timeout = ("ReadTimeout: Error from server: code=1200 [Coordinator node timed out waiting for replica nodes' "
+               "responses]", 2)
+    ctx = _one_pod_ctx()
+    ctx.add("SELECT seq", [timeout, ALL_SEQS], first=True)
+    result, _ = play(ctx, "cassandra-1")
+    assert result.ok and result.lost_rows == 0, result.error
+    assert any(what.startswith("verify: attempt 1 failed") for _, what in result.observed)
+
+    ctx = _one_pod_ctx()
+    ctx.add("SELECT seq", timeout, first=True)
+    result, _ = play(ctx, "cassandra-1")
+    assert result.error.startswith("verify failed 3 times: failed to read topic test") and not result.ok
+    assert len(ctx.matching("SELECT seq")) == 3

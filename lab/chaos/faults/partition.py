@@ -156,8 +156,7 @@ class Partition(Fault):
         env.note(result, self.name, "reconnected (rules removed)")
 
     def recover(self, env: Env, result: RoundResult) -> None:
-        if watch.await_cassandra(env, result, CASSANDRA_PODS, set(), probe=self.probe_pod()):
-            self.observe(env, result)
+        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), probe=self.probe_pod())
         pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
         if pod is not None and (kubectl.pod_uid(pod) != self.uid or kubectl.pod_restarts(pod) != self.restarts):
             env.note(result, self.name, f"restarted during the cut (restarts {self.restarts} -> "

@@ -122,10 +122,11 @@ def _verify(env: Env, result: RoundResult, pod: str) -> None:
 
 
 def _await_resume(env: Env, result: RoundResult, sampler: Sampler) -> None:
-    """After recovery the writer must write again: a seq above the highest seen so far, within
-    ``resume_timeout``. A writer that never stopped passes at its next sample."""
-    level = sampler.highest()
-    since = env.clock()
+    """After recovery the writer must write again: a seq above the highest seen by the moment of recovery,
+    within ``resume_timeout``. A writer that never stopped passes at its next sample."""
+    since = result.up_normal_at or result.ready_at or env.clock()  # the moment it recovered
+    before = [seq for t, seq in list(sampler.samples) if seq is not None and t <= since]
+    level = max(before) if before else None
 
     def first_new() -> float | None:
         return next((t for t, seq in list(sampler.samples)

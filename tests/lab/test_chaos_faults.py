@@ -364,3 +364,22 @@ def test_a_verify_that_times_out_once_is_retried_and_a_persistent_failure_is_the
     result, _ = play(ctx, "cassandra-1")
     assert result.error.startswith("verify failed 3 times: failed to read topic test") and not result.ok
     assert len(ctx.matching("SELECT seq")) == 3
+
+
+def test_a_slow_observation_does_not_stretch_a_timed_fault():
+    import threading
+    import time
+
+    release = threading.Event()
+
+    class Slow(faults.Fault):
+        timed = True
+
+        def observe(self, env, result):
+            release.wait(10)  # nodetool on a loaded laptop
+
+    env = chaos.watch.Env(Runner(FakeCtx()), K, settings(), time.time, time.sleep)
+    began = time.monotonic()
+    Slow("x", down=0.3).hold(env, chaos.RoundResult(round=1, pod="x", target="cassandra", force=False, deleted_at=0))
+    release.set()
+    assert time.monotonic() - began < 2

@@ -11,6 +11,7 @@ import at the bottom of this file.
 
 from __future__ import annotations
 
+import threading
 from typing import Callable, ClassVar
 
 from lab.chaos.results import RoundResult
@@ -69,10 +70,18 @@ class Fault:
         raise NotImplementedError
 
     def hold(self, env: Env, result: RoundResult) -> None:
-        """Keep a timed fault in place for ``down`` seconds, observing what happens meanwhile."""
+        """Keep a timed fault in place for ``down`` seconds, observing what happens meanwhile.
+
+        An observation can take longer than the time left (nodetool starts a JVM: 10-40 s on a loaded
+        laptop), so it runs beside the clock and the fault ends on time, whatever it is still reading.
+        """
         until = env.clock() + self.down
         while env.clock() < until:
-            self.observe(env, result)
+            looking = threading.Thread(target=self.observe, args=(env, result), daemon=True)
+            looking.start()
+            looking.join(timeout=max(0.0, until - env.clock()))
+            if looking.is_alive():
+                break
             env.sleep(min(5.0, max(0.0, until - env.clock())))
 
     def observe(self, env: Env, result: RoundResult) -> None:

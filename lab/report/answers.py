@@ -121,6 +121,14 @@ def section_iii(report: dict[str, Any]) -> list[Answer]:
 
 # -- IV -------------------------------------------------------------------------------------------------
 
+def deletions(data: dict[str, Any]) -> list[dict[str, Any]]:
+    """Chaos rounds that deleted one Cassandra pod and saw it recover (what section IV does by hand),
+    cassandra-1 (the assignment's) last so it is the one quoted; partitions and node stops are not."""
+    rounds = [r for r in data.get("chaos") or [] if r.get("fault", "pod") == "pod" and r.get("recovery_s") is not None
+              and str(r.get("pod", "")).startswith("cassandra-") and "," not in str(r.get("pod"))]
+    return sorted(rounds, key=lambda r: r.get("pod") == "cassandra-1")
+
+
 def section_iv(report: dict[str, Any]) -> list[Answer]:
     data = report.get("data", {})
     one, two, four = (lesson_record.step_facts(report, n) for n in ("1", "2", "4"))
@@ -150,8 +158,8 @@ def section_iv(report: dict[str, Any]) -> list[Answer]:
                                        "has not been recorded.", (lesson_record.command_for("1"),)))
 
     q = "After `kubectl delete pod cassandra-1`, why is the pod still there?"
-    rounds = [r for r in data.get("chaos") or [] if r.get("pod") == "cassandra-1" and r.get("recovery_s") is not None]
-    chaos = (f" `invoke chaos --pod cassandra-1` measured the same: back Ready and UN after "
+    rounds = deletions(data)
+    chaos = (f" `invoke chaos --pod {rounds[-1]['pod']}` measured the same: back Ready and UN after "
              f"{_n(rounds[-1]['recovery_s'])} s." if rounds else "")
     if two is not None and two.get("pod_age_s") is not None:
         pod = two.get("deleted_pod") or "cassandra-1"
@@ -182,7 +190,7 @@ def section_iv(report: dict[str, Any]) -> list[Answer]:
         parts.append(f"The lab's robust writer under the same deletion: {four['robust_restarts']} restarts{stall}; "
                      "it retries with back-off instead of exiting.")
     elif rounds:
-        parts.append(f"The lab's robust writer under `invoke chaos --pod cassandra-1`: "
+        parts.append(f"The lab's robust writer under `invoke chaos --pod {rounds[-1]['pod']}`: "
                      f"{rounds[-1].get('writer_restarts', 0)} restarts, stall {_n(rounds[-1].get('stall_s'))} s.")
     else:
         missing.append(lesson_record.command_for("4"))

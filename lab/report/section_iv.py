@@ -68,6 +68,8 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
         paths.append(path)
         col.data["chaos"].append({
             "file": col.show_path(path), "round": result.round, "pod": result.pod, "force": result.force,
+            # the kind of fault (pod deletion, partition, node stop ...); records before fault kinds were deletions
+            "fault": getattr(result, "fault", "pod") or "pod",
             "recovery_s": result.recovery_s, "stall_s": result.stall_s, "stall_open": result.stall_open,
             "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,
             "error": result.error, "png": f"chaos/{png.name}" if png.exists() else ""})
@@ -76,5 +78,6 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
         items.append(table(f"Chaos rounds recorded under {col.show_path(folder)}", ["run"] + SUMMARY_HEADERS, rows))
     for entry, path in zip(col.data["chaos"], paths):
         if entry["png"]:
+            what = f"delete {entry['pod']}" if entry["fault"] == "pod" else f"{entry['fault']} {entry['pod']}"
             items.append(image(entry["png"], str(path.with_suffix(".png")),
-                               f"{path.stem}: delete {entry['pod']}, writes per second; kill and Ready marked"))
+                               f"{path.stem}: {what}, writes per second; the fault and Ready marked"))

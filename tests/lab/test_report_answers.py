@@ -99,3 +99,18 @@ def test_a_damaged_lesson_record_is_a_note_not_a_crash(with_chaos):
     report = healthy_report(with_chaos)
     assert report["lesson"]["record"] is None and "cannot read artifacts/lesson/lesson.json" in report["lesson"]["error"]
     assert "The lesson record is unusable (cannot read artifacts/lesson/lesson.json" in render_markdown(report)
+
+
+def test_only_a_pod_deletion_answers_why_the_pod_is_still_there():
+    """A partition or a node stop is not what section IV does; a deletion of any one Cassandra pod is."""
+    def asked(rounds):
+        report = {"data": {"chaos": rounds}, "sections": {}}
+        return find(by_question(report), "After `kubectl delete pod")
+
+    partition = {"pod": "cassandra-2", "fault": "partition", "recovery_s": 41.3, "writer_restarts": 0, "stall_s": 7.9}
+    assert asked([partition]).answer.startswith("Not answered yet")
+    deletion = {"pod": "cassandra-2", "fault": "pod", "recovery_s": 52.0, "writer_restarts": 0, "stall_s": 0.8}
+    assert "`invoke chaos --pod cassandra-2` measured the same: back Ready and UN after 52 s." in \
+        asked([partition, deletion]).answer
+    older = {"pod": "cassandra-1", "recovery_s": 41.2, "writer_restarts": 0, "stall_s": 2.0}  # before fault kinds
+    assert "--pod cassandra-1` measured the same: back Ready and UN after 41.2 s" in asked([older, deletion]).answer

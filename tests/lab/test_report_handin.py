@@ -18,10 +18,11 @@ from lab import plot
 from lab import report as report_lib
 from lab.errors import PreconditionError
 from lab.report import to_pdf
+from lab.report.collect import derive
 from lab.report.files import write_hand_in
 
 from labfakes import executable
-from reportdata import ROUND, add_chaos, add_lesson, healthy_report
+from reportdata import NB, ROUND, add_chaos, add_lesson, healthy_report
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADINGS = ["Key facts", "II. kind cluster setup", "III. The Cassandra service", "IV. Build and deploy an application",
@@ -79,7 +80,8 @@ def flat(text: str) -> str:
 
 
 def expected_texts(folder: Path) -> list[str]:
-    report = report_lib.load_report(folder)
+    """Every heading, question and answer, the answers written again as a re-render writes them."""
+    report = derive(report_lib.load_report(folder))
     out = list(HEADINGS)
     for answer in report["answers"]:
         out += [f"Q: {answer['question']}", f"A: {answer['answer']}"]
@@ -177,3 +179,24 @@ def test_the_missing_library_message_names_the_library_and_the_packages():
     line = to_pdf.missing_libraries_message("cannot load library 'libpangoft2-1.0-0': nope\nmore")
     assert "\n" not in line and "(cannot load libpangoft2-1.0-0)" in line
     assert "apt-get install libpango-1.0-0 libpangoft2-1.0-0" in line
+
+
+def test_a_real_kind_report_renders_to_pdf_and_docx(weasyprint, tmp_path):
+    """kind/report.json is what `invoke report` collected from a live kind cluster: re-rendered (answers
+    recomputed), its PDF and .docx hold every heading and answer, and the real chaos timeline."""
+    from docx import Document
+    from pypdf import PdfReader
+
+    shutil.copytree(NB / "kind", tmp_path / "kind")
+    folder = tmp_path / "kind"
+    paths = report_lib.rerender_report(folder, pdf=True, docx=True)
+    answers = {a["question"]: a for a in derive(report_lib.load_report(folder))["answers"]}
+    assert answers["Is the kind cluster running, with the nodes cluster.yml asks for? (`kind get nodes`)"]["missing"] == []
+    assert "control plane is running at https://127.0.0.1:42025" in \
+        answers["Does kubectl reach the cluster? (`kubectl cluster-info --context kind-kind`)"]["answer"]
+    text = flat(" ".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages))
+    assert [t for t in expected_texts(folder) if t not in text] == []
+    assert "ReadTimeout" in text  # the failed count(*) is shown, not hidden
+    doc = Document(paths["docx"])
+    assert [p.text for p in doc.paragraphs if p.style.name == "Heading 1"] == HEADINGS
+    assert len(doc.inline_shapes) == 1

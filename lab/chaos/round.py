@@ -25,7 +25,7 @@ from lab.chaos.faults import Fault
 from lab.chaos.results import RoundResult
 from lab.chaos.sampling import CqlProgress, Sampler, metrics_progress
 from lab.chaos.watch import ChaosSettings, Env
-from lab.errors import LabError
+from lab.errors import CommandError, LabError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -103,7 +103,7 @@ def run_round(runner: Runner, kube: Kubectl, target: "Fault | str", number: int,
 #: Attempts and pause for the round's verify. Right after a fault a QUORUM read of a whole topic can
 #: time out on the server (a replica that missed writes makes every read repair it, and the read
 #: timeout is 5 s); a read that fails is retried, a read that succeeds is the answer, gaps or not.
-VERIFY_ATTEMPTS, VERIFY_PAUSE = 3, 20.0
+VERIFY_ATTEMPTS, VERIFY_PAUSE = 5, 30.0
 
 
 def _verify(env: Env, result: RoundResult, pod: str) -> None:
@@ -114,11 +114,22 @@ def _verify(env: Env, result: RoundResult, pod: str) -> None:
             result.verify = [r.to_dict() for r in reports]
             return
         except LabError as err:  # an unrecovered cluster may not answer QUORUM: record it with the round
+            why = _server_error(err) or str(err)
             if attempt == VERIFY_ATTEMPTS:
-                result.error = result.error or f"verify failed {attempt} times: {err}"
+                result.error = result.error or f"verify failed {attempt} times: {why}"
                 return
-            env.note(result, "verify", f"attempt {attempt} failed ({err}); again in {VERIFY_PAUSE:.0f}s")
+            env.note(result, "verify", f"attempt {attempt} failed ({why}); again in {VERIFY_PAUSE:.0f}s")
             env.sleep(VERIFY_PAUSE)
+
+
+def _server_error(err: LabError) -> str:
+    """Cassandra's own words from a failed cqlsh (ReadTimeout, Unavailable ...), which kubectl's last
+    line ("command terminated with exit code 2") hides."""
+    cause = err if isinstance(err, CommandError) else err.__cause__
+    if not isinstance(cause, CommandError):
+        return ""
+    lines = [line.strip() for line in f"{cause.stdout}\n{cause.stderr}".splitlines()]
+    return next((line for line in reversed(lines) if "Error" in line or "Timeout" in line or "Unavailable" in line), "")
 
 
 def _await_resume(env: Env, result: RoundResult, sampler: Sampler) -> None:

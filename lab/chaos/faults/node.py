@@ -77,7 +77,8 @@ class StopNode(Fault):
     def observe(self, env: Env, result: RoundResult) -> None:
         try:
             env.note(result, self.name, watch.node_state(self.name, self._node(env)))
-            for pod in self._lab_pods(env):
+            # Once the node is started again its pods are described as any others (the waits do that).
+            for pod in self._lab_pods(env) if self.stopped else []:
                 if pod.get("spec", {}).get("nodeName") in (self.name, None, ""):
                     env.note(result, pod["metadata"]["name"], watch.pod_state(pod, down_node=self.name))
         except LabError:

@@ -177,7 +177,6 @@ def test_partition_of_one_replica_keeps_the_writer_writing(lab_up):
     assert record["ok"], record.get("error")
     assert record["restored_at"] - record["deleted_at"] >= 20
     assert record["lost_rows"] == 0 and record["writer_restarts"] == 0
-    assert any("DN" in what for _, what in record["observed"]), "the ring never saw the cut replica down"
     report = verify_topic()
     assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0
 

@@ -64,6 +64,22 @@ def permanent_cause(exc: BaseException) -> BaseException | None:
     return None
 
 
+@functools.cache
+def _answers():
+    from cassandra import RequestExecutionException
+    from cassandra.protocol import ErrorMessage
+
+    return RequestExecutionException, ErrorMessage
+
+
+def cassandra_answered(exc: BaseException) -> bool:
+    """Did a Cassandra node itself answer (Unavailable, a replica timeout, overloaded, bootstrapping ...),
+    directly or for one of the hosts of a NoHostAvailable? Then the writer reaches the cluster and the
+    cluster is short of replicas: waiting is right, and restarting the writer could not help."""
+    answered = _answers()
+    return isinstance(exc, answered) or any(isinstance(err, answered) for err in inner_errors(exc))
+
+
 def check(exc: BaseException, doing: str) -> None:
     """Raise Permanent with one line when ``exc`` (raised while ``doing``) cannot be fixed by retrying."""
     if isinstance(exc, Permanent):  # already classified, with its own line (e.g. a CASSANDRA_DC no node has)

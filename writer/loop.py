@@ -118,6 +118,7 @@ class WriteLoop:
         self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
         self._rebuild_first: float | None = None  # first rebuild attempt of this outage
         self._unhealthy_logged = False
+        self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
         self._next_log = (start // config.log_every + 1) * config.log_every
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -155,15 +156,22 @@ class WriteLoop:
         return self.watermark.value >= MAX_SEQ
 
     def health(self, now: float | None = None) -> tuple[bool, str]:
-        """(healthy, reason). Red only when an outage outlived a session rebuild by WRITER_UNHEALTHY_AFTER:
-        then waiting longer cannot help and a restart (a new process, new DNS answers) might."""
+        """(healthy, reason). Red only when an outage outlived a session rebuild by WRITER_UNHEALTHY_AFTER
+        and no Cassandra node answered in that time either: then waiting longer cannot help and a restart
+        (a new process, new DNS answers) might. While nodes answer (Unavailable: replicas still starting,
+        as when every pod was deleted and the StatefulSet brings them back one by one), the writer is not
+        wedged, and a restart would only add one to RESTARTS."""
         now = self.clock() if now is None else now
         since, first = self.outage_since, self._rebuild_first
-        if since is None or first is None or now - first < self.config.unhealthy_after:
+        if since is None or first is None:
+            return True, "ok"
+        quiet_since = max(first, self._answered_at or first)
+        if now - quiet_since < self.config.unhealthy_after:
             return True, "ok"
         return False, (f"{self.topic}: no write succeeded for {now - since:.0f} s (waiting at seq "
                        f"{self.watermark.value + 1}); re-resolving the seeds and rebuilding the session, first "
-                       f"tried {now - first:.0f} s ago, did not restore progress; last error: {self._last_error}")
+                       f"tried {now - first:.0f} s ago, did not restore progress, and no Cassandra node has "
+                       f"answered for {now - quiet_since:.0f} s; last error: {self._last_error}")
 
     @property
     def seqs_per_second(self) -> float:
@@ -446,6 +454,8 @@ class WriteLoop:
             self.retries += 1
             self.errors[type(exc).__name__] += 1
             self._last_error = _describe(exc)
+            if errors.cassandra_answered(exc):
+                self._answered_at = now
             heapq.heappush(self._retry, (first, last))
             if self.outage_since is None:
                 started = True

@@ -326,3 +326,38 @@ def test_health_turns_red_when_a_rebuild_does_not_restore_progress(caplog):
     assert "waiting at seq 201" in reason and "injected failure" in reason
     assert store.rebuilt >= 2  # retried while no progress
     assert "/healthz now reports unhealthy" in caplog.text
+
+
+def test_health_stays_green_while_cassandra_answers_that_replicas_are_missing():
+    """All pods deleted: the StatefulSet brings them back one by one, and until two are up the coordinator
+    answers Unavailable. That is an outage, not a wedge: no restart of the writer could shorten it."""
+    from cassandra import ConsistencyLevel, Unavailable
+
+    class UnavailableStore(RebuildStore):
+        def __init__(self):
+            super().__init__(fixes=False)
+            self.answered = 0
+
+        def _complete(self):  # every failure is the coordinator's answer, as from a live node
+            while True:
+                delay, first, last, callback, errback, args = self._queue.get()
+                time.sleep(delay)
+                if any(self.fail(s) for s in range(first, last + 1)):
+                    self.answered += 1
+                    errback(Unavailable("Cannot achieve consistency level QUORUM",
+                                        consistency=ConsistencyLevel.QUORUM, required_replicas=2,
+                                        alive_replicas=1), *args)
+                    continue
+                with self._lock:
+                    self.rows.update(range(first, last + 1))
+                callback(None, *args)
+
+    store = UnavailableStore()
+    loop = WriteLoop(store, config(max_seqs=None, resolve_after=0.2, unhealthy_after=0.4), start=0)
+    states = []
+    threading.Thread(target=lambda: [states.append(loop.health()) or time.sleep(0.05) for _ in range(40)]
+                     + [loop.request_stop()], daemon=True).start()
+    loop.run()
+    assert store.rebuilt >= 1 and store.answered > 5
+    assert loop.outage_since is not None, "the outage should still be open when the loop stopped"
+    assert all(state == (True, "ok") for state in states), [s for s in states if not s[0]][:1]

@@ -151,3 +151,18 @@ def test_an_unresolvable_seed_is_named_in_the_retry_line(writers):
     assert writer.proc.poll() is None
     assert writer.terminate(10) == 0
     assert "Traceback" not in writer.output
+
+
+def test_cassandra_answered_sees_server_answers_also_inside_no_host_available():
+    from cassandra import ConsistencyLevel, OperationTimedOut, Unavailable
+    from cassandra.cluster import NoHostAvailable
+
+    from writer import errors
+
+    unavailable = Unavailable("Cannot achieve consistency level QUORUM", consistency=ConsistencyLevel.QUORUM,
+                              required_replicas=2, alive_replicas=1)
+    assert errors.cassandra_answered(unavailable)
+    assert errors.cassandra_answered(NoHostAvailable("x", {"10.0.0.1:9042": unavailable}))
+    assert not errors.cassandra_answered(NoHostAvailable("x", {"10.0.0.1:9042": ConnectionRefusedError(111)}))
+    assert not errors.cassandra_answered(NoHostAvailable("x", ["10.0.0.1"]))
+    assert not errors.cassandra_answered(OperationTimedOut("no answer"))

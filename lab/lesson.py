@@ -361,11 +361,7 @@ class Lesson:
         cfg = self.lab.cfg
         step.note("The lab's writer: pipelined writes, retries with backoff, progress in Cassandra. Same deletion.")
         self.restore(step)
-        settings = chaos.ChaosSettings(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
-                                       sample_every=float(cfg.chaos.get("sample_every", 0.5)),
-                                       settle=float(cfg.chaos.get("settle", 10)), timeout=float(cfg.timeouts.pod),
-                                       metrics_port=int(cfg.chaos.get("metrics_port", 8080)),
-                                       metric=str(cfg.chaos.get("metric", "writer_last_seq")))
+        settings = chaos.ChaosSettings.from_config(cfg)
         result = chaos.run_round(self.lab.runner, self.kube, VICTIM, 1, settings,
                                  request_timeout=int(cfg.verify.get("request_timeout", 120)))
         self.get_pods(step, f"kubectl get pods after deleting {VICTIM}: the writer's RESTARTS stay 0")

@@ -104,13 +104,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     down = float(down or DEFAULT_DOWN)
     guard_context(cfg, action="delete pods" if not (node or partition) else "inflict faults")
     _require_cluster(lab)
-    chaos_cfg = cfg.chaos
-    settings = ChaosSettings(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
-                             sample_every=float(chaos_cfg.get("sample_every", 0.5)),
-                             settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
-                             metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
-                             metric=str(chaos_cfg.get("metric", "writer_last_seq")), force=force,
-                             resume_timeout=float(chaos_cfg.get("resume_timeout", 180)))
+    settings = ChaosSettings.from_config(cfg, force=force)
     faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
     for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1

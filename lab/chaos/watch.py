@@ -37,6 +37,17 @@ class ChaosSettings:
     #: (the writer re-resolves its seeds after a bound of its own when every address went stale).
     resume_timeout: float = 180.0
 
+    @classmethod
+    def from_config(cls, cfg, *, force: bool = False) -> "ChaosSettings":
+        """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts)."""
+        chaos_cfg = cfg.chaos
+        return cls(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
+                   sample_every=float(chaos_cfg.get("sample_every", 0.5)),
+                   settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
+                   metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
+                   metric=str(chaos_cfg.get("metric", "writer_last_seq")), force=force,
+                   resume_timeout=float(chaos_cfg.get("resume_timeout", 180)))
+
 
 @dataclass
 class Env:

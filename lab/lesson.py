@@ -196,13 +196,21 @@ class Lesson:
         if not kubectl.wait_until(predicate, timeout=timeout, every=every, clock=self.clock, sleep=self.sleep):
             raise LabError(f"lesson: {what} did not happen within {timeout:.0f}s; `invoke status` shows the pods")
 
-    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool) -> None:
+    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool, recreate: bool = False) -> None:
         """Render writer.yml with these settings and apply it, without waiting for a rollout (a crash-looping
-        writer never rolls out, and that is the point of step 1)."""
+        writer never rolls out, and that is the point of step 1). ``recreate``: first `kubectl delete -f`,
+        as section V has students recreate the Deployment from scratch (an unchanged apply starts nothing)."""
         cfg = self.lab.cfg.with_writer(mode=mode, resume=resume, topic=topic)
         lab = dataclasses.replace(self.lab, cfg=cfg)
         path = workflow.render_writer(lab)
         old = {kubectl.pod_uid(p) for p in self._writer_pods()}
+        if recreate:
+            timeout = self.lab.cfg.timeouts.writer
+            outcome = step.command(self.kube.delete_file_args(str(path), timeout=timeout),
+                                   "kubectl delete -f writer.yml: the Deployment and its pod are gone", mutate=True,
+                                   timeout=timeout + 30)
+            if not outcome.ok:
+                raise LabError(f"lesson: deleting the writer failed: {outcome.stderr.strip()[:200]}")
         outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}, "
                                f"WRITER_RESUME={str(resume).lower()}", mutate=True)
         if not outcome.ok:
@@ -343,7 +351,7 @@ class Lesson:
         cfg = self.lab.cfg
         step.note("A Deployment's pods are interchangeable and keep nothing: progress must live in Cassandra. "
                   "Redeployed without resume, the seed writer starts from 0 again.")
-        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False)
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False, recreate=True)
         step.facts["start_without_resume"] = self._start_seq(step, "without resume")
         self._wait_progress(step)
         self.sleep(5)
@@ -351,7 +359,7 @@ class Lesson:
         step.observe(f"without resume: start from lastSeq={step.facts['start_without_resume']}; "
                      f"last_seq stored now {stored}")
         step.note("WRITER_RESUME=true reads ece573.prj04_last_seq before the loop (the section V fix).")
-        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True)
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True, recreate=True)
         step.facts["start_with_resume"] = self._start_seq(step, "with resume")
         step.facts["resume_restarts"] = self._restarts()
         step.observe(f"with resume: start from lastSeq={step.facts['start_with_resume']}")

@@ -188,8 +188,9 @@ def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list
 
     Records ready_at / up_normal_at / recovery_s on ``result``, or a plain error naming where it stuck.
     ``poll`` runs each round of the wait (a fault's own observation, e.g. the node's state).
+    The timeout (lab.timeouts.pod) is per pod: the StatefulSet starts them one after another (OrderedReady).
     """
-    timeout = env.settings.timeout
+    timeout = env.settings.timeout * max(1, len(names))
     states: dict[str, str] = {}
 
     def ready() -> bool:
@@ -207,7 +208,8 @@ def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list
 
     if not kubectl.wait_until(ready, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
         stuck = [n for n in names if not states.get(n, "").startswith("Ready")] or list(names)
-        result.error = (f"{', '.join(stuck)} not Ready within {timeout:.0f}s: "
+        per_pod = f" ({env.settings.timeout:.0f}s a pod)" if len(names) > 1 else ""
+        result.error = (f"{', '.join(stuck)} not Ready within {timeout:.0f}s{per_pod}: "
                         + "; ".join(f"{n} {states.get(n, 'unknown')}" if len(stuck) > 1 else states.get(n, "unknown")
                                     for n in stuck))
         return False

@@ -159,7 +159,7 @@ def test_all_pods_go_in_one_deletion_and_the_round_waits_for_three_new_pods():
 
 def test_all_pods_round_names_every_pod_still_missing():
     result, _ = play(_all_pods_ctx(last="stuck"), "cassandra", settings=settings(timeout=5))
-    assert result.error == "cassandra-2 not Ready within 5s: Running, not Ready, on kind-worker2"
+    assert result.error == "cassandra-2 not Ready within 15s (5s a pod): Running, not Ready, on kind-worker2"
 
 
 def test_all_pods_needs_all_three_ready_first():

@@ -225,9 +225,10 @@ def test_changed_build_rolls_out_and_resumes(lab_up):
 
 
 def test_consistency_levels_side_by_side(lab_up):
-    """The same Cassandra pod kill at ONE, QUORUM and ALL: what each level costs in stall."""
+    """The same Cassandra pod kill at QUORUM and ALL: what each level costs in stall. (ONE behaves like
+    QUORUM here, no restart and a short stall; it is left out to keep CI inside its time budget.)"""
     table = []
-    for level in ("ONE", "QUORUM", "ALL"):
+    for level in ("QUORUM", "ALL"):
         env = {"INVOKE_LAB_WRITER_CONSISTENCY": level}
         invoke("deploy", env=env)
         time.sleep(15)  # let the new writer settle into its pace before the kill

@@ -6,7 +6,7 @@
     (c) our writer        ``python -m writer`` as a real subprocess, its defaults (plus, for a like-for-like
                           view of the bookkeeping cost, the writer with WRITER_BATCH_SIZE=1)
 
-Targets (../shared/BRIEF.md): (c) >= 20x (a) and >= 70% of (b). Each contender writes its own topic in
+Targets (the product brief): (c) >= 20x (a) and >= 70% of (b). Each contender writes its own topic in
 keyspace ``ece573_bench`` for ``seconds`` (or ``rows`` seqs, whichever comes first), after a warm-up that
 lets the JVM compile its write path. The writer reports its own rate (first write to last acknowledgement,
 so connection setup is not counted) and its peak RSS comes from wait4() of its process.

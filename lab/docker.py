@@ -61,8 +61,15 @@ def ensure_engine(runner: Runner) -> None:
     """Fail with one line when the docker CLI is missing or no engine answers."""
     if shutil.which(DOCKER) is None:
         raise PreconditionError("docker not found on PATH; install Docker (https://docs.docker.com/get-docker/)")
-    if not runner.probe([DOCKER, "version", "--format", "{{.Server.Version}}"], timeout=20).ok:
-        raise PreconditionError("the Docker engine does not answer; start it (here: ../shared/env/docker-engine)")
+    outcome = runner.probe([DOCKER, "version", "--format", "{{.Server.Version}}"], timeout=20)
+    if outcome.ok:
+        return
+    said = next((line.strip() for line in reversed(outcome.stderr.splitlines()) if line.strip()), "")
+    if "permission denied" in said.lower():
+        raise PreconditionError("the Docker engine refused this user (permission denied on its socket); add yourself "
+                                "to the docker group (`sudo usermod -aG docker $USER`, then log in again)")
+    raise PreconditionError("the Docker engine does not answer" + (f" ({said})" if said else "")
+                            + "; start it (`sudo systemctl start docker`, or start Docker Desktop)")
 
 
 def pull_args(ref: str) -> list[str]:

@@ -42,6 +42,17 @@ def test_engine_that_does_not_answer(project, monkeypatch):
         preflight.check(Runner(ctx), make_cfg(project), need=("docker",))
 
 
+def test_engine_error_keeps_dockers_words_and_permission_denied_gets_its_own_fix(project, monkeypatch):
+    monkeypatch.setattr("lab.docker.shutil.which", lambda name: f"/usr/bin/{name}")
+    ctx = FakeCtx([("docker version", ("Cannot connect to the Docker daemon at unix:///var/run/docker.sock", 1))])
+    with pytest.raises(PreconditionError, match=r"does not answer \(Cannot connect .*docker.sock\); start it") as err:
+        preflight.check(Runner(ctx), make_cfg(project), need=("docker",))
+    assert "shared" not in str(err.value)
+    ctx = FakeCtx([("docker version", ("permission denied while trying to connect to the Docker daemon socket", 1))])
+    with pytest.raises(PreconditionError, match=r"permission denied on its socket.*usermod -aG docker"):
+        preflight.check(Runner(ctx), make_cfg(project), need=("docker",))
+
+
 def test_inotify_limits_below_kinds_advice_are_named_with_the_fix(tmp_path):
     (tmp_path / "max_user_instances").write_text("128\n")
     (tmp_path / "max_user_watches").write_text("524288\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import signal
@@ -21,14 +22,20 @@ class WriterProcess:
     """``python -m writer`` with ``env`` on top of ours; its merged output is collected line by line."""
 
     def __init__(self, env: dict[str, str]):
-        full = {**os.environ, "HTTP_PORT": "0", **env}
-        full["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        full = self.environment(env)
         self.started = time.time()
         self.proc = subprocess.Popen([sys.executable, "-m", "writer"], cwd=ROOT, env=full, text=True,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         self._changed = threading.Condition()
         threading.Thread(target=self._read, daemon=True).start()
+
+    @staticmethod
+    def environment(env: dict[str, str]) -> dict[str, str]:
+        """Ours with ``env`` on top (no HTTP port unless the test names one)."""
+        full = {**os.environ, "HTTP_PORT": "0", **env}
+        full["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+        return full
 
     def _read(self) -> None:
         for line in self.proc.stdout:
@@ -90,19 +97,28 @@ class WriterProcess:
             self.kill()
 
 
-@pytest.fixture
-def writers():
-    """Start writers with ``writers(env)``; any still running at the end of the test is killed."""
+@contextlib.contextmanager
+def started_processes(kind: type[WriterProcess]):
+    """A ``start(env)`` that starts ``kind`` processes; any still running at the end is killed."""
     started: list[WriterProcess] = []
 
     def start(env: dict[str, str]) -> WriterProcess:
-        writer = WriterProcess(env)
+        writer = kind(env)
         started.append(writer)
         return writer
 
-    yield start
-    for writer in started:
-        writer.close()
+    try:
+        yield start
+    finally:
+        for writer in started:
+            writer.close()
+
+
+@pytest.fixture
+def writers():
+    """Start writers with ``writers(env)``; any still running at the end of the test is killed."""
+    with started_processes(WriterProcess) as start:
+        yield start
 
 
 def free_port() -> int:

@@ -12,14 +12,11 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
-import threading
 import time
 
 import pytest
 
-from conftest import ROOT, WriterProcess, last_seq, stored_seqs, unique_topic
+from conftest import ROOT, WriterProcess, last_seq, started_processes, stored_seqs, unique_topic
 
 KS = "ece573"
 #: Go's log.LstdFlags: "2006/01/02 15:04:05 " before every message.
@@ -29,16 +26,12 @@ GO_PREFIX = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) (.*)$")
 class SeedProcess(WriterProcess):
     """The seed writer, started as the image starts it: ``python -m writer`` with WRITER_MODE=seed."""
 
-    def __init__(self, env: dict[str, str]):
+    @staticmethod
+    def environment(env: dict[str, str]) -> dict[str, str]:
         # Only what the test names: the seed writer must not pick up TOPIC/CONSISTENCY from the caller's shell.
         full = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT")}
         full.update({"WRITER_MODE": "seed", "PYTHONPATH": str(ROOT), **env})
-        self.started = time.time()
-        self.proc = subprocess.Popen([sys.executable, "-m", "writer"], cwd=ROOT, env=full, text=True,
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-        self.lines = []
-        self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        return full
 
     def messages(self) -> list[str]:
         """Every line without its Go timestamp; fails if a line lacks one."""
@@ -52,16 +45,8 @@ class SeedProcess(WriterProcess):
 
 @pytest.fixture
 def seed():
-    started: list[SeedProcess] = []
-
-    def start(env: dict[str, str]) -> SeedProcess:
-        writer = SeedProcess(env)
-        started.append(writer)
-        return writer
-
-    yield start
-    for writer in started:
-        writer.close()
+    with started_processes(SeedProcess) as start:
+        yield start
 
 
 # -- bad input: no Cassandra needed -------------------------------------------------------------------

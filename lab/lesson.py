@@ -23,13 +23,13 @@ import calendar
 import dataclasses
 import json
 import re
-import shlex
 import time
 from pathlib import Path
 from typing import Any, Callable
 
 from lab import chaos, kubectl, reporting, status, workflow
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.report.model import command_item, utc
 from lab.runner import Outcome
 from lab.verify import verify
 
@@ -43,17 +43,11 @@ STEPS = {
 TABLE_HEADERS = ["writer", "restarts", "longest stall (s)", "resumed from", "gaps"]
 #: The pod the assignment deletes in section IV.
 VICTIM = "cassandra-1"
-#: Output lines kept per command in lesson.json (the tail: the end of a log is what matters).
-KEEP_LINES = 200
 
 _UNKNOWN_TOPIC = re.compile(r"Unknown topic")
 _START = re.compile(r"(\S+): start from lastSeq=(\d+)")
 _PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
 _CANNOT_WRITE = re.compile(r"Cannot (write|connect|query)")
-
-
-def _utc(stamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
 
 
 # -- the record (pure) ---------------------------------------------------------------------------------
@@ -98,7 +92,7 @@ def side_by_side(steps: dict[str, dict[str, Any]]) -> list[list[Any]]:
 
 def merge_step(record: dict[str, Any], number: int, step: dict[str, Any], *, now: float) -> dict[str, Any]:
     record["steps"][str(number)] = step
-    record["updated"] = _utc(now)
+    record["updated"] = utc(now)
     record["table"] = {"headers": TABLE_HEADERS, "rows": side_by_side(record["steps"])}
     return record
 
@@ -125,7 +119,7 @@ class _Step:
     def __init__(self, lab, number: int, *, clock: Callable[[], float]):
         self.lab, self.number, self.clock = lab, number, clock
         section, title = STEPS[number]
-        self.data: dict[str, Any] = {"title": title, "section": section, "started": _utc(clock()), "items": [],
+        self.data: dict[str, Any] = {"title": title, "section": section, "started": utc(clock()), "items": [],
                                      "facts": {}}
 
     @property
@@ -139,7 +133,7 @@ class _Step:
 
     def observe(self, text: str) -> None:
         status.info(f"   seen: {text}")
-        self.data["items"].append({"type": "observation", "at": _utc(self.clock()), "text": text})
+        self.data["items"].append({"type": "observation", "at": utc(self.clock()), "text": text})
 
     def command(self, argv: list[str], label: str = "", *, mutate: bool = False, timeout: float = 120,
                 show: bool = True) -> Outcome:
@@ -153,19 +147,15 @@ class _Step:
                 outcome = Outcome(tuple(argv), err.exited, err.stdout, err.stderr)
         else:
             outcome = runner.probe(argv, timeout=timeout)
-        lines = outcome.stdout.splitlines()
         if show and outcome.stdout.strip():
-            for line in lines[-15:]:
+            for line in outcome.stdout.splitlines()[-15:]:
                 status.info(f"     {line}")
-        self.data["items"].append({
-            "type": "command", "aside": not show, "label": label, "command": shlex.join(argv), "argv": list(argv),
-            "exited": outcome.exited, "stdout": "\n".join(lines[-KEEP_LINES:]) + ("\n" if lines else ""),
-            "stdout_lines": len(lines), "stderr": "\n".join(outcome.stderr.splitlines()[-20:]),
-            "started": _utc(started), "seconds": round(self.clock() - started, 2)})
+        self.data["items"].append(command_item(argv, outcome, started=started, finished=self.clock(), label=label,
+                                               aside=not show))
         return outcome
 
     def finish(self) -> dict[str, Any]:
-        self.data["finished"] = _utc(self.clock())
+        self.data["finished"] = utc(self.clock())
         return self.data
 
 

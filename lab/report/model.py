@@ -7,6 +7,7 @@ a ``type``: ``command`` (as typed, output, exit status, when and how long), ``no
 
 from __future__ import annotations
 
+import shlex
 import time
 from typing import Any
 
@@ -40,6 +41,17 @@ def keep(text: str, limit: int = KEEP_LINES) -> tuple[str, int]:
     half = limit // 2
     cut = len(lines) - 2 * half
     return "\n".join(lines[:half] + [f"... ({cut} lines not kept) ..."] + lines[-half:]) + "\n", len(lines)
+
+
+def command_item(argv: list[str], outcome, *, started: float, finished: float, label: str = "",
+                 aside: bool = True) -> dict[str, Any]:
+    """A command as typed, with its output, exit status, start and duration: the report's evidence (the
+    lesson records its commands the same way, so the report renders both alike)."""
+    stdout, lines = keep(outcome.stdout)
+    stderr, _ = keep(outcome.stderr, 40)
+    return {"type": "command", "aside": aside, "label": label, "command": shlex.join(argv), "argv": list(argv),
+            "exited": outcome.exited, "stdout": stdout, "stdout_lines": lines, "stderr": stderr,
+            "started": utc(started), "seconds": round(finished - started, 2)}
 
 
 def note(text: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 from typing import Any, Callable
 
 from lab.errors import LabError
-from lab.report.model import keep, utc
+from lab.report.model import command_item
 from lab.runner import Outcome, Runner
 
 
@@ -24,12 +24,8 @@ class RecordingRunner(Runner):
     def probe(self, argv: list[str], *, timeout: float | None = 60, input: str | None = None) -> Outcome:
         started = self.clock()
         outcome = super().probe(argv, timeout=timeout, input=input)
-        stdout, lines = keep(outcome.stdout)
-        stderr, _ = keep(outcome.stderr, 40)
         self.count += 1
-        self.sink.append({"type": "command", "aside": True, "label": "", "command": shlex.join(argv),
-                          "argv": list(argv), "exited": outcome.exited, "stdout": stdout, "stdout_lines": lines,
-                          "stderr": stderr, "started": utc(started), "seconds": round(self.clock() - started, 2)})
+        self.sink.append(command_item(argv, outcome, started=started, finished=self.clock()))
         return outcome
 
     def show(self, argv: list[str], label: str, *, timeout: float | None = 60) -> Outcome:

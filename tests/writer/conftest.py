@@ -28,7 +28,8 @@ class WriterProcess:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     @staticmethod
     def environment(env: dict[str, str]) -> dict[str, str]:
@@ -89,7 +90,9 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             pytest.fail(f"writer did not exit within {timeout} s:\n{self.tail()}", pytrace=False)
-        time.sleep(0.05)  # let the reader thread take the last lines
+        # The pipe closes when the process is gone: the reader then has every line (a fixed sleep here lost
+        # the last line on a loaded machine).
+        self._reader.join(10)
         return code
 
     def close(self) -> None:

@@ -179,13 +179,14 @@ def status_(c):
         raise Exit(code=1)
 
 
-@task(help={"pod": "Cassandra pod (default cassandra-0)", "execute": "run this CQL and exit (cqlsh -e)"})
+@task(help={"pod": "Cassandra pod (default cassandra-0)", "execute": "run this CQL and exit (cqlsh -e)",
+            "user": "admin (the lab's superuser, default) or writer (the writer's role: SELECT and MODIFY only)"})
 @_handled
-def cqlsh(c, pod="cassandra-0", execute=""):
-    """cqlsh inside a Cassandra pod (interactive, or -e 'CQL')."""
+def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
+    """cqlsh inside a Cassandra pod (interactive, or -e 'CQL'), logged in from the lab's Secret."""
     from lab import observe
 
-    observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute)
+    observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute, user=user)
 
 
 @task(help={"pod": "Cassandra pod (default cassandra-0)", "args": "nodetool arguments (default: status)"})

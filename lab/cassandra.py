@@ -60,8 +60,13 @@ def nodetool_args(*args: str) -> list[str]:
     return ["nodetool", *args]
 
 
-def cqlsh_args(statements: str | None = None, *, request_timeout: int = 120) -> list[str]:
+def cqlsh_args(statements: str | None = None, *, request_timeout: int = 120,
+               credentials: str | None = None) -> list[str]:
+    """cqlsh in a Cassandra pod; it logs in from ``~/.cassandra/credentials`` (the lab's superuser) unless
+    ``credentials`` names another file there (see lab/auth.py)."""
     argv = ["cqlsh"]
+    if credentials:
+        argv.append(f"--credentials={credentials}")
     if statements is not None:
         # Without a longer timeout a full-partition read of a busy topic trips cqlsh's default 10 s.
         argv += [f"--request-timeout={request_timeout}", "-e", statements]

@@ -21,9 +21,11 @@ def load_all(path: Path | str) -> list[dict[str, Any]]:
         return [doc for doc in yaml.safe_load_all(fh) if doc]
 
 
-def containers(doc: dict[str, Any]) -> list[dict[str, Any]]:
+def containers(doc: dict[str, Any], *, init: bool = False) -> list[dict[str, Any]]:
+    """The pod template's containers; with ``init``, its init containers first."""
     spec = doc.get("spec", {}).get("template", {}).get("spec", {})
-    return list(spec.get("containers", []) or [])
+    first = (spec.get("initContainers") or []) if init else []
+    return list(first) + list(spec.get("containers", []) or [])
 
 
 def find(docs: Iterable[dict[str, Any]], kind: str, name: str | None = None) -> dict[str, Any] | None:
@@ -45,7 +47,7 @@ def render(docs: list[dict[str, Any]], *, images: dict[str, str] | None = None,
     for doc in out:
         if doc.get("kind") not in WORKLOAD_KINDS:
             continue
-        for container in containers(doc):
+        for container in containers(doc, init=True):
             name = container.get("name")
             if images and name in images and images[name]:
                 container["image"] = images[name]

@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import kubectl, reporting, status
+from lab import auth, kubectl, reporting, status
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.workflow import Lab, _require_cluster
@@ -63,12 +63,17 @@ def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]
     return folder, errors
 
 
-def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "") -> None:
-    """cqlsh in ``pod``: interactive with a TTY, or one script with -e."""
+CQLSH_USERS = {"admin": None, "writer": auth.WRITER_CREDENTIALS}
+
+
+def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "", user: str = "admin") -> None:
+    """cqlsh in ``pod``: interactive with a TTY, or one script with -e; as the lab's superuser or the writer."""
+    if user not in CQLSH_USERS:
+        raise PreconditionError(f"--user {user!r}: use one of {', '.join(CQLSH_USERS)}")
     _require_cluster(lab)
     interactive = not execute
-    argv = lab.kube.exec_args(pod, cqlsh_args(execute or None), container=kubectl.CASSANDRA_CONTAINER,
-                              interactive=interactive)
+    argv = lab.kube.exec_args(pod, cqlsh_args(execute or None, credentials=CQLSH_USERS[user]),
+                              container=kubectl.CASSANDRA_CONTAINER, interactive=interactive)
     try:
         lab.runner.run(argv, timeout=None, pty=interactive)
     except CommandError as err:

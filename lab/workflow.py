@@ -13,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import docker, kind, kubectl, manifests, preflight, state, status
+from lab import auth, docker, kind, kubectl, manifests, preflight, state, status
 from lab.cassandra import Cassandra, all_up_normal
 from lab.config import LabConfig
 from lab.errors import CommandError, LabError, PreconditionError
@@ -277,10 +277,21 @@ def writer_image_ref(lab: Lab) -> str:
     return ref
 
 
+#: Pod Security admission (built into the API server): pods that break the "restricted" standard are refused.
+POD_SECURITY_LABELS = {f"pod-security.kubernetes.io/{mode}": "restricted" for mode in ("enforce", "warn", "audit")}
+
+
+def render_namespace(lab: Lab) -> Path:
+    """The lab's namespace (created when missing) with the restricted Pod Security Standard enforced."""
+    doc = {"apiVersion": "v1", "kind": "Namespace",
+           "metadata": {"name": lab.cfg.namespace, "labels": dict(POD_SECURITY_LABELS)}}
+    return manifests.write([doc], lab.state_dir / "rendered" / "namespace.yml")
+
+
 def render_cassandra(lab: Lab) -> Path:
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
-                            images={kubectl.CASSANDRA_CONTAINER: image})
+                            images={kubectl.CASSANDRA_CONTAINER: image, kubectl.CASSANDRA_INIT_CONTAINER: image})
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
@@ -370,10 +381,15 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     _require_cluster(lab)
     # fail before touching the cluster when nothing was built
     writer_ref = writer_image_ref(lab) if what != "cassandra" else ""
+    with status.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard) and Secret {auth.SECRET}"):
+        kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
+        passwords = auth.ensure_secret(lab.runner, lab.kube)
     if what != "writer":
         with status.step(f"Applying {cfg.cassandra_manifest}"):
             kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab)))
         wait_cassandra(lab)
+        with status.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's grants"):
+            auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":
         return
     with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Mapping
 
 #: Levels a write may use; SERIAL/LOCAL_SERIAL are for LWT conditions, ANY cannot serve the read of last_seq.
@@ -56,7 +56,7 @@ class Config:
     replication_factor: int = 3
     local_dc: str | None = None  # None: ask the first node we reach (system.local)
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
     max_seqs: int | None = None  # stop after writing this many seqs (tests, benchmarks); None: forever
     in_flight: int = 128  # concurrent writes; bounds memory and the re-write window after a crash
     batch_size: int = 32  # rows per single-partition unlogged batch (~1.5 KB, under the 5 KB warning); 1: plain INSERTs

@@ -53,13 +53,27 @@ def inner_errors(exc: BaseException) -> list:
     return []
 
 
+#: What Cassandra says when it could not *check* a login (it answers "Bad credentials" all the same): the roles
+#: table's replicas are not reachable at the auth consistency level, e.g. while the ring comes back after every
+#: node restarted. That is an outage; only a wrong name or password (or none given) is permanent.
+_AUTH_UNAVAILABLE = ("Unable to perform authentication", "Cannot achieve consistency level", "Operation timed out")
+
+
+def _is_permanent(err: BaseException, permanent: tuple) -> bool:
+    from cassandra import AuthenticationFailed
+
+    if isinstance(err, AuthenticationFailed) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
+        return False
+    return isinstance(err, permanent + _OUT_OF_RANGE)
+
+
 def permanent_cause(exc: BaseException) -> BaseException | None:
     """The permanent error behind ``exc`` (itself, or what every host of a NoHostAvailable said), or None."""
     permanent, _ = _kinds()
-    if isinstance(exc, permanent + _OUT_OF_RANGE):
+    if _is_permanent(exc, permanent):
         return exc
     inner = [err for err in inner_errors(exc) if isinstance(err, BaseException)]
-    if inner and len(inner) == len(inner_errors(exc)) and all(isinstance(e, permanent) for e in inner):
+    if inner and len(inner) == len(inner_errors(exc)) and all(_is_permanent(e, permanent) for e in inner):
         return inner[0]  # every host gave the same kind of refusal (e.g. bad credentials on each node)
     return None
 

@@ -128,12 +128,20 @@ def _session(cluster, seed: str, topic: str, resume: bool, rate: float | None):
         raise _Fatal(f"Cannot query cluster: {_text(err)}") from None
     log.info("Connected to cluster %s", name)
 
-    _ddl(session, f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-                  "{'class': 'SimpleStrategy', 'replication_factor': 3}", f"keyspace {KEYSPACE}")
-    _ddl(session, f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04 (topic text, seq int, value double, "
-                  "PRIMARY KEY (topic, seq))", f"table {KEYSPACE}.prj04")
-    _ddl(session, f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04_last_seq (topic text, seq int, "
-                  "PRIMARY KEY (topic))", f"table {KEYSPACE}.prj04_last_seq")
+    # Beyond writer.go: only what is missing is created. On a lab with authentication the schema is the
+    # operator's, and the writer's role may not CREATE (even IF NOT EXISTS is refused without the permission).
+    from writer.store import missing_schema
+
+    statements = {
+        KEYSPACE: f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+                  "{'class': 'SimpleStrategy', 'replication_factor': 3}",
+        f"{KEYSPACE}.prj04": f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04 (topic text, seq int, value double, "
+                             "PRIMARY KEY (topic, seq))",
+        f"{KEYSPACE}.prj04_last_seq": f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04_last_seq (topic text, seq int, "
+                                      "PRIMARY KEY (topic))",
+    }
+    for name in missing_schema(cluster.metadata, KEYSPACE):
+        _ddl(session, statements[name], ("keyspace " if name == KEYSPACE else "table ") + name)
     log.info("Tables %s.prj04 and %s.prj04_last_seq ready.", KEYSPACE, KEYSPACE)
 
     last_seq = _read_last_seq(session, topic) if resume else 0  # writer.go: `lastSeq := 0`

@@ -70,6 +70,15 @@ def _auth(config: Config):
     return PlainTextAuthProvider(username=config.username, password=config.password)
 
 
+def missing_schema(metadata, keyspace: str) -> list[str]:
+    """What of the writer's schema the driver's metadata lacks, in creation order (keyspace first)."""
+    tables = ("prj04", "prj04_last_seq")
+    ks = metadata.keyspaces.get(keyspace)
+    if ks is None:
+        return [keyspace] + [f"{keyspace}.{table}" for table in tables]
+    return [f"{keyspace}.{table}" for table in tables if table not in ks.tables]
+
+
 def discover_local_dc(config: Config, points) -> str:
     """The data center of the first node that answers (what the driver would guess, but said explicitly)."""
     cluster = Cluster(list(points), port=config.port, auth_provider=_auth(config),
@@ -188,23 +197,26 @@ class CassandraStore:
         return timeout if timeout is not None else max(self.config.request_timeout, _STARTUP_TIMEOUT)
 
     def ensure_schema(self, timeout: float | None = None) -> None:
-        """Create the keyspace and tables as the Go writer does; safe when several writers race.
+        """Create the keyspace and tables as the Go writer does, where they are missing; safe when writers race.
 
-        IF NOT EXISTS makes each statement idempotent, and the driver waits for schema agreement after each
-        DDL statement, so a table is never used before every node knows it.
+        Only what is missing is created: on a lab with authentication the operator (``invoke deploy``) makes
+        the schema and the writer's role has no CREATE permission, so even an ``IF NOT EXISTS`` it does not
+        need would be refused. IF NOT EXISTS makes each statement idempotent, and the driver waits for schema
+        agreement after each DDL statement, so a table is never used before every node knows it.
         """
         ks, session, timeout = self.config.keyspace, self.session, self._startup_timeout(timeout)
-        session.execute(
-            f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {self.config.replication_factor}}}",
-            timeout=timeout)
-        session.execute(
-            f"CREATE TABLE IF NOT EXISTS {ks}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
-            timeout=timeout)
-        session.execute(
-            f"CREATE TABLE IF NOT EXISTS {ks}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
-            timeout=timeout)
-        if not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
+        missing = missing_schema(self.cluster.metadata, ks)
+        statements = {
+            ks: f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
+                f"{{'class': 'SimpleStrategy', 'replication_factor': {self.config.replication_factor}}}",
+            f"{ks}.prj04": f"CREATE TABLE IF NOT EXISTS {ks}.prj04 (topic text, seq int, value double, "
+                           "PRIMARY KEY (topic, seq))",
+            f"{ks}.prj04_last_seq": f"CREATE TABLE IF NOT EXISTS {ks}.prj04_last_seq (topic text, seq int, "
+                                    "PRIMARY KEY (topic))",
+        }
+        for name in missing:
+            session.execute(statements[name], timeout=timeout)
+        if missing and not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
             raise NoHostAvailable("schema agreement not reached after 30 s", {})
         self._prepare(self._conn)
         self._schema_ready = True

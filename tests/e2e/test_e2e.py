@@ -15,9 +15,11 @@ touched, not even read.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
@@ -139,6 +141,44 @@ def test_status_shows_three_up_normal(lab_up):
     assert len(re.findall(r"^UN\s", out, re.M)) == 3, "nodetool status should list 3 UN replicas"
     for pod in ("cassandra-0", "cassandra-1", "cassandra-2"):
         assert pod in out
+
+
+def kubectl(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
+    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary."""
+    binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
+    return subprocess.run([binary, "--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}", *args],
+                          capture_output=True, text=True, timeout=300, input=input)
+
+
+def lab_passwords() -> list[str]:
+    secret = json.loads(kubectl("get", "secret", "cassandra-auth", "--output", "json").stdout)
+    return [base64.b64decode(secret["data"][key]).decode() for key in ("admin-password", "writer-password")]
+
+
+def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
+    """Logins on, least privilege, restricted pods: what lab/auth.py and the manifests promise, on the cluster."""
+    admin_pw, writer_pw = lab_passwords()
+    assert len(admin_pw) >= 32 and len(writer_pw) >= 32 and admin_pw != writer_pw
+    # The writer's role: it writes (the writer is progressing) but cannot drop the keyspace.
+    drop = invoke("cqlsh", "--user", "writer", "--execute", "DROP KEYSPACE ece573", check=False)
+    assert drop.returncode != 0 and "Unauthorized" in drop.stdout + drop.stderr, drop.stderr[-500:]
+    grants = invoke("cqlsh", "--execute", "LIST ALL PERMISSIONS OF writer").stdout
+    assert sorted(set(re.findall(r"\b(SELECT|MODIFY|CREATE|DROP|ALTER|AUTHORIZE)\b", grants))) == ["MODIFY", "SELECT"]
+    # Nobody without the Secret: neither the well-known default login nor no login at all.
+    for login in (["-u", "cassandra", "-p", "cassandra"], ["--credentials", "/dev/null"]):
+        out = kubectl("exec", "cassandra-0", "--container", "cassandra", "--", "cqlsh", *login,
+                      "-e", "SELECT count(*) FROM ece573.prj04_last_seq")
+        assert out.returncode != 0 and "AuthenticationFailed" in out.stdout + out.stderr, (login, out.stderr[-300:])
+    # The namespace enforces the restricted Pod Security Standard: a privileged pod is refused at admission.
+    stray = kubectl("run", "e2e-stray", "--image", "busybox", "--restart", "Never", "--overrides",
+                    json.dumps({"spec": {"containers": [{"name": "e2e-stray", "image": "busybox",
+                                                         "securityContext": {"privileged": True}}]}}))
+    assert stray.returncode != 0 and "violates PodSecurity" in stray.stderr, stray.stderr[-300:]
+    assert kubectl("get", "pod", "e2e-stray").returncode != 0
+    # The writer is still writing with its role.
+    before = verify_topic()["last_seq"]
+    time.sleep(5)
+    assert verify_topic()["last_seq"] > before
 
 
 # cassandra-1 is deleted by the lesson below (its step 4 is the same round for the robust writer).
@@ -270,3 +310,16 @@ def test_report_collects_every_section(lab_up):
     for heading in ("II. kind cluster setup", "III. The Cassandra service", "IV. Build and deploy an application",
                     "V. Stateless application"):
         assert heading in pdf_text
+
+
+def test_no_password_in_any_file_the_run_wrote(lab_up):
+    """The passwords live in the Secret only: not in artifacts, reports, rendered manifests or the lab's state."""
+    passwords = lab_passwords()
+    folders = [ARTIFACTS, ROOT / ".cache" / "lab", ROOT / "reports"]
+    scanned = 0
+    for folder in folders:
+        for path in (p for p in folder.rglob("*") if p.is_file()) if folder.exists() else ():
+            data = path.read_bytes()
+            scanned += 1
+            assert not any(pw.encode() in data for pw in passwords), f"a password is in {path}"
+    assert scanned > 10, f"only {scanned} files scanned: the run wrote less than expected"

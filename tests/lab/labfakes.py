@@ -53,6 +53,21 @@ class FakeCtx:
         return [c for c in self.commands if re.search(pattern, c)]
 
 
+def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
+    """``kubectl get secret cassandra-auth -o json`` of a lab whose Secret exists (values base64, as kubectl)."""
+    import base64
+    import json
+
+    data = {"admin-password": admin, "writer-password": writer, "admin-username": "lab_admin",
+            "writer-username": "writer"}
+    return json.dumps({"kind": "Secret", "metadata": {"name": "cassandra-auth"},
+                       "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
+
+
+#: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works.
+AUTH_RULES = [("get secret cassandra-auth", lab_secret_json())]
+
+
 def executable(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("#!/bin/sh\nexit 0\n")

@@ -193,4 +193,91 @@ def test_render_replaces_images_and_env_without_touching_the_source():
     assert C_WRITER["image"] == "ece573-prj04-writer:v1" and "NEW" not in env_of(C_WRITER)
     cass = manifests.render(CASS, images={"cassandra": "lab/cassandra:1"})
     assert manifests.image_of(cass, "cassandra") == "lab/cassandra:1"
-    assert [d["kind"] for d in cass] == ["Service", "StatefulSet", "PodDisruptionBudget"]
+    assert [d["kind"] for d in cass] == ["Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy"]
+
+
+# -- security: restricted pods, logins from the Secret, network policies ---------------------------------
+
+def _restricted_violations(pod_spec: dict) -> list[str]:
+    """What the "restricted" Pod Security Standard (v1.30) would refuse in ``pod_spec``; [] when admitted."""
+    problems = []
+    pod_sc = pod_spec.get("securityContext", {})
+    if (pod_sc.get("seccompProfile") or {}).get("type") not in ("RuntimeDefault", "Localhost"):
+        problems.append("pod seccompProfile")
+    for c in pod_spec.get("initContainers", []) + pod_spec["containers"]:
+        sc = c.get("securityContext", {})
+        name = c["name"]
+        if sc.get("allowPrivilegeEscalation") is not False:
+            problems.append(f"{name}: allowPrivilegeEscalation")
+        if "ALL" not in (sc.get("capabilities") or {}).get("drop", []):
+            problems.append(f"{name}: capabilities not dropped")
+        if set((sc.get("capabilities") or {}).get("add", [])) - {"NET_BIND_SERVICE"}:
+            problems.append(f"{name}: capabilities added")
+        if not sc.get("runAsNonRoot", pod_sc.get("runAsNonRoot")):
+            problems.append(f"{name}: runAsNonRoot")
+        if sc.get("runAsUser", pod_sc.get("runAsUser")) == 0:
+            problems.append(f"{name}: runAsUser 0")
+        if sc.get("privileged"):
+            problems.append(f"{name}: privileged")
+    for volume in pod_spec.get("volumes", []):
+        if "hostPath" in volume:
+            problems.append(f"volume {volume['name']}: hostPath")
+    return problems
+
+
+@pytest.mark.parametrize("doc", [STS, DEPLOY], ids=["cassandra", "writer"])
+def test_every_lab_pod_meets_the_restricted_pod_security_standard(doc):
+    pod = doc["spec"]["template"]["spec"]
+    assert _restricted_violations(pod) == []
+    assert pod["automountServiceAccountToken"] is False
+
+
+def test_the_restricted_check_itself_refuses_a_violation():
+    pod = {"securityContext": {}, "containers": [{"name": "c", "securityContext": {"privileged": True}}]}
+    assert {"pod seccompProfile", "c: allowPrivilegeEscalation", "c: privileged", "c: runAsNonRoot"} <= set(
+        _restricted_violations(pod))
+
+
+def test_cassandra_runs_as_its_image_user_with_authentication_and_authorization_on():
+    pod = STS["spec"]["template"]["spec"]
+    assert (pod["securityContext"]["runAsUser"], pod["securityContext"]["fsGroup"]) == (999, 999)
+    jvm = env_of(C_CASS)["JVM_OPTS"].split()
+    assert "-Dcassandra.config.allow_system_properties=true" in jvm
+    assert "-Dcassandra.settings.authenticator=PasswordAuthenticator" in jvm
+    assert "-Dcassandra.settings.authorizer=CassandraAuthorizer" in jvm
+    assert "jmx" not in {p["name"] for p in C_CASS["ports"]}, "JMX listens on localhost only: no port to declare"
+
+
+def test_cqlsh_logins_come_from_the_secret_through_the_init_container():
+    pod = STS["spec"]["template"]["spec"]
+    [init] = pod["initContainers"]
+    assert init["name"] == kubectl.CASSANDRA_INIT_CONTAINER and init["image"] == C_CASS["image"]
+    [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
+    assert auth_volume["secret"]["secretName"] == "cassandra-auth"
+    assert {i["path"] for i in auth_volume["secret"]["items"]} == {"credentials", "writer-credentials"}
+    home = env_of(C_CASS)["HOME"]
+    assert env_of(init)["HOME"] == home
+    assert home in {m["mountPath"] for m in C_CASS["volumeMounts"]} & {m["mountPath"] for m in init["volumeMounts"]}
+    assert "umask 077" in init["command"][-1]
+
+
+def test_the_writer_reads_its_login_from_the_secret_and_no_password_is_in_a_manifest():
+    env = {e["name"]: e for e in C_WRITER["env"]}
+    assert env["CASSANDRA_USERNAME"]["valueFrom"]["secretKeyRef"] == {"name": "cassandra-auth", "key": "writer-username"}
+    assert env["CASSANDRA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "cassandra-auth", "key": "writer-password"}
+    for path in ("cassandra.yml", "writer.yml"):
+        assert not re.search(r"(?i)password\s*[:=]\s*\S", (ROOT / path).read_text().replace("CASSANDRA_PASSWORD", ""))
+
+
+def test_network_policies_admit_cql_from_the_writer_and_cassandra_only_and_deny_the_rest():
+    policy = manifests.find(CASS, "NetworkPolicy", "cassandra")
+    assert policy["spec"]["podSelector"]["matchLabels"] == {"app": "cassandra"}
+    rules = {r["ports"][0]["port"]: [p["podSelector"]["matchLabels"]["app"] for p in r["from"]]
+             for r in policy["spec"]["ingress"]}
+    assert rules == {9042: ["ece573-prj04-writer", "cassandra"], 7000: ["cassandra"]}
+    deny = manifests.find(CASS, "NetworkPolicy", "default-deny-ingress")
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
+    writer = manifests.find(WRITER, "NetworkPolicy", "ece573-prj04-writer")
+    http = next(p["containerPort"] for p in C_WRITER["ports"] if p["name"] == "http")
+    assert writer["spec"]["ingress"] == [{"ports": [{"port": http, "protocol": "TCP"}]}]
+    assert matches(writer["spec"]["podSelector"]["matchLabels"], DEPLOY["spec"]["template"]["metadata"]["labels"])

@@ -75,6 +75,7 @@ def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
     assert out.returncode == 0, out.stderr
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
@@ -90,15 +91,16 @@ def test_dry_deploy_seed_writer_without_topic_applies_and_does_not_wait(tools, t
     assert out.returncode == 0, out.stderr
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
     ]
     assert "the seed writer has no TOPIC: it logs 'Unknown topic'" in out.stderr
     import yaml
-    doc = yaml.safe_load((tmp_path / "state/rendered/writer.yml").read_text())
+    doc = next(yaml.safe_load_all((tmp_path / "state/rendered/writer.yml").read_text()))
     container = doc["spec"]["template"]["spec"]["containers"][0]
-    env = {e["name"]: e["value"] for e in container["env"]}
+    env = {e["name"]: e.get("value") for e in container["env"]}
     assert (env["TOPIC"], env["WRITER_MODE"], env["WRITER_RESUME"]) == ("", "seed", "true")
     assert "livenessProbe" not in container and "readinessProbe" not in container
 
@@ -108,6 +110,7 @@ def test_dry_deploy_what_cassandra_applies_only_cassandra(tools, tmp_path):
     assert out.returncode == 0, out.stderr
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
     ]

@@ -11,7 +11,7 @@ from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
 
-from labfakes import DATA, FakeCtx, make_lab
+from labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
@@ -210,7 +210,8 @@ def test_build_pushes_to_a_registry_when_one_is_named(project, images):
 # -- deploy ---------------------------------------------------------------------------------------------
 
 def _deploy_ctx():
-    return FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text())])
+    return FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+                    *AUTH_RULES])
 
 
 def test_deploy_applies_rendered_manifests_and_waits(project):
@@ -221,6 +222,7 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
     rendered = project / ".cache/lab/rendered"
     base = "kubectl --context kind-kind --namespace default"
     assert [c for c in ctx.commands if " apply " in c or "rollout" in c] == [
+        f"{base} apply --filename {rendered}/namespace.yml",
         f"{base} apply --filename {rendered}/cassandra.yml",
         f"{base} rollout status statefulset/cassandra --watch --timeout=900s",
         f"{base} apply --filename {rendered}/writer.yml",
@@ -228,14 +230,14 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
     ]
     sts = [d for d in yaml.safe_load_all((rendered / "cassandra.yml").read_text()) if d["kind"] == "StatefulSet"][0]
     assert sts["spec"]["template"]["spec"]["containers"][0]["image"] == "lab/cassandra:5.0.2-abc"
-    writer = yaml.safe_load((rendered / "writer.yml").read_text())
+    writer = next(yaml.safe_load_all((rendered / "writer.yml").read_text()))
     container = writer["spec"]["template"]["spec"]["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert (container["image"], env["TOPIC"], env["CONSISTENCY"]) == ("lab/writer:0123456789ab", "orders", "ALL")
 
 
 def _writer_doc(project):
-    return yaml.safe_load((project / ".cache/lab/rendered/writer.yml").read_text())["spec"]["template"]["spec"]
+    return next(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))["spec"]["template"]["spec"]
 
 
 def test_deploy_robust_writer_keeps_its_probes_and_says_its_mode(project):
@@ -281,7 +283,8 @@ def test_deploy_what(project, what, applied):
     state.put(project / ".cache/lab", "writer_image", "w:1")
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx), what=what)
-    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == applied
+    # The namespace first, every time: it carries the restricted Pod Security Standard.
+    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["namespace.yml"] + applied
     waits = [c.split("rollout status ")[1].split()[0] for c in ctx.matching("rollout status")]
     assert waits == [{"cassandra.yml": "statefulset/cassandra", "writer.yml": "deployment/ece573-prj04-writer"}[a]
                      for a in applied]
@@ -291,7 +294,7 @@ def test_deploy_cassandra_alone_needs_no_writer_image(project):
     """Section III comes before any writer exists: `invoke deploy --what cassandra` right after reset."""
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx), what="cassandra")
-    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["cassandra.yml"]
+    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["namespace.yml", "cassandra.yml"]
     with pytest.raises(PreconditionError, match=r"no writer image yet"):
         workflow.deploy(make_lab(project, _deploy_ctx()), what="writer")
     with pytest.raises(PreconditionError, match=r"--what 'db': use one of cassandra, writer, all"):

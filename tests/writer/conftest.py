@@ -28,7 +28,8 @@ class WriterProcess:
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
         self.lines: list[str] = []
         self._changed = threading.Condition()
-        threading.Thread(target=self._read, daemon=True).start()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
 
     @staticmethod
     def environment(env: dict[str, str]) -> dict[str, str]:
@@ -89,12 +90,38 @@ class WriterProcess:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             pytest.fail(f"writer did not exit within {timeout} s:\n{self.tail()}", pytrace=False)
-        time.sleep(0.05)  # let the reader thread take the last lines
+        # The pipe closes when the process is gone: the reader then has every line (a fixed sleep here lost
+        # the last line on a loaded machine).
+        self._reader.join(10)
         return code
 
     def close(self) -> None:
         if self.proc.poll() is None:
             self.kill()
+
+
+#: Go's log.LstdFlags: "2006/01/02 15:04:05 " before every message.
+GO_PREFIX = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) (.*)$")
+
+
+class SeedProcess(WriterProcess):
+    """The seed writer, started as the image starts it: ``python -m writer`` with WRITER_MODE=seed."""
+
+    @staticmethod
+    def environment(env: dict[str, str]) -> dict[str, str]:
+        # Only what the test names: the seed writer must not pick up TOPIC/CONSISTENCY from the caller's shell.
+        full = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT")}
+        full.update({"WRITER_MODE": "seed", "PYTHONPATH": str(ROOT), **env})
+        return full
+
+    def messages(self) -> list[str]:
+        """Every line without its Go timestamp; fails if a line lacks one."""
+        out = []
+        for line in list(self.lines):
+            match = GO_PREFIX.match(line)
+            assert match, f"not in Go's log format: {line!r}\n{self.tail()}"
+            out.append(match.group(2))
+        return out
 
 
 @contextlib.contextmanager

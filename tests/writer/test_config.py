@@ -145,3 +145,10 @@ def test_bad_values_give_one_line(env, message):
         load(env)
     assert str(info.value).startswith(message)
     assert "\n" not in str(info.value)
+
+
+def test_the_password_never_shows_in_a_repr_or_a_log_line():
+    config = load({"TOPIC": "t", "CASSANDRA_USERNAME": "writer", "CASSANDRA_PASSWORD": "s3cr3t-Pw"})
+    assert config.password == "s3cr3t-Pw"
+    assert "s3cr3t-Pw" not in repr(config) and "s3cr3t-Pw" not in str(config)
+    assert "username='writer'" in repr(config)

@@ -67,6 +67,26 @@ def test_rejected_credentials_are_fatal_not_retried():
     _check_fatal(NoHostAvailable("no", {}))
 
 
+@pytest.mark.parametrize("message", [
+    # Cassandra 5.0's words when the roles table is short of replicas (all pods restarting, one back so far)
+    'Failed to authenticate to 10.0.0.1:9042: Error from server: code=0100 [Bad credentials] message="Unable to '
+    'perform authentication: Cannot achieve consistency level LOCAL_QUORUM"',
+    "Failed to authenticate to 10.0.0.1:9042: Operation timed out - received only 0 responses.",
+])
+def test_a_login_cassandra_could_not_check_is_an_outage_not_bad_credentials(message):
+    from cassandra import AuthenticationFailed
+    from cassandra.cluster import NoHostAvailable
+
+    from writer.__main__ import _check_fatal, _Fatal
+
+    _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": AuthenticationFailed(message)}))  # returns: retried
+    _check_fatal(AuthenticationFailed(message))
+    with pytest.raises(_Fatal, match="^writer: Cassandra rejected"):  # a wrong password stays permanent
+        _check_fatal(NoHostAvailable("no", {"10.0.0.1:9042": AuthenticationFailed(
+            'Error from server: code=0100 [Bad credentials] message="Provided username writer and/or password '
+            'are incorrect"')}))
+
+
 @pytest.mark.parametrize("errors", [
     ["10.0.0.1:9042", "10.0.0.2:9042"],  # Session.__init__ could open no pool (e.g. a wrong CASSANDRA_DC)
     [ConnectionRefusedError(111, "refused")],

@@ -9,40 +9,15 @@ each with its own topic.
 
 from __future__ import annotations
 
-import os
 import re
 import signal
 import time
 
 import pytest
 
-from conftest import ROOT, WriterProcess, last_seq, started_processes, stored_seqs, unique_topic
+from conftest import GO_PREFIX, SeedProcess, last_seq, started_processes, stored_seqs, unique_topic
 
 KS = "ece573"
-#: Go's log.LstdFlags: "2006/01/02 15:04:05 " before every message.
-GO_PREFIX = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) (.*)$")
-
-
-class SeedProcess(WriterProcess):
-    """The seed writer, started as the image starts it: ``python -m writer`` with WRITER_MODE=seed."""
-
-    @staticmethod
-    def environment(env: dict[str, str]) -> dict[str, str]:
-        # Only what the test names: the seed writer must not pick up TOPIC/CONSISTENCY from the caller's shell.
-        full = {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "TZ", "SYSTEMROOT")}
-        full.update({"WRITER_MODE": "seed", "PYTHONPATH": str(ROOT), **env})
-        return full
-
-    def messages(self) -> list[str]:
-        """Every line without its Go timestamp; fails if a line lacks one."""
-        out = []
-        for line in list(self.lines):
-            match = GO_PREFIX.match(line)
-            assert match, f"not in Go's log format: {line!r}\n{self.tail()}"
-            out.append(match.group(2))
-        return out
-
-
 @pytest.fixture
 def seed():
     with started_processes(SeedProcess) as start:

@@ -1,0 +1,201 @@
+"""Who may touch the data: the lab's Secret of passwords, and the roles and schema made from it.
+
+Cassandra runs with PasswordAuthenticator and CassandraAuthorizer (cassandra.yml). ``invoke deploy``
+creates the Secret ``cassandra-auth`` once, with generated passwords, and never overwrites it; after the
+ring is up it makes, through cqlsh in ``cassandra-0``:
+
+- ``lab_admin``, the operator's superuser (the tasks log in as it), replacing the well-known
+  ``cassandra``/``cassandra`` login, which is then disabled;
+- ``system_auth`` replicated to every node, so a login survives one node down;
+- the writer's keyspace and tables (the operator's schema: the writer cannot CREATE);
+- ``writer``, a role that may only SELECT and MODIFY the writer's keyspace.
+
+Passwords never appear on a command line (ours or the pod's), in a rendered manifest, a log or a report:
+the Secret is created from a private temporary file, and CQL that carries a password goes to cqlsh on its
+standard input. In the Cassandra pods an init container copies the Secret's cqlsh credentials files into
+``$HOME/.cassandra`` (cqlsh insists on files its own user owns, mode 600), so ``cqlsh`` there logs in as
+``lab_admin`` with no extra typing, and ``cqlsh --credentials ~/.cassandra/writer-credentials`` as the writer.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass, field
+
+from lab import kubectl, status
+from lab.cassandra import KEYSPACE, Cassandra
+from lab.errors import CommandError, LabError
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+SECRET = "cassandra-auth"
+ADMIN = "lab_admin"
+WRITER = "writer"
+#: Cassandra's built-in superuser on a new cluster; disabled once lab_admin exists.
+DEFAULT_LOGIN = ("cassandra", "cassandra")
+#: Where the init container of cassandra.yml puts the credentials files ($HOME is an emptyDir there).
+WRITER_CREDENTIALS = "~/.cassandra/writer-credentials"
+
+#: Replication of system_auth: every node of the 3-node ring holds every role.
+AUTH_REPLICATION = 3
+
+
+@dataclass(frozen=True)
+class Passwords:
+    """The two generated passwords; ``repr`` never shows them."""
+
+    admin: str = field(repr=False)
+    writer: str = field(repr=False)
+
+    @classmethod
+    def generate(cls) -> "Passwords":
+        # URL-safe: no quote can end a CQL string literal, nothing a shell or an INI file would interpret.
+        return cls(admin=secrets.token_urlsafe(24), writer=secrets.token_urlsafe(24))
+
+
+def credentials_file(user: str, password: str) -> str:
+    """A cqlsh credentials file (``cqlsh --credentials``, default ``~/.cassandra/credentials``)."""
+    return f"[PlainTextAuthProvider]\nusername = {user}\npassword = {password}\n"
+
+
+def secret_data(passwords: Passwords) -> dict[str, str]:
+    """The Secret's keys: what the writer reads (secretKeyRef) and the cqlsh files of cassandra.yml."""
+    return {
+        "admin-username": ADMIN,
+        "admin-password": passwords.admin,
+        "writer-username": WRITER,
+        "writer-password": passwords.writer,
+        "admin-credentials": credentials_file(ADMIN, passwords.admin),
+        "writer-credentials": credentials_file(WRITER, passwords.writer),
+    }
+
+
+def bootstrap_script(passwords: Passwords) -> str:
+    """As the built-in superuser: replicate system_auth, create lab_admin (its password travels on stdin)."""
+    return (f"ALTER KEYSPACE system_auth WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n"
+            f"CREATE ROLE IF NOT EXISTS {ADMIN} WITH SUPERUSER = true AND LOGIN = true "
+            f"AND PASSWORD = '{passwords.admin}';\n")
+
+
+def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
+    """As lab_admin: disable the built-in login, make the schema, the writer role and its two grants.
+
+    Every statement is idempotent, so deploy runs it each time: it also restores a role or grant someone
+    removed. (No ALTER of the writer's password here: Cassandra refuses a role's password change within
+    5 s of the last one, and the Secret, which both passwords come from, never changes.)
+    """
+    throwaway = secrets.token_urlsafe(24)  # nobody ever knows it: the login is off anyway
+    return (f"ALTER KEYSPACE system_auth WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n"
+            f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '{throwaway}';\n"
+            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}};\n"
+            f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq));\n"
+            f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic));\n"
+            f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n"
+            f"GRANT SELECT ON KEYSPACE {KEYSPACE} TO {WRITER};\n"
+            f"GRANT MODIFY ON KEYSPACE {KEYSPACE} TO {WRITER};\n")
+
+
+# -- the Secret ----------------------------------------------------------------------------------------
+
+def _decode(data: dict[str, str], key: str) -> str:
+    import base64
+
+    return base64.b64decode(data.get(key, "")).decode()
+
+
+def read_passwords(runner: Runner, kube: Kubectl) -> Passwords | None:
+    """The passwords in the lab's Secret, or None when it does not exist yet."""
+    secret = kubectl.get_json(runner, kube, "secret", SECRET)
+    if secret is None:
+        return None
+    data = secret.get("data") or {}
+    if not data.get("admin-password") or not data.get("writer-password"):
+        raise LabError(f"Secret {SECRET} lacks admin-password or writer-password; delete it "
+                       f"(kubectl delete secret {SECRET}) and Cassandra's data (invoke delete --pvcs), then deploy")
+    return Passwords(admin=_decode(data, "admin-password"), writer=_decode(data, "writer-password"))
+
+
+def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
+    """The lab's passwords: read from the Secret, or generated and stored in a new one (never overwritten)."""
+    if runner.dry:
+        status.info(f"(dry run) would create Secret {SECRET} with generated passwords unless it exists")
+        return Passwords(admin="<admin-password>", writer="<writer-password>")
+    existing = read_passwords(runner, kube)
+    if existing is not None:
+        return existing
+    passwords = Passwords.generate()
+    # From a file only this user can read, deleted at once: a --from-literal would put the passwords on
+    # kubectl's command line, where `ps` and our own command echo would show them.
+    with tempfile.TemporaryDirectory(prefix="lab-secret-") as folder:
+        paths = []
+        for key, value in secret_data(passwords).items():
+            path = os.path.join(folder, key)
+            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
+                handle.write(value)
+            paths.append(path)
+        argv = kube.base() + ["create", "secret", "generic", SECRET] + [f"--from-file={p}" for p in paths]
+        try:
+            runner.run(argv, hide=True, timeout=60)
+        except CommandError as err:
+            if "AlreadyExists" in err.stderr:  # created meanwhile by another deploy: theirs wins
+                return read_passwords(runner, kube)
+            raise LabError(f"failed to create Secret {SECRET}: {err}") from err
+    return passwords
+
+
+# -- roles and schema ----------------------------------------------------------------------------------
+
+def _cqlsh_stdin(cass: Cassandra, script: str, *, login: tuple[str, str] | None = None, timeout: int = 120):
+    """cqlsh in the pod reading ``script`` on stdin; ``login`` is only ever the built-in, public one."""
+    command = ["cqlsh", f"--request-timeout={timeout}"]
+    if login is not None:
+        command += ["-u", login[0], "-p", login[1], "--insecure-password-without-warning"]
+    argv = cass.kube.exec_args(cass.pod, command, container=kubectl.CASSANDRA_CONTAINER)
+    argv.insert(argv.index("exec") + 1, "--stdin")
+    return cass.runner.probe(argv, timeout=timeout + 60, input=script)
+
+
+def _failed(outcome) -> str:
+    """cqlsh exits 0 on some statement errors when reading stdin; read its words instead."""
+    text = f"{outcome.stdout}\n{outcome.stderr}"
+    for marker in ("AuthenticationFailed", "Unauthorized", "SyntaxException", "InvalidRequest",
+                   "ConfigurationException", "Unavailable", "NoHostAvailable", "OperationTimedOut",
+                   "Connection error"):
+        if marker in text:
+            line = next((ln.strip() for ln in text.splitlines() if marker in ln), marker)
+            return line[:300]
+    return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
+
+
+def admin_login_works(cass: Cassandra) -> bool:
+    outcome = _cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30)
+    return not _failed(outcome)
+
+
+def ensure_roles(cass: Cassandra, passwords: Passwords, *, timeout: float = 300, replication_factor: int = 3,
+                 poll: float = 5.0) -> None:
+    """lab_admin, the writer role, the schema and the grants, as described above; idempotent."""
+    if cass.runner.dry:
+        status.info(f"(dry run) would create roles {ADMIN} and {WRITER} and the {KEYSPACE} schema via cqlsh")
+        return
+    # The built-in superuser appears some seconds after the ring is up (Cassandra creates it once every node
+    # is ready): until then both logins fail, and the wait goes on.
+    if not kubectl.wait_until(lambda: admin_login_works(cass) or _bootstrap(cass, passwords), timeout=timeout,
+                              every=poll):
+        raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s; "
+                       f"if Secret {SECRET} was recreated after the roles were made, restore it, or start over "
+                       f"with `invoke delete --what cassandra --pvcs` and `invoke deploy`")
+    outcome = _cqlsh_stdin(cass, roles_script(passwords, replication_factor=replication_factor))
+    if problem := _failed(outcome):
+        raise LabError(f"setting up roles and schema as {ADMIN} failed: {problem}")
+
+
+def _bootstrap(cass: Cassandra, passwords: Passwords) -> bool:
+    """True once lab_admin exists; False while the built-in superuser cannot log in yet (retried)."""
+    outcome = _cqlsh_stdin(cass, bootstrap_script(passwords), login=DEFAULT_LOGIN)
+    return not _failed(outcome)

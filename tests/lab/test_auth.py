@@ -1,0 +1,131 @@
+"""lab.auth: the Secret made once and never shown, the roles made through cqlsh's stdin, least privilege."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from invoke import Result
+
+from lab import auth
+from lab.cassandra import Cassandra
+from lab.errors import LabError
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+from labfakes import FakeCtx, lab_secret_json
+
+NOT_FOUND = Result(stdout="", stderr='Error from server (NotFound): secrets "cassandra-auth" not found', exited=1)
+
+
+class SecretCapturingCtx(FakeCtx):
+    """Reads the files `kubectl create secret --from-file` names, at the moment it runs (they vanish after)."""
+
+    def __init__(self, rules=None):
+        super().__init__(rules)
+        self.files: dict[str, str] = {}
+        self.modes: dict[str, int] = {}
+
+    def run(self, command, **kwargs):
+        if "create secret" in command:
+            for path in re.findall(r"--from-file=(\S+)", command):
+                self.files[Path(path).name] = Path(path).read_text()
+                self.modes[Path(path).name] = Path(path).stat().st_mode & 0o777
+        return super().run(command, **kwargs)
+
+
+def test_a_missing_secret_is_created_from_private_files_and_no_password_reaches_a_command_line(capsys):
+    ctx = SecretCapturingCtx([("get secret cassandra-auth", NOT_FOUND)])
+    passwords = auth.ensure_secret(Runner(ctx), Kubectl())
+    [create] = ctx.matching("create secret generic cassandra-auth")
+    assert set(ctx.files) == {"admin-username", "admin-password", "writer-username", "writer-password",
+                              "admin-credentials", "writer-credentials"}
+    assert set(ctx.modes.values()) == {0o600}
+    assert ctx.files["admin-password"] == passwords.admin and ctx.files["writer-password"] == passwords.writer
+    assert ctx.files["writer-credentials"] == f"[PlainTextAuthProvider]\nusername = writer\npassword = {passwords.writer}\n"
+    assert len(passwords.admin) >= 32 and passwords.admin != passwords.writer
+    shown = "\n".join(ctx.commands) + capsys.readouterr().err + repr(passwords)
+    assert passwords.admin not in shown and passwords.writer not in shown
+    assert not Path(re.search(r"--from-file=(\S+)", create).group(1)).exists(), "the temporary files must be gone"
+
+
+def test_an_existing_secret_is_read_and_never_overwritten():
+    ctx = FakeCtx([("get secret cassandra-auth", lab_secret_json("a-pw", "w-pw"))])
+    passwords = auth.ensure_secret(Runner(ctx), Kubectl())
+    assert (passwords.admin, passwords.writer) == ("a-pw", "w-pw")
+    assert ctx.matching("create secret") == []
+
+
+def test_a_secret_created_meanwhile_by_another_deploy_wins():
+    ctx = FakeCtx([("get secret cassandra-auth", [NOT_FOUND, (lab_secret_json("theirs", "theirs-w"), 0)]),
+                   ("create secret", Result(stdout="", stderr="Error from server (AlreadyExists): ...", exited=1))])
+    assert auth.ensure_secret(Runner(ctx), Kubectl()).admin == "theirs"
+
+
+def test_a_secret_without_passwords_is_one_clear_error():
+    ctx = FakeCtx([("get secret cassandra-auth", '{"kind": "Secret", "data": {}}')])
+    with pytest.raises(LabError, match=r"Secret cassandra-auth lacks admin-password or writer-password; delete it"):
+        auth.ensure_secret(Runner(ctx), Kubectl())
+
+
+def test_the_writer_role_may_only_select_and_modify_its_keyspace_and_the_default_login_goes():
+    script = auth.roles_script(auth.Passwords(admin="A", writer="W"))
+    grants = re.findall(r"GRANT (\w+) ON (.+?) TO (\w+);", script)
+    assert grants == [("SELECT", "KEYSPACE ece573", "writer"), ("MODIFY", "KEYSPACE ece573", "writer")]
+    assert "ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false" in script
+    assert "CREATE ROLE IF NOT EXISTS writer WITH LOGIN = true AND PASSWORD = 'W'" in script
+    assert "SUPERUSER = true" not in script.split("CREATE ROLE IF NOT EXISTS writer")[1]
+    assert "'replication_factor': 3" in script.split("system_auth")[1].split(";")[0]
+
+
+def _cassandra(ctx) -> Cassandra:
+    return Cassandra(Runner(ctx, echo=False), Kubectl())
+
+
+def test_roles_are_bootstrapped_through_stdin_once_the_builtin_login_answers():
+    passwords = auth.Passwords(admin="admin-secret-pw", writer="writer-secret-pw")
+    failed = ("<stdin>:1:AuthenticationFailed('Failed to authenticate to 10.0.0.1')", 1)
+    ctx = FakeCtx([
+        # lab_admin cannot log in yet; the built-in superuser is not created on a new ring for a while
+        ("cqlsh --request-timeout=30$", failed),
+        (r"cqlsh --request-timeout=120 -u cassandra", [failed, ("", 0)]),
+    ])
+    auth.ensure_roles(_cassandra(ctx), passwords, timeout=60, poll=0)
+    bootstraps = [i for i, c in enumerate(ctx.commands) if "-u cassandra" in c]
+    assert len(bootstraps) == 2, "the bootstrap is retried while the built-in login fails"
+    inputs = [kw["in_stream"].getvalue() for kw in ctx.kwargs if kw.get("in_stream")]
+    assert any("CREATE ROLE IF NOT EXISTS lab_admin" in text and "admin-secret-pw" in text for text in inputs)
+    assert any("GRANT MODIFY ON KEYSPACE ece573 TO writer" in text for text in inputs)
+    assert all("--stdin" in c for c in ctx.matching("cqlsh"))
+    joined = "\n".join(ctx.commands)
+    assert "admin-secret-pw" not in joined and "writer-secret-pw" not in joined
+
+
+def test_roles_skip_the_bootstrap_when_lab_admin_logs_in():
+    ctx = FakeCtx([("cqlsh", ("\n role\n------\n writer\n\n(1 rows)\n", 0))])
+    auth.ensure_roles(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=5, poll=0)
+    assert ctx.matching("-u cassandra") == []
+    assert len(ctx.matching("cqlsh")) == 2  # the login check, then the roles script
+
+
+def test_no_login_at_all_is_one_line_that_says_what_to_do():
+    failed = ("Connection error: ('Unable to connect to any servers', {AuthenticationFailed(...)})", 1)
+    ctx = FakeCtx([("cqlsh", failed)])
+    with pytest.raises(LabError, match=r"cannot log in to Cassandra as lab_admin or as the built-in superuser "
+                                       r"within 0s; if Secret cassandra-auth was recreated"):
+        auth.ensure_roles(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=0, poll=0)
+
+
+def test_a_refused_roles_statement_is_reported_with_cassandras_words():
+    ctx = FakeCtx([("cqlsh --request-timeout=30$", ("", 0)),
+                   ("cqlsh --request-timeout=120$", ("<stdin>:7:Unauthorized: Error from server: code=2100", 0))])
+    with pytest.raises(LabError, match=r"setting up roles and schema as lab_admin failed: <stdin>:7:Unauthorized"):
+        auth.ensure_roles(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=5, poll=0)
+
+
+def test_dry_runs_create_nothing_and_say_what_they_would_do(capsys):
+    ctx = FakeCtx()
+    passwords = auth.ensure_secret(Runner(ctx, dry=True), Kubectl())
+    auth.ensure_roles(Cassandra(Runner(ctx, dry=True), Kubectl()), passwords)
+    assert ctx.commands == []
+    assert "would create Secret cassandra-auth" in capsys.readouterr().err

@@ -1,0 +1,139 @@
+"""The writer on a Cassandra with logins on, as the lab runs it: a role with SELECT and MODIFY on the keyspace
+only, the schema made beforehand by the operator. One node of its own (the shared one has authentication off),
+configured the way cassandra.yml configures both images: Cassandra's system-property overrides in JVM_OPTS."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from cassandra import Unauthorized
+from cassandra.auth import PlainTextAuthProvider
+from cassandra.cluster import Cluster
+
+from cassandra_nodes import SingleNode, wait_until
+from conftest import SeedProcess, assert_no_gap, unique_topic
+
+
+pytestmark = pytest.mark.slow
+
+#: testcontainers' own JVM_OPTS (one node, token 0), plus what cassandra.yml adds for authentication.
+AUTH_JVM_OPTS = ("-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.initial_token=0 "
+                 "-Dcassandra.config.allow_system_properties=true "
+                 "-Dcassandra.settings.authenticator=PasswordAuthenticator "
+                 "-Dcassandra.settings.authorizer=CassandraAuthorizer")
+KS = "ece573"  # the seed writer's keyspace is fixed, as in writer.go
+ROLE, PASSWORD = "writer_t", "w-Secret-4711"
+
+
+def session_as(node: SingleNode, user: str, password: str):
+    cluster = Cluster(node.contact_points, auth_provider=PlainTextAuthProvider(user, password), protocol_version=5)
+    return cluster, cluster.connect()
+
+
+class AuthNode(SingleNode):
+    """A single node with PasswordAuthenticator: CQL counts as up once the built-in superuser can log in."""
+
+    def wait_cql(self, timeout: float = 120) -> None:
+        def superuser_answers() -> bool:
+            cluster, session = session_as(self, "cassandra", "cassandra")
+            try:
+                return session.execute("SELECT role FROM system_auth.roles WHERE role = 'cassandra'").one() is not None
+            finally:
+                cluster.shutdown()
+        wait_until(superuser_answers, timeout=timeout, what=f"a superuser login on {self.seeds}",
+                   containers=[(self.name, self.container)], interval=2.0)
+
+
+@pytest.fixture(scope="module")
+def auth_node(cassandra_image):
+    node = AuthNode(cassandra_image, env={"JVM_OPTS": AUTH_JVM_OPTS}).launch()
+    cluster, admin = session_as(node, "cassandra", "cassandra")
+    # What `invoke deploy` does as the operator (lab/auth.py), on one node: the schema, a least-privilege role.
+    for statement in (
+        f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
+        f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
+        f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+        f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
+        f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",
+        f"GRANT MODIFY ON KEYSPACE {KS} TO {ROLE}",
+        "CREATE ROLE reader_t WITH LOGIN = true AND PASSWORD = 'r-Secret'",
+        f"GRANT SELECT ON KEYSPACE {KS} TO reader_t",
+    ):
+        admin.execute(statement)
+    node.admin = admin
+    yield node
+    cluster.shutdown()
+    node.remove()
+
+
+def env_for(node, **extra) -> dict[str, str]:
+    return {"CASSANDRA_SEEDS": node.seeds, "KEYSPACE": KS, "CONSISTENCY": "ONE", "TOPIC": unique_topic("auth"),
+            "CASSANDRA_USERNAME": ROLE, "CASSANDRA_PASSWORD": PASSWORD, **extra}
+
+
+def test_the_writer_role_writes_without_create_and_leaves_no_gap(writers, auth_node):
+    env = env_for(auth_node, WRITER_MAX_SEQS="3000")
+    writer = writers(env)
+    assert writer.wait(120) == 0, writer.tail()
+    assert f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready." in writer.output
+    assert assert_no_gap(auth_node.admin, KS, env["TOPIC"]) == 3000
+    assert PASSWORD not in writer.output
+
+
+def test_the_writer_role_cannot_drop_the_keyspace_or_make_roles(auth_node):
+    cluster, session = session_as(auth_node, ROLE, PASSWORD)
+    try:
+        with pytest.raises(Unauthorized, match=r"has no DROP permission"):
+            session.execute(f"DROP KEYSPACE {KS}")
+        with pytest.raises(Unauthorized):
+            session.execute("CREATE ROLE intruder WITH LOGIN = true AND PASSWORD = 'x'")
+        with pytest.raises(Unauthorized):
+            session.execute("SELECT * FROM system_auth.roles")
+    finally:
+        cluster.shutdown()
+    assert auth_node.admin.execute(f"SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{KS}'").one()
+
+
+@pytest.mark.parametrize("credentials, line", [
+    ({"CASSANDRA_PASSWORD": "wrong-password"},
+     r"^writer: Cassandra rejected CASSANDRA_USERNAME/CASSANDRA_PASSWORD while connecting to Cassandra "
+     r"\(AuthenticationFailed: .*\)$"),
+    ({"CASSANDRA_USERNAME": None, "CASSANDRA_PASSWORD": None},
+     r"^writer: Cassandra rejected CASSANDRA_USERNAME/CASSANDRA_PASSWORD while connecting to Cassandra "
+     r"\(AuthenticationFailed: .*\)$"),
+    ({"CASSANDRA_USERNAME": "reader_t", "CASSANDRA_PASSWORD": "r-Secret"},
+     r"^writer: the Cassandra role of CASSANDRA_USERNAME lacks a permission while .*\(Unauthorized: .*MODIFY.*\)$"),
+], ids=["wrong-password", "no-credentials", "no-modify"])
+def test_a_refused_login_or_permission_is_one_line_and_exit_2(writers, auth_node, credentials, line):
+    env = {k: v for k, v in {**env_for(auth_node), **credentials}.items() if v is not None}
+    writer = writers(env)
+    code = writer.wait(90)
+    assert code == 2, writer.tail()
+    assert "Traceback" not in writer.output
+    assert re.search(line, writer.lines[-1]), writer.tail()
+    assert not any("retrying" in text for text in writer.lines), "a refused login was retried as if an outage"
+    assert "wrong-password" not in writer.output and "r-Secret" not in writer.output
+
+
+def test_a_writer_with_an_unknown_keyspace_cannot_create_it(writers, auth_node):
+    writer = writers(env_for(auth_node, KEYSPACE="not_granted"))
+    assert writer.wait(90) == 2, writer.tail()
+    assert re.search(r"lacks a permission while creating the schema \(Unauthorized: .*CREATE", writer.lines[-1])
+
+
+def test_the_seed_writer_runs_on_the_operators_schema_with_the_writer_role(auth_node):
+    env = {"TOPIC": unique_topic("seed-auth"), "CONSISTENCY": "ONE", "CASSANDRA_SEEDS": auth_node.seeds,
+           "CASSANDRA_USERNAME": ROLE, "CASSANDRA_PASSWORD": PASSWORD}
+    seed = SeedProcess(env)
+    try:
+        seed.wait_for(r"inserted rows to seq 1000$", timeout=120)
+        messages = seed.messages()
+        assert messages[1:4] == ["Connected to cluster Test Cluster", f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready.",
+                                 f"{env['TOPIC']}: start from lastSeq=0"], seed.tail()
+    finally:
+        seed.terminate()
+    time.sleep(0.5)
+    rows = auth_node.admin.execute(f"SELECT count(*) FROM {KS}.prj04 WHERE topic = %s", (env["TOPIC"],)).one()[0]
+    assert rows >= 1000

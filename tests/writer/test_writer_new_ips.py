@@ -110,8 +110,12 @@ def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or
         new_ips = [f"{base}.{30 + i}" for i in range(len(cluster.nodes))]
 
         killed_at = time.time()
-        for node in cluster.nodes:  # every pod deleted at once
-            node.container.get_wrapped_container().kill()
+        # Every pod deleted at once, as `kubectl delete pod cassandra-0 cassandra-1 cassandra-2` does: a graceful
+        # stop (SIGTERM, in parallel), not SIGKILL. Cassandra's periodic commitlog acknowledges a write before
+        # it is synced, so killing every replica at the same instant may lose the last acknowledged writes (seen
+        # here: one or a few batches just before the kill missing on restart); that is Cassandra's durability
+        # contract, not the writer's, and not what the lab's pod deletion does.
+        runner.run(["docker", "stop", "--time", "60", *[node.name for node in cluster.nodes]], hide=True, timeout=120)
         for node, ip in zip(cluster.nodes, new_ips):
             runner.run(["docker", "network", "disconnect", net, node.name], hide=True, timeout=60)
             runner.run(["docker", "network", "connect", "--ip", ip, "--alias", node.name, "--alias", SERVICE,

@@ -19,6 +19,7 @@ standard input. In the Cassandra pods an init container copies the Secret's cqls
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 import tempfile
@@ -29,6 +30,7 @@ from lab.cassandra import KEYSPACE, Cassandra
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
+from writer.schema import schema_statements
 
 SECRET = "cassandra-auth"
 ADMIN = "lab_admin"
@@ -40,6 +42,11 @@ WRITER_CREDENTIALS = "~/.cassandra/writer-credentials"
 
 #: Replication of system_auth: every node of the 3-node ring holds every role.
 AUTH_REPLICATION = 3
+
+
+def _replicate_auth() -> str:
+    return (f"ALTER KEYSPACE system_auth WITH replication = "
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n")
 
 
 @dataclass(frozen=True)
@@ -74,8 +81,7 @@ def secret_data(passwords: Passwords) -> dict[str, str]:
 
 def bootstrap_script(passwords: Passwords) -> str:
     """As the built-in superuser: replicate system_auth, create lab_admin (its password travels on stdin)."""
-    return (f"ALTER KEYSPACE system_auth WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n"
+    return (_replicate_auth() +
             f"CREATE ROLE IF NOT EXISTS {ADMIN} WITH SUPERUSER = true AND LOGIN = true "
             f"AND PASSWORD = '{passwords.admin}';\n")
 
@@ -88,13 +94,10 @@ def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
     5 s of the last one, and the Secret, which both passwords come from, never changes.)
     """
     throwaway = secrets.token_urlsafe(24)  # nobody ever knows it: the login is off anyway
-    return (f"ALTER KEYSPACE system_auth WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n"
-            f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '{throwaway}';\n"
-            f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}};\n"
-            f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq));\n"
-            f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic));\n"
+    schema = "".join(f"{statement};\n" for statement in schema_statements(KEYSPACE, replication_factor).values())
+    return (_replicate_auth() +
+            f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '{throwaway}';\n" +
+            schema +
             f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n"
             f"GRANT SELECT ON KEYSPACE {KEYSPACE} TO {WRITER};\n"
             f"GRANT MODIFY ON KEYSPACE {KEYSPACE} TO {WRITER};\n")
@@ -103,8 +106,6 @@ def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
 # -- the Secret ----------------------------------------------------------------------------------------
 
 def _decode(data: dict[str, str], key: str) -> str:
-    import base64
-
     return base64.b64decode(data.get(key, "")).decode()
 
 
@@ -155,8 +156,7 @@ def _cqlsh_stdin(cass: Cassandra, script: str, *, login: tuple[str, str] | None 
     command = ["cqlsh", f"--request-timeout={timeout}"]
     if login is not None:
         command += ["-u", login[0], "-p", login[1], "--insecure-password-without-warning"]
-    argv = cass.kube.exec_args(cass.pod, command, container=kubectl.CASSANDRA_CONTAINER)
-    argv.insert(argv.index("exec") + 1, "--stdin")
+    argv = cass.kube.exec_args(cass.pod, command, container=kubectl.CASSANDRA_CONTAINER, stdin=True)
     return cass.runner.probe(argv, timeout=timeout + 60, input=script)
 
 

@@ -86,10 +86,13 @@ class Kubectl:
         return argv
 
     def exec_args(self, pod: str, command: list[str], *, container: str | None = None,
-                  interactive: bool = False) -> list[str]:
+                  interactive: bool = False, stdin: bool = False) -> list[str]:
+        """``interactive``: a terminal (stdin and a TTY); ``stdin``: input piped in, no TTY."""
         argv = self.base() + ["exec"]
         if interactive:
             argv += ["--stdin", "--tty"]
+        elif stdin:
+            argv.append("--stdin")
         argv.append(pod)
         if container:
             argv += ["--container", container]

@@ -130,16 +130,9 @@ def _session(cluster, seed: str, topic: str, resume: bool, rate: float | None):
 
     # Beyond writer.go: only what is missing is created. On a lab with authentication the schema is the
     # operator's, and the writer's role may not CREATE (even IF NOT EXISTS is refused without the permission).
-    from writer.store import missing_schema
+    from writer.schema import missing_schema, schema_statements
 
-    statements = {
-        KEYSPACE: f"CREATE KEYSPACE IF NOT EXISTS {KEYSPACE} WITH replication = "
-                  "{'class': 'SimpleStrategy', 'replication_factor': 3}",
-        f"{KEYSPACE}.prj04": f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04 (topic text, seq int, value double, "
-                             "PRIMARY KEY (topic, seq))",
-        f"{KEYSPACE}.prj04_last_seq": f"CREATE TABLE IF NOT EXISTS {KEYSPACE}.prj04_last_seq (topic text, seq int, "
-                                      "PRIMARY KEY (topic))",
-    }
+    statements = schema_statements(KEYSPACE, 3)  # writer.go's replication factor
     for name in missing_schema(cluster.metadata, KEYSPACE):
         _ddl(session, statements[name], ("keyspace " if name == KEYSPACE else "table ") + name)
     log.info("Tables %s.prj04 and %s.prj04_last_seq ready.", KEYSPACE, KEYSPACE)

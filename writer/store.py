@@ -27,6 +27,7 @@ from writer import seeds as seeds_mod
 from writer.config import Config
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, LatencyTracker
+from writer.schema import missing_schema, schema_statements
 
 log = logging.getLogger("writer")
 
@@ -68,15 +69,6 @@ def _auth(config: Config):
     if config.username is None:
         return None
     return PlainTextAuthProvider(username=config.username, password=config.password)
-
-
-def missing_schema(metadata, keyspace: str) -> list[str]:
-    """What of the writer's schema the driver's metadata lacks, in creation order (keyspace first)."""
-    tables = ("prj04", "prj04_last_seq")
-    ks = metadata.keyspaces.get(keyspace)
-    if ks is None:
-        return [keyspace] + [f"{keyspace}.{table}" for table in tables]
-    return [f"{keyspace}.{table}" for table in tables if table not in ks.tables]
 
 
 def discover_local_dc(config: Config, points) -> str:
@@ -206,14 +198,7 @@ class CassandraStore:
         """
         ks, session, timeout = self.config.keyspace, self.session, self._startup_timeout(timeout)
         missing = missing_schema(self.cluster.metadata, ks)
-        statements = {
-            ks: f"CREATE KEYSPACE IF NOT EXISTS {ks} WITH replication = "
-                f"{{'class': 'SimpleStrategy', 'replication_factor': {self.config.replication_factor}}}",
-            f"{ks}.prj04": f"CREATE TABLE IF NOT EXISTS {ks}.prj04 (topic text, seq int, value double, "
-                           "PRIMARY KEY (topic, seq))",
-            f"{ks}.prj04_last_seq": f"CREATE TABLE IF NOT EXISTS {ks}.prj04_last_seq (topic text, seq int, "
-                                    "PRIMARY KEY (topic))",
-        }
+        statements = schema_statements(ks, self.config.replication_factor)
         for name in missing:
             session.execute(statements[name], timeout=timeout)
         if missing and not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):

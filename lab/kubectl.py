@@ -185,6 +185,15 @@ def pod_restarts(pod: dict[str, Any]) -> int:
     return sum(int(cs.get("restartCount", 0)) for cs in pod.get("status", {}).get("containerStatuses", []) or [])
 
 
+def pod_last_exit(pod: dict[str, Any]) -> str:
+    """How a container of the pod last ended ("exit 2 (Error)", "exit 137 (OOMKilled)"), or '' if none did."""
+    for cs in pod.get("status", {}).get("containerStatuses", []) or []:
+        ended = (cs.get("lastState") or {}).get("terminated")
+        if ended:
+            return f"exit {ended.get('exitCode', '?')} ({ended.get('reason') or 'Terminated'})"
+    return ""
+
+
 def pod_uid(pod: dict[str, Any]) -> str:
     return pod.get("metadata", {}).get("uid", "")
 

@@ -53,16 +53,18 @@ def inner_errors(exc: BaseException) -> list:
     return []
 
 
-#: What Cassandra says when it could not *check* a login (it answers "Bad credentials" all the same): the roles
-#: table's replicas are not reachable at the auth consistency level, e.g. while the ring comes back after every
-#: node restarted. That is an outage; only a wrong name or password (or none given) is permanent.
-_AUTH_UNAVAILABLE = ("Unable to perform authentication", "Cannot achieve consistency level", "Operation timed out")
+#: What Cassandra says when it could not *check* a login or a permission (for a login it answers "Bad
+#: credentials" all the same, for a permission "Unauthorized"): system_auth's replicas are not reachable at the
+#: auth consistency level, e.g. while the ring comes back after every node restarted ("Unable to perform
+#: authentication: ...", "Unable to perform authorization of permissions: Cannot achieve consistency level
+#: LOCAL_QUORUM"). That is an outage; only a wrong name or password, or a permission the role lacks, is permanent.
+_AUTH_UNAVAILABLE = ("Unable to perform auth", "Cannot achieve consistency level", "Operation timed out")
 
 
 def _is_permanent(err: BaseException, permanent: tuple) -> bool:
-    from cassandra import AuthenticationFailed
+    from cassandra import AuthenticationFailed, Unauthorized
 
-    if isinstance(err, AuthenticationFailed) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
+    if isinstance(err, (AuthenticationFailed, Unauthorized)) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
         return False
     return isinstance(err, permanent + _OUT_OF_RANGE)
 

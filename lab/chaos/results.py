@@ -38,6 +38,7 @@ class RoundResult:
     progress: list[list[Any]] = field(default_factory=list)  # [time, seq or None]: the stall's evidence
     observed: list[list[Any]] = field(default_factory=list)  # [time, what changed]: the round's story
     writer_restarts: int = 0
+    writer_restart_causes: list[str] = field(default_factory=list)  # how each restart ended, its last lines
     verify: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None  # the random generator's seed, for --pod random
     error: str = ""

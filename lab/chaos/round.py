@@ -96,6 +96,10 @@ def run_round(runner: Runner, kube: Kubectl, target: "Fault | str", number: int,
         if stall is not None:
             result.stall_s, result.stall_from_seq, result.stall_open = round(stall.seconds, 2), stall.seq, stall.open
     result.writer_restarts = watch.restarts_since(restarts_before, watch.writer_restarts(runner, kube))
+    if result.writer_restarts:
+        result.writer_restart_causes = watch.writer_restart_causes(runner, kube, restarts_before)
+        for cause in result.writer_restart_causes:
+            env.note(result, "writer restarted", cause)
     _verify(env, result, fault.probe_pod())
     return result
 

@@ -161,6 +161,21 @@ def writer_restarts(runner: Runner, kube: Kubectl) -> dict[str, int]:
     return restart_counts(kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR))
 
 
+def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int], *, lines: int = 3) -> list[str]:
+    """Why the writer restarted since ``before``: per restarted pod, how its container ended and the last
+    lines its previous run logged (a permanent error's one line, or the unhealthy /healthz the kubelet
+    acted on). A restart the round cannot explain would leave "writer restarts 1" a riddle."""
+    causes = []
+    for pod in kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR):
+        if kubectl.pod_restarts(pod) <= before.get(kubectl.pod_uid(pod), 0):
+            continue
+        name = pod.get("metadata", {}).get("name", "")
+        logged = runner.probe(kube.logs_args(pod=name, container="writer", previous=True, tail=lines), timeout=30)
+        tail = " | ".join(line.strip() for line in logged.stdout.splitlines() if line.strip()) or "no log"
+        causes.append(f"{name}: {kubectl.pod_last_exit(pod) or 'restarted'}; its last lines: {tail}")
+    return causes
+
+
 def require_ready(env: Env, names: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
     """The named Cassandra pods, each Ready, or one line saying which is not (before any fault)."""
     from lab.errors import PreconditionError

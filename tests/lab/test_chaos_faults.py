@@ -105,8 +105,12 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)  # real seconds between cqlsh reads; 1.0 live
     old = pod("ece573-prj04-writer-a", "w-old", True, restarts=3)
     new = pod("ece573-prj04-writer-b", "w-new", True, restarts=1)
+    new["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error"}}
     seq = iter(range(3, 10_000))
     ctx = CallableCtx([
+        ("logs ece573-prj04-writer-b --container writer --previous --tail 3",
+         "2026-12-02 08:29:40 WARNING test: rebuilding the session failed\n"
+         "2026-12-02 08:29:41 ERROR writer: the Cassandra role of CASSANDRA_USERNAME lacks a permission\n"),
         ("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
         ("prj04_last_seq", lambda: f" topic | seq\n-------+-----\n  test |  {next(seq)}\n\n(1 rows)\n"),
         ("SELECT seq", " seq\n-----\n" + "".join(f" {n}\n" for n in range(1, 2001)) + "\n(2000 rows)\n"),
@@ -120,6 +124,12 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
         "ece573-prj04-writer-a", "writer", "cql:last_seq", 0.02)
     assert (result.recovery_s, result.writer_restarts, result.ok) == (0.0, 1, True), result.error
     assert result.up_normal_at is None
+    # The restart is explained: how the container ended and what it said last.
+    assert result.writer_restart_causes == [
+        "ece573-prj04-writer-b: exit 2 (Error); its last lines: 2026-12-02 08:29:40 WARNING test: rebuilding the "
+        "session failed | 2026-12-02 08:29:41 ERROR writer: the Cassandra role of CASSANDRA_USERNAME lacks a "
+        "permission"]
+    assert result.observed[-1][1] == "writer restarted: " + result.writer_restart_causes[0]
 
 
 def test_a_dry_writer_round_names_the_ready_pod(capsys):

@@ -138,7 +138,19 @@ def test_each_permanent_error_gives_its_line(make, line):
     lambda: __import__("cassandra").OperationTimedOut({"10.0.0.1": "Client request timeout"}),
     lambda: ConnectionRefusedError(111, "Connection refused"),
     lambda: __import__("writer.seeds").seeds.UnresolvableSeeds("no seed resolves: cassandra-service (no name)"),
-], ids=["unavailable", "write-timeout", "read-timeout", "operation-timed-out", "refused", "unresolvable"])
+    # system_auth's replicas short while the ring comes back: Cassandra could not *check*, it did not refuse.
+    lambda: __import__("cassandra").Unauthorized(
+        'Error from server: code=2100 [Unauthorized] message="Unable to perform authorization of permissions: '
+        'Cannot achieve consistency level LOCAL_QUORUM"'),
+    lambda: __import__("cassandra").Unauthorized(
+        'Error from server: code=2100 [Unauthorized] message="Unable to perform authorization of super-user '
+        'permission: Cannot achieve consistency level LOCAL_ONE"'),
+    lambda: __import__("cassandra.cluster").cluster.NoHostAvailable("Unable to connect to any servers", {
+        "10.244.1.5:9042": __import__("cassandra").AuthenticationFailed(
+            'Failed to authenticate to 10.244.1.5:9042: Error from server: code=0100 [Bad credentials] '
+            'message="Unable to perform authentication: Cannot achieve consistency level LOCAL_QUORUM"')}),
+], ids=["unavailable", "write-timeout", "read-timeout", "operation-timed-out", "refused", "unresolvable",
+        "authorization-unavailable", "superuser-check-unavailable", "authentication-unavailable"])
 def test_transient_errors_are_retried(make):
     from writer.__main__ import _check_fatal
 

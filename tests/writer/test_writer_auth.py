@@ -22,7 +22,11 @@ pytestmark = pytest.mark.slow
 AUTH_JVM_OPTS = ("-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.initial_token=0 "
                  "-Dcassandra.config.allow_system_properties=true "
                  "-Dcassandra.settings.authenticator=PasswordAuthenticator "
-                 "-Dcassandra.settings.authorizer=CassandraAuthorizer")
+                 "-Dcassandra.settings.authorizer=CassandraAuthorizer "
+                 # Roles (who is superuser) cached for an hour, so the operator's session stays superuser while
+                 # a test takes system_auth's quorum away; permissions keep their 2 s default and so are
+                 # checked against system_auth again and again, as on the lab.
+                 "-Dcassandra.settings.roles_validity=1h")
 KS = "ece573"  # the seed writer's keyspace is fixed, as in writer.go
 ROLE, PASSWORD = "writer_t", "w-Secret-4711"
 
@@ -137,3 +141,31 @@ def test_the_seed_writer_runs_on_the_operators_schema_with_the_writer_role(auth_
     time.sleep(0.5)
     rows = auth_node.admin.execute(f"SELECT count(*) FROM {KS}.prj04 WHERE topic = %s", (env["TOPIC"],)).one()[0]
     assert rows >= 1000
+
+
+def test_a_permission_check_cassandra_cannot_perform_is_an_outage_waited_out(writers, auth_node):
+    """As on the lab when every Cassandra pod restarts: the first node back cannot read system_auth at its
+    consistency level, and answers the writer's writes with "Unauthorized: Unable to perform authorization
+    of permissions". That is an outage to wait out; an exit here would restart the pod for nothing.
+
+    On one node, system_auth at replication factor 3 has the same effect: a QUORUM of its replicas (2) is
+    never alive. The writer must keep retrying, say why, and carry on without a gap once it is back at 1."""
+    env = env_for(auth_node, WRITER_MAX_SEQS="1000000", WRITER_REQUEST_TIMEOUT="2")
+    writer = writers(env)
+    writer.wait_for(r"inserted rows to seq 1000$", timeout=120)
+    admin = auth_node.admin
+    admin.execute("ALTER KEYSPACE system_auth WITH replication = {'class': 'SimpleStrategy', 'replication_factor': 3}")
+    try:
+        # Each write needs MODIFY, checked again once the 2 s permissions cache expires: refused "Unauthorized".
+        line = writer.wait_for(r"still retrying seq \d+ .*Unable to perform authorization", timeout=60).group(0)
+        stuck_at = int(re.search(r"seq (\d+)", line).group(1))
+        time.sleep(5)
+        assert writer.proc.poll() is None, "the writer exited on an authorization Cassandra could not perform:\n" + \
+            writer.tail()
+    finally:
+        admin.execute("ALTER KEYSPACE system_auth WITH replication = "
+                      "{'class': 'SimpleStrategy', 'replication_factor': 1}")
+    writer.wait_for(rf"inserted rows to seq {(stuck_at // 1000 + 2) * 1000}$", timeout=120)
+    assert writer.terminate(30) == 0, writer.tail()
+    assert "Traceback" not in writer.output and "lacks a permission" not in writer.output
+    assert assert_no_gap(admin, KS, env["TOPIC"]) >= stuck_at + 1000

@@ -57,6 +57,8 @@ def _handled(body):
     @functools.wraps(body)
     def wrapper(c, *args, **kwargs):
         try:
+            status.set_dry(bool(c.config.run.dry))
+            status.set_quiet(LabConfig.from_invoke(c).quiet)
             return body(c, *args, **kwargs)
         except LabError as err:
             cause = err if isinstance(err, CommandError) else err.__cause__

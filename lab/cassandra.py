@@ -56,6 +56,13 @@ def all_up_normal(nodes: list[NodeStatus], expected: int) -> bool:
     return len(nodes) == expected and all(n.state == "UN" for n in nodes)
 
 
+def ring_summary(nodes: list[NodeStatus], expected: int) -> str:
+    """How far the ring is from ``expected`` nodes UN, for a progress line: "2/3 UN; 10.244.2.4 UJ"."""
+    up = sum(n.state == "UN" for n in nodes)
+    others = ", ".join(f"{n.address} {n.state}" for n in nodes if n.state != "UN")
+    return f"{up}/{expected} UN" + (f"; {others}" if others else "")
+
+
 def nodetool_args(*args: str) -> list[str]:
     return ["nodetool", *args]
 

@@ -48,6 +48,7 @@ DEFAULTS: dict[str, Any] = {
         "writer_manifest": "writer.yml",
         "artifacts": "artifacts",
         "state_dir": ".cache/lab",  # rendered manifests and the image tags chosen by reset/build
+        "quiet": "false",  # "true": no progress lines, only results and errors (text for the reason below)
         "tools": {"kind": "", "kubectl": "", "bin_dir": ".cache/bin"},
         "images": {
             "cassandra": "cassandra:5.0",
@@ -109,6 +110,7 @@ class LabConfig:
     writer_manifest: str = "writer.yml"
     artifacts: str = "artifacts"
     state_dir: str = ".cache/lab"
+    quiet: bool = False
     tools: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["lab"]["tools"]))
     images: Images = field(default_factory=lambda: Images(**DEFAULTS["lab"]["images"]))
     topic: str = "test"
@@ -149,7 +151,8 @@ class LabConfig:
             cluster=str(lab["cluster"]), context=str(lab["context"] or ""), allow_context=str(lab["allow_context"] or ""),
             namespace=str(lab["namespace"]), cluster_config=str(lab["cluster_config"]),
             cassandra_manifest=str(lab["cassandra_manifest"]), writer_manifest=str(lab["writer_manifest"]),
-            artifacts=str(lab["artifacts"]), state_dir=str(lab["state_dir"]), tools=dict(lab["tools"]),
+            artifacts=str(lab["artifacts"]), state_dir=str(lab["state_dir"]),
+            quiet=parse_bool(lab["quiet"], key="lab.quiet"), tools=dict(lab["tools"]),
             images=images, topic=str(lab["writer"]["topic"]), consistency=str(lab["writer"]["consistency"]).upper(),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),

@@ -14,7 +14,7 @@ from pathlib import Path
 import yaml
 
 from lab import auth, docker, kind, kubectl, manifests, preflight, state, status
-from lab.cassandra import Cassandra, all_up_normal
+from lab.cassandra import Cassandra, all_up_normal, ring_summary
 from lab.config import LabConfig
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.kind import Kind
@@ -349,14 +349,17 @@ def wait_cassandra(lab: Lab) -> None:
                       kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER, timeout=timeout, state="Ready")
     if lab.runner.dry:
         return
-    with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN"):
+    with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN") as s:
         cass = lab.cassandra()
 
         def up_normal() -> bool:
             try:
-                return all_up_normal(cass.nodetool_status(), CASSANDRA_REPLICAS)
+                nodes = cass.nodetool_status()
             except LabError:
+                s.waiting("nodetool in cassandra-0 does not answer yet")
                 return False
+            s.waiting(ring_summary(nodes, CASSANDRA_REPLICAS))
+            return all_up_normal(nodes, CASSANDRA_REPLICAS)
         _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", kubectl.CASSANDRA_SELECTOR,
                          kubectl.CASSANDRA_CONTAINER,
                          lambda: kubectl.wait_until(up_normal, timeout=timeout, every=5.0))

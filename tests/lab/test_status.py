@@ -1,4 +1,6 @@
 import io
+import re
+import time
 
 import pytest
 
@@ -30,3 +32,50 @@ def test_quiet_silences_steps():
     finally:
         status.set_quiet(False)
     assert out.getvalue() == ""
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_off_a_terminal_a_wait_prints_a_timestamped_line_each_time_it_changes():
+    out = io.StringIO()
+    with status.step("Waiting for nodetool status to show 3 nodes UN", stream=out) as s:
+        for seen in ("1/3 UN; 10.244.2.4 UJ", "1/3 UN; 10.244.2.4 UJ", "2/3 UN", "3/3 UN"):
+            s.waiting(seen)
+    lines = out.getvalue().splitlines()
+    assert lines[0] == " • Waiting for nodetool status to show 3 nodes UN ..."
+    assert [re.sub(r"^   \d\d:\d\d:\d\d \+\d+s ", "", line) for line in lines[1:4]] == [
+        "1/3 UN; 10.244.2.4 UJ", "2/3 UN", "3/3 UN"]  # the repeated state is not printed again
+    assert lines[4] == " ✓ Waiting for nodetool status to show 3 nodes UN"
+
+
+def test_on_a_terminal_running_steps_are_a_live_block_replaced_by_their_results(monkeypatch):
+    monkeypatch.setenv("TERM", "xterm")
+    out = _Terminal()
+    with status.step("Chaos round 1/1", stream=out):
+        with status.step("Waiting for nodetool status", stream=out) as inner:
+            inner.waiting("2/3 UN; 10.244.2.4 UJ")
+            time.sleep(0.4)  # a few refreshes of the live block
+            drawn = out.getvalue()
+            status.info("   +  3s  cassandra-0: Terminating", stream=out)
+    text = out.getvalue()
+    # While it ran: both steps on the block, the inner one with what it awaited.
+    assert "Chaos round 1/1 (0s)" in drawn and "Waiting for nodetool status (0s)  2/3 UN; 10.244.2.4 UJ" in drawn
+    # What stays: the lines printed meanwhile and each step's result, in order, without the block.
+    plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    finished = [line for line in plain.splitlines() if line.startswith(("   +", " ✓"))]
+    assert finished == ["   +  3s  cassandra-0: Terminating", " ✓ Waiting for nodetool status", " ✓ Chaos round 1/1"]
+    assert status._live is None  # the block is gone with its last step
+
+
+def test_a_dry_run_plans_steps_instead_of_ticking_them():
+    out = io.StringIO()
+    status.set_dry(True)
+    try:
+        with status.step("Deleting kind cluster kind", stream=out):
+            pass
+    finally:
+        status.set_dry(False)
+    assert out.getvalue() == " • Deleting kind cluster kind ...\n - Deleting kind cluster kind (planned)\n"

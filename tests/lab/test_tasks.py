@@ -67,7 +67,21 @@ def test_dry_down_prints_the_kind_command(tools, tmp_path):
     out = invoke("--dry", "down", tools=tools, tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == [f"[dry-run] {tools}/kind delete cluster --name kind"]
-    assert " ✓ Deleting kind cluster kind" in out.stderr
+    assert " - Deleting kind cluster kind (planned)" in out.stderr  # nothing ran: no ✓
+    assert "✓" not in out.stderr
+
+
+def test_quiet_leaves_only_the_plan(tools, tmp_path):
+    out = invoke("--dry", "down", tools=tools, tmp_path=tmp_path, INVOKE_LAB_QUIET="true")
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == [f"[dry-run] {tools}/kind delete cluster --name kind"]
+    assert out.stderr == ""
+
+
+def test_a_quiet_that_is_not_a_boolean_is_one_line(tools, tmp_path):
+    out = invoke("down", tools=tools, tmp_path=tmp_path, INVOKE_LAB_QUIET="sometimes")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "ERROR: lab.quiet is 'sometimes'; use true or false"
 
 
 def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):

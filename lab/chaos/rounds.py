@@ -121,9 +121,10 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
             result.seed = seed if pod == "random" else None
             if not lab.runner.dry:
                 path = reporting.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
-                plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
+                png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
                 shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
-                s.note(f"{'ok' if result.ok else 'FAILED: ' + (result.error or 'lost rows')}; {shown}")
+                drawn = f" and its timeline {shown.with_suffix('.png').name}" if png is not None else ""
+                s.note(f"{'ok' if result.ok else 'FAILED: ' + (result.error or 'lost rows')}; {shown}{drawn}")
         results.append(result)
     if lab.runner.dry:
         return results

@@ -2,6 +2,7 @@
 with one line, JSON records, the table and the soak totals."""
 
 import json
+import re
 import random
 
 import pytest
@@ -81,9 +82,13 @@ def test_rounds_write_json_and_fail_on_lost_rows(project, capsys):
     record = json.loads(next((project / "artifacts/chaos").glob("*-round1.json")).read_text())
     assert (record["pod"], record["fault"], record["lost_rows"], record["ok"]) == ("cassandra-1", "pod", 4, False)
     assert record["progress"] and record["progress"][0][1] > 100 and record["samples"] == len(record["progress"])
-    out = capsys.readouterr().out
-    assert "round  fault  target       recovery s  writer stall s  writer restarts  lost rows  result" in out
+    captured = capsys.readouterr()
+    assert "round  fault  target       recovery s  writer stall s  writer restarts  lost rows  result" in captured.out
     assert not (project / "artifacts/chaos/soak").exists()  # totals only for several rounds
+    # The round's line names both files, and the timeline was drawn.
+    png = next((project / "artifacts/chaos").glob("*-round1.png"))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert re.search(rf"FAILED: lost rows; artifacts/chaos/\S+-round1.json and its timeline {png.name}", captured.err)
 
 
 def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch):

@@ -69,13 +69,16 @@ class Kubectl:
                               "--sort-by", ".lastTimestamp"]
 
     def logs_args(self, *, selector: str | None = None, pod: str | None = None, container: str | None = None,
-                  follow: bool = False, tail: int | None = None, previous: bool = False) -> list[str]:
+                  follow: bool = False, tail: int | None = None, previous: bool = False,
+                  prefix: bool = False) -> list[str]:
         argv = self.base() + ["logs"]
         if pod:
             argv.append(pod)
         if selector:
             # --prefix names the pod on each line; a selector otherwise caps at 5 pods and 10 lines each.
             argv += ["--selector", selector, "--prefix", "--max-log-requests", "10"]
+        elif prefix:
+            argv.append("--prefix")
         if container:
             argv += ["--container", container]
         if follow:
@@ -192,6 +195,15 @@ def pod_last_exit(pod: dict[str, Any]) -> str:
         if ended:
             return f"exit {ended.get('exitCode', '?')} ({ended.get('reason') or 'Terminated'})"
     return ""
+
+
+def container_started(pod: dict[str, Any], container: str) -> bool:
+    """The container runs or has run to its end: ``kubectl logs`` has something to show (not while waiting)."""
+    for cs in pod.get("status", {}).get("containerStatuses", []) or []:
+        if cs.get("name") == container:
+            state = cs.get("state", {}) or {}
+            return "running" in state or "terminated" in state
+    return False
 
 
 def pod_uid(pod: dict[str, Any]) -> str:

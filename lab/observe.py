@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import time
 from datetime import datetime
 from pathlib import Path
@@ -26,13 +28,77 @@ def logs_argv(lab: Lab, *, target: str = "writer", follow: bool = False, tail: i
 
 
 def logs(lab: Lab, *, target: str = "writer", follow: bool = False, tail: int | None = None) -> None:
-    """``kubectl logs -l ... --prefix``: each line starts with [pod/<name>/<container>]."""
+    """``kubectl logs -l ... --prefix``: each line starts with [pod/<name>/<container>]. ``follow`` keeps
+    following as pods are replaced or restarted (see ``LogFollower``)."""
     argv = logs_argv(lab, target=target, follow=follow, tail=tail)
     _require_cluster(lab)
+    if follow and not lab.runner.dry:
+        LogFollower(lab, target, tail=tail).run()
+        return
     try:
         lab.runner.run(argv, timeout=None if follow else 120)
     except CommandError as err:
         raise LabError(f"failed to read {target} logs: {err}") from err
+
+
+class LogFollower:
+    """``kubectl logs --follow`` for every pod of a target, including pods that appear later.
+
+    One ``kubectl logs -l ... --follow`` follows the pods that exist when it starts and ends with them, so a
+    replaced writer pod (a chaos round, a rollout) would silently drop out of the stream. Instead the pods
+    are listed every ``every`` seconds and each container run (a pod uid and its restart count) gets its own
+    ``kubectl logs <pod> --follow --prefix``: the pods there at the start from ``tail`` lines back, a new pod
+    or a restarted container from its first line. Lines are printed whole, one at a time. Runs until
+    interrupted (Ctrl-C), or until ``stop()`` returns True (tests).
+    """
+
+    def __init__(self, lab: Lab, target: str, *, tail: int | None = None, every: float = 2.0,
+                 sleep=time.sleep, stop=lambda: False, out=None):
+        self.lab, self.tail, self.every, self.sleep, self.stop = lab, tail, every, sleep, stop
+        self.selector, self.container = LOG_TARGETS[target]
+        self.out = out
+        self.procs: dict[tuple[str, int], Any] = {}  # (pod uid, restarts) -> kubectl logs process
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    def run(self) -> None:
+        first = True
+        try:
+            while not self.stop():
+                try:
+                    pods = kubectl.pods(self.lab.runner, self.lab.kube, self.selector)
+                except LabError as err:
+                    status.info(f"warning: cannot list pods ({err}); trying again")
+                    pods = []
+                for pod in pods:
+                    self._follow(pod, tail=self.tail if first else -1)
+                first = False
+                self.sleep(self.every)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for proc in self.procs.values():
+                if proc.poll() is None:
+                    proc.terminate()
+            for thread in self._threads:
+                thread.join(5)
+
+    def _follow(self, pod: dict[str, Any], *, tail: int | None) -> None:
+        key = (kubectl.pod_uid(pod), kubectl.pod_restarts(pod))
+        if key in self.procs or not kubectl.container_started(pod, self.container):
+            return  # already followed, or its container has not started yet (kubectl logs would fail)
+        argv = self.lab.kube.logs_args(pod=pod["metadata"]["name"], container=self.container, follow=True,
+                                       tail=tail, prefix=True)
+        proc = self.lab.runner.spawn(argv)
+        self.procs[key] = proc
+        thread = threading.Thread(target=self._copy, args=(proc,), daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def _copy(self, proc) -> None:
+        for line in proc.stdout:
+            with self._lock:
+                print(line, end="" if line.endswith("\n") else "\n", file=self.out or sys.stdout, flush=True)
 
 
 def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]]:

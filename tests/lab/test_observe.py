@@ -76,3 +76,53 @@ def test_collect_logs_writes_one_file_per_pod_and_previous_run(project):
         "cassandra-0_cassandra.log", "cassandra-1_cassandra.log", "cassandra-1_cassandra.previous.log"]
     assert (folder / "cassandra-1_cassandra.previous.log").read_text() == "ERROR old run"
     assert errors == ['ece573-prj04-writer-7bcccffd6d-2s87k: container "writer" in pod is waiting to start: ContainerCreating']
+
+
+class _FakeLogs:
+    """A `kubectl logs --follow` process: its lines, then its end (the pod went away)."""
+
+    def __init__(self, lines):
+        self.stdout = iter(lines)
+        self.terminated = False
+
+    def poll(self):
+        return 0
+
+    def terminate(self):
+        self.terminated = True
+
+
+def _writer_pod(name, uid, state, restarts=0):
+    return {"metadata": {"name": name, "uid": uid}, "status": {"phase": "Running", "containerStatuses": [
+        {"name": "writer", "restartCount": restarts, "state": {state: {}}}]}}
+
+
+def test_follow_keeps_following_a_replaced_and_a_restarted_writer(project, capsys):
+    a, b = "ece573-prj04-writer-a", "ece573-prj04-writer-b"
+    listings = [[_writer_pod(a, "ua", "running")],
+                [_writer_pod(a, "ua", "running"), _writer_pod(b, "ub", "waiting")],  # b: ContainerCreating
+                [_writer_pod(b, "ub", "running")],
+                [_writer_pod(b, "ub", "running", restarts=1)]]  # b's container restarted
+    ctx = FakeCtx([("get-contexts", "kind-kind\n"),
+                   ("get pods --selector app=ece573-prj04-writer", [json.dumps({"items": p}) for p in listings])])
+    lab = make_lab(project, ctx)
+    spawned = []
+    lines = {a: ["[pod/a/writer] test: inserted rows to seq 1000\n"],
+             b: ["[pod/b/writer] test: start from lastSeq=1400\n"]}
+
+    def spawn(argv):
+        spawned.append(argv)
+        return _FakeLogs(lines[argv[argv.index("logs") + 1]])
+
+    lab.runner.spawn = spawn
+    polls = iter(range(4))
+    observe.LogFollower(lab, "writer", tail=5, sleep=lambda s: None, stop=lambda: next(polls, None) is None).run()
+    assert [argv[argv.index("logs"):] for argv in spawned] == [
+        ["logs", a, "--prefix", "--container", "writer", "--follow", "--tail", "5"],
+        ["logs", b, "--prefix", "--container", "writer", "--follow", "--tail", "-1"],  # a new pod: all of it
+        ["logs", b, "--prefix", "--container", "writer", "--follow", "--tail", "-1"],  # its restarted container
+    ]
+    assert sorted(capsys.readouterr().out.splitlines()) == [  # each follower prints on its own thread
+        "[pod/a/writer] test: inserted rows to seq 1000",
+        "[pod/b/writer] test: start from lastSeq=1400",
+        "[pod/b/writer] test: start from lastSeq=1400"]

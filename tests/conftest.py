@@ -33,8 +33,9 @@ import pytest
 # finder runs after sys.path). The checkout's root goes first so `import lab` is the library.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-# testcontainers would start its reaper ("ryuk") from Docker Hub, which these machines cannot reach;
-# the fixtures below remove their own containers instead.
+# testcontainers' reaper ("ryuk") is an image from Docker Hub, which a machine without a registry does not
+# have; the fixtures below remove their own containers instead. TESTCONTAINERS_RYUK_DISABLED=false turns the
+# reaper back on (it also cleans up after a test run that was killed).
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
 from cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E402  (after the env above)

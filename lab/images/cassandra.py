@@ -1,7 +1,7 @@
 """The lab's Cassandra image: jars from Maven Central and cqlsh wheels from PyPI, built without a registry.
 
-``docker build`` on these machines reaches Debian's mirror but has no CA bundle for Maven Central or
-PyPI, so both are fetched on the host into ``images/cassandra/build/`` (gitignored) and COPYed in.
+A ``docker build`` behind a proxy or without a registry may reach Debian's mirror yet lack the CA bundle
+that Maven Central and PyPI need, so both are fetched on the host into ``images/cassandra/build/`` (gitignored) and COPYed in.
 The tag is content-addressed (``cassandra-lab:<version>-<digest of images/cassandra and the
 versions>``): an unchanged image is found, not rebuilt, and nothing is fetched for it.
 

@@ -1,7 +1,7 @@
 """The kind node image, built without a registry, and the pinned kind and kubectl CLIs.
 
-kind's ``build node-image`` pulls its base and every preloaded image from registries, which these machines
-cannot reach. This module assembles an equivalent image from package registries only:
+kind's ``build node-image`` pulls its base and every preloaded image from registries, which a machine
+without a container registry cannot reach. This module assembles an equivalent image from package registries only:
 
 1. Go binaries from the Go module proxy (images/kind-node/go/*: wrapper modules that pin Kubernetes v1.30.0
    with its staging replaces, etcd, and a small Go pause), plus ``go install`` of kind, CoreDNS and
@@ -77,7 +77,7 @@ PAUSE_IMAGE = f"registry.k8s.io/pause:{PAUSE_VERSION}"
 
 IMAGE_REPO = "kind-node-lab"
 BASE_REPO = "kind-node-base-lab"
-DOCKER_ENV = {"DOCKER_BUILDKIT": "0"}  # the classic builder: no buildx plugin on these machines
+DOCKER_ENV = {"DOCKER_BUILDKIT": "0"}  # the classic builder: works where the buildx plugin is not installed
 GO_TIMEOUT = 3600
 
 

@@ -2,9 +2,12 @@
 
 import re
 import sys
+from pathlib import Path
 
+import pytest
 from invoke import MockContext, Result
 
+from lab.errors import LabError
 from lab.images import writer as writer_image
 from lab.runner import Runner
 
@@ -36,8 +39,7 @@ def test_missing_image_is_built_with_the_base_image_argument(tmp_path, monkeypat
     wheels = tmp_path / "wheels"
     wheels.mkdir()
     (wheels / "x.whl").write_text("")
-    (wheels / ".requirements-sha256").write_text(
-        __import__("hashlib").sha256(writer_image.REQUIREMENTS.read_bytes()).hexdigest())
+    (wheels / ".requirements-sha256").write_text(writer_image.wheels_stamp())
     monkeypatch.setattr(writer_image, "WHEELS", wheels)
     monkeypatch.setattr(writer_image.prepare_wheels, "__defaults__", (wheels,))
     ctx = MockContext(run={re.compile(r"^docker image inspect .*"): Result(exited=1),
@@ -47,3 +49,19 @@ def test_missing_image_is_built_with_the_base_image_argument(tmp_path, monkeypat
     assert commands[-1].startswith(f"docker build --tag {tag} --file ")
     assert "--build-arg BASE_IMAGE=debian:local" in commands[-1]
     assert not any("pip download" in c for c in commands)  # stamped wheels are reused
+
+
+@pytest.mark.parametrize("machine, tag", [("x86_64", "manylinux2014_x86_64"), ("AMD64", "manylinux2014_x86_64"),
+                                          ("aarch64", "manylinux2014_aarch64"), ("arm64", "manylinux2014_aarch64")])
+def test_wheels_are_resolved_for_the_machines_architecture(machine, tag, monkeypatch):
+    monkeypatch.setattr(writer_image.platform, "machine", lambda: machine)
+    argv = writer_image.wheel_download_args(writer_image.REQUIREMENTS, Path("/tmp/w"))
+    assert argv[argv.index("--platform") + 1] == tag
+    assert writer_image.wheels_stamp().endswith(f" {tag}")  # wheels of another architecture are fetched again
+
+
+def test_an_architecture_without_wheels_is_one_line(monkeypatch):
+    monkeypatch.setattr(writer_image.platform, "machine", lambda: "riscv64")
+    with pytest.raises(LabError, match=r"^no writer wheels for the architecture 'riscv64': the writer image is "
+                                       r"built for aarch64 or x86_64 only$"):
+        writer_image.image_tag()

@@ -57,7 +57,7 @@ class Passwords:
     writer: str = field(repr=False)
 
     @classmethod
-    def generate(cls) -> "Passwords":
+    def generate(cls) -> Passwords:
         # URL-safe: no quote can end a CQL string literal, nothing a shell or an INI file would interpret.
         return cls(admin=secrets.token_urlsafe(24), writer=secrets.token_urlsafe(24))
 

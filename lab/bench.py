@@ -22,8 +22,8 @@ import os
 import random
 import re
 import signal
-import subprocess
 import socket
+import subprocess
 import sys
 import threading
 import time

@@ -11,9 +11,10 @@ import datetime
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from lab.errors import PreconditionError
 
@@ -138,7 +139,7 @@ class LabConfig:
         return p if p.is_absolute() else self.root / p
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> "LabConfig":
+    def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> LabConfig:
         """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
         lab = _merge(DEFAULTS["lab"], _plain(raw or {}))
         for group in ("images", "report"):
@@ -164,7 +165,7 @@ class LabConfig:
         return cfg
 
     @classmethod
-    def from_invoke(cls, c) -> "LabConfig":
+    def from_invoke(cls, c) -> LabConfig:
         """From an invoke Context: ``c.config.lab`` (collection defaults merged with invoke.yaml)."""
         try:
             raw = c.config["lab"]
@@ -173,7 +174,7 @@ class LabConfig:
         return cls.from_mapping(raw)
 
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
-                    consistency: str | None = None) -> "LabConfig":
+                    consistency: str | None = None) -> LabConfig:
         """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's)."""
         import dataclasses
 

@@ -24,8 +24,9 @@ import dataclasses
 import json
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from lab import chaos, kubectl, reporting, status, workflow
 from lab.errors import CommandError, LabError, PreconditionError

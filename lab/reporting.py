@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence, TextIO
+from typing import Any, TextIO
 
 
 def table(headers: Sequence[str], rows: Iterable[Sequence[Any]], *, stream: TextIO | None = None,

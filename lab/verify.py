@@ -6,8 +6,8 @@ the tables through ``lab.cassandra`` (cqlsh in a pod) at a chosen consistency le
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
-from typing import Iterable
 
 from lab.cassandra import Cassandra
 

@@ -20,8 +20,9 @@ import re
 import socket
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import docker
 import docker.constants
@@ -117,7 +118,7 @@ def _exit_code(container) -> int | None:
 def cql_query(host: str, port: int = CQL_PORT, query: str = "SELECT release_version FROM system.local",
               *, timeout: float = 10.0):
     """Run one query on one node through a fresh driver connection (whitelisted to that node); return rows."""
-    from cassandra.cluster import Cluster, ExecutionProfile, EXEC_PROFILE_DEFAULT
+    from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile
     from cassandra.policies import WhiteListRoundRobinPolicy
 
     profile = ExecutionProfile(load_balancing_policy=WhiteListRoundRobinPolicy([host]), request_timeout=timeout)
@@ -213,7 +214,7 @@ class SingleNode:
     def seeds(self) -> str:
         return f"{self.host}:{self.port}"
 
-    def launch(self) -> "SingleNode":
+    def launch(self) -> SingleNode:
         """docker run, then wait until CQL answers; removes the container if it never does."""
         began = time.monotonic()
         try:
@@ -295,7 +296,7 @@ class Cluster:
     def seeds(self) -> str:
         return ",".join(node.ip for node in self.nodes)
 
-    def launch(self) -> "Cluster":
+    def launch(self) -> Cluster:
         """Create the network, start the nodes one by one, and wait until all are UN."""
         began = time.monotonic()
         try:

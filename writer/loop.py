@@ -26,7 +26,7 @@ import random
 import threading
 import time
 from collections import Counter, deque
-from typing import Callable
+from collections.abc import Callable
 
 from writer import errors
 from writer.config import MAX_SEQ, Config

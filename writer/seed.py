@@ -27,7 +27,7 @@ import logging
 import random
 import signal
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from writer import log as log_mod
 

@@ -13,14 +13,20 @@ from __future__ import annotations
 import logging
 import random
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Protocol
+from typing import Protocol
 
 from cassandra import ConsistencyLevel
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
-from cassandra.policies import (DCAwareRoundRobinPolicy, ExponentialReconnectionPolicy, RetryPolicy,
-                                RoundRobinPolicy, TokenAwarePolicy)
+from cassandra.policies import (
+    DCAwareRoundRobinPolicy,
+    ExponentialReconnectionPolicy,
+    RetryPolicy,
+    RoundRobinPolicy,
+    TokenAwarePolicy,
+)
 from cassandra.query import BatchStatement, BatchType
 
 from writer import seeds as seeds_mod
@@ -108,7 +114,7 @@ class CassandraStore:
         self._lock = threading.Lock()
 
     @classmethod
-    def connect(cls, config: Config, tracker: LatencyTracker | None = None) -> "CassandraStore":
+    def connect(cls, config: Config, tracker: LatencyTracker | None = None) -> CassandraStore:
         """Resolve the seeds and open a Cluster/Session; raises the driver's error when no node answers."""
         store = cls(config, tracker)
         store._conn = store._open()

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from lab import kubectl
 from lab.chaos import faults as faults_mod
@@ -35,7 +35,7 @@ from lab.verify import TopicReport, verify
 log = logging.getLogger(__name__)
 
 
-def as_fault(target: "Fault | str", settings: ChaosSettings) -> Fault:
+def as_fault(target: Fault | str, settings: ChaosSettings) -> Fault:
     """A Fault for ``target``; a bare pod name ('cassandra-1', 'writer', 'cassandra') as before faults."""
     if isinstance(target, Fault):
         return target
@@ -43,7 +43,7 @@ def as_fault(target: "Fault | str", settings: ChaosSettings) -> Fault:
     return faults_mod.make(kind, target, force=settings.force)
 
 
-def run_round(runner: Runner, kube: Kubectl, target: "Fault | str", number: int, settings: ChaosSettings, *,
+def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, settings: ChaosSettings, *,
               request_timeout: int = 120, clock: Callable[[], float] = time.time,
               sleep: Callable[[float], None] = time.sleep, make_progress=metrics_progress,
               kind: Kind | None = None) -> RoundResult:

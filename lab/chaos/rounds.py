@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from lab import plot, reporting, status
 from lab.chaos import faults as faults_mod

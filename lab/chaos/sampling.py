@@ -15,7 +15,7 @@ import subprocess
 import threading
 import time
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
 
 from lab import kubectl
 from lab.cassandra import Cassandra
@@ -57,7 +57,7 @@ class Sampler:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._thread.start()
         return self
 

@@ -8,8 +8,9 @@ changed on the round (``RoundResult.observe``), so a round that does not recover
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from lab import kubectl, status
 from lab.cassandra import Cassandra, all_up_normal
@@ -38,7 +39,7 @@ class ChaosSettings:
     resume_timeout: float = 180.0
 
     @classmethod
-    def from_config(cls, cfg, *, force: bool = False) -> "ChaosSettings":
+    def from_config(cls, cfg, *, force: bool = False) -> ChaosSettings:
         """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts)."""
         chaos_cfg = cfg.chaos
         return cls(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),

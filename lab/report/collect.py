@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import datetime
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import yaml
 
@@ -33,7 +34,7 @@ def hand_in(cfg, *, now: float) -> dict[str, str]:
     """The title block from lab.report.*: "today" becomes the UTC date the report is collected."""
     settings = dict(cfg.report)
     if settings.get("date", "today") == "today":
-        settings["date"] = datetime.datetime.fromtimestamp(now, datetime.timezone.utc).date().isoformat()
+        settings["date"] = datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()
     return settings
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import shlex
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from lab.errors import LabError
 from lab.report.model import command_item

@@ -3,8 +3,9 @@ and the paths; ``--pdf``/``--docx`` add the hand-in; ``--check`` fails on a key 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from lab import reporting
 from lab.errors import LabError, PreconditionError

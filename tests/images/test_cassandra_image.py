@@ -16,8 +16,8 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from cassandra_nodes import SingleNode, cql_query, parse_nodetool_status
+
 from lab.images import cassandra as cassandra_image_module
 
 slow = pytest.mark.slow

@@ -13,8 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lab import state  # noqa: E402
 from labfakes import FakeCtx, executable  # noqa: E402
+
+from lab import state  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

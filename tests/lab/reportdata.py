@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 from invoke import Result
+from labfakes import DATA, FakeCtx, make_lab
 
 from lab import report as report_lib
-from labfakes import DATA, FakeCtx, make_lab
 
 NB = DATA / "notebook"
 ROUND = "20251125T193003Z-round1"

@@ -1,12 +1,20 @@
 import pytest
+from labfakes import DATA, FakeCtx
 
-from lab.cassandra import (Cassandra, NodeStatus, all_up_normal, parse_cqlsh_table, parse_cqlsh_tables,
-                           parse_nodetool_status, select_script, seqs_queries, seqs_query)
+from lab.cassandra import (
+    Cassandra,
+    NodeStatus,
+    all_up_normal,
+    parse_cqlsh_table,
+    parse_cqlsh_tables,
+    parse_nodetool_status,
+    select_script,
+    seqs_queries,
+    seqs_query,
+)
 from lab.errors import LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
-
-from labfakes import DATA, FakeCtx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 

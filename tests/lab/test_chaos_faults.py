@@ -4,6 +4,20 @@ the round records (recovery, observations, errors), and that a timed fault is al
 import json
 
 import pytest
+from chaosfakes import (
+    DATA,
+    WRITER,
+    CallableCtx,
+    FakeClock,
+    FakeProgress,
+    K,
+    cassandra_pods,
+    items,
+    node,
+    pod,
+    verify_rules,
+)
+from labfakes import FakeCtx
 
 from lab import chaos
 from lab.chaos import ChaosSettings, faults
@@ -11,10 +25,6 @@ from lab.chaos.faults import partition as partition_mod
 from lab.errors import PreconditionError
 from lab.kind import Kind
 from lab.runner import Runner
-
-from chaosfakes import (DATA, WRITER, CallableCtx, FakeClock, FakeProgress, K, cassandra_pods, items, node, pod,
-                        verify_rules)
-from labfakes import FakeCtx
 
 KIND = Kind("kind", "kind")
 KIND_NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"

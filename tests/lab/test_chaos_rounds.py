@@ -2,17 +2,16 @@
 with one line, JSON records, the table and the soak totals."""
 
 import json
-import re
 import random
+import re
 
 import pytest
+from chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
+from labfakes import DATA, FakeCtx, make_lab
 
 from lab import chaos
 from lab.chaos import plan
 from lab.errors import LabError, PreconditionError
-
-from chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
-from labfakes import DATA, FakeCtx, make_lab
 
 
 def test_plan_maps_each_flag_to_its_fault():

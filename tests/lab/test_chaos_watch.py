@@ -2,9 +2,9 @@
 
 import json
 
-from lab.chaos import replaced_and_ready, restarts_since, watch
-
 from chaosfakes import node, pod
+
+from lab.chaos import replaced_and_ready, restarts_since, watch
 
 
 def test_replaced_and_ready():

@@ -1,9 +1,9 @@
 import json
 from datetime import datetime
 
-from lab import observe
-
 from labfakes import DATA, FakeCtx, make_lab
+
+from lab import observe
 
 NOW = datetime.fromisoformat("2026-11-25T19:30:00+00:00").timestamp()
 

@@ -3,12 +3,12 @@ the lesson record (tests/lab/data/notebook/artifacts/lesson/lesson.json), or the
 
 import json
 
+from labfakes import FakeCtx, make_lab
+from reportdata import LESSON, Clock, add_lesson, down_rules, full_lab, healthy_report, with_chaos  # noqa: F401
+
 from lab import report as report_lib
 from lab.report.answers import answers
 from lab.report.to_markdown import render_markdown
-
-from labfakes import FakeCtx, make_lab
-from reportdata import LESSON, Clock, add_lesson, down_rules, full_lab, healthy_report, with_chaos  # noqa: F401
 
 
 def by_question(report):

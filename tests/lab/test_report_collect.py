@@ -1,6 +1,8 @@
 """invoke report, collection: sections II-V from recorded command outputs, read-only, also without a cluster."""
 
 import pytest
+from labfakes import FakeCtx, make_lab
+from reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read, with_chaos  # noqa: F401
 
 from lab import docker, kind
 from lab import report as report_lib
@@ -9,9 +11,6 @@ from lab.kubectl import Kubectl
 from lab.report import parse
 from lab.report.facts import Fact, key_facts
 from lab.report.model import keep
-
-from labfakes import FakeCtx, make_lab
-from reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read, with_chaos  # noqa: F401
 
 
 def test_parsers_on_recorded_outputs():

@@ -4,14 +4,13 @@ import json
 import shutil
 
 import pytest
+from labfakes import FakeCtx, make_lab
+from reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules, with_chaos  # noqa: F401
 
 from lab import report as report_lib
 from lab.errors import LabError, PreconditionError
 from lab.report import to_markdown
 from lab.report.to_markdown import render_markdown
-
-from labfakes import FakeCtx, make_lab
-from reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules, with_chaos  # noqa: F401
 
 
 def test_render_markdown_from_a_recorded_report(with_chaos):

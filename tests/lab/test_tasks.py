@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from invoke import Config, MockContext, Result
+from labfakes import executable
 
 import lab.images
-from labfakes import executable
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = ["bench", "build", "chaos", "cqlsh", "delete", "deploy", "down", "e2e", "lesson", "logs", "nodetool", "report", "reset", "status",
@@ -196,8 +196,9 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         "chaos-context", "reset-context", "robust-empty-topic", "up-empty-topic", "deploy-mode", "resume-both",
         "deploy-what", "seed-level"])
 def test_bad_input_is_one_line_and_exit_2(mock_tools, tmp_path, task, kwargs, lab, message):
-    import tasks
     from invoke import Exit
+
+    import tasks
     c = _mock(lab={"tools": mock_tools, "state_dir": str(tmp_path / "state"), **lab},
               answers={"get-contexts": "kind-kind\n", "docker version": "20.10\n"})
     with pytest.raises(Exit) as err:
@@ -253,8 +254,9 @@ def test_full_test_run_builds_the_cassandra_image_and_exports_it(monkeypatch):
 
 
 def test_failed_tests_keep_pytests_exit_code(monkeypatch):
-    import tasks
     from invoke import Exit
+
+    import tasks
     monkeypatch.setenv("CASSANDRA_IMAGE", "x")
     c = MockContext(run={re.compile(".*pytest.*"): Result("", exited=5)}, repeat=True)
     with pytest.raises(Exit) as err:

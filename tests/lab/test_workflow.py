@@ -5,13 +5,12 @@ import types
 
 import pytest
 import yaml
+from labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
 import lab.images
 from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
-
-from labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
@@ -131,8 +130,9 @@ def test_kind_create_failure_is_wrapped(project, images):
 
 
 def test_guard_context():
-    from labfakes import make_cfg
     from pathlib import Path
+
+    from labfakes import make_cfg
     root = Path(__file__).resolve().parents[2]
     workflow.guard_context(make_cfg(root), action="x")
     with pytest.raises(PreconditionError) as err:
@@ -380,6 +380,7 @@ def test_down_deletes_only_an_existing_cluster(project):
 
 def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeypatch, images):
     from labfakes import make_cfg
+
     from lab.runner import Runner
     built = []
     sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: built.append(runner) or {"kind": "k", "kubectl": "c"}
@@ -403,8 +404,8 @@ def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, 
 
 
 def test_every_wait_has_a_timeout_and_a_timed_out_command_says_so(project, images):
-    from invoke.exceptions import CommandTimedOut
     from invoke import Result
+    from invoke.exceptions import CommandTimedOut
     ctx = _reset_ctx(pullable=True)
     ctx.add("kind create", CommandTimedOut(Result(stdout="", stderr="", exited=-1), timeout=600), first=True)
     with pytest.raises(LabError) as err:

@@ -8,7 +8,7 @@ import urllib.request
 
 from prometheus_client import CollectorRegistry
 
-from writer.http import ProbeServer, Probes
+from writer.http import Probes, ProbeServer
 
 
 def start(probes=None, **kw):
@@ -32,7 +32,7 @@ def closed_by_server(sock, timeout=10.0) -> bool:
         return sock.recv(1) == b""
     except ConnectionResetError:
         return True
-    except socket.timeout:
+    except TimeoutError:
         return False
 
 

@@ -14,7 +14,6 @@ import signal
 import time
 
 import pytest
-
 from conftest import GO_PREFIX, SeedProcess, last_seq, started_processes, stored_seqs, unique_topic
 
 KS = "ece573"

@@ -11,10 +11,8 @@ import pytest
 from cassandra import Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
-
 from cassandra_nodes import SingleNode, wait_until
 from conftest import SeedProcess, assert_no_gap, unique_topic
-
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,6 @@ import re
 import time
 
 import pytest
-
 from conftest import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
 from delayproxy import DelayProxy
 

@@ -7,9 +7,9 @@ import time
 import uuid
 
 import pytest
+from conftest import assert_no_gap, connect, unique_topic
 from invoke import Context
 
-from conftest import assert_no_gap, connect, unique_topic
 from lab import docker
 from lab.images import writer as writer_image
 from lab.runner import Runner

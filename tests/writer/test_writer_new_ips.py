@@ -18,12 +18,20 @@ import uuid
 
 import docker.constants
 import pytest
+from cassandra_nodes import (
+    CLUSTER_JVM_OPTS,
+    Cluster,
+    ClusterNode,
+    _cassandra_container,
+    _start,
+    cql_query,
+    log,
+    wait_until,
+)
+from conftest import assert_no_gap, connect, unique_topic
 from docker.types import EndpointConfig
 from invoke import Context
 
-from cassandra_nodes import (CLUSTER_JVM_OPTS, Cluster, ClusterNode, _cassandra_container, _start, cql_query,
-                             log, wait_until)
-from conftest import assert_no_gap, connect, unique_topic
 from lab.images import writer as writer_image
 from lab.runner import Runner
 

@@ -12,17 +12,18 @@ import at the bottom of this file.
 from __future__ import annotations
 
 import threading
-from typing import Callable, ClassVar
+from collections.abc import Callable
+from typing import ClassVar
 
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.errors import PreconditionError
 
 #: kind -> the Fault class (its ``kind`` attribute is the same name, recorded in every round's JSON).
-FAULTS: dict[str, type["Fault"]] = {}
+FAULTS: dict[str, type[Fault]] = {}
 
 
-def register(kind: str) -> Callable[[type["Fault"]], type["Fault"]]:
+def register(kind: str) -> Callable[[type[Fault]], type[Fault]]:
     def add(cls: type[Fault]) -> type[Fault]:
         if kind in FAULTS:
             raise ValueError(f"fault kind {kind!r} registered twice")

@@ -46,7 +46,11 @@ def parse_nodetool_status(text: str) -> list[NodeStatus]:
         host_id = next((t for t in tokens if _UUID.match(t)), "")
         rack = tokens[-1] if tokens and tokens[-1] != host_id else ""
         # Load is "70.24 KiB" (two tokens) or "?" while a node is down.
-        load = " ".join(tokens[:2]) if len(tokens) > 1 and re.match(r"^[KMGT]?i?B$", tokens[1]) else (tokens[0] if tokens else "")
+        load = (
+            " ".join(tokens[:2])
+            if len(tokens) > 1 and re.match(r"^[KMGT]?i?B$", tokens[1])
+            else (tokens[0] if tokens else "")
+        )
         nodes.append(NodeStatus(state, address, load, host_id, rack))
     return nodes
 
@@ -137,7 +141,7 @@ def parse_cqlsh_tables(text: str) -> list[list[dict[str, str]]]:
             i += 2
             while i < len(lines) and lines[i].strip() and not re.match(r"^\(\d+ rows?\)$", lines[i].strip()):
                 cells = [cell.strip() for cell in lines[i].split("|")]
-                rows.append(dict(zip(header, cells)))
+                rows.append(dict(zip(header, cells, strict=False)))  # a short row: fewer keys
                 i += 1
             tables.append(rows)
             continue

@@ -149,16 +149,28 @@ class LabConfig:
         images = Images(**{k: lab["images"][k] for k in DEFAULTS["lab"]["images"]})
         timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in DEFAULTS["lab"]["timeouts"]})
         cfg = cls(
-            cluster=str(lab["cluster"]), context=str(lab["context"] or ""), allow_context=str(lab["allow_context"] or ""),
-            namespace=str(lab["namespace"]), cluster_config=str(lab["cluster_config"]),
-            cassandra_manifest=str(lab["cassandra_manifest"]), writer_manifest=str(lab["writer_manifest"]),
-            artifacts=str(lab["artifacts"]), state_dir=str(lab["state_dir"]),
-            quiet=parse_bool(lab["quiet"], key="lab.quiet"), tools=dict(lab["tools"]),
-            images=images, topic=str(lab["writer"]["topic"]), consistency=str(lab["writer"]["consistency"]).upper(),
+            cluster=str(lab["cluster"]),
+            context=str(lab["context"] or ""),
+            allow_context=str(lab["allow_context"] or ""),
+            namespace=str(lab["namespace"]),
+            cluster_config=str(lab["cluster_config"]),
+            cassandra_manifest=str(lab["cassandra_manifest"]),
+            writer_manifest=str(lab["writer_manifest"]),
+            artifacts=str(lab["artifacts"]),
+            state_dir=str(lab["state_dir"]),
+            quiet=parse_bool(lab["quiet"], key="lab.quiet"),
+            tools=dict(lab["tools"]),
+            images=images,
+            topic=str(lab["writer"]["topic"]),
+            consistency=str(lab["writer"]["consistency"]).upper(),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
-            verify=dict(lab["verify"]), chaos=dict(lab["chaos"]), timeouts=timeouts,
-            report={k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in DEFAULTS["lab"]["report"]},
+            verify=dict(lab["verify"]),
+            chaos=dict(lab["chaos"]),
+            timeouts=timeouts,
+            report={
+                k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in DEFAULTS["lab"]["report"]
+            },
             root=root,
         )
         cfg.validate()
@@ -186,7 +198,9 @@ class LabConfig:
 
     def validate(self) -> None:
         if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", self.cluster):
-            raise PreconditionError(f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)")
+            raise PreconditionError(
+                f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)"
+            )
         check_writer(self.writer_mode, self.topic, self.consistency)
         check_consistency(self.consistency, key="lab.writer.consistency")
         check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")

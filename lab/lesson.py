@@ -64,9 +64,13 @@ def load_record(path: Path) -> dict[str, Any]:
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as err:
-        raise PreconditionError(f"{path} is not a lesson record ({err}); move it away and run the lesson again") from None
+        raise PreconditionError(
+            f"{path} is not a lesson record ({err}); move it away and run the lesson again"
+        ) from None
     if not isinstance(record, dict) or record.get("schema") != SCHEMA or not isinstance(record.get("steps"), dict):
-        raise PreconditionError(f"{path} is not a lesson record of schema {SCHEMA}; move it away and run the lesson again")
+        raise PreconditionError(
+            f"{path} is not a lesson record of schema {SCHEMA}; move it away and run the lesson again"
+        )
     return record
 
 

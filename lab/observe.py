@@ -184,12 +184,26 @@ def pod_rows(pods: dict[str, Any], *, now: float | None = None) -> list[list[str
         statuses = pod.get("status", {}).get("containerStatuses", []) or []
         ready = sum(1 for cs in statuses if cs.get("ready"))
         reason = kubectl.pod_waiting_reason(pod)
-        state = "Terminating" if pod.get("metadata", {}).get("deletionTimestamp") else (
-            "Running" if kubectl.pod_ready(pod) else (reason.split(":")[0] if reason else pod.get("status", {}).get("phase", "")))
+        state = (
+            "Terminating"
+            if pod.get("metadata", {}).get("deletionTimestamp")
+            else (
+                "Running"
+                if kubectl.pod_ready(pod)
+                else (reason.split(":")[0] if reason else pod.get("status", {}).get("phase", ""))
+            )
+        )
         created = _created(pod)
-        rows.append([pod["metadata"]["name"], f"{ready}/{len(statuses) or len(pod.get('spec', {}).get('containers', []))}",
-                     state, str(kubectl.pod_restarts(pod)), pod.get("spec", {}).get("nodeName", "<none>"),
-                     reporting.age(now - created) if created else ""])
+        rows.append(
+            [
+                pod["metadata"]["name"],
+                f"{ready}/{len(statuses) or len(pod.get('spec', {}).get('containers', []))}",
+                state,
+                str(kubectl.pod_restarts(pod)),
+                pod.get("spec", {}).get("nodeName", "<none>"),
+                reporting.age(now - created) if created else "",
+            ]
+        )
     return rows
 
 

@@ -8,6 +8,7 @@ matplotlib's Agg canvas directly (no pyplot, no display), imported only when a p
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -37,7 +38,7 @@ def rates(samples: Sequence[Sequence[Any]]) -> list[Rate]:
     rate spans the gap they leave. A seq that goes down (a topic reset) counts as 0, not negative."""
     points = sorted((float(t), int(s)) for t, s in samples if s is not None)
     out = []
-    for (t0, s0), (t1, s1) in zip(points, points[1:]):
+    for (t0, s0), (t1, s1) in itertools.pairwise(points):
         if t1 > t0:
             out.append(Rate(t0, t1, max(0, s1 - s0) / (t1 - t0)))
     return out

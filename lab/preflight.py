@@ -12,11 +12,15 @@ from lab.errors import PreconditionError
 from lab.runner import Runner
 
 HOW_TO_GET = {
-    "kind": ("run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
-             "or install kind v0.23+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), "
-             "or set lab.tools.kind in invoke.yaml"),
-    "kubectl": ("run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
-                "or install kubectl (https://kubernetes.io/docs/tasks/tools/), or set lab.tools.kubectl in invoke.yaml"),
+    "kind": (
+        "run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
+        "or install kind v0.23+ (https://kind.sigs.k8s.io/docs/user/quick-start/#installation), "
+        "or set lab.tools.kind in invoke.yaml"
+    ),
+    "kubectl": (
+        "run `invoke images.kind-node` (builds kind, kubectl and a node image from source into {bin_dir}), "
+        "or install kubectl (https://kubernetes.io/docs/tasks/tools/), or set lab.tools.kubectl in invoke.yaml"
+    ),
 }
 
 

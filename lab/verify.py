@@ -104,7 +104,9 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
 
         from lab.cassandra import LAST_SEQS_QUERY, cqlsh_args, select_script, seqs_query
         for query in [LAST_SEQS_QUERY] + [seqs_query(t) for t in topics or [cfg.topic]]:
-            argv = cass.exec_args(cqlsh_args(select_script(query, consistency=level), request_timeout=cass.request_timeout))
+            argv = cass.exec_args(
+                cqlsh_args(select_script(query, consistency=level), request_timeout=cass.request_timeout)
+            )
             print(f"[dry-run] {shlex.join(argv)}")
         return []
     with status.step(f"Reading every seq at {level}") as s:

@@ -345,8 +345,15 @@ def _wait_rollout(lab: Lab, what: str, resource: str, selector: str, container: 
 def wait_cassandra(lab: Lab) -> None:
     timeout = lab.cfg.timeouts.cassandra
     with status.step(f"Waiting for StatefulSet {kubectl.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
-        _wait_rollout(lab, f"StatefulSet {kubectl.CASSANDRA_STATEFULSET}", f"statefulset/{kubectl.CASSANDRA_STATEFULSET}",
-                      kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER, timeout=timeout, state="Ready")
+        _wait_rollout(
+            lab,
+            f"StatefulSet {kubectl.CASSANDRA_STATEFULSET}",
+            f"statefulset/{kubectl.CASSANDRA_STATEFULSET}",
+            kubectl.CASSANDRA_SELECTOR,
+            kubectl.CASSANDRA_CONTAINER,
+            timeout=timeout,
+            state="Ready",
+        )
     if lab.runner.dry:
         return
     with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN") as s:
@@ -430,7 +437,9 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
     for manifest in steps:
         with status.step(f"Deleting the objects of {manifest}"):
             try:
-                lab.runner.run(lab.kube.delete_file_args(str(cfg.path(manifest)), timeout=timeout), timeout=timeout + 30)
+                lab.runner.run(
+                    lab.kube.delete_file_args(str(cfg.path(manifest)), timeout=timeout), timeout=timeout + 30
+                )
             except CommandError as err:
                 raise LabError(f"failed to delete {manifest}: {err}") from err
     if pvcs:
@@ -438,6 +447,8 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
             raise PreconditionError("--pvcs deletes Cassandra's data; use it with --what cassandra or all")
         with status.step("Deleting Cassandra's PersistentVolumeClaims"):
             try:
-                lab.runner.run(lab.kube.delete_pvcs_args(kubectl.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30)
+                lab.runner.run(
+                    lab.kube.delete_pvcs_args(kubectl.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30
+                )
             except CommandError as err:
                 raise LabError(f"failed to delete Cassandra's PVCs: {err}") from err

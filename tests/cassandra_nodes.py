@@ -378,7 +378,9 @@ class Cluster:
             others = [j for j in range(len(self.nodes)) if j != i and self._running(j)]
             return self.status(via=others[0] if others else i).get(node.ip) == "UN"
 
-        wait_until(up, timeout=timeout, what=f"{node.name} ({node.ip}) up and UN", containers=[(node.name, node.container)])
+        wait_until(
+            up, timeout=timeout, what=f"{node.name} ({node.ip}) up and UN", containers=[(node.name, node.container)]
+        )
 
     def wait_down(self, i: int, timeout: float = 60) -> None:
         """Wait until the other nodes see node ``i`` as down (DN), so coordinators stop choosing it."""

@@ -25,6 +25,6 @@ Every number is bounded, and an unknown WRITER_* name is refused with the list o
 Modules: config (environment), errors (permanent vs transient), seeds (resolving CASSANDRA_SEEDS), store
 (Cassandra session, schema, async writes), watermark (the contiguous watermark), latency (p99 for the
 speculative delay), loop (pipelined writes, retries, checkpoints, rebuilds), metrics + http (probes and
-Prometheus), log (the Go writer's log format), seed (WRITER_MODE=seed). This package never imports the lab's tasks or the ``lab`` library: the image ships only
-this folder.
+Prometheus), log (the Go writer's log format), seed (WRITER_MODE=seed). This package never imports the lab's
+tasks or the ``lab`` library: the image ships only this folder.
 """

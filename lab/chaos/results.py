@@ -80,7 +80,7 @@ SUMMARY_HEADERS = ["round", "pod", "recovery s", "writer stall s", "writer resta
 
 def round_rows(results: list[RoundResult]) -> list[list[str]]:
     """Rows for ``invoke chaos``'s table: ``summary_rows`` with the fault kind before its target."""
-    return [[row[0], r.fault, *row[1:]] for r, row in zip(results, summary_rows(results))]
+    return [[row[0], r.fault, *row[1:]] for r, row in zip(results, summary_rows(results), strict=True)]
 
 
 ROUND_HEADERS = ["round", "fault", "target", *SUMMARY_HEADERS[2:]]

@@ -134,9 +134,15 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
                 f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
     if len(results) > 1:
-        reporting.write_json(folder / "soak" / f"{stamp}.json",
-                             {**total, "seed": seed if pod == "random" else None, "target": _what(pod, node, partition),
-                              "rounds_table": [dict(zip(ROUND_HEADERS, row)) for row in round_rows(results)]})
+        reporting.write_json(
+            folder / "soak" / f"{stamp}.json",
+            {
+                **total,
+                "seed": seed if pod == "random" else None,
+                "target": _what(pod, node, partition),
+                "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
+            },
+        )
     failed = [r for r in results if not r.ok]
     if failed:
         lost = sum(r.lost_rows for r in failed)
@@ -150,7 +156,9 @@ def _what(pod: str, node: str, partition: str) -> str:
         return f"node {node}"
     if partition:
         return f"partition {partition}"
-    return {"random": "random targets", "cassandra": "all Cassandra pods"}.get(pod or "cassandra-1", pod or "cassandra-1")
+    return {"random": "random targets", "cassandra": "all Cassandra pods"}.get(
+        pod or "cassandra-1", pod or "cassandra-1"
+    )
 
 
 __all__ = ["DOWN_RANGE", "DEFAULT_DOWN", "RANDOM_AMONG", "Fault", "plan", "run_rounds"]

@@ -121,7 +121,11 @@ class MetricsProgress:
         return False
 
     def read(self) -> int | None:
-        if self.proc is not None and self.proc.poll() is not None and time.monotonic() - self._opened > self.REOPEN_EVERY:
+        if (
+            self.proc is not None
+            and self.proc.poll() is not None
+            and time.monotonic() - self._opened > self.REOPEN_EVERY
+        ):
             log.debug("port-forward exited (%s); reopening", self.proc.returncode)
             self._open()
         with urllib.request.urlopen(f"http://127.0.0.1:{self.local_port}/metrics", timeout=2) as resp:

@@ -1,7 +1,8 @@
 """The lab's Cassandra image: jars from Maven Central and cqlsh wheels from PyPI, built without a registry.
 
 A ``docker build`` behind a proxy or without a registry may reach Debian's mirror yet lack the CA bundle
-that Maven Central and PyPI need, so both are fetched on the host into ``images/cassandra/build/`` (gitignored) and COPYed in.
+that Maven Central and PyPI need, so both are fetched on the host into ``images/cassandra/build/``
+(gitignored) and COPYed in.
 The tag is content-addressed (``cassandra-lab:<version>-<digest of images/cassandra and the
 versions>``): an unchanged image is found, not rebuilt, and nothing is fetched for it.
 
@@ -65,7 +66,9 @@ def resolve_jars(runner: Runner, version: str) -> None:
     if _stamped(stamp, version) and (JARS_DIR / f"cassandra-all-{version}.jar").is_file():
         return
     if shutil.which("mvn") is None:
-        raise PreconditionError("mvn not found on PATH; install Maven 3 (apt-get install maven) to fetch Cassandra's jars")
+        raise PreconditionError(
+            "mvn not found on PATH; install Maven 3 (apt-get install maven) to fetch Cassandra's jars"
+        )
     # Another version's jars left beside these would end up on the same classpath.
     if not runner.dry:
         shutil.rmtree(JARS_DIR, ignore_errors=True)

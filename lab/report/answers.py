@@ -102,15 +102,19 @@ def section_iii(report: dict[str, Any]) -> list[Answer]:
                                     "another, cassandra-0 first, each with a stable name behind the headless "
                                     "Service cassandra-service."))
     else:
-        out.append(Answer("III", q, "Not answered yet: no Cassandra pod was found.", ("invoke deploy --what cassandra",)))
+        out.append(
+            Answer("III", q, "Not answered yet: no Cassandra pod was found.", ("invoke deploy --what cassandra",))
+        )
     q = "Is Cassandra actually running properly? (`kubectl exec cassandra-0 -- nodetool status`, cqlsh)"
     ring, cql = data.get("nodetool"), data.get("cqlsh") or {}
     if ring:
         un = [n for n in ring if n.get("state") == "UN"]
         text = f"`nodetool status` shows {len(un)} of {len(ring)} nodes UN (Up, Normal)"
         if cql.get("cluster_name"):
-            text += (f", and cqlsh connects to cluster {cql['cluster_name']} (Cassandra {cql.get('release_version', '?')})"
-                     + ("" if cql["cluster_name"] == CLUSTER_NAME else f", not {CLUSTER_NAME}"))
+            text += (
+                f", and cqlsh connects to cluster {cql['cluster_name']} (Cassandra {cql.get('release_version', '?')})"
+                + ("" if cql["cluster_name"] == CLUSTER_NAME else f", not {CLUSTER_NAME}")
+            )
         verdict = "Yes" if len(un) == len(ring) == replicas else "Not fully"
         out.append(Answer("III", q, f"{verdict}: {text}."))
     else:
@@ -179,7 +183,11 @@ def section_iv(report: dict[str, Any]) -> list[Answer]:
 
     q = "What happens to the writer when a Cassandra pod fails?"
     parts, missing = [], []
-    if two is not None and isinstance(two.get("seed_restarts_before"), int) and isinstance(two.get("seed_restarts_after"), int):
+    if (
+        two is not None
+        and isinstance(two.get("seed_restarts_before"), int)
+        and isinstance(two.get("seed_restarts_after"), int)
+    ):
         parts.append(f"The assignment's writer was restarted: its RESTARTS went from {two['seed_restarts_before']} to "
                      f"{two['seed_restarts_after']}. It has no retry logic, so its first failed write ended the "
                      "process and Kubernetes started it again.")
@@ -226,11 +234,16 @@ def section_v(report: dict[str, Any]) -> list[Answer]:
         lost = sum(t.get("missing", 0) for t in ver["topics"])
         live += (f" verify read every seq 1..last_seq back at {ver.get('consistency')}: {lost} missing.")
     if three is not None and three.get("start_with_resume") is not None:
-        out.append(Answer("V", q, "Yes, by keeping the progress in Cassandra, since the pod keeps nothing: with "
-                                  "WRITER_RESUME=true the writer reads ece573.prj04_last_seq before its loop and "
-                                  f"logged `start from lastSeq={three['start_with_resume']}`, so it went on at seq "
-                                  f"{three['start_with_resume'] + 1 if isinstance(three['start_with_resume'], int) else 'N+1'}."
-                                  + live))
+        out.append(
+            Answer(
+                "V",
+                q,
+                "Yes, by keeping the progress in Cassandra, since the pod keeps nothing: with "
+                "WRITER_RESUME=true the writer reads ece573.prj04_last_seq before its loop and "
+                f"logged `start from lastSeq={three['start_with_resume']}`, so it went on at seq "
+                f"{three['start_with_resume'] + 1 if isinstance(three['start_with_resume'], int) else 'N+1'}." + live,
+            )
+        )
     elif live:
         out.append(Answer("V", q, "Yes, by keeping the progress in Cassandra (table ece573.prj04_last_seq) and "
                                   "reading it before the loop." + live + " The seed writer's before and after are in "

@@ -98,7 +98,9 @@ class Collector:
         return str(path.relative_to(self.cfg.root)) if path.is_relative_to(self.cfg.root) else str(path)
 
 
-def collect(lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True) -> dict[str, Any]:
+def collect(
+    lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True
+) -> dict[str, Any]:
     """Collect sections II-V from the running lab into a plain dict (see the module docstring)."""
     col = Collector(lab, tail=tail, clock=clock, plot_missing=plot_missing)
     started = clock()

@@ -25,10 +25,12 @@ def title_block(report: dict[str, Any]) -> dict[str, str]:
 
 
 def provenance(report: dict[str, Any]) -> str:
-    return (f"Collected {report['generated_at']} by `invoke report` from kind cluster `{report['cluster']}` (context "
-            f"`{report['context']}`, namespace `{report['namespace']}`, writer topic `{report['topic']}`, consistency "
-            f"{report['consistency']}): {report.get('commands', 0)} read-only commands in {report.get('seconds', 0)} s. "
-            "Each command is shown as typed, with its output, exit status, when it ran and how long it took.")
+    return (
+        f"Collected {report['generated_at']} by `invoke report` from kind cluster `{report['cluster']}` (context "
+        f"`{report['context']}`, namespace `{report['namespace']}`, writer topic `{report['topic']}`, consistency "
+        f"{report['consistency']}): {report.get('commands', 0)} read-only commands in {report.get('seconds', 0)} s. "
+        "Each command is shown as typed, with its output, exit status, when it ran and how long it took."
+    )
 
 
 def facts(report: dict[str, Any]) -> list[Fact]:
@@ -36,7 +38,9 @@ def facts(report: dict[str, Any]) -> list[Fact]:
 
 
 def fact_rows(report: dict[str, Any]) -> list[list[str]]:
-    return [[f.section, f.name, f.value, f.expected, "" if f.ok is None else ("✓" if f.ok else "✗")] for f in facts(report)]
+    return [
+        [f.section, f.name, f.value, f.expected, "" if f.ok is None else ("✓" if f.ok else "✗")] for f in facts(report)
+    ]
 
 
 def answers(report: dict[str, Any], key: str) -> list[dict[str, Any]]:

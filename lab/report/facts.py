@@ -52,11 +52,21 @@ def key_facts(report: dict[str, Any]) -> list[Fact]:
         f"{replicas}/{replicas}", pods is not None and len(pods) == replicas and all(p["ready"] for p in pods))
     ring = data.get("nodetool")
     un = sum(1 for n in ring or [] if n.get("state") == "UN")
-    add("III", "nodes UN (nodetool status)", None if ring is None else f"{un} of {len(ring)}", f"{replicas} of {replicas}",
-        ring is not None and un == replicas == len(ring))
+    add(
+        "III",
+        "nodes UN (nodetool status)",
+        None if ring is None else f"{un} of {len(ring)}",
+        f"{replicas} of {replicas}",
+        ring is not None and un == replicas == len(ring),
+    )
     cql = data.get("cqlsh")
-    add("III", "cqlsh: cluster_name", (cql or {}).get("cluster_name") if cql is not None else None,
-        expected.get("cluster_name", CLUSTER_NAME), bool(cql) and cql.get("cluster_name") == expected.get("cluster_name", CLUSTER_NAME))
+    add(
+        "III",
+        "cqlsh: cluster_name",
+        (cql or {}).get("cluster_name") if cql is not None else None,
+        expected.get("cluster_name", CLUSTER_NAME),
+        bool(cql) and cql.get("cluster_name") == expected.get("cluster_name", CLUSTER_NAME),
+    )
     add("III", "cqlsh: release_version", (cql or {}).get("release_version") if cql else None)
 
     writers = data.get("writer_pods")
@@ -75,14 +85,23 @@ def key_facts(report: dict[str, Any]) -> list[Fact]:
         add("IV", "longest writer stall in a round", f"{worst.get('stall_s')} s ({worst['file']})")
 
     for topic, prog in sorted((data.get("progress") or {}).items()):
-        add("V", f"topic {topic}: last_seq / rows", f"{prog['last_seq']} / {prog['rows'] if prog['rows'] is not None else '?'}")
+        add(
+            "V",
+            f"topic {topic}: last_seq / rows",
+            f"{prog['last_seq']} / {prog['rows'] if prog['rows'] is not None else '?'}",
+        )
     ver = data.get("verify")
     if ver is None or "error" in ver:
         add("V", "gaps (verify)", None, 0, False)
     else:
         missing = sum(t.get("missing", 0) for t in ver.get("topics", []))
-        add("V", f"gaps (verify at {ver.get('consistency')})", f"{missing} missing in {len(ver.get('topics', []))} topic(s)",
-            "0 missing", bool(ver.get("topics")) and missing == 0)
+        add(
+            "V",
+            f"gaps (verify at {ver.get('consistency')})",
+            f"{missing} missing in {len(ver.get('topics', []))} topic(s)",
+            "0 missing",
+            bool(ver.get("topics")) and missing == 0,
+        )
     resume = data.get("resume")
     add("V", "resume (start from lastSeq=N)", None if resume is None else
         (f"lastSeq={resume['seq']} ({resume['source']})" if resume.get("resumed") else "none recorded"),

@@ -71,7 +71,9 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
     recorded = steps(report)
     out: list[dict[str, Any]] = []
     if lesson.get("error"):
-        out.append(note(f"The lesson record is unusable ({lesson['error']}): move it away and run `invoke lesson` again."))
+        out.append(
+            note(f"The lesson record is unusable ({lesson['error']}): move it away and run `invoke lesson` again.")
+        )
     if section == "V":  # the comparison first, then the steps behind it
         record = lesson.get("record") or {}
         side = record.get("table") or {}
@@ -79,14 +81,18 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
             out.append(table("The writers side by side (invoke lesson)", list(side.get("headers") or []),
                              [list(r) for r in side["rows"]]))
         elif recorded:
-            out.append(note("No side-by-side table yet: it fills in as steps 2, 3 and 4 are recorded (`invoke lesson`)."))
+            out.append(
+                note("No side-by-side table yet: it fills in as steps 2, 3 and 4 are recorded (`invoke lesson`).")
+            )
     for number in sorted(set(STEPS) | set(recorded), key=lambda n: (len(n), n)):
         step = recorded.get(number)
         if _section_of(number, step) != section:
             continue
         if step is None:
             out.append(heading(f"Lesson step {number}: {STEPS[number][1]}"))
-            out.append(note(f"Not recorded yet: `{command_for(number)}` runs this step on your cluster and records it here."))
+            out.append(
+                note(f"Not recorded yet: `{command_for(number)}` runs this step on your cluster and records it here.")
+            )
             continue
         title = step.get("title") or STEPS.get(number, ("", ""))[1]
         span = " to ".join(str(t) for t in (step.get("started"), step.get("finished")) if t)

@@ -26,7 +26,7 @@ def docker_ps(text: str) -> list[dict[str, str]]:
     if not rows or not rows[0].startswith("CONTAINER ID"):
         return []
     headers = [h.strip().lower().replace(" ", "_") for h in re.split(r"\s{2,}", rows[0].strip())]
-    return [dict(zip(headers, re.split(r"\s{2,}", line.strip()))) for line in rows[1:]]
+    return [dict(zip(headers, re.split(r"\s{2,}", line.strip()), strict=False)) for line in rows[1:]]
 
 
 def crictl_names(text: str) -> list[str]:

@@ -47,7 +47,9 @@ def collect(col) -> None:
     data["versions"]["node_image"] = ", ".join(images)
     if col.cluster_up:
         # What kind create cluster tells the user to type: the control plane's address proves it answers.
-        out = rec.show(col.kube.cluster_info_args(), "The cluster answers (as `kind create cluster` suggests)", timeout=30)
+        out = rec.show(
+            col.kube.cluster_info_args(), "The cluster answers (as `kind create cluster` suggests)", timeout=30
+        )
         data["cluster_info"] = parse.cluster_info(out.stdout) if out.ok else None
         rec.show(col.kube.get_wide_args("nodes", namespaced=False), "Nodes as Kubernetes sees them")
     else:

@@ -30,7 +30,9 @@ def collect(col) -> None:
          "node": p.get("spec", {}).get("nodeName", "")} for p in pods]
     ready = [p["name"] for p in data["cassandra_pods"] if p["ready"]]
     if not ready:
-        items.append(note(f"Not collected: `nodetool status` and cqlsh: no Ready pod matches {kubectl.CASSANDRA_SELECTOR}."))
+        items.append(
+            note(f"Not collected: `nodetool status` and cqlsh: no Ready pod matches {kubectl.CASSANDRA_SELECTOR}.")
+        )
         return
     col.exec_pod = "cassandra-0" if "cassandra-0" in ready else sorted(ready)[0]
     cass = col.cassandra(col.exec_pod)

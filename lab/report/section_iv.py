@@ -74,9 +74,9 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
             "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,
             "error": result.error, "png": f"chaos/{png.name}" if png.exists() else ""})
     if results:
-        rows = [[path.stem.split("-round")[0]] + row for path, row in zip(paths, summary_rows(results))]
+        rows = [[path.stem.split("-round")[0]] + row for path, row in zip(paths, summary_rows(results), strict=True)]
         items.append(table(f"Chaos rounds recorded under {col.show_path(folder)}", ["run"] + SUMMARY_HEADERS, rows))
-    for entry, path in zip(col.data["chaos"], paths):
+    for entry, path in zip(col.data["chaos"], paths, strict=False):
         if entry["png"]:
             what = f"delete {entry['pod']}" if entry["fault"] == "pod" else f"{entry['fault']} {entry['pod']}"
             items.append(image(entry["png"], str(path.with_suffix(".png")),

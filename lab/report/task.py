@@ -47,9 +47,11 @@ def run_report(lab, *, out: str = "reports", tail: int = 20, now: float | None =
     except OSError as err:
         raise PreconditionError(f"cannot write the report into {folder}: {err.strerror or err}") from None
     facts = [Fact(**f) for f in report["facts"]]
-    reporting.table(["section", "fact", "value", "expected", ""],
-                    [[f.section, f.name, f.value, f.expected, "" if f.ok is None else ("ok" if f.ok else "NO")] for f in facts],
-                    title="Key facts")
+    reporting.table(
+        ["section", "fact", "value", "expected", ""],
+        [[f.section, f.name, f.value, f.expected, "" if f.ok is None else ("ok" if f.ok else "NO")] for f in facts],
+        title="Key facts",
+    )
     _print_paths(paths)
     # Each path is printed as it is written: if the PDF cannot be made, the user sees what is there.
     write_hand_in(report, folder, pdf=pdf, docx=docx, written=print)

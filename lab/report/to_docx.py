@@ -74,12 +74,12 @@ def _table(doc, headers: list[str], rows: list[list[Any]], *, size: float = 7.5)
 
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
-    for cell, text in zip(table.rows[0].cells, headers):
+    for cell, text in zip(table.rows[0].cells, headers, strict=True):
         run = cell.paragraphs[0].add_run(str(text))
         run.bold, run.font.size = True, Pt(size)
     for row in rows:
         cells = table.add_row().cells
-        for cell, text in zip(cells, row):
+        for cell, text in zip(cells, row, strict=False):
             cell.paragraphs[0].add_run("" if text is None else str(text)).font.size = Pt(size)
     doc.add_paragraph()
 

@@ -40,7 +40,9 @@ def load_weasyprint():
     except OSError as err:
         raise PreconditionError(missing_libraries_message(str(err))) from None
     except ImportError as err:
-        raise PreconditionError(f"report.pdf needs the WeasyPrint package ({err}): `pip install -e .` installs it") from None
+        raise PreconditionError(
+            f"report.pdf needs the WeasyPrint package ({err}): `pip install -e .` installs it"
+        ) from None
     return weasyprint
 
 

@@ -291,8 +291,12 @@ def test_the_image_waits_for_an_unresolvable_seed_then_exits_2_naming_it(cassand
 
     _local_image_only(cassandra_image)
     client = docker.from_env()
-    container = client.containers.run(cassandra_image, detach=True, name=f"c2-seedwait-{uuid.uuid4().hex[:8]}",
-                                      environment={"CASSANDRA_SEEDS": "no-such-seed.invalid", "CASSANDRA_SEED_WAIT": "4"})
+    container = client.containers.run(
+        cassandra_image,
+        detach=True,
+        name=f"c2-seedwait-{uuid.uuid4().hex[:8]}",
+        environment={"CASSANDRA_SEEDS": "no-such-seed.invalid", "CASSANDRA_SEED_WAIT": "4"},
+    )
     try:
         began = time.monotonic()
         code = container.wait(timeout=120)["StatusCode"]

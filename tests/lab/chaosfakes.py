@@ -26,8 +26,14 @@ def pod(name, uid, ready, restarts=0, deleting=False, node=None, phase="Running"
                                      "restartCount": restarts, "containerID": f"containerd://cid-{uid}"}]}
     if not scheduled:
         status["containerStatuses"] = []
-        status["conditions"].append({"type": "PodScheduled", "status": "False", "reason": "Unschedulable",
-                                     "message": "0/5 nodes are available: 1 node(s) had volume node affinity conflict."})
+        status["conditions"].append(
+            {
+                "type": "PodScheduled",
+                "status": "False",
+                "reason": "Unschedulable",
+                "message": "0/5 nodes are available: 1 node(s) had volume node affinity conflict.",
+            }
+        )
     spec = {"nodeName": node or NODES.get(name, "kind-worker4")} if scheduled else {}
     return {"metadata": meta, "spec": spec, "status": status}
 
@@ -91,7 +97,7 @@ class CallableCtx(FakeCtx):
     """A FakeCtx whose answers may also be functions, called per command (a last_seq that grows)."""
 
     def run(self, command, **kwargs):
-        for i, (pattern, answer) in enumerate(self.rules):
+        for pattern, answer in self.rules:
             if callable(answer) and pattern.search(command):
                 self.commands.append(command)
                 self.kwargs.append(kwargs)

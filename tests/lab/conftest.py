@@ -14,6 +14,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from labfakes import FakeCtx, executable  # noqa: E402
+from reportdata import add_chaos, add_lesson  # noqa: E402
 
 from lab import state  # noqa: E402
 
@@ -38,3 +39,15 @@ def project(tmp_path):
 @pytest.fixture
 def ctx():
     return FakeCtx()
+
+
+@pytest.fixture
+def with_chaos(project):
+    """A project with one recorded chaos round (the report tests)."""
+    return add_chaos(project)
+
+
+@pytest.fixture
+def full_lab(project):
+    """A project with a chaos round and the recorded lesson: every answer has its data."""
+    return add_lesson(add_chaos(project))

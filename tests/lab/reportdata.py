@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import shutil
 
-import pytest
 from invoke import Result
 from labfakes import DATA, FakeCtx, make_lab
 
@@ -94,17 +93,6 @@ def add_lesson(project, record=None):
 
         target.write_text(json.dumps(record))
     return project
-
-
-@pytest.fixture
-def with_chaos(project):
-    return add_chaos(project)
-
-
-@pytest.fixture
-def full_lab(project):
-    """A project with a chaos round and the recorded lesson: every answer has its data."""
-    return add_lesson(add_chaos(project))
 
 
 def healthy_report(project, **kwargs):

@@ -42,7 +42,10 @@ def test_a_missing_secret_is_created_from_private_files_and_no_password_reaches_
                               "admin-credentials", "writer-credentials"}
     assert set(ctx.modes.values()) == {0o600}
     assert ctx.files["admin-password"] == passwords.admin and ctx.files["writer-password"] == passwords.writer
-    assert ctx.files["writer-credentials"] == f"[PlainTextAuthProvider]\nusername = writer\npassword = {passwords.writer}\n"
+    assert (
+        ctx.files["writer-credentials"]
+        == f"[PlainTextAuthProvider]\nusername = writer\npassword = {passwords.writer}\n"
+    )
     assert len(passwords.admin) >= 32 and passwords.admin != passwords.writer
     shown = "\n".join(ctx.commands) + capsys.readouterr().err + repr(passwords)
     assert passwords.admin not in shown and passwords.writer not in shown

@@ -35,7 +35,14 @@ def test_parse_nodetool_status_with_a_down_and_a_joining_node():
 
 
 def test_parse_cqlsh_tables():
-    assert [r["seq"] for r in parse_cqlsh_table((DATA / "cqlsh_seqs.txt").read_text())] == ["1", "2", "3", "6", "7", "10"]
+    assert [r["seq"] for r in parse_cqlsh_table((DATA / "cqlsh_seqs.txt").read_text())] == [
+        "1",
+        "2",
+        "3",
+        "6",
+        "7",
+        "10",
+    ]
     assert parse_cqlsh_table((DATA / "cqlsh_last_seq.txt").read_text()) == [
         {"topic": "test", "seq": "10"}, {"topic": "other", "seq": "20000"}]
     assert parse_cqlsh_table((DATA / "cqlsh_count.txt").read_text()) == [{"count": "9998"}]
@@ -54,7 +61,9 @@ def test_seqs_runs_cqlsh_in_the_pod_at_the_level_asked():
     assert Cassandra(Runner(ctx), K, pod="cassandra-2").seqs("test", consistency="ALL") == [1, 2, 3, 6, 7, 10]
     assert ctx.commands == [
         "kubectl --context kind-kind --namespace default exec cassandra-2 --container cassandra -- cqlsh "
-        "--request-timeout=120 -e 'CONSISTENCY ALL; PAGING OFF; SELECT seq FROM ece573.prj04 WHERE topic = '\"'\"'test'\"'\"';'"]
+        "--request-timeout=120 -e 'CONSISTENCY ALL; PAGING OFF; "
+        "SELECT seq FROM ece573.prj04 WHERE topic = '\"'\"'test'\"'\"';'"
+    ]
 
 
 def test_last_seqs_is_empty_before_the_writer_made_its_table():
@@ -70,7 +79,9 @@ def test_last_seqs_failure_is_one_line_with_context():
 
 
 def test_last_seqs_and_count():
-    ctx = FakeCtx([("count", (DATA / "cqlsh_count.txt").read_text()), ("cqlsh", (DATA / "cqlsh_last_seq.txt").read_text())])
+    ctx = FakeCtx(
+        [("count", (DATA / "cqlsh_count.txt").read_text()), ("cqlsh", (DATA / "cqlsh_last_seq.txt").read_text())]
+    )
     cass = Cassandra(Runner(ctx), K)
     assert cass.last_seqs() == {"test": 10, "other": 20000}
     assert cass.row_count("test") == 9998

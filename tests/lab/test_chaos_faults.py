@@ -377,7 +377,10 @@ def test_a_verify_that_times_out_once_is_retried_and_a_persistent_failure_is_the
     ctx.add("SELECT seq", [timeout, ALL_SEQS], first=True)
     result, _ = play(ctx, "cassandra-1")
     assert result.ok and result.lost_rows == 0, result.error
-    assert any(what.startswith("verify: attempt 1 failed (ReadTimeout: Error from server: code=1200") for _, what in result.observed)
+    assert any(
+        what.startswith("verify: attempt 1 failed (ReadTimeout: Error from server: code=1200")
+        for _, what in result.observed
+    )
 
     ctx = _one_pod_ctx()
     ctx.add("SELECT seq", timeout, first=True)

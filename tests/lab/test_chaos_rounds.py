@@ -112,7 +112,13 @@ def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch)
     records = [json.loads(p.read_text()) for p in sorted((project / "artifacts/chaos").glob("*-round*.json"))]
     assert [(r["fault"], r["pod"], r["seed"]) for r in records] == [(k, n, 42) for k, n, _ in seen]
     [soak] = [json.loads(p.read_text()) for p in (project / "artifacts/chaos/soak").glob("*.json")]
-    assert (soak["rounds"], soak["rows"], soak["lost_rows"], soak["writer_restarts"], soak["seed"]) == (6, 600, 0, 0, 42)
+    assert (soak["rounds"], soak["rows"], soak["lost_rows"], soak["writer_restarts"], soak["seed"]) == (
+        6,
+        600,
+        0,
+        0,
+        42,
+    )
     assert len(soak["rounds_table"]) == 6 and soak["rounds_table"][0]["fault"] == seen[0][0]
 
 

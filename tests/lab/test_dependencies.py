@@ -19,6 +19,8 @@ PRODUCT = [ROOT / "lab", ROOT / "writer", ROOT / "tasks.py"]
 TESTS = [ROOT / "tests"]
 # Our own top-level modules: the packages, tasks.py, and the tests' helper modules imported by name.
 LOCAL = {"lab", "writer", "tasks"} | {path.stem for path in (ROOT / "tests").rglob("*.py")}
+#: Test-extra packages that are run as a command, never imported, each with the test that runs it.
+COMMANDS = {"ruff": "tests/lab/test_lint.py"}
 
 
 def _name(requirement: str) -> str:
@@ -80,7 +82,9 @@ def test_every_declared_package_is_imported_where_it_is_declared():
     used_by_product = set().union(*distributions_of(third_party(imported_modules(PRODUCT))).values())
     used_by_tests = set().union(*distributions_of(third_party(imported_modules(TESTS))).values())
     assert runtime - used_by_product == set(), "declared in [project] dependencies, imported by no product module"
-    assert test - used_by_tests == set(), "declared in the test extra, imported by no test"
+    assert test - used_by_tests - set(COMMANDS) == set(), "declared in the test extra, imported by no test"
+    for package, runner in COMMANDS.items():  # a tool declared for a command must be run by that command
+        assert package in test and f"-m\", \"{package}\"" in (ROOT / runner).read_text(), (package, runner)
 
 
 def test_the_check_sees_imports_inside_functions_and_maps_distributions(tmp_path):

@@ -10,7 +10,15 @@ K = Kind("/bin/kind", "kind")
 
 
 def test_create_args():
-    assert K.create_args("cluster.yml") == ["/bin/kind", "create", "cluster", "--name", "kind", "--config", "cluster.yml"]
+    assert K.create_args("cluster.yml") == [
+        "/bin/kind",
+        "create",
+        "cluster",
+        "--name",
+        "kind",
+        "--config",
+        "cluster.yml",
+    ]
     assert K.create_args("c.yml", image="lab/kind-node:abc", wait=120) == [
         "/bin/kind", "create", "cluster", "--name", "kind", "--config", "c.yml", "--image", "lab/kind-node:abc",
         "--wait", "120s"]
@@ -36,7 +44,7 @@ NODES = "kind-control-plane\nkind-worker\nkind-worker2\n"
 
 
 ID = "sha256:9f3c0e7d2a1b"
-SAME = '{"status": {"id": "%s", "repoTags": ["docker.io/library/cassandra:5.0"]}}' % ID
+SAME = f'{{"status": {{"id": "{ID}", "repoTags": ["docker.io/library/cassandra:5.0"]}}}}'
 
 
 def test_load_skips_when_every_node_has_the_same_image_id():

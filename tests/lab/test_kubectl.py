@@ -13,33 +13,83 @@ BASE = ["kubectl", "--context", "kind-kind", "--namespace", "default"]
 PODS = json.loads((DATA / "pods.json").read_text())["items"]
 
 
-@pytest.mark.parametrize("argv, expected", [
-    (K.apply_args("/p/cassandra.yml"), BASE + ["apply", "--filename", "/p/cassandra.yml"]),
-    (K.rollout_status_args("statefulset/cassandra", timeout=900),
-     BASE + ["rollout", "status", "statefulset/cassandra", "--watch", "--timeout=900s"]),
-    (K.get_json_args("pods", selector="app=cassandra"),
-     BASE + ["get", "pods", "--selector", "app=cassandra", "--output", "json"]),
-    (K.get_json_args("nodes", namespaced=False), ["kubectl", "--context", "kind-kind", "get", "nodes", "--output", "json"]),
-    (K.delete_pod_args("cassandra-1"), BASE + ["delete", "pod", "cassandra-1", "--wait=false"]),
-    (K.delete_pod_args("cassandra-1", force=True),
-     BASE + ["delete", "pod", "cassandra-1", "--wait=false", "--grace-period=0", "--force"]),
-    (K.delete_file_args("w.yml", timeout=60), BASE + ["delete", "--filename", "w.yml", "--ignore-not-found", "--wait", "--timeout=60s"]),
-    (K.delete_pvcs_args("app=cassandra", timeout=60),
-     BASE + ["delete", "persistentvolumeclaim", "--selector", "app=cassandra", "--ignore-not-found", "--wait", "--timeout=60s"]),
-    (K.logs_args(selector="app=ece573-prj04-writer", container="writer", follow=True),
-     BASE + ["logs", "--selector", "app=ece573-prj04-writer", "--prefix", "--max-log-requests", "10",
-             "--container", "writer", "--follow", "--tail", "-1"]),
-    (K.logs_args(pod="cassandra-0", tail=20), BASE + ["logs", "cassandra-0", "--tail", "20"]),
-    (K.exec_args("cassandra-0", ["nodetool", "status"], container="cassandra"),
-     BASE + ["exec", "cassandra-0", "--container", "cassandra", "--", "nodetool", "status"]),
-    (K.exec_args("cassandra-0", ["cqlsh"], interactive=True),
-     BASE + ["exec", "--stdin", "--tty", "cassandra-0", "--", "cqlsh"]),
-    (K.port_forward_args("deployment/ece573-prj04-writer", 18080, 8080),
-     BASE + ["port-forward", "deployment/ece573-prj04-writer", "18080:8080", "--address", "127.0.0.1"]),
-    (K.events_args("cassandra-1"),
-     BASE + ["get", "events", "--field-selector", "involvedObject.name=cassandra-1", "--sort-by", ".lastTimestamp"]),
-    (K.contexts_args(), ["kubectl", "config", "get-contexts", "--output", "name"]),
-], ids=lambda v: " ".join(v[5:8]) if isinstance(v, list) else None)
+@pytest.mark.parametrize(
+    "argv, expected",
+    [
+        (K.apply_args("/p/cassandra.yml"), BASE + ["apply", "--filename", "/p/cassandra.yml"]),
+        (
+            K.rollout_status_args("statefulset/cassandra", timeout=900),
+            BASE + ["rollout", "status", "statefulset/cassandra", "--watch", "--timeout=900s"],
+        ),
+        (
+            K.get_json_args("pods", selector="app=cassandra"),
+            BASE + ["get", "pods", "--selector", "app=cassandra", "--output", "json"],
+        ),
+        (
+            K.get_json_args("nodes", namespaced=False),
+            ["kubectl", "--context", "kind-kind", "get", "nodes", "--output", "json"],
+        ),
+        (K.delete_pod_args("cassandra-1"), BASE + ["delete", "pod", "cassandra-1", "--wait=false"]),
+        (
+            K.delete_pod_args("cassandra-1", force=True),
+            BASE + ["delete", "pod", "cassandra-1", "--wait=false", "--grace-period=0", "--force"],
+        ),
+        (
+            K.delete_file_args("w.yml", timeout=60),
+            BASE + ["delete", "--filename", "w.yml", "--ignore-not-found", "--wait", "--timeout=60s"],
+        ),
+        (
+            K.delete_pvcs_args("app=cassandra", timeout=60),
+            BASE
+            + [
+                "delete",
+                "persistentvolumeclaim",
+                "--selector",
+                "app=cassandra",
+                "--ignore-not-found",
+                "--wait",
+                "--timeout=60s",
+            ],
+        ),
+        (
+            K.logs_args(selector="app=ece573-prj04-writer", container="writer", follow=True),
+            BASE
+            + [
+                "logs",
+                "--selector",
+                "app=ece573-prj04-writer",
+                "--prefix",
+                "--max-log-requests",
+                "10",
+                "--container",
+                "writer",
+                "--follow",
+                "--tail",
+                "-1",
+            ],
+        ),
+        (K.logs_args(pod="cassandra-0", tail=20), BASE + ["logs", "cassandra-0", "--tail", "20"]),
+        (
+            K.exec_args("cassandra-0", ["nodetool", "status"], container="cassandra"),
+            BASE + ["exec", "cassandra-0", "--container", "cassandra", "--", "nodetool", "status"],
+        ),
+        (
+            K.exec_args("cassandra-0", ["cqlsh"], interactive=True),
+            BASE + ["exec", "--stdin", "--tty", "cassandra-0", "--", "cqlsh"],
+        ),
+        (
+            K.port_forward_args("deployment/ece573-prj04-writer", 18080, 8080),
+            BASE + ["port-forward", "deployment/ece573-prj04-writer", "18080:8080", "--address", "127.0.0.1"],
+        ),
+        (
+            K.events_args("cassandra-1"),
+            BASE
+            + ["get", "events", "--field-selector", "involvedObject.name=cassandra-1", "--sort-by", ".lastTimestamp"],
+        ),
+        (K.contexts_args(), ["kubectl", "config", "get-contexts", "--output", "name"]),
+    ],
+    ids=lambda v: " ".join(v[5:8]) if isinstance(v, list) else None,
+)
 def test_argv(argv, expected):
     assert argv == expected
 
@@ -54,7 +104,9 @@ def test_pod_facts_from_recorded_json():
     assert [kubectl.pod_ready(p) for p in PODS] == [True, False, False]
     assert [kubectl.pod_restarts(p) for p in PODS] == [0, 4, 0]
     assert kubectl.pod_waiting_reason(c1) == "CrashLoopBackOff"
-    assert kubectl.pod_waiting_reason(writer) == "Pending: Unschedulable 0/5 nodes are available: 1 Insufficient memory."
+    assert (
+        kubectl.pod_waiting_reason(writer) == "Pending: Unschedulable 0/5 nodes are available: 1 Insufficient memory."
+    )
     terminating = dict(c0, metadata=dict(c0["metadata"], deletionTimestamp="2026-11-25T19:30:00Z"))
     assert not kubectl.pod_ready(terminating)
 
@@ -69,7 +121,9 @@ def test_get_json_returns_none_when_not_found_and_raises_otherwise():
 
 def test_require_context_says_how_to_create_it():
     ctx = FakeCtx([("get-contexts", "kind-other\nprod\n")])
-    with pytest.raises(PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"):
+    with pytest.raises(
+        PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"
+    ):
         kubectl.require_context(Runner(ctx), K)
     assert kubectl.context_exists(Runner(FakeCtx([("get-contexts", "prod\nkind-kind\n")])), K)
 
@@ -87,9 +141,13 @@ def test_wait_until_polls_until_true_or_timeout():
 
 
 def test_diagnose_shows_state_events_and_log_tail_of_unready_pods():
-    ctx = FakeCtx([("get pods", json.dumps({"items": PODS})),
-                   ("get events .*cassandra-1", "LAST SEEN  TYPE     REASON   OBJECT\n1m  Warning  BackOff  pod/cassandra-1"),
-                   ("logs cassandra-1", "INFO starting\nERROR Exception encountered during startup")])
+    ctx = FakeCtx(
+        [
+            ("get pods", json.dumps({"items": PODS})),
+            ("get events .*cassandra-1", "LAST SEEN  TYPE     REASON   OBJECT\n1m  Warning  BackOff  pod/cassandra-1"),
+            ("logs cassandra-1", "INFO starting\nERROR Exception encountered during startup"),
+        ]
+    )
     lines = kubectl.diagnose(Runner(ctx), K, "app=cassandra", container="cassandra")
     assert lines[0] == "--- cassandra-1: CrashLoopBackOff, restarts 4"
     assert "    1m  Warning  BackOff  pod/cassandra-1" in lines

@@ -36,7 +36,9 @@ def test_defaults_name_the_assignments_cluster_and_context():
 
 
 def test_values_override_defaults_and_nest():
-    cfg = LabConfig.from_mapping({"cluster": "lab2", "writer": {"consistency": "one"}, "images": {"registry": "r:5000"}})
+    cfg = LabConfig.from_mapping(
+        {"cluster": "lab2", "writer": {"consistency": "one"}, "images": {"registry": "r:5000"}}
+    )
     assert cfg.kube_context == "kind-lab2"
     assert cfg.consistency == "ONE"
     assert cfg.images.registry == "r:5000" and cfg.images.cassandra == "cassandra:5.0"

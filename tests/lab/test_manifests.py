@@ -54,7 +54,10 @@ def test_names_from_the_assignment():
     assert STS["spec"]["replicas"] == 3
     assert env_of(C_CASS)["CASSANDRA_CLUSTER_NAME"] == "ece573-prj04"
     assert DEPLOY["spec"]["template"]["metadata"]["labels"]["app"] == "ece573-prj04-writer"
-    assert (STS["metadata"]["name"], DEPLOY["metadata"]["name"]) == (kubectl.CASSANDRA_STATEFULSET, kubectl.WRITER_DEPLOYMENT)
+    assert (STS["metadata"]["name"], DEPLOY["metadata"]["name"]) == (
+        kubectl.CASSANDRA_STATEFULSET,
+        kubectl.WRITER_DEPLOYMENT,
+    )
     assert (C_CASS["name"], C_WRITER["name"]) == (kubectl.CASSANDRA_CONTAINER, kubectl.WRITER_CONTAINER)
 
 
@@ -80,7 +83,9 @@ def test_selectors_match_template_labels_and_lab_selectors(doc):
 def test_pdb_and_anti_affinity_target_the_cassandra_pods():
     labels = STS["spec"]["template"]["metadata"]["labels"]
     assert PDB["spec"]["maxUnavailable"] == 1 and matches(PDB["spec"]["selector"]["matchLabels"], labels)
-    rule = STS["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][0]
+    rule = STS["spec"]["template"]["spec"]["affinity"]["podAntiAffinity"][
+        "requiredDuringSchedulingIgnoredDuringExecution"
+    ][0]
     assert rule["topologyKey"] == "kubernetes.io/hostname" and matches(rule["labelSelector"]["matchLabels"], labels)
 
 
@@ -193,7 +198,13 @@ def test_render_replaces_images_and_env_without_touching_the_source():
     assert C_WRITER["image"] == "ece573-prj04-writer:v1" and "NEW" not in env_of(C_WRITER)
     cass = manifests.render(CASS, images={"cassandra": "lab/cassandra:1"})
     assert manifests.image_of(cass, "cassandra") == "lab/cassandra:1"
-    assert [d["kind"] for d in cass] == ["Service", "StatefulSet", "PodDisruptionBudget", "NetworkPolicy", "NetworkPolicy"]
+    assert [d["kind"] for d in cass] == [
+        "Service",
+        "StatefulSet",
+        "PodDisruptionBudget",
+        "NetworkPolicy",
+        "NetworkPolicy",
+    ]
 
 
 # -- security: restricted pods, logins from the Secret, network policies ---------------------------------
@@ -263,8 +274,14 @@ def test_cqlsh_logins_come_from_the_secret_through_the_init_container():
 
 def test_the_writer_reads_its_login_from_the_secret_and_no_password_is_in_a_manifest():
     env = {e["name"]: e for e in C_WRITER["env"]}
-    assert env["CASSANDRA_USERNAME"]["valueFrom"]["secretKeyRef"] == {"name": "cassandra-auth", "key": "writer-username"}
-    assert env["CASSANDRA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {"name": "cassandra-auth", "key": "writer-password"}
+    assert env["CASSANDRA_USERNAME"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cassandra-auth",
+        "key": "writer-username",
+    }
+    assert env["CASSANDRA_PASSWORD"]["valueFrom"]["secretKeyRef"] == {
+        "name": "cassandra-auth",
+        "key": "writer-password",
+    }
     for path in ("cassandra.yml", "writer.yml"):
         assert not re.search(r"(?i)password\s*[:=]\s*\S", (ROOT / path).read_text().replace("CASSANDRA_PASSWORD", ""))
 

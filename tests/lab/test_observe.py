@@ -39,7 +39,9 @@ def test_status_shows_every_section(project, capsys):
     assert "cassandra-1  " in out and "CrashLoopBackOff" in out
     assert "UN  10.244.4.3  109.41 KiB" in out
     assert "other  20000     9998" in out
-    assert ctx.matching("get pods")[0].endswith("get pods --selector 'app in (cassandra,ece573-prj04-writer)' --output json")
+    assert ctx.matching("get pods")[0].endswith(
+        "get pods --selector 'app in (cassandra,ece573-prj04-writer)' --output json"
+    )
 
 
 def test_status_reports_a_failed_part_and_goes_on(project, capsys):
@@ -75,7 +77,9 @@ def test_collect_logs_writes_one_file_per_pod_and_previous_run(project):
     assert sorted(p.name for p in folder.iterdir()) == [
         "cassandra-0_cassandra.log", "cassandra-1_cassandra.log", "cassandra-1_cassandra.previous.log"]
     assert (folder / "cassandra-1_cassandra.previous.log").read_text() == "ERROR old run"
-    assert errors == ['ece573-prj04-writer-7bcccffd6d-2s87k: container "writer" in pod is waiting to start: ContainerCreating']
+    assert errors == [
+        'ece573-prj04-writer-7bcccffd6d-2s87k: container "writer" in pod is waiting to start: ContainerCreating'
+    ]
 
 
 class _FakeLogs:

@@ -4,7 +4,7 @@ the lesson record (tests/lab/data/notebook/artifacts/lesson/lesson.json), or the
 import json
 
 from labfakes import FakeCtx, make_lab
-from reportdata import LESSON, Clock, add_lesson, down_rules, full_lab, healthy_report, with_chaos  # noqa: F401
+from reportdata import LESSON, Clock, add_lesson, down_rules, healthy_report
 
 from lab import report as report_lib
 from lab.report.answers import answers
@@ -25,8 +25,10 @@ def test_every_answer_is_written_from_the_data_when_all_is_recorded(full_lab):
     found = by_question(report)
     assert [a.section for a in found.values()] == ["II"] * 4 + ["III"] * 2 + ["IV"] * 3 + ["V"] * 2
     assert all(not a.missing for a in found.values()), [a for a in found.values() if a.missing]
-    assert "lists 5 nodes (kind-control-plane, kind-worker, kind-worker2, kind-worker3, kind-worker4): 1 control plane " \
-           "and 4 workers, as cluster.yml asks" in find(found, "Is the kind cluster running").answer
+    assert (
+        "lists 5 nodes (kind-control-plane, kind-worker, kind-worker2, kind-worker3, kind-worker4): 1 control plane "
+        "and 4 workers, as cluster.yml asks" in find(found, "Is the kind cluster running").answer
+    )
     assert "from the image kindest/node:v1.30.0" in find(found, "What are the nodes?").answer
     assert "lists 3 running containers: cassandra, kindnet-cni, kube-proxy" in find(found, "What runs inside").answer
     assert "control plane is running at https://127.0.0.1:39321 running Kubernetes v1.30.0" in \
@@ -36,7 +38,9 @@ def test_every_answer_is_written_from_the_data_when_all_is_recorded(full_lab):
         "Yes: `nodetool status` shows 3 of 3 nodes UN (Up, Normal), and cqlsh connects to cluster ece573-prj04 "
         "(Cassandra 5.0.9).")
     wrong = find(found, "Do you notice that something is wrong").answer
-    assert wrong.startswith("Yes: the writer crash-looped because TOPIC was unset in writer.yml (CrashLoopBackOff, 3 restarts)")
+    assert wrong.startswith(
+        "Yes: the writer crash-looped because TOPIC was unset in writer.yml (CrashLoopBackOff, 3 restarts)"
+    )
     assert "shows `2026/11/25 20:06:41 Unknown topic`" in wrong
     still = find(found, "After `kubectl delete pod cassandra-1`, why is the pod still there?").answer
     assert "recreated cassandra-1 under the same name" in still and "AGE 12.4 s, RESTARTS 0" in still
@@ -89,7 +93,10 @@ def test_without_cluster_or_lesson_each_answer_says_which_command_produces_it(pr
     found = by_question(report)
     assert all(a.missing for a in found.values())
     assert find(found, "Is the kind cluster running").missing == ("invoke up",)
-    assert find(found, "After `kubectl delete pod").missing == ("invoke lesson --step 2", "invoke chaos --pod cassandra-1")
+    assert find(found, "After `kubectl delete pod").missing == (
+        "invoke lesson --step 2",
+        "invoke chaos --pod cassandra-1",
+    )
     assert "Run `invoke lesson --step 1` to record it." in render_markdown(report)
 
 
@@ -97,7 +104,9 @@ def test_a_damaged_lesson_record_is_a_note_not_a_crash(with_chaos):
     (with_chaos / "artifacts/lesson").mkdir(parents=True)
     (with_chaos / "artifacts/lesson/lesson.json").write_text("{not json")
     report = healthy_report(with_chaos)
-    assert report["lesson"]["record"] is None and "cannot read artifacts/lesson/lesson.json" in report["lesson"]["error"]
+    assert (
+        report["lesson"]["record"] is None and "cannot read artifacts/lesson/lesson.json" in report["lesson"]["error"]
+    )
     assert "The lesson record is unusable (cannot read artifacts/lesson/lesson.json" in render_markdown(report)
 
 

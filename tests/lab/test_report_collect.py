@@ -2,7 +2,7 @@
 
 import pytest
 from labfakes import FakeCtx, make_lab
-from reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read, with_chaos  # noqa: F401
+from reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read
 
 from lab import docker, kind
 from lab import report as report_lib
@@ -49,7 +49,11 @@ def test_collect_a_healthy_lab_fills_every_section(with_chaos):
     assert len(data["kind_nodes"]) == 5 and data["versions"]["server"] == "v1.30.0"
     assert data["versions"]["node_image"] == "kindest/node:v1.30.0"
     assert data["cluster_info"]["Kubernetes control plane"] == "https://127.0.0.1:39321"
-    assert data["crictl"] == {"node": "kind-worker", "containers": 3, "names": ["cassandra", "kindnet-cni", "kube-proxy"]}
+    assert data["crictl"] == {
+        "node": "kind-worker",
+        "containers": 3,
+        "names": ["cassandra", "kindnet-cni", "kube-proxy"],
+    }
     assert [n["state"] for n in data["nodetool"]] == ["UN", "UN", "UN"]
     assert data["cqlsh"] == {"cluster_name": "ece573-prj04", "release_version": "5.0.9"}
     assert data["writer_progress"] == 4000 and data["writer_pods"][0]["restarts"] == 0
@@ -69,7 +73,10 @@ def test_collect_a_healthy_lab_fills_every_section(with_chaos):
                          r"'table {{.ID}}\t{{.Image}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}'",
                          "docker exec kind-worker crictl ps", "kind version"]
     assert "kubectl cluster-info --context kind-kind" in typed
-    assert "kubectl --context kind-kind --namespace default exec cassandra-0 --container cassandra -- nodetool status" in typed
+    assert (
+        "kubectl --context kind-kind --namespace default exec cassandra-0 --container cassandra -- nodetool status"
+        in typed
+    )
     assert all(i["exited"] == 0 and i["started"].endswith("Z") and i["seconds"] >= 0 for i in shown)
     # read-only: nothing in the recorded commands deletes, applies or execs anything but reads
     assert not ctx.matching(r" (delete|apply|rollout|port-forward) ")
@@ -83,7 +90,9 @@ def test_key_facts_of_a_healthy_lab_all_pass(with_chaos):
     assert facts["control plane (kubectl cluster-info)"].value == "https://127.0.0.1:39321"
     assert facts["nodes UN (nodetool status)"].value == "3 of 3" and facts["nodes UN (nodetool status)"].ok
     assert facts["writer progress (log)"].value == "inserted rows to seq 4000"
-    assert facts["gaps (verify at QUORUM)"] == Fact("V", "gaps (verify at QUORUM)", "0 missing in 1 topic(s)", "0 missing", True)
+    assert facts["gaps (verify at QUORUM)"] == Fact(
+        "V", "gaps (verify at QUORUM)", "0 missing in 1 topic(s)", "0 missing", True
+    )
     assert facts["resume (start from lastSeq=N)"].ok and "lastSeq=2990" in facts["resume (start from lastSeq=N)"].value
     assert [f.name for f in key_facts(report) if f.ok is False] == []
 
@@ -104,7 +113,10 @@ def test_key_facts_flag_a_gap_a_down_node_and_no_resume():
     assert bad["gaps (verify at ONE)"] == "7 missing in 1 topic(s)"
     assert "kind nodes" not in bad
     # shown "when one was recorded": no resume and no chaos round yet are information, not failures
-    assert (facts["resume (start from lastSeq=N)"].value, facts["resume (start from lastSeq=N)"].ok) == ("none recorded", None)
+    assert (facts["resume (start from lastSeq=N)"].value, facts["resume (start from lastSeq=N)"].ok) == (
+        "none recorded",
+        None,
+    )
     assert (facts["chaos rounds ok"].value, facts["chaos rounds ok"].ok) == ("none recorded", None)
     data["chaos"] = [{"ok": True, "stall_s": 1.0, "file": "a"}, {"ok": False, "stall_s": 9.5, "file": "b"}]
     facts = {f.name: f for f in key_facts({"data": data})}

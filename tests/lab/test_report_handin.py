@@ -129,7 +129,9 @@ def test_the_docx_has_every_heading_answer_table_and_picture(folder):
     doc = Document(paths["docx"])
     headings = [p.text for p in doc.paragraphs if p.style.name == "Heading 1"]
     assert headings == HEADINGS
-    assert [p.text for p in doc.paragraphs if p.style.name == "Title"] == ["Project 4: Container Orchestration with Kubernetes"]
+    assert [p.text for p in doc.paragraphs if p.style.name == "Title"] == [
+        "Project 4: Container Orchestration with Kubernetes"
+    ]
     text = flat(" ".join(p.text for p in doc.paragraphs))
     assert [t for t in expected_texts(folder)[len(HEADINGS):] if t not in text] == []
     assert "Name: Ada Lovelace" in text and "Date: 2024-11-03" in text
@@ -190,7 +192,9 @@ def test_a_real_kind_report_renders_to_pdf_and_docx(weasyprint, tmp_path):
     folder = tmp_path / "kind"
     paths = report_lib.rerender_report(folder, pdf=True, docx=True)
     answers = {a["question"]: a for a in derive(report_lib.load_report(folder))["answers"]}
-    assert answers["Is the kind cluster running, with the nodes cluster.yml asks for? (`kind get nodes`)"]["missing"] == []
+    assert (
+        answers["Is the kind cluster running, with the nodes cluster.yml asks for? (`kind get nodes`)"]["missing"] == []
+    )
     assert "control plane is running at https://127.0.0.1:42025" in \
         answers["Does kubectl reach the cluster? (`kubectl cluster-info --context kind-kind`)"]["answer"]
     text = flat(" ".join(page.extract_text() for page in PdfReader(paths["pdf"]).pages))

@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from labfakes import FakeCtx, make_lab
-from reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules, with_chaos  # noqa: F401
+from reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules
 
 from lab import report as report_lib
 from lab.errors import LabError, PreconditionError
@@ -24,13 +24,21 @@ def test_render_markdown_from_a_recorded_report(with_chaos):
                         "## IV. Build and deploy an application", "## V. Stateless application"]
     ii = md.split("## II.")[1].split("## III.")[0]
     assert "$ docker exec kind-worker crictl ps" in ii and "kindnet-cni" in ii
-    assert "$ kubectl cluster-info --context kind-kind\nKubernetes control plane is running at https://127.0.0.1:39321" in ii
+    assert (
+        "$ kubectl cluster-info --context kind-kind\nKubernetes control plane is running at https://127.0.0.1:39321"
+        in ii
+    )
     iii = md.split("## III.")[1].split("## IV.")[0]
     assert "UN  10.244.4.3  109.41 KiB" in iii and " ece573-prj04 |           5.0.9" in iii
     iv = md.split("## IV.")[1].split("## V.")[0]
     assert f"![{ROUND}: delete cassandra-1" in iv and f"(chaos/{ROUND}.png)" in iv
     row = next(line for line in iv.splitlines() if line.startswith("| 20251125T193003Z |"))
-    assert [c.strip() for c in row.strip("|").split("|")][-4:] == ["2.0", "0", "0", "ok"]  # stall, restarts, lost, result
+    assert [c.strip() for c in row.strip("|").split("|")][-4:] == [
+        "2.0",
+        "0",
+        "0",
+        "ok",
+    ]  # stall, restarts, lost, result
     # without a lesson, IV and V say which command records each step
     assert "#### Lesson step 1: The seed writer without a topic crash-loops" in iv
     assert "> Not recorded yet: `invoke lesson --step 1` runs this step" in iv

@@ -14,8 +14,27 @@ from labfakes import executable
 import lab.images
 
 ROOT = Path(__file__).resolve().parents[2]
-TASKS = ["bench", "build", "chaos", "cqlsh", "delete", "deploy", "down", "e2e", "lesson", "logs", "nodetool", "report", "reset", "status",
-         "test", "up", "verify", "images.cassandra", "images.kind-node"]
+TASKS = [
+    "bench",
+    "build",
+    "chaos",
+    "cqlsh",
+    "delete",
+    "deploy",
+    "down",
+    "e2e",
+    "lesson",
+    "logs",
+    "nodetool",
+    "report",
+    "reset",
+    "status",
+    "test",
+    "up",
+    "verify",
+    "images.cassandra",
+    "images.kind-node",
+]
 
 FAKE_KIND = """#!/bin/sh
 case "$1 $2" in
@@ -157,15 +176,35 @@ def _commands(c):
     return [call.args[0] for call in c.run.call_args_list]
 
 
-@pytest.mark.parametrize("task, kwargs, expected", [
-    ("logs", {"follow": True}, "logs --selector app=ece573-prj04-writer --prefix --max-log-requests 10 --container writer --follow --tail -1"),
-    ("logs", {"target": "cassandra", "tail": 50}, "logs --selector app=cassandra --prefix --max-log-requests 10 --container cassandra --tail 50"),
-    ("nodetool", {"args": "ring"}, "exec cassandra-0 --container cassandra -- nodetool ring"),
-    ("cqlsh", {"pod": "cassandra-2", "execute": "DESCRIBE KEYSPACES"},
-     "exec cassandra-2 --container cassandra -- cqlsh --request-timeout=120 -e 'DESCRIBE KEYSPACES'"),
-    ("cqlsh", {}, "exec --stdin --tty cassandra-0 --container cassandra -- cqlsh"),
-    ("delete", {"what": "all", "pvcs": True}, "delete persistentvolumeclaim --selector app=cassandra --ignore-not-found --wait --timeout=600s"),
-], ids=["logs", "logs-cassandra", "nodetool", "cqlsh-e", "cqlsh", "delete-pvcs"])
+@pytest.mark.parametrize(
+    "task, kwargs, expected",
+    [
+        (
+            "logs",
+            {"follow": True},
+            "logs --selector app=ece573-prj04-writer --prefix --max-log-requests 10 --container writer "
+            "--follow --tail -1",
+        ),
+        (
+            "logs",
+            {"target": "cassandra", "tail": 50},
+            "logs --selector app=cassandra --prefix --max-log-requests 10 --container cassandra --tail 50",
+        ),
+        ("nodetool", {"args": "ring"}, "exec cassandra-0 --container cassandra -- nodetool ring"),
+        (
+            "cqlsh",
+            {"pod": "cassandra-2", "execute": "DESCRIBE KEYSPACES"},
+            "exec cassandra-2 --container cassandra -- cqlsh --request-timeout=120 -e 'DESCRIBE KEYSPACES'",
+        ),
+        ("cqlsh", {}, "exec --stdin --tty cassandra-0 --container cassandra -- cqlsh"),
+        (
+            "delete",
+            {"what": "all", "pvcs": True},
+            "delete persistentvolumeclaim --selector app=cassandra --ignore-not-found --wait --timeout=600s",
+        ),
+    ],
+    ids=["logs", "logs-cassandra", "nodetool", "cqlsh-e", "cqlsh", "delete-pvcs"],
+)
 def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
     import tasks
     c = _mock(dry=True, lab={"tools": mock_tools}, answers={"get-contexts": "kind-kind\n"})
@@ -175,26 +214,53 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
     assert all("get-contexts" in cmd for cmd in _commands(c))  # only the probe ran
 
 
-@pytest.mark.parametrize("task, kwargs, lab, message", [
-    ("chaos", {"pod": "coredns-0"}, {}, "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2) or the writer ('writer')"),
-    ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency 'MOST' is not one of ONE, TWO"),
-    ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),
-    ("logs", {"target": "db"}, {}, "ERROR: --target 'db': use writer or cassandra"),
-    ("deploy", {}, {}, "ERROR: no writer image yet; run `invoke build` (or set lab.images.writer)"),
-    ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: topic 'a b' is not a plain name"),
-    ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
-    ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
-    ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),
-    ("deploy", {"topic": ""}, {}, "ERROR: the robust writer needs a topic (lab.writer.topic / --topic is empty)"),
-    ("up", {"topic": ""}, {}, "ERROR: the robust writer needs a topic"),  # refused before the long reset
-    ("deploy", {"writer_mode": "go"}, {}, "ERROR: lab.writer.mode 'go' is not one of robust, seed"),
-    ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
-    ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
-    ("deploy", {"writer_mode": "seed"}, {"writer": {"consistency": "LOCAL_ONE"}},
-     "ERROR: lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only"),
-], ids=["chaos-pod", "verify-level", "chaos-rounds", "logs-target", "deploy-unbuilt", "bad-topic", "delete-what",
-        "chaos-context", "reset-context", "robust-empty-topic", "up-empty-topic", "deploy-mode", "resume-both",
-        "deploy-what", "seed-level"])
+@pytest.mark.parametrize(
+    "task, kwargs, lab, message",
+    [
+        (
+            "chaos",
+            {"pod": "coredns-0"},
+            {},
+            "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2) or the writer ('writer')",
+        ),
+        ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency 'MOST' is not one of ONE, TWO"),
+        ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),
+        ("logs", {"target": "db"}, {}, "ERROR: --target 'db': use writer or cassandra"),
+        ("deploy", {}, {}, "ERROR: no writer image yet; run `invoke build` (or set lab.images.writer)"),
+        ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: topic 'a b' is not a plain name"),
+        ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
+        ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
+        ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),
+        ("deploy", {"topic": ""}, {}, "ERROR: the robust writer needs a topic (lab.writer.topic / --topic is empty)"),
+        ("up", {"topic": ""}, {}, "ERROR: the robust writer needs a topic"),  # refused before the long reset
+        ("deploy", {"writer_mode": "go"}, {}, "ERROR: lab.writer.mode 'go' is not one of robust, seed"),
+        ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
+        ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
+        (
+            "deploy",
+            {"writer_mode": "seed"},
+            {"writer": {"consistency": "LOCAL_ONE"}},
+            "ERROR: lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only",
+        ),
+    ],
+    ids=[
+        "chaos-pod",
+        "verify-level",
+        "chaos-rounds",
+        "logs-target",
+        "deploy-unbuilt",
+        "bad-topic",
+        "delete-what",
+        "chaos-context",
+        "reset-context",
+        "robust-empty-topic",
+        "up-empty-topic",
+        "deploy-mode",
+        "resume-both",
+        "deploy-what",
+        "seed-level",
+    ],
+)
 def test_bad_input_is_one_line_and_exit_2(mock_tools, tmp_path, task, kwargs, lab, message):
     from invoke import Exit
 
@@ -224,9 +290,13 @@ def test_allow_context_lets_a_foreign_context_through_the_guard(tools, tmp_path)
 def test_missing_kubectl_says_how_to_get_it(tmp_path):
     empty = tmp_path / "empty"
     empty.mkdir()
-    out = invoke("status", tools=empty, tmp_path=tmp_path, system_path="", INVOKE_LAB_TOOLS_BIN_DIR=str(tmp_path / "nobin"))
+    out = invoke(
+        "status", tools=empty, tmp_path=tmp_path, system_path="", INVOKE_LAB_TOOLS_BIN_DIR=str(tmp_path / "nobin")
+    )
     assert out.returncode == 2
-    assert out.stderr.strip().startswith(f"ERROR: kubectl not found on PATH or in {tmp_path}/nobin; run `invoke images.kind-node`")
+    assert out.stderr.strip().startswith(
+        f"ERROR: kubectl not found on PATH or in {tmp_path}/nobin; run `invoke images.kind-node`"
+    )
 
 
 # -- in-process, with invoke's MockContext ----------------------------------------------------------------

@@ -30,7 +30,13 @@ def test_format_ranges():
 def test_report_on_recorded_rows():
     seqs = [1, 2, 3, 6, 7, 10]  # tests/lab/data/cqlsh_seqs.txt
     report = check_topic_rows("test", seqs, 12)
-    assert (report.rows, report.last_seq, report.gaps, report.missing, report.ok) == (6, 12, [(4, 5), (8, 9), (11, 12)], 6, False)
+    assert (report.rows, report.last_seq, report.gaps, report.missing, report.ok) == (
+        6,
+        12,
+        [(4, 5), (8, 9), (11, 12)],
+        6,
+        False,
+    )
     assert report.to_dict()["gaps"] == [[4, 5], [8, 9], [11, 12]]
     assert check_topic_rows("t", [1, 2, 3, 4], 3).to_dict() | {} == {
         "topic": "t", "last_seq": 3, "rows": 4, "max_seq": 4, "gaps": [], "missing": 0, "ahead": 1, "ok": True}

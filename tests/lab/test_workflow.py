@@ -51,7 +51,7 @@ def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, i
     ctx = _reset_ctx()
     lab = make_lab(project, ctx)
     workflow.reset(lab)
-    mutating = [c for c, kw in zip(ctx.commands, ctx.kwargs) if kw.get("echo")]
+    mutating = [c for c, kw in zip(ctx.commands, ctx.kwargs, strict=True) if kw.get("echo")]
     assert mutating == [
         "docker pull cassandra:5.0",
         f"docker pull {KIND_NODE_IMAGE}",
@@ -101,7 +101,8 @@ def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
     assert printed == [
         "[dry-run] kind delete cluster --name kind",
-        f"[dry-run] kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
+        f"[dry-run] kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed "
+        "--wait 300s",
         "[dry-run] kind load docker-image lab/cassandra:5.0.2-abc --name kind",
         "[dry-run] docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
         "[dry-run] kind load docker-image cassandra:5.0 --name kind",
@@ -112,7 +113,9 @@ def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
 
 def test_reset_with_source_pull_fails_with_one_line(project, images):
     lab = make_lab(project, _reset_ctx(), images={"cassandra_source": "pull"})
-    with pytest.raises(LabError, match="failed to pull Cassandra image cassandra:5.0; set its source to 'auto' or 'build'"):
+    with pytest.raises(
+        LabError, match="failed to pull Cassandra image cassandra:5.0; set its source to 'auto' or 'build'"
+    ):
         workflow.reset(lab)
 
 
@@ -237,7 +240,9 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
 
 
 def _writer_doc(project):
-    return next(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))["spec"]["template"]["spec"]
+    return next(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))["spec"]["template"][
+        "spec"
+    ]
 
 
 def test_deploy_robust_writer_keeps_its_probes_and_says_its_mode(project):
@@ -256,7 +261,12 @@ def test_deploy_seed_writer_has_no_http_probes_and_waits_for_its_rollout(project
     workflow.deploy(make_lab(project, ctx, writer={"mode": "seed", "resume": True, "consistency": "ONE"}))
     container = _writer_doc(project)["containers"][0]
     env = {e["name"]: e.get("value") for e in container["env"]}
-    assert (env["WRITER_MODE"], env["WRITER_RESUME"], env["TOPIC"], env["CONSISTENCY"]) == ("seed", "true", "test", "ONE")
+    assert (env["WRITER_MODE"], env["WRITER_RESUME"], env["TOPIC"], env["CONSISTENCY"]) == (
+        "seed",
+        "true",
+        "test",
+        "ONE",
+    )
     # no HTTP server in the seed writer: probes would kill it for a reason of the lab's own making
     assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
     assert len(ctx.matching("rollout status deployment")) == 1
@@ -343,7 +353,9 @@ def test_deploy_to_a_foreign_context_needs_permission_and_a_registry(project):
 
 def test_deploy_without_the_cluster_says_reset(project):
     state.put(project / ".cache/lab", "writer_image", "w:1")
-    with pytest.raises(PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"):
+    with pytest.raises(
+        PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"
+    ):
         workflow.deploy(make_lab(project, FakeCtx([("get-contexts", "")])))
 
 
@@ -383,7 +395,9 @@ def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeyp
 
     from lab.runner import Runner
     built = []
-    sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: built.append(runner) or {"kind": "k", "kubectl": "c"}
+    sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: (
+        built.append(runner) or {"kind": "k", "kubectl": "c"}
+    )
     monkeypatch.setenv("PATH", str(project / "nothing"))
     present = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
     workflow.ensure_tools(Runner(FakeCtx()), present)
@@ -418,5 +432,7 @@ def test_rollout_waits_carry_kubectl_and_process_timeouts(project):
     state.put(project / ".cache/lab", "writer_image", "w:1")
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx, timeouts={"cassandra": 100, "writer": 50}))
-    waits = [(c.split()[-1], kw["timeout"]) for c, kw in zip(ctx.commands, ctx.kwargs) if "rollout status" in c]
+    waits = [
+        (c.split()[-1], kw["timeout"]) for c, kw in zip(ctx.commands, ctx.kwargs, strict=True) if "rollout status" in c
+    ]
     assert waits == [("--timeout=100s", 130), ("--timeout=50s", 80)]

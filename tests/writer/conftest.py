@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import re
 import signal
@@ -206,4 +207,4 @@ def writetimes(session, keyspace: str, topic: str, first: int) -> list[tuple[int
 def longest_pause(times: list[float], begin: float, end: float) -> float:
     """The longest interval in [begin, end] with no write issued (write times sorted, bounds included)."""
     points = sorted([begin, end] + [t for t in times if begin <= t <= end])
-    return max(b - a for a, b in zip(points, points[1:]))
+    return max(b - a for a, b in itertools.pairwise(points))

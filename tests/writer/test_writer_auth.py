@@ -95,7 +95,9 @@ def test_the_writer_role_cannot_drop_the_keyspace_or_make_roles(auth_node):
             session.execute("SELECT * FROM system_auth.roles")
     finally:
         cluster.shutdown()
-    assert auth_node.admin.execute(f"SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{KS}'").one()
+    assert auth_node.admin.execute(
+        f"SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{KS}'"
+    ).one()
 
 
 @pytest.mark.parametrize("credentials, line", [
@@ -132,8 +134,11 @@ def test_the_seed_writer_runs_on_the_operators_schema_with_the_writer_role(auth_
     try:
         seed.wait_for(r"inserted rows to seq 1000$", timeout=120)
         messages = seed.messages()
-        assert messages[1:4] == ["Connected to cluster Test Cluster", f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready.",
-                                 f"{env['TOPIC']}: start from lastSeq=0"], seed.tail()
+        assert messages[1:4] == [
+            "Connected to cluster Test Cluster",
+            f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready.",
+            f"{env['TOPIC']}: start from lastSeq=0",
+        ], seed.tail()
     finally:
         seed.terminate()
     time.sleep(0.5)

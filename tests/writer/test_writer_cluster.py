@@ -92,5 +92,7 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
     assert assert_no_gap(cql, KS, a_env["TOPIC"]) > held
     verdict = "met" if stall < QUORUM_STALL_TARGET else f"MISSED by {stall - QUORUM_STALL_TARGET:.2f} s"
     print(f"QUORUM stall {stall:.2f} s vs the brief's target {QUORUM_STALL_TARGET} s: {verdict}")
-    assert stall < QUORUM_STALL_CEILING, (f"QUORUM writer stalled {stall:.2f} s (ceiling {QUORUM_STALL_CEILING} s): "
-                                          f"it waited for the node instead of writing on; its log:\n{q_writer.tail(15)}")
+    assert stall < QUORUM_STALL_CEILING, (
+        f"QUORUM writer stalled {stall:.2f} s (ceiling {QUORUM_STALL_CEILING} s): "
+        f"it waited for the node instead of writing on; its log:\n{q_writer.tail(15)}"
+    )

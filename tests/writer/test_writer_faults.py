@@ -174,5 +174,7 @@ def test_the_list_shaped_no_host_available_of_a_wrong_dc_is_one_permanent_line(c
     cause = info.value.__cause__
     print(f"driver raised {type(cause).__name__} with errors={cause.errors!r}")
     assert isinstance(cause, NoHostAvailable) and isinstance(cause.errors, list)
-    assert str(info.value) == "writer: CASSANDRA_DC 'nowhere' matches no Cassandra node (their datacenters: datacenter1)"
+    assert (
+        str(info.value) == "writer: CASSANDRA_DC 'nowhere' matches no Cassandra node (their datacenters: datacenter1)"
+    )
     _check_fatal(NoHostAvailable(*cause.args))  # the bare driver error alone: an outage (retried), no TypeError

@@ -124,7 +124,7 @@ def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or
         # here: one or a few batches just before the kill missing on restart); that is Cassandra's durability
         # contract, not the writer's, and not what the lab's pod deletion does.
         runner.run(["docker", "stop", "--time", "60", *[node.name for node in cluster.nodes]], hide=True, timeout=120)
-        for node, ip in zip(cluster.nodes, new_ips):
+        for node, ip in zip(cluster.nodes, new_ips, strict=True):
             runner.run(["docker", "network", "disconnect", net, node.name], hide=True, timeout=60)
             runner.run(["docker", "network", "connect", "--ip", ip, "--alias", node.name, "--alias", SERVICE,
                         net, node.name], hide=True, timeout=60)

@@ -133,7 +133,9 @@ class Partition(Fault):
 
     def inject(self, env: Env, result: RoundResult) -> None:
         result.pod = self.name
-        env.note(result, self.name, f"cut off (iptables in its network namespace, via node {self.node}, pid {self.pid})")
+        env.note(
+            result, self.name, f"cut off (iptables in its network namespace, via node {self.node}, pid {self.pid})"
+        )
         self.cut = True
         env.runner.run(in_netns_args(self.node, self.pid, cut_script()), timeout=60)
 
@@ -143,8 +145,10 @@ class Partition(Fault):
             text = env.runner.output(env.cassandra(self.probe_pod()).exec_args(["nodetool", "status"]), timeout=90)
         except LabError:
             return
-        view = ", ".join(f"{self.addresses.get(n.address, n.address)} {n.state}"
-                         for n in sorted(parse_nodetool_status(text), key=lambda n: self.addresses.get(n.address, n.address)))
+        view = ", ".join(
+            f"{self.addresses.get(n.address, n.address)} {n.state}"
+            for n in sorted(parse_nodetool_status(text), key=lambda n: self.addresses.get(n.address, n.address))
+        )
         env.note(result, f"ring seen from {self.probe_pod()}", view)
 
     def restore(self, env: Env, result: RoundResult) -> None:

@@ -299,18 +299,20 @@ def bench(c, args=""):
 @_handled
 def test(c, quick=False, args=""):
     """Run the test suite (what CI runs); --quick for the fast tier."""
-    from lab import checks
+    from lab import checks, workflow
 
-    checks.run_tests(_runner(c), quick=quick, extra=args)
+    image = None if quick else (lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
+    checks.run_tests(_runner(c), quick=quick, extra=args, cassandra_image=image)
 
 
 @task(help={"args": "extra pytest arguments (quote them)"})
 @_handled
 def e2e(c, args=""):
     """The README workflow end to end on a real kind cluster: reset, deploy, chaos, verify, down."""
-    from lab import checks
+    from lab import checks, workflow
 
-    checks.run_tests(_runner(c), extra=args, paths=(checks.E2E_TESTS,))
+    checks.run_tests(_runner(c), extra=args, paths=(checks.E2E_TESTS,),
+                     cassandra_image=lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
 
 
 images = Collection("images")

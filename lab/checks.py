@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shlex
 import sys
+from collections.abc import Callable
 
 from lab import status
 from lab.errors import CommandError, LabError
@@ -29,14 +30,14 @@ def bench_args(extra: str = "") -> list[str]:
     return [sys.executable, "-m", "lab.bench", *shlex.split(extra)]
 
 
-def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tuple[str, ...] = ()) -> None:
-    """pytest; the full run first makes sure the Cassandra image exists and tells pytest its tag."""
+def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tuple[str, ...] = (),
+              cassandra_image: Callable[[], str] | None = None) -> None:
+    """pytest; the full run first settles the Cassandra image (``cassandra_image()``: the lab's source policy,
+    lab.images.cassandra_source: a local copy, a pull or a local build) and tells pytest its name."""
     env = None
-    if not quick and not os.environ.get("CASSANDRA_IMAGE"):
-        from lab.images import cassandra as cassandra_image  # lazy: --quick needs no image code
-
+    if not quick and not os.environ.get("CASSANDRA_IMAGE") and cassandra_image is not None:
         with status.step("Cassandra image for the integration tests") as s:
-            tag = cassandra_image.ensure_image(runner)
+            tag = cassandra_image()
             s.note(tag)
         env = {"CASSANDRA_IMAGE": tag}
     try:

@@ -131,11 +131,16 @@ def _build_kind_node(lab: Lab, *, force: bool = False) -> str:
 
 def cassandra_image(lab: Lab) -> str:
     """The Cassandra image reset settles on (recorded for deploy)."""
-    images = lab.cfg.images
-    tag = resolve_image(lab, images.cassandra, images.cassandra_source, lambda: _build_cassandra(lab),
-                        what="Cassandra")
+    tag = cassandra_image_for_tests(lab)
     state.put(lab.state_dir, "cassandra_image", tag, dry=lab.runner.dry)
     return tag
+
+
+def cassandra_image_for_tests(lab: Lab) -> str:
+    """The Cassandra image for ``invoke test``, by the same policy as reset, without recording it for deploy."""
+    images = lab.cfg.images
+    return resolve_image(lab, images.cassandra, images.cassandra_source, lambda: _build_cassandra(lab),
+                         what="Cassandra")
 
 
 def node_image(lab: Lab) -> str:

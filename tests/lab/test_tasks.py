@@ -310,17 +310,35 @@ def test_test_quick_runs_the_fast_tier():
     assert c.run.call_args.kwargs["dry"] is False  # lab.runner does dry-run itself
 
 
-def test_full_test_run_builds_the_cassandra_image_and_exports_it(monkeypatch):
-    import tasks
-    monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
+def _fake_cassandra_build(monkeypatch):
     fake = types.ModuleType("lab.images.cassandra")
     fake.ensure_image = lambda runner, **kw: "lab/cassandra:5.0.2-abc"
     monkeypatch.setitem(sys.modules, "lab.images.cassandra", fake)
     monkeypatch.setattr(lab.images, "cassandra", fake, raising=False)
-    c = _mock()
+
+
+def test_full_test_run_builds_the_cassandra_image_when_none_can_be_had_and_exports_it(monkeypatch, tmp_path):
+    import tasks
+    monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
+    _fake_cassandra_build(monkeypatch)
+    c = MockContext(config=Config(overrides={"run": {"dry": False}, "lab": {"state_dir": str(tmp_path)}}), run={
+        re.compile(r".*docker image inspect .*cassandra:5\.0"): Result("", exited=1),  # no local copy
+        re.compile(r".*docker pull cassandra:5\.0"): Result("", exited=1),  # and no registry
+        re.compile(".*"): Result("", exited=0)}, repeat=True)
     tasks.test(c, args="-x tests/writer")
+    assert "docker pull cassandra:5.0" in " ".join(_commands(c))
     assert c.run.call_args.args[0] == f"{sys.executable} -m pytest -x tests/writer"
     assert c.run.call_args.kwargs["env"] == {"CASSANDRA_IMAGE": "lab/cassandra:5.0.2-abc"}
+
+
+def test_full_test_run_uses_the_official_image_where_the_engine_has_it(monkeypatch, tmp_path):
+    import tasks
+    monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
+    monkeypatch.setitem(sys.modules, "lab.images.cassandra", None)  # importing the builder would fail the test
+    c = _mock(lab={"state_dir": str(tmp_path)})  # every command succeeds: `docker image inspect cassandra:5.0` too
+    tasks.test(c)
+    assert not any("pull" in command or "build" in command for command in _commands(c))
+    assert c.run.call_args.kwargs["env"] == {"CASSANDRA_IMAGE": "cassandra:5.0"}
 
 
 def test_failed_tests_keep_pytests_exit_code(monkeypatch):

@@ -23,22 +23,15 @@ Every wait has a timeout and fails with the cause and the container's log tail (
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import pytest
-
-# pytest puts tests/ first on sys.path (rootdir conftest), where the folder tests/lab/ would be
-# imported as a namespace package named `lab`, shadowing the real one (an editable install's
-# finder runs after sys.path). The checkout's root goes first so `import lab` is the library.
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 # testcontainers' reaper ("ryuk") is an image from Docker Hub, which a machine without a registry does not
 # have; the fixtures below remove their own containers instead. TESTCONTAINERS_RYUK_DISABLED=false turns the
 # reaper back on (it also cleans up after a test run that was killed).
 os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
 
-from cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E402  (after the env above)
+from tests.cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E402  (testcontainers after the env)
 
 
 def in_ci() -> bool:

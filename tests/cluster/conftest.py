@@ -13,17 +13,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from invoke import Context
+
+from lab.digest import tree_digest
+from lab.errors import CommandError
+from lab.images import kindnode
+from lab.runner import Runner
 
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from invoke import Context  # noqa: E402
-
-from lab.digest import tree_digest  # noqa: E402
-from lab.errors import CommandError  # noqa: E402
-from lab.images import kindnode  # noqa: E402
-from lab.runner import Runner  # noqa: E402
 
 CLUSTER = "lab-node-test"
 NODE_COUNT = 5

@@ -16,9 +16,9 @@ import uuid
 from pathlib import Path
 
 import pytest
-from cassandra_nodes import SingleNode, cql_query, parse_nodetool_status
 
 from lab.images import cassandra as cassandra_image_module
+from tests.cassandra_nodes import SingleNode, cql_query, parse_nodetool_status
 
 slow = pytest.mark.slow
 
@@ -156,7 +156,7 @@ def test_data_survives_a_restart_and_a_new_container_on_the_same_volume(cassandr
 
 @slow
 def test_a_node_that_cannot_start_fails_fast_with_its_log_tail(cassandra_image):
-    from cassandra_nodes import CassandraWaitError
+    from tests.cassandra_nodes import CassandraWaitError
 
     began = time.monotonic()
     with pytest.raises(CassandraWaitError) as failure:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 import time
 
-from labfakes import DATA, FakeCtx
-
 from lab.kubectl import Kubectl
+from tests.lab.labfakes import DATA, FakeCtx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 NODES = {"cassandra-0": "kind-worker", "cassandra-1": "kind-worker3", "cassandra-2": "kind-worker2"}

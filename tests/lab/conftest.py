@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
 
-# The project root on sys.path, so `import lab` works under a bare `pytest` without an installed package.
+from lab import state
+from tests.lab.labfakes import FakeCtx, executable
+from tests.lab.reportdata import add_chaos, add_lesson
+
 ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from labfakes import FakeCtx, executable  # noqa: E402
-from reportdata import add_chaos, add_lesson  # noqa: E402
-
-from lab import state  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

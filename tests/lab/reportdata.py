@@ -5,9 +5,9 @@ from __future__ import annotations
 import shutil
 
 from invoke import Result
-from labfakes import DATA, FakeCtx, make_lab
 
 from lab import report as report_lib
+from tests.lab.labfakes import DATA, FakeCtx, make_lab
 
 NB = DATA / "notebook"
 ROUND = "20251125T193003Z-round1"

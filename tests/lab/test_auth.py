@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 from invoke import Result
-from labfakes import FakeCtx, lab_secret_json
 
 from lab import auth
 from lab.cassandra import Cassandra
 from lab.errors import LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx, lab_secret_json
 
 NOT_FOUND = Result(stdout="", stderr='Error from server (NotFound): secrets "cassandra-auth" not found', exited=1)
 

@@ -1,5 +1,4 @@
 import pytest
-from labfakes import DATA, FakeCtx
 
 from lab.cassandra import (
     Cassandra,
@@ -15,6 +14,7 @@ from lab.cassandra import (
 from lab.errors import LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
+from tests.lab.labfakes import DATA, FakeCtx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 

@@ -4,7 +4,14 @@ the round records (recovery, observations, errors), and that a timed fault is al
 import json
 
 import pytest
-from chaosfakes import (
+
+from lab import chaos
+from lab.chaos import ChaosSettings, faults
+from lab.chaos.faults import partition as partition_mod
+from lab.errors import PreconditionError
+from lab.kind import Kind
+from lab.runner import Runner
+from tests.lab.chaosfakes import (
     DATA,
     WRITER,
     CallableCtx,
@@ -17,14 +24,7 @@ from chaosfakes import (
     pod,
     verify_rules,
 )
-from labfakes import FakeCtx
-
-from lab import chaos
-from lab.chaos import ChaosSettings, faults
-from lab.chaos.faults import partition as partition_mod
-from lab.errors import PreconditionError
-from lab.kind import Kind
-from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx
 
 KIND = Kind("kind", "kind")
 KIND_NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
@@ -84,7 +84,7 @@ def test_a_round_that_does_not_recover_says_where_it_stuck():
 
 
 def test_a_wedged_writer_fails_the_round_after_recovery():
-    from chaosfakes import ALL_SEQS
+    from tests.lab.chaosfakes import ALL_SEQS
 
     result, _ = play(_one_pod_ctx(seqs=ALL_SEQS), "cassandra-1", progress=FakeProgress(start=300, stuck_at=300))
     assert result.recovery_s == 3.0 and result.lost_rows == 0
@@ -369,7 +369,7 @@ def test_every_fault_kind_is_registered_once():
 
 
 def test_a_verify_that_times_out_once_is_retried_and_a_persistent_failure_is_the_error():
-    from chaosfakes import ALL_SEQS
+    from tests.lab.chaosfakes import ALL_SEQS
 
     timeout = ("ReadTimeout: Error from server: code=1200 [Coordinator node timed out waiting for replica nodes' "
                "responses]", 2)

@@ -6,12 +6,12 @@ import random
 import re
 
 import pytest
-from chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
-from labfakes import DATA, FakeCtx, make_lab
 
 from lab import chaos
 from lab.chaos import plan
 from lab.errors import LabError, PreconditionError
+from tests.lab.chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
+from tests.lab.labfakes import DATA, FakeCtx, make_lab
 
 
 def test_plan_maps_each_flag_to_its_fault():

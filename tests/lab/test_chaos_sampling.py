@@ -4,11 +4,10 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-from chaosfakes import K
-from labfakes import DATA, FakeCtx
-
 from lab.chaos import MetricsProgress, Sampler, parse_metric
 from lab.runner import Runner
+from tests.lab.chaosfakes import K
+from tests.lab.labfakes import DATA, FakeCtx
 
 
 def test_parse_metric_from_the_writers_exposition():

@@ -2,9 +2,8 @@
 
 import json
 
-from chaosfakes import node, pod
-
 from lab.chaos import replaced_and_ready, restarts_since, watch
+from tests.lab.chaosfakes import node, pod
 
 
 def test_replaced_and_ready():

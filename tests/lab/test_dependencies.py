@@ -17,8 +17,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT = [ROOT / "lab", ROOT / "writer", ROOT / "tasks.py"]
 TESTS = [ROOT / "tests"]
-# Our own top-level modules: the packages, tasks.py, and the tests' helper modules imported by name.
-LOCAL = {"lab", "writer", "tasks"} | {path.stem for path in (ROOT / "tests").rglob("*.py")}
+# Our own top-level packages: the library, the writer, tasks.py and the tests (a package: tests.lab ...).
+LOCAL = {"lab", "writer", "tasks", "tests"}
 #: Test-extra packages that are run as a command, never imported, each with the test that runs it.
 COMMANDS = {"ruff": "tests/lab/test_lint.py"}
 

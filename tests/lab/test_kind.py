@@ -1,10 +1,10 @@
 import pytest
-from labfakes import FakeCtx
 
 from lab import kind
 from lab.errors import LabError
 from lab.kind import Kind
 from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx
 
 K = Kind("/bin/kind", "kind")
 

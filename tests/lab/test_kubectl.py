@@ -1,12 +1,12 @@
 import json
 
 import pytest
-from labfakes import DATA, FakeCtx
 
 from lab import kubectl
 from lab.errors import CommandError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
+from tests.lab.labfakes import DATA, FakeCtx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 BASE = ["kubectl", "--context", "kind-kind", "--namespace", "default"]

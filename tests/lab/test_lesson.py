@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from labfakes import FakeCtx, make_lab
 
 from lab import lesson
 from lab.errors import PreconditionError
+from tests.lab.labfakes import FakeCtx, make_lab
 
 
 def _step(facts):

@@ -1,9 +1,8 @@
 import json
 from datetime import datetime
 
-from labfakes import DATA, FakeCtx, make_lab
-
 from lab import observe
+from tests.lab.labfakes import DATA, FakeCtx, make_lab
 
 NOW = datetime.fromisoformat("2026-11-25T19:30:00+00:00").timestamp()
 

@@ -2,11 +2,11 @@ import json
 import shutil
 
 import numpy as np
-from labfakes import DATA
 from PIL import Image
 
 from lab import plot
 from lab.plot import Rate, rates
+from tests.lab.labfakes import DATA
 
 ROUND = DATA / "notebook/artifacts/chaos/20251125T193003Z-round1.json"
 

@@ -1,9 +1,9 @@
 import pytest
-from labfakes import FakeCtx, make_cfg
 
 from lab import preflight
 from lab.errors import PreconditionError
 from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx, make_cfg
 
 
 @pytest.fixture

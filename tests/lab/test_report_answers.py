@@ -3,12 +3,11 @@ the lesson record (tests/lab/data/notebook/artifacts/lesson/lesson.json), or the
 
 import json
 
-from labfakes import FakeCtx, make_lab
-from reportdata import LESSON, Clock, add_lesson, down_rules, healthy_report
-
 from lab import report as report_lib
 from lab.report.answers import answers
 from lab.report.to_markdown import render_markdown
+from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.reportdata import LESSON, Clock, add_lesson, down_rules, healthy_report
 
 
 def by_question(report):

@@ -1,8 +1,6 @@
 """invoke report, collection: sections II-V from recorded command outputs, read-only, also without a cluster."""
 
 import pytest
-from labfakes import FakeCtx, make_lab
-from reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read
 
 from lab import docker, kind
 from lab import report as report_lib
@@ -11,6 +9,8 @@ from lab.kubectl import Kubectl
 from lab.report import parse
 from lab.report.facts import Fact, key_facts
 from lab.report.model import keep
+from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read
 
 
 def test_parsers_on_recorded_outputs():

@@ -13,8 +13,6 @@ import unicodedata
 from pathlib import Path
 
 import pytest
-from labfakes import executable
-from reportdata import NB, ROUND, add_chaos, add_lesson, healthy_report
 
 from lab import plot
 from lab import report as report_lib
@@ -22,6 +20,8 @@ from lab.errors import PreconditionError
 from lab.report import to_pdf
 from lab.report.collect import derive
 from lab.report.files import write_hand_in
+from tests.lab.labfakes import executable
+from tests.lab.reportdata import NB, ROUND, add_chaos, add_lesson, healthy_report
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADINGS = ["Key facts", "II. kind cluster setup", "III. The Cassandra service", "IV. Build and deploy an application",

@@ -4,13 +4,13 @@ import json
 import shutil
 
 import pytest
-from labfakes import FakeCtx, make_lab
-from reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules
 
 from lab import report as report_lib
 from lab.errors import LabError, PreconditionError
 from lab.report import to_markdown
 from lab.report.to_markdown import render_markdown
+from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.reportdata import NB, ROUND, WRITER, Clock, down_rules, healthy_rules
 
 
 def test_render_markdown_from_a_recorded_report(with_chaos):

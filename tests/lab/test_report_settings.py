@@ -3,12 +3,12 @@
 import shutil
 
 import pytest
-from reportdata import NB
 
 from lab import report as report_lib
 from lab.config import LabConfig
 from lab.errors import PreconditionError
 from lab.report.collect import hand_in, refresh_hand_in
+from tests.lab.reportdata import NB
 
 
 def test_defaults_and_today():

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from invoke import Config, MockContext, Result
-from labfakes import executable
 
 import lab.images
+from tests.lab.labfakes import executable
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = [

@@ -1,11 +1,11 @@
 import json
 
 import pytest
-from labfakes import DATA, FakeCtx, make_lab
 
 from lab import verify
 from lab.errors import LabError, PreconditionError
 from lab.verify import check_topic_rows, find_gaps, format_ranges
+from tests.lab.labfakes import DATA, FakeCtx, make_lab
 
 
 @pytest.mark.parametrize("seqs, last, gaps", [

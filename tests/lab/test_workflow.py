@@ -5,12 +5,12 @@ import types
 
 import pytest
 import yaml
-from labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
 import lab.images
 from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
+from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
@@ -135,7 +135,7 @@ def test_kind_create_failure_is_wrapped(project, images):
 def test_guard_context():
     from pathlib import Path
 
-    from labfakes import make_cfg
+    from tests.lab.labfakes import make_cfg
     root = Path(__file__).resolve().parents[2]
     workflow.guard_context(make_cfg(root), action="x")
     with pytest.raises(PreconditionError) as err:
@@ -391,9 +391,8 @@ def test_down_deletes_only_an_existing_cluster(project):
 
 
 def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeypatch, images):
-    from labfakes import make_cfg
-
     from lab.runner import Runner
+    from tests.lab.labfakes import make_cfg
     built = []
     sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: (
         built.append(runner) or {"kind": "k", "kubectl": "c"}

@@ -14,7 +14,8 @@ import signal
 import time
 
 import pytest
-from conftest import GO_PREFIX, SeedProcess, last_seq, started_processes, stored_seqs, unique_topic
+
+from tests.writer.support import GO_PREFIX, SeedProcess, last_seq, started_processes, stored_seqs, unique_topic
 
 KS = "ece573"
 @pytest.fixture

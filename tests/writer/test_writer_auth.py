@@ -11,8 +11,9 @@ import pytest
 from cassandra import Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
-from cassandra_nodes import SingleNode, wait_until
-from conftest import SeedProcess, assert_no_gap, unique_topic
+
+from tests.cassandra_nodes import SingleNode, wait_until
+from tests.writer.support import SeedProcess, assert_no_gap, unique_topic
 
 pytestmark = pytest.mark.slow
 

@@ -12,7 +12,8 @@ import time
 import urllib.request
 
 import pytest
-from conftest import assert_no_gap, connect, free_port, last_seq, stored_seqs, unique_topic
+
+from tests.writer.support import assert_no_gap, connect, free_port, last_seq, stored_seqs, unique_topic
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,8 @@ import time
 import urllib.request
 
 import pytest
-from conftest import assert_no_gap, connect, free_port, longest_pause, unique_topic, writetimes
+
+from tests.writer.support import assert_no_gap, connect, free_port, longest_pause, unique_topic, writetimes
 
 pytestmark = pytest.mark.slow
 

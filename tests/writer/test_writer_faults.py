@@ -8,8 +8,9 @@ import re
 import time
 
 import pytest
-from conftest import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
-from delayproxy import DelayProxy
+
+from tests.writer.delayproxy import DelayProxy
+from tests.writer.support import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
 
 pytestmark = pytest.mark.slow
 
@@ -119,7 +120,7 @@ def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_g
     import urllib.error
     import urllib.request
 
-    from conftest import free_port
+    from tests.writer.support import free_port
 
     port = free_port()
 

@@ -7,12 +7,12 @@ import time
 import uuid
 
 import pytest
-from conftest import assert_no_gap, connect, unique_topic
 from invoke import Context
 
 from lab import docker
 from lab.images import writer as writer_image
 from lab.runner import Runner
+from tests.writer.support import assert_no_gap, connect, unique_topic
 
 pytestmark = pytest.mark.slow
 

@@ -18,7 +18,12 @@ import uuid
 
 import docker.constants
 import pytest
-from cassandra_nodes import (
+from docker.types import EndpointConfig
+from invoke import Context
+
+from lab.images import writer as writer_image
+from lab.runner import Runner
+from tests.cassandra_nodes import (
     CLUSTER_JVM_OPTS,
     Cluster,
     ClusterNode,
@@ -28,12 +33,7 @@ from cassandra_nodes import (
     log,
     wait_until,
 )
-from conftest import assert_no_gap, connect, unique_topic
-from docker.types import EndpointConfig
-from invoke import Context
-
-from lab.images import writer as writer_image
-from lab.runner import Runner
+from tests.writer.support import assert_no_gap, connect, unique_topic
 
 pytestmark = pytest.mark.slow
 

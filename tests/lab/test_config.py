@@ -2,10 +2,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from labfakes import executable
 
 from lab.config import DEFAULTS, KIND_NODE_IMAGE, LabConfig, check_topic, resolve_tool
 from lab.errors import PreconditionError
+from tests.lab.labfakes import executable
 
 ROOT = Path(__file__).resolve().parents[2]
 

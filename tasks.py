@@ -16,6 +16,7 @@ from invoke import Collection, Exit, task
 
 from lab import status
 from lab.config import DEFAULTS, LabConfig
+from lab.context import guard_context
 from lab.errors import CommandError, LabError
 from lab.runner import Runner
 
@@ -36,7 +37,7 @@ def _runner(c) -> Runner:
 
 
 def _lab(c, need=("docker", "kind", "kubectl")):
-    from lab.workflow import open_lab
+    from lab.context import open_lab
 
     return open_lab(_runner(c), LabConfig.from_invoke(c), need=need)
 
@@ -46,7 +47,7 @@ def _lab_with_tools(c):
     from lab import workflow
 
     cfg = LabConfig.from_invoke(c)
-    workflow.guard_context(cfg, action="reset the cluster")
+    guard_context(cfg, action="reset the cluster")
     workflow.ensure_tools(_runner(c), cfg)
     return _lab(c)
 

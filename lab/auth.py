@@ -25,7 +25,7 @@ import secrets
 import tempfile
 from dataclasses import dataclass, field
 
-from lab import kubectl, status
+from lab import kubectl, names, status
 from lab.cassandra import KEYSPACE, Cassandra
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -156,7 +156,7 @@ def _cqlsh_stdin(cass: Cassandra, script: str, *, login: tuple[str, str] | None 
     command = ["cqlsh", f"--request-timeout={timeout}"]
     if login is not None:
         command += ["-u", login[0], "-p", login[1], "--insecure-password-without-warning"]
-    argv = cass.kube.exec_args(cass.pod, command, container=kubectl.CASSANDRA_CONTAINER, stdin=True)
+    argv = cass.kube.exec_args(cass.pod, command, container=names.CASSANDRA_CONTAINER, stdin=True)
     return cass.runner.probe(argv, timeout=timeout + 60, input=script)
 
 

@@ -22,19 +22,18 @@ import os
 import random
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from pathlib import Path
 
 from lab import docker
+from lab.config import ROOT
 from lab.errors import LabError, PreconditionError
+from lab.net import free_port
 from lab.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[1]
 KEYSPACE = "ece573_bench"
 TARGET_VS_SEED = 20.0
 TARGET_VS_RAW = 0.70
@@ -213,18 +212,13 @@ def format_report(report: dict) -> str:
 
 # -- a Cassandra of its own ---------------------------------------------------------------------------------
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def start_cassandra(runner: Runner, image: str, *, timeout: float = 300) -> tuple[str, list[tuple[str, int]]]:
     """``docker run`` one node with its CQL port on 127.0.0.1; wait until it answers. Returns (name, points)."""
     from cassandra.cluster import Cluster
 
     name = f"ece573-bench-{uuid.uuid4().hex[:6]}"
-    port = _free_port()
+    port = free_port()
     env = {"MAX_HEAP_SIZE": "1G", "HEAP_NEWSIZE": "256M", "CASSANDRA_CLUSTER_NAME": "ece573-bench"}
     runner.run(docker.run_detached_args(image, name=name, env=env, publish=[f"127.0.0.1:{port}:9042"]),
                hide=True, timeout=120)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from lab import kubectl
+from lab import names
 from lab.config import check_consistency, check_topic
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -171,7 +171,7 @@ class Cassandra:
         self.request_timeout = request_timeout
 
     def exec_args(self, command: list[str], *, interactive: bool = False) -> list[str]:
-        return self.kube.exec_args(self.pod, command, container=kubectl.CASSANDRA_CONTAINER, interactive=interactive)
+        return self.kube.exec_args(self.pod, command, container=names.CASSANDRA_CONTAINER, interactive=interactive)
 
     def nodetool_status(self) -> list[NodeStatus]:
         text = self.runner.output(self.exec_args(nodetool_args("status")), timeout=90)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from lab.config import ROOT
+
 _IGNORED_PARTS = {"__pycache__", ".pytest_cache", "build", ".mypy_cache"}
 
 #: Paths are hashed relative to the checkout, so a clone elsewhere (CI's) computes the same tags.
-REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def tree_digest(paths: list[Path | str], *, extra: tuple[str, ...] = (), length: int = 12) -> str:
@@ -34,6 +35,6 @@ def _stable_name(path: Path) -> str:
     """The path as it reads from the repository root (absolute or relative input alike)."""
     resolved = path.resolve()
     try:
-        return resolved.relative_to(REPO_ROOT).as_posix()
+        return resolved.relative_to(ROOT).as_posix()
     except ValueError:
         return path.as_posix()

@@ -15,14 +15,6 @@ from typing import Any
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.runner import Runner
 
-CASSANDRA_SELECTOR = "app=cassandra"
-WRITER_SELECTOR = "app=ece573-prj04-writer"
-CASSANDRA_STATEFULSET = "cassandra"
-CASSANDRA_CONTAINER = "cassandra"
-CASSANDRA_INIT_CONTAINER = "credentials"  # copies the Secret's cqlsh logins into the pod (cassandra.yml)
-WRITER_DEPLOYMENT = "ece573-prj04-writer"
-WRITER_CONTAINER = "writer"
-
 
 @dataclass(frozen=True)
 class Kubectl:

@@ -28,7 +28,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import chaos, kubectl, reporting, status, workflow
+from lab import chaos, kubectl, names, reporting, status, workflow
+from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report.model import command_item, utc
 from lab.runner import Outcome
@@ -175,7 +176,7 @@ class Lesson:
     # -- building blocks ---------------------------------------------------------------------------
 
     def _writer_pods(self) -> list[dict[str, Any]]:
-        return kubectl.pods(self.lab.runner, self.kube, kubectl.WRITER_SELECTOR)
+        return kubectl.pods(self.lab.runner, self.kube, names.WRITER_SELECTOR)
 
     def _live_writer(self) -> dict[str, Any] | None:
         pods = [p for p in self._writer_pods() if not p.get("metadata", {}).get("deletionTimestamp")]
@@ -218,7 +219,7 @@ class Lesson:
 
     def writer_logs(self, step: _Step, *, previous: bool = False, show: bool = True) -> str:
         """``kubectl logs -l app=ece573-prj04-writer`` as the assignment types it (plus our context)."""
-        argv = self.kube.base() + ["logs", "-l", kubectl.WRITER_SELECTOR, "--tail", "20"]
+        argv = self.kube.base() + ["logs", "-l", names.WRITER_SELECTOR, "--tail", "20"]
         if previous:
             argv.append("--previous")
         return step.command(argv, "the writer's log" + (" (previous container)" if previous else ""),
@@ -267,7 +268,7 @@ class Lesson:
         seen: list[int] = []
 
         def flowing() -> bool:
-            out = self.lab.runner.probe(self.kube.logs_args(selector=kubectl.WRITER_SELECTOR, tail=5), timeout=30)
+            out = self.lab.runner.probe(self.kube.logs_args(selector=names.WRITER_SELECTOR, tail=5), timeout=30)
             seen[:] = [int(m.group(2)) for m in map(_PROGRESS.search, out.stdout.splitlines()) if m]
             return bool(seen)
         self._until(flowing, "writer progress ('inserted rows to seq')", every=3.0)
@@ -335,7 +336,7 @@ class Lesson:
         found: list[int] = []
 
         def started() -> bool:
-            out = self.lab.runner.probe(self.kube.logs_args(selector=kubectl.WRITER_SELECTOR, tail=50), timeout=30)
+            out = self.lab.runner.probe(self.kube.logs_args(selector=names.WRITER_SELECTOR, tail=50), timeout=30)
             found[:] = [int(m.group(2)) for m in map(_START.search, out.stdout.splitlines()) if m]
             return bool(found)
         self._until(started, f"'start from lastSeq=' ({label})")
@@ -378,7 +379,7 @@ class Lesson:
         cfg = self.lab.cfg
         self.deploy_writer(step, mode="robust", topic=cfg.topic, resume=False)
         timeout = cfg.timeouts.writer
-        kubectl.rollout_status(self.lab.runner, self.kube, f"deployment/{kubectl.WRITER_DEPLOYMENT}", timeout=timeout)
+        kubectl.rollout_status(self.lab.runner, self.kube, f"deployment/{names.WRITER_DEPLOYMENT}", timeout=timeout)
 
 
 def workflow_last_seq(lab) -> int | None:
@@ -404,8 +405,8 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
     unknown = [n for n in steps if n not in STEPS]
     if unknown:
         raise PreconditionError(f"--step {unknown[0]}: the lesson has steps {', '.join(map(str, STEPS))}")
-    workflow.guard_context(lab.cfg, action="run the lesson (it redeploys the writer and deletes a pod)")
-    workflow._require_cluster(lab)
+    guard_context(lab.cfg, action="run the lesson (it redeploys the writer and deletes a pod)")
+    require_cluster(lab)
     if lab.runner.dry:
         raise PreconditionError("the lesson watches the cluster react; it has no dry run (run it for real)")
     path = record_path(lab.cfg)

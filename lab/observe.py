@@ -9,14 +9,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import auth, kubectl, reporting, status
+from lab import auth, kubectl, names, reporting, status
 from lab.cassandra import cqlsh_args, nodetool_args
+from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
-from lab.workflow import Lab, _require_cluster
 
 LOG_TARGETS = {
-    "writer": (kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER),
-    "cassandra": (kubectl.CASSANDRA_SELECTOR, kubectl.CASSANDRA_CONTAINER),
+    "writer": (names.WRITER_SELECTOR, names.WRITER_CONTAINER),
+    "cassandra": (names.CASSANDRA_SELECTOR, names.CASSANDRA_CONTAINER),
 }
 
 
@@ -31,7 +31,7 @@ def logs(lab: Lab, *, target: str = "writer", follow: bool = False, tail: int | 
     """``kubectl logs -l ... --prefix``: each line starts with [pod/<name>/<container>]. ``follow`` keeps
     following as pods are replaced or restarted (see ``LogFollower``)."""
     argv = logs_argv(lab, target=target, follow=follow, tail=tail)
-    _require_cluster(lab)
+    require_cluster(lab)
     if follow and not lab.runner.dry:
         LogFollower(lab, target, tail=tail).run()
         return
@@ -104,7 +104,7 @@ class LogFollower:
 def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]]:
     """One file per pod and container (and its previous run, if it restarted) under
     <artifacts>/logs/<timestamp>/, like kind's CollectLogs; failures are collected, not fatal."""
-    _require_cluster(lab)
+    require_cluster(lab)
     folder = lab.cfg.path(lab.cfg.artifacts) / "logs" / reporting.timestamp(now)
     errors: list[str] = []
     for selector, container in LOG_TARGETS.values():
@@ -136,10 +136,10 @@ def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "", user: str = 
     """cqlsh in ``pod``: interactive with a TTY, or one script with -e; as the lab's superuser or the writer."""
     if user not in CQLSH_USERS:
         raise PreconditionError(f"--user {user!r}: use one of {', '.join(CQLSH_USERS)}")
-    _require_cluster(lab)
+    require_cluster(lab)
     interactive = not execute
     argv = lab.kube.exec_args(pod, cqlsh_args(execute or None, credentials=CQLSH_USERS[user]),
-                              container=kubectl.CASSANDRA_CONTAINER, interactive=interactive)
+                              container=names.CASSANDRA_CONTAINER, interactive=interactive)
     try:
         lab.runner.run(argv, timeout=None, pty=interactive)
     except CommandError as err:
@@ -147,8 +147,8 @@ def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "", user: str = 
 
 
 def nodetool(lab: Lab, *, pod: str = "cassandra-0", args: list[str] | None = None) -> None:
-    _require_cluster(lab)
-    argv = lab.kube.exec_args(pod, nodetool_args(*(args or ["status"])), container=kubectl.CASSANDRA_CONTAINER)
+    require_cluster(lab)
+    argv = lab.kube.exec_args(pod, nodetool_args(*(args or ["status"])), container=names.CASSANDRA_CONTAINER)
     try:
         lab.runner.run(argv, timeout=300)
     except CommandError as err:
@@ -209,13 +209,13 @@ def pod_rows(pods: dict[str, Any], *, now: float | None = None) -> list[list[str
 
 def show_status(lab: Lab) -> bool:
     """Nodes, pods with placement, nodetool status, per-topic progress. False when some part failed."""
-    _require_cluster(lab)
+    require_cluster(lab)
     ok = True
     try:
         reporting.table(["node", "status", "roles", "version"],
                         node_rows(kubectl.get_json(lab.runner, lab.kube, "nodes", namespaced=False) or {}),
                         title="Nodes")
-        selector = f"app in (cassandra,{kubectl.WRITER_DEPLOYMENT})"
+        selector = f"app in (cassandra,{names.WRITER_DEPLOYMENT})"
         print()
         reporting.table(["pod", "ready", "status", "restarts", "node", "age"],
                         pod_rows(kubectl.get_json(lab.runner, lab.kube, "pods", selector=selector) or {}),

@@ -90,13 +90,13 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
     """verify for the task: a table on stdout, a JSON record under <artifacts>/verify/, LabError on a gap."""
     from lab import reporting, status
     from lab.config import check_consistency, check_topic
+    from lab.context import require_cluster
     from lab.errors import LabError
-    from lab.workflow import _require_cluster
 
     cfg = lab.cfg
     level = check_consistency(consistency or str(cfg.verify.get("consistency", "QUORUM")), key="--consistency")
     topics = [check_topic(topic)] if topic else None
-    _require_cluster(lab)
+    require_cluster(lab)
     cass = lab.cassandra(str(cfg.verify.get("pod", "cassandra-0")))
     if lab.runner.dry:
         # Reads are probes, so a dry run would really query; show the command instead.

@@ -8,45 +8,17 @@ rest of the lab (and its fast tests) works without them.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, preflight, state, status
-from lab.cassandra import Cassandra, all_up_normal, ring_summary
+from lab import auth, docker, kind, kubectl, manifests, names, preflight, state, status
+from lab.cassandra import all_up_normal, ring_summary
 from lab.config import LabConfig
+from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
-from lab.kind import Kind
-from lab.kubectl import Kubectl
+from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
-
-CASSANDRA_REPLICAS = 3
-
-
-@dataclass
-class Lab:
-    """A configured lab: settings, the runner and the two CLIs, resolved once per task."""
-
-    cfg: LabConfig
-    runner: Runner
-    kind: Kind
-    kube: Kubectl
-
-    @property
-    def state_dir(self) -> Path:
-        return self.cfg.path(self.cfg.state_dir)
-
-    def cassandra(self, pod: str = "cassandra-0") -> Cassandra:
-        return Cassandra(self.runner, self.kube, pod=pod,
-                         request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
-
-
-def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Lab:
-    """Preflight the tools ``need`` names and build the CLI wrappers around them."""
-    tools = preflight.check(runner, cfg, need=need)
-    return Lab(cfg=cfg, runner=runner, kind=Kind(tools.kind, cfg.cluster),
-               kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace))
 
 
 def ensure_tools(runner: Runner, cfg: LabConfig) -> None:
@@ -62,27 +34,6 @@ def ensure_tools(runner: Runner, cfg: LabConfig) -> None:
                      "(once; tens of minutes)") as s:
         built = kindnode.ensure_tools(runner)
         s.note(", ".join(str(v) for v in built.values()))
-
-
-def guard_context(cfg: LabConfig, *, action: str) -> None:
-    """Destructive tasks act only on kind-<cluster>, unless lab.allow_context names the other context."""
-    if cfg.is_kind_context or (cfg.allow_context and cfg.allow_context == cfg.kube_context):
-        return
-    raise PreconditionError(
-        f"refusing to {action} in kube context {cfg.kube_context!r}: it is not kind-{cfg.cluster}; "
-        f"set lab.allow_context to {cfg.kube_context!r} (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
-
-
-def _require_cluster(lab: Lab) -> None:
-    """kubectl tasks need the cluster's context; under --dry only warn, so `invoke --dry up` shows a plan."""
-    if kubectl.context_exists(lab.runner, lab.kube):
-        return
-    if lab.runner.dry:
-        status.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
-        return
-    if lab.cfg.is_kind_context:
-        raise PreconditionError(f"kube context {lab.kube.context} not found; create the cluster with `invoke reset`")
-    raise PreconditionError(f"kube context {lab.kube.context} not found in your kubeconfig")
 
 
 # -- images ---------------------------------------------------------------------------------------------
@@ -177,11 +128,11 @@ def reset(lab: Lab) -> float:
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
     _load(lab, cass)
-    _load_as(lab, cass, manifest_image(lab, cfg.cassandra_manifest, kubectl.CASSANDRA_CONTAINER))
+    _load_as(lab, cass, manifest_image(lab, cfg.cassandra_manifest, names.CASSANDRA_CONTAINER))
     writer = state.get(lab.state_dir, "writer_image")
     if writer and docker.image_exists(lab.runner, writer):
         _load(lab, writer)  # a writer built before this reset, so deploy works without a rebuild
-        _load_as(lab, writer, manifest_image(lab, cfg.writer_manifest, kubectl.WRITER_CONTAINER))
+        _load_as(lab, writer, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
     elapsed = time.monotonic() - started
     if not lab.runner.dry:
         status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
@@ -268,7 +219,7 @@ def build(lab: Lab, *, force: bool = False) -> str:
             status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
         _load(lab, tag)
         # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
-        _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, kubectl.WRITER_CONTAINER))
+        _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
     state.put(lab.state_dir, "writer_image", ref, dry=lab.runner.dry)
     return ref
 
@@ -296,7 +247,7 @@ def render_namespace(lab: Lab) -> Path:
 def render_cassandra(lab: Lab) -> Path:
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
-                            images={kubectl.CASSANDRA_CONTAINER: image, kubectl.CASSANDRA_INIT_CONTAINER: image})
+                            images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
@@ -305,14 +256,14 @@ def render_writer(lab: Lab) -> Path:
     env = {"TOPIC": cfg.topic, "CONSISTENCY": cfg.consistency, "WRITER_MODE": cfg.writer_mode,
            "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
-                            images={kubectl.WRITER_CONTAINER: writer_image_ref(lab)},
-                            env={kubectl.WRITER_CONTAINER: env})
+                            images={names.WRITER_CONTAINER: writer_image_ref(lab)},
+                            env={names.WRITER_CONTAINER: env})
     if cfg.writer_mode == "seed":
         # The seed writer (the assignment's Go writer) serves no HTTP, so /readyz and /healthz never answer: the
         # liveness probe would kill it about every minute, a restart the students would wrongly blame on it.
         # What they must see is its own failures (Unknown topic, the first write error) and Kubernetes restarting
         # it, so seed mode has no probes: Ready while the process runs, as the assignment's writer.yml had it.
-        docs = manifests.without_probes(docs, kubectl.WRITER_CONTAINER)
+        docs = manifests.without_probes(docs, names.WRITER_CONTAINER)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 
 
@@ -349,13 +300,13 @@ def _wait_rollout(lab: Lab, what: str, resource: str, selector: str, container: 
 
 def wait_cassandra(lab: Lab) -> None:
     timeout = lab.cfg.timeouts.cassandra
-    with status.step(f"Waiting for StatefulSet {kubectl.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
+    with status.step(f"Waiting for StatefulSet {names.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
         _wait_rollout(
             lab,
-            f"StatefulSet {kubectl.CASSANDRA_STATEFULSET}",
-            f"statefulset/{kubectl.CASSANDRA_STATEFULSET}",
-            kubectl.CASSANDRA_SELECTOR,
-            kubectl.CASSANDRA_CONTAINER,
+            f"StatefulSet {names.CASSANDRA_STATEFULSET}",
+            f"statefulset/{names.CASSANDRA_STATEFULSET}",
+            names.CASSANDRA_SELECTOR,
+            names.CASSANDRA_CONTAINER,
             timeout=timeout,
             state="Ready",
         )
@@ -372,8 +323,8 @@ def wait_cassandra(lab: Lab) -> None:
                 return False
             s.waiting(ring_summary(nodes, CASSANDRA_REPLICAS))
             return all_up_normal(nodes, CASSANDRA_REPLICAS)
-        _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", kubectl.CASSANDRA_SELECTOR,
-                         kubectl.CASSANDRA_CONTAINER,
+        _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", names.CASSANDRA_SELECTOR,
+                         names.CASSANDRA_CONTAINER,
                          lambda: kubectl.wait_until(up_normal, timeout=timeout, every=5.0))
 
 
@@ -393,7 +344,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if not cfg.is_kind_context and not cfg.images.registry:
         raise PreconditionError(f"context {cfg.kube_context} is not a kind cluster, so images cannot be kind-loaded; "
                                 "set lab.images.registry and run `invoke build` to push them")
-    _require_cluster(lab)
+    require_cluster(lab)
     # fail before touching the cluster when nothing was built
     writer_ref = writer_image_ref(lab) if what != "cassandra" else ""
     with status.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard) and Secret {auth.SECRET}"):
@@ -413,12 +364,12 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.
         status.info("the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and Kubernetes restarts it "
                     "(CrashLoopBackOff); watch it with `kubectl get pods` and "
-                    f"`kubectl logs -l {kubectl.WRITER_SELECTOR}`")
+                    f"`kubectl logs -l {names.WRITER_SELECTOR}`")
         return
     timeout = cfg.timeouts.writer
-    with status.step(f"Waiting for Deployment {kubectl.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
-        _wait_rollout(lab, f"Deployment {kubectl.WRITER_DEPLOYMENT}", f"deployment/{kubectl.WRITER_DEPLOYMENT}",
-                      kubectl.WRITER_SELECTOR, kubectl.WRITER_CONTAINER, timeout=timeout, state="rolled out")
+    with status.step(f"Waiting for Deployment {names.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
+        _wait_rollout(lab, f"Deployment {names.WRITER_DEPLOYMENT}", f"deployment/{names.WRITER_DEPLOYMENT}",
+                      names.WRITER_SELECTOR, names.WRITER_CONTAINER, timeout=timeout, state="rolled out")
 
 
 # -- delete ---------------------------------------------------------------------------------------------
@@ -432,7 +383,7 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
     if what not in DELETE_TARGETS:
         raise PreconditionError(f"--what {what!r}: use one of {', '.join(DELETE_TARGETS)}")
     guard_context(cfg, action="delete workloads")
-    _require_cluster(lab)
+    require_cluster(lab)
     timeout = cfg.timeouts.pod
     steps = []
     if what in ("writer", "all"):
@@ -453,7 +404,7 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
         with status.step("Deleting Cassandra's PersistentVolumeClaims"):
             try:
                 lab.runner.run(
-                    lab.kube.delete_pvcs_args(kubectl.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30
+                    lab.kube.delete_pvcs_args(names.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30
                 )
             except CommandError as err:
                 raise LabError(f"failed to delete Cassandra's PVCs: {err}") from err

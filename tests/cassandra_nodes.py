@@ -17,7 +17,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -33,6 +32,7 @@ from testcontainers.community.cassandra import CassandraContainer
 from testcontainers.core.network import Network
 from testcontainers.core.wait_strategies import LogMessageWaitStrategy
 
+from lab.net import free_port
 from lab.runner import Runner
 
 #: The image the fixtures start when CASSANDRA_IMAGE is unset: the official one, for users with Docker Hub.
@@ -145,11 +145,6 @@ def parse_nodetool_status(text: str) -> dict[str, str]:
     return states
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
 
 def _cassandra_container(image: str, name: str, *, env: dict[str, str], startup_timeout: float) -> CassandraContainer:
     container = CassandraContainer(image).with_name(name)
@@ -193,7 +188,7 @@ class SingleNode:
                  startup_timeout: float = 240):
         self.name = f"{NAME_PREFIX}-{uuid.uuid4().hex[:8]}"
         self.host = "127.0.0.1"
-        self.port = _free_port()
+        self.port = free_port()
         self.local_dc = LOCAL_DC
         self.startup_timeout = startup_timeout
         self.startup_seconds: float | None = None

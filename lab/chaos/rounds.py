@@ -22,8 +22,8 @@ from lab.chaos.faults import Fault
 from lab.chaos.faults.pod import target_kind
 from lab.chaos.results import ROUND_HEADERS, RoundResult, round_rows, totals
 from lab.chaos.watch import CASSANDRA_PODS, ChaosSettings, Env
+from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
-from lab.workflow import _require_cluster, guard_context
 
 #: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
 #: node controller's 5-minute eviction plus a margin for the round's own timeout.
@@ -103,7 +103,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                  rng=random.Random(seed))
     down = float(down or DEFAULT_DOWN)
     guard_context(cfg, action="delete pods" if not (node or partition) else "inflict faults")
-    _require_cluster(lab)
+    require_cluster(lab)
     settings = ChaosSettings.from_config(cfg, force=force)
     faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import logging
 import re
-import socket
 import subprocess
 import threading
 import time
 import urllib.request
 from collections.abc import Callable
 
-from lab import kubectl
+from lab import names
 from lab.cassandra import Cassandra
 from lab.kubectl import Kubectl
+from lab.net import free_port
 from lab.runner import Runner
 from lab.stall import Sample
 
@@ -95,12 +95,12 @@ class MetricsProgress:
     def __init__(self, runner: Runner, kube: Kubectl, *, remote_port: int, metric: str, topic: str):
         self.runner, self.kube = runner, kube
         self.remote_port, self.metric, self.topic = remote_port, metric, topic
-        self.local_port = _free_port()
+        self.local_port = free_port()
         self.proc = None
         self._opened = 0.0
 
     def _open(self) -> None:
-        argv = self.kube.port_forward_args(f"deployment/{kubectl.WRITER_DEPLOYMENT}", self.local_port, self.remote_port)
+        argv = self.kube.port_forward_args(f"deployment/{names.WRITER_DEPLOYMENT}", self.local_port, self.remote_port)
         # kubectl prints "Handling connection for ..." per scrape; nobody reads it, and an unread pipe
         # would fill up and stall the forward during a long round.
         self.proc = self.runner.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -168,9 +168,3 @@ def metrics_progress(runner: Runner, kube: Kubectl, settings) -> MetricsProgress
         return progress
     log.info("writer metric %s not reachable; sampling last_seq with cqlsh", settings.metric)
     return None
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

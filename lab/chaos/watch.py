@@ -12,15 +12,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, status
+from lab import kubectl, names, status
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
 from lab.errors import LabError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
+from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
 
-CASSANDRA_REPLICAS = 3
 CASSANDRA_PODS = tuple(f"cassandra-{n}" for n in range(CASSANDRA_REPLICAS))
 
 
@@ -159,7 +159,7 @@ def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 # -- reads and waits -------------------------------------------------------------------------------------
 
 def writer_restarts(runner: Runner, kube: Kubectl) -> dict[str, int]:
-    return restart_counts(kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR))
+    return restart_counts(kubectl.pods(runner, kube, names.WRITER_SELECTOR))
 
 
 def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int], *, lines: int = 3) -> list[str]:
@@ -167,7 +167,7 @@ def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int],
     lines its previous run logged (a permanent error's one line, or the unhealthy /healthz the kubelet
     acted on). A restart the round cannot explain would leave "writer restarts 1" a riddle."""
     causes = []
-    for pod in kubectl.pods(runner, kube, kubectl.WRITER_SELECTOR):
+    for pod in kubectl.pods(runner, kube, names.WRITER_SELECTOR):
         if kubectl.pod_restarts(pod) <= before.get(kubectl.pod_uid(pod), 0):
             continue
         name = pod.get("metadata", {}).get("name", "")
@@ -177,12 +177,12 @@ def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int],
     return causes
 
 
-def require_ready(env: Env, names: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
+def require_ready(env: Env, pod_names: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
     """The named Cassandra pods, each Ready, or one line saying which is not (before any fault)."""
     from lab.errors import PreconditionError
 
-    pods = by_name(kubectl.pods(env.runner, env.kube, kubectl.CASSANDRA_SELECTOR))
-    for name in names:
+    pods = by_name(kubectl.pods(env.runner, env.kube, names.CASSANDRA_SELECTOR))
+    for name in pod_names:
         if name not in pods:
             raise PreconditionError(f"{name} not found; run `invoke deploy` (StatefulSet cassandra has "
                                     f"{', '.join(sorted(pods)) or 'no pods'})")
@@ -192,13 +192,13 @@ def require_ready(env: Env, names: tuple[str, ...] | list[str]) -> dict[str, dic
 
 
 def ready_writers(env: Env) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    items = kubectl.pods(env.runner, env.kube, kubectl.WRITER_SELECTOR)
+    items = kubectl.pods(env.runner, env.kube, names.WRITER_SELECTOR)
     return items, [p for p in items if kubectl.pod_ready(p)]
 
 
-def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list[str], old_uids: set[str], *,
+def await_cassandra(env: Env, result: RoundResult, pod_names: tuple[str, ...] | list[str], old_uids: set[str], *,
                     probe: str, down_node: str | None = None, poll: Callable[[], None] | None = None) -> bool:
-    """Wait until every pod in ``names`` is Ready under a uid not in ``old_uids`` (pass an empty set when
+    """Wait until every pod in ``pod_names`` is Ready under a uid not in ``old_uids`` (pass an empty set when
     the same pod object comes back, as after a node restart), then until nodetool in ``probe`` lists
     every node UN.
 
@@ -206,15 +206,15 @@ def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list
     ``poll`` runs each round of the wait (a fault's own observation, e.g. the node's state).
     The timeout (lab.timeouts.pod) is per pod: the StatefulSet starts them one after another (OrderedReady).
     """
-    timeout = env.settings.timeout * max(1, len(names))
+    timeout = env.settings.timeout * max(1, len(pod_names))
     states: dict[str, str] = {}
 
     def ready() -> bool:
         if poll is not None:
             poll()
-        pods = by_name(kubectl.pods(env.runner, env.kube, kubectl.CASSANDRA_SELECTOR))
+        pods = by_name(kubectl.pods(env.runner, env.kube, names.CASSANDRA_SELECTOR))
         done = True
-        for name in names:
+        for name in pod_names:
             pod = pods.get(name)
             states[name] = pod_state(pod, down_node=down_node)
             env.note(result, name, states[name])
@@ -223,8 +223,8 @@ def await_cassandra(env: Env, result: RoundResult, names: tuple[str, ...] | list
         return done
 
     if not kubectl.wait_until(ready, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
-        stuck = [n for n in names if not states.get(n, "").startswith("Ready")] or list(names)
-        per_pod = f" ({env.settings.timeout:.0f}s a pod)" if len(names) > 1 else ""
+        stuck = [n for n in pod_names if not states.get(n, "").startswith("Ready")] or list(pod_names)
+        per_pod = f" ({env.settings.timeout:.0f}s a pod)" if len(pod_names) > 1 else ""
         result.error = (f"{', '.join(stuck)} not Ready within {timeout:.0f}s{per_pod}: "
                         + "; ".join(f"{n} {states.get(n, 'unknown')}" if len(stuck) > 1 else states.get(n, "unknown")
                                     for n in stuck))
@@ -263,7 +263,7 @@ def await_writer(env: Env, result: RoundResult, old_uids: set[str]) -> bool:
     state = [""]
 
     def replaced() -> bool:
-        items = kubectl.pods(env.runner, env.kube, kubectl.WRITER_SELECTOR)
+        items = kubectl.pods(env.runner, env.kube, names.WRITER_SELECTOR)
         state[0] = "; ".join(f"{p['metadata']['name']}: {pod_state(p)}" for p in items) or "no pod"
         return replaced_and_ready(items, old_uids) is not None
 

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 
 from lab import docker
+from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import LabError, PreconditionError
 from lab.runner import Runner
@@ -31,8 +32,7 @@ CQLSH_VERSION = "6.2.2"
 #: Repository part of the tag; the tag itself is ``<version>-<digest>``.
 IMAGE_NAME = "cassandra-lab"
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-IMAGE_DIR = REPO_ROOT / "images" / "cassandra"
+IMAGE_DIR = ROOT / "images" / "cassandra"
 BUILD_DIR = IMAGE_DIR / "build"
 JARS_DIR = BUILD_DIR / "lib"
 WHEELS_DIR = BUILD_DIR / "wheels"
@@ -44,8 +44,8 @@ _IMAGE_PYTHON = (3, 11)
 def image_tag(version: str = DEFAULT_VERSION) -> str:
     """The content-addressed tag for ``version``, computed from the image's sources alone."""
     # Relative paths, so a clone in another folder (CI's) computes the same tag.
-    with contextlib.chdir(REPO_ROOT):
-        digest = tree_digest([IMAGE_DIR.relative_to(REPO_ROOT)], extra=(version, CQLSH_VERSION))
+    with contextlib.chdir(ROOT):
+        digest = tree_digest([IMAGE_DIR.relative_to(ROOT)], extra=(version, CQLSH_VERSION))
     return f"{IMAGE_NAME}:{version}-{digest}"
 
 

@@ -36,11 +36,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from lab import docker
+from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[2]
 RECIPE = ROOT / "images" / "kind-node"
 BUILD = RECIPE / "build"
 BIN = BUILD / "bin"

@@ -16,11 +16,11 @@ import sys
 from pathlib import Path
 
 from lab import docker
+from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError
 from lab.runner import Runner
 
-ROOT = Path(__file__).resolve().parents[2]
 REPOSITORY = "ece573-prj04-writer"
 REQUIREMENTS = ROOT / "writer" / "requirements.txt"
 WHEELS = ROOT / "build" / "writer-wheels"

@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from lab.names import CLUSTER_NAME
 from lab.report import lesson_record
-from lab.report.model import CLUSTER_NAME
 
 
 @dataclass(frozen=True)

@@ -19,10 +19,11 @@ import yaml
 
 from lab import status
 from lab.cassandra import Cassandra
+from lab.names import CASSANDRA_REPLICAS, CLUSTER_NAME
 from lab.report import lesson_record, section_ii, section_iii, section_iv, section_v
 from lab.report.answers import answers
 from lab.report.facts import key_facts
-from lab.report.model import CASSANDRA_REPLICAS, CLUSTER_NAME, SCHEMA, SECTIONS, utc
+from lab.report.model import SCHEMA, SECTIONS, utc
 from lab.report.recording import RecordingRunner
 
 #: Each section's collector, in the assignment's order (a section may use what an earlier one found).

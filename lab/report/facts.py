@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from lab.report.model import CASSANDRA_REPLICAS, CLUSTER_NAME
+from lab.names import CASSANDRA_REPLICAS, CLUSTER_NAME
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,6 @@ from typing import Any
 from lab.report.parse import strip_escapes
 
 SCHEMA = 1
-#: The Cassandra cluster name cassandra.yml sets (CASSANDRA_CLUSTER_NAME); the writer logs it too.
-CLUSTER_NAME = "ece573-prj04"
-CASSANDRA_REPLICAS = 3
 #: Lines of a command's output kept in report.json (head and tail); verify's reads list every seq.
 KEEP_LINES = 400
 #: Lines of a command's output shown in the report (the tail); the JSON keeps more.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from lab import kubectl
+from lab import kubectl, names
 from lab.cassandra import cqlsh_args, nodetool_args, parse_cqlsh_table, parse_nodetool_status
 from lab.errors import LabError
 from lab.report.model import note
@@ -21,7 +21,7 @@ def collect(col) -> None:
     rec.show(col.kube.get_wide_args("persistentvolumeclaims"),
              "Each Cassandra pod's volume (a PVC per pod, kept when the pod is deleted)")
     try:
-        pods = kubectl.pods(rec, col.kube, kubectl.CASSANDRA_SELECTOR)
+        pods = kubectl.pods(rec, col.kube, names.CASSANDRA_SELECTOR)
     except LabError as err:
         items.append(note(f"Not collected: the Cassandra pods: {err}"))
         return
@@ -31,7 +31,7 @@ def collect(col) -> None:
     ready = [p["name"] for p in data["cassandra_pods"] if p["ready"]]
     if not ready:
         items.append(
-            note(f"Not collected: `nodetool status` and cqlsh: no Ready pod matches {kubectl.CASSANDRA_SELECTOR}.")
+            note(f"Not collected: `nodetool status` and cqlsh: no Ready pod matches {names.CASSANDRA_SELECTOR}.")
         )
         return
     col.exec_pod = "cassandra-0" if "cassandra-0" in ready else sorted(ready)[0]

@@ -7,7 +7,7 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from lab import kubectl
+from lab import kubectl, names
 from lab.errors import LabError
 from lab.report import parse
 from lab.report.model import image, note, table
@@ -19,9 +19,9 @@ def collect(col) -> None:
     if not col.cluster_up:
         items.append(note(f"Not collected: the writer: {col.down_reason}."))
     else:
-        rec.show(col.kube.get_wide_args(f"deployment/{kubectl.WRITER_DEPLOYMENT}"), "The writer Deployment")
+        rec.show(col.kube.get_wide_args(f"deployment/{names.WRITER_DEPLOYMENT}"), "The writer Deployment")
         try:
-            pods = kubectl.pods(rec, col.kube, kubectl.WRITER_SELECTOR)
+            pods = kubectl.pods(rec, col.kube, names.WRITER_SELECTOR)
         except LabError as err:
             pods = []
             items.append(note(f"Not collected: the writer's pods: {err}"))
@@ -32,11 +32,11 @@ def collect(col) -> None:
             items.append(table("Writer pods", ["pod", "ready", "restarts", "state"],
                                [[p["name"], "yes" if p["ready"] else "no", str(p["restarts"]), p["state"]]
                                 for p in data["writer_pods"]]))
-            out = rec.show(col.kube.logs_args(selector=kubectl.WRITER_SELECTOR, container=kubectl.WRITER_CONTAINER,
+            out = rec.show(col.kube.logs_args(selector=names.WRITER_SELECTOR, container=names.WRITER_CONTAINER,
                                               tail=col.tail), f"The writer's last {col.tail} log lines", timeout=60)
             data["writer_progress"] = parse.last_progress(out.stdout.splitlines()) if out.ok else None
         else:
-            items.append(note(f"No writer pod: no pod matches {kubectl.WRITER_SELECTOR} (`invoke deploy`)."))
+            items.append(note(f"No writer pod: no pod matches {names.WRITER_SELECTOR} (`invoke deploy`)."))
     chaos_rounds(col, items)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import kubectl
+from lab import names
 from lab.cassandra import LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
 from lab.errors import LabError
 from lab.report import parse
@@ -62,7 +62,7 @@ def resume(col, items: list[dict[str, Any]]) -> None:
     current run. N > 0 means a writer resumed from progress stored in Cassandra."""
     found: list[dict[str, Any]] = []
     folder = col.cfg.path(col.cfg.artifacts) / "logs"
-    for path in sorted(folder.glob(f"*/{kubectl.WRITER_DEPLOYMENT}-*.log")) if folder.is_dir() else []:
+    for path in sorted(folder.glob(f"*/{names.WRITER_DEPLOYMENT}-*.log")) if folder.is_dir() else []:
         try:
             text = path.read_text(errors="replace").splitlines()
         except OSError:
@@ -72,7 +72,7 @@ def resume(col, items: list[dict[str, Any]]) -> None:
     if col.cluster_up:
         for pod in col.data.get("writer_pods", []):
             for previous in ([True, False] if pod["restarts"] else [False]):
-                argv = col.kube.logs_args(pod=pod["name"], container=kubectl.WRITER_CONTAINER, previous=previous)
+                argv = col.kube.logs_args(pod=pod["name"], container=names.WRITER_CONTAINER, previous=previous)
                 out = col.rec.probe(argv, timeout=60)
                 if out.ok:
                     source = f"pod {pod['name']}, {'previous run' if previous else 'current run'}"

@@ -9,10 +9,10 @@ from pathlib import Path
 from invoke import Result
 
 from lab.config import LabConfig
+from lab.context import Lab
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
-from lab.workflow import Lab
 
 DATA = Path(__file__).parent / "data"
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lab import cassandra as cassandra_ops
-from lab import kubectl, manifests
+from lab import manifests, names
 from lab.config import KIND_NODE_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -55,10 +55,10 @@ def test_names_from_the_assignment():
     assert env_of(C_CASS)["CASSANDRA_CLUSTER_NAME"] == "ece573-prj04"
     assert DEPLOY["spec"]["template"]["metadata"]["labels"]["app"] == "ece573-prj04-writer"
     assert (STS["metadata"]["name"], DEPLOY["metadata"]["name"]) == (
-        kubectl.CASSANDRA_STATEFULSET,
-        kubectl.WRITER_DEPLOYMENT,
+        names.CASSANDRA_STATEFULSET,
+        names.WRITER_DEPLOYMENT,
     )
-    assert (C_CASS["name"], C_WRITER["name"]) == (kubectl.CASSANDRA_CONTAINER, kubectl.WRITER_CONTAINER)
+    assert (C_CASS["name"], C_WRITER["name"]) == (names.CASSANDRA_CONTAINER, names.WRITER_CONTAINER)
 
 
 def test_headless_service_selects_the_statefulset_pods_and_its_ports_exist():
@@ -75,7 +75,7 @@ def test_headless_service_selects_the_statefulset_pods_and_its_ports_exist():
 def test_selectors_match_template_labels_and_lab_selectors(doc):
     labels = doc["spec"]["template"]["metadata"]["labels"]
     assert matches(doc["spec"]["selector"]["matchLabels"], labels)
-    lab_selector = kubectl.CASSANDRA_SELECTOR if doc is STS else kubectl.WRITER_SELECTOR
+    lab_selector = names.CASSANDRA_SELECTOR if doc is STS else names.WRITER_SELECTOR
     assert matches(selector_of(lab_selector), labels)  # what `invoke logs/status/chaos` select on
     assert {"app.kubernetes.io/name", "app.kubernetes.io/part-of"} <= set(labels)
 
@@ -121,7 +121,7 @@ def test_data_on_pvcs_from_kinds_default_storage_class():
     claims = {c["metadata"]["name"]: c for c in STS["spec"]["volumeClaimTemplates"]}
     mount = next(m for m in C_CASS["volumeMounts"] if m["mountPath"] == "/var/lib/cassandra")
     assert claims[mount["name"]]["spec"]["storageClassName"] == "standard"
-    assert matches(selector_of(kubectl.CASSANDRA_SELECTOR), claims[mount["name"]]["metadata"]["labels"])  # --pvcs
+    assert matches(selector_of(names.CASSANDRA_SELECTOR), claims[mount["name"]]["metadata"]["labels"])  # --pvcs
 
 
 @pytest.mark.parametrize("container", [C_CASS, C_WRITER], ids=["cassandra", "writer"])
@@ -262,7 +262,7 @@ def test_cassandra_runs_as_its_image_user_with_authentication_and_authorization_
 def test_cqlsh_logins_come_from_the_secret_through_the_init_container():
     pod = STS["spec"]["template"]["spec"]
     [init] = pod["initContainers"]
-    assert init["name"] == kubectl.CASSANDRA_INIT_CONTAINER and init["image"] == C_CASS["image"]
+    assert init["name"] == names.CASSANDRA_INIT_CONTAINER and init["image"] == C_CASS["image"]
     [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
     assert auth_volume["secret"]["secretName"] == "cassandra-auth"
     assert {i["path"] for i in auth_volume["secret"]["items"]} == {"credentials", "writer-credentials"}

@@ -9,6 +9,7 @@ import yaml
 import lab.images
 from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
+from lab.context import guard_context
 from lab.errors import LabError, PreconditionError
 from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
@@ -137,12 +138,12 @@ def test_guard_context():
 
     from tests.lab.labfakes import make_cfg
     root = Path(__file__).resolve().parents[2]
-    workflow.guard_context(make_cfg(root), action="x")
+    guard_context(make_cfg(root), action="x")
     with pytest.raises(PreconditionError) as err:
-        workflow.guard_context(make_cfg(root, context="gke_prod"), action="delete workloads")
+        guard_context(make_cfg(root, context="gke_prod"), action="delete workloads")
     assert str(err.value) == ("refusing to delete workloads in kube context 'gke_prod': it is not kind-kind; "
                               "set lab.allow_context to 'gke_prod' (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
-    workflow.guard_context(make_cfg(root, context="gke_prod", allow_context="gke_prod"), action="x")
+    guard_context(make_cfg(root, context="gke_prod", allow_context="gke_prod"), action="x")
 
 
 # -- build ----------------------------------------------------------------------------------------------

@@ -9,7 +9,6 @@ import itertools
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -143,11 +142,6 @@ def started_processes(kind: type[WriterProcess]):
         for writer in started:
             writer.close()
 
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def unique_topic(name: str) -> str:

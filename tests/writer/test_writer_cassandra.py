@@ -13,7 +13,8 @@ import urllib.request
 
 import pytest
 
-from tests.writer.support import assert_no_gap, connect, free_port, last_seq, stored_seqs, unique_topic
+from lab.net import free_port
+from tests.writer.support import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
 
 pytestmark = pytest.mark.slow
 

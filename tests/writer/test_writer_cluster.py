@@ -14,7 +14,8 @@ import urllib.request
 
 import pytest
 
-from tests.writer.support import assert_no_gap, connect, free_port, longest_pause, unique_topic, writetimes
+from lab.net import free_port
+from tests.writer.support import assert_no_gap, connect, longest_pause, unique_topic, writetimes
 
 pytestmark = pytest.mark.slow
 

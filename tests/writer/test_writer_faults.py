@@ -6,9 +6,12 @@ from __future__ import annotations
 import random
 import re
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 
+from lab.net import free_port
 from tests.writer.delayproxy import DelayProxy
 from tests.writer.support import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
 
@@ -117,11 +120,6 @@ def test_two_writers_on_one_topic_leave_no_gap(writers, env, cql):
 
 def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_green(writers, env, cql,
                                                                                       cassandra_node):
-    import urllib.error
-    import urllib.request
-
-    from tests.writer.support import free_port
-
     port = free_port()
 
     def healthz():

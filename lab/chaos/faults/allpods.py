@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from lab import kubectl
 from lab.chaos import watch
-from lab.chaos.faults import Fault, register
+from lab.chaos.faults.base import Fault, register
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import CASSANDRA_PODS, Env
 

@@ -10,9 +10,9 @@ too (its restart count grows: the bar of zero restarts holds only for a writer o
 
 from __future__ import annotations
 
-from lab import docker, kind, kubectl
+from lab import docker, kind, kubectl, names
 from lab.chaos import watch
-from lab.chaos.faults import Fault, register
+from lab.chaos.faults.base import Fault, register
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import CASSANDRA_PODS, Env
 from lab.errors import LabError, PreconditionError
@@ -46,15 +46,15 @@ class StopNode(Fault):
     def validate(self, env: Env) -> None:
         if env.kind is None:
             raise PreconditionError("--node needs the kind cluster's node list (no kind CLI configured)")
-        names = kind.nodes(env.runner, env.kind)
-        workers = [n for n in names if not n.endswith("-control-plane")]
-        if self.name in names and self.name not in workers:
+        nodes = kind.nodes(env.runner, env.kind)
+        workers = [n for n in nodes if not n.endswith("-control-plane")]
+        if self.name in nodes and self.name not in workers:
             raise PreconditionError(f"--node {self.name!r}: the control plane serves the API this round watches; "
                                     f"stop a worker ({', '.join(workers)})")
-        if names and self.name not in workers:
+        if nodes and self.name not in workers:
             raise PreconditionError(f"--node {self.name!r}: not a worker of kind cluster {env.kind.name!r} "
                                     f"(workers: {', '.join(workers) or 'none'})")
-        if not names and not env.runner.dry:
+        if not nodes and not env.runner.dry:
             raise PreconditionError(f"kind cluster {env.kind.name!r} has no nodes; create it with `invoke reset`")
 
     def prepare(self, env: Env) -> None:
@@ -118,5 +118,5 @@ class StopNode(Fault):
         return kubectl.get_json(env.runner, env.kube, "node", self.name, namespaced=False)
 
     def _lab_pods(self, env: Env) -> list[dict]:
-        return (kubectl.pods(env.runner, env.kube, kubectl.CASSANDRA_SELECTOR)
-                + kubectl.pods(env.runner, env.kube, kubectl.WRITER_SELECTOR))
+        return (kubectl.pods(env.runner, env.kube, names.CASSANDRA_SELECTOR)
+                + kubectl.pods(env.runner, env.kube, names.WRITER_SELECTOR))

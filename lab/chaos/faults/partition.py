@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import json
 
-from lab import docker, kubectl
+from lab import docker, kubectl, names
 from lab.cassandra import parse_nodetool_status
 from lab.chaos import watch
-from lab.chaos.faults import Fault, register
+from lab.chaos.faults.base import Fault, register
 from lab.chaos.faults.pod import other_cassandra
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import CASSANDRA_PODS, Env
@@ -59,7 +59,7 @@ def restore_script() -> str:
     ])
 
 
-def container_id(pod: dict, container: str = kubectl.CASSANDRA_CONTAINER) -> str:
+def container_id(pod: dict, container: str = names.CASSANDRA_CONTAINER) -> str:
     """The CRI id of ``container`` in a pod's status ("containerd://<id>" -> "<id>"), or ''."""
     for cs in pod.get("status", {}).get("containerStatuses", []) or []:
         if cs.get("name") == container and cs.get("containerID"):

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from lab import kubectl
+from lab import kubectl, names
 from lab.chaos import watch
-from lab.chaos.faults import Fault, register
+from lab.chaos.faults.base import Fault, register
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.errors import LabError, PreconditionError
@@ -20,7 +20,7 @@ def target_kind(pod: str) -> str:
     """"cassandra" or "writer" for a pod name a user may give; one line for anything else."""
     if re.fullmatch(r"cassandra-\d+", pod):
         return "cassandra"
-    if pod == "writer" or pod.startswith(kubectl.WRITER_DEPLOYMENT):
+    if pod == "writer" or pod.startswith(names.WRITER_DEPLOYMENT):
         return "writer"
     raise PreconditionError(f"--pod {pod!r}: {POD_HELP}")
 
@@ -76,5 +76,5 @@ class DeletePod(Fault):
                 ready = watch.ready_writers(env)[1]
             except LabError:
                 ready = []
-            self.victim = ready[0]["metadata"]["name"] if ready else f"<a Ready pod of {kubectl.WRITER_SELECTOR}>"
+            self.victim = ready[0]["metadata"]["name"] if ready else f"<a Ready pod of {names.WRITER_SELECTOR}>"
         env.runner.run(env.kube.delete_pod_args(self.victim, force=self.force), timeout=120)

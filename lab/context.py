@@ -1,0 +1,65 @@
+"""A configured lab, and the checks every task makes before it acts on the cluster.
+
+``Lab`` is what each task resolves once (settings, the runner and the kind/kubectl CLIs); ``guard_context``
+keeps destructive tasks on the lab's own kind context; ``require_cluster`` stops a kubectl task early, with
+one line, when the context does not exist.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from lab import kubectl, preflight, status
+from lab.cassandra import Cassandra
+from lab.config import LabConfig
+from lab.errors import PreconditionError
+from lab.kind import Kind
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+
+
+@dataclass
+class Lab:
+    """A configured lab: settings, the runner and the two CLIs, resolved once per task."""
+
+    cfg: LabConfig
+    runner: Runner
+    kind: Kind
+    kube: Kubectl
+
+    @property
+    def state_dir(self) -> Path:
+        return self.cfg.path(self.cfg.state_dir)
+
+    def cassandra(self, pod: str = "cassandra-0") -> Cassandra:
+        return Cassandra(self.runner, self.kube, pod=pod,
+                         request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
+
+
+def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Lab:
+    """Preflight the tools ``need`` names and build the CLI wrappers around them."""
+    tools = preflight.check(runner, cfg, need=need)
+    return Lab(cfg=cfg, runner=runner, kind=Kind(tools.kind, cfg.cluster),
+               kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace))
+
+
+def guard_context(cfg: LabConfig, *, action: str) -> None:
+    """Destructive tasks act only on kind-<cluster>, unless lab.allow_context names the other context."""
+    if cfg.is_kind_context or (cfg.allow_context and cfg.allow_context == cfg.kube_context):
+        return
+    raise PreconditionError(
+        f"refusing to {action} in kube context {cfg.kube_context!r}: it is not kind-{cfg.cluster}; "
+        f"set lab.allow_context to {cfg.kube_context!r} (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
+
+
+def require_cluster(lab: Lab) -> None:
+    """kubectl tasks need the cluster's context; under --dry only warn, so `invoke --dry up` shows a plan."""
+    if kubectl.context_exists(lab.runner, lab.kube):
+        return
+    if lab.runner.dry:
+        status.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
+        return
+    if lab.cfg.is_kind_context:
+        raise PreconditionError(f"kube context {lab.kube.context} not found; create the cluster with `invoke reset`")
+    raise PreconditionError(f"kube context {lab.kube.context} not found in your kubeconfig")

@@ -1,0 +1,19 @@
+"""The assignment's names, as cassandra.yml and writer.yml spell them, and the size of its ring.
+
+Every module that selects pods, waits for a rollout or counts nodes takes them from here, so a renamed
+label or a fourth replica is one edit.
+"""
+
+#: The Cassandra cluster name cassandra.yml sets (CASSANDRA_CLUSTER_NAME); the writer logs it too.
+CLUSTER_NAME = "ece573-prj04"
+#: Replicas of the Cassandra StatefulSet (cassandra.yml) and nodes that must show UN.
+CASSANDRA_REPLICAS = 3
+
+CASSANDRA_SELECTOR = "app=cassandra"
+CASSANDRA_STATEFULSET = "cassandra"
+CASSANDRA_CONTAINER = "cassandra"
+CASSANDRA_INIT_CONTAINER = "credentials"  # copies the Secret's cqlsh logins into the pod (cassandra.yml)
+
+WRITER_SELECTOR = "app=ece573-prj04-writer"
+WRITER_DEPLOYMENT = "ece573-prj04-writer"
+WRITER_CONTAINER = "writer"

@@ -8,16 +8,23 @@ plan is accurate). ``invoke --list`` shows every task; ``invoke --help <task>`` 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import shlex
 
 from invoke import Collection, Exit, task
 
-from lab import status
+from lab import chaos as chaos_lib
+from lab import checks, observe, status, workflow
+from lab import lesson as lesson_lib
+from lab import report as report_lib
+from lab import verify as verify_lib
 from lab.config import DEFAULTS, LabConfig
-from lab.context import guard_context
-from lab.errors import CommandError, LabError
+from lab.context import guard_context, open_lab
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.images import cassandra as cassandra_image
+from lab.images import kindnode
 from lab.runner import Runner
 
 
@@ -37,14 +44,12 @@ def _runner(c) -> Runner:
 
 
 def _lab(c, need=("docker", "kind", "kubectl")):
-    from lab.context import open_lab
 
     return open_lab(_runner(c), LabConfig.from_invoke(c), need=need)
 
 
 def _lab_with_tools(c):
     """reset/up: refuse a foreign context first, then build kind/kubectl if missing, then preflight."""
-    from lab import workflow
 
     cfg = LabConfig.from_invoke(c)
     guard_context(cfg, action="reset the cluster")
@@ -74,7 +79,6 @@ def _handled(body):
 @_handled
 def reset(c):
     """Recreate the kind cluster from cluster.yml (images fetched or built) and load them into the nodes."""
-    from lab import workflow
 
     lab = _lab_with_tools(c)
     workflow.reset(lab)
@@ -84,7 +88,6 @@ def reset(c):
 @_handled
 def build(c, force=False):
     """Build the writer image (content tag; no-op if unchanged), load it into kind, also as ece573-prj04-writer:v1."""
-    from lab import workflow
 
     workflow.build(_lab(c), force=force)
 
@@ -100,7 +103,6 @@ _WRITER_FLAGS = {
 
 def _writer_cfg(cfg, writer_mode, resume, no_resume, topic):
     """``cfg`` with the writer flags applied and checked (before anything runs: a bad flag is one line, exit 2)."""
-    from lab.errors import PreconditionError
 
     if resume and no_resume:
         raise PreconditionError("--resume and --no-resume contradict each other; give one")
@@ -112,9 +114,7 @@ def _writer_cfg(cfg, writer_mode, resume, no_resume, topic):
 @_handled
 def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=None):
     """Apply cassandra.yml and writer.yml with the built images; wait until all is Ready and UN."""
-    import dataclasses
 
-    from lab import workflow
 
     cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic)
     lab = _lab(c, need=("kubectl",))
@@ -125,7 +125,6 @@ def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=N
 @_handled
 def delete(c, what="all", pvcs=False):
     """Remove the writer and/or Cassandra from the cluster (PVCs only with --pvcs)."""
-    from lab import workflow
 
     workflow.delete(_lab(c, need=("kubectl",)), what=what, pvcs=pvcs)
 
@@ -134,7 +133,6 @@ def delete(c, what="all", pvcs=False):
 @_handled
 def down(c):
     """Delete the kind cluster."""
-    from lab import workflow
 
     workflow.down(_lab(c, need=("docker", "kind")))
 
@@ -143,9 +141,7 @@ def down(c):
 @_handled
 def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None):
     """From nothing to a running lab: reset, build, deploy."""
-    import dataclasses
 
-    from lab import workflow
 
     cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic)  # before the long reset
     lab = _lab_with_tools(c)
@@ -160,7 +156,6 @@ def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None
 @_handled
 def logs(c, target="writer", follow=False, tail=-1, save=False):
     """Logs of the writer or Cassandra pods, by label, each line prefixed with its pod."""
-    from lab import observe
 
     lab = _lab(c, need=("kubectl",))
     if not save:
@@ -176,7 +171,6 @@ def logs(c, target="writer", follow=False, tail=-1, save=False):
 @_handled
 def status_(c):
     """Nodes, pods (node, restarts, age), nodetool status, and each topic's last_seq and rows."""
-    from lab import observe
 
     if not observe.show_status(_lab(c, need=("kubectl",))):
         raise Exit(code=1)
@@ -187,7 +181,6 @@ def status_(c):
 @_handled
 def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
     """cqlsh inside a Cassandra pod (interactive, or -e 'CQL'), logged in from the lab's Secret."""
-    from lab import observe
 
     observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute, user=user)
 
@@ -196,7 +189,6 @@ def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
 @_handled
 def nodetool(c, pod="cassandra-0", args="status"):
     """nodetool inside a Cassandra pod (default: nodetool status)."""
-    from lab import observe
 
     observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=shlex.split(args))
 
@@ -216,7 +208,6 @@ def nodetool(c, pod="cassandra-0", args="status"):
 @_handled
 def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False):
     """Inflict a fault (pod, all pods, node, partition); time recovery, the writer's stall and restarts; verify."""
-    from lab import chaos as chaos_lib
 
     lab = _lab(c, need=("kubectl",) if not (node or partition or pod == "random") else ("docker", "kind", "kubectl"))
     chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
@@ -230,7 +221,6 @@ def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0,
 @_handled
 def verify(c, topic="", consistency=""):
     """Check every seq 1..last_seq of each topic is present; report gaps as ranges; exit 1 on a gap."""
-    from lab import verify as verify_lib
 
     verify_lib.run_verify(_lab(c, need=("kubectl",)), topic=topic, consistency=consistency)
 
@@ -240,7 +230,6 @@ def verify(c, topic="", consistency=""):
 @_handled
 def lesson(c, step=None):
     """Sections IV-V lived: the seed writer crash-loops, dies on a pod loss, resumes; then the robust one."""
-    from lab import lesson as lesson_lib
 
     lesson_lib.run_lesson(_lab(c, need=("kubectl",)), steps=lesson_lib.parse_steps(step or []))
 
@@ -254,7 +243,6 @@ def lesson(c, step=None):
 @_handled
 def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False):
     """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
-    from lab import report as report_lib
 
     report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx,
                    hand_in=LabConfig.from_invoke(c).report)
@@ -264,7 +252,6 @@ def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=
 @_handled
 def images_cassandra(c, force=False):
     """Build the local Cassandra 5.0 image (no registry needed); prints its tag."""
-    from lab.images import cassandra as cassandra_image
 
     cfg = LabConfig.from_invoke(c)
     kwargs = {"force": force}
@@ -277,7 +264,6 @@ def images_cassandra(c, force=False):
 @_handled
 def images_kind_node(c, force=False):
     """Build kind, kubectl and a kind node image from source (no registry needed); prints the image."""
-    from lab.images import kindnode
 
     runner = _runner(c)
     with status.step("kind and kubectl in .cache/bin") as s:
@@ -290,7 +276,6 @@ def images_kind_node(c, force=False):
 @_handled
 def bench(c, args=""):
     """Writer throughput benchmark (python -m lab.bench)."""
-    from lab import checks
 
     checks.run_bench(_runner(c), args)
 
@@ -300,7 +285,6 @@ def bench(c, args=""):
 @_handled
 def test(c, quick=False, args=""):
     """Run the test suite (what CI runs); --quick for the fast tier."""
-    from lab import checks, workflow
 
     image = None if quick else (lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
     checks.run_tests(_runner(c), quick=quick, extra=args, cassandra_image=image)
@@ -310,7 +294,6 @@ def test(c, quick=False, args=""):
 @_handled
 def e2e(c, args=""):
     """The README workflow end to end on a real kind cluster: reset, deploy, chaos, verify, down."""
-    from lab import checks, workflow
 
     checks.run_tests(_runner(c), extra=args, paths=(checks.E2E_TESTS,),
                      cassandra_image=lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))

@@ -28,6 +28,8 @@ import threading
 import time
 import uuid
 
+from invoke import Context
+
 from lab import docker
 from lab.config import ROOT
 from lab.errors import LabError, PreconditionError
@@ -243,7 +245,6 @@ def stop_cassandra(runner: Runner, name: str) -> None:
 
 
 def _runner() -> Runner:
-    from invoke import Context
 
     return Runner(Context(), echo=False)
 

@@ -7,6 +7,7 @@ merged ``c.config.lab`` tree into a typed, validated value that the library func
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import re
@@ -188,7 +189,6 @@ class LabConfig:
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
                     consistency: str | None = None) -> LabConfig:
         """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's)."""
-        import dataclasses
 
         changes = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume, "topic": topic,
                    "consistency": None if consistency is None else consistency.upper()}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shutil
 
-from lab.errors import PreconditionError
+from lab.errors import CommandError, PreconditionError
 from lab.runner import Runner
 
 DOCKER = "docker"
@@ -86,7 +86,6 @@ def push_args(ref: str) -> list[str]:
 
 def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
     """``docker pull``; False (not an error) when no registry answers, so callers can build instead."""
-    from lab.errors import CommandError
 
     try:
         runner.run(pull_args(ref), timeout=timeout, hide=True)

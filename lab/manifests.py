@@ -7,6 +7,7 @@ file they can read.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,6 @@ def render(docs: list[dict[str, Any]], *, images: dict[str, str] | None = None,
 
     An env var named in ``env`` but absent from the container is appended: config can add, not only change.
     """
-    import copy
 
     out = copy.deepcopy(docs)
     for doc in out:
@@ -69,7 +69,6 @@ PROBES = ("readinessProbe", "livenessProbe", "startupProbe")
 
 def without_probes(docs: list[dict[str, Any]], container: str) -> list[dict[str, Any]]:
     """A copy of ``docs`` whose ``container`` has no readiness, liveness or startup probe."""
-    import copy
 
     out = copy.deepcopy(docs)
     for doc in out:

@@ -13,6 +13,7 @@ error wrapping behave the same everywhere (kind's pkg/exec plays this role for k
 
 from __future__ import annotations
 
+import io
 import shlex
 import subprocess
 from dataclasses import dataclass
@@ -81,7 +82,6 @@ class Runner:
         if env:
             kwargs["env"] = env
         if input is not None:
-            import io
 
             kwargs["in_stream"] = io.StringIO(input)
         try:

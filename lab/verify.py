@@ -6,10 +6,15 @@ the tables through ``lab.cassandra`` (cqlsh in a pod) at a chosen consistency le
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from lab.cassandra import Cassandra
+from lab import reporting, status
+from lab.cassandra import LAST_SEQS_QUERY, Cassandra, cqlsh_args, select_script, seqs_query
+from lab.config import check_consistency, check_topic
+from lab.context import require_cluster
+from lab.errors import LabError
 
 
 def find_gaps(seqs: Iterable[int], last_seq: int) -> list[tuple[int, int]]:
@@ -88,10 +93,6 @@ def report_rows(reports: list[TopicReport]) -> list[list[str]]:
 
 def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicReport]:
     """verify for the task: a table on stdout, a JSON record under <artifacts>/verify/, LabError on a gap."""
-    from lab import reporting, status
-    from lab.config import check_consistency, check_topic
-    from lab.context import require_cluster
-    from lab.errors import LabError
 
     cfg = lab.cfg
     level = check_consistency(consistency or str(cfg.verify.get("consistency", "QUORUM")), key="--consistency")
@@ -100,9 +101,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
     cass = lab.cassandra(str(cfg.verify.get("pod", "cassandra-0")))
     if lab.runner.dry:
         # Reads are probes, so a dry run would really query; show the command instead.
-        import shlex
 
-        from lab.cassandra import LAST_SEQS_QUERY, cqlsh_args, select_script, seqs_query
         for query in [LAST_SEQS_QUERY] + [seqs_query(t) for t in topics or [cfg.topic]]:
             argv = cass.exec_args(
                 cqlsh_args(select_script(query, consistency=level), request_timeout=cass.request_timeout)

@@ -15,7 +15,7 @@ from typing import Any
 from lab import kubectl, names, status
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
-from lab.errors import LabError
+from lab.errors import LabError, PreconditionError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.names import CASSANDRA_REPLICAS
@@ -179,7 +179,6 @@ def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int],
 
 def require_ready(env: Env, pod_names: tuple[str, ...] | list[str]) -> dict[str, dict[str, Any]]:
     """The named Cassandra pods, each Ready, or one line saying which is not (before any fault)."""
-    from lab.errors import PreconditionError
 
     pods = by_name(kubectl.pods(env.runner, env.kube, names.CASSANDRA_SELECTOR))
     for name in pod_names:

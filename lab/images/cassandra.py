@@ -19,6 +19,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from invoke import Context
+
 from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
@@ -135,7 +137,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: Cassandra {args.version} is not a 5.0.x release (the image runs Java 17)", file=sys.stderr)
         return 2
 
-    from invoke import Context
 
     # stdout carries only the tag; every command's echo and output goes to stderr.
     with contextlib.redirect_stdout(sys.stderr):

@@ -35,6 +35,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from invoke import Context
+
 from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
@@ -455,7 +457,6 @@ def node_logs(runner: Runner, node: str, lines: int = 25) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from invoke import Context
 
     args = sys.argv[1:] if argv is None else argv
     if not args or args[0] not in ("tools", "image"):

@@ -15,6 +15,8 @@ import platform
 import sys
 from pathlib import Path
 
+from invoke import Context
+
 from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
@@ -99,7 +101,6 @@ def ensure_image(runner: Runner, *, base_image: str = "debian:bookworm-slim", fo
 
 def main(argv: list[str] | None = None) -> int:
     """Print the tag (building first if needed); errors are one line and a non-zero exit."""
-    from invoke import Context
 
     args = sys.argv[1:] if argv is None else argv
     base = args[0] if args else "debian:bookworm-slim"

@@ -7,7 +7,8 @@ import json
 from dataclasses import fields
 from typing import Any
 
-from lab import kubectl, names
+from lab import kubectl, names, plot
+from lab.chaos import SUMMARY_HEADERS, RoundResult, summary_rows
 from lab.errors import LabError
 from lab.report import parse
 from lab.report.model import image, note, table
@@ -41,7 +42,6 @@ def collect(col) -> None:
 
 
 def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
-    from lab.chaos import SUMMARY_HEADERS, RoundResult, summary_rows
 
     folder = col.cfg.path(col.cfg.artifacts) / "chaos"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -62,7 +62,6 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
         results.append(result)
         png = path.with_suffix(".png")
         if not png.exists() and col.plot_missing:
-            from lab import plot
 
             plot.plot_beside(path)
         paths.append(path)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from lab import names
+from lab import verify as verify_lib
 from lab.cassandra import LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
 from lab.errors import LabError
 from lab.report import parse
@@ -24,7 +25,6 @@ def collect(col) -> None:
 
 
 def progress(col, items: list[dict[str, Any]]) -> None:
-    from lab import verify as verify_lib
 
     cass = col.cassandra(col.exec_pod)
     level = str(col.cfg.verify.get("consistency", "QUORUM"))

@@ -9,6 +9,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+from docx import Document
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Mm, Pt, RGBColor
+
 from lab.report import document
 from lab.report.to_markdown import command_note, console_lines, status_line
 
@@ -27,8 +32,6 @@ def _inline(paragraph, text: str, *, bold: bool = False) -> None:
 
 
 def _mono(run, size: float | None = None) -> None:
-    from docx.oxml.ns import qn
-    from docx.shared import Pt
 
     run.font.name = MONO
     run.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), MONO)
@@ -37,8 +40,6 @@ def _mono(run, size: float | None = None) -> None:
 
 
 def _shade(paragraph, fill: str) -> None:
-    from docx.oxml import OxmlElement
-    from docx.oxml.ns import qn
 
     shd = OxmlElement("w:shd")
     shd.set(qn("w:val"), "clear")
@@ -49,7 +50,6 @@ def _shade(paragraph, fill: str) -> None:
 
 def _block(doc, lines: list[str]) -> None:
     """A console block: one shaded paragraph, a line break per output line."""
-    from docx.shared import Pt
 
     para = doc.add_paragraph()
     para.paragraph_format.space_after = Pt(2)
@@ -62,7 +62,6 @@ def _block(doc, lines: list[str]) -> None:
 
 
 def _small(doc, text: str) -> None:
-    from docx.shared import Pt, RGBColor
 
     run = doc.add_paragraph().add_run(text)
     run.font.size = Pt(7.5)
@@ -70,7 +69,6 @@ def _small(doc, text: str) -> None:
 
 
 def _table(doc, headers: list[str], rows: list[list[Any]], *, size: float = 7.5) -> None:
-    from docx.shared import Pt
 
     table = doc.add_table(rows=1, cols=len(headers))
     table.style = "Table Grid"
@@ -85,7 +83,6 @@ def _table(doc, headers: list[str], rows: list[list[Any]], *, size: float = 7.5)
 
 
 def _item(doc, item: dict[str, Any], folder: Path) -> None:
-    from docx.shared import Mm
 
     kind = item["type"]
     if kind == "command":
@@ -128,8 +125,6 @@ def _item(doc, item: dict[str, Any], folder: Path) -> None:
 
 def render_docx(report: dict[str, Any], target: Path, *, folder: Path) -> Path:
     """Write report.docx; pictures are read from ``folder`` (where write_report copied them)."""
-    from docx import Document
-    from docx.shared import Mm, Pt
 
     doc = Document()
     for part in doc.sections:

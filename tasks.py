@@ -16,8 +16,8 @@ import shlex
 from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
-from lab import checks, observe, status, workflow
 from lab import lesson as lesson_lib
+from lab import observe, status, suites, workflow
 from lab import report as report_lib
 from lab import verify as verify_lib
 from lab.config import DEFAULTS, LabConfig
@@ -277,7 +277,7 @@ def images_kind_node(c, force=False):
 def bench(c, args=""):
     """Writer throughput benchmark (python -m lab.bench)."""
 
-    checks.run_bench(_runner(c), args)
+    suites.run_bench(_runner(c), args)
 
 
 @task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",
@@ -287,7 +287,7 @@ def test(c, quick=False, args=""):
     """Run the test suite (what CI runs); --quick for the fast tier."""
 
     image = None if quick else (lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
-    checks.run_tests(_runner(c), quick=quick, extra=args, cassandra_image=image)
+    suites.run_tests(_runner(c), quick=quick, extra=args, cassandra_image=image)
 
 
 @task(help={"args": "extra pytest arguments (quote them)"})
@@ -295,7 +295,7 @@ def test(c, quick=False, args=""):
 def e2e(c, args=""):
     """The README workflow end to end on a real kind cluster: reset, deploy, chaos, verify, down."""
 
-    checks.run_tests(_runner(c), extra=args, paths=(checks.E2E_TESTS,),
+    suites.run_tests(_runner(c), extra=args, paths=(suites.E2E_TESTS,),
                      cassandra_image=lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
 
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import chaos, kubectl, names, reporting, status, workflow
+from lab import chaos, kubectl, names, output, status, workflow
 from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report.model import command_item, utc
@@ -419,11 +419,11 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
             with status.step(f"Lesson step {number} (section {section}): {title}"):
                 getattr(lesson, f"step{number}")(step)
             merge_step(record, number, step.finish(), now=clock())
-            reporting.write_json(path, record)
+            output.write_json(path, record)
     finally:
         if steps[-1] != 4:  # step 4 ends on the robust writer already
             with status.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
                 lesson.restore(_Step(lab, steps[-1], clock=clock))
-    reporting.table(TABLE_HEADERS, record["table"]["rows"], title="The lesson: seed vs seed + resume vs robust")
+    output.table(TABLE_HEADERS, record["table"]["rows"], title="The lesson: seed vs seed + resume vs robust")
     status.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
     return record

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import auth, kubectl, names, reporting, status
+from lab import auth, kubectl, names, output, status
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -105,7 +105,7 @@ def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]
     """One file per pod and container (and its previous run, if it restarted) under
     <artifacts>/logs/<timestamp>/, like kind's CollectLogs; failures are collected, not fatal."""
     require_cluster(lab)
-    folder = lab.cfg.path(lab.cfg.artifacts) / "logs" / reporting.timestamp(now)
+    folder = lab.cfg.path(lab.cfg.artifacts) / "logs" / output.timestamp(now)
     errors: list[str] = []
     for selector, container in LOG_TARGETS.values():
         try:
@@ -201,7 +201,7 @@ def pod_rows(pods: dict[str, Any], *, now: float | None = None) -> list[list[str
                 state,
                 str(kubectl.pod_restarts(pod)),
                 pod.get("spec", {}).get("nodeName", "<none>"),
-                reporting.age(now - created) if created else "",
+                output.age(now - created) if created else "",
             ]
         )
     return rows
@@ -212,12 +212,12 @@ def show_status(lab: Lab) -> bool:
     require_cluster(lab)
     ok = True
     try:
-        reporting.table(["node", "status", "roles", "version"],
+        output.table(["node", "status", "roles", "version"],
                         node_rows(kubectl.get_json(lab.runner, lab.kube, "nodes", namespaced=False) or {}),
                         title="Nodes")
         selector = f"app in (cassandra,{names.WRITER_DEPLOYMENT})"
         print()
-        reporting.table(["pod", "ready", "status", "restarts", "node", "age"],
+        output.table(["pod", "ready", "status", "restarts", "node", "age"],
                         pod_rows(kubectl.get_json(lab.runner, lab.kube, "pods", selector=selector) or {}),
                         title=f"Pods ({lab.cfg.namespace})")
     except LabError as err:
@@ -244,5 +244,5 @@ def show_status(lab: Lab) -> bool:
             status.info(f"cannot count rows: {err}")
         rows.append([topic, str(seq), count])
     print()
-    reporting.table(["topic", "last_seq", "rows"], rows or [["(none yet)", "", ""]], title="Writer progress")
+    output.table(["topic", "last_seq", "rows"], rows or [["(none yet)", "", ""]], title="Writer progress")
     return ok

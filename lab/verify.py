@@ -10,7 +10,7 @@ import shlex
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 
-from lab import reporting, status
+from lab import output, status
 from lab.cassandra import LAST_SEQS_QUERY, Cassandra, cqlsh_args, select_script, seqs_query
 from lab.config import check_consistency, check_topic
 from lab.context import require_cluster
@@ -111,8 +111,8 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
     with status.step(f"Reading every seq at {level}") as s:
         reports = verify(cass, topics=topics, consistency=level)
         s.note(f"{len(reports)} topic(s)")
-    reporting.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
-    reporting.write_json(cfg.path(cfg.artifacts) / "verify" / f"{reporting.timestamp()}.json",
+    output.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
+    output.write_json(cfg.path(cfg.artifacts) / "verify" / f"{output.timestamp()}.json",
                          {"consistency": level, "topics": [r.to_dict() for r in reports]})
     if not reports:
         raise LabError("verify: no topic has progress yet (is the writer deployed? `invoke status`)")

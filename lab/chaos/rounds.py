@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 
-from lab import plot, reporting, status
+from lab import output, plot, status
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
@@ -109,7 +109,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
     for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
         faults_mod.make(kind, name, down=down).validate(env)
-    stamp = reporting.timestamp()
+    stamp = output.timestamp()
     folder = cfg.path(cfg.artifacts) / "chaos"
     results = []
     for number, fault in enumerate(faults, start=1):
@@ -120,7 +120,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                                request_timeout=int(cfg.verify.get("request_timeout", 120)))
             result.seed = seed if pod == "random" else None
             if not lab.runner.dry:
-                path = reporting.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
+                path = output.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
                 png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
                 shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
                 drawn = f" and its timeline {shown.with_suffix('.png').name}" if png is not None else ""
@@ -129,12 +129,12 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     if lab.runner.dry:
         return results
     title = f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), topic {cfg.topic}"
-    reporting.table(ROUND_HEADERS, round_rows(results), title=title)
+    output.table(ROUND_HEADERS, round_rows(results), title=title)
     total = totals(results)
     status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
                 f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
     if len(results) > 1:
-        reporting.write_json(
+        output.write_json(
             folder / "soak" / f"{stamp}.json",
             {
                 **total,

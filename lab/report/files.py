@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import reporting
+from lab import output
 from lab.errors import PreconditionError
 from lab.report.model import SCHEMA
 from lab.report.to_html import render_html
@@ -33,7 +33,7 @@ def write_report(report: dict[str, Any], folder: Path) -> dict[str, Path]:
         if source.is_file() and source.resolve() != target.resolve():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(source, target)
-    paths = {"json": reporting.write_json(folder / "report.json", report)}
+    paths = {"json": output.write_json(folder / "report.json", report)}
     return {**paths, **render_into(report, folder)}
 
 

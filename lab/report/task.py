@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from lab import reporting
+from lab import output
 from lab.errors import LabError, PreconditionError
 from lab.report.collect import collect, derive, refresh_hand_in
 from lab.report.facts import Fact
@@ -41,13 +41,13 @@ def run_report(lab, *, out: str = "reports", tail: int = 20, now: float | None =
     if base.exists() and not base.is_dir():
         raise PreconditionError(f"--out {out}: {base} is a file, not a folder")
     report = collect(lab, tail=tail)
-    folder = base / reporting.timestamp(now)
+    folder = base / output.timestamp(now)
     try:
         paths = write_report(report, folder)
     except OSError as err:
         raise PreconditionError(f"cannot write the report into {folder}: {err.strerror or err}") from None
     facts = [Fact(**f) for f in report["facts"]]
-    reporting.table(
+    output.table(
         ["section", "fact", "value", "expected", ""],
         [[f.section, f.name, f.value, f.expected, "" if f.ok is None else ("ok" if f.ok else "NO")] for f in facts],
         title="Key facts",

@@ -1,4 +1,4 @@
-"""The project's own checks: the test suite and the benchmark, as tasks run them."""
+"""The test suites and the benchmark, as `invoke test`, `invoke e2e` and `invoke bench` run them."""
 
 from __future__ import annotations
 

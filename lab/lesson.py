@@ -333,10 +333,16 @@ class Lesson:
         self.sleep(20)
 
     def _start_seq(self, step: _Step, label: str) -> int:
+        """The seq the new writer pod says it starts from. Only its own log counts: the pod it replaced may
+        still be terminating, and its older "start from lastSeq=0" must not be read as the new start."""
         found: list[int] = []
 
         def started() -> bool:
-            out = self.lab.runner.probe(self.kube.logs_args(selector=names.WRITER_SELECTOR, tail=50), timeout=30)
+            pod = self._live_writer()
+            if pod is None:
+                return False
+            argv = self.kube.logs_args(pod=pod["metadata"]["name"], container=names.WRITER_CONTAINER, tail=50)
+            out = self.lab.runner.probe(argv, timeout=30)
             found[:] = [int(m.group(2)) for m in map(_START.search, out.stdout.splitlines()) if m]
             return bool(found)
         self._until(started, f"'start from lastSeq=' ({label})")

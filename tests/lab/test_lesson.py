@@ -101,3 +101,20 @@ def test_no_dry_run(project):
     with pytest.raises(PreconditionError, match="no dry run"):
         lesson.run_lesson(lab, steps=[1])
     assert not ctx.matching(r"apply|delete")
+
+
+def test_the_start_seq_is_read_from_the_new_pod_not_the_one_terminating(project):
+    """Section V's check: the replaced pod may still be terminating, with its own 'start from lastSeq=0';
+    the resumed writer's start is read from the live pod only (seen on a loaded machine: a 0 read too soon)."""
+    old = {"metadata": {"name": "ece573-prj04-writer-old", "uid": "o", "deletionTimestamp": "2026-12-02T10:46:36Z"}}
+    new = {"metadata": {"name": "ece573-prj04-writer-new", "uid": "n"}}
+    ctx = FakeCtx([
+        ("get pods --selector app=ece573-prj04-writer", json.dumps({"items": [old, new]})),
+        ("logs ece573-prj04-writer-old", "2026/12/02 10:46:21 test: start from lastSeq=0\n"),
+        ("logs ece573-prj04-writer-new", ["", "2026/12/02 10:46:39 test: start from lastSeq=2604\n"]),
+    ])
+    clock = iter(range(1000))
+    run = lesson.Lesson(make_lab(project, ctx), clock=lambda: next(clock), sleep=lambda s: None, wait=30)
+    step = lesson._Step(run.lab, 3, clock=lambda: 0.0)
+    assert run._start_seq(step, "with resume") == 2604
+    assert not ctx.matching("logs ece573-prj04-writer-old") and not ctx.matching("logs --selector")

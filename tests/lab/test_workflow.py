@@ -9,7 +9,6 @@ import yaml
 import lab.images
 from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
-from lab.context import guard_context
 from lab.errors import LabError, PreconditionError
 from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
 
@@ -131,19 +130,6 @@ def test_kind_create_failure_is_wrapped(project, images):
     ctx.add("kind create", ("ERROR: failed to create cluster: node(s) already exist", 1), first=True)
     with pytest.raises(LabError, match="failed to create kind cluster kind from .*cluster.yml: .*already exist"):
         workflow.reset(make_lab(project, ctx))
-
-
-def test_guard_context():
-    from pathlib import Path
-
-    from tests.lab.labfakes import make_cfg
-    root = Path(__file__).resolve().parents[2]
-    guard_context(make_cfg(root), action="x")
-    with pytest.raises(PreconditionError) as err:
-        guard_context(make_cfg(root, context="gke_prod"), action="delete workloads")
-    assert str(err.value) == ("refusing to delete workloads in kube context 'gke_prod': it is not kind-kind; "
-                              "set lab.allow_context to 'gke_prod' (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
-    guard_context(make_cfg(root, context="gke_prod", allow_context="gke_prod"), action="x")
 
 
 # -- build ----------------------------------------------------------------------------------------------

@@ -1,0 +1,65 @@
+"""lab.context: the kube-context guard, the cluster precondition and open_lab's wiring."""
+
+import pytest
+
+from lab import status
+from lab.context import guard_context, open_lab, require_cluster
+from lab.errors import PreconditionError
+from lab.kind import Kind
+from lab.kubectl import Kubectl
+from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx, make_cfg, make_lab
+
+GET_CONTEXTS = "kubectl config get-contexts --output name"
+
+
+@pytest.fixture(autouse=True)
+def _not_quiet(monkeypatch):
+    monkeypatch.setattr(status, "_QUIET", False)
+
+
+def test_guard_context(project):
+    guard_context(make_cfg(project), action="x")
+    with pytest.raises(PreconditionError) as err:
+        guard_context(make_cfg(project, context="gke_prod"), action="delete workloads")
+    assert str(err.value) == ("refusing to delete workloads in kube context 'gke_prod': it is not kind-kind; "
+                              "set lab.allow_context to 'gke_prod' (e.g. INVOKE_LAB_ALLOW_CONTEXT) to allow it")
+    guard_context(make_cfg(project, context="gke_prod", allow_context="gke_prod"), action="x")
+
+
+def test_require_cluster_passes_when_the_context_is_listed(project):
+    ctx = FakeCtx([("config get-contexts", "other\nkind-kind\n")])
+    assert require_cluster(make_lab(project, ctx)) is None
+    assert ctx.commands == [GET_CONTEXTS]
+
+
+def test_require_cluster_says_to_run_reset_when_the_context_is_missing(project):
+    ctx = FakeCtx([("config get-contexts", "other\nkind-kind-old\n")])
+    with pytest.raises(PreconditionError) as err:
+        require_cluster(make_lab(project, ctx))
+    assert str(err.value) == "kube context kind-kind not found; create the cluster with `invoke reset`"
+
+
+def test_a_missing_foreign_context_is_not_something_reset_creates(project):
+    ctx = FakeCtx([("config get-contexts", "kind-kind\n")])
+    with pytest.raises(PreconditionError) as err:
+        require_cluster(make_lab(project, ctx, context="gke_prod"))
+    assert str(err.value) == "kube context gke_prod not found in your kubeconfig"
+
+
+def test_require_cluster_only_warns_under_dry_run(project, capsys):
+    ctx = FakeCtx([("config get-contexts", "")])
+    require_cluster(make_lab(project, ctx, dry=True))
+    assert ctx.commands == [GET_CONTEXTS]  # asked even under --dry
+    assert capsys.readouterr().err == (
+        "warning: kube context kind-kind not found (the plan assumes `invoke reset` ran)\n")
+
+
+def test_open_lab_builds_the_clis_with_the_configured_cluster_context_and_namespace(project):
+    cfg = make_cfg(project, cluster="lab", namespace="db", context="kind-other")
+    runner = Runner(FakeCtx())
+    lab = open_lab(runner, cfg, need=("kind", "kubectl"))
+    assert (lab.cfg, lab.runner) == (cfg, runner)
+    assert lab.kind == Kind(f"{project}/.cache/bin/kind", "lab")
+    assert lab.kube == Kubectl(f"{project}/.cache/bin/kubectl", "kind-other", "db")
+    assert lab.state_dir == project / ".cache/lab"

@@ -16,6 +16,7 @@ touched, not even read.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import re
@@ -99,13 +100,50 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+#: The container name kind gives the control plane of a cluster named `kind` (kind's default name).
+BYSTANDER = "kind-control-plane"
+
+
+def docker(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+
+
+@contextlib.contextmanager
+def bystander_kind_cluster():
+    """A cluster named `kind` beside the run, so "no other cluster is touched" is checked, not assumed.
+
+    A user's own `kind` cluster, if there is one, is the bystander and is only looked at. Otherwise a stand-in
+    is made: a container created (never started) with the labels by which kind finds the control plane of
+    cluster `kind`, so `kind get clusters` lists `kind` and a `kind delete cluster` aimed at the default
+    name would remove it. It is ours, so it is removed at the end.
+    """
+    if docker("ps", "--all", "--quiet", "--filter", "label=io.x-k8s.kind.cluster=kind").stdout.strip() \
+            or docker("container", "inspect", BYSTANDER).returncode == 0:
+        yield
+        return
+    image = os.environ.get("CASSANDRA_IMAGE") or "debian:bookworm-slim"
+    made = docker("create", "--name", BYSTANDER, "--label", "io.x-k8s.kind.cluster=kind",
+                  "--label", "io.x-k8s.kind.role=control-plane", image, "true")
+    assert made.returncode == 0, f"could not create the bystander `kind` cluster's container: {made.stderr}"
+    try:
+        yield
+    finally:
+        docker("rm", "--force", BYSTANDER)
+
+
 @pytest.fixture(scope="module")
 def lab_up():
     """`invoke reset` then `invoke build deploy`, timed; `invoke down` afterwards, whatever happened."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     print(f"e2e: kind cluster {CLUSTER!r} with kubeconfig {KUBECONFIG}; no other cluster is touched")
+    with bystander_kind_cluster():
+        yield from _lab_up()
+
+
+def _lab_up():
     timings = {}
     others = other_kind_nodes()
+    assert "kind" in {name for _, name in others}, "no bystander cluster `kind` to prove the run leaves it alone"
     try:
         started = time.monotonic()
         invoke("reset")

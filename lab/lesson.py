@@ -15,6 +15,9 @@ Every command (as typed, output, exit status, time), note and observation is rec
 into ``<artifacts>/lesson/lesson.json`` (merged step by step, so ``--step N`` can be re-run alone), which
 ``invoke report`` turns into sections IV and V. Whatever step runs, the task ends with the robust writer
 deployed, so the lab is left as ``invoke deploy`` would leave it.
+
+Longer than most modules because it is the assignment's story in order: four short scripts of commands and
+observations, and the few building blocks only they use.
 """
 
 from __future__ import annotations

@@ -2,7 +2,8 @@
 
 Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py and
 docker.py. Image builders from lab.images.* are imported inside the functions that use them, so the
-rest of the lab (and its fast tests) works without them.
+rest of the lab (and its fast tests) works without them. The operations share the image choices and the
+rendered manifests, which is why they stay together although the module is past 400 lines.
 """
 
 from __future__ import annotations

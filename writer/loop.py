@@ -16,6 +16,10 @@ alive (store.late_window): if it answers later, that late success acknowledges i
 (writer.errors) stops the loop; ``fatal`` holds the one line to print. An outage longer than
 WRITER_RESOLVE_AFTER makes the loop ask the store to re-resolve its seeds and rebuild its session; still no
 progress WRITER_UNHEALTHY_AFTER later turns ``health()`` red, so Kubernetes restarts the pod.
+
+One module, longer than the others, on purpose: the watermark, the retry heap, the in-flight units and the
+outage and rebuild timers are one state shared under one lock by the main thread and the driver's callbacks,
+and its invariants (a unit settles once; only a write issued during an outage ends it) read best in one place.
 """
 
 from __future__ import annotations

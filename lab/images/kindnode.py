@@ -22,6 +22,10 @@ newest release the proxy serves) instead of kind's v0.0.24 build.
 
     python -m lab.images.kindnode tools   # prints {"kind": path, "kubectl": path} as JSON
     python -m lab.images.kindnode image   # prints the node image tag
+
+One module although it is past 400 lines: it is one recipe read top to bottom (pins, Go builds, component
+images, the node image), and the image's content tag covers this file, so the recipe and its tag change
+together.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import LabError, PreconditionError
+from lab.images import wheels
 from lab.runner import Runner
 
 #: Apache Cassandra release packed into the image (5.0.x: the first line that runs on Java 17).
@@ -39,8 +40,6 @@ BUILD_DIR = IMAGE_DIR / "build"
 JARS_DIR = BUILD_DIR / "lib"
 WHEELS_DIR = BUILD_DIR / "wheels"
 
-# The wheels are installed into Debian bookworm's python3, so they must be built for its version.
-_IMAGE_PYTHON = (3, 11)
 
 
 def image_tag(version: str = DEFAULT_VERSION) -> str:
@@ -57,9 +56,10 @@ def mvn_args(version: str, jars_dir: Path = JARS_DIR) -> list[str]:
             f"-Dcassandra.version={version}", f"-Djars.dir={jars_dir}", "package"]
 
 
-def pip_wheel_args(wheels_dir: Path = WHEELS_DIR, python: str = sys.executable) -> list[str]:
-    """``pip wheel`` for cqlsh and its dependencies (sdists become wheels, so the image needs no build tools)."""
-    return [python, "-m", "pip", "wheel", "--quiet", "--wheel-dir", str(wheels_dir), f"cqlsh=={CQLSH_VERSION}"]
+def wheel_download_args(wheels_dir: Path = WHEELS_DIR) -> list[str]:
+    """cqlsh and its dependencies as binary wheels for the image's python3 (lab.images.wheels): no build tools
+    in the image, and any host Python will do."""
+    return wheels.download_args(wheels_dir, packages=(f"cqlsh=={CQLSH_VERSION}",))
 
 
 def resolve_jars(runner: Runner, version: str) -> None:
@@ -86,27 +86,24 @@ def resolve_jars(runner: Runner, version: str) -> None:
 def fetch_wheels(runner: Runner) -> None:
     """Fill build/wheels with cqlsh's wheels, unless a previous run already did."""
     stamp = BUILD_DIR / "wheels.version"
-    if _stamped(stamp, CQLSH_VERSION) and any(WHEELS_DIR.glob("cqlsh-*.whl")):
+    wanted = f"{CQLSH_VERSION} {wheels.wheel_platform()}"
+    if _stamped(stamp, wanted) and any(WHEELS_DIR.glob("cqlsh-*.whl")):
         return
-    if sys.version_info[:2] != _IMAGE_PYTHON:
-        wanted = ".".join(map(str, _IMAGE_PYTHON))
-        raise PreconditionError(f"cqlsh's wheels must be built by Python {wanted} (the image's python3); "
-                                f"run this with a Python {wanted} interpreter")
     if not runner.dry:
         shutil.rmtree(WHEELS_DIR, ignore_errors=True)
         stamp.unlink(missing_ok=True)
     try:
-        runner.run(pip_wheel_args(), timeout=900)
+        runner.run(wheel_download_args(), timeout=900)
     except LabError as err:
         raise LabError(f"failed to fetch cqlsh {CQLSH_VERSION} from PyPI: {err}") from err
     if not runner.dry:
-        stamp.write_text(CQLSH_VERSION + "\n")
+        stamp.write_text(wanted + "\n")
 
 
 def ensure_image(runner: Runner, *, version: str = DEFAULT_VERSION, force: bool = False) -> str:
     """Build the Cassandra image for ``version`` unless its content-addressed tag exists; return the tag.
 
-    Raises PreconditionError when docker, mvn or a Python 3.11 are missing, LabError when a fetch or the
+    Raises PreconditionError when docker or mvn are missing, LabError when a fetch or the
     build fails.
     """
     docker.ensure_engine(runner)

@@ -11,7 +11,6 @@ so ``ensure_image`` is a no-op when nothing changed. Wheels go to ``build/writer
 from __future__ import annotations
 
 import hashlib
-import platform
 import sys
 from pathlib import Path
 
@@ -21,46 +20,30 @@ from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError
+from lab.images import wheels
 from lab.runner import Runner
 
 REPOSITORY = "ece573-prj04-writer"
 REQUIREMENTS = ROOT / "writer" / "requirements.txt"
 WHEELS = ROOT / "build" / "writer-wheels"
-#: The image's interpreter is Debian bookworm's python3, so wheels are for CPython 3.11 on glibc, for the
-#: machine's architecture (the image is built by the local Docker engine, for kind nodes on the same machine).
-PYTHON_VERSION = "3.11"
-_ARCHITECTURES = {"x86_64": "x86_64", "amd64": "x86_64", "aarch64": "aarch64", "arm64": "aarch64"}
 _STAMP = ".requirements-sha256"
-
-
-def wheel_platform(machine: str | None = None) -> str:
-    """pip's platform tag for the image's wheels: manylinux2014_x86_64 or manylinux2014_aarch64."""
-    machine = (machine or platform.machine()).lower()
-    if machine not in _ARCHITECTURES:
-        raise LabError(f"no writer wheels for the architecture {machine!r}: the writer image is built for "
-                       f"{' or '.join(sorted(set(_ARCHITECTURES.values())))} only")
-    return f"manylinux2014_{_ARCHITECTURES[machine]}"
-
 
 
 def image_tag(base_image: str = "debian:bookworm-slim") -> str:
     """``ece573-prj04-writer:<12 hex>`` from everything that goes into the image."""
-    digest = tree_digest([ROOT / "writer", ROOT / "Dockerfile", ROOT / ".dockerignore"],
-                         extra=(f"base={base_image}", f"python={PYTHON_VERSION}", f"platform={wheel_platform()}"))
+    extra = (f"base={base_image}", f"python={wheels.PYTHON_VERSION}", f"platform={wheels.wheel_platform()}")
+    digest = tree_digest([ROOT / "writer", ROOT / "Dockerfile", ROOT / ".dockerignore"], extra=extra)
     return f"{REPOSITORY}:{digest}"
 
 
 def wheel_download_args(requirements: Path, dest: Path) -> list[str]:
     """pip download of binary wheels for the image's interpreter, whatever the host's Python is."""
-    return [sys.executable, "-m", "pip", "download", "--disable-pip-version-check", "--quiet",
-            "--only-binary=:all:", "--platform", wheel_platform(), "--python-version", PYTHON_VERSION,
-            "--implementation", "cp", "--abi", f"cp{PYTHON_VERSION.replace('.', '')}",
-            "--requirement", str(requirements), "--dest", str(dest)]
+    return wheels.download_args(dest, requirements=requirements)
 
 
 def wheels_stamp() -> str:
     """What the wheel folder must have been downloaded for: these exact pins, this architecture."""
-    return f"{hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()} {wheel_platform()}"
+    return f"{hashlib.sha256(REQUIREMENTS.read_bytes()).hexdigest()} {wheels.wheel_platform()}"
 
 
 def prepare_wheels(runner: Runner, dest: Path = WHEELS) -> Path:

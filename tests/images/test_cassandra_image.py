@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from lab.images import cassandra as cassandra_image_module
+from lab.images import wheels
 from tests.cassandra_nodes import SingleNode, cql_query, parse_nodetool_status
 
 slow = pytest.mark.slow
@@ -51,6 +52,17 @@ def test_mvn_resolves_the_requested_version_into_build_lib():
     assert argv[0] == "mvn" and argv[-1] == "package"
     assert "-Dcassandra.version=5.0.7" in argv
     assert f"-Djars.dir={cassandra_image_module.JARS_DIR}" in argv
+
+
+def test_cqlsh_wheels_are_fetched_for_the_images_python_whatever_the_hosts(monkeypatch):
+    """Debian bookworm's python3 is 3.11: the wheels are pinned to it, so a host on 3.12 fetches the same."""
+    monkeypatch.setattr(wheels.platform, "machine", lambda: "aarch64")
+    argv = cassandra_image_module.wheel_download_args(Path("/tmp/w"))
+    assert argv[1:4] == ["-m", "pip", "download"] and argv[-1] == f"cqlsh=={cassandra_image_module.CQLSH_VERSION}"
+    pinned = {argv[i]: argv[i + 1] for i, flag in enumerate(argv[:-1]) if flag.startswith("--") and "=" not in flag}
+    assert {k: pinned[k] for k in ("--platform", "--python-version", "--abi", "--dest")} == {
+        "--platform": "manylinux2014_aarch64", "--python-version": "3.11", "--abi": "cp311", "--dest": "/tmp/w"}
+    assert "--only-binary=:all:" in argv  # wheels only: the image has no compiler
 
 
 def test_cli_rejects_a_version_that_is_not_5_0_with_one_line(capsys):

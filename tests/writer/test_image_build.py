@@ -8,6 +8,7 @@ import pytest
 from invoke import MockContext, Result
 
 from lab.errors import LabError
+from lab.images import wheels
 from lab.images import writer as writer_image
 from lab.runner import Runner
 
@@ -54,14 +55,14 @@ def test_missing_image_is_built_with_the_base_image_argument(tmp_path, monkeypat
 @pytest.mark.parametrize("machine, tag", [("x86_64", "manylinux2014_x86_64"), ("AMD64", "manylinux2014_x86_64"),
                                           ("aarch64", "manylinux2014_aarch64"), ("arm64", "manylinux2014_aarch64")])
 def test_wheels_are_resolved_for_the_machines_architecture(machine, tag, monkeypatch):
-    monkeypatch.setattr(writer_image.platform, "machine", lambda: machine)
+    monkeypatch.setattr(wheels.platform, "machine", lambda: machine)
     argv = writer_image.wheel_download_args(writer_image.REQUIREMENTS, Path("/tmp/w"))
     assert argv[argv.index("--platform") + 1] == tag
     assert writer_image.wheels_stamp().endswith(f" {tag}")  # wheels of another architecture are fetched again
 
 
 def test_an_architecture_without_wheels_is_one_line(monkeypatch):
-    monkeypatch.setattr(writer_image.platform, "machine", lambda: "riscv64")
-    with pytest.raises(LabError, match=r"^no writer wheels for the architecture 'riscv64': the writer image is "
-                                       r"built for aarch64 or x86_64 only$"):
+    monkeypatch.setattr(wheels.platform, "machine", lambda: "riscv64")
+    with pytest.raises(LabError, match=r"^no wheels for the architecture 'riscv64': the images are built for "
+                                       r"aarch64 or x86_64 only$"):
         writer_image.image_tag()

@@ -77,6 +77,8 @@ DEFAULTS: dict[str, Any] = {
     }
 }
 
+_LAB = DEFAULTS["lab"]
+
 
 @dataclass(frozen=True)
 class Images:
@@ -103,26 +105,27 @@ class Timeouts:
 class LabConfig:
     """Everything a lab operation needs to know, validated once."""
 
-    cluster: str = "kind"
-    context: str = ""
-    allow_context: str = ""
-    namespace: str = "default"
-    cluster_config: str = "cluster.yml"
-    cassandra_manifest: str = "cassandra.yml"
-    writer_manifest: str = "writer.yml"
-    artifacts: str = "artifacts"
-    state_dir: str = ".cache/lab"
-    quiet: bool = False
-    tools: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["lab"]["tools"]))
-    images: Images = field(default_factory=lambda: Images(**DEFAULTS["lab"]["images"]))
-    topic: str = "test"
-    consistency: str = "QUORUM"
-    writer_mode: str = "robust"
-    writer_resume: bool = False
-    verify: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["verify"]))
-    chaos: Mapping[str, Any] = field(default_factory=lambda: dict(DEFAULTS["lab"]["chaos"]))
-    timeouts: Timeouts = field(default_factory=lambda: Timeouts(**DEFAULTS["lab"]["timeouts"]))
-    report: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULTS["lab"]["report"]))
+    # Field defaults come from DEFAULTS (the one place in code; invoke.yaml documents the same values).
+    cluster: str = _LAB["cluster"]
+    context: str = _LAB["context"]
+    allow_context: str = _LAB["allow_context"]
+    namespace: str = _LAB["namespace"]
+    cluster_config: str = _LAB["cluster_config"]
+    cassandra_manifest: str = _LAB["cassandra_manifest"]
+    writer_manifest: str = _LAB["writer_manifest"]
+    artifacts: str = _LAB["artifacts"]
+    state_dir: str = _LAB["state_dir"]
+    quiet: bool = False  # lab.quiet, parsed (DEFAULTS holds the text "false")
+    tools: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["tools"]))
+    images: Images = field(default_factory=lambda: Images(**_LAB["images"]))
+    topic: str = _LAB["writer"]["topic"]
+    consistency: str = _LAB["writer"]["consistency"]
+    writer_mode: str = _LAB["writer"]["mode"]
+    writer_resume: bool = False  # lab.writer.resume, parsed (DEFAULTS holds the text "false")
+    verify: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["verify"]))
+    chaos: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["chaos"]))
+    timeouts: Timeouts = field(default_factory=lambda: Timeouts(**_LAB["timeouts"]))
+    report: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["report"]))
     root: Path = ROOT
 
     @property
@@ -147,8 +150,8 @@ class LabConfig:
             unknown = set(lab[group]) - set(DEFAULTS["lab"][group])
             if unknown:
                 raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
-        images = Images(**{k: lab["images"][k] for k in DEFAULTS["lab"]["images"]})
-        timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in DEFAULTS["lab"]["timeouts"]})
+        images = Images(**{k: lab["images"][k] for k in _LAB["images"]})
+        timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in _LAB["timeouts"]})
         cfg = cls(
             cluster=str(lab["cluster"]),
             context=str(lab["context"] or ""),
@@ -170,7 +173,7 @@ class LabConfig:
             chaos=dict(lab["chaos"]),
             timeouts=timeouts,
             report={
-                k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in DEFAULTS["lab"]["report"]
+                k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in _LAB["report"]
             },
             root=root,
         )

@@ -120,3 +120,8 @@ def test_resolve_tool_prefers_configured_then_path_then_bin_dir(tmp_path, monkey
 def test_resolve_tool_refuses_a_configured_path_that_is_not_there(tmp_path):
     with pytest.raises(PreconditionError, match="lab.tools.kubectl is 'nope/kubectl', which is not an executable"):
         resolve_tool("kubectl", "nope/kubectl", root=tmp_path)
+
+
+def test_the_dataclass_defaults_are_the_settings_defaults():
+    """One source of defaults: LabConfig() and the parsed DEFAULTS (what invoke.yaml documents) agree."""
+    assert LabConfig() == LabConfig.from_mapping({})

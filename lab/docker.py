@@ -34,9 +34,9 @@ def exec_args(container: str, command: list[str]) -> list[str]:
     return [DOCKER, "exec", container, *command]
 
 
-def stop_args(container: str) -> list[str]:
-    """``docker stop``: SIGTERM (a kind node's systemd shuts down), SIGKILL after docker's 10 s grace."""
-    return [DOCKER, "stop", container]
+def stop_args(container: str, *, grace: int | None = None) -> list[str]:
+    """``docker stop``: SIGTERM (a kind node's systemd shuts down), SIGKILL after ``grace`` s (docker's 10)."""
+    return [DOCKER, "stop", *(["--time", str(grace)] if grace is not None else []), container]
 
 
 def start_args(container: str) -> list[str]:
@@ -95,14 +95,45 @@ def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
 
 
 def run_detached_args(image: str, *, name: str, env: dict[str, str] | None = None,
-                      publish: list[str] | None = None, args: list[str] | None = None) -> list[str]:
-    """``docker run -d --name NAME [-e K=V]... [-p SPEC]... IMAGE [ARGS]``."""
+                      publish: list[str] | None = None, args: list[str] | None = None, privileged: bool = False,
+                      entrypoint: str | None = None, volumes: list[str] | None = None) -> list[str]:
+    """``docker run -d --name NAME [--privileged] [--entrypoint E] [-e K=V]... [-p SPEC]... [-v SPEC]... IMAGE
+    [ARGS]``."""
     argv = [DOCKER, "run", "--detach", "--name", name]
+    if privileged:
+        argv.append("--privileged")
+    if entrypoint:
+        argv += ["--entrypoint", entrypoint]
     for key, value in sorted((env or {}).items()):
         argv += ["--env", f"{key}={value}"]
     for spec in publish or []:
         argv += ["--publish", spec]
+    for spec in volumes or []:
+        argv += ["--volume", spec]
     return argv + [image] + list(args or [])
+
+
+def commit_args(container: str, tag: str, *, changes: list[str] = ()) -> list[str]:
+    """``docker commit [--change INSTRUCTION]... CONTAINER TAG``: a container's filesystem as an image."""
+    argv = [DOCKER, "commit"]
+    for change in changes:
+        argv += ["--change", change]
+    return argv + [container, tag]
+
+
+def save_args(path: str, refs: list[str]) -> list[str]:
+    """``docker save --output PATH REF...``: images as one tar (what containerd's ``ctr images import`` reads)."""
+    return [DOCKER, "save", "--output", path, *refs]
+
+
+def remove_images_args(refs: list[str]) -> list[str]:
+    """``docker rmi REF...``: without --force, so an image a container still uses stays."""
+    return [DOCKER, "rmi", *refs]
+
+
+def image_refs_args(repository: str) -> list[str]:
+    """``docker images REPOSITORY``, one ``repo:tag`` a line."""
+    return [DOCKER, "images", repository, "--format", "{{.Repository}}:{{.Tag}}"]
 
 
 def remove_args(name: str) -> list[str]:

@@ -358,7 +358,7 @@ def build_component_images(runner: Runner, digest: str, base_image: str) -> list
         _docker_build(runner, f"image-{name}", comp.tag, ctx, dict(comp.build_args))
         tags.append(comp.tag)
     helper = lab_images(digest)[KIND_HELPER]
-    runner.run([docker.DOCKER, "tag", base_image, helper], hide=True)  # sh, mkdir and rm are all it needs
+    runner.run(docker.tag_args(base_image, helper), hide=True)  # sh, mkdir and rm are all it needs
     return tags + [helper]
 
 
@@ -373,8 +373,8 @@ def check_names(kubeadm_list: list[str], built: list[str]) -> None:
 def _preload(runner: Runner, stage: str, tar: Path, tag: str) -> None:
     """Import ``tar`` into the stage image's containerd (namespace k8s.io) and commit the result as ``tag``."""
     name = f"kind-node-lab-preload-{os.getpid()}"
-    runner.run([docker.DOCKER, "run", "-d", "--name", name, "--privileged", "--entrypoint", "sleep",
-                "-v", f"{tar}:/preload.tar:ro", stage, "infinity"], hide=True)
+    runner.run(docker.run_detached_args(stage, name=name, privileged=True, entrypoint="sleep",
+                                        volumes=[f"{tar}:/preload.tar:ro"], args=["infinity"]), hide=True)
     try:
         script = (
             "set -e; containerd >/tmp/containerd.log 2>&1 & pid=$!; "
@@ -383,15 +383,12 @@ def _preload(runner: Runner, stage: str, tar: Path, tag: str) -> None:
             "ctr -n k8s.io images ls -q; kill $pid; wait $pid || true; rm -rf /tmp/* /run/containerd"
         )
         _step(runner, "preload", docker.exec_args(name, ["bash", "-c", script]), timeout=1800)
-        runner.run([docker.DOCKER, "stop", "-t", "5", name], hide=True)
-        _step(runner, "commit", [
-            docker.DOCKER, "commit",
-            "--change", 'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]',
-            "--change", 'CMD []',  # ENV container=docker and STOPSIGNAL carry over from the stage image
-            name, tag,
-        ])
+        runner.run(docker.stop_args(name, grace=5), hide=True)
+        # ENV container=docker and STOPSIGNAL carry over from the stage image.
+        _step(runner, "commit", docker.commit_args(name, tag, changes=[
+            'ENTRYPOINT ["/usr/local/bin/entrypoint", "/sbin/init"]', "CMD []"]))
     finally:
-        runner.probe([docker.DOCKER, "rm", "-f", name])
+        runner.probe(docker.remove_args(name))
 
 
 def build_image(runner: Runner, tag: str, digest: str) -> None:
@@ -417,12 +414,12 @@ def build_image(runner: Runner, tag: str, digest: str) -> None:
     _docker_build(runner, "node-layer", stage, ctx, {"BASE_IMAGE": base})
 
     tar = BUILD / "preload.tar"
-    _step(runner, "save", [docker.DOCKER, "save", "-o", str(tar), *built])
+    _step(runner, "save", docker.save_args(str(tar), list(built)))
     try:
         _preload(runner, stage, tar, tag)
     finally:
         tar.unlink(missing_ok=True)
-        runner.probe([docker.DOCKER, "rmi", stage])
+        runner.probe(docker.remove_images_args([stage]))
     _log(f"built {tag} in {time.monotonic() - started:.0f}s")
     prune(runner, keep={tag, base, f"kind-node-lab-iptables:{digest}", *built})
 
@@ -432,10 +429,10 @@ def prune(runner: Runner, keep: set[str]) -> None:
     repos = (IMAGE_REPO, BASE_REPO, "kind-node-lab-iptables", "localhost/kind-node-lab/podnet",
              "localhost/kind-node-lab/local-path-helper")
     for repo in repos:
-        listed = runner.probe([docker.DOCKER, "images", repo, "--format", "{{.Repository}}:{{.Tag}}"]).stdout
+        listed = runner.probe(docker.image_refs_args(repo)).stdout
         stale = [ref for ref in listed.split() if ref not in keep and not ref.endswith(":<none>")]
         if stale:
-            runner.probe([docker.DOCKER, "rmi", *stale])
+            runner.probe(docker.remove_images_args(stale))
 
 
 def ensure_image(runner: Runner, *, force: bool = False) -> str:

@@ -40,6 +40,22 @@ def test_run_detached_args():
         "--publish", "9042:9042", "--publish", "127.0.0.1::7000", "cassandra:5.0", "-f", "-R"]
 
 
+def test_the_node_image_recipes_argv_builders():
+    """What lab.images.kindnode runs to preload its images (every docker argv is built in lab.docker)."""
+    assert docker.run_detached_args("stage:1", name="preload", privileged=True, entrypoint="sleep",
+                                    volumes=["/b/preload.tar:/preload.tar:ro"], args=["infinity"]) == [
+        "docker", "run", "--detach", "--name", "preload", "--privileged", "--entrypoint", "sleep",
+        "--volume", "/b/preload.tar:/preload.tar:ro", "stage:1", "infinity"]
+    assert docker.stop_args("preload", grace=5) == ["docker", "stop", "--time", "5", "preload"]
+    assert docker.commit_args("preload", "node:1", changes=['ENTRYPOINT ["/sbin/init"]', "CMD []"]) == [
+        "docker", "commit", "--change", 'ENTRYPOINT ["/sbin/init"]', "--change", "CMD []", "preload", "node:1"]
+    assert docker.save_args("/b/preload.tar", ["a:1", "b:2"]) == [
+        "docker", "save", "--output", "/b/preload.tar", "a:1", "b:2"]
+    assert docker.remove_images_args(["a:1", "b:2"]) == ["docker", "rmi", "a:1", "b:2"]
+    assert docker.image_refs_args("kind-node-lab") == [
+        "docker", "images", "kind-node-lab", "--format", "{{.Repository}}:{{.Tag}}"]
+
+
 @pytest.mark.parametrize("exited, exists", [(0, True), (1, False)])
 def test_image_exists_asks_docker_even_under_dry(exited, exists):
     ctx = FakeCtx([("docker image inspect", ("sha256:ab\n" if exited == 0 else "No such image", exited))])

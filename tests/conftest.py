@@ -23,13 +23,26 @@ Every wait has a timeout and fails with the cause and the container's log tail (
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
+from testcontainers.core.config import testcontainers_config  # reads its settings lazily, on first use
 
-# testcontainers' reaper ("ryuk") is an image from Docker Hub, which a machine without a registry does not
-# have; the fixtures below remove their own containers instead. TESTCONTAINERS_RYUK_DISABLED=false turns the
-# reaper back on (it also cleans up after a test run that was killed).
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+
+def _reaper_disabled() -> str:
+    """testcontainers' reaper ("ryuk") removes the containers of a test run that was killed. It is an image from
+    Docker Hub: on where the engine has it, off where it does not (a machine without a registry could not
+    start it), and then the fixtures below still remove their own containers. TESTCONTAINERS_RYUK_DISABLED
+    set by you wins either way."""
+    try:
+        inspect = subprocess.run(["docker", "image", "inspect", testcontainers_config.ryuk_image],
+                                 capture_output=True, timeout=20)
+    except (OSError, subprocess.TimeoutExpired):
+        return "true"
+    return "false" if inspect.returncode == 0 else "true"
+
+
+os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", _reaper_disabled())
 
 from tests.cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E402  (testcontainers after the env)
 

@@ -66,7 +66,7 @@ def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, s
     if progress is not None:
         source, every = f"metrics:{settings.metric}", settings.sample_every
     else:
-        progress = CqlProgress(env.cassandra(fault.probe_pod()), settings.topic)
+        progress = CqlProgress(env.cassandra(fault.observer_pod()), settings.topic)
         source, every = "cql:last_seq", max(settings.sample_every, CqlProgress.MIN_EVERY)
     sampler = Sampler(progress.read, every=every, clock=clock).start()
     sleep(min(3.0, settings.settle))  # a baseline before the fault
@@ -100,7 +100,7 @@ def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, s
         result.writer_restart_causes = watch.writer_restart_causes(runner, kube, restarts_before)
         for cause in result.writer_restart_causes:
             env.note(result, "writer restarted", cause)
-    _verify(env, result, fault.probe_pod())
+    _verify(env, result, fault.observer_pod())
     return result
 
 

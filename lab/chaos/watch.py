@@ -196,9 +196,9 @@ def ready_writers(env: Env) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
 
 
 def await_cassandra(env: Env, result: RoundResult, pod_names: tuple[str, ...] | list[str], old_uids: set[str], *,
-                    probe: str, down_node: str | None = None, poll: Callable[[], None] | None = None) -> bool:
+                    observer: str, down_node: str | None = None, poll: Callable[[], None] | None = None) -> bool:
     """Wait until every pod in ``pod_names`` is Ready under a uid not in ``old_uids`` (pass an empty set when
-    the same pod object comes back, as after a node restart), then until nodetool in ``probe`` lists
+    the same pod object comes back, as after a node restart), then until nodetool in ``observer`` lists
     every node UN.
 
     Records ready_at / up_normal_at / recovery_s on ``result``, or a plain error naming where it stuck.
@@ -230,12 +230,12 @@ def await_cassandra(env: Env, result: RoundResult, pod_names: tuple[str, ...] | 
         return False
     result.ready_at = env.clock()
     _set_recovery(result, result.ready_at)
-    return await_up_normal(env, result, probe=probe)
+    return await_up_normal(env, result, observer=observer)
 
 
-def await_up_normal(env: Env, result: RoundResult, *, probe: str) -> bool:
-    """Wait until nodetool in ``probe`` lists every replica UN; records up_normal_at or the error."""
-    cass = env.cassandra(probe)
+def await_up_normal(env: Env, result: RoundResult, *, observer: str) -> bool:
+    """Wait until nodetool in ``observer`` lists every replica UN; records up_normal_at or the error."""
+    cass = env.cassandra(observer)
     last: list[str] = []
 
     def up_normal() -> bool:

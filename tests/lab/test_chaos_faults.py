@@ -267,7 +267,7 @@ def test_a_writer_on_the_stopped_node_is_sampled_with_cqlsh():
     fault = faults.make("node", "kind-worker2", down=5)
     fault.validate(_env(ctx))
     fault.prepare(_env(ctx))
-    assert fault.sample_metrics(_env(ctx)) is False and fault.probe_pod() == "cassandra-0"
+    assert fault.sample_metrics(_env(ctx)) is False and fault.observer_pod() == "cassandra-0"
 
 
 def _env(ctx):

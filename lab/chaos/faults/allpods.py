@@ -31,7 +31,7 @@ class DeleteAllCassandra(Fault):
 
     def recover(self, env: Env, result: RoundResult) -> None:
         # No replica is left to ask until they are back: nodetool runs in cassandra-0 once it is Ready.
-        watch.await_cassandra(env, result, CASSANDRA_PODS, self.old_uids, probe=self.probe_pod())
+        watch.await_cassandra(env, result, CASSANDRA_PODS, self.old_uids, observer=self.observer_pod())
 
     def dry_run(self, env: Env) -> None:
         env.runner.run(env.kube.delete_pods_args(list(CASSANDRA_PODS), force=self.force), timeout=120)

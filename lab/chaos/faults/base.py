@@ -43,7 +43,7 @@ class Fault:
         """The step's message: "delete cassandra-1", "stop node kind-worker2 for 30s"."""
         raise NotImplementedError
 
-    def probe_pod(self) -> str:
+    def observer_pod(self) -> str:
         """A Cassandra pod for cqlsh and nodetool while the fault is on (one the fault leaves alone)."""
         return "cassandra-0"
 

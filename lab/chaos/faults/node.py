@@ -30,15 +30,15 @@ class StopNode(Fault):
 
     def __init__(self, name: str, **kwargs):
         super().__init__(name, **kwargs)
-        self.probe = "cassandra-0"
+        self.observer = "cassandra-0"
         self.writer_here = False
         self.stopped = False
 
     def title(self) -> str:
         return f"stop node {self.name} for {self.down:.0f}s, then start it"
 
-    def probe_pod(self) -> str:
-        return self.probe
+    def observer_pod(self) -> str:
+        return self.observer
 
     def sample_metrics(self, env: Env) -> bool:
         return not self.writer_here  # a port-forward to a writer on the stopped node dies with it
@@ -63,7 +63,7 @@ class StopNode(Fault):
         if not writers:
             raise PreconditionError("no Ready writer pod; run `invoke deploy` first")
         here = node_pods(list(pods.values()), self.name)
-        self.probe = next(p for p in CASSANDRA_PODS if p not in here)  # one replica per worker: two are left
+        self.observer = next(p for p in CASSANDRA_PODS if p not in here)  # one replica per worker: two are left
         self.writer_here = bool(node_pods(writers, self.name))
 
     def inject(self, env: Env, result: RoundResult) -> None:
@@ -106,7 +106,7 @@ class StopNode(Fault):
         # Pods come back on the node under the same names (and uids, unless they were evicted meanwhile).
         if not watch.await_writer(env, result, set()):
             return
-        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), probe=self.probe, down_node=None,
+        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), observer=self.observer, down_node=None,
                               poll=lambda: self.observe(env, result))
 
     def dry_run(self, env: Env) -> None:

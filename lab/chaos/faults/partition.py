@@ -105,7 +105,7 @@ class Partition(Fault):
     def title(self) -> str:
         return f"cut {self.name} off the network for {self.down:.0f}s, then reconnect it"
 
-    def probe_pod(self) -> str:
+    def observer_pod(self) -> str:
         return other_cassandra(self.name)
 
     def validate(self, env: Env) -> None:
@@ -142,14 +142,14 @@ class Partition(Fault):
     def observe(self, env: Env, result: RoundResult) -> None:
         """How the rest of the ring sees the cut node (nodetool in another replica)."""
         try:
-            text = env.runner.output(env.cassandra(self.probe_pod()).exec_args(["nodetool", "status"]), timeout=90)
+            text = env.runner.output(env.cassandra(self.observer_pod()).exec_args(["nodetool", "status"]), timeout=90)
         except LabError:
             return
         view = ", ".join(
             f"{self.addresses.get(n.address, n.address)} {n.state}"
             for n in sorted(parse_nodetool_status(text), key=lambda n: self.addresses.get(n.address, n.address))
         )
-        env.note(result, f"ring seen from {self.probe_pod()}", view)
+        env.note(result, f"ring seen from {self.observer_pod()}", view)
 
     def restore(self, env: Env, result: RoundResult) -> None:
         if not self.cut:
@@ -160,7 +160,7 @@ class Partition(Fault):
         env.note(result, self.name, "reconnected (rules removed)")
 
     def recover(self, env: Env, result: RoundResult) -> None:
-        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), probe=self.probe_pod())
+        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), observer=self.observer_pod())
         pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
         if pod is not None and (kubectl.pod_uid(pod) != self.uid or kubectl.pod_restarts(pod) != self.restarts):
             env.note(result, self.name, f"restarted during the cut (restarts {self.restarts} -> "

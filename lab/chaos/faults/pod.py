@@ -41,7 +41,7 @@ class DeletePod(Fault):
     def title(self) -> str:
         return f"delete {self.name}{' (forced)' if self.force else ''}"
 
-    def probe_pod(self) -> str:
+    def observer_pod(self) -> str:
         return other_cassandra(self.name)
 
     def sample_metrics(self, env: Env) -> bool:
@@ -66,7 +66,7 @@ class DeletePod(Fault):
 
     def recover(self, env: Env, result: RoundResult) -> None:
         if self.target == "cassandra":
-            watch.await_cassandra(env, result, [self.name], self.old_uids, probe=self.probe_pod())
+            watch.await_cassandra(env, result, [self.name], self.old_uids, observer=self.observer_pod())
         else:
             watch.await_writer(env, result, self.old_uids)
 

@@ -171,7 +171,8 @@ def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int],
         if kubectl.pod_restarts(pod) <= before.get(kubectl.pod_uid(pod), 0):
             continue
         name = pod.get("metadata", {}).get("name", "")
-        logged = runner.probe(kube.logs_args(pod=name, container="writer", previous=True, tail=lines), timeout=30)
+        argv = kube.logs_args(pod=name, container=names.WRITER_CONTAINER, previous=True, tail=lines)
+        logged = runner.probe(argv, timeout=30)
         tail = " | ".join(line.strip() for line in logged.stdout.splitlines() if line.strip()) or "no log"
         causes.append(f"{name}: {kubectl.pod_last_exit(pod) or 'restarted'}; its last lines: {tail}")
     return causes

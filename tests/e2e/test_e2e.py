@@ -162,8 +162,9 @@ def _lab_up():
 
 def other_kind_nodes() -> set[tuple[str, str]]:
     """(container id, cluster) of every kind node container not ours: they must be the same afterwards."""
-    out = subprocess.run(["docker", "ps", "--all", "--filter", "label=io.x-k8s.kind.cluster", "--format",
-                          '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}'], capture_output=True, text=True, check=True)
+    out = docker("ps", "--all", "--filter", "label=io.x-k8s.kind.cluster", "--format",
+                 '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}')
+    assert out.returncode == 0, out.stderr
     return {tuple(line.split()) for line in out.stdout.splitlines() if line.split()[1:] != [CLUSTER]}
 
 

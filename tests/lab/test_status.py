@@ -22,15 +22,12 @@ def test_step_prints_a_cross_and_reraises():
     assert out.getvalue().splitlines()[-1] == " ✗ Loading image"
 
 
-def test_quiet_silences_steps():
+def test_quiet_silences_steps(monkeypatch):
     out = io.StringIO()
-    status.set_quiet(True)
-    try:
-        with status.step("x", stream=out):
-            pass
-        status.info("y", stream=out)
-    finally:
-        status.set_quiet(False)
+    monkeypatch.setattr(status, "_QUIET", True)
+    with status.step("x", stream=out):
+        pass
+    status.info("y", stream=out)
     assert out.getvalue() == ""
 
 
@@ -70,12 +67,9 @@ def test_on_a_terminal_running_steps_are_a_live_block_replaced_by_their_results(
     assert status._live is None  # the block is gone with its last step
 
 
-def test_a_dry_run_plans_steps_instead_of_ticking_them():
+def test_a_dry_run_plans_steps_instead_of_ticking_them(monkeypatch):
     out = io.StringIO()
-    status.set_dry(True)
-    try:
-        with status.step("Deleting kind cluster kind", stream=out):
-            pass
-    finally:
-        status.set_dry(False)
+    monkeypatch.setattr(status, "_DRY", True)
+    with status.step("Deleting kind cluster kind", stream=out):
+        pass
     assert out.getvalue() == " • Deleting kind cluster kind ...\n - Deleting kind cluster kind (planned)\n"

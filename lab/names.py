@@ -12,7 +12,7 @@ CASSANDRA_REPLICAS = 3
 CASSANDRA_SELECTOR = "app=cassandra"
 CASSANDRA_STATEFULSET = "cassandra"
 CASSANDRA_CONTAINER = "cassandra"
-CASSANDRA_INIT_CONTAINER = "credentials"  # copies the Secret's cqlsh logins into the pod (cassandra.yml)
+CASSANDRA_INIT_CONTAINER = "setup"  # copies the config and the Secret's cqlsh logins into the pod (cassandra.yml)
 
 WRITER_SELECTOR = "app=ece573-prj04-writer"
 WRITER_DEPLOYMENT = "ece573-prj04-writer"

@@ -272,6 +272,22 @@ def test_cqlsh_logins_come_from_the_secret_through_the_init_container():
     assert "umask 077" in init["command"][-1]
 
 
+def test_cassandra_root_filesystem_is_read_only_and_its_writable_paths_are_emptydirs():
+    pod = STS["spec"]["template"]["spec"]
+    [init] = pod["initContainers"]
+    for container in (C_CASS, init):
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True, container["name"]
+    mounts = {m["mountPath"]: m["name"] for m in C_CASS["volumeMounts"]}
+    empty = {v["name"] for v in pod["volumes"] if "emptyDir" in v}
+    # The entrypoints write /etc/cassandra; the JVM and the tools /tmp; the official image /var/log/cassandra.
+    for path in ("/etc/cassandra", "/tmp", "/var/log/cassandra", env_of(C_CASS)["HOME"]):
+        assert mounts.get(path) in empty, f"{path} is not a writable emptyDir"
+    assert mounts["/var/lib/cassandra"] == "cassandra-data"
+    # The init container fills the config volume from the image's own /etc/cassandra before the server starts.
+    [conf_mount] = [m["mountPath"] for m in init["volumeMounts"] if m["name"] == mounts["/etc/cassandra"]]
+    assert f"cp -R /etc/cassandra/. {conf_mount}/" in init["command"][-1]
+
+
 def test_the_writer_reads_its_login_from_the_secret_and_no_password_is_in_a_manifest():
     env = {e["name"]: e for e in C_WRITER["env"]}
     assert env["CASSANDRA_USERNAME"]["valueFrom"]["secretKeyRef"] == {

@@ -1,4 +1,5 @@
-"""A real 5-node kind cluster from cluster.yml, created once per session with the locally built node image.
+"""A real 5-node kind cluster from cluster.yml, created once per session from the node image the lab's policy
+gives (lab.images.kind_node_source, as for `invoke reset`: here, with no registry, the locally built one).
 
 The cluster gets its own name and kubeconfig file, so these tests never touch the lab's `kind` cluster or
 ~/.kube/config. It is deleted at the end of the session (and before, if a previous run left it behind).
@@ -20,6 +21,8 @@ import pytest
 import sh
 from invoke import Context
 
+from lab import suites
+from lab.config import LabConfig
 from lab.digest import tree_digest
 from lab.images import kindnode
 from lab.runner import Runner
@@ -69,7 +72,8 @@ def _delete(kind: sh.Command, kubeconfig: Path) -> None:
 def cluster(tmp_path_factory):
     runner = Runner(Context(), echo=False)
     tools = kindnode.ensure_tools(runner)
-    image = kindnode.ensure_image(runner)
+    # The user's lab.images.kind_node_source (invoke.yaml, INVOKE_LAB_*), as `invoke reset` would use it.
+    image = suites.kind_node_image_for_tests(runner, LabConfig.from_project(ROOT))
     kind = sh.Command(tools["kind"]).bake(_tty_out=False)
     kubeconfig = tmp_path_factory.mktemp("kube") / "config"
     _delete(kind, kubeconfig)

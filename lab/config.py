@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import invoke
+
 from lab.errors import PreconditionError
 
 #: The project root: tasks.py, the manifests and invoke.yaml sit here.
@@ -188,6 +190,17 @@ class LabConfig:
         except (KeyError, AttributeError):
             raw = {}
         return cls.from_mapping(raw)
+
+    @classmethod
+    def from_project(cls, root: Path = ROOT) -> LabConfig:
+        """The settings a task run in ``root`` would read, for code that runs outside a task (the cluster tests,
+        under pytest, pick images by the user's lab.images.* policy): DEFAULTS, the system and user invoke
+        files, ``root``/invoke.yaml, then INVOKE_LAB_* variables, in invoke's own order."""
+        config = invoke.Config(project_location=str(root))
+        config.load_collection(DEFAULTS)  # what tasks.py registers (ns.configure)
+        config.load_project()
+        config.load_shell_env()
+        return cls.from_mapping(config["lab"], root=root)
 
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
                     consistency: str | None = None) -> LabConfig:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lab.errors import CommandError
+from tests.commands import FAILED
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -68,7 +68,7 @@ def test_coredns_resolves_kubernetes_default(ready_cluster, test_image):
         try:
             answer = cluster.kubectl("exec", "dns-probe", "--", "getent", "hosts", "kubernetes.default")
             break
-        except CommandError:
+        except FAILED:
             if time.monotonic() > deadline:
                 raise
             time.sleep(3)
@@ -109,7 +109,7 @@ def echo_pods(ready_cluster, test_image):
     yield cluster.json("pods", "--selector", "app=loaded-image")["items"]
     try:
         cluster.kubectl("delete", "daemonset", "loaded-image", "--wait=false")
-    except CommandError:
+    except FAILED:
         pass  # the cluster is already gone (test_zz_cluster_is_deleted ran first)
 
 
@@ -201,7 +201,7 @@ def test_statefulset_pod_comes_back_with_its_name_and_volume(ready_cluster, test
             after = cluster.json("pod", "sts-1")
             if after["metadata"]["uid"] != before["metadata"]["uid"]:
                 break
-        except CommandError:
+        except FAILED:
             pass  # not recreated yet
         assert time.monotonic() < deadline, "sts-1 was not recreated"
         time.sleep(2)
@@ -222,7 +222,6 @@ def test_lab_manifests_pass_server_dry_run(ready_cluster, manifest):
 
 def test_zz_cluster_is_deleted(cluster):
     """Runs last (file order): the session's cluster goes away and kind no longer lists it."""
-    cluster.runner.run([cluster.kind, "delete", "cluster", "--name", cluster.name,
-                        "--kubeconfig", str(cluster.kubeconfig)], hide=True, timeout=300)
-    clusters = cluster.runner.output([cluster.kind, "get", "clusters"]).split()
+    cluster.kind("delete", "cluster", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig), _timeout=300)
+    clusters = cluster.kind("get", "clusters", _timeout=120).split()
     assert cluster.name not in clusters

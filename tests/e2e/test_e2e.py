@@ -1,9 +1,10 @@
 """End to end on a real kind cluster: the README workflow, typed exactly as a user types it.
 
-Each step is the `invoke` command line from the README, run as a subprocess; assertions read what the
-tasks print and the JSON records they write (chaos rounds, verify). The module's fixture brings the lab
-up with `invoke reset` and `invoke build deploy`, and takes it down with `invoke down` at the end, so a
-failed assertion still leaves no cluster behind.
+Each step is the `invoke` command line from the README, run as a subprocess through `sh` (as are the
+`docker` and `kubectl` checks); assertions read what the tasks print and the JSON records they write
+(chaos rounds, verify). The module's fixture brings the lab up with `invoke reset` and `invoke build
+deploy`, and takes it down with `invoke down` at the end, so a failed assertion still leaves no cluster
+behind.
 
 Tests run in file order and build on each other (the writer keeps writing the same topic throughout).
 Run them alone with `invoke e2e` (about half an hour on 2 cores).
@@ -21,12 +22,13 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
+import sh
+
+from tests.commands import INVOKE, Ran, run
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = Path(os.environ.get("LAB_E2E_ARTIFACTS", ROOT / "artifacts" / "e2e"))
@@ -40,14 +42,13 @@ KUBECONFIG = ARTIFACTS / "kubeconfig"
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
 
-def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800,
-           check: bool = True) -> subprocess.CompletedProcess:
-    """``invoke <args>`` from the repository root, its output echoed into the test log."""
+def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> Ran:
+    """``invoke <args>`` from the repository root, its output echoed into the test log (whatever its exit
+    code: the log shows a failed step's output before the assertion fails)."""
     full_env = {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), "INVOKE_LAB_CLUSTER": CLUSTER,
                 "KUBECONFIG": str(KUBECONFIG), **(env or {})}
     started = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, text=True,
-                          capture_output=True, timeout=timeout)
+    proc = run(INVOKE, *args, _env=full_env, _timeout=timeout)
     print(f"$ invoke {' '.join(args)}  # exit {proc.returncode} after {time.monotonic() - started:.0f}s")
     print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
     if check:
@@ -104,8 +105,9 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
 BYSTANDER = "kind-control-plane"
 
 
-def docker(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["docker", *args], capture_output=True, text=True, timeout=120)
+def docker(*args: str) -> Ran:
+    """``docker <args>``, any exit code: the callers read it (`container inspect` of a missing container is 1)."""
+    return run(sh.Command("docker"), *args, _timeout=120)
 
 
 @contextlib.contextmanager
@@ -182,11 +184,12 @@ def test_status_shows_three_up_normal(lab_up):
         assert pod in out
 
 
-def kubectl(*args: str, input: str | None = None) -> subprocess.CompletedProcess:
-    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary."""
+def kubectl(*args: str, input: str | None = None) -> Ran:
+    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary; any exit
+    code: some checks expect a refusal."""
     binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
-    return subprocess.run([binary, "--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}", *args],
-                          capture_output=True, text=True, timeout=300, input=input)
+    on_e2e_cluster = sh.Command(binary).bake("--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}")
+    return run(on_e2e_cluster, *args, _timeout=300, _in=input)
 
 
 def lab_passwords() -> list[str]:
@@ -295,7 +298,7 @@ def test_lesson_seed_writer_fails_then_the_robust_one_survives(lab_up):
 def test_changed_build_rolls_out_and_resumes(lab_up):
     """A different base image gives the writer a new content tag; `invoke build deploy` rolls it out."""
     changed_base = "lab-e2e/debian:changed-base"
-    subprocess.run(["docker", "tag", "debian:bookworm-slim", changed_base], check=True)
+    sh.docker("tag", "debian:bookworm-slim", changed_base)  # raises sh.ErrorReturnCode if it fails
     before = verify_topic()
     invoke("build", "deploy", env={"INVOKE_LAB_IMAGES_WRITER_BASE": changed_base})
     logs = wait_for(lambda: (out := writer_logs()) and re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", out),

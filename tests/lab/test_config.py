@@ -125,3 +125,16 @@ def test_resolve_tool_refuses_a_configured_path_that_is_not_there(tmp_path):
 def test_the_dataclass_defaults_are_the_settings_defaults():
     """One source of defaults: LabConfig() and the parsed DEFAULTS (what invoke.yaml documents) agree."""
     assert LabConfig() == LabConfig.from_mapping({})
+
+
+def test_settings_read_outside_a_task_are_the_ones_a_task_reads(tmp_path, monkeypatch):
+    """What the cluster tier (pytest, not a task) reads to follow the image policy: invoke.yaml over DEFAULTS,
+    INVOKE_LAB_* over both, as `invoke reset` would see them."""
+    monkeypatch.delenv("INVOKE_LAB_IMAGES_KIND_NODE_SOURCE", raising=False)
+    monkeypatch.delenv("INVOKE_LAB_IMAGES_PULL_TIMEOUT", raising=False)
+    (tmp_path / "invoke.yaml").write_text("lab:\n  images:\n    kind_node_source: build\n    pull_timeout: 30\n")
+    cfg = LabConfig.from_project(tmp_path)
+    assert (cfg.images.kind_node_source, cfg.images.pull_timeout) == ("build", 30)
+    assert (cfg.images.kind_node, cfg.root) == (KIND_NODE_IMAGE, tmp_path)  # the rest: DEFAULTS, paths from root
+    monkeypatch.setenv("INVOKE_LAB_IMAGES_KIND_NODE_SOURCE", "local")
+    assert LabConfig.from_project(tmp_path).images.kind_node_source == "local"

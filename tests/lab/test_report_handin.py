@@ -7,8 +7,6 @@ skip with how to install them, except under CI=true, where they fail: CI install
 import os
 import re
 import shutil
-import subprocess
-import sys
 import unicodedata
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from lab.errors import PreconditionError
 from lab.report import to_pdf
 from lab.report.collect import derive
 from lab.report.files import write_hand_in
+from tests.commands import INVOKE, run
 from tests.lab.labfakes import executable
 from tests.lab.reportdata import NB, ROUND, add_chaos, add_lesson, healthy_report
 
@@ -164,8 +163,7 @@ def test_missing_system_libraries_are_one_error_line_and_nothing_else_is_lost(fo
     for name in ("report.md", "report.html"):
         (folder / name).unlink()
     env = {**os.environ, "PYTHONPATH": f"{fake}{os.pathsep}{ROOT}"}
-    out = subprocess.run([sys.executable, "-m", "invoke", "report", "--rerender", str(folder), "--pdf", "--docx"],
-                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    out = run(INVOKE, "report", "--rerender", str(folder), "--pdf", "--docx", _env=env, _timeout=120)
     assert out.returncode == 2, out.stderr
     assert out.stderr.splitlines() == [
         "ERROR: report.pdf needs WeasyPrint's system libraries (cannot load libpango-1.0-0): install them with "

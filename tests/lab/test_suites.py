@@ -1,6 +1,15 @@
+import re
 import sys
+import types
 
+import pytest
+
+import lab.images
 from lab import suites
+from lab.config import KIND_NODE_IMAGE
+from lab.errors import PreconditionError
+from lab.runner import Runner
+from tests.lab.labfakes import FakeCtx, make_cfg
 
 
 def test_pytest_args():
@@ -11,3 +20,44 @@ def test_pytest_args():
 
 def test_bench_args():
     assert suites.bench_args("--seconds 5") == [sys.executable, "-m", "lab.bench", "--seconds", "5"]
+
+
+# -- the cluster tier's node image: the lab's policy, lab.images.kind_node_source --------------------------
+
+BUILT = "kind-node-lab:v1.30.0-feed"
+
+
+@pytest.fixture
+def node_build(monkeypatch):
+    """A stand-in lab.images.kindnode whose build returns BUILT (counted), and a docker CLI on PATH."""
+    builds = []
+    fake = types.ModuleType("lab.images.kindnode")
+    fake.ensure_image = lambda runner, **kwargs: builds.append(kwargs) or BUILT
+    monkeypatch.setitem(sys.modules, "lab.images.kindnode", fake)
+    monkeypatch.setattr(lab.images, "kindnode", fake, raising=False)
+    monkeypatch.setattr("lab.docker.shutil.which", lambda name: f"/usr/bin/{name}")
+    return builds
+
+
+@pytest.mark.parametrize("source, local_copy, pullable, expected, built", [
+    ("auto", True, False, KIND_NODE_IMAGE, False),   # the configured image, already in the engine
+    ("auto", False, True, KIND_NODE_IMAGE, False),   # pulled
+    ("auto", False, False, BUILT, True),             # no registry (this machine, CI): the local build, as before
+    ("pull", False, True, KIND_NODE_IMAGE, False),
+    ("build", True, True, BUILT, True),
+])
+def test_the_cluster_tier_asks_the_lab_policy_for_its_node_image(project, node_build, source, local_copy, pullable,
+                                                                  expected, built):
+    ctx = FakeCtx([(f"docker image inspect .*{re.escape(KIND_NODE_IMAGE)}", ("", 0 if local_copy else 1)),
+                   ("docker pull", ("", 0 if pullable else 1))])
+    cfg = make_cfg(project, images={"kind_node_source": source})
+    assert suites.kind_node_image_for_tests(Runner(ctx), cfg) == expected
+    assert bool(node_build) is built
+    assert bool(ctx.matching("docker pull")) is (source in ("auto", "pull") and not local_copy)
+
+
+def test_the_cluster_tier_refuses_a_missing_local_node_image(project, node_build):
+    cfg = make_cfg(project, images={"kind_node_source": "local"})
+    with pytest.raises(PreconditionError, match="kind node image .* is not in the local engine"):
+        suites.kind_node_image_for_tests(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg)
+    assert not node_build

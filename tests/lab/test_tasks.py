@@ -2,7 +2,6 @@
 errors), and tasks called in-process with invoke's MockContext."""
 
 import re
-import subprocess
 import sys
 import types
 from pathlib import Path
@@ -11,6 +10,7 @@ import pytest
 from invoke import Config, MockContext, Result
 
 import lab.images
+from tests.commands import INVOKE, run
 from tests.lab.labfakes import executable
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -58,11 +58,12 @@ def tools(tmp_path):
 
 
 def invoke(*args, tools: Path, tmp_path: Path, system_path="/usr/bin:/bin", **env):
+    """`invoke <args>` as a user types it, in an environment of only these variables; the tests assert on
+    its exit code, so every code comes back (a Ran) rather than raising."""
     full_env = {"PATH": f"{tools}:{Path(sys.executable).parent}:{system_path}", "HOME": str(tmp_path),
                 "INVOKE_LAB_STATE_DIR": str(tmp_path / "state"), "INVOKE_LAB_ARTIFACTS": str(tmp_path / "artifacts"),
                 "PYTHONPATH": str(ROOT), **env}
-    return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=full_env, capture_output=True,
-                          text=True, timeout=60)
+    return run(INVOKE, *args, _env=full_env, _timeout=60)
 
 
 def test_list_shows_every_task_with_one_line_help(tools, tmp_path):

@@ -217,6 +217,12 @@ def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
                                                          "securityContext": {"privileged": True}}]}}))
     assert stray.returncode != 0 and "violates PodSecurity" in stray.stderr, stray.stderr[-300:]
     assert kubectl("get", "pod", "e2e-stray").returncode != 0
+    # Cassandra's root filesystem is read-only; the config the entrypoint renders is on the pod's emptyDir.
+    in_cassandra = ("exec", "cassandra-0", "--container", "cassandra", "--")
+    touched = kubectl(*in_cassandra, "touch", "/opt/cassandra/lab-e2e-probe")
+    assert touched.returncode != 0 and "Read-only file system" in touched.stderr, touched.stderr[-300:]
+    assert kubectl(*in_cassandra, "grep", "-q", "^cluster_name:", "/etc/cassandra/cassandra.yaml").returncode == 0
+    assert kubectl(*in_cassandra, "test", "-w", "/etc/cassandra/cassandra.yaml").returncode == 0
     # The writer is still writing with its role.
     before = verify_topic()["last_seq"]
     time.sleep(5)

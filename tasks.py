@@ -23,9 +23,11 @@ from lab import verify as verify_lib
 from lab.config import DEFAULTS, LabConfig
 from lab.context import guard_context, open_lab
 from lab.errors import CommandError, LabError, PreconditionError
-from lab.images import cassandra as cassandra_image
-from lab.images import kindnode
+from lab.images.builders import ImageBuilders
 from lab.runner import Runner
+
+#: Who builds the images (and kind/kubectl) for every task: the real recipes; the tests put fakes here.
+BUILDERS = ImageBuilders()
 
 
 class _RealRun:
@@ -45,7 +47,7 @@ def _runner(c) -> Runner:
 
 def _lab(c, need=("docker", "kind", "kubectl")):
 
-    return open_lab(_runner(c), LabConfig.from_invoke(c), need=need)
+    return open_lab(_runner(c), LabConfig.from_invoke(c), need=need, builders=BUILDERS)
 
 
 def _lab_with_tools(c):
@@ -53,7 +55,7 @@ def _lab_with_tools(c):
 
     cfg = LabConfig.from_invoke(c)
     guard_context(cfg, action="reset the cluster")
-    workflow.ensure_tools(_runner(c), cfg)
+    workflow.ensure_tools(_runner(c), cfg, BUILDERS)
     return _lab(c)
 
 
@@ -257,7 +259,7 @@ def images_cassandra(c, force=False):
     kwargs = {"force": force}
     if cfg.images.cassandra_version:
         kwargs["version"] = cfg.images.cassandra_version
-    print(cassandra_image.ensure_image(_runner(c), **kwargs))
+    print(BUILDERS.cassandra(_runner(c), **kwargs))
 
 
 @task(name="kind-node", help={"force": "rebuild even when the content tag exists"})
@@ -267,9 +269,9 @@ def images_kind_node(c, force=False):
 
     runner = _runner(c)
     with status.step("kind and kubectl in .cache/bin") as s:
-        tools = kindnode.ensure_tools(runner)
+        tools = BUILDERS.tools(runner)
         s.note(", ".join(str(v) for v in tools.values()))
-    print(kindnode.ensure_image(runner, force=force))
+    print(BUILDERS.kind_node(runner, force=force))
 
 
 @task(help={"args": "arguments for python -m lab.bench (quote them)"})

@@ -1,19 +1,20 @@
 """A configured lab, and the checks every task makes before it acts on the cluster.
 
-``Lab`` is what each task resolves once (settings, the runner and the kind/kubectl CLIs); ``guard_context``
-keeps destructive tasks on the lab's own kind context; ``require_cluster`` stops a kubectl task early, with
-one line, when the context does not exist.
+``Lab`` is what each task resolves once (settings, the runner, the kind/kubectl CLIs and the image builders);
+``guard_context`` keeps destructive tasks on the lab's own kind context; ``require_cluster`` stops a kubectl
+task early, with one line, when the context does not exist.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab import kubectl, preflight, status
 from lab.cassandra import Cassandra
 from lab.config import LabConfig
 from lab.errors import PreconditionError
+from lab.images.builders import ImageBuilders
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -21,12 +22,13 @@ from lab.runner import Runner
 
 @dataclass
 class Lab:
-    """A configured lab: settings, the runner and the two CLIs, resolved once per task."""
+    """A configured lab: settings, the runner, the two CLIs and who builds the images, resolved once per task."""
 
     cfg: LabConfig
     runner: Runner
     kind: Kind
     kube: Kubectl
+    builders: ImageBuilders = field(default_factory=ImageBuilders)
 
     @property
     def state_dir(self) -> Path:
@@ -37,11 +39,13 @@ class Lab:
                          request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
 
 
-def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Lab:
-    """Preflight the tools ``need`` names and build the CLI wrappers around them."""
+def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl"),
+             builders: ImageBuilders | None = None) -> Lab:
+    """Preflight the tools ``need`` names and build the CLI wrappers around them; ``builders`` default to the
+    real image recipes."""
     tools = preflight.check(runner, cfg, need=need)
     return Lab(cfg=cfg, runner=runner, kind=Kind(tools.kind, cfg.cluster),
-               kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace))
+               kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace), builders=builders or ImageBuilders())
 
 
 def guard_context(cfg: LabConfig, *, action: str) -> None:

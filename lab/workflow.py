@@ -1,9 +1,9 @@
 """The cluster lifecycle: reset, build, deploy, delete, down (``up`` is reset + build + deploy).
 
 Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py and
-docker.py. Image builders from lab.images.* are imported inside the functions that use them, so the
-rest of the lab (and its fast tests) works without them. The operations share the image choices and the
-rendered manifests, which is why they stay together although the module is past 400 lines.
+docker.py. Images are built through ``lab.builders`` (lab.images.builders.ImageBuilders: the real recipes,
+or a test's fakes). The operations share the image choices and the rendered manifests, which is why they
+stay together although the module is past 400 lines.
 """
 
 from __future__ import annotations
@@ -18,22 +18,22 @@ from lab.cassandra import all_up_normal, ring_summary
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.images.builders import ImageBuilders
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
 
 
-def ensure_tools(runner: Runner, cfg: LabConfig) -> None:
+def ensure_tools(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None) -> None:
     """For reset/up on a fresh machine: build kind and kubectl from source when neither PATH nor the
-    project's bin dir has them (lab.images.kindnode.ensure_tools puts them in .cache/bin), so one command
-    goes from Docker to a lab. Other tasks only say how to get them (preflight)."""
+    project's bin dir has them (``builders.tools``, by default lab.images.kindnode.ensure_tools, puts them in
+    .cache/bin), so one command goes from Docker to a lab. Other tasks only say how to get them (preflight).
+    It runs before a ``Lab`` exists (open_lab preflights these very tools), hence ``builders`` as a parameter."""
     missing = [name for name in ("kind", "kubectl") if preflight.find_tool(cfg, name) is None]
     if not missing or runner.dry:
         return
-    from lab.images import kindnode  # lazy: needs Go and the Kubernetes sources; only here
-
     with status.step(f"{' and '.join(missing)} not found: building from source into .cache/bin "
                      "(once; tens of minutes)") as s:
-        built = kindnode.ensure_tools(runner)
+        built = (builders or ImageBuilders()).tools(runner)
         s.note(", ".join(str(v) for v in built.values()))
 
 
@@ -67,18 +67,14 @@ def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
 
 
 def _build_cassandra(lab: Lab, *, force: bool = False) -> str:
-    from lab.images import cassandra as cassandra_image  # lazy: the fast tests do not need the image module
-
     kwargs = {"force": force}
     if lab.cfg.images.cassandra_version:
         kwargs["version"] = lab.cfg.images.cassandra_version
-    return cassandra_image.ensure_image(lab.runner, **kwargs)
+    return lab.builders.cassandra(lab.runner, **kwargs)
 
 
 def _build_kind_node(lab: Lab, *, force: bool = False) -> str:
-    from lab.images import kindnode  # lazy, as above
-
-    return kindnode.ensure_image(lab.runner, force=force)
+    return lab.builders.kind_node(lab.runner, force=force)
 
 
 def cassandra_image(lab: Lab) -> str:
@@ -195,14 +191,12 @@ def down(lab: Lab) -> None:
 def build(lab: Lab, *, force: bool = False) -> str:
     """Build the writer image (content-addressed: a no-op when nothing changed) and make it available:
     ``kind load`` into the nodes, or push to lab.images.registry. Returns the ref deploy will use."""
-    from lab.images import writer as writer_image  # lazy: the fast tests do not need the image module
-
     cfg = lab.cfg
     with status.step("Writer image") as s:
         kwargs = {"force": force}
         if cfg.images.writer_base:
             kwargs["base_image"] = cfg.images.writer_base
-        tag = writer_image.ensure_image(lab.runner, **kwargs)
+        tag = lab.builders.writer(lab.runner, **kwargs)
         s.note(tag)
     ref = tag
     if cfg.images.registry:

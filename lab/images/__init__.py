@@ -1,1 +1,2 @@
-"""Images built here without a registry: one module per image (cassandra, kind node, writer)."""
+"""Images built here without a registry: one module per image (cassandra, kindnode, writer), and builders,
+the seam through which the workflow and the tasks call them."""

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from lab.errors import LabError
 from lab.images import kindnode
+from lab.images.kindnode import node
 
 KIND_LIKE = '''
 package nodeimage
@@ -27,7 +31,7 @@ def test_go_constant_joins_raw_strings_and_constants():
 def test_go_constant_names_a_missing_constant():
     try:
         kindnode.go_constant(KIND_LIKE, "nope")
-    except kindnode.LabError as err:
+    except LabError as err:
         assert "nope" in str(err)
     else:
         raise AssertionError("expected LabError")
@@ -51,7 +55,7 @@ def test_components_cover_what_kubeadm_runs_except_its_pause():
 def test_check_names_reports_a_missing_image():
     try:
         kindnode.check_names(["registry.k8s.io/etcd:9.9.9-0"], [])
-    except kindnode.LabError as err:
+    except LabError as err:
         assert "registry.k8s.io/etcd:9.9.9-0" in str(err)
     else:
         raise AssertionError("expected LabError")
@@ -67,3 +71,12 @@ def test_go_build_args_are_static_trimmed_and_parallel(tmp_path):
 def test_tag_is_content_addressed():
     tag = kindnode.image_tag("0123456789ab")
     assert tag == f"kind-node-lab:{kindnode.K8S_VERSION}-0123456789ab"
+
+
+def test_tag_covers_the_recipe_files_and_every_module_of_the_package(monkeypatch):
+    hashed = []
+    monkeypatch.setattr(node, "tree_digest", lambda paths, extra: hashed.extend(paths) or "d")
+    node.recipe_digest()
+    modules = sorted(Path(kindnode.__file__).parent.glob("*.py"))
+    assert len(modules) > 1 and set(modules) <= set(hashed)
+    assert {p.name for p in hashed} >= {"Dockerfile.base", "Dockerfile.node", "components", "go"}

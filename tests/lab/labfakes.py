@@ -10,6 +10,7 @@ from invoke import Result
 
 from lab.config import LabConfig
 from lab.context import Lab
+from lab.images.builders import ImageBuilders
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -81,7 +82,15 @@ def make_cfg(project: Path, **lab) -> LabConfig:
     return LabConfig.from_mapping(lab, root=project)
 
 
-def make_lab(project: Path, ctx: FakeCtx, *, dry=False, **lab) -> Lab:
+def _no_build(runner, **kwargs):
+    raise AssertionError("this test builds no image: give it fake builders (make_lab(builders=...), tasks.BUILDERS)")
+
+
+#: make_lab's image builders unless a test passes its own: each fails the test, so none builds a real image.
+NO_IMAGE_BUILDS = ImageBuilders(cassandra=_no_build, writer=_no_build, kind_node=_no_build, tools=_no_build)
+
+
+def make_lab(project: Path, ctx: FakeCtx, *, dry=False, builders: ImageBuilders = NO_IMAGE_BUILDS, **lab) -> Lab:
     cfg = make_cfg(project, **lab)
     return Lab(cfg=cfg, runner=Runner(ctx, dry=dry), kind=Kind("kind", cfg.cluster),
-               kube=Kubectl("kubectl", cfg.kube_context, cfg.namespace))
+               kube=Kubectl("kubectl", cfg.kube_context, cfg.namespace), builders=builders)

@@ -5,10 +5,12 @@ import pytest
 from lab import status
 from lab.context import guard_context, open_lab, require_cluster
 from lab.errors import PreconditionError
+from lab.images import builders as builders_module
+from lab.images.builders import ImageBuilders
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
-from tests.lab.labfakes import FakeCtx, make_cfg, make_lab
+from tests.lab.labfakes import NO_IMAGE_BUILDS, FakeCtx, make_cfg, make_lab
 
 GET_CONTEXTS = "kubectl config get-contexts --output name"
 
@@ -63,3 +65,10 @@ def test_open_lab_builds_the_clis_with_the_configured_cluster_context_and_namesp
     assert lab.kind == Kind(f"{project}/.cache/bin/kind", "lab")
     assert lab.kube == Kubectl(f"{project}/.cache/bin/kubectl", "kind-other", "db")
     assert lab.state_dir == project / ".cache/lab"
+
+
+def test_open_lab_carries_the_image_builders_it_is_given_else_the_real_recipes(project):
+    cfg, runner = make_cfg(project), Runner(FakeCtx())
+    assert open_lab(runner, cfg, need=(), builders=NO_IMAGE_BUILDS).builders is NO_IMAGE_BUILDS
+    real = open_lab(runner, cfg, need=()).builders
+    assert real == ImageBuilders() and real.kind_node is builders_module.build_kind_node

@@ -1,15 +1,14 @@
+import dataclasses
 import re
 import sys
-import types
 
 import pytest
 
-import lab.images
 from lab import suites
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import PreconditionError
 from lab.runner import Runner
-from tests.lab.labfakes import FakeCtx, make_cfg
+from tests.lab.labfakes import NO_IMAGE_BUILDS, FakeCtx, make_cfg
 
 
 def test_pytest_args():
@@ -29,14 +28,10 @@ BUILT = "kind-node-lab:v1.30.0-feed"
 
 @pytest.fixture
 def node_build(monkeypatch):
-    """A stand-in lab.images.kindnode whose build returns BUILT (counted), and a docker CLI on PATH."""
+    """Builders whose node image build returns BUILT (each call recorded), and a docker CLI on PATH."""
     builds = []
-    fake = types.ModuleType("lab.images.kindnode")
-    fake.ensure_image = lambda runner, **kwargs: builds.append(kwargs) or BUILT
-    monkeypatch.setitem(sys.modules, "lab.images.kindnode", fake)
-    monkeypatch.setattr(lab.images, "kindnode", fake, raising=False)
     monkeypatch.setattr("lab.docker.shutil.which", lambda name: f"/usr/bin/{name}")
-    return builds
+    return builds, dataclasses.replace(NO_IMAGE_BUILDS, kind_node=lambda runner, **kw: builds.append(kw) or BUILT)
 
 
 @pytest.mark.parametrize("source, local_copy, pullable, expected, built", [
@@ -51,13 +46,14 @@ def test_the_cluster_tier_asks_the_lab_policy_for_its_node_image(project, node_b
     ctx = FakeCtx([(f"docker image inspect .*{re.escape(KIND_NODE_IMAGE)}", ("", 0 if local_copy else 1)),
                    ("docker pull", ("", 0 if pullable else 1))])
     cfg = make_cfg(project, images={"kind_node_source": source})
-    assert suites.kind_node_image_for_tests(Runner(ctx), cfg) == expected
-    assert bool(node_build) is built
+    builds, builders = node_build
+    assert suites.kind_node_image_for_tests(Runner(ctx), cfg, builders) == expected
+    assert bool(builds) is built
     assert bool(ctx.matching("docker pull")) is (source in ("auto", "pull") and not local_copy)
 
 
 def test_the_cluster_tier_refuses_a_missing_local_node_image(project, node_build):
     cfg = make_cfg(project, images={"kind_node_source": "local"})
     with pytest.raises(PreconditionError, match="kind node image .* is not in the local engine"):
-        suites.kind_node_image_for_tests(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg)
-    assert not node_build
+        suites.kind_node_image_for_tests(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, node_build[1])
+    assert not node_build[0]

@@ -1,17 +1,16 @@
 """Task composition: the real `invoke` CLI on fake kind/kubectl (dry-run plans, exit codes, one-line
 errors), and tasks called in-process with invoke's MockContext."""
 
+import dataclasses
 import re
 import sys
-import types
 from pathlib import Path
 
 import pytest
 from invoke import Config, MockContext, Result
 
-import lab.images
 from tests.commands import INVOKE, run
-from tests.lab.labfakes import executable
+from tests.lab.labfakes import NO_IMAGE_BUILDS, executable
 
 ROOT = Path(__file__).resolve().parents[2]
 TASKS = [
@@ -311,17 +310,12 @@ def test_test_quick_runs_the_fast_tier():
     assert c.run.call_args.kwargs["dry"] is False  # lab.runner does dry-run itself
 
 
-def _fake_cassandra_build(monkeypatch):
-    fake = types.ModuleType("lab.images.cassandra")
-    fake.ensure_image = lambda runner, **kw: "lab/cassandra:5.0.2-abc"
-    monkeypatch.setitem(sys.modules, "lab.images.cassandra", fake)
-    monkeypatch.setattr(lab.images, "cassandra", fake, raising=False)
-
-
 def test_full_test_run_builds_the_cassandra_image_when_none_can_be_had_and_exports_it(monkeypatch, tmp_path):
     import tasks
     monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
-    _fake_cassandra_build(monkeypatch)
+    built = []
+    monkeypatch.setattr(tasks, "BUILDERS", dataclasses.replace(
+        NO_IMAGE_BUILDS, cassandra=lambda runner, **kw: built.append(kw) or "lab/cassandra:5.0.2-abc"))
     c = MockContext(config=Config(overrides={"run": {"dry": False}, "lab": {"state_dir": str(tmp_path)}}), run={
         re.compile(r".*docker image inspect .*cassandra:5\.0"): Result("", exited=1),  # no local copy
         re.compile(r".*docker pull cassandra:5\.0"): Result("", exited=1),  # and no registry
@@ -330,12 +324,13 @@ def test_full_test_run_builds_the_cassandra_image_when_none_can_be_had_and_expor
     assert "docker pull cassandra:5.0" in " ".join(_commands(c))
     assert c.run.call_args.args[0] == f"{sys.executable} -m pytest -x tests/writer"
     assert c.run.call_args.kwargs["env"] == {"CASSANDRA_IMAGE": "lab/cassandra:5.0.2-abc"}
+    assert built == [{"force": False}]
 
 
 def test_full_test_run_uses_the_official_image_where_the_engine_has_it(monkeypatch, tmp_path):
     import tasks
     monkeypatch.delenv("CASSANDRA_IMAGE", raising=False)
-    monkeypatch.setitem(sys.modules, "lab.images.cassandra", None)  # importing the builder would fail the test
+    monkeypatch.setattr(tasks, "BUILDERS", NO_IMAGE_BUILDS)  # a build would fail the test
     c = _mock(lab={"state_dir": str(tmp_path)})  # every command succeeds: `docker image inspect cassandra:5.0` too
     tasks.test(c)
     assert not any("pull" in command or "build" in command for command in _commands(c))

@@ -1,40 +1,38 @@
 import dataclasses
 import json
-import sys
-import types
 
 import pytest
 import yaml
 
-import lab.images
 from lab import state, workflow
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
-from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
+from lab.images.builders import ImageBuilders
+from lab.runner import Runner
+from tests.lab.labfakes import AUTH_RULES, DATA, NO_IMAGE_BUILDS, FakeCtx, make_cfg, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
 
 @pytest.fixture
-def images(monkeypatch):
-    """Fake lab.images.{cassandra,writer,kindnode}: record calls, return fixed tags, build nothing."""
-    calls = []
+def images():
+    """What the fake image builders were asked for: (builder, kwargs) per call."""
+    return []
 
-    def module(name, tag):
-        mod = types.ModuleType(f"lab.images.{name}")
 
+@pytest.fixture
+def builders(images):
+    """Fake image builders for make_lab: record each call in ``images``, return fixed tags, build nothing."""
+    def builder(name, tag):
         def ensure_image(runner, **kwargs):
-            calls.append((name, kwargs))
+            images.append((name, kwargs))
             return tag
-        mod.ensure_image = ensure_image
-        mod.ensure_tools = lambda runner: {"kind": "/x/kind", "kubectl": "/x/kubectl"}
-        monkeypatch.setitem(sys.modules, f"lab.images.{name}", mod)
-        monkeypatch.setattr(lab.images, name, mod, raising=False)
+        return ensure_image
 
-    module("cassandra", "lab/cassandra:5.0.2-abc")
-    module("writer", "lab/writer:0123456789ab")
-    module("kindnode", "kind-node-lab:feed")
-    return calls
+    return ImageBuilders(cassandra=builder("cassandra", "lab/cassandra:5.0.2-abc"),
+                         writer=builder("writer", "lab/writer:0123456789ab"),
+                         kind_node=builder("kind_node", "kind-node-lab:feed"),
+                         tools=lambda runner: {"kind": "/x/kind", "kubectl": "/x/kubectl"})
 
 
 def _reset_ctx(*, cluster_exists=True, pullable=False):
@@ -47,9 +45,9 @@ def _reset_ctx(*, cluster_exists=True, pullable=False):
     ])
 
 
-def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, images):
+def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, images, builders):
     ctx = _reset_ctx()
-    lab = make_lab(project, ctx)
+    lab = make_lab(project, ctx, builders=builders)
     workflow.reset(lab)
     mutating = [c for c, kw in zip(ctx.commands, ctx.kwargs, strict=True) if kw.get("echo")]
     assert mutating == [
@@ -62,42 +60,43 @@ def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, i
         "docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
         "kind load docker-image cassandra:5.0 --name kind",
     ]
-    assert [name for name, _ in images] == ["cassandra", "kindnode"]
+    assert [name for name, _ in images] == ["cassandra", "kind_node"]
     assert state.get(lab.state_dir, "cassandra_image") == "lab/cassandra:5.0.2-abc"
 
 
-def test_a_second_reset_does_not_mistake_its_own_alias_for_a_pulled_image(project, images):
+def test_a_second_reset_does_not_mistake_its_own_alias_for_a_pulled_image(project, images, builders):
     """reset tags its local build as cassandra:5.0 (cassandra.yml's name); next time that local copy must not
     stop auto from pulling or building the current content tag (a changed recipe would never roll out)."""
-    workflow.reset(make_lab(project, _reset_ctx()))
+    workflow.reset(make_lab(project, _reset_ctx(), builders=builders))
     assert state.get(project / ".cache/lab", "alias cassandra:5.0") == "lab/cassandra:5.0.2-abc"
     ctx = _reset_ctx(pullable=True)  # cassandra:5.0 is now in the local engine: our alias
     images.clear()
-    workflow.reset(make_lab(project, ctx))
+    workflow.reset(make_lab(project, ctx, builders=builders))
     assert ctx.matching("docker pull cassandra") == ["docker pull cassandra:5.0"]
     assert images and images[0][0] == "cassandra"  # the pull failed: the content tag, built (here: faked)
     assert state.get(project / ".cache/lab", "cassandra_image") == "lab/cassandra:5.0.2-abc"
     # once a real pull takes the name back, the alias record is dropped and the local copy is used again
     ctx = _reset_ctx(pullable=True)
     ctx.add("docker pull", ("", 0), first=True)
-    workflow.reset(make_lab(project, ctx))
+    workflow.reset(make_lab(project, ctx, builders=builders))
     assert state.get(project / ".cache/lab", "cassandra_image") == "cassandra:5.0"
     assert not state.get(project / ".cache/lab", "alias cassandra:5.0")
     assert ctx.matching("docker tag") == []
 
 
-def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images):
+def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images, builders):
     ctx = _reset_ctx(cluster_exists=False, pullable=True)
-    workflow.reset(make_lab(project, ctx))
+    workflow.reset(make_lab(project, ctx, builders=builders))
     assert ctx.matching("kind (create|delete)") == [
         f"kind create cluster --name kind --config {project}/cluster.yml --wait 300s"]
     assert ctx.matching("docker pull") == [] and images == []
     assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]
 
 
-def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
+def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True, images={"cassandra_source": "build", "kind_node_source": "build"}))
+    workflow.reset(make_lab(project, ctx, dry=True, images={"cassandra_source": "build", "kind_node_source": "build"},
+                            builders=builders))
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
     assert printed == [
         "[dry-run] kind delete cluster --name kind",
@@ -111,32 +110,33 @@ def test_reset_dry_run_prints_every_mutating_command(project, images, capsys):
     assert not (project / ".cache/lab/state.json").exists()
 
 
-def test_reset_with_source_pull_fails_with_one_line(project, images):
-    lab = make_lab(project, _reset_ctx(), images={"cassandra_source": "pull"})
+def test_reset_with_source_pull_fails_with_one_line(project, builders):
+    lab = make_lab(project, _reset_ctx(), images={"cassandra_source": "pull"}, builders=builders)
     with pytest.raises(
         LabError, match="failed to pull Cassandra image cassandra:5.0; set its source to 'auto' or 'build'"
     ):
         workflow.reset(lab)
 
 
-def test_reset_with_source_local_and_no_image(project, images):
-    lab = make_lab(project, _reset_ctx(), images={"kind_node_source": "local", "cassandra_source": "build"})
+def test_reset_with_source_local_and_no_image(project, builders):
+    lab = make_lab(project, _reset_ctx(), images={"kind_node_source": "local", "cassandra_source": "build"},
+                   builders=builders)
     with pytest.raises(PreconditionError, match=f"kind node image {KIND_NODE_IMAGE} is not in the local engine"):
         workflow.reset(lab)
 
 
-def test_kind_create_failure_is_wrapped(project, images):
+def test_kind_create_failure_is_wrapped(project, builders):
     ctx = _reset_ctx(pullable=True)
     ctx.add("kind create", ("ERROR: failed to create cluster: node(s) already exist", 1), first=True)
     with pytest.raises(LabError, match="failed to create kind cluster kind from .*cluster.yml: .*already exist"):
-        workflow.reset(make_lab(project, ctx))
+        workflow.reset(make_lab(project, ctx, builders=builders))
 
 
 # -- build ----------------------------------------------------------------------------------------------
 
-def test_build_loads_the_content_tag_and_records_it(project, images):
+def test_build_loads_the_content_tag_and_records_it(project, images, builders):
     ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1))])
-    lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"})
+    lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"}, builders=builders)
     assert workflow.build(lab) == "lab/writer:0123456789ab"
     assert images == [("writer", {"force": False, "base_image": "debian:bookworm-slim"})]
     # also as writer.yml's ece573-prj04-writer:v1, for the assignment's plain `kubectl apply -f writer.yml`
@@ -147,27 +147,27 @@ def test_build_loads_the_content_tag_and_records_it(project, images):
         "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab"}
 
 
-def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, images):
+def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, builders):
     ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
                    ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
-    workflow.build(make_lab(project, ctx))
+    workflow.build(make_lab(project, ctx, builders=builders))
     assert ctx.matching("kind load") == []
 
 
-def test_build_reloads_the_fixed_name_only_where_it_is_stale(project, images):
+def test_build_reloads_the_fixed_name_only_where_it_is_stale(project, builders):
     """ece573-prj04-writer:v1 is compared by image ID like any tag: after a rebuild it moves, else it is kept."""
     ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
                    ("crictl inspecti .*:v1", '{"status": {"id": "sha256:old"}}'),
                    ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
-    workflow.build(make_lab(project, ctx))
+    workflow.build(make_lab(project, ctx, builders=builders))
     assert ctx.matching("kind load") == ["kind load docker-image ece573-prj04-writer:v1 --name kind"]
 
 
-def test_reset_also_loads_a_writer_built_before_under_both_names(project, images):
+def test_reset_also_loads_a_writer_built_before_under_both_names(project, builders):
     state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
     ctx = _reset_ctx(pullable=True)
     ctx.add("docker image inspect lab/writer", "sha256:w\n", first=True)
-    workflow.reset(make_lab(project, ctx))
+    workflow.reset(make_lab(project, ctx, builders=builders))
     assert ctx.matching("docker tag|kind load") == [
         "kind load docker-image cassandra:5.0 --name kind",  # cassandra.yml's own name: nothing to tag
         "kind load docker-image lab/writer:0123456789ab --name kind",
@@ -175,21 +175,21 @@ def test_reset_also_loads_a_writer_built_before_under_both_names(project, images
         "kind load docker-image ece573-prj04-writer:v1 --name kind"]
 
 
-def test_a_failed_tag_is_one_line(project, images):
+def test_a_failed_tag_is_one_line(project, builders):
     ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)),
                    ("docker tag", ("Error response from daemon: No such image: lab/writer:0123456789ab", 1))])
     with pytest.raises(LabError, match=r"failed to tag lab/writer:0123456789ab as ece573-prj04-writer:v1: .*No such"):
-        workflow.build(make_lab(project, ctx))
+        workflow.build(make_lab(project, ctx, builders=builders))
 
 
-def test_build_without_a_cluster_says_reset(project, images):
+def test_build_without_a_cluster_says_reset(project, builders):
     with pytest.raises(PreconditionError, match=r"kind cluster kind not found; run `invoke reset` first"):
-        workflow.build(make_lab(project, FakeCtx([("get clusters", "")])))
+        workflow.build(make_lab(project, FakeCtx([("get clusters", "")]), builders=builders))
 
 
-def test_build_pushes_to_a_registry_when_one_is_named(project, images):
+def test_build_pushes_to_a_registry_when_one_is_named(project, builders):
     ctx = FakeCtx()
-    ref = workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}))
+    ref = workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}, builders=builders))
     assert ref == "registry.example:5000/lab/writer:0123456789ab"
     assert ctx.matching("docker (tag|push)") == [
         "docker tag lab/writer:0123456789ab registry.example:5000/lab/writer:0123456789ab",
@@ -377,39 +377,37 @@ def test_down_deletes_only_an_existing_cluster(project):
     assert ctx.matching("delete") == []
 
 
-def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeypatch, images):
-    from lab.runner import Runner
-    from tests.lab.labfakes import make_cfg
+def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeypatch):
     built = []
-    sys.modules["lab.images.kindnode"].ensure_tools = lambda runner: (
+    builders = dataclasses.replace(NO_IMAGE_BUILDS, tools=lambda runner: (
         built.append(runner) or {"kind": "k", "kubectl": "c"}
-    )
+    ))
     monkeypatch.setenv("PATH", str(project / "nothing"))
     present = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    workflow.ensure_tools(Runner(FakeCtx()), present)
+    workflow.ensure_tools(Runner(FakeCtx()), present, builders)
     assert built == []
     missing = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
-    workflow.ensure_tools(Runner(FakeCtx(), dry=True), missing)
+    workflow.ensure_tools(Runner(FakeCtx(), dry=True), missing, builders)
     assert built == []  # a dry run only shows the plan (preflight warns)
-    workflow.ensure_tools(Runner(FakeCtx()), missing)
+    workflow.ensure_tools(Runner(FakeCtx()), missing, builders)
     assert len(built) == 1
 
 
-def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, images, capsys):
+def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, capsys, images, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True))
+    workflow.reset(make_lab(project, ctx, dry=True, builders=builders))
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[dry-run] docker pull cassandra:5.0   # if it fails: build the Cassandra image locally"
     assert ctx.matching("docker pull") == [] and images == []
 
 
-def test_every_wait_has_a_timeout_and_a_timed_out_command_says_so(project, images):
+def test_every_wait_has_a_timeout_and_a_timed_out_command_says_so(project, builders):
     from invoke import Result
     from invoke.exceptions import CommandTimedOut
     ctx = _reset_ctx(pullable=True)
     ctx.add("kind create", CommandTimedOut(Result(stdout="", stderr="", exited=-1), timeout=600), first=True)
     with pytest.raises(LabError) as err:
-        workflow.reset(make_lab(project, ctx))
+        workflow.reset(make_lab(project, ctx, builders=builders))
     assert "failed to create kind cluster kind" in str(err.value) and "timed out" in str(err.value)
     assert ctx.kwargs[ctx.commands.index(ctx.matching("kind create")[0])]["timeout"] == 600
 

@@ -1,0 +1,42 @@
+"""The writer benchmark: three ways to append seqs, side by side on the same Cassandra in one run.
+
+    (a) seed-style loop   one synchronous INSERT into each table per seq (the assignment's writer.go)
+    (b) raw async inserts the driver's execute_concurrent over prepared INSERTs, no bookkeeping: the ceiling
+                          of one Python client on this node for single-row writes
+    (c) our writer        ``python -m writer`` as a real subprocess, its defaults (plus, for a like-for-like
+                          view of the bookkeeping cost, the writer with WRITER_BATCH_SIZE=1)
+
+Targets (the product brief): (c) >= 20x (a) and >= 70% of (b). Each contender writes its own topic in
+keyspace ``ece573_bench`` for ``seconds`` (or ``rows`` seqs, whichever comes first), after a warm-up that
+lets the JVM compile its write path. The writer reports its own rate (first write to last acknowledgement,
+so connection setup is not counted) and its peak RSS comes from wait4() of its process.
+
+``python -m lab.bench [--seconds N] [--rows N] [--seeds host:port,...] [--image IMG]`` prints a table; with no
+seeds it starts a Cassandra container from ``--image`` or env CASSANDRA_IMAGE and removes it afterwards.
+
+The parts:
+
+    session      a driver session made the way the writer makes one; the bench keyspace and tables
+    contenders   (a), (b) and (c), each measured on its own topic
+    rounds       run_bench: the contenders in interleaved rounds, combined into one report
+    report       the measurements' arithmetic, the targets and the table
+    container    a Cassandra container of the benchmark's own, when no seeds are given
+    __main__     the command line above
+
+This package re-exports the names its callers use.
+"""
+
+from lab.bench.container import start_cassandra, stop_cassandra
+from lab.bench.report import TARGET_VS_RAW, TARGET_VS_SEED, format_report
+from lab.bench.rounds import run_bench
+from lab.bench.session import KEYSPACE
+
+__all__ = [
+    "KEYSPACE",
+    "TARGET_VS_RAW",
+    "TARGET_VS_SEED",
+    "format_report",
+    "run_bench",
+    "start_cassandra",
+    "stop_cassandra",
+]

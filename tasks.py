@@ -20,6 +20,7 @@ from lab import lesson as lesson_lib
 from lab import observe, status, suites, workflow
 from lab import report as report_lib
 from lab import verify as verify_lib
+from lab.bench import live as bench_lib
 from lab.config import DEFAULTS, LabConfig
 from lab.context import guard_context, open_lab
 from lab.errors import CommandError, LabError, PreconditionError
@@ -146,10 +147,7 @@ def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None
 
 
     cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic)  # before the long reset
-    lab = _lab_with_tools(c)
-    workflow.reset(lab)
-    workflow.build(lab, force=force)
-    workflow.deploy(dataclasses.replace(lab, cfg=cfg))
+    workflow.up(dataclasses.replace(_lab_with_tools(c), cfg=cfg), force=force)
 
 
 @task(help={"target": "writer (default) or cassandra", "follow": "stream new lines",
@@ -274,12 +272,24 @@ def images_kind_node(c, force=False):
     print(BUILDERS.kind_node(runner, force=force))
 
 
-@task(help={"args": "arguments for python -m lab.bench (quote them)"})
+@task(help={"args": "arguments for python -m lab.bench (quote them)",
+            "lab": "measure the running lab instead: each Cassandra pod's start, then --rounds deletions",
+            "rounds": "--lab: deletions of --pod to measure (default 5; 0: only the pods' starts)",
+            "pod": "--lab: the Cassandra pod the rounds delete (default cassandra-1)",
+            "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
+            "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps"})
 @_handled
-def bench(c, args=""):
-    """Writer throughput benchmark (python -m lab.bench)."""
+def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False):
+    """Writer throughput benchmark (python -m lab.bench); --lab: where the running lab's time goes."""
 
-    suites.run_bench(_runner(c), args)
+    if not lab:
+        if up or force:
+            raise PreconditionError("--up and --force measure the lab: add --lab")
+        suites.run_bench(_runner(c), args)
+        return
+    the_lab = _lab_with_tools(c) if up else _lab(c, need=("kubectl",))
+    bench_lib.run(the_lab, rounds=rounds, pod=pod, force=force, up=up,
+                  interval=float(the_lab.cfg.chaos.get("interval", 30)))
 
 
 @task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",

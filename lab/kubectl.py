@@ -63,7 +63,8 @@ class Kubectl:
 
     def logs_args(self, *, selector: str | None = None, pod: str | None = None, container: str | None = None,
                   follow: bool = False, tail: int | None = None, previous: bool = False,
-                  prefix: bool = False) -> list[str]:
+                  prefix: bool = False, timestamps: bool = False) -> list[str]:
+        """``timestamps``: each line starts with the kubelet's RFC 3339 time of it (nanoseconds)."""
         argv = self.base() + ["logs"]
         if pod:
             argv.append(pod)
@@ -78,6 +79,8 @@ class Kubectl:
             argv.append("--follow")
         if previous:
             argv.append("--previous")
+        if timestamps:
+            argv.append("--timestamps")
         argv += ["--tail", str(tail if tail is not None else -1)]
         return argv
 

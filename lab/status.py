@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import TextIO
 
 from rich.console import Console, Group
@@ -27,6 +28,39 @@ from rich.text import Text
 
 _QUIET = False
 _DRY = False
+
+
+@dataclass(frozen=True)
+class Finished:
+    """A step that ended, for whoever records them (``recording``): its message, seconds, nesting depth (0 for
+    an outermost step), whether it ended well, and its detail."""
+
+    message: str
+    seconds: float
+    depth: int
+    ok: bool
+    detail: str = ""
+
+
+_recorders: list[list[Finished]] = []
+_depth = 0
+
+
+@contextmanager
+def recording() -> Iterator[list[Finished]]:
+    """Collect every step that ends inside the block, in the order they end (quiet or not): a benchmark reads
+    where the time of ``invoke up`` went without timing anything itself."""
+    steps: list[Finished] = []
+    _recorders.append(steps)
+    try:
+        yield steps
+    finally:
+        _recorders.remove(steps)
+
+
+def _record(current: Step, depth: int, ok: bool) -> None:
+    for steps in _recorders:
+        steps.append(Finished(current.message, round(current.elapsed(), 2), depth, ok, current.detail))
 
 
 def set_quiet(value: bool) -> None:
@@ -129,11 +163,26 @@ def _leave(current: Step) -> None:
 @contextmanager
 def step(message: str, *, stream: TextIO | None = None) -> Iterator[Step]:
     """Print ✓/✗ around a block; every early exit (an exception) shows ✗ and re-raises."""
+    global _depth
     out = stream or sys.stderr
     current = Step(message)
-    if _QUIET:
-        yield current
-        return
+    depth, _depth = _depth, _depth + 1
+    try:
+        if _QUIET:
+            yield current
+        else:
+            yield from _shown(current, message, out)
+    except BaseException:
+        _record(current, depth, ok=False)
+        raise
+    else:
+        _record(current, depth, ok=True)
+    finally:
+        _depth = depth
+
+
+def _shown(current: Step, message: str, out: TextIO) -> Iterator[Step]:
+    """The body of ``step`` when it prints: the live line (or " • ..."), then ✓, ✗ or "planned"."""
     _enter(current, out)
     try:
         yield current

@@ -367,6 +367,13 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
                       names.WRITER_SELECTOR, names.WRITER_CONTAINER, timeout=timeout, state="rolled out")
 
 
+def up(lab: Lab, *, force: bool = False) -> None:
+    """From nothing to a running lab (``invoke up``): reset, build, deploy."""
+    reset(lab)
+    build(lab, force=force)
+    deploy(lab)
+
+
 # -- delete ---------------------------------------------------------------------------------------------
 
 DELETE_TARGETS = ("writer", "cassandra", "all")

@@ -21,9 +21,10 @@ from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
 from lab.chaos.faults.pod import target_kind
 from lab.chaos.results import ROUND_HEADERS, RoundResult, round_rows, totals
-from lab.chaos.watch import CASSANDRA_PODS, ChaosSettings, Env
+from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
+from lab.names import CASSANDRA_PODS
 
 #: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
 #: node controller's 5-minute eviction plus a margin for the round's own timeout.

@@ -21,8 +21,6 @@ from lab.kubectl import Kubectl
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
 
-CASSANDRA_PODS = tuple(f"cassandra-{n}" for n in range(CASSANDRA_REPLICAS))
-
 
 @dataclass
 class ChaosSettings:

@@ -73,3 +73,25 @@ def test_a_dry_run_plans_steps_instead_of_ticking_them(monkeypatch):
     with status.step("Deleting kind cluster kind", stream=out):
         pass
     assert out.getvalue() == " • Deleting kind cluster kind ...\n - Deleting kind cluster kind (planned)\n"
+
+
+def test_recording_collects_every_step_that_ends_with_its_depth_and_outcome(monkeypatch):
+    out = io.StringIO()
+    with status.recording() as steps:
+        with status.step("Creating cluster", stream=out):
+            with status.step("Waiting for nodes", stream=out) as inner:
+                inner.note("5 Ready")
+        with pytest.raises(RuntimeError), status.step("Loading image", stream=out):
+            raise RuntimeError("no space")
+        monkeypatch.setattr(status, "_QUIET", True)
+        with status.step("Quiet step", stream=out):
+            pass
+    with status.step("After the block", stream=out):
+        pass
+    assert [(s.message, s.depth, s.ok, s.detail) for s in steps] == [
+        ("Waiting for nodes", 1, True, "5 Ready"),  # steps are recorded as they end: inner first
+        ("Creating cluster", 0, True, ""),
+        ("Loading image", 0, False, ""),
+        ("Quiet step", 0, True, ""),
+    ]
+    assert all(s.seconds >= 0 for s in steps)

@@ -7,7 +7,8 @@ from lab import kubectl
 from lab.chaos import watch
 from lab.chaos.faults.base import Fault, register
 from lab.chaos.results import RoundResult
-from lab.chaos.watch import CASSANDRA_PODS, Env
+from lab.chaos.watch import Env
+from lab.names import CASSANDRA_PODS
 
 
 @register("all-pods")

@@ -14,8 +14,9 @@ from lab import docker, kind, kubectl, names
 from lab.chaos import watch
 from lab.chaos.faults.base import Fault, register
 from lab.chaos.results import RoundResult
-from lab.chaos.watch import CASSANDRA_PODS, Env
+from lab.chaos.watch import Env
 from lab.errors import LabError, PreconditionError
+from lab.names import CASSANDRA_PODS
 
 
 def node_pods(items: list[dict], node: str) -> list[str]:

@@ -23,8 +23,9 @@ from lab.chaos import watch
 from lab.chaos.faults.base import Fault, register
 from lab.chaos.faults.pod import other_cassandra
 from lab.chaos.results import RoundResult
-from lab.chaos.watch import CASSANDRA_PODS, Env
+from lab.chaos.watch import Env
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.names import CASSANDRA_PODS
 
 CHAIN_IN, CHAIN_OUT = "LAB-PARTITION-IN", "LAB-PARTITION-OUT"
 

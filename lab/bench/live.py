@@ -1,0 +1,168 @@
+"""``invoke bench --lab``: where the lab's time goes, measured on the running lab.
+
+Three parts, each printed as a table and kept in one JSON file (<artifacts>/bench/lab-<time>.json):
+
+1. ``--up`` only: the lab recreated as ``invoke up`` does it (reset, build, deploy), every step's seconds as
+   lab.status recorded them (cluster create, each image load or its skip, the waits for Ready and UN ...).
+2. Each Cassandra pod's start as the cluster recorded it: created → scheduled → init done → container
+   started → NORMAL in the ring → CQL open → Ready (lab.bench.phases).
+3. ``rounds`` deletions of one Cassandra pod (graceful, or ``force``), each a chaos round (recovery, restarts,
+   verify), split into the same phases from the deletion on, and the writer's longest gap between two
+   acknowledged writes by the rows' WRITETIME (microseconds), beside the chaos round's sampled stall.
+
+Run it before and after a change, on the same machine, and compare the medians.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from lab import kubectl, names, output, status, workflow
+from lab.bench.phases import (
+    Gap,
+    longest_write_gap,
+    median,
+    phase_seconds,
+    pod_milestones,
+    writetimes_query,
+)
+from lab.cassandra import ROWS_TABLE, Cassandra
+from lab.chaos import RoundResult, run_round, run_rounds
+from lab.config import check_topic
+from lab.context import Lab, guard_context, require_cluster
+from lab.errors import CommandError, LabError, PreconditionError
+
+#: Phase columns of a Cassandra pod's start (a deployed pod) and of a replacement (after a deletion).
+START_PHASES = ("scheduled", "initialized", "started", "normal", "cql_open", "ready")
+REPLACE_PHASES = ("replaced", *START_PHASES)
+
+
+@dataclass
+class DeletionRound:
+    """One measured deletion: the chaos round's figures plus the replacement's phases and the WRITETIME gap."""
+
+    round: int
+    pod: str
+    force: bool
+    recovery_s: float | None
+    sampled_stall_s: float | None
+    writetime_gap_s: float | None
+    gap_at: float | None
+    writes_seen: int
+    phases: dict[str, float | None]
+    writer_restarts: int
+    lost_rows: int
+
+
+@dataclass
+class LabBench:
+    up_steps: list[dict[str, Any]] = field(default_factory=list)
+    pods: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    rounds: list[DeletionRound] = field(default_factory=list)
+
+    def medians(self) -> dict[str, float | None]:
+        columns = {f"{p}_s": [r.phases.get(p) for r in self.rounds] for p in REPLACE_PHASES}
+        columns |= {"recovery_s": [r.recovery_s for r in self.rounds],
+                    "sampled_stall_s": [r.sampled_stall_s for r in self.rounds],
+                    "writetime_gap_s": [r.writetime_gap_s for r in self.rounds]}
+        return {name: median(values) for name, values in columns.items()}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"up_steps": self.up_steps, "pods": self.pods, "rounds": [asdict(r) for r in self.rounds],
+                "medians": self.medians()}
+
+
+def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = False, up: bool = False,
+        interval: float = 30.0) -> LabBench:
+    if pod not in names.CASSANDRA_PODS:
+        raise PreconditionError(f"--pod must be one of {', '.join(names.CASSANDRA_PODS)}, got {pod!r}")
+    if rounds < 0:
+        raise PreconditionError(f"--rounds must be 0 or more, got {rounds}")
+    if rounds:
+        guard_context(lab.cfg, action="delete pods")  # before anything runs, --up's reset included
+    bench = LabBench()
+    if up:
+        with status.recording() as steps:
+            workflow.up(lab)
+        bench.up_steps = [asdict(s) for s in steps]
+    require_cluster(lab)
+    with status.step("Each Cassandra pod's start, as the cluster recorded it"):
+        bench.pods = {name: phase_seconds(_milestones(lab, name)) for name in names.CASSANDRA_PODS}
+    if rounds:
+        measured: list[DeletionRound] = []
+
+        def measured_round(runner, kube, fault, number, settings, **kwargs) -> RoundResult:
+            result = run_round(runner, kube, fault, number, settings, **kwargs)
+            measured.append(_measure(lab, result))
+            return result
+
+        run_rounds(lab, pod, rounds=rounds, interval=interval, force=force, run_round=measured_round)
+        bench.rounds = measured
+    _show(lab, bench)
+    return bench
+
+
+def _milestones(lab: Lab, pod: str, *, since: float | None = None) -> dict[str, float | None]:
+    item = kubectl.get_json(lab.runner, lab.kube, "pod", pod)
+    logs = lab.runner.output(lab.kube.logs_args(pod=pod, container=names.CASSANDRA_CONTAINER, timestamps=True),
+                             timeout=60)
+    return pod_milestones(item, logs, container=names.CASSANDRA_CONTAINER)
+
+
+def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
+    """The replacement's phases from the deletion on, and the WRITETIME gap over the round's seqs."""
+    phases = phase_seconds(_milestones(lab, result.pod), since=result.deleted_at)
+    gap = _writetime_gap(lab, result)
+    return DeletionRound(round=result.round, pod=result.pod, force=result.force, recovery_s=result.recovery_s,
+                         sampled_stall_s=result.stall_s, writetime_gap_s=round(gap.seconds, 3) if gap else None,
+                         gap_at=round(gap.start, 3) if gap else None, writes_seen=gap.writes if gap else 0,
+                         phases=phases, writer_restarts=result.writer_restarts, lost_rows=result.lost_rows)
+
+
+def _writetime_gap(lab: Lab, result: RoundResult) -> Gap | None:
+    seqs = [seq for _, seq in result.progress if seq is not None]
+    if len(seqs) < 2:
+        return None
+    query = writetimes_query(ROWS_TABLE, check_topic(lab.cfg.topic), min(seqs), max(seqs))
+    cassandra = Cassandra(lab.runner, lab.kube, pod=_observer(result.pod))
+    try:
+        rows = cassandra.query(query, consistency="ONE")
+    except CommandError as err:
+        raise LabError(f"reading the write times of seqs {min(seqs)}..{max(seqs)} failed: {err}") from err
+    return longest_write_gap([int(r["wt"]) for r in rows if r.get("wt", "").isdigit()])
+
+
+def _observer(pod: str) -> str:
+    """A Cassandra pod other than the one the rounds delete."""
+    return next(name for name in names.CASSANDRA_PODS if name != pod)
+
+
+def _secs(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def _show(lab: Lab, bench: LabBench) -> None:
+    if bench.up_steps:
+        rows = [["  " * s["depth"] + s["message"], _secs(s["seconds"]), "" if s["ok"] else "FAILED"]
+                for s in bench.up_steps]
+        output.table(["step of invoke up", "seconds", ""], rows, title="invoke up, step by step")
+    output.table(["pod", *START_PHASES], [[p, *(_secs(ph.get(c)) for c in START_PHASES)]
+                                          for p, ph in bench.pods.items()],
+                 title="Each Cassandra pod's start: seconds from the previous milestone (Kubernetes stamps whole "
+                       "seconds; NORMAL and CQL open come from the log)")
+    if bench.rounds:
+        headers = ["round", *REPLACE_PHASES, "recovery", "stall (sampled)", "gap (WRITETIME)", "restarts", "lost"]
+        rows = [[str(r.round), *(_secs(r.phases.get(c)) for c in REPLACE_PHASES), _secs(r.recovery_s),
+                 _secs(r.sampled_stall_s), _secs(r.writetime_gap_s), str(r.writer_restarts), str(r.lost_rows)]
+                for r in bench.rounds]
+        m = bench.medians()
+        rows.append(["median", *(_secs(m[f"{c}_s"]) for c in REPLACE_PHASES), _secs(m["recovery_s"]),
+                     _secs(m["sampled_stall_s"]), _secs(m["writetime_gap_s"]), "", ""])
+        kind = "forced deletion (no drain)" if bench.rounds[0].force else "deletion"
+        output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}: seconds per phase from the deletion")
+    stamp = output.timestamp()
+    path = output.write_json(lab.cfg.path(lab.cfg.artifacts) / "bench" / f"lab-{stamp}.json",
+                             {"at": time.time(), **bench.to_dict()})
+    status.info(f"bench --lab: {path}")

@@ -1,0 +1,97 @@
+"""`invoke bench --lab` composed on a fake cluster: what it reads, how it measures each round, what it keeps."""
+
+import json
+
+import pytest
+
+from lab import status
+from lab.bench import live
+from lab.bench.phases import parse_time
+from lab.chaos import RoundResult
+from lab.errors import LabError
+from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.test_bench_phases import LOG, POD
+
+T0 = parse_time("2026-12-02T14:00:00Z")
+US = 1_000_000
+
+#: cqlsh's answer to the WRITETIME query: a 0.9 s gap between 10.2 and 11.1 s.
+WRITETIMES = f"""
+ seq | wt
+-----+------------------
+ 101 | {int((T0 + 10.0) * US)}
+ 102 | {int((T0 + 10.2) * US)}
+ 103 | {int((T0 + 11.1) * US)}
+
+(3 rows)
+"""
+
+
+@pytest.fixture
+def cluster(project):
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        (r"get pod cassandra-\d --output json", json.dumps(POD)),
+        (r"logs cassandra-\d --container cassandra --timestamps", LOG),
+        (r"writetime\(value\)", WRITETIMES),
+    ])
+    return make_lab(project, ctx), ctx
+
+
+def test_each_round_is_a_chaos_round_split_into_phases_and_measured_by_writetime(cluster, monkeypatch):
+    lab, ctx = cluster
+    rounds_asked = []
+
+    def fake_round(runner, kube, fault, number, settings, **kwargs):
+        return RoundResult(round=number, pod="cassandra-1", target="cassandra", force=False,
+                           deleted_at=T0 + 0.5, recovery_s=40.5, stall_s=1.0,
+                           progress=[[T0, 101], [T0 + 10, None], [T0 + 20, 103]])
+
+    def fake_rounds(the_lab, pod, *, rounds, interval, force, run_round):
+        rounds_asked.append((pod, rounds, interval, force))
+        return [run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)]
+
+    monkeypatch.setattr(live, "run_round", fake_round)
+    monkeypatch.setattr(live, "run_rounds", fake_rounds)
+    bench = live.run(lab, rounds=2, pod="cassandra-1", interval=5)
+
+    assert rounds_asked == [("cassandra-1", 2, 5, False)]
+    assert [r.round for r in bench.rounds] == [1, 2]
+    first = bench.rounds[0]
+    assert first.phases["replaced"] == 3.5 and first.phases["ready"] == 11.25
+    assert (first.writetime_gap_s, first.writes_seen, first.sampled_stall_s) == (0.9, 3, 1.0)
+    # the write times are read for the round's seqs, from a pod the rounds do not delete
+    [query] = {c for c in ctx.matching("writetime") if "seq >= 101 AND seq <= 103" in c and "cassandra-0" in c}
+    assert query
+    assert bench.medians()["writetime_gap_s"] == 0.9 and bench.medians()["recovery_s"] == 40.5
+    # every pod's start, from its record
+    assert set(bench.pods) == {"cassandra-0", "cassandra-1", "cassandra-2"}
+    assert bench.pods["cassandra-2"]["cql_open"] == 2.5
+    [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
+    record = json.loads(saved.read_text())
+    assert record["medians"]["writetime_gap_s"] == 0.9 and len(record["rounds"]) == 2
+
+
+def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):
+    lab, _ = cluster
+
+    def fake_up(the_lab):
+        with status.step("Creating kind cluster kind"), status.step("Waiting for nodes"):
+            pass
+
+    monkeypatch.setattr(live.workflow, "up", fake_up)
+    bench = live.run(lab, rounds=0, up=True)
+    assert [(s["message"], s["depth"]) for s in bench.up_steps] == [("Waiting for nodes", 1),
+                                                                  ("Creating kind cluster kind", 0)]
+    assert bench.rounds == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pod": "writer"}, "--pod must be one of cassandra-0, cassandra-1, cassandra-2"),
+    ({"rounds": -1}, "--rounds must be 0 or more"),
+])
+def test_bad_options_are_refused_before_anything_runs(cluster, kwargs, message):
+    lab, ctx = cluster
+    with pytest.raises(LabError, match=message):
+        live.run(lab, **kwargs)
+    assert ctx.commands == []

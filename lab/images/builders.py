@@ -6,6 +6,7 @@ Each field of ``ImageBuilders`` stands for one recipe's entry point, with its si
     writer(runner, *, force=False, base_image=...) -> tag      lab.images.writer.ensure_image
     kind_node(runner, *, force=False) -> tag                   lab.images.kindnode.ensure_image
     tools(runner) -> {"kind": path, "kubectl": path}           lab.images.kindnode.ensure_tools
+    registry(runner, *, force=False) -> tag                    lab.images.registry.ensure_image
 
 A ``Lab`` carries one (``lab.builders``); a test passes its own instead of replacing modules.
 """
@@ -18,8 +19,8 @@ from dataclasses import dataclass
 from lab.runner import Runner
 
 # The real builders import their recipe on first call, not at the top: a recipe matters only when an image is
-# really built (Maven and PyPI for Cassandra, wheels for the writer, Go and kind's sources for the node), so
-# lab.context, lab.workflow and tasks.py load without any of them.
+# really built (Maven and PyPI for Cassandra, wheels for the writer, Go and kind's sources for the node, Go for the
+# registry), so lab.context, lab.workflow and tasks.py load without any of them.
 
 
 def build_cassandra(runner: Runner, **kwargs) -> str:
@@ -46,6 +47,12 @@ def build_tools(runner: Runner) -> dict[str, str]:
     return kindnode.ensure_tools(runner)
 
 
+def build_registry(runner: Runner, **kwargs) -> str:
+    from lab.images import registry  # lazy: see above
+
+    return registry.ensure_image(runner, **kwargs)
+
+
 @dataclass(frozen=True)
 class ImageBuilders:
     """Who builds each image (and kind/kubectl); ``ImageBuilders()`` is the real recipes."""
@@ -54,3 +61,4 @@ class ImageBuilders:
     writer: Callable[..., str] = build_writer
     kind_node: Callable[..., str] = build_kind_node
     tools: Callable[[Runner], dict[str, str]] = build_tools
+    registry: Callable[..., str] = build_registry

@@ -87,7 +87,8 @@ def _no_build(runner, **kwargs):
 
 
 #: make_lab's image builders unless a test passes its own: each fails the test, so none builds a real image.
-NO_IMAGE_BUILDS = ImageBuilders(cassandra=_no_build, writer=_no_build, kind_node=_no_build, tools=_no_build)
+NO_IMAGE_BUILDS = ImageBuilders(cassandra=_no_build, writer=_no_build, kind_node=_no_build, tools=_no_build,
+                                registry=_no_build)
 
 
 def make_lab(project: Path, ctx: FakeCtx, *, dry=False, builders: ImageBuilders = NO_IMAGE_BUILDS, **lab) -> Lab:

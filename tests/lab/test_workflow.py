@@ -32,7 +32,8 @@ def builders(images):
     return ImageBuilders(cassandra=builder("cassandra", "lab/cassandra:5.0.2-abc"),
                          writer=builder("writer", "lab/writer:0123456789ab"),
                          kind_node=builder("kind_node", "kind-node-lab:feed"),
-                         tools=lambda runner: {"kind": "/x/kind", "kubectl": "/x/kubectl"})
+                         tools=lambda runner: {"kind": "/x/kind", "kubectl": "/x/kubectl"},
+                         registry=builder("registry", "lab-registry:5eed"))
 
 
 def _reset_ctx(*, cluster_exists=True, pullable=False):

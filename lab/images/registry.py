@@ -1,0 +1,119 @@
+"""The lab's registry image: CNCF distribution's ``registry`` built on the host from the Go module proxy.
+
+``docker build`` here reaches no container registry (there is no ``registry:3`` to pull) and has no CA bundle
+for the Go module proxy, so ``go install`` runs on the host, statically (CGO_ENABLED=0), into
+``images/registry/build/bin/`` (gitignored), and images/registry/Dockerfile copies the binary into an image
+FROM scratch with images/registry/config.yml. The tag is content-addressed (``lab-registry:<digest of
+images/registry, the module version and the architecture>``): an existing tag is reused and nothing is built.
+
+    python -m lab.images.registry [--force] [--dry]
+
+prints only the tag on stdout (progress goes to stderr). lab/registry.py runs the image.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import platform
+import shutil
+import sys
+
+from invoke import Context
+
+from lab import docker
+from lab.config import ROOT
+from lab.digest import tree_digest
+from lab.errors import CommandError, LabError, PreconditionError
+from lab.runner import Runner
+
+#: CNCF distribution, the reference OCI registry (what Docker Hub's ``registry:3`` image runs).
+MODULE = "github.com/distribution/distribution/v3"
+VERSION = "v3.1.2"
+PACKAGE = f"{MODULE}/cmd/registry"
+#: Repository part of the tag; the tag itself is the recipe's digest.
+IMAGE_NAME = "lab-registry"
+
+IMAGE_DIR = ROOT / "images" / "registry"
+BUILD_DIR = IMAGE_DIR / "build"
+BIN_DIR = BUILD_DIR / "bin"
+BINARY = BIN_DIR / "registry"
+#: The folder the Dockerfile copies to /var/lib/registry: empty, so the image gets the folder with its owner.
+STORAGE_DIR = BUILD_DIR / "storage"
+_STAMP = BIN_DIR / ".stamp"
+
+#: Stripped and stamped with its release, as distribution's own Makefile stamps it (`registry --version`).
+LDFLAGS = f"-s -w -X {MODULE}/version.version={VERSION} -X {MODULE}/version.mainpkg={MODULE}"
+
+
+def image_tag() -> str:
+    """``lab-registry:<12 hex>`` from the recipe files, the pinned release and the host's architecture."""
+    # Relative paths, so a clone in another folder (CI's) computes the same tag.
+    with contextlib.chdir(ROOT):
+        digest = tree_digest([IMAGE_DIR.relative_to(ROOT)], extra=(PACKAGE, VERSION, LDFLAGS, platform.machine()))
+    return f"{IMAGE_NAME}:{digest}"
+
+
+def go_install_args() -> list[str]:
+    """``go install`` of the pinned release: the module's own go.mod and go.sum decide every dependency."""
+    return ["go", "install", "-trimpath", "-ldflags", LDFLAGS, f"{PACKAGE}@{VERSION}"]
+
+
+def go_env() -> dict[str, str]:
+    """Static (no libc in a scratch image), into build/bin, without VCS stamping (there is no checkout)."""
+    return {"CGO_ENABLED": "0", "GOBIN": str(BIN_DIR), "GOFLAGS": "-buildvcs=false"}
+
+
+def build_binary(runner: Runner) -> None:
+    """The registry binary into build/bin, unless a previous run built this very release."""
+    stamp = f"{PACKAGE}@{VERSION} {LDFLAGS}"
+    if BINARY.is_file() and _STAMP.is_file() and _STAMP.read_text().strip() == stamp:
+        return
+    if shutil.which("go") is None:
+        raise PreconditionError("go not found on PATH; install Go >= 1.21 (it fetches the toolchain the registry "
+                                "module asks for) to build the lab's registry")
+    if not runner.dry:
+        BIN_DIR.mkdir(parents=True, exist_ok=True)
+        _STAMP.unlink(missing_ok=True)
+    try:
+        runner.run(go_install_args(), env=go_env(), hide=True, timeout=3600)
+    except CommandError as err:
+        raise LabError(f"failed to build {PACKAGE}@{VERSION} from the Go module proxy: {err}") from err
+    if not runner.dry:
+        _STAMP.write_text(stamp + "\n")
+
+
+def ensure_image(runner: Runner, *, force: bool = False) -> str:
+    """Build the registry image unless its content-addressed tag exists; return the tag."""
+    docker.ensure_engine(runner)
+    tag = image_tag()
+    if not force and docker.image_exists(runner, tag):
+        return tag
+    build_binary(runner)
+    if not runner.dry:
+        STORAGE_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        docker.build_image(runner, tag, str(IMAGE_DIR))
+    except LabError as err:
+        raise LabError(f"failed to build {tag}: {err}") from err
+    return tag
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lab.images.registry", description=__doc__.splitlines()[0])
+    parser.add_argument("--force", action="store_true", help="rebuild the image even when the tag exists")
+    parser.add_argument("--dry", action="store_true", help="print the commands instead of running them")
+    args = parser.parse_args(argv)
+    # stdout carries only the tag; every command's echo and output goes to stderr.
+    with contextlib.redirect_stdout(sys.stderr):
+        try:
+            tag = ensure_image(Runner(Context(), dry=args.dry), force=args.force)
+        except LabError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return err.exit_code
+    print(tag)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

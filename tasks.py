@@ -17,7 +17,7 @@ from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
 from lab import lesson as lesson_lib
-from lab import observe, status, suites, workflow
+from lab import observe, registry, status, suites, workflow
 from lab import report as report_lib
 from lab import verify as verify_lib
 from lab.bench import live as bench_lib
@@ -81,7 +81,7 @@ def _handled(body):
 @task
 @_handled
 def reset(c):
-    """Recreate the kind cluster from cluster.yml (images fetched or built) and load them into the nodes."""
+    """Recreate the kind cluster (cluster.yml); its images (fetched or built) kind-loaded or in the lab's registry."""
 
     lab = _lab_with_tools(c)
     workflow.reset(lab)
@@ -90,7 +90,7 @@ def reset(c):
 @task(help={"force": "rebuild the writer image even when its content tag exists"})
 @_handled
 def build(c, force=False):
-    """Build the writer image (content tag; no-op if unchanged), load it into kind, also as ece573-prj04-writer:v1."""
+    """Build the writer image (content tag; no-op if unchanged); kind-load it (also as :v1) or push it to a registry."""
 
     workflow.build(_lab(c), force=force)
 
@@ -135,7 +135,7 @@ def delete(c, what="all", pvcs=False):
 @task
 @_handled
 def down(c):
-    """Delete the kind cluster."""
+    """Delete the kind cluster (and the lab's registry container, if one runs)."""
 
     workflow.down(_lab(c, need=("docker", "kind")))
 
@@ -248,6 +248,15 @@ def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=
                    hand_in=LabConfig.from_invoke(c).report)
 
 
+@task(name="registry")
+@_handled
+def registry_(c):
+    """Start the lab's registry and wire it into the kind nodes (idempotent); print its address and catalog."""
+
+    for line in registry.show(_lab(c)):
+        print(line)
+
+
 @task(name="cassandra", help={"force": "rebuild even when the content tag exists"})
 @_handled
 def images_cassandra(c, force=False):
@@ -270,6 +279,14 @@ def images_kind_node(c, force=False):
         tools = BUILDERS.tools(runner)
         s.note(", ".join(str(v) for v in tools.values()))
     print(BUILDERS.kind_node(runner, force=force))
+
+
+@task(name="registry", help={"force": "rebuild even when the content tag exists"})
+@_handled
+def images_registry(c, force=False):
+    """Build the lab's registry image (CNCF distribution from the Go module proxy); prints its tag."""
+
+    print(BUILDERS.registry(_runner(c), force=force))
 
 
 @task(help={"args": "arguments for python -m lab.bench (quote them)",
@@ -314,7 +331,8 @@ def e2e(c, args=""):
 images = Collection("images")
 images.add_task(images_cassandra)
 images.add_task(images_kind_node)
+images.add_task(images_registry)
 
 ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                lesson, report, bench, test, e2e, images)
+                lesson, report, bench, test, e2e, registry_, images)
 ns.configure(DEFAULTS)

@@ -35,6 +35,12 @@ TOPIC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 IMAGE_SOURCES = ("auto", "pull", "build", "local")
 
+#: lab.images.registry's value for the lab's own registry container.
+LOCAL_REGISTRY = "local"
+
+#: A Kubernetes object name (RFC 1123 subdomain), as a StorageClass's must be.
+K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+
 #: lab.writer.mode: robust is the lab's writer; seed is the assignment's Go writer (writer/seed.py), for
 #: watching sections IV-V fail (`invoke deploy --writer-mode seed --topic ''` is the Unknown-topic crash loop).
 WRITER_MODES = ("robust", "seed")
@@ -62,9 +68,17 @@ DEFAULTS: dict[str, Any] = {
             "kind_node_source": "auto",  # auto: local copy, else pull, else build; pull; build; local
             "writer": "",  # empty: the content-addressed tag that `invoke build` makes
             "writer_base": "",  # empty: lab.images.writer's default base image
-            "registry": "",  # e.g. registry.example:5000/lab: push there instead of `kind load`
+            # Where the nodes pull the lab's own images from instead of `kind load`: empty (nowhere: kind load),
+            # "local" (the lab's registry container, lab/registry.py: the writer and Cassandra go through it), or
+            # another registry such as registry.example:5000/lab (the writer is pushed there).
+            "registry": "",
+            # The host port of the lab's registry (localhost:<port>/... in image names). Text, as lab.writer.resume
+            # is: invoke casts an INVOKE_LAB_* value by the default's type, and a failed int() there is a traceback,
+            # not our one-line error.
+            "registry_port": "5001",
             "pull_timeout": 180,
         },
+        "storage_class": "standard",  # Cassandra's PVCs (cassandra.yml's volumeClaimTemplates); kind's default
         # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes).
         # resume is the text "false", not a bool: invoke casts an env value by the default's type, and for a bool
         # any text but "" and "0" is True, so INVOKE_LAB_WRITER_RESUME=false would have meant true.
@@ -92,7 +106,22 @@ class Images:
     writer: str
     writer_base: str
     registry: str
+    registry_port: int
     pull_timeout: int
+
+    @property
+    def local_registry(self) -> bool:
+        """lab.images.registry is "local": the lab runs its own registry (lab/registry.py) and the nodes pull
+        the writer and Cassandra from it."""
+        return self.registry == LOCAL_REGISTRY
+
+    @property
+    def push_prefix(self) -> str:
+        """What an image's name gets in front to live in the configured registry ("" when there is none):
+        ``localhost:<registry_port>`` for the lab's own, as the host and (through hosts.toml) the nodes call it."""
+        if self.local_registry:
+            return f"localhost:{self.registry_port}"
+        return self.registry.rstrip("/")
 
 
 @dataclass(frozen=True)
@@ -119,7 +148,7 @@ class LabConfig:
     state_dir: str = _LAB["state_dir"]
     quiet: bool = False  # lab.quiet, parsed (DEFAULTS holds the text "false")
     tools: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["tools"]))
-    images: Images = field(default_factory=lambda: Images(**_LAB["images"]))
+    images: Images = field(default_factory=lambda: parse_images(_LAB["images"]))
     topic: str = _LAB["writer"]["topic"]
     consistency: str = _LAB["writer"]["consistency"]
     writer_mode: str = _LAB["writer"]["mode"]
@@ -128,6 +157,7 @@ class LabConfig:
     chaos: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["chaos"]))
     timeouts: Timeouts = field(default_factory=lambda: Timeouts(**_LAB["timeouts"]))
     report: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["report"]))
+    storage_class: str = _LAB["storage_class"]
     root: Path = ROOT
 
     @property
@@ -152,7 +182,7 @@ class LabConfig:
             unknown = set(lab[group]) - set(DEFAULTS["lab"][group])
             if unknown:
                 raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
-        images = Images(**{k: lab["images"][k] for k in _LAB["images"]})
+        images = parse_images(lab["images"])
         timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in _LAB["timeouts"]})
         cfg = cls(
             cluster=str(lab["cluster"]),
@@ -177,6 +207,7 @@ class LabConfig:
             report={
                 k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in _LAB["report"]
             },
+            storage_class=str(lab["storage_class"] or ""),
             root=root,
         )
         cfg.validate()
@@ -225,6 +256,23 @@ class LabConfig:
             if value not in IMAGE_SOURCES:
                 raise PreconditionError(f"lab.images.{key} is {value!r}; use one of {', '.join(IMAGE_SOURCES)}")
         check_report_date(self.report["date"])
+        if not K8S_NAME_RE.match(self.storage_class):
+            raise PreconditionError(f"lab.storage_class {self.storage_class!r} is not a StorageClass name "
+                                    "(lowercase letters, digits, - and .)")
+
+
+def parse_images(raw: Mapping[str, Any]) -> Images:
+    """lab.images with its port parsed (a bad one is one line, exit 2)."""
+    return Images(**{k: raw[k] for k in _LAB["images"] if k != "registry_port"},
+                  registry_port=parse_port(raw["registry_port"], key="lab.images.registry_port"))
+
+
+def parse_port(value: Any, *, key: str) -> int:
+    """A TCP port from YAML (an int) or from text (INVOKE_LAB_* env vars)."""
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
+        raise PreconditionError(f"{key} is {value!r}; use a TCP port number, 1-65535")
+    return int(text)
 
 
 def check_topic(topic: str) -> str:

@@ -29,9 +29,9 @@ def ps_args(filter_: str) -> list[str]:
             r"table {{.ID}}\t{{.Image}}\t{{.RunningFor}}\t{{.Status}}\t{{.Names}}"]
 
 
-def exec_args(container: str, command: list[str]) -> list[str]:
-    """A command inside a running container (``docker exec kind-worker crictl ps``)."""
-    return [DOCKER, "exec", container, *command]
+def exec_args(container: str, command: list[str], *, stdin: bool = False) -> list[str]:
+    """A command inside a running container (``docker exec kind-worker crictl ps``); ``stdin``: input piped in."""
+    return [DOCKER, "exec", *(["--interactive"] if stdin else []), container, *command]
 
 
 def stop_args(container: str, *, grace: int | None = None) -> list[str]:
@@ -96,14 +96,19 @@ def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
 
 def run_detached_args(image: str, *, name: str, env: dict[str, str] | None = None,
                       publish: list[str] | None = None, args: list[str] | None = None, privileged: bool = False,
-                      entrypoint: str | None = None, volumes: list[str] | None = None) -> list[str]:
-    """``docker run -d --name NAME [--privileged] [--entrypoint E] [-e K=V]... [-p SPEC]... [-v SPEC]... IMAGE
-    [ARGS]``."""
+                      entrypoint: str | None = None, volumes: list[str] | None = None, restart: str | None = None,
+                      labels: dict[str, str] | None = None) -> list[str]:
+    """``docker run -d --name NAME [--privileged] [--restart POLICY] [--entrypoint E] [--label K=V]... [-e K=V]...
+    [-p SPEC]... [-v SPEC]... IMAGE [ARGS]``."""
     argv = [DOCKER, "run", "--detach", "--name", name]
     if privileged:
         argv.append("--privileged")
+    if restart:
+        argv += ["--restart", restart]
     if entrypoint:
         argv += ["--entrypoint", entrypoint]
+    for key, value in sorted((labels or {}).items()):
+        argv += ["--label", f"{key}={value}"]
     for key, value in sorted((env or {}).items()):
         argv += ["--env", f"{key}={value}"]
     for spec in publish or []:
@@ -139,3 +144,12 @@ def image_refs_args(repository: str) -> list[str]:
 def remove_args(name: str) -> list[str]:
     """``docker rm --force --volumes NAME``: stop and delete a container with its anonymous volumes."""
     return [DOCKER, "rm", "--force", "--volumes", name]
+
+
+def container_inspect_args(name: str) -> list[str]:
+    """``docker container inspect NAME``: a JSON list with the container's state, config and networks."""
+    return [DOCKER, "container", "inspect", name]
+
+
+def network_connect_args(network: str, container: str) -> list[str]:
+    return [DOCKER, "network", "connect", network, container]

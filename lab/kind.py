@@ -128,6 +128,9 @@ def _normalise(image: str) -> str:
     return name
 
 
+#: The Docker network kind puts every cluster's nodes on (kind's pkg/cluster/internal/providers/docker/network.go).
+NETWORK = "kind"
+
 #: The label kind puts on every node container of a cluster (kind's pkg/cluster/internal/providers/docker).
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"
 

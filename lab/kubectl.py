@@ -98,8 +98,10 @@ class Kubectl:
         return argv + ["--"] + command
 
     # -- writes ------------------------------------------------------------------------------------
-    def apply_args(self, path: str) -> list[str]:
-        return self.base() + ["apply", "--filename", path]
+    def apply_args(self, path: str, *, namespaced: bool = True) -> list[str]:
+        """``namespaced=False`` for a file whose objects name their own namespace (kube-public's ConfigMap):
+        kubectl refuses an object whose namespace differs from ``--namespace``."""
+        return self.base(namespaced=namespaced) + ["apply", "--filename", path]
 
     def delete_file_args(self, path: str, *, timeout: int) -> list[str]:
         return self.base() + ["delete", "--filename", path, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
@@ -156,9 +158,9 @@ def pods(runner: Runner, kube: Kubectl, selector: str) -> list[dict[str, Any]]:
     return (get_json(runner, kube, "pods", selector=selector) or {}).get("items", [])
 
 
-def apply(runner: Runner, kube: Kubectl, path: str) -> None:
+def apply(runner: Runner, kube: Kubectl, path: str, *, namespaced: bool = True) -> None:
     try:
-        runner.run(kube.apply_args(path), timeout=120)
+        runner.run(kube.apply_args(path, namespaced=namespaced), timeout=120)
     except CommandError as err:
         raise LabError(f"failed to apply {path}: {err}") from err
 

@@ -79,6 +79,16 @@ def without_probes(docs: list[dict[str, Any]], container: str) -> list[dict[str,
     return out
 
 
+def with_storage_class(docs: list[dict[str, Any]], storage_class: str) -> list[dict[str, Any]]:
+    """A copy of ``docs`` whose StatefulSets claim their volumes from ``storage_class`` (lab.storage_class)."""
+    out = copy.deepcopy(docs)
+    for doc in out:
+        if doc.get("kind") == "StatefulSet":
+            for claim in doc.get("spec", {}).get("volumeClaimTemplates") or []:
+                claim.setdefault("spec", {})["storageClassName"] = storage_class
+    return out
+
+
 def write(docs: list[dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Rendered by the lab from the file of the same name at the project root; edit that one.\n"

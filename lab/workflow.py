@@ -1,9 +1,10 @@
 """The cluster lifecycle: reset, build, deploy, delete, down (``up`` is reset + build + deploy).
 
-Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py and
-docker.py. Images are built through ``lab.builders`` (lab.images.builders.ImageBuilders: the real recipes,
-or a test's fakes). The operations share the image choices and the rendered manifests, which is why they
-stay together although the module is past 400 lines.
+Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py, docker.py and
+registry.py (the lab's own registry, when lab.images.registry is ``local``). Images are built through
+``lab.builders`` (lab.images.builders.ImageBuilders: the real recipes, or a test's fakes). The operations
+share the image choices and the rendered manifests, which is why they stay together although the module is
+past 400 lines.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, state, status
+from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, state, status
 from lab.cassandra import all_up_normal, ring_summary
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
@@ -100,9 +101,14 @@ def node_image(lab: Lab) -> str:
 # -- reset / down ---------------------------------------------------------------------------------------
 
 def reset(lab: Lab) -> float:
-    """Recreate the kind cluster from cluster.yml and load the Cassandra image; returns seconds taken."""
+    """Recreate the kind cluster from cluster.yml and put the Cassandra image on the nodes; returns seconds taken.
+
+    With lab.images.registry ``local`` the lab's registry runs first, the cluster is created from cluster.yml with
+    its containerd patch, the registry is wired into the nodes, and the images are pushed there, not kind-loaded.
+    """
     started = time.monotonic()
     cfg = lab.cfg
+    local = cfg.images.local_registry
     config_path = cfg.path(cfg.cluster_config)
     if not config_path.is_file():
         raise PreconditionError(f"{cfg.cluster_config} not found (lab.cluster_config)")
@@ -113,6 +119,10 @@ def reset(lab: Lab) -> float:
     with status.step("kind node image") as s:
         node = node_image(lab)
         s.note(node)
+    if local:
+        with status.step(f"Registry {registry.container_name(cfg)}") as s:
+            s.note(registry.start(lab))
+        config_path = registry.render_cluster_config(lab, config_path)
     with status.step(f"Deleting kind cluster {cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
@@ -120,20 +130,54 @@ def reset(lab: Lab) -> float:
             s.note("none")
     for warning in preflight.inotify_warnings():
         status.info(warning)
-    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config}"):
+    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config}"
+                     + (" (containerd reads the registry's hosts.toml)" if local else "")):
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
+    if local:
+        _reset_through_registry(lab, cass)
+    else:
+        _reset_through_kind_load(lab, cass)
+    elapsed = time.monotonic() - started
+    if not lab.runner.dry:
+        status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
+    return elapsed
+
+
+def _reset_through_kind_load(lab: Lab, cass: str) -> None:
+    """The images onto the new nodes by ``kind load``, also under the names the checked-in manifests type."""
+    cfg = lab.cfg
     _load(lab, cass)
     _load_as(lab, cass, manifest_image(lab, cfg.cassandra_manifest, names.CASSANDRA_CONTAINER))
     writer = state.get(lab.state_dir, "writer_image")
     if writer and docker.image_exists(lab.runner, writer):
         _load(lab, writer)  # a writer built before this reset, so deploy works without a rebuild
         _load_as(lab, writer, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
-    elapsed = time.monotonic() - started
-    if not lab.runner.dry:
-        status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
-    return elapsed
+
+
+def _reset_through_registry(lab: Lab, cass: str) -> None:
+    """The registry wired into the new nodes, and the images pushed to it: deploy renders the registry's names.
+
+    Nothing is kind-loaded, so the fixed names of the checked-in manifests (cassandra:5.0,
+    ece573-prj04-writer:v1) are not on the nodes: a plain `kubectl apply -f` of them is the kind-load path's.
+    """
+    with status.step(f"Wiring {registry.container_name(lab.cfg)} into the nodes") as s:
+        written = registry.wire(lab)
+        s.note(f"hosts.toml in {len(written)} nodes" if written else "every node already had it")
+    _push(lab, cass, key="cassandra_image")
+    writer = state.get(lab.state_dir, "writer_image")
+    if writer and docker.image_exists(lab.runner, writer):
+        _push(lab, writer, key="writer_image")  # built before this reset: the registry may be new and empty
+
+
+def _push(lab: Lab, image: str, *, key: str) -> str:
+    """Push ``image`` to the configured registry and record the name deploy renders under ``key``."""
+    ref = registry.registry_ref(lab.cfg.images.push_prefix, image)
+    with status.step(f"Pushing {ref}"):
+        registry.push(lab.runner, image, lab.cfg.images.push_prefix)
+    state.put(lab.state_dir, key, ref, dry=lab.runner.dry)
+    return ref
 
 
 def _load(lab: Lab, image: str) -> None:
@@ -179,18 +223,23 @@ def _alias_key(name: str) -> str:
 
 
 def down(lab: Lab) -> None:
+    """Delete the kind cluster, and the lab's registry container with it (whatever lab.images.registry says now:
+    a registry started under ``local`` is the lab's leftover all the same)."""
     with status.step(f"Deleting kind cluster {lab.cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
         else:
             s.note("no such cluster")
+    with status.step(f"Removing the registry {registry.container_name(lab.cfg)}") as s:
+        s.note(registry.remove(lab))
 
 
 # -- build ----------------------------------------------------------------------------------------------
 
 def build(lab: Lab, *, force: bool = False) -> str:
     """Build the writer image (content-addressed: a no-op when nothing changed) and make it available:
-    ``kind load`` into the nodes, or push to lab.images.registry. Returns the ref deploy will use."""
+    ``kind load`` into the nodes, or push to lab.images.registry (``local``: the lab's registry, started if it is
+    not running). Returns the ref deploy will use."""
     cfg = lab.cfg
     with status.step("Writer image") as s:
         kwargs = {"force": force}
@@ -198,25 +247,20 @@ def build(lab: Lab, *, force: bool = False) -> str:
             kwargs["base_image"] = cfg.images.writer_base
         tag = lab.builders.writer(lab.runner, **kwargs)
         s.note(tag)
-    ref = tag
     if cfg.images.registry:
-        ref = f"{cfg.images.registry.rstrip('/')}/{tag.rsplit('/', 1)[-1]}"
-        with status.step(f"Pushing {ref}"):
-            try:
-                lab.runner.run(docker.tag_args(tag, ref), timeout=60)
-                lab.runner.run(docker.push_args(ref), timeout=1800)
-            except CommandError as err:
-                raise LabError(f"failed to push {ref}: {err}") from err
-    else:
-        if not kind.cluster_exists(lab.runner, lab.kind):
-            if not lab.runner.dry:
-                raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
-            status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
-        _load(lab, tag)
-        # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
-        _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
-    state.put(lab.state_dir, "writer_image", ref, dry=lab.runner.dry)
-    return ref
+        if cfg.images.local_registry:
+            with status.step(f"Registry {registry.container_name(cfg)}") as s:
+                s.note(registry.start(lab))
+        return _push(lab, tag, key="writer_image")
+    if not kind.cluster_exists(lab.runner, lab.kind):
+        if not lab.runner.dry:
+            raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
+        status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
+    _load(lab, tag)
+    # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
+    _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
+    state.put(lab.state_dir, "writer_image", tag, dry=lab.runner.dry)
+    return tag
 
 
 # -- deploy ---------------------------------------------------------------------------------------------
@@ -243,6 +287,7 @@ def render_cassandra(lab: Lab) -> Path:
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
+    docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
@@ -339,6 +384,9 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if not cfg.is_kind_context and not cfg.images.registry:
         raise PreconditionError(f"context {cfg.kube_context} is not a kind cluster, so images cannot be kind-loaded; "
                                 "set lab.images.registry and run `invoke build` to push them")
+    if not cfg.is_kind_context and cfg.images.local_registry:
+        raise PreconditionError(f"lab.images.registry 'local' serves only the lab's kind nodes, not context "
+                                f"{cfg.kube_context}; name a registry that cluster can reach")
     require_cluster(lab)
     # fail before touching the cluster when nothing was built
     writer_ref = writer_image_ref(lab) if what != "cassandra" else ""

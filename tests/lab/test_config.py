@@ -45,6 +45,16 @@ def test_values_override_defaults_and_nest():
     assert cfg.topic == "test"
 
 
+def test_registry_settings():
+    cfg = LabConfig.from_mapping({})
+    assert (cfg.images.registry, cfg.images.registry_port, cfg.images.local_registry, cfg.images.push_prefix) == (
+        "", 5001, False, "")
+    local = LabConfig.from_mapping({"images": {"registry": "local", "registry_port": "5002"}})  # env text or YAML int
+    assert (local.images.registry_port, local.images.local_registry, local.images.push_prefix) == (
+        5002, True, "localhost:5002")
+    assert LabConfig.from_mapping({"storage_class": "fast-ssd"}).storage_class == "fast-ssd"
+
+
 def test_a_foreign_context_is_not_kind():
     cfg = LabConfig.from_mapping({"context": "prod"})
     assert (cfg.kube_context, cfg.is_kind_context) == ("prod", False)
@@ -64,8 +74,12 @@ def test_a_foreign_context_is_not_kind():
     ({"writer": {"mode": "seed", "consistency": "TWO"}},
      "lab.writer.consistency 'TWO': the seed writer (the assignment's Go writer) knows only ONE, QUORUM, ALL"),
     ({"writer": {"mode": "seed", "topic": "a b"}}, "topic 'a b' is not a plain name"),
+    ({"images": {"registry_port": "five"}}, "lab.images.registry_port is 'five'; use a TCP port number, 1-65535"),
+    ({"images": {"registry_port": 65536}}, "lab.images.registry_port is 65536; use a TCP port number, 1-65535"),
+    ({"images": {"registry_port": True}}, "lab.images.registry_port is True; use a TCP port number"),
+    ({"storage_class": "Fast SSD"}, "lab.storage_class 'Fast SSD' is not a StorageClass name"),
 ], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster", "mode", "resume", "robust-empty-topic",
-        "seed-level", "seed-topic"])
+        "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class"])
 def test_bad_values_fail_with_one_line(raw, message):
     with pytest.raises(PreconditionError) as err:
         LabConfig.from_mapping(raw)

@@ -40,6 +40,19 @@ def test_run_detached_args():
         "--publish", "9042:9042", "--publish", "127.0.0.1::7000", "cassandra:5.0", "-f", "-R"]
 
 
+def test_the_registrys_argv_builders():
+    """What lab.registry runs: its container, its network, a file piped into a node."""
+    assert docker.run_detached_args("lab-registry:1", name="kind-registry", restart="always",
+                                    labels={"lab.registry": "kind"}, publish=["127.0.0.1:5001:5000"]) == [
+        "docker", "run", "--detach", "--name", "kind-registry", "--restart", "always", "--label", "lab.registry=kind",
+        "--publish", "127.0.0.1:5001:5000", "lab-registry:1"]
+    assert docker.container_inspect_args("kind-registry") == ["docker", "container", "inspect", "kind-registry"]
+    assert docker.network_connect_args("kind", "kind-registry") == ["docker", "network", "connect", "kind",
+                                                                    "kind-registry"]
+    assert docker.exec_args("kind-worker", ["cp", "/dev/stdin", "/x"], stdin=True) == [
+        "docker", "exec", "--interactive", "kind-worker", "cp", "/dev/stdin", "/x"]
+
+
 def test_the_node_image_recipes_argv_builders():
     """What lab.images.kindnode runs to preload its images (every docker argv is built in lab.docker)."""
     assert docker.run_detached_args("stage:1", name="preload", privileged=True, entrypoint="sleep",

@@ -17,6 +17,9 @@ PODS = json.loads((DATA / "pods.json").read_text())["items"]
     "argv, expected",
     [
         (K.apply_args("/p/cassandra.yml"), BASE + ["apply", "--filename", "/p/cassandra.yml"]),
+        # an object that names its own namespace (kube-public's local-registry-hosting): no --namespace
+        (K.apply_args("/p/hosting.yml", namespaced=False),
+         ["kubectl", "--context", "kind-kind", "apply", "--filename", "/p/hosting.yml"]),
         (
             K.rollout_status_args("statefulset/cassandra", timeout=900),
             BASE + ["rollout", "status", "statefulset/cassandra", "--watch", "--timeout=900s"],

@@ -25,6 +25,7 @@ TASKS = [
     "lesson",
     "logs",
     "nodetool",
+    "registry",
     "report",
     "reset",
     "status",
@@ -33,6 +34,7 @@ TASKS = [
     "verify",
     "images.cassandra",
     "images.kind-node",
+    "images.registry",
 ]
 
 FAKE_KIND = """#!/bin/sh
@@ -101,6 +103,14 @@ def test_a_quiet_that_is_not_a_boolean_is_one_line(tools, tmp_path):
     out = invoke("down", tools=tools, tmp_path=tmp_path, INVOKE_LAB_QUIET="sometimes")
     assert out.returncode == 2
     assert out.stderr.strip() == "ERROR: lab.quiet is 'sometimes'; use true or false"
+
+
+@pytest.mark.parametrize("port", ["50o1", "0", "70000"])
+def test_a_bad_registry_port_is_one_line(tools, tmp_path, port):
+    """Text from the environment is parsed by the lab, not cast by invoke (a failed int() was a traceback)."""
+    out = invoke("registry", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_REGISTRY_PORT=port)
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"ERROR: lab.images.registry_port is '{port}'; use a TCP port number, 1-65535"
 
 
 def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):

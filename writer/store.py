@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cassandra import ConsistencyLevel
+from cassandra import ConsistencyLevel, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import (
@@ -209,7 +209,15 @@ class CassandraStore:
             session.execute(statements[name], timeout=timeout)
         if missing and not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
             raise NoHostAvailable("schema agreement not reached after 30 s", {})
-        self._prepare(self._conn)
+        try:
+            self._prepare(self._conn)
+        except InvalidRequest as err:
+            # Schema agreement counts only the nodes the driver sees up: a node it took for down (a busy ring) can
+            # still lack a table the cluster has, and answers "table ... does not exist". That node catches up
+            # through gossip, so it is an outage to wait out; a table the cluster itself lacks stays permanent.
+            if "does not exist" in str(err) and not missing_schema(self.cluster.metadata, ks):
+                raise NoHostAvailable(f"a node does not know the new schema yet ({err})", {}) from err
+            raise
         self._schema_ready = True
 
     def _prepare(self, conn: _Connection) -> None:

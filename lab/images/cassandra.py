@@ -26,6 +26,7 @@ from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import LabError, PreconditionError
 from lab.images import wheels
+from lab.images.cli import print_tag
 from lab.runner import Runner
 
 #: Apache Cassandra release packed into the image (5.0.x: the first line that runs on Java 17).
@@ -133,17 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.version.startswith("5.0."):
         print(f"error: Cassandra {args.version} is not a 5.0.x release (the image runs Java 17)", file=sys.stderr)
         return 2
-
-
-    # stdout carries only the tag; every command's echo and output goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        try:
-            tag = ensure_image(Runner(Context(), dry=args.dry), version=args.version, force=args.force)
-        except LabError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return err.exit_code
-    print(tag)
-    return 0
+    return print_tag(lambda: ensure_image(Runner(Context(), dry=args.dry), version=args.version, force=args.force))
 
 
 if __name__ == "__main__":

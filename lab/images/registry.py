@@ -25,6 +25,7 @@ from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.images.cli import print_tag
 from lab.runner import Runner
 
 #: CNCF distribution, the reference OCI registry (what Docker Hub's ``registry:3`` image runs).
@@ -104,15 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--force", action="store_true", help="rebuild the image even when the tag exists")
     parser.add_argument("--dry", action="store_true", help="print the commands instead of running them")
     args = parser.parse_args(argv)
-    # stdout carries only the tag; every command's echo and output goes to stderr.
-    with contextlib.redirect_stdout(sys.stderr):
-        try:
-            tag = ensure_image(Runner(Context(), dry=args.dry), force=args.force)
-        except LabError as err:
-            print(f"error: {err}", file=sys.stderr)
-            return err.exit_code
-    print(tag)
-    return 0
+    return print_tag(lambda: ensure_image(Runner(Context(), dry=args.dry), force=args.force))
 
 
 if __name__ == "__main__":

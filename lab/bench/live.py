@@ -30,6 +30,7 @@ from lab.bench.phases import (
 )
 from lab.cassandra import ROWS_TABLE, Cassandra
 from lab.chaos import RoundResult, run_round, run_rounds
+from lab.chaos.faults.pod import other_cassandra
 from lab.config import check_topic
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -126,17 +127,12 @@ def _writetime_gap(lab: Lab, result: RoundResult) -> Gap | None:
     if len(seqs) < 2:
         return None
     query = writetimes_query(ROWS_TABLE, check_topic(lab.cfg.topic), min(seqs), max(seqs))
-    cassandra = Cassandra(lab.runner, lab.kube, pod=_observer(result.pod))
+    cassandra = Cassandra(lab.runner, lab.kube, pod=other_cassandra(result.pod))
     try:
         rows = cassandra.query(query, consistency="ONE")
     except CommandError as err:
         raise LabError(f"reading the write times of seqs {min(seqs)}..{max(seqs)} failed: {err}") from err
     return longest_write_gap([int(r["wt"]) for r in rows if r.get("wt", "").isdigit()])
-
-
-def _observer(pod: str) -> str:
-    """A Cassandra pod other than the one the rounds delete."""
-    return next(name for name in names.CASSANDRA_PODS if name != pod)
 
 
 def _secs(value: float | None) -> str:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from cassandra import ConsistencyLevel, InvalidRequest
+from cassandra import ConsistencyLevel, DriverException, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
 from cassandra.policies import (
@@ -215,10 +215,22 @@ class CassandraStore:
             # Schema agreement counts only the nodes the driver sees up: a node it took for down (a busy ring) can
             # still lack a table the cluster has, and answers "table ... does not exist". That node catches up
             # through gossip, so it is an outage to wait out; a table the cluster itself lacks stays permanent.
-            if "does not exist" in str(err) and not missing_schema(self.cluster.metadata, ks):
+            if "does not exist" in str(err) and self._cluster_has_schema(ks):
                 raise NoHostAvailable(f"a node does not know the new schema yet ({err})", {}) from err
             raise
         self._schema_ready = True
+
+    def _cluster_has_schema(self, keyspace: str) -> bool:
+        """Whether the cluster has every table of our schema, by freshly read metadata.
+
+        Our metadata can be older than the cluster: when another writer created a table first, our
+        ``IF NOT EXISTS`` was a no-op that sends no schema change back, so we never refreshed.
+        """
+        try:
+            self.cluster.refresh_schema_metadata(max_schema_agreement_wait=30)
+        except DriverException as err:
+            raise NoHostAvailable(f"could not read the cluster's schema ({err})", {}) from err
+        return not missing_schema(self.cluster.metadata, keyspace)
 
     def _prepare(self, conn: _Connection) -> None:
         ks, session = self.config.keyspace, conn.session

@@ -151,8 +151,11 @@ def test_cassandra_stopped_for_20s_the_writer_waits_and_continues_without_gap(wr
     resumed = time.monotonic() - up_at
     print(f"outage seen by the writer: {over.group(1)} s; resumed {resumed:.1f} s after CQL answered")
     assert float(over.group(1)) >= 15
-    # Target 2 s from "reachable" to writing; CQL was polled once a second, so allow for that and some noise.
-    assert resumed < 4.0, f"the writer took too long ({resumed:.1f} s) to resume after Cassandra came back"
+    # The writer must come back by itself, soon: the driver's default reconnection schedule would be waiting
+    # 30 s or more by now. Soon is bounded by one connection attempt begun just before CQL opened (it can hang
+    # for the 5 s connect timeout), the 1 s reconnection and retry caps, and CQL polled once a second. The
+    # figure itself is printed above; speed is the benchmarks' job, not this test's.
+    assert resumed < 10.0, f"the writer took too long ({resumed:.1f} s) to resume after Cassandra came back"
     writer.wait_for(rf"{topic}: inserted rows to seq {before + 2000}$", 60)
     assert writer.terminate() == 0, writer.tail()
     assert "Traceback" not in writer.output

@@ -19,6 +19,7 @@ from lab import chaos as chaos_lib
 from lab import lesson as lesson_lib
 from lab import observe, registry, status, suites, workflow
 from lab import report as report_lib
+from lab import scale as scale_lib
 from lab import verify as verify_lib
 from lab.bench import live as bench_lib
 from lab.config import DEFAULTS, LabConfig
@@ -130,6 +131,16 @@ def delete(c, what="all", pvcs=False):
     """Remove the writer and/or Cassandra from the cluster (PVCs only with --pvcs)."""
 
     workflow.delete(_lab(c, need=("kubectl",)), what=what, pvcs=pvcs)
+
+
+@task(help={"replicas": "Cassandra nodes wanted (at least the replication factor, at most the workers)"})
+@_handled
+def scale(c, replicas=0):
+    """Grow or shrink the Cassandra ring one node at a time: join and cleanup up, decommission and PVC down."""
+
+    if replicas <= 0:
+        raise Exit("ERROR: --replicas N is required (the Cassandra nodes wanted, e.g. --replicas 4)", code=2)
+    scale_lib.scale(_lab(c, need=("kubectl",)), replicas)
 
 
 @task
@@ -333,6 +344,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(reset, build, deploy, delete, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
+ns = Collection(reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
                 lesson, report, bench, test, e2e, registry_, images)
 ns.configure(DEFAULTS)

@@ -110,6 +110,17 @@ class Kubectl:
         return self.base() + ["delete", "persistentvolumeclaim", "--selector", selector, "--ignore-not-found",
                               "--wait", f"--timeout={timeout}s"]
 
+    def delete_args(self, kind: str, name: str, *, timeout: int) -> list[str]:
+        """Delete one object and wait until it is gone; an object already gone is fine."""
+        return self.base() + ["delete", kind, name, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
+
+    def scale_args(self, resource: str, replicas: int) -> list[str]:
+        return self.base() + ["scale", resource, f"--replicas={replicas}"]
+
+    def wait_deleted_args(self, resource: str, *, timeout: int) -> list[str]:
+        """Block until ``resource`` no longer exists (at once when it never did)."""
+        return self.base() + ["wait", "--for=delete", resource, f"--timeout={timeout}s"]
+
     def delete_pod_args(self, pod: str, *, force: bool = False) -> list[str]:
         return self.delete_pods_args([pod], force=force)
 

@@ -89,6 +89,15 @@ def with_storage_class(docs: list[dict[str, Any]], storage_class: str) -> list[d
     return out
 
 
+def with_replicas(docs: list[dict[str, Any]], workload: str, replicas: int) -> list[dict[str, Any]]:
+    """A copy of ``docs`` where the workload named ``workload`` asks for ``replicas`` pods."""
+    out = copy.deepcopy(docs)
+    for doc in out:
+        if doc.get("kind") in WORKLOAD_KINDS and doc.get("metadata", {}).get("name") == workload:
+            doc.setdefault("spec", {})["replicas"] = replicas
+    return out
+
+
 def write(docs: list[dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     header = "# Rendered by the lab from the file of the same name at the project root; edit that one.\n"

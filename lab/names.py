@@ -14,6 +14,8 @@ CASSANDRA_STATEFULSET = "cassandra"
 CASSANDRA_CONTAINER = "cassandra"
 #: The StatefulSet's pods, by the names it gives them.
 CASSANDRA_PODS = tuple(f"{CASSANDRA_STATEFULSET}-{n}" for n in range(CASSANDRA_REPLICAS))
+#: The StatefulSet's volumeClaimTemplate: pod cassandra-N keeps its data in PVC cassandra-data-cassandra-N.
+CASSANDRA_DATA_CLAIM = "cassandra-data"
 CASSANDRA_INIT_CONTAINER = "setup"  # copies the config and the Secret's cqlsh logins into the pod (cassandra.yml)
 
 WRITER_SELECTOR = "app=ece573-prj04-writer"

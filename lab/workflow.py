@@ -14,8 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, state, status
-from lab.cassandra import all_up_normal, ring_summary
+from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, ring, state, status
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -283,11 +282,15 @@ def render_namespace(lab: Lab) -> Path:
     return manifests.write([doc], lab.state_dir / "rendered" / "namespace.yml")
 
 
-def render_cassandra(lab: Lab) -> Path:
+def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
+    """cassandra.yml with the image reset chose, lab.storage_class, and ``replicas`` when given (the size
+    ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a decommission)."""
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
+    if replicas:
+        docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
@@ -338,7 +341,7 @@ def _wait_rollout(lab: Lab, what: str, resource: str, selector: str, container: 
     _wait_or_explain(lab, f"{what} not {state} within {timeout}s", selector, container, rollout)
 
 
-def wait_cassandra(lab: Lab) -> None:
+def wait_cassandra(lab: Lab, replicas: int = CASSANDRA_REPLICAS) -> None:
     timeout = lab.cfg.timeouts.cassandra
     with status.step(f"Waiting for StatefulSet {names.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
         _wait_rollout(
@@ -352,20 +355,11 @@ def wait_cassandra(lab: Lab) -> None:
         )
     if lab.runner.dry:
         return
-    with status.step(f"Waiting for nodetool status to show {CASSANDRA_REPLICAS} nodes UN") as s:
+    with status.step(f"Waiting for nodetool status to show {replicas} nodes UN") as s:
         cass = lab.cassandra()
-
-        def up_normal() -> bool:
-            try:
-                nodes = cass.nodetool_status()
-            except LabError:
-                s.waiting("nodetool in cassandra-0 does not answer yet")
-                return False
-            s.waiting(ring_summary(nodes, CASSANDRA_REPLICAS))
-            return all_up_normal(nodes, CASSANDRA_REPLICAS)
         _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", names.CASSANDRA_SELECTOR,
                          names.CASSANDRA_CONTAINER,
-                         lambda: kubectl.wait_until(up_normal, timeout=timeout, every=5.0))
+                         lambda: ring.wait_up_normal(cass, replicas, timeout=timeout, step=s))
 
 
 DEPLOY_TARGETS = ("cassandra", "writer", "all")
@@ -394,9 +388,12 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube)
     if what != "writer":
-        with status.step(f"Applying {cfg.cassandra_manifest}"):
-            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab)))
-        wait_cassandra(lab)
+        replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
+        with status.step(f"Applying {cfg.cassandra_manifest}") as s:
+            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas)))
+            if replicas != CASSANDRA_REPLICAS:
+                s.note(f"keeping the {replicas} nodes `invoke scale` left")
+        wait_cassandra(lab, replicas)
         with status.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's grants"):
             auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":

@@ -15,7 +15,7 @@ import random
 import time
 from collections.abc import Callable
 
-from lab import output, plot, status
+from lab import output, plot, ring, status
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
@@ -24,7 +24,7 @@ from lab.chaos.results import ROUND_HEADERS, RoundResult, round_rows, totals
 from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
-from lab.names import CASSANDRA_PODS
+from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
 
 #: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
 #: node controller's 5-minute eviction plus a margin for the round's own timeout.
@@ -105,6 +105,11 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     down = float(down or DEFAULT_DOWN)
     guard_context(cfg, action="delete pods" if not (node or partition) else "inflict faults")
     require_cluster(lab)
+    size = ring.live_replicas(lab.runner, lab.kube)
+    if size is not None and size != CASSANDRA_REPLICAS:
+        # Every fault's recovery is "all pods of the 3-node ring Ready and UN", and its pods are cassandra-0..2.
+        raise PreconditionError(f"the ring has {size} nodes (after `invoke scale`); chaos rounds are written for "
+                                f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
     settings = ChaosSettings.from_config(cfg, force=force)
     faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)

@@ -28,6 +28,7 @@ TASKS = [
     "registry",
     "report",
     "reset",
+    "scale",
     "status",
     "test",
     "up",

@@ -332,6 +332,24 @@ def test_deploy_waits_for_every_node_up_normal(project, monkeypatch):
     assert len(ctx.matching("nodetool status")) == 2
 
 
+def test_deploy_keeps_the_ring_size_scale_left_and_waits_for_all_of_it(project, monkeypatch, capsys):
+    # Re-applying the checked-in replicas: 3 to a ring `invoke scale` grew to 4 would remove cassandra-3
+    # without a decommission: its data copies gone, and a DN node left in the ring.
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    un4 = (DATA / "nodetool_status_un.txt").read_text() + (
+        "UN  10.244.1.7  66.01 KiB   16      48.2%             7d1e6f0a-3c55-4d0e-9a51-0c2b8f3c4e11  rack1\n")
+    ctx = _deploy_ctx()
+    ctx.add("get statefulset cassandra", '{"spec": {"replicas": 4}}', first=True)
+    ctx.add("nodetool status", [(DATA / "nodetool_status_un.txt").read_text(), un4], first=True)
+    monkeypatch.setattr("lab.kubectl.time.sleep", lambda s: None)
+    workflow.deploy(make_lab(project, ctx))
+    sts = [d for d in yaml.safe_load_all((project / ".cache/lab/rendered/cassandra.yml").read_text())
+           if d["kind"] == "StatefulSet"][0]
+    assert sts["spec"]["replicas"] == 4
+    assert len(ctx.matching("nodetool status")) == 2  # 3 UN was not enough
+    assert "keeping the 4 nodes `invoke scale` left" in capsys.readouterr().err
+
+
 def test_deploy_to_a_foreign_context_needs_permission_and_a_registry(project):
     with pytest.raises(PreconditionError, match="refusing to deploy in kube context 'prod'"):
         workflow.deploy(make_lab(project, FakeCtx(), context="prod"))

@@ -315,6 +315,43 @@ def test_changed_build_rolls_out_and_resumes(lab_up):
     assert after["missing"] == 0 and after["last_seq"] > before["last_seq"]
 
 
+def writer_restart_count() -> int:
+    pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output", "json").stdout)
+    return sum(c.get("restartCount", 0) for p in pods["items"] for c in p["status"].get("containerStatuses", []))
+
+
+def ring_lines() -> list[str]:
+    """The node lines of `invoke nodetool` (nodetool status in cassandra-0): UN, DN, UJ, UL ..."""
+    return re.findall(r"^[UD][NLJM]\s.*$", invoke("nodetool").stdout, re.M)
+
+
+def test_scale_up_and_down_with_the_writer_writing(lab_up):
+    """3 -> 4 -> 3 while the writer writes at QUORUM: the new node joins, the ring shrinks back by decommission,
+    nothing is lost, no DN is left behind, and the fourth node's PVC is gone."""
+    for wanted, why in (("2", "keeps 3 copies of every row"), ("5", "anti-affinity puts one Cassandra pod")):
+        refused = invoke("scale", "--replicas", wanted, check=False)
+        assert refused.returncode == 2 and why in refused.stderr, refused.stderr[-500:]
+    before, restarts = verify_topic(), writer_restart_count()
+    grown = invoke("scale", "--replicas", "4", timeout=2400)
+    assert re.search(r"Scaled cassandra from 3 to 4 nodes", grown.stdout)
+    assert [line.split()[0] for line in ring_lines()] == ["UN"] * 4
+    assert kubectl("get", "pvc", "cassandra-data-cassandra-3").returncode == 0
+    middle = verify_topic()
+    assert middle["missing"] == 0 and middle["last_seq"] > before["last_seq"]
+    shrunk = invoke("scale", "--replicas", "3", timeout=2400)
+    assert re.search(r"Scaled cassandra from 4 to 3 nodes", shrunk.stdout)
+    assert [line.split()[0] for line in ring_lines()] == ["UN"] * 3, "a node other than UN (DN?) was left behind"
+    gone = kubectl("get", "pvc", "cassandra-data-cassandra-3")
+    assert gone.returncode != 0 and "NotFound" in gone.stderr, "the decommissioned node's PVC is still there"
+    sts = json.loads(kubectl("get", "statefulset", "cassandra", "--output", "json").stdout)
+    assert sts["spec"]["replicas"] == 3 and sts["status"].get("readyReplicas") == 3
+    after = verify_topic()
+    assert after["missing"] == 0 and after["rows"] >= after["last_seq"] > middle["last_seq"]
+    assert writer_restart_count() == restarts, "the writer restarted while the ring was scaled"
+    print("scale 3->4:\n" + grown.stdout[grown.stdout.find("Scaled"):])
+    print("scale 4->3:\n" + shrunk.stdout[shrunk.stdout.find("Scaled"):])
+
+
 def test_consistency_levels_side_by_side(lab_up):
     """The same Cassandra pod kill at QUORUM and ALL: what each level costs in stall. (ONE behaves like
     QUORUM here, no restart and a short stall; it is left out to keep CI inside its time budget.)"""

@@ -4,7 +4,8 @@
 - a container ``<cluster>-registry`` of the image lab.images.registry builds, publishing 127.0.0.1:<port> to its
   port 5000, ``--restart always``, labelled as the lab's; on the ``kind`` network once the cluster exists;
 - the cluster config kind creates the nodes from carries a containerd patch (``config_path``), so each node's
-  containerd reads /etc/containerd/certs.d/<registry host>/hosts.toml;
+  containerd reads /etc/containerd/certs.d/<registry host>/hosts.toml (every ``invoke reset`` adds it, so a
+  registry can be wired into a running cluster);
 - in each node, that hosts.toml for ``localhost:<port>`` names ``http://<cluster>-registry:5000``: inside a node,
   localhost is the node itself, so the name must lead to the registry container by another way;
 - the ``local-registry-hosting`` ConfigMap in kube-public (Kubernetes KEP 1755), so tools can find the registry.
@@ -240,7 +241,7 @@ def wire(lab: Lab) -> list[str]:
         written.append(node)
     if unpatched:
         status.info(f"warning: containerd in {', '.join(unpatched)} does not read {CERTS_D} (the cluster was "
-                    "created without lab.images.registry: local), so those nodes cannot pull from the registry; "
+                    "created by an older lab or another tool), so those nodes cannot pull from the registry; "
                     "`invoke reset` recreates the cluster with it")
     path = manifests.write([hosting_configmap(cfg)], lab.state_dir / "rendered" / f"{HOSTING_CONFIGMAP}.yml")
     kubectl.apply(runner, lab.kube, str(path), namespaced=False)

@@ -102,8 +102,9 @@ def node_image(lab: Lab) -> str:
 def reset(lab: Lab) -> float:
     """Recreate the kind cluster from cluster.yml and put the Cassandra image on the nodes; returns seconds taken.
 
-    With lab.images.registry ``local`` the lab's registry runs first, the cluster is created from cluster.yml with
-    its containerd patch, the registry is wired into the nodes, and the images are pushed there, not kind-loaded.
+    The cluster is created from cluster.yml with a containerd patch (registry.CONTAINERD_PATCH), so a registry can
+    be wired in at any time. With lab.images.registry ``local`` the lab's registry runs first, is wired into the
+    nodes, and the images are pushed there, not kind-loaded.
     """
     started = time.monotonic()
     cfg = lab.cfg
@@ -121,7 +122,9 @@ def reset(lab: Lab) -> float:
     if local:
         with status.step(f"Registry {registry.container_name(cfg)}") as s:
             s.note(registry.start(lab))
-        config_path = registry.render_cluster_config(lab, config_path)
+    # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):
+    # its containerd reads per-registry hosts.toml files, and pulls as before where there is none.
+    config_path = registry.render_cluster_config(lab, config_path)
     with status.step(f"Deleting kind cluster {cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
@@ -129,8 +132,8 @@ def reset(lab: Lab) -> float:
             s.note("none")
     for warning in preflight.inotify_warnings():
         status.info(warning)
-    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config}"
-                     + (" (containerd reads the registry's hosts.toml)" if local else "")):
+    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
+                     "(its containerd reads registries' hosts.toml)"):
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)

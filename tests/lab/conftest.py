@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import state
+from lab import state, status
 from tests.lab.labfakes import FakeCtx, executable
 from tests.lab.reportdata import add_chaos, add_lesson
 
@@ -16,9 +16,13 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(autouse=True)
 def _clean_dry_state():
+    """Dry-run state and the progress switches are process-wide: a task run in-process under --dry (test_tasks)
+    must not make a later test's steps end as "planned"."""
     state.forget_dry()
     yield
     state.forget_dry()
+    status.set_dry(False)
+    status.set_quiet(False)
 
 
 @pytest.fixture

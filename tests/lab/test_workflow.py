@@ -55,7 +55,8 @@ def test_reset_builds_what_cannot_be_pulled_and_recreates_the_cluster(project, i
         "docker pull cassandra:5.0",
         f"docker pull {KIND_NODE_IMAGE}",
         "kind delete cluster --name kind",
-        f"kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed --wait 300s",
+        f"kind create cluster --name kind --config {project}/.cache/lab/rendered/cluster.yml "
+        "--image kind-node-lab:feed --wait 300s",
         "kind load docker-image lab/cassandra:5.0.2-abc --name kind",
         # the name cassandra.yml types, so the assignment's `kubectl apply -f cassandra.yml` runs this image too
         "docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
@@ -89,7 +90,7 @@ def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images, buil
     ctx = _reset_ctx(cluster_exists=False, pullable=True)
     workflow.reset(make_lab(project, ctx, builders=builders))
     assert ctx.matching("kind (create|delete)") == [
-        f"kind create cluster --name kind --config {project}/cluster.yml --wait 300s"]
+        f"kind create cluster --name kind --config {project}/.cache/lab/rendered/cluster.yml --wait 300s"]
     assert ctx.matching("docker pull") == [] and images == []
     assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]
 
@@ -101,8 +102,8 @@ def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
     assert printed == [
         "[dry-run] kind delete cluster --name kind",
-        f"[dry-run] kind create cluster --name kind --config {project}/cluster.yml --image kind-node-lab:feed "
-        "--wait 300s",
+        f"[dry-run] kind create cluster --name kind --config {project}/.cache/lab/rendered/cluster.yml "
+        "--image kind-node-lab:feed --wait 300s",
         "[dry-run] kind load docker-image lab/cassandra:5.0.2-abc --name kind",
         "[dry-run] docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
         "[dry-run] kind load docker-image cassandra:5.0 --name kind",

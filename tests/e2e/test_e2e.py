@@ -9,9 +9,9 @@ behind.
 Tests run in file order and build on each other (the writer keeps writing the same topic throughout).
 Run them alone with `invoke e2e` (about half an hour on 2 cores).
 
-Safe beside your own lab: every command runs with its own kind cluster name (``lab-e2e``) and its own
-kubeconfig file under the artifacts folder, so a `kind` cluster of yours and ~/.kube/config are never
-touched, not even read.
+Safe beside your own lab: every command runs with its own kind cluster name (``lab-e2e``), its own
+kubeconfig file and its own lab state (chosen images, rendered manifests) under the artifacts folder, so a
+`kind` cluster of yours, ~/.kube/config and your .cache/lab are never touched, not even read.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from pathlib import Path
 import pytest
 import sh
 
+from lab.net import free_port
 from tests.commands import INVOKE, Ran, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,6 +39,8 @@ TOPIC = "test"
 #: Not kind's default name: the user's own lab (cluster `kind`) must survive running the tests.
 CLUSTER = "lab-e2e"
 KUBECONFIG = ARTIFACTS / "kubeconfig"
+#: The lab's state (chosen images, rendered manifests) for this run only: a user's own .cache/lab stays theirs.
+STATE_DIR = ARTIFACTS / "state"
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
 
@@ -46,7 +49,7 @@ def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800,
     """``invoke <args>`` from the repository root, its output echoed into the test log (whatever its exit
     code: the log shows a failed step's output before the assertion fails)."""
     full_env = {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), "INVOKE_LAB_CLUSTER": CLUSTER,
-                "KUBECONFIG": str(KUBECONFIG), **(env or {})}
+                "INVOKE_LAB_STATE_DIR": str(STATE_DIR), "KUBECONFIG": str(KUBECONFIG), **(env or {})}
     started = time.monotonic()
     proc = run(INVOKE, *args, _env=full_env, _timeout=timeout)
     print(f"$ invoke {' '.join(args)}  # exit {proc.returncode} after {time.monotonic() - started:.0f}s")
@@ -376,6 +379,50 @@ def test_consistency_levels_side_by_side(lab_up):
     assert verify_topic()["missing"] == 0
 
 
+#: A second name for the e2e cluster in its kubeconfig: to the lab, a cluster that is not kind's.
+ELSEWHERE = "lab-e2e-elsewhere"
+
+
+def writer_pod_images() -> dict[str, tuple[str, str]]:
+    """pod -> (image its spec names, imageID the runtime pulled) for every running writer pod."""
+    pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output", "json").stdout)
+    return {p["metadata"]["name"]: (c["image"], c.get("imageID", ""))
+            for p in pods["items"] if not p["metadata"].get("deletionTimestamp")
+            for c in p["status"].get("containerStatuses", []) if c.get("state", {}).get("running")}
+
+
+def test_another_context_pulls_the_writer_from_a_registry(lab_up):
+    """The path to a cluster that is not kind: no `kind load`, a context that needs permission, and a registry the
+    nodes pull from. The lab's registry (`invoke registry`, wired into the running cluster) stands in for a real
+    one, and a second context name for the same cluster stands in for the other cluster."""
+    port = free_port()  # not 5001: a registry of the user's own lab may hold that port
+    made = kubectl("config", "set-context", ELSEWHERE, "--cluster", f"kind-{CLUSTER}", "--user", f"kind-{CLUSTER}")
+    assert made.returncode == 0, made.stderr
+    shown = invoke("registry", env={"INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)})
+    assert "does not read" not in shown.stderr, "reset made nodes whose containerd ignores the registry"
+    elsewhere = {"INVOKE_LAB_CONTEXT": ELSEWHERE, "INVOKE_LAB_IMAGES_REGISTRY": f"localhost:{port}",
+                 "INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)}
+    refused = invoke("deploy", "--what", "writer", env=elsewhere, check=False)
+    assert refused.returncode == 2 and f"refusing to deploy in kube context '{ELSEWHERE}'" in refused.stderr
+    elsewhere["INVOKE_LAB_ALLOW_CONTEXT"] = ELSEWHERE
+    before = verify_topic()
+    invoke("build", "deploy", "--what", "writer", env=elsewhere)
+    pulled = writer_pod_images()
+    print(f"writer pods after deploy through the registry: {pulled}")
+    assert pulled and all(image.startswith(f"localhost:{port}/ece573-prj04-writer:")
+                          and image_id.startswith(f"localhost:{port}/ece573-prj04-writer@sha256:")
+                          for image, image_id in pulled.values()), pulled
+    record = chaos("writer", **elsewhere)
+    assert record["ok"], record.get("error")
+    assert record["lost_rows"] == 0
+    replaced = writer_pod_images()
+    print(f"writer pods after the chaos round: {replaced}")
+    assert set(replaced).isdisjoint(pulled), "the chaos round did not replace the writer pod"
+    assert all(image_id.startswith(f"localhost:{port}/") for _, image_id in replaced.values()), replaced
+    after = verify_topic()
+    assert after["missing"] == 0 and after["last_seq"] > before["last_seq"]
+
+
 def test_report_collects_every_section(lab_up):
     """`invoke report --check --pdf`: the report from the live cluster, every key fact at its bar, and the PDF."""
     out = ARTIFACTS / "reports"
@@ -404,7 +451,7 @@ def test_report_collects_every_section(lab_up):
 def test_no_password_in_any_file_the_run_wrote(lab_up):
     """The passwords live in the Secret only: not in artifacts, reports, rendered manifests or the lab's state."""
     passwords = lab_passwords()
-    folders = [ARTIFACTS, ROOT / ".cache" / "lab", ROOT / "reports"]
+    folders = [ARTIFACTS, ROOT / "reports"]  # ARTIFACTS holds STATE_DIR
     scanned = 0
     for folder in folders:
         for path in (p for p in folder.rglob("*") if p.is_file()) if folder.exists() else ():

@@ -181,6 +181,12 @@ def start(lab: Lab) -> str:
     return f"{what} on {host(cfg)} ({image})"
 
 
+def start_step(lab: Lab) -> None:
+    """``start`` as one progress step, its outcome ("started", "already running" ...) as the step's note."""
+    with status.step(f"Registry {container_name(lab.cfg)}") as s:
+        s.note(start(lab))
+
+
 def wait_answering(lab: Lab, *, timeout: float = START_TIMEOUT) -> None:
     """Until the registry's API answers, so that a push right after the start does not meet a closed port."""
     if lab.runner.dry:
@@ -298,8 +304,7 @@ def show(lab: Lab) -> list[str]:
     the lines to print: its address and its catalog."""
     cfg = lab.cfg
     name = container_name(cfg)
-    with status.step(f"Registry {name}") as s:
-        s.note(start(lab))
+    start_step(lab)
     if kind.cluster_exists(lab.runner, lab.kind):
         with status.step(f"Wiring {name} into kind cluster {cfg.cluster}") as s:
             written = wire(lab)

@@ -120,8 +120,7 @@ def reset(lab: Lab) -> float:
         node = node_image(lab)
         s.note(node)
     if local:
-        with status.step(f"Registry {registry.container_name(cfg)}") as s:
-            s.note(registry.start(lab))
+        registry.start_step(lab)
     # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):
     # its containerd reads per-registry hosts.toml files, and pulls as before where there is none.
     config_path = registry.render_cluster_config(lab, config_path)
@@ -251,8 +250,7 @@ def build(lab: Lab, *, force: bool = False) -> str:
         s.note(tag)
     if cfg.images.registry:
         if cfg.images.local_registry:
-            with status.step(f"Registry {registry.container_name(cfg)}") as s:
-                s.note(registry.start(lab))
+            registry.start_step(lab)
         return _push(lab, tag, key="writer_image")
     if not kind.cluster_exists(lab.runner, lab.kind):
         if not lab.runner.dry:

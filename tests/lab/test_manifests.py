@@ -128,6 +128,7 @@ def test_data_on_pvcs_from_kinds_default_storage_class():
     mount = next(m for m in C_CASS["volumeMounts"] if m["mountPath"] == "/var/lib/cassandra")
     assert claims[mount["name"]]["spec"]["storageClassName"] == "standard"
     assert matches(selector_of(names.CASSANDRA_SELECTOR), claims[mount["name"]]["metadata"]["labels"])  # --pvcs
+    assert mount["name"] == names.CASSANDRA_DATA_CLAIM  # `invoke scale` deletes cassandra-data-cassandra-N by it
 
 
 @pytest.mark.parametrize("container", [C_CASS, C_WRITER], ids=["cassandra", "writer"])

@@ -407,18 +407,19 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up):
     elsewhere["INVOKE_LAB_ALLOW_CONTEXT"] = ELSEWHERE
     before = verify_topic()
     invoke("build", "deploy", "--what", "writer", env=elsewhere)
-    pulled = writer_pod_images()
+    ours = f"localhost:{port}/ece573-prj04-writer"
+    # The rollout is done when the new pod is available; the old, kind-loaded one is stopped just after.
+    pulled = wait_for(lambda: (pods := writer_pod_images()) and all(i.startswith(ours) for i, _ in pods.values())
+                      and pods, timeout=120, what="only writer pods of the registry's image")
     print(f"writer pods after deploy through the registry: {pulled}")
-    assert pulled and all(image.startswith(f"localhost:{port}/ece573-prj04-writer:")
-                          and image_id.startswith(f"localhost:{port}/ece573-prj04-writer@sha256:")
-                          for image, image_id in pulled.values()), pulled
+    assert all(image_id.startswith(f"{ours}@sha256:") for _, image_id in pulled.values()), pulled
     record = chaos("writer", **elsewhere)
     assert record["ok"], record.get("error")
     assert record["lost_rows"] == 0
-    replaced = writer_pod_images()
+    replaced = wait_for(lambda: (pods := writer_pod_images()) and set(pods).isdisjoint(pulled) and pods,
+                        timeout=120, what="the chaos round's replacement writer pod alone")
     print(f"writer pods after the chaos round: {replaced}")
-    assert set(replaced).isdisjoint(pulled), "the chaos round did not replace the writer pod"
-    assert all(image_id.startswith(f"localhost:{port}/") for _, image_id in replaced.values()), replaced
+    assert all(image_id.startswith(f"{ours}@sha256:") for _, image_id in replaced.values()), replaced
     after = verify_topic()
     assert after["missing"] == 0 and after["last_seq"] > before["last_seq"]
 

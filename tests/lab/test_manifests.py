@@ -121,6 +121,8 @@ def test_probes_drain_and_grace_period():
     assert C_CASS["readinessProbe"]["periodSeconds"] <= 2
     # A restart does not sit out gossip's settle waits (8 s each, up to four per start) on a three-node lab.
     assert "-Dcassandra.skip_wait_for_gossip_to_settle=0" in env_of(C_CASS)["JVM_OPTS"].split()
+    # A joining or leaving node sleeps the ring delay (30 s by default) once or twice: a third of it suits a lab.
+    assert "-Dcassandra.ring_delay_ms=10000" in env_of(C_CASS)["JVM_OPTS"].split()
 
 
 def test_data_on_pvcs_from_kinds_default_storage_class():

@@ -426,6 +426,10 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up):
         pulls = pull_events(pod)
         print(f"{pod}: {pulls}")
         assert any(f'Successfully pulled image "{ours}:' in message for message in pulls), pulls
+    # ... and the registry saw it: a node's containerd fetched the writer's manifest.
+    served = docker("logs", f"{CLUSTER}-registry")
+    assert re.search(r'"GET /v2/ece573-prj04-writer/manifests/\S+ HTTP/1.1" 200 .*"containerd/',
+                     served.stdout + served.stderr), (served.stdout + served.stderr)[-2000:]
     record = chaos("writer", **elsewhere)
     assert record["ok"], record.get("error")
     assert record["lost_rows"] == 0

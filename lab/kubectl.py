@@ -106,13 +106,13 @@ class Kubectl:
     def delete_file_args(self, path: str, *, timeout: int) -> list[str]:
         return self.base() + ["delete", "--filename", path, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
 
-    def delete_pvcs_args(self, selector: str, *, timeout: int) -> list[str]:
-        return self.base() + ["delete", "persistentvolumeclaim", "--selector", selector, "--ignore-not-found",
-                              "--wait", f"--timeout={timeout}s"]
-
-    def delete_args(self, kind: str, name: str, *, timeout: int) -> list[str]:
-        """Delete one object and wait until it is gone; an object already gone is fine."""
-        return self.base() + ["delete", kind, name, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
+    def delete_args(self, kind: str, name: str | None = None, *, selector: str | None = None,
+                    timeout: int) -> list[str]:
+        """Delete one object (``name``) or those ``selector`` matches, and wait until they are gone; objects
+        already gone are fine."""
+        argv = self.base() + ["delete", kind] + ([name] if name else [])
+        argv += ["--selector", selector] if selector else []
+        return argv + ["--ignore-not-found", "--wait", f"--timeout={timeout}s"]
 
     def scale_args(self, resource: str, replicas: int) -> list[str]:
         return self.base() + ["scale", resource, f"--replicas={replicas}"]

@@ -26,7 +26,7 @@ from lab.errors import CommandError, LabError, PreconditionError
 from lab.output import table
 
 
-def check_target(target: int, *, current: int, keyspace: str, replication_factor: int, workers: int) -> None:
+def check_target(target: int, *, keyspace: str, replication_factor: int, workers: int) -> None:
     """Refuse a size the ring cannot take, with what to do instead."""
     if target < 1:
         raise PreconditionError(f"--replicas {target}: a ring needs at least one node")
@@ -39,8 +39,6 @@ def check_target(target: int, *, current: int, keyspace: str, replication_factor
             f"--replicas {target}: anti-affinity puts one Cassandra pod on each worker and {workers} can take one "
             f"now; add workers to the cluster config (lab.cluster_config) and `invoke reset`, or ask for at most "
             f"{workers}")
-    if current < 1:
-        raise PreconditionError("the Cassandra StatefulSet has 0 replicas; `invoke deploy --what cassandra` first")
 
 
 def scale(lab: Lab, replicas: int) -> list[status.Finished]:
@@ -52,6 +50,9 @@ def scale(lab: Lab, replicas: int) -> list[status.Finished]:
     current = ring.live_replicas(runner, kube)
     if current is None:
         raise PreconditionError(f"no StatefulSet {names.CASSANDRA_STATEFULSET}; run `invoke deploy` first")
+    if current < 1:  # no pod to ask about the ring, nor to bootstrap a new one from
+        raise PreconditionError(f"StatefulSet {names.CASSANDRA_STATEFULSET} has 0 replicas; "
+                                "`invoke deploy --what cassandra` first")
     cass = lab.cassandra(ring.pod_name(0))  # never removed: a ring keeps at least one node
     if lab.runner.dry:
         status.info(f"[dry-run] scale {names.CASSANDRA_STATEFULSET} from {current} to {replicas}, one node at a time")
@@ -66,7 +67,7 @@ def scale(lab: Lab, replicas: int) -> list[status.Finished]:
                                     "healthy ring only (`invoke status` shows what is wrong)")
         keyspace, factor = ring.widest_keyspace(cass)
         workers = ring.schedulable_workers(runner, kube)
-        check_target(replicas, current=current, keyspace=keyspace, replication_factor=factor, workers=len(workers))
+        check_target(replicas, keyspace=keyspace, replication_factor=factor, workers=len(workers))
         s.note(f"{current} UN; {keyspace} replication factor {factor}; {len(workers)} schedulable workers")
     if replicas == current:
         status.info(f"the ring already has {current} nodes; nothing to do")

@@ -451,8 +451,7 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
             raise PreconditionError("--pvcs deletes Cassandra's data; use it with --what cassandra or all")
         with status.step("Deleting Cassandra's PersistentVolumeClaims"):
             try:
-                lab.runner.run(
-                    lab.kube.delete_pvcs_args(names.CASSANDRA_SELECTOR, timeout=timeout), timeout=timeout + 30
-                )
+                lab.runner.run(lab.kube.delete_args("persistentvolumeclaim", selector=names.CASSANDRA_SELECTOR,
+                                                    timeout=timeout), timeout=timeout + 30)
             except CommandError as err:
                 raise LabError(f"failed to delete Cassandra's PVCs: {err}") from err

@@ -42,7 +42,7 @@ PODS = json.loads((DATA / "pods.json").read_text())["items"]
             BASE + ["delete", "--filename", "w.yml", "--ignore-not-found", "--wait", "--timeout=60s"],
         ),
         (
-            K.delete_pvcs_args("app=cassandra", timeout=60),
+            K.delete_args("persistentvolumeclaim", selector="app=cassandra", timeout=60),
             BASE
             + [
                 "delete",

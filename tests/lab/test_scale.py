@@ -75,7 +75,7 @@ def test_schedulable_workers_leave_out_the_control_plane_cordoned_and_not_ready_
 ])
 def test_sizes_the_ring_cannot_take_are_refused(target, message):
     with pytest.raises(PreconditionError, match=message):
-        scale.check_target(target, current=3, keyspace="ece573", replication_factor=3, workers=4)
+        scale.check_target(target, keyspace="ece573", replication_factor=3, workers=4)
 
 
 def test_a_refused_size_changes_nothing(project):

@@ -46,6 +46,9 @@ K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 WRITER_MODES = ("robust", "seed")
 #: writer.go's switch: every other level is "Unknown consistency level" at start, so the lab refuses it first.
 SEED_CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")
+#: Writers (one Deployment each) the lab deploys at most: each takes up to a core at full speed, and a
+#: lab beyond a handful is a load test, which `invoke bench` is for.
+MAX_WRITERS = 8
 
 DEFAULTS: dict[str, Any] = {
     "lab": {
@@ -82,7 +85,9 @@ DEFAULTS: dict[str, Any] = {
         # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes).
         # resume is the text "false", not a bool: invoke casts an env value by the default's type, and for a bool
         # any text but "" and "0" is True, so INVOKE_LAB_WRITER_RESUME=false would have meant true.
-        "writer": {"topic": "test", "consistency": "QUORUM", "mode": "robust", "resume": "false"},
+        # topics: one writer Deployment per topic (lab/writers.py); empty: one writer on `topic`. A YAML list, or
+        # comma-separated text (INVOKE_LAB_WRITER_TOPICS=a,b). When set, its first topic is the first writer's.
+        "writer": {"topic": "test", "topics": "", "consistency": "QUORUM", "mode": "robust", "resume": "false"},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},
@@ -150,6 +155,8 @@ class LabConfig:
     tools: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["tools"]))
     images: Images = field(default_factory=lambda: parse_images(_LAB["images"]))
     topic: str = _LAB["writer"]["topic"]
+    #: Every writer's topic when there are several (lab.writer.topics, --writers N); () means one, on ``topic``.
+    writer_topics: tuple[str, ...] = ()
     consistency: str = _LAB["writer"]["consistency"]
     writer_mode: str = _LAB["writer"]["mode"]
     writer_resume: bool = False  # lab.writer.resume, parsed (DEFAULTS holds the text "false")
@@ -169,6 +176,11 @@ class LabConfig:
     def is_kind_context(self) -> bool:
         return self.kube_context == f"kind-{self.cluster}"
 
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The topic of each writer to deploy, the first writer's first."""
+        return self.writer_topics or (self.topic,)
+
     def path(self, relative: str) -> Path:
         """A project path (manifests, state, artifacts) resolved against the project root."""
         p = Path(relative)
@@ -184,6 +196,7 @@ class LabConfig:
                 raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
         images = parse_images(lab["images"])
         timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in _LAB["timeouts"]})
+        topics = parse_topics(lab["writer"].get("topics"))
         cfg = cls(
             cluster=str(lab["cluster"]),
             context=str(lab["context"] or ""),
@@ -197,7 +210,8 @@ class LabConfig:
             quiet=parse_bool(lab["quiet"], key="lab.quiet"),
             tools=dict(lab["tools"]),
             images=images,
-            topic=str(lab["writer"]["topic"]),
+            topic=topics[0] if topics else str(lab["writer"]["topic"]),
+            writer_topics=topics if len(topics) > 1 else (),
             consistency=str(lab["writer"]["consistency"]).upper(),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
@@ -234,11 +248,21 @@ class LabConfig:
         return cls.from_mapping(config["lab"], root=root)
 
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
-                    consistency: str | None = None) -> LabConfig:
-        """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's)."""
+                    consistency: str | None = None, writers: int | None = None) -> LabConfig:
+        """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's).
 
-        changes = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume, "topic": topic,
-                   "consistency": None if consistency is None else consistency.upper()}
+        ``topic`` alone means one writer on it; ``writers`` N means N writers on ``topic`` (or lab.writer.topic),
+        ``topic-2`` .. ``topic-N`` (lab/writers.py)."""
+
+        changes: dict[str, Any] = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume,
+                                   "topic": topic, "consistency": None if consistency is None else consistency.upper()}
+        if writers is not None:
+            if not 1 <= writers <= MAX_WRITERS:
+                raise PreconditionError(f"--writers {writers}: give 1 to {MAX_WRITERS} (one Deployment per topic)")
+            first = self.topic if topic is None else topic
+            changes["writer_topics"] = topics_for(first, writers) if writers > 1 else ()
+        elif topic is not None:
+            changes["writer_topics"] = ()
         cfg = dataclasses.replace(self, **{k: v for k, v in changes.items() if v is not None})
         cfg.validate()
         return cfg
@@ -249,6 +273,11 @@ class LabConfig:
                 f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)"
             )
         check_writer(self.writer_mode, self.topic, self.consistency)
+        if self.writer_topics:
+            if self.topic == "":
+                raise PreconditionError("several writers need a topic each; the empty topic is for one seed writer")
+            for topic in self.writer_topics:
+                check_topic(topic)
         check_consistency(self.consistency, key="lab.writer.consistency")
         check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")
         for key in ("cassandra_source", "kind_node_source"):
@@ -280,6 +309,27 @@ def check_topic(topic: str) -> str:
     if not TOPIC_RE.match(topic or ""):
         raise PreconditionError(f"topic {topic!r} is not a plain name (letters, digits, _ . -; at most 64)")
     return topic
+
+
+def parse_topics(value: Any) -> tuple[str, ...]:
+    """lab.writer.topics: a YAML list or comma-separated text; each a plain name, none twice."""
+    if value is None or value == "":
+        return ()
+    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else None
+    if items is None:
+        raise PreconditionError(f"lab.writer.topics is {value!r}; give a list of topics, or a,b,c")
+    topics = tuple(check_topic(str(t).strip()) for t in items if str(t).strip())
+    repeated = sorted({t for t in topics if topics.count(t) > 1})
+    if repeated:
+        raise PreconditionError(f"lab.writer.topics names {repeated[0]} twice; one writer per topic")
+    if len(topics) > MAX_WRITERS:
+        raise PreconditionError(f"lab.writer.topics names {len(topics)} topics; at most {MAX_WRITERS}")
+    return topics
+
+
+def topics_for(topic: str, count: int) -> tuple[str, ...]:
+    """``--writers N``'s topics: ``topic``, then ``topic-2`` .. ``topic-N``."""
+    return (topic, *(f"{check_topic(topic)}-{n}" for n in range(2, count + 1)))
 
 
 def check_writer(mode: str, topic: str, consistency: str) -> None:

@@ -21,3 +21,8 @@ CASSANDRA_INIT_CONTAINER = "setup"  # copies the config and the Secret's cqlsh l
 WRITER_SELECTOR = "app=ece573-prj04-writer"
 WRITER_DEPLOYMENT = "ece573-prj04-writer"
 WRITER_CONTAINER = "writer"
+#: Every writer pod (writer.yml's Deployment, once per topic; lab/writers.py): labels all of them carry,
+#: while each Deployment's own selector (app=<its name>) picks only its pods.
+WRITERS_SELECTOR = "app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04"
+#: Every pod of the lab: Cassandra's and every writer's.
+LAB_SELECTOR = "app.kubernetes.io/part-of=ece573-prj04"

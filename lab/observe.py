@@ -15,7 +15,7 @@ from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 
 LOG_TARGETS = {
-    "writer": (names.WRITER_SELECTOR, names.WRITER_CONTAINER),
+    "writer": (names.WRITERS_SELECTOR, names.WRITER_CONTAINER),  # every topic's writer
     "cassandra": (names.CASSANDRA_SELECTOR, names.CASSANDRA_CONTAINER),
 }
 
@@ -215,7 +215,7 @@ def show_status(lab: Lab) -> bool:
         output.table(["node", "status", "roles", "version"],
                         node_rows(kubectl.get_json(lab.runner, lab.kube, "nodes", namespaced=False) or {}),
                         title="Nodes")
-        selector = f"app in (cassandra,{names.WRITER_DEPLOYMENT})"
+        selector = names.LAB_SELECTOR  # Cassandra's pods and every writer's
         print()
         output.table(["pod", "ready", "status", "restarts", "node", "age"],
                         pod_rows(kubectl.get_json(lab.runner, lab.kube, "pods", selector=selector) or {}),

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, ring, state, status
+from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, ring, state, status, writers
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -296,12 +296,14 @@ def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
 
 
 def render_writer(lab: Lab) -> Path:
+    """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py)."""
     cfg = lab.cfg
-    env = {"TOPIC": cfg.topic, "CONSISTENCY": cfg.consistency, "WRITER_MODE": cfg.writer_mode,
+    env = {"CONSISTENCY": cfg.consistency, "WRITER_MODE": cfg.writer_mode,
            "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
                             images={names.WRITER_CONTAINER: writer_image_ref(lab)},
                             env={names.WRITER_CONTAINER: env})
+    docs = writers.render(docs, writers.planned(cfg.topics))
     if cfg.writer_mode == "seed":
         # The seed writer (the assignment's Go writer) serves no HTTP, so /readyz and /healthz never answer: the
         # liveness probe would kill it about every minute, a restart the students would wrongly blame on it.
@@ -312,10 +314,12 @@ def render_writer(lab: Lab) -> Path:
 
 
 def describe_writer(cfg: LabConfig) -> str:
-    """``topic test, QUORUM`` (robust) or ``seed writer, topic '', ONE, resume off``."""
+    """``topic test, QUORUM``, ``topics test, test-2, QUORUM`` or ``seed writer, topic '', ONE, resume off``."""
+    topics = f"topics {', '.join(cfg.topics)}" if len(cfg.topics) > 1 else f"topic {cfg.topic}"
     if cfg.writer_mode == "seed":
-        return f"seed writer, topic {cfg.topic!r}, {cfg.consistency}, resume {'on' if cfg.writer_resume else 'off'}"
-    return f"topic {cfg.topic}, {cfg.consistency}"
+        topics = topics if len(cfg.topics) > 1 else f"topic {cfg.topic!r}"
+        return f"seed writer, {topics}, {cfg.consistency}, resume {'on' if cfg.writer_resume else 'off'}"
+    return f"{topics}, {cfg.consistency}"
 
 
 def _wait_or_explain(lab: Lab, what: str, selector: str, container: str, wait) -> None:
@@ -401,6 +405,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         return
     with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
         kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
+    remove_unplanned_writers(lab)
     if cfg.writer_mode == "seed" and not cfg.topic:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.
         status.info("the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and Kubernetes restarts it "
@@ -408,9 +413,26 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
                     f"`kubectl logs -l {names.WRITER_SELECTOR}`")
         return
     timeout = cfg.timeouts.writer
-    with status.step(f"Waiting for Deployment {names.WRITER_DEPLOYMENT} to roll out (up to {timeout}s)"):
-        _wait_rollout(lab, f"Deployment {names.WRITER_DEPLOYMENT}", f"deployment/{names.WRITER_DEPLOYMENT}",
-                      names.WRITER_SELECTOR, names.WRITER_CONTAINER, timeout=timeout, state="rolled out")
+    for writer in writers.planned(cfg.topics):
+        with status.step(f"Waiting for Deployment {writer.name} (topic {writer.topic}) to roll out (up to {timeout}s)"):
+            _wait_rollout(lab, f"Deployment {writer.name}", f"deployment/{writer.name}",
+                          writer.selector, names.WRITER_CONTAINER, timeout=timeout, state="rolled out")
+
+
+def remove_unplanned_writers(lab: Lab) -> None:
+    """Delete the writer Deployments an earlier deploy made that lab.writer.topics no longer names (after
+    ``--writers 3``, a plain deploy goes back to one). Their rows and progress stay in Cassandra."""
+    planned = {w.name for w in writers.planned(lab.cfg.topics)}
+    extra = [w for w in writers.deployed(lab.runner, lab.kube) if w.name not in planned]
+    if not extra:
+        return
+    timeout = lab.cfg.timeouts.pod
+    with status.step(f"Removing writers no longer asked for: {writers.describe(extra)}"):
+        for writer in extra:
+            try:
+                lab.runner.run(lab.kube.delete_args("deployment", writer.name, timeout=timeout), timeout=timeout + 30)
+            except CommandError as err:
+                raise LabError(f"failed to delete Deployment {writer.name}: {err}") from err
 
 
 def up(lab: Lab, *, force: bool = False) -> None:
@@ -444,6 +466,9 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
                 lab.runner.run(
                     lab.kube.delete_file_args(str(cfg.path(manifest)), timeout=timeout), timeout=timeout + 30
                 )
+                if manifest == cfg.writer_manifest:  # and the other topics' writers, cut from the same file
+                    lab.runner.run(lab.kube.delete_args("deployment", selector=names.WRITERS_SELECTOR,
+                                                        timeout=timeout), timeout=timeout + 30)
             except CommandError as err:
                 raise LabError(f"failed to delete {manifest}: {err}") from err
     if pvcs:

@@ -29,7 +29,7 @@ class RoundResult:
     up_normal_at: float | None = None
     resumed_at: float | None = None  # the writer's first progress after recovery (timed faults, all-pods)
     recovery_s: float | None = None
-    stall_s: float | None = None
+    stall_s: float | None = None  # the longest stall of any writer (each writer's in ``writers``)
     stall_from_seq: int | None = None
     stall_open: bool = False
     progress_source: str = ""
@@ -40,6 +40,8 @@ class RoundResult:
     writer_restarts: int = 0
     writer_restart_causes: list[str] = field(default_factory=list)  # how each restart ended, its last lines
     verify: list[dict[str, Any]] = field(default_factory=list)
+    #: With several writers (one per topic): each one's {writer, topic, samples, stall_s, stall_open}.
+    writers: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None  # the random generator's seed, for --pod random
     error: str = ""
 
@@ -84,6 +86,21 @@ def round_rows(results: list[RoundResult]) -> list[list[str]]:
 
 
 ROUND_HEADERS = ["round", "fault", "target", *SUMMARY_HEADERS[2:]]
+
+
+WRITER_HEADERS = ["round", "writer", "topic", "stall s", "rows", "missing"]
+
+
+def writer_rows(results: list[RoundResult]) -> list[list[str]]:
+    """One row per writer per round, for rounds that watched several writers (one per topic)."""
+    rows = []
+    for r in results:
+        checked = {t.get("topic"): t for t in r.verify}
+        for w in r.writers:
+            found = checked.get(w["topic"], {})
+            rows.append([str(r.round), w["writer"], w["topic"], _secs(w["stall_s"]) + ("+" if w["stall_open"] else ""),
+                         str(found.get("rows", "-")), str(found.get("missing", "-"))])
+    return rows
 
 
 def totals(results: list[RoundResult]) -> dict[str, Any]:

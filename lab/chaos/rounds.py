@@ -20,7 +20,7 @@ from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
 from lab.chaos.faults.pod import target_kind
-from lab.chaos.results import ROUND_HEADERS, RoundResult, round_rows, totals
+from lab.chaos.results import ROUND_HEADERS, WRITER_HEADERS, RoundResult, round_rows, totals, writer_rows
 from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
@@ -134,8 +134,13 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
         results.append(result)
     if lab.runner.dry:
         return results
-    title = f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), topic {cfg.topic}"
+    topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
+    title = (f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), "
+             f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
     output.table(ROUND_HEADERS, round_rows(results), title=title)
+    if any(r.writers for r in results):
+        output.table(WRITER_HEADERS, writer_rows(results),
+                     title="Each writer's longest stall (the table above shows the worst)")
     total = totals(results)
     status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
                 f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
@@ -147,6 +152,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                 "seed": seed if pod == "random" else None,
                 "target": _what(pod, node, partition),
                 "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
+                "writers_table": [dict(zip(WRITER_HEADERS, row, strict=True)) for row in writer_rows(results)],
             },
         )
     failed = [r for r in results if not r.ok]

@@ -22,6 +22,7 @@ from lab.kubectl import Kubectl
 from lab.net import free_port
 from lab.runner import Runner
 from lab.stall import Sample
+from lab.writers import Writer
 
 log = logging.getLogger(__name__)
 
@@ -92,15 +93,16 @@ class MetricsProgress:
     #: Seconds between attempts to reopen a dead port-forward.
     REOPEN_EVERY = 5.0
 
-    def __init__(self, runner: Runner, kube: Kubectl, *, remote_port: int, metric: str, topic: str):
+    def __init__(self, runner: Runner, kube: Kubectl, *, remote_port: int, metric: str, topic: str,
+                 deployment: str = names.WRITER_DEPLOYMENT):
         self.runner, self.kube = runner, kube
-        self.remote_port, self.metric, self.topic = remote_port, metric, topic
+        self.remote_port, self.metric, self.topic, self.deployment = remote_port, metric, topic, deployment
         self.local_port = free_port()
         self.proc = None
         self._opened = 0.0
 
     def _open(self) -> None:
-        argv = self.kube.port_forward_args(f"deployment/{names.WRITER_DEPLOYMENT}", self.local_port, self.remote_port)
+        argv = self.kube.port_forward_args(f"deployment/{self.deployment}", self.local_port, self.remote_port)
         # kubectl prints "Handling connection for ..." per scrape; nobody reads it, and an unread pipe
         # would fill up and stall the forward during a long round.
         self.proc = self.runner.spawn(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -144,27 +146,47 @@ class MetricsProgress:
                 self.proc.kill()
 
 
+class LastSeqReads:
+    """Every topic's ``last_seq``, read with cqlsh at ONE (any live replica answers) and shared between the
+    samplers of several writers: one read serves each topic once, so N writers cost one cqlsh a tick, not N."""
+
+    def __init__(self, cass: Cassandra):
+        self.cass = cass
+        self._lock = threading.Lock()
+        self._value: dict[str, int] | None = None
+        self._served: set[str] = set()
+
+    def get(self, topic: str) -> int | None:
+        with self._lock:
+            if self._value is None or topic in self._served:
+                self._value, self._served = self.cass.last_seqs(consistency="ONE"), set()
+            self._served.add(topic)
+            return self._value.get(topic)
+
+
 class CqlProgress:
-    """``last_seq`` of the topic read with cqlsh at ONE (any live replica answers)."""
+    """``last_seq`` of one topic, from ``LastSeqReads``."""
 
     #: cqlsh costs ~1-2 s a call; sampling faster only queues calls.
     MIN_EVERY = 1.0
 
-    def __init__(self, cass: Cassandra, topic: str):
-        self.cass, self.topic = cass, topic
+    def __init__(self, cass: Cassandra, topic: str, *, reads: LastSeqReads | None = None):
+        self.reads, self.topic = reads or LastSeqReads(cass), topic
 
     def read(self) -> int | None:
-        return self.cass.last_seqs(consistency="ONE").get(self.topic)
+        return self.reads.get(self.topic)
 
     def close(self) -> None:
         pass
 
 
-def metrics_progress(runner: Runner, kube: Kubectl, settings) -> MetricsProgress | None:
-    """The default ``make_progress``: the writer's /metrics, or None (then the round reads cqlsh)."""
+def metrics_progress(runner: Runner, kube: Kubectl, settings, writer: Writer | None = None) -> MetricsProgress | None:
+    """The default ``make_progress``: ``writer``'s /metrics (default: the first writer's), or None (then the
+    round reads cqlsh)."""
+    writer = writer or Writer(settings.topic)
     progress = MetricsProgress(runner, kube, remote_port=settings.metrics_port, metric=settings.metric,
-                               topic=settings.topic)
+                               topic=writer.topic, deployment=writer.name)
     if progress.start():
         return progress
-    log.info("writer metric %s not reachable; sampling last_seq with cqlsh", settings.metric)
+    log.info("%s's metric %s not reachable; sampling last_seq with cqlsh", writer.name, settings.metric)
     return None

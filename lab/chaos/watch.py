@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, names, status
+from lab import kubectl, names, status, writers
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
 from lab.errors import LabError, PreconditionError
@@ -20,6 +20,7 @@ from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
+from lab.writers import Writer
 
 
 @dataclass
@@ -59,7 +60,17 @@ class Env:
     sleep: Callable[[float], None]
     request_timeout: int = 120
     kind: Kind | None = None
+    #: The writers the round watches (every topic's Deployment, ``find_writers``); empty: the configured one.
+    writers: list[Writer] = field(default_factory=list)
     _seen: dict[str, str] = field(default_factory=dict)
+
+    def all_writers(self) -> list[Writer]:
+        return self.writers or [Writer(self.settings.topic)]
+
+    def find_writers(self) -> list[Writer]:
+        """Read which writers are deployed (lab/writers.py) and keep them for the round."""
+        self.writers = writers.deployed(self.runner, self.kube)
+        return self.all_writers()
 
     def cassandra(self, pod: str) -> Cassandra:
         return Cassandra(self.runner, self.kube, pod=pod, request_timeout=self.request_timeout)
@@ -156,21 +167,27 @@ def by_name(items: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 # -- reads and waits -------------------------------------------------------------------------------------
 
-def writer_restarts(runner: Runner, kube: Kubectl) -> dict[str, int]:
-    return restart_counts(kubectl.pods(runner, kube, names.WRITER_SELECTOR))
+def writer_pods(env: Env, writer: Writer | None = None) -> list[dict[str, Any]]:
+    """The pods of ``writer``, or of every writer the round watches."""
+    chosen = [writer] if writer else env.all_writers()
+    return [p for w in chosen for p in kubectl.pods(env.runner, env.kube, w.selector)]
 
 
-def writer_restart_causes(runner: Runner, kube: Kubectl, before: dict[str, int], *, lines: int = 3) -> list[str]:
-    """Why the writer restarted since ``before``: per restarted pod, how its container ended and the last
+def writer_restarts(env: Env) -> dict[str, int]:
+    return restart_counts(writer_pods(env))
+
+
+def writer_restart_causes(env: Env, before: dict[str, int], *, lines: int = 3) -> list[str]:
+    """Why a writer restarted since ``before``: per restarted pod, how its container ended and the last
     lines its previous run logged (a permanent error's one line, or the unhealthy /healthz the kubelet
     acted on). A restart the round cannot explain would leave "writer restarts 1" a riddle."""
     causes = []
-    for pod in kubectl.pods(runner, kube, names.WRITER_SELECTOR):
+    for pod in writer_pods(env):
         if kubectl.pod_restarts(pod) <= before.get(kubectl.pod_uid(pod), 0):
             continue
         name = pod.get("metadata", {}).get("name", "")
-        argv = kube.logs_args(pod=name, container=names.WRITER_CONTAINER, previous=True, tail=lines)
-        logged = runner.probe(argv, timeout=30)
+        argv = env.kube.logs_args(pod=name, container=names.WRITER_CONTAINER, previous=True, tail=lines)
+        logged = env.runner.probe(argv, timeout=30)
         tail = " | ".join(line.strip() for line in logged.stdout.splitlines() if line.strip()) or "no log"
         causes.append(f"{name}: {kubectl.pod_last_exit(pod) or 'restarted'}; its last lines: {tail}")
     return causes
@@ -189,8 +206,9 @@ def require_ready(env: Env, pod_names: tuple[str, ...] | list[str]) -> dict[str,
     return pods
 
 
-def ready_writers(env: Env) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    items = kubectl.pods(env.runner, env.kube, names.WRITER_SELECTOR)
+def ready_writers(env: Env, writer: Writer | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The pods of ``writer`` (default: every writer the round watches), and those of them Ready."""
+    items = writer_pods(env, writer)
     return items, [p for p in items if kubectl.pod_ready(p)]
 
 
@@ -255,15 +273,18 @@ def await_up_normal(env: Env, result: RoundResult, *, observer: str) -> bool:
     return True
 
 
-def await_writer(env: Env, result: RoundResult, old_uids: set[str]) -> bool:
-    """Wait until a writer pod that is not one of ``old_uids`` is Ready (any Ready one when empty)."""
+def await_writer(env: Env, result: RoundResult, old_uids: set[str], *, only: Writer | None = None) -> bool:
+    """Wait until ``only`` (default: every writer the round watches) has a Ready pod that is not one of
+    ``old_uids`` (any Ready one when empty)."""
     timeout = env.settings.timeout
+    targets = [only] if only else env.all_writers()
     state = [""]
 
     def replaced() -> bool:
-        items = kubectl.pods(env.runner, env.kube, names.WRITER_SELECTOR)
-        state[0] = "; ".join(f"{p['metadata']['name']}: {pod_state(p)}" for p in items) or "no pod"
-        return replaced_and_ready(items, old_uids) is not None
+        pods = {w.name: kubectl.pods(env.runner, env.kube, w.selector) for w in targets}
+        state[0] = "; ".join(f"{p['metadata']['name']}: {pod_state(p)}" for items in pods.values() for p in items) \
+            or "no pod"
+        return all(replaced_and_ready(items, old_uids) is not None for items in pods.values())
 
     if not kubectl.wait_until(replaced, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
         result.error = f"writer not Ready within {timeout:.0f}s ({state[0]})"

@@ -76,6 +76,42 @@ def test_a_cassandra_pod_round_records_recovery_and_verifies():
         what for _, what in result.observed]
 
 
+TWO_WRITERS = json.dumps({"items": [
+    {"metadata": {"name": name}, "spec": {"template": {"spec": {"containers": [
+        {"name": "writer", "env": [{"name": "TOPIC", "value": topic}]}]}}}}
+    for name, topic in (("ece573-prj04-writer", "test"), ("ece573-prj04-writer-2", "test-2"))]})
+
+
+def _two_writers_round():
+    ctx = _one_pod_ctx(seqs=" seq\n-----\n" + "".join(f" {n}\n" for n in range(1, 11)) + "\n(10 rows)\n")
+    ctx.add("get deployments", TWO_WRITERS)
+    progress = {"ece573-prj04-writer": FakeProgress(), "ece573-prj04-writer-2": FakeProgress(stuck_at=100)}
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "cassandra-1", 1, settings(), clock=clock, sleep=clock.sleep,
+                             make_progress=lambda runner, kube, s, writer: progress[writer.name], kind=KIND)
+    return ctx, result
+
+
+def test_a_round_watches_every_writer_and_verifies_every_topic():
+    ctx, result = _two_writers_round()
+    # the second writer never moves past seq 100: its stall is open, and it never wrote again
+    assert [(w["writer"], w["topic"]) for w in result.writers] == [
+        ("ece573-prj04-writer", "test"), ("ece573-prj04-writer-2", "test-2")]
+    first, second = result.writers
+    assert second["stall_open"] and not first["stall_open"] and second["stall_s"] >= first["stall_s"]
+    assert result.stall_s == second["stall_s"] and result.stall_open  # the round reports its worst writer
+    assert "ece573-prj04-writer-2 (topic test-2) wrote nothing within 30s after recovery" in result.error
+    assert "ece573-prj04-writer (topic test)" not in result.error
+    assert [r["topic"] for r in result.verify] == ["test", "test-2"]
+    read = [c for c in ctx.commands if "SELECT seq FROM" in c]
+    assert any("test-2" in c for c in read) and any("test-2" not in c for c in read)
+
+
+def test_a_round_with_one_writer_records_no_per_writer_list():
+    result, _ = play(_one_pod_ctx(), "cassandra-1")
+    assert result.writers == [] and result.stall_s is not None
+
+
 def test_a_round_that_does_not_recover_says_where_it_stuck():
     result, _ = play(_one_pod_ctx(recovers=False), "cassandra-1", settings=settings(timeout=5))
     assert (result.error, result.recovery_s, result.ok) == (

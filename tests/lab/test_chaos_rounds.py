@@ -46,7 +46,8 @@ def test_random_rounds_among_a_chosen_set():
     ({"pod": "random", "among": "writer", "down": 30}, "--down applies to"),
     ({"pod": "cassandra-1", "among": "writer"}, "--among applies to --pod random only"),
     ({"pod": "random", "among": "writer,coredns"}, "--among 'writer,coredns': a comma-separated list of"),
-    ({"pod": "coredns-0"}, "--pod 'coredns-0': name a Cassandra pod (cassandra-0..2) or the writer ('writer')"),
+    ({"pod": "coredns-0"}, "--pod 'coredns-0': name a Cassandra pod (cassandra-0..2), the writer ('writer', or "
+         "'writer-N' for the N-th topic's)"),
     ({"pod": "cassandra-1", "rounds": 0}, "--rounds 0: need at least 1"),
 ])
 def test_bad_input_is_one_line(kwargs, message):

@@ -115,6 +115,43 @@ def test_writer_mode_and_resume():
         flagged.with_writer(mode="robust")
 
 
+def test_many_writers_from_a_list_from_text_or_from_a_count(monkeypatch):
+    assert LabConfig.from_mapping({}).topics == ("test",)
+    listed = LabConfig.from_mapping({"writer": {"topics": ["orders", "clicks"]}})
+    assert (listed.topic, listed.topics) == ("orders", ("orders", "clicks"))  # the first topic is the first writer's
+    assert LabConfig.from_mapping({"writer": {"topics": " orders, clicks ,"}}).topics == ("orders", "clicks")
+    assert LabConfig.from_mapping({"writer": {"topics": ["only"]}}).topics == ("only",)
+    # --writers N: N topics from the first; --topic alone: one writer, whatever lab.writer.topics said
+    assert LabConfig.from_mapping({}).with_writer(writers=3).topics == ("test", "test-2", "test-3")
+    assert listed.with_writer(writers=2, topic="t").topics == ("t", "t-2")
+    assert listed.with_writer(topic="t").topics == ("t",)
+    assert listed.with_writer(mode="robust").topics == ("orders", "clicks")
+    assert listed.with_writer(writers=1).topics == ("orders",)
+    # INVOKE_LAB_WRITER_TOPICS arrives as text
+    from invoke import Config
+
+    import tasks
+    monkeypatch.setenv("INVOKE_LAB_WRITER_TOPICS", "a,b")
+    config = Config(defaults=tasks.ns.configuration())
+    config.load_shell_env()
+    assert LabConfig.from_mapping(config.lab).topics == ("a", "b")
+
+
+@pytest.mark.parametrize("raw, writers, message", [
+    ({"writer": {"topics": "a,a"}}, None, "lab.writer.topics names a twice; one writer per topic"),
+    ({"writer": {"topics": "a,b c"}}, None, "topic 'b c' is not a plain name"),
+    ({"writer": {"topics": {"a": 1}}}, None, "lab.writer.topics is {'a': 1}; give a list of topics, or a,b,c"),
+    ({"writer": {"topics": [f"t{n}" for n in range(9)]}}, None, "lab.writer.topics names 9 topics; at most 8"),
+    ({}, 0, "--writers 0: give 1 to 8 (one Deployment per topic)"),
+    ({}, 9, "--writers 9: give 1 to 8"),
+    ({"writer": {"topic": "x" * 64}}, 2, f"topic '{'x' * 64}-2' is not a plain name"),
+], ids=["twice", "bad-name", "mapping", "too-many", "zero", "nine", "derived-too-long"])
+def test_bad_writer_topics_fail_with_one_line(raw, writers, message):
+    with pytest.raises(PreconditionError) as err:
+        LabConfig.from_mapping(raw).with_writer(writers=writers)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
 def test_check_topic_accepts_plain_names():
     assert check_topic("orders-2026.v1_a") == "orders-2026.v1_a"
 

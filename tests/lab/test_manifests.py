@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from lab import cassandra as cassandra_ops
-from lab import manifests, names
+from lab import manifests, names, writers
 from lab.config import KIND_NODE_IMAGE
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -314,12 +314,20 @@ def test_the_writer_reads_its_login_from_the_secret_and_no_password_is_in_a_mani
 def test_network_policies_admit_cql_from_the_writer_and_cassandra_only_and_deny_the_rest():
     policy = manifests.find(CASS, "NetworkPolicy", "cassandra")
     assert policy["spec"]["podSelector"]["matchLabels"] == {"app": "cassandra"}
-    rules = {r["ports"][0]["port"]: [p["podSelector"]["matchLabels"]["app"] for p in r["from"]]
+    rules = {r["ports"][0]["port"]: [p["podSelector"]["matchLabels"] for p in r["from"]]
              for r in policy["spec"]["ingress"]}
-    assert rules == {9042: ["ece573-prj04-writer", "cassandra"], 7000: ["cassandra"]}
+    cassandra_pod = STS["spec"]["template"]["metadata"]["labels"]
+    # Every writer's pods, the n-th topic's too (lab/writers.py renames `app` per Deployment).
+    writer_pods = [d["spec"]["template"]["metadata"]["labels"]
+                   for d in writers.render(WRITER, writers.planned(["test", "test-2"])) if d["kind"] == "Deployment"]
+    assert len(writer_pods) == 2 and writer_pods[0]["app"] != writer_pods[1]["app"]
+    who = {port: sorted(name for name, labels in [("writer", w) for w in writer_pods] + [("cassandra", cassandra_pod)]
+                        if any(matches(sel, labels) for sel in selectors)) for port, selectors in rules.items()}
+    assert who == {9042: ["cassandra", "writer", "writer"], 7000: ["cassandra"]}
     deny = manifests.find(CASS, "NetworkPolicy", "default-deny-ingress")
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
     writer = manifests.find(WRITER, "NetworkPolicy", "ece573-prj04-writer")
     http = next(p["containerPort"] for p in C_WRITER["ports"] if p["name"] == "http")
     assert writer["spec"]["ingress"] == [{"ports": [{"port": http, "protocol": "TCP"}]}]
-    assert matches(writer["spec"]["podSelector"]["matchLabels"], DEPLOY["spec"]["template"]["metadata"]["labels"])
+    assert all(matches(writer["spec"]["podSelector"]["matchLabels"], labels) for labels in writer_pods)
+    assert not matches(writer["spec"]["podSelector"]["matchLabels"], cassandra_pod)

@@ -39,7 +39,7 @@ def test_status_shows_every_section(project, capsys):
     assert "UN  10.244.4.3  109.41 KiB" in out
     assert "other  20000     9998" in out
     assert ctx.matching("get pods")[0].endswith(
-        "get pods --selector 'app in (cassandra,ece573-prj04-writer)' --output json"
+        "get pods --selector app.kubernetes.io/part-of=ece573-prj04 --output json"
     )
 
 
@@ -65,7 +65,7 @@ def test_collect_logs_writes_one_file_per_pod_and_previous_run(project):
     cass = {"items": [p for p in pods["items"] if p["metadata"]["name"].startswith("cassandra")]}
     ctx = FakeCtx([
         ("get-contexts", "kind-kind\n"),
-        ("get pods --selector app=ece573-prj04-writer", json.dumps(writer)),
+        ("get pods --selector app.kubernetes.io/component=writer", json.dumps(writer)),
         ("get pods --selector app=cassandra", json.dumps(cass)),
         ("logs ece573", ('container "writer" in pod is waiting to start: ContainerCreating', 1)),
         ("logs cassandra-1 .*--previous", "ERROR old run"),
@@ -107,7 +107,8 @@ def test_follow_keeps_following_a_replaced_and_a_restarted_writer(project, capsy
                 [_writer_pod(b, "ub", "running")],
                 [_writer_pod(b, "ub", "running", restarts=1)]]  # b's container restarted
     ctx = FakeCtx([("get-contexts", "kind-kind\n"),
-                   ("get pods --selector app=ece573-prj04-writer", [json.dumps({"items": p}) for p in listings])])
+                   ("get pods --selector app.kubernetes.io/component=writer",
+                    [json.dumps({"items": p}) for p in listings])])
     lab = make_lab(project, ctx)
     spawned = []
     lines = {a: ["[pod/a/writer] test: inserted rows to seq 1000\n"],

@@ -193,7 +193,8 @@ def _commands(c):
         (
             "logs",
             {"follow": True},
-            "logs --selector app=ece573-prj04-writer --prefix --max-log-requests 10 --container writer "
+            "logs --selector app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04 --prefix "
+            "--max-log-requests 10 --container writer "
             "--follow --tail -1",
         ),
         (
@@ -232,7 +233,8 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
             "chaos",
             {"pod": "coredns-0"},
             {},
-            "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2) or the writer ('writer')",
+            "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2), the writer ('writer', or 'writer-N' for "
+            "the N-th topic's)",
         ),
         ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency 'MOST' is not one of ONE, TWO"),
         ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),

@@ -289,6 +289,53 @@ def test_deploy_what(project, what, applied):
                      for a in applied]
 
 
+def _deployments(*named: tuple[str, str]) -> str:
+    """``kubectl get deployments -o json`` for writer Deployments given as (name, TOPIC)."""
+    return json.dumps({"items": [
+        {"metadata": {"name": name}, "spec": {"template": {"spec": {"containers": [
+            {"name": "writer", "env": [{"name": "TOPIC", "value": topic}]}]}}}} for name, topic in named]})
+
+
+def test_deploy_many_writers_one_deployment_per_topic_each_selecting_its_own_pods(project, capsys):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    lab = make_lab(project, ctx)
+    workflow.deploy(dataclasses.replace(lab, cfg=lab.cfg.with_writer(writers=3)), what="writer")
+    docs = list(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))
+    deployments = [d for d in docs if d["kind"] == "Deployment"]
+    assert [d["metadata"]["name"] for d in deployments] == [
+        "ece573-prj04-writer", "ece573-prj04-writer-2", "ece573-prj04-writer-3"]
+    topics = [{e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}["TOPIC"]
+              for d in deployments]
+    assert topics == ["test", "test-2", "test-3"]
+    for d in deployments:  # each selects its own pods only, and every pod carries the all-writers labels
+        labels = d["spec"]["template"]["metadata"]["labels"]
+        assert d["spec"]["selector"]["matchLabels"] == {"app": d["metadata"]["name"]}
+        assert labels["app"] == d["metadata"]["name"]
+        assert (labels["app.kubernetes.io/component"], labels["app.kubernetes.io/part-of"]) == (
+            "writer", "ece573-prj04")
+    assert [d["metadata"]["name"] for d in docs if d["kind"] == "NetworkPolicy"] == ["ece573-prj04-writer"]
+    waits = [c.split("rollout status ")[1].split()[0] for c in ctx.matching("rollout status")]
+    assert waits == ["deployment/ece573-prj04-writer", "deployment/ece573-prj04-writer-2",
+                     "deployment/ece573-prj04-writer-3"]
+    assert "topics test, test-2, test-3, QUORUM" in capsys.readouterr().err
+    assert ctx.matching("delete deployment") == []
+
+
+def test_deploy_removes_the_writers_no_longer_asked_for(project, capsys):
+    """After --writers 3, a plain deploy goes back to one writer: the other two Deployments are deleted."""
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = FakeCtx([("get-contexts", "kind-kind\n"),
+                   ("get deployments", _deployments(("ece573-prj04-writer", "test"),
+                                                    ("ece573-prj04-writer-2", "test-2"),
+                                                    ("ece573-prj04-writer-3", "test-3"))), *AUTH_RULES])
+    workflow.deploy(make_lab(project, ctx), what="writer")
+    deleted = [c.split(" delete ")[1].split(" --ignore")[0] for c in ctx.matching(" delete ")]
+    assert deleted == ["deployment ece573-prj04-writer-2", "deployment ece573-prj04-writer-3"]
+    assert "Removing writers no longer asked for: ece573-prj04-writer-2 (test-2), ece573-prj04-writer-3 (test-3)" \
+        in capsys.readouterr().err
+
+
 def test_deploy_cassandra_alone_needs_no_writer_image(project):
     """Section III comes before any writer exists: `invoke deploy --what cassandra` right after reset."""
     ctx = _deploy_ctx()
@@ -368,11 +415,15 @@ def test_deploy_without_the_cluster_says_reset(project):
 
 # -- delete / down -------------------------------------------------------------------------------------
 
+#: Every topic's writer Deployment, by the labels they all carry (lab/writers.py).
+WRITERS = "app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04"
+
+
 @pytest.mark.parametrize("what, pvcs, expected", [
-    ("writer", False, ["delete --filename {p}/writer.yml"]),
+    ("writer", False, ["delete --filename {p}/writer.yml", f"delete deployment --selector {WRITERS}"]),
     ("cassandra", False, ["delete --filename {p}/cassandra.yml"]),
-    ("all", True, ["delete --filename {p}/writer.yml", "delete --filename {p}/cassandra.yml",
-                   "delete persistentvolumeclaim --selector app=cassandra"]),
+    ("all", True, ["delete --filename {p}/writer.yml", f"delete deployment --selector {WRITERS}",
+                   "delete --filename {p}/cassandra.yml", "delete persistentvolumeclaim --selector app=cassandra"]),
 ])
 def test_delete(project, what, pvcs, expected):
     ctx = FakeCtx([("get-contexts", "kind-kind\n")])

@@ -17,7 +17,16 @@ This package re-exports the names its callers use.
 
 from lab.chaos.faults import FAULTS, Fault, register
 from lab.chaos.faults.pod import target_kind
-from lab.chaos.results import ROUND_HEADERS, SUMMARY_HEADERS, RoundResult, round_rows, summary_rows, totals
+from lab.chaos.results import (
+    ROUND_HEADERS,
+    SUMMARY_HEADERS,
+    WRITER_HEADERS,
+    RoundResult,
+    round_rows,
+    summary_rows,
+    totals,
+    writer_rows,
+)
 from lab.chaos.round import run_round
 from lab.chaos.rounds import DEFAULT_DOWN, DOWN_RANGE, RANDOM_AMONG, plan, run_rounds
 from lab.chaos.sampling import MetricsProgress, Sampler, parse_metric
@@ -39,6 +48,7 @@ __all__ = [
     "RANDOM_AMONG",
     "ROUND_HEADERS",
     "SUMMARY_HEADERS",
+    "WRITER_HEADERS",
     "ChaosSettings",
     "Fault",
     "MetricsProgress",
@@ -60,4 +70,5 @@ __all__ = [
     "target_kind",
     "totals",
     "writer_restarts",
+    "writer_rows",
 ]

@@ -8,7 +8,7 @@ from dataclasses import fields
 from typing import Any
 
 from lab import kubectl, names, plot
-from lab.chaos import SUMMARY_HEADERS, RoundResult, summary_rows
+from lab.chaos import SUMMARY_HEADERS, WRITER_HEADERS, RoundResult, summary_rows, writer_rows
 from lab.errors import LabError
 from lab.report import parse
 from lab.report.model import image, note, table
@@ -20,9 +20,10 @@ def collect(col) -> None:
     if not col.cluster_up:
         items.append(note(f"Not collected: the writer: {col.down_reason}."))
     else:
-        rec.show(col.kube.get_wide_args(f"deployment/{names.WRITER_DEPLOYMENT}"), "The writer Deployment")
+        # Every writer: the assignment's, and one more per topic when lab.writer.topics names several.
+        rec.show(col.kube.get_wide_args("deployments", selector=names.WRITERS_SELECTOR), "The writer Deployments")
         try:
-            pods = kubectl.pods(rec, col.kube, names.WRITER_SELECTOR)
+            pods = kubectl.pods(rec, col.kube, names.WRITERS_SELECTOR)
         except LabError as err:
             pods = []
             items.append(note(f"Not collected: the writer's pods: {err}"))
@@ -33,11 +34,13 @@ def collect(col) -> None:
             items.append(table("Writer pods", ["pod", "ready", "restarts", "state"],
                                [[p["name"], "yes" if p["ready"] else "no", str(p["restarts"]), p["state"]]
                                 for p in data["writer_pods"]]))
+            # The assignment's writer's log: its progress is the fact the report checks.
             out = rec.show(col.kube.logs_args(selector=names.WRITER_SELECTOR, container=names.WRITER_CONTAINER,
-                                              tail=col.tail), f"The writer's last {col.tail} log lines", timeout=60)
+                                              tail=col.tail), f"The writer's last {col.tail} log lines "
+                           f"({names.WRITER_DEPLOYMENT})", timeout=60)
             data["writer_progress"] = parse.last_progress(out.stdout.splitlines()) if out.ok else None
         else:
-            items.append(note(f"No writer pod: no pod matches {names.WRITER_SELECTOR} (`invoke deploy`)."))
+            items.append(note(f"No writer pod: no pod matches {names.WRITERS_SELECTOR} (`invoke deploy`)."))
     chaos_rounds(col, items)
 
 
@@ -75,6 +78,11 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
     if results:
         rows = [[path.stem.split("-round")[0]] + row for path, row in zip(paths, summary_rows(results), strict=True)]
         items.append(table(f"Chaos rounds recorded under {col.show_path(folder)}", ["run"] + SUMMARY_HEADERS, rows))
+        several = [(path, r) for path, r in zip(paths, results, strict=True) if r.writers]
+        if several:  # rounds that watched a writer per topic: each one's stall (the table above has the worst)
+            items.append(table("Each writer's longest stall, in rounds with several writers", ["run"] + WRITER_HEADERS,
+                               [[path.stem.split("-round")[0]] + row for path, r in several
+                                for row in writer_rows([r])]))
     for entry, path in zip(col.data["chaos"], paths, strict=False):
         if entry["png"]:
             what = f"delete {entry['pod']}" if entry["fault"] == "pod" else f"{entry['fault']} {entry['pod']}"

@@ -262,6 +262,52 @@ def test_writer_pod_kill_resumes_from_stored_seq(lab_up):
     assert after["missing"] == 0
 
 
+def verify_all() -> dict[str, dict]:
+    """`invoke verify` of every topic: topic -> its report."""
+    since = time.time()
+    invoke("verify")
+    [record] = newest(ARTIFACTS / "verify", since)[-1:]
+    return {t["topic"]: t for t in record["topics"]}
+
+
+def writer_deployments() -> dict[str, str]:
+    """Deployment -> TOPIC, for every writer Deployment (all carry the writers' component label)."""
+    found = kubectl("get", "deployments", "--selector", "app.kubernetes.io/component=writer", "--output", "json")
+    return {d["metadata"]["name"]: next(e["value"] for e in d["spec"]["template"]["spec"]["containers"][0]["env"]
+                                        if e["name"] == "TOPIC") for d in json.loads(found.stdout)["items"]}
+
+
+def test_two_topics_each_its_own_writer_through_a_fault(lab_up):
+    """`invoke deploy --writers 2`: a second writer on topic test-2 beside the first; a Cassandra pod round
+    watches both (each one's stall) and verifies both; `--pod writer-2` hits only the second; a plain deploy
+    goes back to one writer and the second topic's rows stay, complete."""
+    invoke("deploy", "--what", "writer", "--writers", "2")
+    assert writer_deployments() == {"ece573-prj04-writer": TOPIC, "ece573-prj04-writer-2": f"{TOPIC}-2"}
+    wait_for(lambda: verify_all().get(f"{TOPIC}-2", {}).get("last_seq", 0) > 0, timeout=120,
+             what="the second writer's first progress")
+    record = chaos("cassandra-2")
+    assert record["ok"], record.get("error")
+    assert [(w["writer"], w["topic"]) for w in record["writers"]] == [
+        ("ece573-prj04-writer", TOPIC), ("ece573-prj04-writer-2", f"{TOPIC}-2")]
+    assert all(w["samples"] > 0 and w["stall_s"] is not None and not w["stall_open"] for w in record["writers"])
+    assert {r["topic"]: r["missing"] for r in record["verify"]} == {TOPIC: 0, f"{TOPIC}-2": 0}
+    first_pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output",
+                                    "json").stdout)["items"]
+    second = chaos("writer-2")
+    assert second["ok"], second.get("error")
+    assert second["pod"].startswith("ece573-prj04-writer-2-"), second["pod"]
+    still = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output",
+                               "json").stdout)["items"]
+    assert {p["metadata"]["uid"] for p in still} == {p["metadata"]["uid"] for p in first_pods}, \
+        "deleting writer-2's pod touched the first writer"
+    invoke("deploy", "--what", "writer")
+    assert writer_deployments() == {"ece573-prj04-writer": TOPIC}
+    reports = verify_all()
+    print(json.dumps({"round": record["writers"], "verify": reports}, indent=2))
+    assert reports[f"{TOPIC}-2"]["missing"] == 0 and reports[f"{TOPIC}-2"]["last_seq"] > 0
+    assert reports[TOPIC]["missing"] == 0
+
+
 def test_partition_of_one_replica_keeps_the_writer_writing(lab_up):
     """cassandra-2 cut off the network for 20 s (not deleted): QUORUM still has two replicas."""
     record = chaos_round("--partition", "cassandra-2", "--down", "20")

@@ -41,8 +41,10 @@ def healthy_rules():
         (r"get pods --selector app=cassandra --output json", read("cassandra_pods.json")),
         (r"exec cassandra-0 --container cassandra -- nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
         (r"system\.local", read("cqlsh_system_local.txt")),
-        (r"get deployment/ece573-prj04-writer --output wide", read("deployment_wide.txt")),
-        (r"get pods --selector app=ece573-prj04-writer --output json", read("writer_pods.json")),
+        (r"get deployments --selector app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04 "
+         r"--output wide", read("deployment_wide.txt")),
+        (r"get pods --selector app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04 --output json",
+         read("writer_pods.json")),
         (r"logs --selector app=ece573-prj04-writer .*--tail 20$", read("writer_logs_tail.txt")),
         (rf"logs {WRITER} --container writer --tail -1$", read("writer_log_current.txt")),
         (r"prj04_last_seq", read("cqlsh_last_seq.txt")),

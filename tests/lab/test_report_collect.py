@@ -165,3 +165,27 @@ def test_report_refuses_to_change_anything(project):
     runner = report_lib.RecordingRunner(make_lab(project, FakeCtx()).runner)
     with pytest.raises(LabError, match="read-only; refused to run `kubectl delete pod cassandra-1`"):
         runner.run(["kubectl", "delete", "pod", "cassandra-1"])
+
+
+def test_a_round_with_several_writers_shows_each_writers_stall(with_chaos):
+    """A round that watched a writer per topic: section IV lists each one's stall beside the rounds' table."""
+    import json
+
+    def tables(report):
+        return [i for i in report["sections"]["IV"]["items"]
+                if i["type"] == "table" and i["title"].startswith("Each writer's longest stall")]
+
+    one = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
+    assert tables(one) == []  # one writer: the rounds' table says it all
+    path = with_chaos / f"artifacts/chaos/{ROUND}.json"
+    record = json.loads(path.read_text())
+    record["writers"] = [{"writer": "ece573-prj04-writer", "topic": "test", "samples": 140, "stall_s": 1.4,
+                          "stall_open": False},
+                         {"writer": "ece573-prj04-writer-2", "topic": "test-2", "samples": 139, "stall_s": 2.6,
+                          "stall_open": False}]
+    record["verify"] = [{"topic": "test", "rows": 53472, "missing": 0}, {"topic": "test-2", "rows": 19700, "missing": 0}]
+    path.write_text(json.dumps(record))
+    report = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
+    [writers] = tables(report)
+    assert writers["rows"] == [[ROUND.split("-round")[0], "1", "ece573-prj04-writer", "test", "1.4", "53472", "0"],
+                               [ROUND.split("-round")[0], "1", "ece573-prj04-writer-2", "test-2", "2.6", "19700", "0"]]

@@ -7,6 +7,7 @@ import pytest
 
 from lab import chaos
 from lab.chaos import ChaosSettings, faults
+from lab.chaos.sampling import CqlProgress
 from lab.chaos.faults import partition as partition_mod
 from lab.errors import PreconditionError
 from lab.kind import Kind
@@ -146,7 +147,6 @@ def test_a_dry_round_prints_the_deletion_only(capsys):
 
 
 def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypatch):
-    from lab.chaos.sampling import CqlProgress
 
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)  # real seconds between cqlsh reads; 1.0 live
     old = pod("ece573-prj04-writer-a", "w-old", True, restarts=3)
@@ -176,6 +176,31 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
         "session failed | 2026-12-02 08:29:41 ERROR writer: the Cassandra role of CASSANDRA_USERNAME lacks a "
         "permission"]
     assert result.observed[-1][1] == "writer restarted: " + result.writer_restart_causes[0]
+
+
+def test_writer_n_deletes_the_n_th_writers_pod_and_waits_for_its_replacement_only(monkeypatch):
+    monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
+    seq = iter(range(3, 10_000))
+    ctx = CallableCtx([
+        ("get deployments", TWO_WRITERS),
+        ("app=ece573-prj04-writer-2 ", [items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
+                                        items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
+                                        items(pod("ece573-prj04-writer-2-b", "w2-new", True))]),
+        ("app=ece573-prj04-writer ", items(pod("ece573-prj04-writer-x", "w1", True))),
+        ("prj04_last_seq", lambda: (f" topic | seq\n-------+-----\n  test |  {next(seq)}\n"
+                                    f"  test-2 |  {next(seq)}\n\n(2 rows)\n")),
+        ("SELECT seq", " seq\n-----\n" + "".join(f" {n}\n" for n in range(1, 2001)) + "\n(2000 rows)\n"),
+    ])
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "writer-2", 1, settings(timeout=30), clock=clock, sleep=clock.sleep,
+                             make_progress=lambda *a: pytest.fail("writer: no port-forward"))
+    assert ctx.matching("delete pod") == [
+        "kubectl --context kind-kind --namespace default delete pod ece573-prj04-writer-2-a --wait=false"]
+    assert (result.pod, result.ok) == ("ece573-prj04-writer-2-a", True), result.error
+    assert [w["topic"] for w in result.writers] == ["test", "test-2"]
+    with pytest.raises(PreconditionError, match=r"--pod 'writer-3': no such writer; deployed: ece573-prj04-writer "
+                                                r"\(test\), ece573-prj04-writer-2 \(test-2\)"):
+        chaos.run_round(Runner(ctx), K, "writer-3", 1, settings(timeout=30), clock=clock, sleep=clock.sleep)
 
 
 def test_a_dry_writer_round_names_the_ready_pod(capsys):

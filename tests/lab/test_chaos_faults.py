@@ -7,8 +7,8 @@ import pytest
 
 from lab import chaos
 from lab.chaos import ChaosSettings, faults
-from lab.chaos.sampling import CqlProgress
 from lab.chaos.faults import partition as partition_mod
+from lab.chaos.sampling import CqlProgress
 from lab.errors import PreconditionError
 from lab.kind import Kind
 from lab.runner import Runner
@@ -147,7 +147,6 @@ def test_a_dry_round_prints_the_deletion_only(capsys):
 
 
 def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypatch):
-
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)  # real seconds between cqlsh reads; 1.0 live
     old = pod("ece573-prj04-writer-a", "w-old", True, restarts=3)
     new = pod("ece573-prj04-writer-b", "w-new", True, restarts=1)

@@ -183,7 +183,8 @@ def test_a_round_with_several_writers_shows_each_writers_stall(with_chaos):
                           "stall_open": False},
                          {"writer": "ece573-prj04-writer-2", "topic": "test-2", "samples": 139, "stall_s": 2.6,
                           "stall_open": False}]
-    record["verify"] = [{"topic": "test", "rows": 53472, "missing": 0}, {"topic": "test-2", "rows": 19700, "missing": 0}]
+    record["verify"] = [{"topic": "test", "rows": 53472, "missing": 0},
+                        {"topic": "test-2", "rows": 19700, "missing": 0}]
     path.write_text(json.dumps(record))
     report = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
     [writers] = tables(report)

@@ -447,11 +447,23 @@ def pull_events(pod: str) -> list[str]:
     return [event.get("message", "") for event in json.loads(events.stdout or "{}").get("items", [])]
 
 
-def test_another_context_pulls_the_writer_from_a_registry(lab_up):
+@pytest.fixture
+def registry_port():
+    """A free port for the lab's registry in this test (not 5001: a registry of the user's own lab may hold it);
+    afterwards the tags `invoke build` gave the writer image for it (localhost:<port>/...) are removed again, so
+    the run leaves no image names behind in the user's Docker."""
+    port = free_port()
+    yield port
+    listed = docker("images", "--format", "{{.Repository}}:{{.Tag}}", f"localhost:{port}/*")
+    for ref in listed.stdout.split():
+        docker("rmi", ref)  # a tag of an image that keeps its other names: only the name goes
+
+
+def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port):
     """The path to a cluster that is not kind: no `kind load`, a context that needs permission, and a registry the
     nodes pull from. The lab's registry (`invoke registry`, wired into the running cluster) stands in for a real
     one, and a second context name for the same cluster stands in for the other cluster."""
-    port = free_port()  # not 5001: a registry of the user's own lab may hold that port
+    port = registry_port
     made = kubectl("config", "set-context", ELSEWHERE, "--cluster", f"kind-{CLUSTER}", "--user", f"kind-{CLUSTER}")
     assert made.returncode == 0, made.stderr
     shown = invoke("registry", env={"INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)})

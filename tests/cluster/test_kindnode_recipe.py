@@ -80,3 +80,26 @@ def test_tag_covers_the_recipe_files_and_every_module_of_the_package(monkeypatch
     modules = sorted(Path(kindnode.__file__).parent.glob("*.py"))
     assert len(modules) > 1 and set(modules) <= set(hashed)
     assert {p.name for p in hashed} >= {"Dockerfile.base", "Dockerfile.node", "components", "go"}
+
+
+def test_the_cni_manifest_also_runs_kube_routers_network_policy_controller(tmp_path):
+    """kind applies default-cni.yaml at cluster creation: with it, the lab's NetworkPolicies are enforced."""
+    import yaml
+
+    nodeimage = tmp_path / "pkg" / "build" / "nodeimage"
+    nodeimage.mkdir(parents=True)
+    kind_like = KIND_LIKE.replace("docker.io/kindest/kindnetd:v1", kindnode.pins.KIND_KINDNETD)
+    (nodeimage / "const_cni.go").write_text(kind_like)
+    (nodeimage / "const_storage.go").write_text('package nodeimage\n\nconst defaultStorageManifest = `kind: x\n`\n')
+    manifests = kindnode.node_manifests(tmp_path, "d1")
+    cni = manifests["default-cni.yaml"]
+    assert cni.startswith("\n# would you kindly template this file")  # kind's own part first, untouched
+    assert "localhost/kind-node-lab/podnet:d1" in cni and "KUBE_ROUTER_IMAGE" not in cni
+    docs = [d for d in yaml.safe_load_all(cni.split("\n---\n", 1)[1]) if d]
+    assert [d["kind"] for d in docs] == ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "DaemonSet"]
+    [container] = docs[-1]["spec"]["template"]["spec"]["containers"]
+    assert container["image"] == kindnode.pins.KUBE_ROUTER_IMAGE
+    assert {"--run-firewall=true", "--run-router=false", "--run-service-proxy=false"} <= set(container["args"])
+    rules = {r for rule in docs[1]["rules"] for r in rule["resources"]}
+    assert {"pods", "namespaces", "networkpolicies"} <= rules  # what the controller watches
+    assert kindnode.pins.KUBE_ROUTER_IMAGE in [c.tag for c in kindnode.components("d1", "iptables:d1")]

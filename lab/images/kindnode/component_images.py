@@ -1,8 +1,9 @@
 """The images preloaded into the node, under the names kubeadm and kind's manifests run them by.
 
 The control plane, kube-proxy, etcd, CoreDNS and pause from build/bin; our substitutes for kind's CNI
-(``podnet``) and storage (local-path-provisioner and its helper); the iptables base kube-proxy and podnet
-share. check_names holds the list against what the built kubeadm says it will run.
+(``podnet``) and storage (local-path-provisioner and its helper); kube-router, the pod network's
+NetworkPolicy controller; the iptables base kube-proxy, podnet and kube-router share. check_names holds
+the list against what the built kubeadm says it will run.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from lab.images.kindnode.pins import (
     KIND_HELPER,
     KIND_KINDNETD,
     KIND_PROVISIONER,
+    KUBE_ROUTER_IMAGE,
     PAUSE_IMAGE,
     RECIPE,
     lab_images,
@@ -55,6 +57,8 @@ def components(digest: str, iptables_base: str) -> list[Component]:
         Component(subs[KIND_PROVISIONER], "static.Dockerfile", ("bin/local-path-provisioner",),
                   (("NAME", "local-path-provisioner"),)),
         Component(subs[KIND_KINDNETD], "podnet.Dockerfile", ("components/podnet.sh",),
+                  (("BASE_IMAGE", iptables_base),)),
+        Component(KUBE_ROUTER_IMAGE, "kube-router.Dockerfile", ("bin/kube-router",),
                   (("BASE_IMAGE", iptables_base),)),
     ]
 

@@ -21,6 +21,8 @@ from lab.images.kindnode.pins import (
     K8S_COMMANDS,
     K8S_COMMIT,
     K8S_VERSION,
+    KUBE_ROUTER_LDFLAGS,
+    KUBE_ROUTER_MODULE,
     LOCAL_PATH_MODULE,
     LOCAL_PATH_VERSION,
     PAUSE_VERSION,
@@ -31,7 +33,7 @@ from lab.images.kindnode.steps import log, run_step
 from lab.runner import Runner
 
 #: What build_binaries leaves in build/bin: the node's binaries and those of its component images.
-BINARIES = (*K8S_COMMANDS, "crictl", "etcd", "pause", "coredns", "local-path-provisioner")
+BINARIES = (*K8S_COMMANDS, "crictl", "etcd", "pause", "coredns", "local-path-provisioner", "kube-router")
 
 
 def go_env(toolchain: str) -> dict[str, str]:
@@ -63,7 +65,8 @@ def build_binaries(runner: Runner) -> None:
     """Every Go binary of the node and its images, into build/bin (skipped when the stamp matches)."""
     stamp = tree_digest([RECIPE / "go"], extra=(K8S_VERSION, K8S_COMMIT, ETCD_VERSION, COREDNS_VERSION,
                                                 LOCAL_PATH_VERSION, PAUSE_VERSION, GO_K8S, GO_COREDNS,
-                                                GO_LOCAL_PATH, k8s_ldflags()))
+                                                GO_LOCAL_PATH, k8s_ldflags(), KUBE_ROUTER_MODULE,
+                                                KUBE_ROUTER_LDFLAGS))
     stamp_file = BIN / ".stamp"
     if stamp_file.exists() and stamp_file.read_text() == stamp and all((BIN / b).exists() for b in BINARIES):
         log("binaries are up to date")
@@ -89,4 +92,6 @@ def build_binaries(runner: Runner) -> None:
     run_step(runner, "local-path-provisioner", go_install_args(
         LOCAL_PATH_MODULE, f"-s -w -X main.VERSION={LOCAL_PATH_VERSION}"),
         env={**go_env(GO_LOCAL_PATH), "GOBIN": str(BIN)})
+    run_step(runner, "kube-router", go_install_args(KUBE_ROUTER_MODULE, KUBE_ROUTER_LDFLAGS),
+             env={**go_env(GO_K8S), "GOBIN": str(BIN)})  # released with Go 1.22, as Kubernetes 1.30
     stamp_file.write_text(stamp)

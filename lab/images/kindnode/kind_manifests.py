@@ -1,4 +1,5 @@
-"""kind's default CNI and storage manifests, read from its Go sources, with our substitute images in them."""
+"""kind's default CNI and storage manifests, read from its Go sources, with our substitute images in them, and
+the NetworkPolicy controller (components/kube-router.yaml) added to the CNI manifest."""
 
 from __future__ import annotations
 
@@ -7,7 +8,10 @@ import re
 from pathlib import Path
 
 from lab.errors import LabError
-from lab.images.kindnode.pins import lab_images
+from lab.images.kindnode.pins import KUBE_ROUTER_IMAGE, RECIPE, lab_images
+
+#: Where kube-router.yaml names its image; the recipe fills in the one it built.
+IMAGE_PLACEHOLDER = "KUBE_ROUTER_IMAGE"
 
 
 def go_constant(source: str, name: str) -> str:
@@ -30,10 +34,13 @@ def go_constant(source: str, name: str) -> str:
 
 
 def node_manifests(kind_dir: Path, digest: str) -> dict[str, str]:
-    """kind's default CNI and storage manifests, with our substitute images named in them."""
+    """kind's default CNI and storage manifests, with our substitute images named in them; the CNI manifest
+    also runs kube-router's NetworkPolicy controller, so the lab's NetworkPolicies are enforced (kind applies
+    this file, a Go template, when it creates a cluster; kube-router.yaml has no template actions)."""
     nodeimage = kind_dir / "pkg" / "build" / "nodeimage"
     cni = go_constant((nodeimage / "const_cni.go").read_text(), "defaultCNIManifest")
     storage = go_constant((nodeimage / "const_storage.go").read_text(), "defaultStorageManifest")
     for upstream, ours in lab_images(digest).items():
         cni, storage = cni.replace(upstream, ours), storage.replace(upstream, ours)
-    return {"default-cni.yaml": cni, "default-storage.yaml": storage}
+    policies = (RECIPE / "components" / "kube-router.yaml").read_text().replace(IMAGE_PLACEHOLDER, KUBE_ROUTER_IMAGE)
+    return {"default-cni.yaml": cni.rstrip("\n") + "\n---\n" + policies, "default-storage.yaml": storage}

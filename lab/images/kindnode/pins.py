@@ -23,6 +23,10 @@ ETCD_GIT_SHA = "e7b3bb6cc"
 COREDNS_VERSION = "v1.11.1"
 LOCAL_PATH_VERSION = "v0.0.30"
 PAUSE_VERSION = "3.7"  # kind's containerd config: sandbox_image = "registry.k8s.io/pause:3.7"
+#: kube-router, for its NetworkPolicy controller alone: the newest release the Go proxy serves here. (kind's own
+#: kindnetd enforces policies from kind v0.24 with kube-network-policies, whose nftables queue this kernel
+#: lacks; kube-router programs iptables and ipsets, which it has.)
+KUBE_ROUTER_VERSION = "v2.1.0"
 
 #: Go toolchains (fetched by the go command through the module proxy): Kubernetes 1.30 and etcd 3.5 were
 #: released with Go 1.22; CoreDNS 1.11.1's quic-go refuses Go >= 1.22; local-path-provisioner v0.0.30
@@ -36,6 +40,10 @@ GO_LOCAL_PATH = "go1.23.12"
 KIND_MODULE = f"sigs.k8s.io/kind@{KIND_VERSION}"
 COREDNS_MODULE = f"github.com/coredns/coredns@{COREDNS_VERSION}"
 LOCAL_PATH_MODULE = f"github.com/rancher/local-path-provisioner@{LOCAL_PATH_VERSION}"
+KUBE_ROUTER_PACKAGE = "github.com/cloudnativelabs/kube-router/v2"
+KUBE_ROUTER_MODULE = f"{KUBE_ROUTER_PACKAGE}/cmd/kube-router@{KUBE_ROUTER_VERSION}"
+#: Stamped as kube-router's own Makefile stamps it (`kube-router --version`).
+KUBE_ROUTER_LDFLAGS = f"-s -w -X {KUBE_ROUTER_PACKAGE}/pkg/version.Version={KUBE_ROUTER_VERSION}"
 
 K8S_COMMANDS = ("kubeadm", "kubelet", "kubectl", "kube-apiserver", "kube-controller-manager",
                 "kube-scheduler", "kube-proxy")
@@ -46,6 +54,8 @@ KIND_KINDNETD = "docker.io/kindest/kindnetd:v20240513-cd2ac642"
 KIND_PROVISIONER = "docker.io/kindest/local-path-provisioner:v20240513-b9bba138"
 KIND_HELPER = "docker.io/kindest/local-path-helper:v20230510-486859a6"
 PAUSE_IMAGE = f"registry.k8s.io/pause:{PAUSE_VERSION}"
+#: Not one of kind's: the NetworkPolicy controller the recipe adds to kind's default CNI manifest.
+KUBE_ROUTER_IMAGE = f"localhost/kind-node-lab/kube-router:{KUBE_ROUTER_VERSION}"
 
 IMAGE_REPO = "kind-node-lab"
 BASE_REPO = "kind-node-base-lab"

@@ -81,13 +81,24 @@ def from_deployments(data: dict[str, Any]) -> list[Writer]:
         match = _NUMBER.fullmatch(item.get("metadata", {}).get("name", ""))
         if not match:
             continue
-        topic = ""
-        for container in manifests.containers(item):
-            if container.get("name") == names.WRITER_CONTAINER:
-                topic = next((str(e.get("value", "")) for e in container.get("env", []) or []
-                              if e.get("name") == "TOPIC"), "")
-        found.append(Writer(topic, int(match.group(1) or 1)))
+        found.append(Writer(_writer_env(item, "TOPIC") or "", int(match.group(1) or 1)))
     return sorted(found, key=lambda w: w.number)
+
+
+def _writer_env(deployment: dict[str, Any], name: str) -> str | None:
+    """The value of env var ``name`` in a writer Deployment's writer container, None when it is not set."""
+    for container in manifests.containers(deployment):
+        if container.get("name") == names.WRITER_CONTAINER:
+            for var in container.get("env", []) or []:
+                if var.get("name") == name:
+                    return str(var.get("value", ""))
+    return None
+
+
+def deployed_consistency(runner: Runner, kube: Kubectl) -> str | None:
+    """The consistency level the first writer runs at, as deployed (a config can differ from the cluster)."""
+    item = kubectl.get_json(runner, kube, "deployment", names.WRITER_DEPLOYMENT)
+    return None if item is None else _writer_env(item, "CONSISTENCY")
 
 
 def deployed(runner: Runner, kube: Kubectl) -> list[Writer]:

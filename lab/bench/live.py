@@ -19,7 +19,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lab import kubectl, names, output, status, workflow
+from lab import kubectl, names, output, status, workflow, writers
 from lab.bench.phases import (
     Gap,
     longest_write_gap,
@@ -92,12 +92,13 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         raise PreconditionError(f"--rounds must be 0 or more, got {rounds}")
     if rounds:
         guard_context(lab.cfg, action="delete pods")  # before anything runs, --up's reset included
-    bench = LabBench(consistency=lab.cfg.consistency)
+    bench = LabBench()
     if up:
         with status.recording() as steps:
             workflow.up(lab)
         bench.up_steps = [asdict(s) for s in steps]
     require_cluster(lab)
+    bench.consistency = writers.deployed_consistency(lab.runner, lab.kube) or "no writer"
     with status.step("Each Cassandra pod's start, as the cluster recorded it"):
         bench.pods = {name: phase_seconds(_milestones(lab, name)) for name in names.CASSANDRA_PODS}
     if rounds:

@@ -27,6 +27,11 @@ WRITETIMES = f"""
 """
 
 
+#: The deployed writer runs at ONE whatever the lab's config says: the bench reports the cluster's truth.
+WRITER_DEPLOYMENT = {"spec": {"template": {"spec": {"containers": [
+    {"name": "writer", "env": [{"name": "TOPIC", "value": "test"}, {"name": "CONSISTENCY", "value": "ONE"}]}]}}}}
+
+
 @pytest.fixture
 def cluster(project):
     ctx = FakeCtx([
@@ -34,6 +39,7 @@ def cluster(project):
         (r"get pod cassandra-\d --output json", json.dumps(POD)),
         (r"logs cassandra-\d --container cassandra --timestamps", LOG),
         (r"writetime\(value\)", WRITETIMES),
+        (r"get deployment ece573-prj04-writer --output json", json.dumps(WRITER_DEPLOYMENT)),
     ])
     return make_lab(project, ctx), ctx
 
@@ -70,7 +76,7 @@ def test_each_round_is_a_chaos_round_split_into_phases_and_measured_by_writetime
     [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
     record = json.loads(saved.read_text())
     assert record["medians"]["writetime_gap_s"] == 0.9 and len(record["rounds"]) == 2
-    assert record["worsts"]["recovery_s"] == 50.5 and record["writer_consistency"] == lab.cfg.consistency
+    assert record["worsts"]["recovery_s"] == 50.5 and record["writer_consistency"] == "ONE" != lab.cfg.consistency
 
 
 def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):

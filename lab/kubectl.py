@@ -129,8 +129,7 @@ class Kubectl:
         # --wait=false: chaos times recovery from the moment of deletion, not from when the old pod is gone.
         argv = self.base() + ["delete", "pod", *pods, "--wait=false"]
         if force:
-            # A crash rather than a shutdown: the API forgets the pod at once, and the kubelet gives the
-            # container only its minimum 2 s between SIGTERM and SIGKILL, too short for Cassandra's drain.
+            # A crash rather than a shutdown: no preStop drain, no grace period.
             argv += ["--grace-period=0", "--force"]
         return argv
 

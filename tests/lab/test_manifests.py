@@ -109,8 +109,7 @@ def test_heap_fits_inside_the_memory_limit_and_requests_are_small():
 
 def test_probes_drain_and_grace_period():
     spec = STS["spec"]["template"]["spec"]
-    # Cassandra drains itself on SIGTERM (its shutdown hook); a preStop `nodetool drain` only added a JVM.
-    assert "lifecycle" not in C_CASS
+    assert C_CASS["lifecycle"]["preStop"]["exec"]["command"][-1] == "nodetool drain"
     assert spec["terminationGracePeriodSeconds"] >= 60
     # No probe starts a JVM (nodetool): CQL opens only after the node is NORMAL, so its port is readiness.
     assert "exec" not in C_CASS["readinessProbe"] and C_CASS["readinessProbe"]["tcpSocket"]["port"] == "cql"

@@ -62,8 +62,7 @@ class LabBench:
     up_steps: list[dict[str, Any]] = field(default_factory=list)
     pods: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rounds: list[DeletionRound] = field(default_factory=list)
-
-    consistency: str = ""  # the writer's, for the record: the gap depends on it
+    consistency: str = ""  # the deployed writer's, for the record: the gap depends on it
 
     def _columns(self) -> dict[str, list[float | None]]:
         columns = {f"{p}_s": [r.phases.get(p) for r in self.rounds] for p in REPLACE_PHASES}

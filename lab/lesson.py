@@ -31,7 +31,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import chaos, kubectl, names, output, status, workflow
+from lab import chaos, crictl, kubectl, names, output, status, workflow
 from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report.model import command_item, utc
@@ -292,15 +292,19 @@ class Lesson:
         try:
             step.note(f"kubectl delete pod {VICTIM}: the StatefulSet controller creates a new pod with the same "
                       "name, identity and volume.")
-            self._delete_and_wait(step, force=False)
+            self._delete_and_wait(step, crash=False)
             if self._restarts() == before:
-                # A graceful deletion drains the node first; when the seed writer's one in-flight write was
-                # not on that node, it survives. A crash (no drain, no grace) is the failure it cannot:
-                # its next write to the vanished node times out, and that error is fatal.
-                step.observe(f"the seed writer survived the graceful deletion (its writes were not on {VICTIM} "
-                             "when it drained); now the same pod crashes instead")
-                step.note(f"kubectl delete pod {VICTIM} --grace-period=0 --force: a crash, no drain.")
-                self._delete_and_wait(step, force=True)
+                # A graceful deletion lets Cassandra shut down (SIGTERM: it stops taking requests, finishes
+                # those in flight and tells its peers and clients it leaves), so the seed writer's one
+                # synchronous write rarely meets it. A crash gives no notice: whatever write was on that node
+                # fails, and that error is fatal to the seed writer. `--grace-period=0 --force` is not a
+                # crash (the kubelet still sends SIGTERM and waits 2 s, long enough for that shutdown), so the
+                # JVM is killed from its node, where SIGKILL cannot be ignored, and the pod deleted.
+                step.observe(f"the seed writer survived the graceful deletion ({VICTIM} shut down cleanly: its "
+                             "in-flight writes finished); now the same pod crashes instead")
+                step.note(f"A crash: {VICTIM}'s Cassandra process killed with SIGKILL on its node (no shutdown, "
+                          "no notice to peers or clients), then the pod deleted.")
+                self._delete_and_wait(step, crash=True)
         finally:
             samples = sampler.stop()
         self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
@@ -319,20 +323,39 @@ class Lesson:
                      f"RESTARTS {step.facts['pod_restarts']}; seed writer restarts {before} -> {after}")
         step.facts["gaps"] = self._verify_gaps(step)
 
-    def _delete_and_wait(self, step: _Step, *, force: bool) -> None:
-        """Delete the victim as the assignment types it (or as a crash), wait until its successor is Ready,
+    def _crash(self, step: _Step, pod: dict[str, Any]) -> None:
+        """SIGKILL the victim's Cassandra process from its kind node (its host pid from ``crictl inspect``)."""
+        node, cid = pod.get("spec", {}).get("nodeName", ""), crictl.container_id(pod)
+        if not node or not cid:
+            raise LabError(f"lesson: {VICTIM} has no node or container id in its status; `invoke status`")
+        inspect = step.command(crictl.crictl_args(node, "inspect", cid), f"{VICTIM}'s container on {node}",
+                               show=False)
+        try:
+            pid = crictl.pid_of(inspect.stdout)
+        except ValueError as err:
+            raise LabError(f"lesson: crictl on {node} did not give {VICTIM}'s pid ({err}); is the node up?") from err
+        outcome = step.command(crictl.kill_args(node, pid), f"SIGKILL {VICTIM}'s Cassandra (pid {pid} on {node})",
+                               mutate=True)
+        if not outcome.ok:
+            raise LabError(f"lesson: killing {VICTIM}'s Cassandra failed: {outcome.stderr.strip()[:200]}")
+
+    def _delete_and_wait(self, step: _Step, *, crash: bool) -> None:
+        """Delete the victim as the assignment types it (or crash it first), wait until its successor is Ready,
         then a little longer: the seed writer's restart (and its back-off) shows in RESTARTS a bit later."""
-        old_uid = kubectl.pod_uid(kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {})
-        argv = self.kube.base() + ["delete", "pod", VICTIM] + (["--grace-period=0", "--force"] if force else [])
+        pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {}
+        old_uid = kubectl.pod_uid(pod)
         deleted = self.clock()
-        step.command(argv, f"delete {VICTIM}" + (" (a crash)" if force else ""), mutate=True, timeout=300)
+        if crash:
+            self._crash(step, pod)
+        argv = self.kube.base() + ["delete", "pod", VICTIM] + (["--grace-period=0", "--force"] if crash else [])
+        step.command(argv, f"delete {VICTIM}" + (" (after the crash)" if crash else ""), mutate=True, timeout=300)
 
         def back() -> bool:
             pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM)
             return pod is not None and kubectl.pod_uid(pod) != old_uid and kubectl.pod_ready(pod)
         self._until(back, f"{VICTIM} Ready again", timeout=max(self.wait, 600), every=2.0)
         step.facts["recovery_s"] = round(self.clock() - deleted, 1)
-        step.facts["forced"] = force
+        step.facts["crashed"] = crash
         self.sleep(20)
 
     def _start_seq(self, step: _Step, label: str) -> int:

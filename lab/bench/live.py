@@ -165,7 +165,7 @@ def _show(lab: Lab, bench: LabBench) -> None:
         for label, figures in (("median", bench.medians()), ("worst", bench.worsts())):
             rows.append([label, *(_secs(figures[f"{c}_s"]) for c in REPLACE_PHASES), _secs(figures["recovery_s"]),
                          _secs(figures["sampled_stall_s"]), _secs(figures["writetime_gap_s"]), "", ""])
-        kind = "forced deletion (no drain)" if bench.rounds[0].force else "deletion"
+        kind = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
         output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}, writer at {bench.consistency}: "
                                           "seconds per phase from the deletion")
     stamp = output.timestamp()

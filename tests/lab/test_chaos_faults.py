@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from lab import chaos
+from lab import chaos, crictl
 from lab.chaos import ChaosSettings, faults
 from lab.chaos.faults import partition as partition_mod
 from lab.chaos.sampling import CqlProgress
@@ -412,11 +412,12 @@ def test_the_cut_keeps_loopback_and_the_gateway_and_drops_the_rest_both_ways():
 
 
 def test_crictl_parsers():
-    assert partition_mod.sandbox_of(CRICTL_INSPECT) == "sb-2"
-    assert partition_mod.pid_of(CRICTL_INSPECTP) == 777
+    assert crictl.sandbox_of(CRICTL_INSPECT) == "sb-2"
+    assert crictl.pid_of(CRICTL_INSPECTP) == 777
     with pytest.raises(ValueError):
-        partition_mod.pid_of('{"info": {}}')
-    assert partition_mod.container_id(pod("cassandra-2", "x", True)) == "cid-x"
+        crictl.pid_of('{"info": {}}')
+    assert crictl.container_id(pod("cassandra-2", "x", True)) == "cid-x"
+    assert crictl.kill_args("kind-worker2", 4242) == ["docker", "exec", "kind-worker2", "kill", "-KILL", "4242"]
 
 
 def test_a_dry_partition_prints_both_rule_changes(capsys):

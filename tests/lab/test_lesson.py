@@ -8,7 +8,7 @@ import re
 import pytest
 
 from lab import lesson
-from lab.errors import PreconditionError
+from lab.errors import LabError, PreconditionError
 from tests.lab.labfakes import FakeCtx, make_lab
 
 
@@ -118,3 +118,35 @@ def test_the_start_seq_is_read_from_the_new_pod_not_the_one_terminating(project)
     step = lesson._Step(run.lab, 3, clock=lambda: 0.0)
     assert run._start_seq(step, "with resume") == 2604
     assert not ctx.matching("logs ece573-prj04-writer-old") and not ctx.matching("logs --selector")
+
+
+def _victim(uid: str, *, ready: bool = True) -> str:
+    return json.dumps({"metadata": {"name": "cassandra-1", "uid": uid}, "spec": {"nodeName": "kind-worker2"},
+                       "status": {"conditions": [{"type": "Ready", "status": str(ready)}],
+                                  "containerStatuses": [{"name": "cassandra", "containerID": f"containerd://c-{uid}"}]}})
+
+
+def test_the_crash_is_a_sigkill_from_the_node_then_the_deletion(project):
+    """A forced deletion still sends SIGTERM (and Cassandra shuts down cleanly within the kubelet's 2 s), so the
+    lesson's crash kills the JVM by its host pid on the node, then deletes the pod; the new one is awaited."""
+    ctx = FakeCtx([
+        ("get pod cassandra-1", [_victim("old"), _victim("new")]),
+        ("crictl inspect c-old", json.dumps({"info": {"sandboxID": "sb", "pid": 4242}})),
+    ])
+    clock = iter(range(1000))
+    run = lesson.Lesson(make_lab(project, ctx), clock=lambda: next(clock), sleep=lambda s: None, wait=30)
+    step = lesson._Step(run.lab, 2, clock=lambda: 0.0)
+    run._delete_and_wait(step, crash=True)
+    kill, = ctx.matching(r"docker exec kind-worker2 kill")
+    delete, = ctx.matching(r"delete pod cassandra-1")
+    assert kill.endswith("kill -KILL 4242") and "--grace-period=0 --force" in delete
+    assert ctx.commands.index(kill) < ctx.commands.index(delete)
+    assert step.facts["crashed"] is True and step.facts["recovery_s"] > 0
+
+
+def test_a_crash_without_a_pid_stops_with_one_line_and_deletes_nothing(project):
+    ctx = FakeCtx([("get pod cassandra-1", _victim("old")), ("crictl inspect", '{"info": {}}')])
+    run = lesson.Lesson(make_lab(project, ctx), clock=lambda: 0.0, sleep=lambda s: None, wait=30)
+    with pytest.raises(LabError, match="crictl on kind-worker2 did not give cassandra-1's pid"):
+        run._delete_and_wait(lesson._Step(run.lab, 2, clock=lambda: 0.0), crash=True)
+    assert not ctx.matching("kill|delete pod")

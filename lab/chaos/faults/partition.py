@@ -15,15 +15,14 @@ two replicas; the cut replica catches up from hints once it is back.
 
 from __future__ import annotations
 
-import json
-
-from lab import docker, kubectl, names
+from lab import docker, kubectl
 from lab.cassandra import parse_nodetool_status
 from lab.chaos import watch
 from lab.chaos.faults.base import Fault, register
 from lab.chaos.faults.pod import other_cassandra
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
+from lab.crictl import container_id, crictl_args, pid_of, sandbox_of
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.names import CASSANDRA_PODS
 
@@ -60,33 +59,8 @@ def restore_script() -> str:
     ])
 
 
-def container_id(pod: dict, container: str = names.CASSANDRA_CONTAINER) -> str:
-    """The CRI id of ``container`` in a pod's status ("containerd://<id>" -> "<id>"), or ''."""
-    for cs in pod.get("status", {}).get("containerStatuses", []) or []:
-        if cs.get("name") == container and cs.get("containerID"):
-            return cs["containerID"].split("://", 1)[-1]
-    return ""
-
-
-def sandbox_of(inspect_json: str) -> str:
-    """The pod sandbox id from ``crictl inspect <container>`` output."""
-    return str(json.loads(inspect_json).get("info", {}).get("sandboxID") or "")
-
-
-def pid_of(inspectp_json: str) -> int:
-    """The sandbox's pid (its network namespace is the pod's) from ``crictl inspectp`` output."""
-    pid = json.loads(inspectp_json).get("info", {}).get("pid")
-    if not isinstance(pid, int) or pid <= 0:
-        raise ValueError("no pid in crictl inspectp output")
-    return pid
-
-
 def in_netns_args(node: str, pid: int | str, script: str) -> list[str]:
     return docker.exec_args(node, ["nsenter", f"--net=/proc/{pid}/ns/net", "sh", "-c", script])
-
-
-def crictl_args(node: str, *args: str) -> list[str]:
-    return docker.exec_args(node, ["crictl", *args])
 
 
 @register("partition")

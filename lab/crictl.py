@@ -3,7 +3,7 @@
 Kubernetes names a container by its CRI id ("containerd://<id>" in the pod's status); the node's runtime
 knows the rest: which sandbox holds it and the host pid of each, in the node's pid namespace. That pid is
 what a fault needs from outside the pod: ``nsenter`` into the sandbox's network namespace (a partition),
-or a signal the container cannot ignore (a crash: SIGKILL sent to a container's PID 1 from inside its own
+or a signal the container cannot ignore (SIGKILL or SIGSTOP sent to a container's PID 1 from inside its own
 pid namespace is ignored, sent from the node it is not).
 """
 

@@ -296,14 +296,16 @@ class Lesson:
             if self._restarts() == before:
                 # A graceful deletion lets Cassandra shut down (SIGTERM: it stops taking requests, finishes
                 # those in flight and tells its peers and clients it leaves), so the seed writer's one
-                # synchronous write rarely meets it. A crash gives no notice: whatever write was on that node
-                # fails, and that error is fatal to the seed writer. `--grace-period=0 --force` is not a
-                # crash (the kubelet still sends SIGTERM and waits 2 s, long enough for that shutdown), so the
-                # JVM is killed from its node, where SIGKILL cannot be ignored, and the pod deleted.
+                # synchronous write rarely meets it. A crashed machine gives no notice: it stops answering,
+                # its connections stay open, and the write on it hangs until it fails, which is fatal to
+                # the seed writer. `--grace-period=0 --force` alone is not that (the kubelet still sends
+                # SIGTERM and waits 2 s, long enough for Cassandra's shutdown), and neither is a bare SIGKILL
+                # (the kernel closes the sockets at once and the driver routes around them). So the JVM is
+                # frozen from its node (SIGSTOP, which a process cannot ignore), then the pod is deleted.
                 step.observe(f"the seed writer survived the graceful deletion ({VICTIM} shut down cleanly: its "
                              "in-flight writes finished); now the same pod crashes instead")
-                step.note(f"A crash: {VICTIM}'s Cassandra process killed with SIGKILL on its node (no shutdown, "
-                          "no notice to peers or clients), then the pod deleted.")
+                step.note(f"A crash: {VICTIM}'s Cassandra process frozen on its node (SIGSTOP: it stops answering "
+                          "without closing a connection, as a crashed machine), then the pod deleted with --force.")
                 self._delete_and_wait(step, crash=True)
         finally:
             samples = sampler.stop()
@@ -324,7 +326,7 @@ class Lesson:
         step.facts["gaps"] = self._verify_gaps(step)
 
     def _crash(self, step: _Step, pod: dict[str, Any]) -> None:
-        """SIGKILL the victim's Cassandra process from its kind node (its host pid from ``crictl inspect``)."""
+        """Freeze the victim's Cassandra process from its kind node (its host pid from ``crictl inspect``)."""
         node, cid = pod.get("spec", {}).get("nodeName", ""), crictl.container_id(pod)
         if not node or not cid:
             raise LabError(f"lesson: {VICTIM} has no node or container id in its status; `invoke status`")
@@ -334,10 +336,10 @@ class Lesson:
             pid = crictl.pid_of(inspect.stdout)
         except ValueError as err:
             raise LabError(f"lesson: crictl on {node} did not give {VICTIM}'s pid ({err}); is the node up?") from err
-        outcome = step.command(crictl.kill_args(node, pid), f"SIGKILL {VICTIM}'s Cassandra (pid {pid} on {node})",
-                               mutate=True)
+        outcome = step.command(crictl.kill_args(node, pid, "STOP"),
+                               f"freeze {VICTIM}'s Cassandra (SIGSTOP to pid {pid} on {node})", mutate=True)
         if not outcome.ok:
-            raise LabError(f"lesson: killing {VICTIM}'s Cassandra failed: {outcome.stderr.strip()[:200]}")
+            raise LabError(f"lesson: freezing {VICTIM}'s Cassandra failed: {outcome.stderr.strip()[:200]}")
 
     def _delete_and_wait(self, step: _Step, *, crash: bool) -> None:
         """Delete the victim as the assignment types it (or crash it first), wait until its successor is Ready,

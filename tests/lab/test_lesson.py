@@ -126,9 +126,9 @@ def _victim(uid: str, *, ready: bool = True) -> str:
                                   "containerStatuses": [{"name": "cassandra", "containerID": f"containerd://c-{uid}"}]}})
 
 
-def test_the_crash_is_a_sigkill_from_the_node_then_the_deletion(project):
+def test_the_crash_freezes_the_jvm_from_the_node_then_deletes_the_pod(project):
     """A forced deletion still sends SIGTERM (and Cassandra shuts down cleanly within the kubelet's 2 s), so the
-    lesson's crash kills the JVM by its host pid on the node, then deletes the pod; the new one is awaited."""
+    lesson's crash freezes the JVM by its host pid on the node, then deletes the pod; the new one is awaited."""
     ctx = FakeCtx([
         ("get pod cassandra-1", [_victim("old"), _victim("new")]),
         ("crictl inspect c-old", json.dumps({"info": {"sandboxID": "sb", "pid": 4242}})),
@@ -139,7 +139,7 @@ def test_the_crash_is_a_sigkill_from_the_node_then_the_deletion(project):
     run._delete_and_wait(step, crash=True)
     kill, = ctx.matching(r"docker exec kind-worker2 kill")
     delete, = ctx.matching(r"delete pod cassandra-1")
-    assert kill.endswith("kill -KILL 4242") and "--grace-period=0 --force" in delete
+    assert kill.endswith("kill -STOP 4242") and "--grace-period=0 --force" in delete
     assert ctx.commands.index(kill) < ctx.commands.index(delete)
     assert step.facts["crashed"] is True and step.facts["recovery_s"] > 0
 

@@ -22,6 +22,14 @@ def container_id(pod: dict, container: str = names.CASSANDRA_CONTAINER) -> str:
     return ""
 
 
+def locate(pod: dict, container: str = names.CASSANDRA_CONTAINER) -> tuple[str, str]:
+    """The pod's node and the CRI id of ``container`` in it; ValueError when its status does not say yet."""
+    node, cid = pod.get("spec", {}).get("nodeName", ""), container_id(pod, container)
+    if not node or not cid:
+        raise ValueError("no node or container id in its status")
+    return node, cid
+
+
 def crictl_args(node: str, *args: str) -> list[str]:
     return docker.exec_args(node, ["crictl", *args])
 

@@ -327,9 +327,10 @@ class Lesson:
 
     def _crash(self, step: _Step, pod: dict[str, Any]) -> None:
         """Freeze the victim's Cassandra process from its kind node (its host pid from ``crictl inspect``)."""
-        node, cid = pod.get("spec", {}).get("nodeName", ""), crictl.container_id(pod)
-        if not node or not cid:
-            raise LabError(f"lesson: {VICTIM} has no node or container id in its status; `invoke status`")
+        try:
+            node, cid = crictl.locate(pod)
+        except ValueError as err:
+            raise LabError(f"lesson: {VICTIM} has {err}; `invoke status`") from err
         inspect = step.command(crictl.crictl_args(node, "inspect", cid), f"{VICTIM}'s container on {node}",
                                show=False)
         try:

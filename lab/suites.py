@@ -21,11 +21,12 @@ QUICK_MARKERS = "not slow and not cluster"
 #: The end-to-end run on a kind cluster; what `invoke e2e` runs.
 E2E_TESTS = "tests/e2e"
 
+#: The heavy tiers end with their slowest tests and seconds: where a long run's time went, in its own log.
+SLOWEST = "--durations=25"
+
 
 def pytest_args(*, quick: bool = False, extra: str = "", paths: tuple[str, ...] = ()) -> list[str]:
-    argv = [sys.executable, "-m", "pytest"]
-    if quick:
-        argv += ["-m", QUICK_MARKERS]
+    argv = [sys.executable, "-m", "pytest", *(["-m", QUICK_MARKERS] if quick else [SLOWEST])]
     return argv + list(paths) + shlex.split(extra)
 
 

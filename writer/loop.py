@@ -7,9 +7,10 @@ writes held back by the rate cap), to store ``last_seq``, to log progress and to
 One lock guards the shared state; nothing slow runs under it.
 
 Failure rule: a failed unit (one row or one batch) goes to a retry heap and is written again, never skipped.
-The first failure opens an "outage": new seqs are held back and only the lowest failed units are re-tried
-(a few at a time), with capped exponential backoff and jitter, until one write issued during the outage
-succeeds.
+A failure while writes issued after it have already succeeded is isolated (a coordinator that was leaving,
+one replica's timeout): the unit is re-sent at once and new seqs keep flowing. Any other failure opens an
+"outage": new seqs are held back and only the lowest failed units are re-tried (a few at a time), with
+capped exponential backoff and jitter, until one write issued during the outage succeeds.
 
 A write unanswered after WRITER_REQUEST_TIMEOUT counts as failed and is re-sent, but its first attempt stays
 alive (store.late_window): if it answers later, that late success acknowledges its rows. A permanent error
@@ -123,6 +124,9 @@ class WriteLoop:
         self._rebuild_first: float | None = None  # first rebuild attempt of this outage
         self._unhealthy_logged = False
         self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
+        self._newest_acked = float("-inf")  # issue time of the newest write acknowledged so far
+        self.isolated_failures = 0  # failures re-sent at once, without an outage
+        self._isolated_logged = float("-inf")
         self._next_log = (start // config.log_every + 1) * config.log_every
         self._lock = threading.Lock()
         self._local = threading.local()
@@ -421,6 +425,7 @@ class WriteLoop:
             elif late:
                 return
             self.last_ack = now
+            self._newest_acked = max(self._newest_acked, issued)
             # Only a write issued during the outage proves it is over; older ones were already under way.
             if self.outage_since is not None and issued >= self.outage_since:
                 ended = self._end_outage_locked(now, log_it=False)
@@ -446,7 +451,7 @@ class WriteLoop:
 
     def _on_failed(self, exc: BaseException, unit: _Unit) -> None:
         now = self.clock()
-        started = False
+        started = log_isolated = False
         first, last, issued = unit.first, unit.last, unit.issued
         if self._check_permanent(exc, f"writing seq {first}"):
             with self._lock:
@@ -461,7 +466,14 @@ class WriteLoop:
             if errors.cassandra_answered(exc):
                 self._answered_at = now
             heapq.heappush(self._retry, (first, last))
-            if self.outage_since is None:
+            if self.outage_since is None and self._newest_acked > issued:
+                # A write issued after this one has succeeded already: Cassandra takes writes, this one met a
+                # bad moment. Holding every new seq for it would turn one coordinator's exit into a stall.
+                self.isolated_failures += 1
+                self._retry_at = 0.0
+                if now - self._isolated_logged >= _STILL_DOWN_EVERY:  # a line per 10 s, not one per failure
+                    self._isolated_logged, log_isolated = now, True
+            elif self.outage_since is None:
                 started = True
                 self.outage_since = now
                 self._issued_in_outage = 0
@@ -477,6 +489,9 @@ class WriteLoop:
         if started:
             log.warning("%s: write of seq %d failed (%s); holding new writes, retrying with backoff",
                         self.topic, first, self._last_error)
+        elif log_isolated:
+            log.warning("%s: write of seq %d failed (%s); re-sent at once, later writes succeed (%d such so far)",
+                        self.topic, first, self._last_error, self.isolated_failures)
 
 
 _describe = errors.describe

@@ -8,7 +8,9 @@ Three parts, each printed as a table and kept in one JSON file (<artifacts>/benc
    started → NORMAL in the ring → CQL open → Ready (lab.bench.phases).
 3. ``rounds`` deletions of one Cassandra pod (graceful, or ``force``), each a chaos round (recovery, restarts,
    verify), split into the same phases from the deletion on, and the writer's longest gap between two
-   acknowledged writes by the rows' WRITETIME (microseconds), beside the chaos round's sampled stall.
+   acknowledged writes by the rows' WRITETIME (microseconds), beside the chaos round's sampled stall; the
+   JSON adds when that gap began after the deletion and what the writer logged meanwhile (its failed writes,
+   outages, session rebuilds), which is what explains a long one.
 
 Run it before and after a change, on the same machine, and compare the medians.
 """
@@ -24,6 +26,7 @@ from lab.bench.phases import (
     Gap,
     longest_write_gap,
     median,
+    parse_time,
     phase_seconds,
     pod_milestones,
     writetimes_query,
@@ -55,6 +58,10 @@ class DeletionRound:
     phases: dict[str, float | None]
     writer_restarts: int
     lost_rows: int
+    #: Seconds from the deletion to the start of the longest gap, and what the writer logged in the round
+    #: besides its progress (failed writes, outages over, session rebuilds): why the gap was as long as it was.
+    gap_after_s: float | None = None
+    writer_lines: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -128,7 +135,26 @@ def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
     return DeletionRound(round=result.round, pod=result.pod, force=result.force, recovery_s=result.recovery_s,
                          sampled_stall_s=result.stall_s, writetime_gap_s=round(gap.seconds, 3) if gap else None,
                          gap_at=round(gap.start, 3) if gap else None, writes_seen=gap.writes if gap else 0,
-                         phases=phases, writer_restarts=result.writer_restarts, lost_rows=result.lost_rows)
+                         phases=phases, writer_restarts=result.writer_restarts, lost_rows=result.lost_rows,
+                         gap_after_s=round(gap.start - result.deleted_at, 3) if gap else None,
+                         writer_lines=_writer_lines(lab, since=result.deleted_at))
+
+
+#: The writer's progress lines, left out of a round's writer_lines (everything else it logs is an event).
+_PROGRESS = "inserted rows to seq"
+_WRITER_LINES = 20
+
+
+def _writer_lines(lab: Lab, *, since: float) -> list[str]:
+    """The writer's log lines stamped at or after ``since``, progress left out, at most the first 20."""
+    argv = lab.kube.logs_args(selector=names.WRITER_SELECTOR, container=names.WRITER_CONTAINER, timestamps=True)
+    kept = []
+    for line in lab.runner.probe(argv, timeout=60).stdout.splitlines():
+        stamped = line.split("] ", 1)[-1]  # --prefix: "[pod/<name>/writer] <time> <line>"
+        at = parse_time(stamped)
+        if at is not None and at >= since and _PROGRESS not in stamped:
+            kept.append(stamped)
+    return kept[:_WRITER_LINES]
 
 
 def _writetime_gap(lab: Lab, result: RoundResult) -> Gap | None:

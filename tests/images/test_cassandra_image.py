@@ -107,6 +107,14 @@ def test_cassandra_runs_as_a_non_root_user(cassandra_node):
 
 
 @slow
+def test_the_jvm_maps_the_images_class_data_sharing_archive(cassandra_node):
+    # The archive bin/cds-archive recorded at build time is in use only if the JVM mapped it: a class path or
+    # a flag that does not match would make the JVM start without it, silently (-Xshare:auto).
+    maps = cassandra_node.exec(["grep", "-c", "/opt/cassandra/cds/cassandra.jsa", "/proc/1/maps"])
+    assert int(maps.strip()) >= 1
+
+
+@slow
 def test_nodetool_status_inside_the_container_shows_the_node_up(cassandra_node):
     states = parse_nodetool_status(cassandra_node.exec(["nodetool", "status"], timeout=120))
     assert list(states.values()) == ["UN"]

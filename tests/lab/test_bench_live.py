@@ -27,6 +27,15 @@ WRITETIMES = f"""
 """
 
 
+#: The writer's log with --prefix --timestamps: a line before the deletion (T0 + 0.5), progress, and two events.
+WRITER_LOG = """\
+[pod/w-1/writer] 2026-12-02T14:00:00.100000000Z 14:00:00 WARNING test: write of seq 90 failed (earlier)
+[pod/w-1/writer] 2026-12-02T14:00:10.300000000Z 14:00:10 INFO test: inserted rows to seq 102
+[pod/w-1/writer] 2026-12-02T14:00:10.400000000Z 14:00:10 WARNING test: write of seq 103 failed (ConnectionShutdown)
+[pod/w-1/writer] 2026-12-02T14:00:11.000000000Z 14:00:11 WARNING test: outage over after 0.6 s (3 retries so far)
+"""
+
+
 #: The deployed writer runs at ONE whatever the lab's config says: the bench reports the cluster's truth.
 WRITER_DEPLOYMENT = {"spec": {"template": {"spec": {"containers": [
     {"name": "writer", "env": [{"name": "TOPIC", "value": "test"}, {"name": "CONSISTENCY", "value": "ONE"}]}]}}}}
@@ -40,6 +49,7 @@ def cluster(project):
         (r"logs cassandra-\d --container cassandra --timestamps", LOG),
         (r"writetime\(value\)", WRITETIMES),
         (r"get deployment ece573-prj04-writer --output json", json.dumps(WRITER_DEPLOYMENT)),
+        (r"logs --selector app=ece573-prj04-writer .*--container writer --timestamps", WRITER_LOG),
     ])
     return make_lab(project, ctx), ctx
 
@@ -66,6 +76,10 @@ def test_each_round_is_a_chaos_round_split_into_phases_and_measured_by_writetime
     first = bench.rounds[0]
     assert first.phases["replaced"] == 3.5 and first.phases["ready"] == 11.25
     assert (first.writetime_gap_s, first.writes_seen, first.sampled_stall_s) == (0.9, 3, 1.0)
+    assert first.gap_after_s == 9.7  # the gap starts at T0 + 10.2, the deletion was at T0 + 0.5
+    # what the writer said from the deletion on, its progress left out: why the gap lasted
+    assert [line.split(" WARNING ")[-1] for line in first.writer_lines] == [
+        "test: write of seq 103 failed (ConnectionShutdown)", "test: outage over after 0.6 s (3 retries so far)"]
     # the write times are read for the round's seqs, from a pod the rounds do not delete
     [query] = {c for c in ctx.matching("writetime") if "seq >= 101 AND seq <= 103" in c and "cassandra-0" in c}
     assert query

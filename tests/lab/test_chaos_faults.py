@@ -417,6 +417,9 @@ def test_crictl_parsers():
     with pytest.raises(ValueError):
         crictl.pid_of('{"info": {}}')
     assert crictl.container_id(pod("cassandra-2", "x", True)) == "cid-x"
+    assert crictl.locate(pod("cassandra-2", "x", True, node="kind-worker2")) == ("kind-worker2", "cid-x")
+    with pytest.raises(ValueError, match="no node or container id"):
+        crictl.locate(pod("cassandra-2", "x", False, scheduled=False))  # not scheduled yet: no node, no container
     assert crictl.kill_args("kind-worker2", 4242) == ["docker", "exec", "kind-worker2", "kill", "-KILL", "4242"]
 
 

@@ -12,7 +12,7 @@ from tests.lab.labfakes import NO_IMAGE_BUILDS, FakeCtx, make_cfg
 
 
 def test_pytest_args():
-    assert suites.pytest_args() == [sys.executable, "-m", "pytest"]
+    assert suites.pytest_args() == [sys.executable, "-m", "pytest", "--durations=25"]
     assert suites.pytest_args(quick=True, extra="-k 'kind and not slow' -x") == [
         sys.executable, "-m", "pytest", "-m", "not slow and not cluster", "-k", "kind and not slow", "-x"]
 

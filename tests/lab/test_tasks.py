@@ -341,7 +341,7 @@ def test_full_test_run_builds_the_cassandra_image_when_none_can_be_had_and_expor
         re.compile(".*"): Result("", exited=0)}, repeat=True)
     tasks.test(c, args="-x tests/writer")
     assert "docker pull cassandra:5.0" in " ".join(_commands(c))
-    assert c.run.call_args.args[0] == f"{sys.executable} -m pytest -x tests/writer"
+    assert c.run.call_args.args[0] == f"{sys.executable} -m pytest --durations=25 -x tests/writer"
     assert c.run.call_args.kwargs["env"] == {"CASSANDRA_IMAGE": "lab/cassandra:5.0.2-abc"}
     assert built == [{"force": False}]
 

@@ -95,8 +95,55 @@ def test_failed_seqs_are_retried_never_skipped(caplog):
     assert store.rows == set(range(1, 1001))
     assert store.violations == []
     assert loop.retries >= 2 * 10 and loop.errors["RuntimeError"] == loop.retries
+    # each failure either opened an outage or, with later writes already acknowledged, was re-sent at once
+    assert "holding new writes, retrying with backoff" in caplog.text or "re-sent at once" in caplog.text
+
+
+class OneSlowFailure:
+    """Writes land at once, on the caller's thread, except the unit holding ``seq``: its first attempt fails
+    ``after`` seconds later (a coordinator that left with it), while the writes issued after it succeed."""
+
+    def __init__(self, seq: int, after: float = 0.05):
+        self.rows: set[int] = set()
+        self.seq, self.after, self.failed = seq, after, False
+        self.last_seq_writes: list[int] = []
+
+    def submit_rows(self, first, last, callback, errback, *args):
+        if first <= self.seq <= last and not self.failed:
+            self.failed = True
+            threading.Timer(self.after, errback, (RuntimeError("coordinator left"), *args)).start()
+            return
+        self.rows.update(range(first, last + 1))
+        callback(None, *args)
+
+    def submit_last_seq(self, seq, callback, errback, *args):
+        self.last_seq_writes.append(seq)
+        callback(None, *args)
+
+    def write_last_seq(self, seq, timeout):
+        self.last_seq_writes.append(seq)
+
+
+def test_a_failure_while_later_writes_succeed_is_re_sent_at_once_without_holding_writes(caplog):
+    store = OneSlowFailure(seq=40)
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=3000, rate=20000.0), start=0)
+        assert loop.run() == 3000
+    assert store.rows == set(range(1, 3001))
+    assert (loop.isolated_failures, loop.retries, loop.outages) == (1, 1, 0)
+    assert "write of seq 37 failed (RuntimeError: coordinator left); re-sent at once" in caplog.text
+    assert "holding new writes" not in caplog.text
+    assert store.last_seq_writes[-1] == 3000
+
+
+def test_a_failure_with_nothing_acknowledged_after_it_opens_an_outage(caplog):
+    store = OneSlowFailure(seq=2, after=0.0)  # fails before any later write could be acknowledged
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=40, in_flight=1), start=0)
+        assert loop.run() == 40
+    assert store.rows == set(range(1, 41))
+    assert (loop.isolated_failures, loop.outages) == (0, 1)
     assert "holding new writes, retrying with backoff" in caplog.text
-    assert "outage over after" in caplog.text
 
 
 def test_an_outage_holds_writes_then_resumes_without_a_gap(caplog):

@@ -12,6 +12,7 @@
 #   CASSANDRA_NUM_TOKENS       num_tokens                         (default: 16)
 #   MAX_HEAP_SIZE, HEAP_NEWSIZE  heap (-Xms/-Xmx) and young generation (-Xmn); set both or neither
 #   JVM_OPTS                   appended last, so it wins over everything above
+#   CASSANDRA_CDS              "off": start without the image's class-data sharing archive (default: on)
 #   CASSANDRA_SEED_WAIT        seconds to wait for seed names to resolve before starting (default 300;
 #                              0: no wait). Not in the official image; see wait_for_seeds below.
 #
@@ -189,6 +190,14 @@ start_cassandra() {
         -Dcassandra.logdir=/var/lib/cassandra/logs
         -Dlogback.configurationFile="$CASSANDRA_CONF"/logback.xml
     )
+    # Class-data sharing: the image holds an archive of the classes a start loads, recorded when it was built
+    # (bin/cds-archive); the JVM maps it instead of reading, parsing and verifying those classes again. A JVM
+    # whose flags or class path do not match the archive starts without it (-Xshare:auto, the default).
+    # CASSANDRA_CDS=off leaves it out.
+    if [ -r "$CASSANDRA_HOME/cds/cassandra.jsa" ] && [ "${CASSANDRA_CDS:-on}" != off ]; then
+        jvm+=(-XX:+UnlockDiagnosticVMOptions -XX:+AllowArchivingWithJavaAgent
+              -XX:SharedArchiveFile="$CASSANDRA_HOME/cds/cassandra.jsa")
+    fi
     # G1 sizes the young generation itself against its pause target; -Xmn would override that, so
     # HEAP_NEWSIZE only applies when JVM_OPTS choose another collector (as Cassandra's scripts do).
     if [ -n "${HEAP_NEWSIZE:-}" ] && [[ " ${JVM_OPTS:-} " =~ \ -XX:\+Use(Parallel|Serial|ConcMarkSweep)GC\  ]]; then
@@ -201,7 +210,9 @@ start_cassandra() {
     echo "docker-entrypoint: cluster=${CASSANDRA_CLUSTER_NAME:-Test Cluster} listen=$listen broadcast=$broadcast seeds=$seeds heap=$heap"
     # exec: java becomes PID 1 and receives `docker stop`'s SIGTERM itself, so Cassandra's
     # shutdown hook drains and flushes before the JVM exits.
-    exec java "${jvm[@]}" -cp "$CASSANDRA_CONF:$CASSANDRA_HOME/lib/*" org.apache.cassandra.service.CassandraDaemon
+    # The configuration directory last: the JVM archives classes from jars only, and only while no non-empty
+    # directory comes before them on the class path.
+    exec java "${jvm[@]}" -cp "$CASSANDRA_HOME/lib/*:$CASSANDRA_CONF" org.apache.cassandra.service.CassandraDaemon
 }
 
 # `docker run IMAGE -Dfoo=bar` means "start Cassandra with these extra flags", as in the official image.

@@ -22,7 +22,7 @@ from lab.chaos.faults.base import Fault, register
 from lab.chaos.faults.pod import other_cassandra
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
-from lab.crictl import container_id, crictl_args, pid_of, sandbox_of
+from lab.crictl import crictl_args, locate, pid_of, sandbox_of
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.names import CASSANDRA_PODS
 
@@ -94,11 +94,11 @@ class Partition(Fault):
 
     def _locate(self, env: Env, pod: dict) -> None:
         """The pod's node and its sandbox's pid; PreconditionError when the node cannot tell."""
-        self.node = pod.get("spec", {}).get("nodeName", "")
         self.uid, self.restarts = kubectl.pod_uid(pod), kubectl.pod_restarts(pod)
-        cid = container_id(pod)
-        if not self.node or not cid:
-            raise PreconditionError(f"{self.name}: no node or container id in its status; is it running?")
+        try:
+            self.node, cid = locate(pod)
+        except ValueError as err:
+            raise PreconditionError(f"{self.name}: {err}; is it running?") from err
         try:
             sandbox = sandbox_of(env.runner.output(crictl_args(self.node, "inspect", cid), timeout=60))
             self.pid = pid_of(env.runner.output(crictl_args(self.node, "inspectp", sandbox), timeout=60))

@@ -35,6 +35,7 @@ from lab import chaos, crictl, kubectl, names, output, status, workflow
 from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report.model import command_item, utc
+from lab.report.parse import PROGRESS, RESUME
 from lab.runner import Outcome
 from lab.verify import verify
 
@@ -50,8 +51,6 @@ TABLE_HEADERS = ["writer", "restarts", "longest stall (s)", "resumed from", "gap
 VICTIM = "cassandra-1"
 
 _UNKNOWN_TOPIC = re.compile(r"Unknown topic")
-_START = re.compile(r"(\S+): start from lastSeq=(\d+)")
-_PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
 _CANNOT_WRITE = re.compile(r"Cannot (write|connect|query)")
 
 
@@ -272,7 +271,7 @@ class Lesson:
 
         def flowing() -> bool:
             out = self.lab.runner.probe(self.kube.logs_args(selector=names.WRITER_SELECTOR, tail=5), timeout=30)
-            seen[:] = [int(m.group(2)) for m in map(_PROGRESS.search, out.stdout.splitlines()) if m]
+            seen[:] = [int(m.group(2)) for m in map(PROGRESS.search, out.stdout.splitlines()) if m]
             return bool(seen)
         self._until(flowing, "writer progress ('inserted rows to seq')", every=3.0)
         return seen[-1]
@@ -319,7 +318,7 @@ class Lesson:
             died = first_match(_CANNOT_WRITE, self.writer_logs(step, previous=True))
             step.facts["seed_error_line"] = died.string.strip() if died else ""
         logs = self.writer_logs(step)
-        start = [int(m.group(2)) for m in map(_START.search, logs.splitlines()) if m]
+        start = [int(m.group(2)) for m in map(RESUME.search, logs.splitlines()) if m]
         step.facts["seed_resumed_from"] = start[-1] if start else "n/a"
         step.observe(f"{VICTIM} Ready after {step.facts['recovery_s']} s, AGE {step.facts['pod_age_s']} s, "
                      f"RESTARTS {step.facts['pod_restarts']}; seed writer restarts {before} -> {after}")
@@ -372,7 +371,7 @@ class Lesson:
                 return False
             argv = self.kube.logs_args(pod=pod["metadata"]["name"], container=names.WRITER_CONTAINER, tail=50)
             out = self.lab.runner.probe(argv, timeout=30)
-            found[:] = [int(m.group(2)) for m in map(_START.search, out.stdout.splitlines()) if m]
+            found[:] = [int(m.group(2)) for m in map(RESUME.search, out.stdout.splitlines()) if m]
             return bool(found)
         self._until(started, f"'start from lastSeq=' ({label})")
         self.writer_logs(step)

@@ -37,6 +37,7 @@ from lab.chaos.faults.pod import other_cassandra
 from lab.config import check_topic
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.report.parse import PROGRESS
 
 #: Phase columns of a Cassandra pod's start (a deployed pod) and of a replacement (after a deletion).
 START_PHASES = ("scheduled", "initialized", "started", "normal", "cql_open", "ready")
@@ -140,8 +141,6 @@ def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
                          writer_lines=_writer_lines(lab, since=result.deleted_at))
 
 
-#: The writer's progress lines, left out of a round's writer_lines (everything else it logs is an event).
-_PROGRESS = "inserted rows to seq"
 _WRITER_LINES = 20
 
 
@@ -152,7 +151,7 @@ def _writer_lines(lab: Lab, *, since: float) -> list[str]:
     for line in lab.runner.probe(argv, timeout=60).stdout.splitlines():
         stamped = line.split("] ", 1)[-1]  # --prefix: "[pod/<name>/writer] <time> <line>"
         at = parse_time(stamped)
-        if at is not None and at >= since and _PROGRESS not in stamped:
+        if at is not None and at >= since and not PROGRESS.search(stamped):  # progress is no event
             kept.append(stamped)
     return kept[:_WRITER_LINES]
 

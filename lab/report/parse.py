@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import re
 
-_RESUME = re.compile(r"(\S+): start from lastSeq=(\d+)")
-_PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
+#: The writer's start line ("<topic>: start from lastSeq=<n>").
+RESUME = re.compile(r"(\S+): start from lastSeq=(\d+)")
+#: The writer's progress line ("<topic>: inserted rows to seq <n>"); the lesson and the bench read it too.
+PROGRESS = re.compile(r"(\S+): inserted rows to seq (\d+)")
 _RUNNING_AT = re.compile(r"^(.+?) is running at (\S+)", re.M)
 #: Colour and cursor escapes (kubectl cluster-info colours its output even into a pipe): not text.
 _ESCAPES = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -63,10 +65,10 @@ def cluster_info(text: str) -> dict[str, str]:
 
 def log_starts(lines: list[str]) -> list[tuple[str, int]]:
     """(topic, N) of every ``<topic>: start from lastSeq=N`` line, in order."""
-    return [(m.group(1), int(m.group(2))) for m in (_RESUME.search(line) for line in lines) if m]
+    return [(m.group(1), int(m.group(2))) for m in (RESUME.search(line) for line in lines) if m]
 
 
 def last_progress(lines: list[str]) -> int | None:
     """The highest ``inserted rows to seq N`` in the lines, or None."""
-    seqs = [int(m.group(2)) for m in (_PROGRESS.search(line) for line in lines) if m]
+    seqs = [int(m.group(2)) for m in (PROGRESS.search(line) for line in lines) if m]
     return max(seqs) if seqs else None

@@ -69,7 +69,7 @@ def test_first_match_finds_the_go_writer_lines():
     logs = "2026/12/01 10:00:00 Connecting cluster at cassandra-service\n2026/12/01 10:00:00 Unknown topic\n"
     match = lesson.first_match(re.compile("Unknown topic"), logs)
     assert match and match.string == "2026/12/01 10:00:00 Unknown topic"
-    assert lesson.first_match(lesson._START, "x: start from lastSeq=42").group(2) == "42"
+    assert lesson.first_match(lesson.RESUME, "x: start from lastSeq=42").group(2) == "42"
 
 
 def test_unknown_step_is_refused(project):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -46,6 +47,9 @@ _RECONNECT = dict(base_delay=0.2, max_delay=1.0, max_attempts=None)
 _SPECULATE_MIN = 0.01
 #: Schema statements and the startup reads wait at least this long: DDL waits for schema agreement.
 _STARTUP_TIMEOUT = 10.0
+#: How Cassandra says a coordinator lacks a keyspace ("Keyspace 'x' doesn't exist") or a table ("table x does
+#: not exist"): on a node that lags behind the schema, it means "not yet".
+_UNKNOWN_SCHEMA = re.compile(r"does not exist|doesn't exist")
 
 
 def late_window(config: Config) -> float:
@@ -199,38 +203,46 @@ class CassandraStore:
 
         Only what is missing is created: on a lab with authentication the operator (``invoke deploy``) makes
         the schema and the writer's role has no CREATE permission, so even an ``IF NOT EXISTS`` it does not
-        need would be refused. IF NOT EXISTS makes each statement idempotent, and the driver waits for schema
-        agreement after each DDL statement, so a table is never used before every node knows it.
+        need would be refused. IF NOT EXISTS makes each statement idempotent. We wait for schema agreement
+        after each statement ourselves: when another writer created an object first, our statement is a no-op
+        that sends no schema change back, so the driver does not wait, and the next statement's coordinator
+        may not know that object yet.
         """
         ks, session, timeout = self.config.keyspace, self.session, self._startup_timeout(timeout)
-        missing = missing_schema(self.cluster.metadata, ks)
         statements = schema_statements(ks, self.config.replication_factor)
-        for name in missing:
-            session.execute(statements[name], timeout=timeout)
-        if missing and not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
-            raise NoHostAvailable("schema agreement not reached after 30 s", {})
+        order = list(statements)
+        for name in missing_schema(self.cluster.metadata, ks):
+            try:
+                session.execute(statements[name], timeout=timeout)
+            except InvalidRequest as err:
+                self._raise_if_lagging(err, needs=order[:order.index(name)])
+                raise
+            if not self.cluster.control_connection.wait_for_schema_agreement(wait_time=30):
+                raise NoHostAvailable("schema agreement not reached after 30 s", {})
         try:
             self._prepare(self._conn)
         except InvalidRequest as err:
-            # Schema agreement counts only the nodes the driver sees up: a node it took for down (a busy ring) can
-            # still lack a table the cluster has, and answers "table ... does not exist". That node catches up
-            # through gossip, so it is an outage to wait out; a table the cluster itself lacks stays permanent.
-            if "does not exist" in str(err) and self._cluster_has_schema(ks):
-                raise NoHostAvailable(f"a node does not know the new schema yet ({err})", {}) from err
+            self._raise_if_lagging(err, needs=order)
             raise
         self._schema_ready = True
 
-    def _cluster_has_schema(self, keyspace: str) -> bool:
-        """Whether the cluster has every table of our schema, by freshly read metadata.
+    def _raise_if_lagging(self, err: InvalidRequest, needs: list[str]) -> None:
+        """Raise an outage when ``err`` (an invalid request while making or preparing the schema) means "not yet".
 
-        Our metadata can be older than the cluster: when another writer created a table first, our
-        ``IF NOT EXISTS`` was a no-op that sends no schema change back, so we never refreshed.
+        Schema agreement counts only the nodes the driver sees up: a node it took for down (a busy ring) can
+        still lack a keyspace or table the cluster has, and answers that it does not exist. That node catches
+        up through gossip, so it is an outage to wait out (the startup loop retries with backoff). When the
+        cluster itself lacks what the statement ``needs``, this returns and the request stays permanent.
         """
+        if not _UNKNOWN_SCHEMA.search(str(err)):
+            return
+        # Freshly read: our metadata can be older than the cluster (another writer's CREATE won, ours was a no-op).
         try:
             self.cluster.refresh_schema_metadata(max_schema_agreement_wait=30)
-        except DriverException as err:
-            raise NoHostAvailable(f"could not read the cluster's schema ({err})", {}) from err
-        return not missing_schema(self.cluster.metadata, keyspace)
+        except DriverException as refresh_err:
+            raise NoHostAvailable(f"could not read the cluster's schema ({refresh_err})", {}) from err
+        if not set(needs) & set(missing_schema(self.cluster.metadata, self.config.keyspace)):
+            raise NoHostAvailable(f"a node does not know the new schema yet ({err})", {}) from err
 
     def _prepare(self, conn: _Connection) -> None:
         ks, session = self.config.keyspace, conn.session

@@ -103,24 +103,26 @@ _WRITER_FLAGS = {
     "no_resume": "seed writer: start from lastSeq=0 every time, as the assignment's writer does",
     "topic": "the writer's TOPIC (default lab.writer.topic); --topic '' only with --writer-mode seed",
     "writers": "N writers, one Deployment per topic: TOPIC, TOPIC-2 .. TOPIC-N (default: lab.writer.topics, else 1)",
+    "consistency": "the writers' CONSISTENCY: one level, or one per writer (ONE,QUORUM,ALL with --writers 3); "
+                   "default lab.writer.consistency",
 }
 
 
-def _writer_cfg(cfg, writer_mode, resume, no_resume, topic, writers):
+def _writer_cfg(cfg, writer_mode, resume, no_resume, topic, writers, consistency):
     """``cfg`` with the writer flags applied and checked (before anything runs: a bad flag is one line, exit 2)."""
 
     if resume and no_resume:
         raise PreconditionError("--resume and --no-resume contradict each other; give one")
     return cfg.with_writer(mode=writer_mode or None, topic=topic, writers=writers or None,
-                           resume=True if resume else False if no_resume else None)
+                           consistency=consistency or None, resume=True if resume else False if no_resume else None)
 
 
 @task(help={"what": "cassandra, writer or all (default): which manifests to apply", **_WRITER_FLAGS})
 @_handled
-def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=None, writers=0):
+def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=None, writers=0, consistency=""):
     """Apply cassandra.yml and writer.yml (a writer per topic) with the built images; wait until all is Ready and UN."""
 
-    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic, writers)
+    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic, writers, consistency)
     lab = _lab(c, need=("kubectl",))
     workflow.deploy(dataclasses.replace(lab, cfg=cfg), what=what)
 
@@ -153,10 +155,11 @@ def down(c):
 
 @task(help={"force": "rebuild the writer image even when its content tag exists", **_WRITER_FLAGS})
 @_handled
-def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None, writers=0):
+def up(c, force=False, writer_mode="", resume=False, no_resume=False, topic=None, writers=0, consistency=""):
     """From nothing to a running lab: reset, build, deploy."""
 
-    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic, writers)  # before the long reset
+    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic, writers,
+                      consistency)  # before the long reset
     workflow.up(dataclasses.replace(_lab_with_tools(c), cfg=cfg), force=force)
 
 

@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import invoke
-
 from lab.errors import PreconditionError
 
 #: The project root: tasks.py, the manifests and invoke.yaml sit here.
@@ -181,6 +179,13 @@ class LabConfig:
         """The topic of each writer to deploy, the first writer's first."""
         return self.writer_topics or (self.topic,)
 
+    @property
+    def consistencies(self) -> tuple[str, ...]:
+        """The consistency level of each writer, in the order of ``topics``: lab.writer.consistency is one level
+        for all, or one per writer (``ONE,QUORUM,ALL`` with three writers: one fault, three levels side by side)."""
+        levels = parse_levels(self.consistency)
+        return levels * len(self.topics) if len(levels) == 1 else levels
+
     def path(self, relative: str) -> Path:
         """A project path (manifests, state, artifacts) resolved against the project root."""
         p = Path(relative)
@@ -212,7 +217,7 @@ class LabConfig:
             images=images,
             topic=topics[0] if topics else str(lab["writer"]["topic"]),
             writer_topics=topics if len(topics) > 1 else (),
-            consistency=str(lab["writer"]["consistency"]).upper(),
+            consistency=",".join(parse_levels(lab["writer"]["consistency"])),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
             verify=dict(lab["verify"]),
@@ -236,17 +241,6 @@ class LabConfig:
             raw = {}
         return cls.from_mapping(raw)
 
-    @classmethod
-    def from_project(cls, root: Path = ROOT) -> LabConfig:
-        """The settings a task run in ``root`` would read, for code that runs outside a task (the cluster tests,
-        under pytest, pick images by the user's lab.images.* policy): DEFAULTS, the system and user invoke
-        files, ``root``/invoke.yaml, then INVOKE_LAB_* variables, in invoke's own order."""
-        config = invoke.Config(project_location=str(root))
-        config.load_collection(DEFAULTS)  # what tasks.py registers (ns.configure)
-        config.load_project()
-        config.load_shell_env()
-        return cls.from_mapping(config["lab"], root=root)
-
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
                     consistency: str | None = None, writers: int | None = None) -> LabConfig:
         """A validated copy with the writer settings a task's flags give (None keeps invoke.yaml's).
@@ -254,8 +248,9 @@ class LabConfig:
         ``topic`` alone means one writer on it; ``writers`` N means N writers on ``topic`` (or lab.writer.topic),
         ``topic-2`` .. ``topic-N`` (lab/writers.py)."""
 
+        levels = None if consistency is None else ",".join(parse_levels(consistency))
         changes: dict[str, Any] = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume,
-                                   "topic": topic, "consistency": None if consistency is None else consistency.upper()}
+                                   "topic": topic, "consistency": levels}
         if writers is not None:
             if not 1 <= writers <= MAX_WRITERS:
                 raise PreconditionError(f"--writers {writers}: give 1 to {MAX_WRITERS} (one Deployment per topic)")
@@ -272,13 +267,19 @@ class LabConfig:
             raise PreconditionError(
                 f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)"
             )
-        check_writer(self.writer_mode, self.topic, self.consistency)
+        levels = parse_levels(self.consistency)
+        for level in levels:
+            check_writer(self.writer_mode, self.topic, level)
+        if len(levels) not in (1, len(self.topics)):
+            raise PreconditionError(f"lab.writer.consistency {self.consistency!r} names {len(levels)} levels for "
+                                    f"{len(self.topics)} writer(s); give one level for all, or one per writer")
         if self.writer_topics:
             if self.topic == "":
                 raise PreconditionError("several writers need a topic each; the empty topic is for one seed writer")
             for topic in self.writer_topics:
                 check_topic(topic)
-        check_consistency(self.consistency, key="lab.writer.consistency")
+        for level in levels:
+            check_consistency(level, key="lab.writer.consistency")
         check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")
         for key in ("cassandra_source", "kind_node_source"):
             value = getattr(self.images, key)
@@ -325,6 +326,11 @@ def parse_topics(value: Any) -> tuple[str, ...]:
     if len(topics) > MAX_WRITERS:
         raise PreconditionError(f"lab.writer.topics names {len(topics)} topics; at most {MAX_WRITERS}")
     return topics
+
+
+def parse_levels(value: str) -> tuple[str, ...]:
+    """lab.writer.consistency as levels: ``QUORUM`` or ``ONE,QUORUM,ALL`` (each checked by the caller)."""
+    return tuple(level.strip().upper() for level in str(value).split(","))
 
 
 def topics_for(topic: str, count: int) -> tuple[str, ...]:

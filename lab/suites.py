@@ -7,11 +7,8 @@ import shlex
 import sys
 from collections.abc import Callable
 
-from lab import status, workflow
-from lab.config import LabConfig
-from lab.context import open_lab
+from lab import status
 from lab.errors import CommandError, LabError
-from lab.images.builders import ImageBuilders
 from lab.runner import Runner
 
 #: The fast tier: no Docker, no cluster; what `invoke test --quick` runs.
@@ -49,13 +46,6 @@ def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tu
     except CommandError as err:
         # pytest's own summary is already on the terminal; keep its exit code (1 failures, 5 no tests ...).
         raise TestsFailed(err.exited) from err
-
-
-def kind_node_image_for_tests(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None) -> str:
-    """The kind node image for the cluster tier (tests/cluster), by the policy `invoke reset` follows:
-    lab.images.kind_node_source (auto: a local copy of lab.images.kind_node, else a pull, else the local build).
-    Nothing is recorded in the lab's state: the tests' cluster is not the lab's."""
-    return workflow.node_image(open_lab(runner, cfg, need=("docker",), builders=builders))
 
 
 def run_bench(runner: Runner, extra: str = "") -> None:

@@ -298,12 +298,11 @@ def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
 def render_writer(lab: Lab) -> Path:
     """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py)."""
     cfg = lab.cfg
-    env = {"CONSISTENCY": cfg.consistency, "WRITER_MODE": cfg.writer_mode,
-           "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
+    env = {"WRITER_MODE": cfg.writer_mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
                             images={names.WRITER_CONTAINER: writer_image_ref(lab)},
                             env={names.WRITER_CONTAINER: env})
-    docs = writers.render(docs, writers.planned(cfg.topics))
+    docs = writers.render(docs, writers.planned(cfg.topics, cfg.consistencies))
     if cfg.writer_mode == "seed":
         # The seed writer (the assignment's Go writer) serves no HTTP, so /readyz and /healthz never answer: the
         # liveness probe would kill it about every minute, a restart the students would wrongly blame on it.
@@ -314,7 +313,10 @@ def render_writer(lab: Lab) -> Path:
 
 
 def describe_writer(cfg: LabConfig) -> str:
-    """``topic test, QUORUM``, ``topics test, test-2, QUORUM`` or ``seed writer, topic '', ONE, resume off``."""
+    """``topic test, QUORUM``, ``topics test, test-2, QUORUM``, ``topics test ONE, test-2 ALL`` (a level each) or
+    ``seed writer, topic '', ONE, resume off``."""
+    if len(set(cfg.consistencies)) > 1:
+        return "topics " + ", ".join(f"{t} {level}" for t, level in zip(cfg.topics, cfg.consistencies, strict=True))
     topics = f"topics {', '.join(cfg.topics)}" if len(cfg.topics) > 1 else f"topic {cfg.topic}"
     if cfg.writer_mode == "seed":
         topics = topics if len(cfg.topics) > 1 else f"topic {cfg.topic!r}"

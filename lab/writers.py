@@ -23,10 +23,12 @@ from lab.runner import Runner
 
 @dataclass(frozen=True)
 class Writer:
-    """One writer: its topic and its place (1 is the assignment's Deployment)."""
+    """One writer: its topic, its place (1 is the assignment's Deployment) and its consistency level ("" when
+    writer.yml's is kept: a plan without levels, or a Deployment that does not set CONSISTENCY)."""
 
     topic: str
     number: int = 1
+    consistency: str = ""
 
     @property
     def name(self) -> str:
@@ -39,13 +41,16 @@ class Writer:
         return f"app={self.name}"
 
 
-def planned(topics: tuple[str, ...] | list[str]) -> list[Writer]:
-    """The writers for ``topics`` (lab.writer.topics, or the one lab.writer.topic), in order."""
-    return [Writer(topic, number) for number, topic in enumerate(topics, start=1)]
+def planned(topics: tuple[str, ...] | list[str], consistencies: tuple[str, ...] | list[str] = ()) -> list[Writer]:
+    """The writers for ``topics`` (lab.writer.topics, or the one lab.writer.topic), in order, each at its level of
+    ``consistencies`` (LabConfig.consistencies: one per topic)."""
+    levels = list(consistencies) or [""] * len(topics)
+    return [Writer(topic, number, level) for number, (topic, level) in enumerate(zip(topics, levels, strict=True),
+                                                                               start=1)]
 
 
 def render(docs: list[dict[str, Any]], writers: list[Writer]) -> list[dict[str, Any]]:
-    """writer.yml's objects with its Deployment repeated once per writer (name, selector, TOPIC); the rest
+    """writer.yml's objects with its Deployment repeated once per writer (name, selector, TOPIC, CONSISTENCY); the rest
     (the NetworkPolicy, which selects every writer pod) once."""
     out: list[dict[str, Any]] = []
     for doc in docs:
@@ -58,7 +63,8 @@ def render(docs: list[dict[str, Any]], writers: list[Writer]) -> list[dict[str, 
 
 
 def _for_writer(doc: dict[str, Any], writer: Writer) -> dict[str, Any]:
-    doc = manifests.render([doc], env={names.WRITER_CONTAINER: {"TOPIC": writer.topic}})[0]
+    env = {"TOPIC": writer.topic, **({"CONSISTENCY": writer.consistency} if writer.consistency else {})}
+    doc = manifests.render([doc], env={names.WRITER_CONTAINER: env})[0]
     doc["metadata"]["name"] = writer.name
     spec = doc["spec"]
     for labels in (doc["metadata"].setdefault("labels", {}), spec["selector"]["matchLabels"],
@@ -81,7 +87,8 @@ def from_deployments(data: dict[str, Any]) -> list[Writer]:
         match = _NUMBER.fullmatch(item.get("metadata", {}).get("name", ""))
         if not match:
             continue
-        found.append(Writer(_writer_env(item, "TOPIC") or "", int(match.group(1) or 1)))
+        found.append(Writer(_writer_env(item, "TOPIC") or "", int(match.group(1) or 1),
+                            _writer_env(item, "CONSISTENCY") or ""))
     return sorted(found, key=lambda w: w.number)
 
 
@@ -107,5 +114,8 @@ def deployed(runner: Runner, kube: Kubectl) -> list[Writer]:
 
 
 def describe(writers: list[Writer]) -> str:
-    """``ece573-prj04-writer (test), ece573-prj04-writer-2 (test-2)``."""
-    return ", ".join(f"{w.name} ({w.topic or 'no topic'})" for w in writers)
+    """``ece573-prj04-writer (test), ece573-prj04-writer-2 (test-2)``; with each level when they differ:
+    ``ece573-prj04-writer (test, QUORUM), ece573-prj04-writer-2 (test-2, ALL)``."""
+    mixed = len({w.consistency for w in writers}) > 1
+    return ", ".join(f"{w.name} ({w.topic or 'no topic'}{', ' + (w.consistency or '?') if mixed else ''})"
+                     for w in writers)

@@ -105,3 +105,13 @@ def cassandra_cluster(cassandra_image):
     cluster = Cluster(cassandra_image, size=3).launch()
     yield cluster
     cluster.close()
+
+
+@pytest.fixture(scope="session")
+def kind_lab(docker_engine):
+    """The session's kind cluster ``lab-e2e``, made by `invoke reset` on first use and taken down at the end
+    (tests/kind_lab.py): the cluster tier runs on it, then the end-to-end tier deploys the lab there."""
+    from tests.kind_lab import kind_lab as session_lab
+
+    with session_lab() as lab:
+        yield lab

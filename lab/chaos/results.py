@@ -40,7 +40,7 @@ class RoundResult:
     writer_restarts: int = 0
     writer_restart_causes: list[str] = field(default_factory=list)  # how each restart ended, its last lines
     verify: list[dict[str, Any]] = field(default_factory=list)
-    #: With several writers (one per topic): each one's {writer, topic, samples, stall_s, stall_open}.
+    #: With several writers (one per topic): each one's {writer, topic, consistency, samples, stall_s, stall_open}.
     writers: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None  # the random generator's seed, for --pod random
     error: str = ""
@@ -88,7 +88,7 @@ def round_rows(results: list[RoundResult]) -> list[list[str]]:
 ROUND_HEADERS = ["round", "fault", "target", *SUMMARY_HEADERS[2:]]
 
 
-WRITER_HEADERS = ["round", "writer", "topic", "stall s", "rows", "missing"]
+WRITER_HEADERS = ["round", "writer", "topic", "consistency", "stall s", "rows", "missing"]
 
 
 def writer_rows(results: list[RoundResult]) -> list[list[str]]:
@@ -98,7 +98,8 @@ def writer_rows(results: list[RoundResult]) -> list[list[str]]:
         checked = {t.get("topic"): t for t in r.verify}
         for w in r.writers:
             found = checked.get(w["topic"], {})
-            rows.append([str(r.round), w["writer"], w["topic"], _secs(w["stall_s"]) + ("+" if w["stall_open"] else ""),
+            rows.append([str(r.round), w["writer"], w["topic"], w.get("consistency") or "-",
+                         _secs(w["stall_s"]) + ("+" if w["stall_open"] else ""),
                          str(found.get("rows", "-")), str(found.get("missing", "-"))])
     return rows
 

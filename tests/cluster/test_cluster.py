@@ -1,6 +1,6 @@
 """The locally built kind node image brings up cluster.yml's 5-node cluster, and the cluster works.
 
-Slow tier: builds (or reuses) the node image, creates a real cluster, deletes it at the end.
+Slow tier: runs on the session's cluster (tests/kind_lab.py, `invoke reset`), before the end-to-end tier.
 """
 
 from __future__ import annotations
@@ -107,10 +107,7 @@ def echo_pods(ready_cluster, test_image):
         """))
     cluster.kubectl("rollout", "status", "daemonset/loaded-image", f"--timeout={TIMEOUT}", timeout=240)
     yield cluster.json("pods", "--selector", "app=loaded-image")["items"]
-    try:
-        cluster.kubectl("delete", "daemonset", "loaded-image", "--wait=false")
-    except FAILED:
-        pass  # the cluster is already gone (test_zz_cluster_is_deleted ran first)
+    cluster.kubectl("delete", "daemonset", "loaded-image", "--wait=false")
 
 
 def test_loaded_image_runs_on_every_worker(ready_cluster, echo_pods):
@@ -218,10 +215,3 @@ def test_lab_manifests_pass_server_dry_run(ready_cluster, manifest):
     if not path.exists():
         pytest.skip(f"{manifest} does not exist yet")
     ready_cluster.kubectl("apply", "--dry-run=server", "-f", str(path))
-
-
-def test_zz_cluster_is_deleted(cluster):
-    """Runs last (file order): the session's cluster goes away and kind no longer lists it."""
-    cluster.kind("delete", "cluster", "--name", cluster.name, "--kubeconfig", str(cluster.kubeconfig), _timeout=300)
-    clusters = cluster.kind("get", "clusters", _timeout=120).split()
-    assert cluster.name not in clusters

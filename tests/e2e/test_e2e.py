@@ -2,22 +2,19 @@
 
 Each step is the `invoke` command line from the README, run as a subprocess through `sh` (as are the
 `docker` and `kubectl` checks); assertions read what the tasks print and the JSON records they write
-(chaos rounds, verify). The module's fixture brings the lab up with `invoke reset` and `invoke build
-deploy`, and takes it down with `invoke down` at the end, so a failed assertion still leaves no cluster
-behind.
+(chaos rounds, verify). The session's cluster is `invoke reset`'s (tests/kind_lab.py: the cluster tier ran on it
+first); the module's fixture deploys the lab with `invoke build deploy` and takes it down with `invoke down`
+at the end, so a failed assertion still leaves no cluster behind.
 
 Tests run in file order and build on each other (the writer keeps writing the same topic throughout).
 Run them alone with `invoke e2e` (about half an hour on 2 cores).
 
-Safe beside your own lab: every command runs with its own kind cluster name (``lab-e2e``), its own
-kubeconfig file and its own lab state (chosen images, rendered manifests) under the artifacts folder, so a
-`kind` cluster of yours, ~/.kube/config and your .cache/lab are never touched, not even read.
+Safe beside your own lab: see tests/kind_lab.py (cluster ``lab-e2e``, its own kubeconfig and lab state).
 """
 
 from __future__ import annotations
 
 import base64
-import contextlib
 import json
 import os
 import re
@@ -29,34 +26,15 @@ import pytest
 import sh
 
 from lab.net import free_port
-from tests.commands import INVOKE, Ran, run
+from tests.commands import Ran, run
+from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = Path(os.environ.get("LAB_E2E_ARTIFACTS", ROOT / "artifacts" / "e2e"))
 #: The bar from the product brief: a writer stall under 2 s when one Cassandra pod dies at QUORUM.
 STALL_BAR_S = 2.0
 TOPIC = "test"
-#: Not kind's default name: the user's own lab (cluster `kind`) must survive running the tests.
-CLUSTER = "lab-e2e"
-KUBECONFIG = ARTIFACTS / "kubeconfig"
-#: The lab's state (chosen images, rendered manifests) for this run only: a user's own .cache/lab stays theirs.
-STATE_DIR = ARTIFACTS / "state"
 
 pytestmark = [pytest.mark.slow, pytest.mark.cluster]
-
-
-def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> Ran:
-    """``invoke <args>`` from the repository root, its output echoed into the test log (whatever its exit
-    code: the log shows a failed step's output before the assertion fails)."""
-    full_env = {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), "INVOKE_LAB_CLUSTER": CLUSTER,
-                "INVOKE_LAB_STATE_DIR": str(STATE_DIR), "KUBECONFIG": str(KUBECONFIG), **(env or {})}
-    started = time.monotonic()
-    proc = run(INVOKE, *args, _env=full_env, _timeout=timeout)
-    print(f"$ invoke {' '.join(args)}  # exit {proc.returncode} after {time.monotonic() - started:.0f}s")
-    print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
-    if check:
-        assert proc.returncode == 0, f"invoke {' '.join(args)} exited {proc.returncode}: {proc.stderr[-500:]}"
-    return proc
 
 
 def newest(folder: Path, since: float, pattern: str = "*.json") -> list[dict]:
@@ -104,73 +82,17 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-#: The container name kind gives the control plane of a cluster named `kind` (kind's default name).
-BYSTANDER = "kind-control-plane"
-
-
-def docker(*args: str) -> Ran:
-    """``docker <args>``, any exit code: the callers read it (`container inspect` of a missing container is 1)."""
-    return run(sh.Command("docker"), *args, _timeout=120)
-
-
-@contextlib.contextmanager
-def bystander_kind_cluster():
-    """A cluster named `kind` beside the run, so "no other cluster is touched" is checked, not assumed.
-
-    A user's own `kind` cluster, if there is one, is the bystander and is only looked at. Otherwise a stand-in
-    is made: a container created (never started) with the labels by which kind finds the control plane of
-    cluster `kind`, so `kind get clusters` lists `kind` and a `kind delete cluster` aimed at the default
-    name would remove it. It is ours, so it is removed at the end.
-    """
-    if docker("ps", "--all", "--quiet", "--filter", "label=io.x-k8s.kind.cluster=kind").stdout.strip() \
-            or docker("container", "inspect", BYSTANDER).returncode == 0:
-        yield
-        return
-    image = os.environ.get("CASSANDRA_IMAGE") or "debian:bookworm-slim"
-    made = docker("create", "--name", BYSTANDER, "--label", "io.x-k8s.kind.cluster=kind",
-                  "--label", "io.x-k8s.kind.role=control-plane", image, "true")
-    assert made.returncode == 0, f"could not create the bystander `kind` cluster's container: {made.stderr}"
-    try:
-        yield
-    finally:
-        docker("rm", "--force", BYSTANDER)
-
-
 @pytest.fixture(scope="module")
-def lab_up():
-    """`invoke reset` then `invoke build deploy`, timed; `invoke down` afterwards, whatever happened."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    print(f"e2e: kind cluster {CLUSTER!r} with kubeconfig {KUBECONFIG}; no other cluster is touched")
-    with bystander_kind_cluster():
-        yield from _lab_up()
-
-
-def _lab_up():
-    timings = {}
-    others = other_kind_nodes()
-    assert "kind" in {name for _, name in others}, "no bystander cluster `kind` to prove the run leaves it alone"
+def lab_up(kind_lab):
+    """`invoke build deploy` on the session's cluster, timed; `invoke down` at the end of the module, whatever
+    happened (the tiers after this one need the machine's cores)."""
     try:
-        started = time.monotonic()
-        invoke("reset")
-        timings["reset_s"] = time.monotonic() - started
         started = time.monotonic()
         invoke("build", "deploy")
-        timings["build_deploy_s"] = time.monotonic() - started
-        yield timings
+        kind_lab.timings["build_deploy_s"] = time.monotonic() - started
+        yield kind_lab.timings
     finally:
-        invoke("down", check=False)
-        (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
-    assert other_kind_nodes() == others, "the e2e run changed a kind cluster it did not create"
-    if others:
-        print(f"e2e: other kind clusters untouched: {sorted({name for _, name in others})}")
-
-
-def other_kind_nodes() -> set[tuple[str, str]]:
-    """(container id, cluster) of every kind node container not ours: they must be the same afterwards."""
-    out = docker("ps", "--all", "--filter", "label=io.x-k8s.kind.cluster", "--format",
-                 '{{.ID}} {{.Label "io.x-k8s.kind.cluster"}}')
-    assert out.returncode == 0, out.stderr
-    return {tuple(line.split()) for line in out.stdout.splitlines() if line.split()[1:] != [CLUSTER]}
+        kind_lab.down()
 
 
 def test_writer_logs_progress(lab_up):
@@ -339,20 +261,41 @@ def writer_deployments() -> dict[str, str]:
                                         if e["name"] == "TOPIC") for d in json.loads(found.stdout)["items"]}
 
 
-def test_two_topics_each_its_own_writer_through_a_fault(lab_up):
-    """`invoke deploy --writers 2`: a second writer on topic test-2 beside the first; a Cassandra pod round
-    watches both (each one's stall) and verifies both; `--pod writer-2` hits only the second; a plain deploy
-    goes back to one writer and the second topic's rows stay, complete."""
-    invoke("deploy", "--what", "writer", "--writers", "2")
-    assert writer_deployments() == {"ece573-prj04-writer": TOPIC, "ece573-prj04-writer-2": f"{TOPIC}-2"}
-    wait_for(lambda: verify_all().get(f"{TOPIC}-2", {}).get("last_seq", 0) > 0, timeout=120,
-             what="the second writer's first progress")
+#: A writer per level, the lab's first writer (topic test) kept at QUORUM so it is not redeployed.
+LEVELS = ("QUORUM", "ONE", "ALL")
+WRITERS = ("ece573-prj04-writer", "ece573-prj04-writer-2", "ece573-prj04-writer-3")
+TOPICS = (TOPIC, f"{TOPIC}-2", f"{TOPIC}-3")
+
+
+def test_a_writer_per_consistency_level_through_one_fault(lab_up):
+    """`invoke deploy --writers 3 --consistency QUORUM,ONE,ALL`: three writers, each its own topic and level; one
+    Cassandra pod round watches all three (each one's stall) and verifies every topic: what a level costs, side by
+    side in the same fault. `--pod writer-2` then hits only the second writer; a plain deploy goes back to one
+    writer and the other topics' rows stay, complete."""
+    invoke("deploy", "--what", "writer", "--writers", "3", "--consistency", ",".join(LEVELS))
+    assert writer_deployments() == dict(zip(WRITERS, TOPICS, strict=True))
+    wait_for(lambda: all(verify_all().get(t, {}).get("last_seq", 0) > 0 for t in TOPICS), timeout=180,
+             what="every writer's first progress")
+    restarts = {name: writer_restart_count(name) for name in WRITERS}
     record = chaos("cassandra-2")
     assert record["ok"], record.get("error")
-    assert [(w["writer"], w["topic"]) for w in record["writers"]] == [
-        ("ece573-prj04-writer", TOPIC), ("ece573-prj04-writer-2", f"{TOPIC}-2")]
-    assert all(w["samples"] > 0 and w["stall_s"] is not None and not w["stall_open"] for w in record["writers"])
-    assert {r["topic"]: r["missing"] for r in record["verify"]} == {TOPIC: 0, f"{TOPIC}-2": 0}
+    assert [(w["writer"], w["topic"], w["consistency"]) for w in record["writers"]] == list(
+        zip(WRITERS, TOPICS, LEVELS, strict=True))
+    assert all(w["samples"] > 0 and w["stall_s"] is not None for w in record["writers"])
+    assert {r["topic"]: r["missing"] for r in record["verify"]} == dict.fromkeys(TOPICS, 0)
+    assert record["lost_rows"] == 0
+    by_level = {w["consistency"]: w for w in record["writers"]}
+    table = [{"consistency": level, "stall_s": by_level[level]["stall_s"], "stall_open": by_level[level]["stall_open"],
+              "recovery_s": record["recovery_s"], "writer_restarts": writer_restart_count(name) - restarts[name],
+              "lost_rows": record["lost_rows"]} for name, level in zip(WRITERS, LEVELS, strict=True)]
+    (ARTIFACTS / "consistency.json").write_text(json.dumps(table, indent=2))
+    print(json.dumps(table, indent=2))
+    for row in table:
+        if row["consistency"] != "ALL":  # one replica down: two of three still answer, one is enough
+            assert row["writer_restarts"] == 0 and not row["stall_open"], row
+    # ALL cannot write while a replica is down, so its stall spans the pod's recovery.
+    assert by_level["ALL"]["stall_s"] > max(by_level["QUORUM"]["stall_s"], by_level["ONE"]["stall_s"])
+
     first_pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output",
                                     "json").stdout)["items"]
     second = chaos("writer-2")
@@ -365,9 +308,8 @@ def test_two_topics_each_its_own_writer_through_a_fault(lab_up):
     invoke("deploy", "--what", "writer")
     assert writer_deployments() == {"ece573-prj04-writer": TOPIC}
     reports = verify_all()
-    print(json.dumps({"round": record["writers"], "verify": reports}, indent=2))
-    assert reports[f"{TOPIC}-2"]["missing"] == 0 and reports[f"{TOPIC}-2"]["last_seq"] > 0
-    assert reports[TOPIC]["missing"] == 0
+    for topic in TOPICS:
+        assert reports[topic]["missing"] == 0 and reports[topic]["last_seq"] > 0, reports[topic]
 
 
 def test_partition_of_one_replica_keeps_the_writer_writing(lab_up):
@@ -426,8 +368,9 @@ def test_changed_build_rolls_out_and_resumes(lab_up):
     assert after["missing"] == 0 and after["last_seq"] > before["last_seq"]
 
 
-def writer_restart_count() -> int:
-    pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output", "json").stdout)
+def writer_restart_count(deployment: str = "ece573-prj04-writer") -> int:
+    """Restarts of the containers of ``deployment``'s pods (the first writer's by default)."""
+    pods = json.loads(kubectl("get", "pods", "--selector", f"app={deployment}", "--output", "json").stdout)
     return sum(c.get("restartCount", 0) for p in pods["items"] for c in p["status"].get("containerStatuses", []))
 
 
@@ -461,30 +404,6 @@ def test_scale_up_and_down_with_the_writer_writing(lab_up):
     assert writer_restart_count() == restarts, "the writer restarted while the ring was scaled"
     print("scale 3->4:\n" + grown.stdout[grown.stdout.find("Scaled"):])
     print("scale 4->3:\n" + shrunk.stdout[shrunk.stdout.find("Scaled"):])
-
-
-def test_consistency_levels_side_by_side(lab_up):
-    """The same Cassandra pod kill at QUORUM and ALL: what each level costs in stall. (ONE behaves like
-    QUORUM here, no restart and a short stall; it is left out to keep CI inside its time budget.)"""
-    table = []
-    for level in ("QUORUM", "ALL"):
-        env = {"INVOKE_LAB_WRITER_CONSISTENCY": level}
-        invoke("deploy", env=env)
-        time.sleep(15)  # let the new writer settle into its pace before the kill
-        record = chaos("cassandra-2", **env)
-        table.append({"consistency": level, "stall_s": record["stall_s"], "stall_open": record["stall_open"],
-                      "recovery_s": record["recovery_s"], "writer_restarts": record["writer_restarts"],
-                      "lost_rows": record["lost_rows"]})
-        assert record["lost_rows"] == 0
-        if level != "ALL":
-            assert record["writer_restarts"] == 0, (
-                f"at {level} one replica down restarted the writer: {record['writer_restart_causes']}")
-    (ARTIFACTS / "consistency.json").write_text(json.dumps(table, indent=2))
-    print(json.dumps(table, indent=2))
-    by_level = {row["consistency"]: row for row in table}
-    # ALL cannot write while a replica is down, so its stall spans the pod's recovery.
-    assert (by_level["ALL"]["stall_s"] or 0) > (by_level["QUORUM"]["stall_s"] or 0)
-    assert verify_topic()["missing"] == 0
 
 
 #: A second name for the e2e cluster in its kubeconfig: to the lab, a cluster that is not kind's.

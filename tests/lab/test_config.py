@@ -137,6 +137,31 @@ def test_many_writers_from_a_list_from_text_or_from_a_count(monkeypatch):
     assert LabConfig.from_mapping(config.lab).topics == ("a", "b")
 
 
+def test_one_consistency_level_for_all_writers_or_one_each():
+    assert LabConfig.from_mapping({}).with_writer(writers=3).consistencies == ("QUORUM",) * 3
+    each = LabConfig.from_mapping({}).with_writer(writers=3, consistency="one, Quorum,ALL")
+    assert (each.consistency, each.consistencies) == ("ONE,QUORUM,ALL", ("ONE", "QUORUM", "ALL"))
+    listed = LabConfig.from_mapping({"writer": {"topics": "a,b", "consistency": "all,one"}})
+    assert (listed.topics, listed.consistencies) == (("a", "b"), ("ALL", "ONE"))
+    assert listed.with_writer(consistency="ONE").consistencies == ("ONE", "ONE")
+
+
+@pytest.mark.parametrize("raw, change, message", [
+    ({}, {"writers": 3, "consistency": "ONE,ALL"},
+     "lab.writer.consistency 'ONE,ALL' names 2 levels for 3 writer(s); give one level for all, or one per writer"),
+    ({"writer": {"consistency": "QUORUM,ALL"}}, {},
+     "lab.writer.consistency 'QUORUM,ALL' names 2 levels for 1 writer(s)"),
+    ({}, {"writers": 2, "consistency": "ONE,FOUR"}, "lab.writer.consistency 'FOUR' is not one of"),
+    ({}, {"writers": 2, "consistency": "ONE,"}, "lab.writer.consistency '' is not one of"),
+    ({}, {"writers": 2, "mode": "seed", "consistency": "ONE,LOCAL_ONE"},
+     "lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only ONE, QUORUM, ALL"),
+], ids=["too-few", "list-for-one", "bad-level", "empty-level", "seed-level"])
+def test_bad_writer_levels_fail_with_one_line(raw, change, message):
+    with pytest.raises(PreconditionError) as err:
+        LabConfig.from_mapping(raw).with_writer(**change)
+    assert message in str(err.value) and "\n" not in str(err.value)
+
+
 @pytest.mark.parametrize("raw, writers, message", [
     ({"writer": {"topics": "a,a"}}, None, "lab.writer.topics names a twice; one writer per topic"),
     ({"writer": {"topics": "a,b c"}}, None, "topic 'b c' is not a plain name"),
@@ -176,16 +201,3 @@ def test_resolve_tool_refuses_a_configured_path_that_is_not_there(tmp_path):
 def test_the_dataclass_defaults_are_the_settings_defaults():
     """One source of defaults: LabConfig() and the parsed DEFAULTS (what invoke.yaml documents) agree."""
     assert LabConfig() == LabConfig.from_mapping({})
-
-
-def test_settings_read_outside_a_task_are_the_ones_a_task_reads(tmp_path, monkeypatch):
-    """What the cluster tier (pytest, not a task) reads to follow the image policy: invoke.yaml over DEFAULTS,
-    INVOKE_LAB_* over both, as `invoke reset` would see them."""
-    monkeypatch.delenv("INVOKE_LAB_IMAGES_KIND_NODE_SOURCE", raising=False)
-    monkeypatch.delenv("INVOKE_LAB_IMAGES_PULL_TIMEOUT", raising=False)
-    (tmp_path / "invoke.yaml").write_text("lab:\n  images:\n    kind_node_source: build\n    pull_timeout: 30\n")
-    cfg = LabConfig.from_project(tmp_path)
-    assert (cfg.images.kind_node_source, cfg.images.pull_timeout) == ("build", 30)
-    assert (cfg.images.kind_node, cfg.root) == (KIND_NODE_IMAGE, tmp_path)  # the rest: DEFAULTS, paths from root
-    monkeypatch.setenv("INVOKE_LAB_IMAGES_KIND_NODE_SOURCE", "local")
-    assert LabConfig.from_project(tmp_path).images.kind_node_source == "local"

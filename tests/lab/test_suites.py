@@ -4,8 +4,9 @@ import sys
 
 import pytest
 
-from lab import suites
+from lab import suites, workflow
 from lab.config import KIND_NODE_IMAGE
+from lab.context import open_lab
 from lab.errors import PreconditionError
 from lab.runner import Runner
 from tests.lab.labfakes import NO_IMAGE_BUILDS, FakeCtx, make_cfg
@@ -21,7 +22,7 @@ def test_bench_args():
     assert suites.bench_args("--seconds 5") == [sys.executable, "-m", "lab.bench", "--seconds", "5"]
 
 
-# -- the cluster tier's node image: the lab's policy, lab.images.kind_node_source --------------------------
+# -- the node image `invoke reset` (and so every test cluster) uses: lab.images.kind_node_source ------------
 
 BUILT = "kind-node-lab:v1.30.0-feed"
 
@@ -41,19 +42,20 @@ def node_build(monkeypatch):
     ("pull", False, True, KIND_NODE_IMAGE, False),
     ("build", True, True, BUILT, True),
 ])
-def test_the_cluster_tier_asks_the_lab_policy_for_its_node_image(project, node_build, source, local_copy, pullable,
+def test_the_node_image_follows_the_lab_policy(project, node_build, source, local_copy, pullable,
                                                                   expected, built):
     ctx = FakeCtx([(f"docker image inspect .*{re.escape(KIND_NODE_IMAGE)}", ("", 0 if local_copy else 1)),
                    ("docker pull", ("", 0 if pullable else 1))])
     cfg = make_cfg(project, images={"kind_node_source": source})
     builds, builders = node_build
-    assert suites.kind_node_image_for_tests(Runner(ctx), cfg, builders) == expected
+    assert workflow.node_image(open_lab(Runner(ctx), cfg, need=("docker",), builders=builders)) == expected
     assert bool(builds) is built
     assert bool(ctx.matching("docker pull")) is (source in ("auto", "pull") and not local_copy)
 
 
-def test_the_cluster_tier_refuses_a_missing_local_node_image(project, node_build):
+def test_a_missing_local_node_image_is_refused(project, node_build):
     cfg = make_cfg(project, images={"kind_node_source": "local"})
     with pytest.raises(PreconditionError, match="kind node image .* is not in the local engine"):
-        suites.kind_node_image_for_tests(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, node_build[1])
+        workflow.node_image(open_lab(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, need=("docker",),
+                                     builders=node_build[1]))
     assert not node_build[0]

@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-from lab import state, workflow
+from lab import state, workflow, writers
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
@@ -320,6 +320,25 @@ def test_deploy_many_writers_one_deployment_per_topic_each_selecting_its_own_pod
                      "deployment/ece573-prj04-writer-3"]
     assert "topics test, test-2, test-3, QUORUM" in capsys.readouterr().err
     assert ctx.matching("delete deployment") == []
+
+
+def test_deploy_writers_at_a_level_each(project, capsys):
+    """``--writers 3 --consistency ONE,QUORUM,ALL``: one fault, three levels side by side."""
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    lab = make_lab(project, _deploy_ctx())
+    cfg = lab.cfg.with_writer(writers=3, consistency="ONE,QUORUM,ALL")
+    workflow.deploy(dataclasses.replace(lab, cfg=cfg), what="writer")
+    docs = list(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))
+    env = [{e["name"]: e.get("value") for e in d["spec"]["template"]["spec"]["containers"][0]["env"]}
+           for d in docs if d["kind"] == "Deployment"]
+    assert [(e["TOPIC"], e["CONSISTENCY"]) for e in env] == [("test", "ONE"), ("test-2", "QUORUM"), ("test-3", "ALL")]
+    assert "topics test ONE, test-2 QUORUM, test-3 ALL" in capsys.readouterr().err
+    # ... and read back from the Deployments: what chaos records beside each writer's stall.
+    deployed = writers.from_deployments({"items": [d for d in docs if d["kind"] == "Deployment"]})
+    assert [(w.name, w.consistency) for w in deployed] == [
+        ("ece573-prj04-writer", "ONE"), ("ece573-prj04-writer-2", "QUORUM"), ("ece573-prj04-writer-3", "ALL")]
+    assert writers.describe(deployed) == ("ece573-prj04-writer (test, ONE), ece573-prj04-writer-2 (test-2, QUORUM), "
+                                          "ece573-prj04-writer-3 (test-3, ALL)")
 
 
 def test_deploy_removes_the_writers_no_longer_asked_for(project, capsys):

@@ -258,6 +258,12 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
             {"writer": {"consistency": "LOCAL_ONE"}},
             "ERROR: lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only",
         ),
+        (
+            "deploy",
+            {"writers": 3, "consistency": "QUORUM,ALL"},
+            {},
+            "ERROR: lab.writer.consistency 'QUORUM,ALL' names 2 levels for 3 writer(s); give one level for all",
+        ),
     ],
     ids=[
         "chaos-pod",
@@ -278,6 +284,7 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         "bench-lab-pod",
         "bench-lab-context",
         "seed-level",
+        "levels-for-writers",
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(mock_tools, tmp_path, task, kwargs, lab, message):

@@ -10,7 +10,8 @@ Three parts, each printed as a table and kept in one JSON file (<artifacts>/benc
    verify), split into the same phases from the deletion on, and the writer's longest gap between two
    acknowledged writes by the rows' WRITETIME (microseconds), beside the chaos round's sampled stall; the
    JSON adds when that gap began after the deletion and what the writer logged meanwhile (its failed writes,
-   outages, session rebuilds), which is what explains a long one.
+   outages, session rebuilds), which is what explains a long one. With several writers (``invoke deploy
+   --writers 3 --consistency QUORUM,ONE,ALL``) each one's gap is measured the same way, in the same rounds.
 
 Run it before and after a change, on the same machine, and compare the medians.
 """
@@ -63,6 +64,8 @@ class DeletionRound:
     #: besides its progress (failed writes, outages over, session rebuilds): why the gap was as long as it was.
     gap_after_s: float | None = None
     writer_lines: list[str] = field(default_factory=list)
+    #: With several writers: each one's WRITETIME gap, {"writer": "test (QUORUM)", "gap_s": ..., "writes": ...}.
+    writer_gaps: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -86,9 +89,20 @@ class LabBench:
         return {name: max((v for v in values if v is not None), default=None)
                 for name, values in self._columns().items()}
 
+    def writer_gap_columns(self) -> dict[str, list[float | None]]:
+        """Each writer's WRITETIME gap per round ("test-2 (ONE)" -> gaps), when the rounds watched several."""
+        columns: dict[str, list[float | None]] = {}
+        for r in self.rounds:
+            for entry in r.writer_gaps:
+                columns.setdefault(entry["writer"], []).append(entry["gap_s"])
+        return columns
+
     def to_dict(self) -> dict[str, Any]:
+        writer_gaps = {name: {"median": median(gaps), "worst": max((g for g in gaps if g is not None), default=None)}
+                       for name, gaps in self.writer_gap_columns().items()}
         return {"writer_consistency": self.consistency, "up_steps": self.up_steps, "pods": self.pods,
-                "rounds": [asdict(r) for r in self.rounds], "medians": self.medians(), "worsts": self.worsts()}
+                "rounds": [asdict(r) for r in self.rounds], "medians": self.medians(), "worsts": self.worsts(),
+                "writer_gaps": writer_gaps}
 
 
 def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = False, up: bool = False,
@@ -130,15 +144,22 @@ def _milestones(lab: Lab, pod: str, *, since: float | None = None) -> dict[str, 
 
 
 def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
-    """The replacement's phases from the deletion on, and the WRITETIME gap over the round's seqs."""
+    """The replacement's phases from the deletion on, and the WRITETIME gap over the round's seqs (each writer's,
+    when the round watched several)."""
     phases = phase_seconds(_milestones(lab, result.pod), since=result.deleted_at)
-    gap = _writetime_gap(lab, result)
+    seqs = [seq for _, seq in result.progress if seq is not None]
+    gap = _writetime_gap(lab, result.pod, lab.cfg.topic, seqs)
+    writer_gaps = []
+    for entry in result.writers:
+        each = _writetime_gap(lab, result.pod, entry["topic"], entry.get("seqs") or [])
+        writer_gaps.append({"writer": f"{entry['topic']} ({entry.get('consistency') or '?'})",
+                            "gap_s": round(each.seconds, 3) if each else None, "writes": each.writes if each else 0})
     return DeletionRound(round=result.round, pod=result.pod, force=result.force, recovery_s=result.recovery_s,
                          sampled_stall_s=result.stall_s, writetime_gap_s=round(gap.seconds, 3) if gap else None,
                          gap_at=round(gap.start, 3) if gap else None, writes_seen=gap.writes if gap else 0,
                          phases=phases, writer_restarts=result.writer_restarts, lost_rows=result.lost_rows,
                          gap_after_s=round(gap.start - result.deleted_at, 3) if gap else None,
-                         writer_lines=_writer_lines(lab, since=result.deleted_at))
+                         writer_lines=_writer_lines(lab, since=result.deleted_at), writer_gaps=writer_gaps)
 
 
 _WRITER_LINES = 20
@@ -156,21 +177,34 @@ def _writer_lines(lab: Lab, *, since: float) -> list[str]:
     return kept[:_WRITER_LINES]
 
 
-def _writetime_gap(lab: Lab, result: RoundResult) -> Gap | None:
-    seqs = [seq for _, seq in result.progress if seq is not None]
+def _writetime_gap(lab: Lab, deleted: str, topic: str, seqs: list[int]) -> Gap | None:
+    """The longest WRITETIME gap of ``topic`` over the seqs a round saw, read from a pod the round did not delete."""
     if len(seqs) < 2:
         return None
-    query = writetimes_query(ROWS_TABLE, check_topic(lab.cfg.topic), min(seqs), max(seqs))
-    cassandra = Cassandra(lab.runner, lab.kube, pod=other_cassandra(result.pod))
+    query = writetimes_query(ROWS_TABLE, check_topic(topic), min(seqs), max(seqs))
+    cassandra = Cassandra(lab.runner, lab.kube, pod=other_cassandra(deleted))
     try:
         rows = cassandra.query(query, consistency="ONE")
     except CommandError as err:
-        raise LabError(f"reading the write times of seqs {min(seqs)}..{max(seqs)} failed: {err}") from err
+        raise LabError(f"reading the write times of {topic}'s seqs {min(seqs)}..{max(seqs)} failed: {err}") from err
     return longest_write_gap([int(r["wt"]) for r in rows if r.get("wt", "").isdigit()])
 
 
 def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _show_writer_gaps(bench: LabBench) -> None:
+    """With several writers: a column per writer (topic and level), a row per round, then median and worst."""
+    columns = bench.writer_gap_columns()
+    if not columns:
+        return
+    rows = [[str(r.round), *(_secs(next((e["gap_s"] for e in r.writer_gaps if e["writer"] == name), None))
+                             for name in columns)] for r in bench.rounds]
+    rows.append(["median", *(_secs(median(gaps)) for gaps in columns.values())])
+    rows.append(["worst", *(_secs(max((g for g in gaps if g is not None), default=None)) for gaps in columns.values())])
+    output.table(["round", *columns], rows, title="Each writer's longest gap between acknowledged writes (WRITETIME), "
+                                                  "seconds, in the same rounds")
 
 
 def _show(lab: Lab, bench: LabBench) -> None:
@@ -193,6 +227,7 @@ def _show(lab: Lab, bench: LabBench) -> None:
         kind = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
         output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}, writer at {bench.consistency}: "
                                           "seconds per phase from the deletion")
+        _show_writer_gaps(bench)
     stamp = output.timestamp()
     path = output.write_json(lab.cfg.path(lab.cfg.artifacts) / "bench" / f"lab-{stamp}.json",
                              {"at": time.time(), **bench.to_dict()})

@@ -40,7 +40,8 @@ class RoundResult:
     writer_restarts: int = 0
     writer_restart_causes: list[str] = field(default_factory=list)  # how each restart ended, its last lines
     verify: list[dict[str, Any]] = field(default_factory=list)
-    #: With several writers (one per topic): each one's {writer, topic, consistency, samples, stall_s, stall_open}.
+    #: With several writers (one per topic): each one's {writer, topic, consistency, samples, seqs (the first and
+    #: last seq its samples saw), stall_s, stall_open}.
     writers: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None  # the random generator's seed, for --pod random
     error: str = ""

@@ -138,8 +138,10 @@ def _stop_sampling(result: RoundResult, watched: list[_Watched]) -> None:
             result.samples = len(samples)
             result.progress = [[round(t, 3), seq] for t, seq in samples]
         if len(watched) > 1:
+            seqs = [seq for _, seq in samples if seq is not None]
             result.writers.append({"writer": entry.writer.name, "topic": entry.writer.topic,
                                    "consistency": entry.writer.consistency, "samples": len(samples),
+                                   "seqs": [min(seqs), max(seqs)] if seqs else None,
                                    "stall_s": None if stall is None else round(stall.seconds, 2),
                                    "stall_open": bool(stall and stall.open)})
         if stall is not None and (result.stall_s is None or stall.seconds > result.stall_s):

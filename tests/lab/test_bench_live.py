@@ -93,6 +93,58 @@ def test_each_round_is_a_chaos_round_split_into_phases_and_measured_by_writetime
     assert record["worsts"]["recovery_s"] == 50.5 and record["writer_consistency"] == "ONE" != lab.cfg.consistency
 
 
+#: The ALL writer's rows in the same round: it waited 25 s for the deleted replica.
+ALL_WRITETIMES = f"""
+ seq | wt
+-----+------------------
+ 40 | {int((T0 + 1.0) * US)}
+ 41 | {int((T0 + 26.0) * US)}
+ 42 | {int((T0 + 26.1) * US)}
+
+(3 rows)
+"""
+
+
+def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(project, monkeypatch, capsys):
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        (r"get pod cassandra-\d --output json", json.dumps(POD)),
+        (r"logs cassandra-\d --container cassandra --timestamps", LOG),
+        (r"writetime\(value\).*test-3", ALL_WRITETIMES),
+        (r"writetime\(value\)", WRITETIMES),
+        (r"get deployment ece573-prj04-writer --output json", json.dumps(WRITER_DEPLOYMENT)),
+        (r"logs --selector app=ece573-prj04-writer", WRITER_LOG),
+    ])
+    lab = make_lab(project, ctx)
+    watched = [{"writer": "ece573-prj04-writer", "topic": "test", "consistency": "QUORUM", "seqs": [101, 103]},
+               {"writer": "ece573-prj04-writer-2", "topic": "test-2", "consistency": "ONE", "seqs": [7, 9]},
+               {"writer": "ece573-prj04-writer-3", "topic": "test-3", "consistency": "ALL", "seqs": [40, 42]},
+               {"writer": "ece573-prj04-writer-4", "topic": "test-4", "consistency": "ONE", "seqs": None}]
+
+    def fake_round(runner, kube, fault, number, settings, **kwargs):
+        return RoundResult(round=number, pod="cassandra-1", target="cassandra", force=True, deleted_at=T0 + 0.5,
+                           recovery_s=30.0, stall_s=25.0, progress=[[T0, 101], [T0 + 20, 103]], writers=watched)
+
+    monkeypatch.setattr(live, "run_round", fake_round)
+    monkeypatch.setattr(live, "run_rounds", lambda the_lab, pod, *, rounds, interval, force, run_round: [
+        run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)])
+    bench = live.run(lab, rounds=2, pod="cassandra-1", force=True, interval=5)
+
+    assert bench.rounds[0].writer_gaps == [{"writer": "test (QUORUM)", "gap_s": 0.9, "writes": 3},
+                                           {"writer": "test-2 (ONE)", "gap_s": 0.9, "writes": 3},
+                                           {"writer": "test-3 (ALL)", "gap_s": 25.0, "writes": 3},
+                                           {"writer": "test-4 (ONE)", "gap_s": None, "writes": 0}]
+    # each topic's write times over the seqs its own samples saw
+    spans = {"test-2": "seq >= 7 AND seq <= 9", "test-3": "seq >= 40 AND seq <= 42"}
+    queried = {topic for topic, span in spans.items() for c in ctx.matching("writetime") if topic in c and span in c}
+    assert queried == set(spans)
+    [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
+    gaps = json.loads(saved.read_text())["writer_gaps"]
+    assert gaps["test-3 (ALL)"] == {"median": 25.0, "worst": 25.0} and gaps["test-4 (ONE)"]["median"] is None
+    shown = capsys.readouterr().out
+    assert "Each writer's longest gap" in shown and "test-3 (ALL)" in shown and "25.00" in shown
+
+
 def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):
     lab, _ = cluster
 

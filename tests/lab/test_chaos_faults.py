@@ -79,8 +79,8 @@ def test_a_cassandra_pod_round_records_recovery_and_verifies():
 
 TWO_WRITERS = json.dumps({"items": [
     {"metadata": {"name": name}, "spec": {"template": {"spec": {"containers": [
-        {"name": "writer", "env": [{"name": "TOPIC", "value": topic}]}]}}}}
-    for name, topic in (("ece573-prj04-writer", "test"), ("ece573-prj04-writer-2", "test-2"))]})
+        {"name": "writer", "env": [{"name": "TOPIC", "value": topic}, {"name": "CONSISTENCY", "value": level}]}]}}}}
+    for name, topic, level in (("ece573-prj04-writer", "test", "QUORUM"), ("ece573-prj04-writer-2", "test-2", "ALL"))]})
 
 
 def _two_writers_round():
@@ -96,10 +96,12 @@ def _two_writers_round():
 def test_a_round_watches_every_writer_and_verifies_every_topic():
     ctx, result = _two_writers_round()
     # the second writer never moves past seq 100: its stall is open, and it never wrote again
-    assert [(w["writer"], w["topic"]) for w in result.writers] == [
-        ("ece573-prj04-writer", "test"), ("ece573-prj04-writer-2", "test-2")]
+    assert [(w["writer"], w["topic"], w["consistency"]) for w in result.writers] == [
+        ("ece573-prj04-writer", "test", "QUORUM"), ("ece573-prj04-writer-2", "test-2", "ALL")]
     first, second = result.writers
     assert second["stall_open"] and not first["stall_open"]
+    # the seqs each one's samples saw, for `invoke bench --lab` to read their write times
+    assert second["seqs"] == [100, 100] and first["seqs"][0] == 200 < first["seqs"][1]
     worst = max(result.writers, key=lambda w: w["stall_s"])  # the round reports its worst writer
     assert (result.stall_s, result.stall_open) == (worst["stall_s"], worst["stall_open"])
     assert "ece573-prj04-writer-2 (topic test-2) wrote nothing within 30s after recovery" in result.error
@@ -205,7 +207,7 @@ def test_writer_n_deletes_the_n_th_writers_pod_and_waits_for_its_replacement_onl
     assert (result.pod, result.ok) == ("ece573-prj04-writer-2-a", True), result.error
     assert [w["topic"] for w in result.writers] == ["test", "test-2"]
     with pytest.raises(PreconditionError, match=r"--pod 'writer-3': no such writer; deployed: ece573-prj04-writer "
-                                                r"\(test\), ece573-prj04-writer-2 \(test-2\)"):
+                                                r"\(test, QUORUM\), ece573-prj04-writer-2 \(test-2, ALL\)"):
         _writer_round(ctx, "writer-3")
 
 

@@ -62,7 +62,9 @@ def test_coredns_resolves_kubernetes_default(ready_cluster, test_image):
     cluster = ready_cluster
     cluster.apply(_pod("dns-probe", test_image))
     _wait(cluster, "pod/dns-probe", "--for=condition=Ready")
-    service_ip = cluster.kubectl("get", "service", "kubernetes", "-o", "jsonpath={.spec.clusterIP}")
+    # The API's Service lives in `default`, not in the namespace these checks run in.
+    service_ip = cluster.kubectl("get", "service", "kubernetes", "--namespace", "default",
+                                 "-o", "jsonpath={.spec.clusterIP}")
     deadline = time.monotonic() + 60
     while True:  # CoreDNS may still be warming its cache of Services right after the nodes turn Ready
         try:

@@ -167,14 +167,31 @@ def connect(contact_points, local_dc: str):
     return cluster, cluster.connect()
 
 
+#: Attempts and pause of a verification read. Right after a node comes back, a QUORUM read of a whole topic
+#: can time out on the server (the returning node is busy replaying hints and answering read repairs);
+#: the read is retried, as the lab's chaos rounds retry their verify. A read that succeeds is the answer.
+READ_ATTEMPTS, READ_PAUSE = 4, 10.0
+
+
+def read_all(session, query: str, params: tuple) -> list:
+    """Every row of ``query``, paging included, retried whole on a server or client timeout."""
+    from cassandra import OperationTimedOut, ReadTimeout, Unavailable
+
+    for _ in range(READ_ATTEMPTS - 1):
+        with contextlib.suppress(ReadTimeout, Unavailable, OperationTimedOut):
+            return list(session.execute(query, params))
+        time.sleep(READ_PAUSE)
+    return list(session.execute(query, params))  # the last attempt: its error is the test's
+
+
 def stored_seqs(session, keyspace: str, topic: str) -> list[int]:
     """Every seq of ``topic`` in prj04, ascending (the clustering order)."""
-    return [row.seq for row in session.execute(f"SELECT seq FROM {keyspace}.prj04 WHERE topic = %s", (topic,))]
+    return [row.seq for row in read_all(session, f"SELECT seq FROM {keyspace}.prj04 WHERE topic = %s", (topic,))]
 
 
 def last_seq(session, keyspace: str, topic: str) -> int:
-    row = session.execute(f"SELECT seq FROM {keyspace}.prj04_last_seq WHERE topic = %s", (topic,)).one()
-    return row.seq if row else 0
+    rows = read_all(session, f"SELECT seq FROM {keyspace}.prj04_last_seq WHERE topic = %s", (topic,))
+    return rows[0].seq if rows else 0
 
 
 def assert_no_gap(session, keyspace: str, topic: str, *, start: int = 1) -> int:
@@ -188,8 +205,8 @@ def assert_no_gap(session, keyspace: str, topic: str, *, start: int = 1) -> int:
 
 def writetimes(session, keyspace: str, topic: str, first: int) -> list[tuple[int, float]]:
     """(seq, write time in seconds) of every row from ``first`` on (write times are the client's timestamps)."""
-    rows = session.execute(f"SELECT seq, writetime(value) AS wt FROM {keyspace}.prj04 WHERE topic = %s AND seq >= %s",
-                           (topic, first))
+    rows = read_all(session, f"SELECT seq, writetime(value) AS wt FROM {keyspace}.prj04 WHERE topic = %s AND seq >= %s",
+                    (topic, first))
     return [(row.seq, row.wt / 1e6) for row in rows]
 
 

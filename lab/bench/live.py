@@ -45,6 +45,12 @@ START_PHASES = ("scheduled", "initialized", "started", "normal", "cql_open", "re
 REPLACE_PHASES = ("replaced", *START_PHASES)
 
 
+def worst(values: list[float | None]) -> float | None:
+    """The largest measured value (None where nothing was measured): a target such as "under 0.3 s in every
+    round" is a maximum."""
+    return max((v for v in values if v is not None), default=None)
+
+
 @dataclass
 class DeletionRound:
     """One measured deletion: the chaos round's figures plus the replacement's phases and the WRITETIME gap."""
@@ -85,9 +91,8 @@ class LabBench:
         return {name: median(values) for name, values in self._columns().items()}
 
     def worsts(self) -> dict[str, float | None]:
-        """The largest of each column: a target such as "a stall under 0.3 s in every round" is a maximum."""
-        return {name: max((v for v in values if v is not None), default=None)
-                for name, values in self._columns().items()}
+        """The largest of each column (see ``worst``)."""
+        return {name: worst(values) for name, values in self._columns().items()}
 
     def writer_gap_columns(self) -> dict[str, list[float | None]]:
         """Each writer's WRITETIME gap per round ("test-2 (ONE)" -> gaps), when the rounds watched several."""
@@ -98,7 +103,7 @@ class LabBench:
         return columns
 
     def to_dict(self) -> dict[str, Any]:
-        writer_gaps = {name: {"median": median(gaps), "worst": max((g for g in gaps if g is not None), default=None)}
+        writer_gaps = {name: {"median": median(gaps), "worst": worst(gaps)}
                        for name, gaps in self.writer_gap_columns().items()}
         return {"writer_consistency": self.consistency, "up_steps": self.up_steps, "pods": self.pods,
                 "rounds": [asdict(r) for r in self.rounds], "medians": self.medians(), "worsts": self.worsts(),
@@ -202,7 +207,7 @@ def _show_writer_gaps(bench: LabBench) -> None:
     rows = [[str(r.round), *(_secs(next((e["gap_s"] for e in r.writer_gaps if e["writer"] == name), None))
                              for name in columns)] for r in bench.rounds]
     rows.append(["median", *(_secs(median(gaps)) for gaps in columns.values())])
-    rows.append(["worst", *(_secs(max((g for g in gaps if g is not None), default=None)) for gaps in columns.values())])
+    rows.append(["worst", *(_secs(worst(gaps)) for gaps in columns.values())])
     output.table(["round", *columns], rows, title="Each writer's longest gap between acknowledged writes (WRITETIME), "
                                                   "seconds, in the same rounds")
 

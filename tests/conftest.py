@@ -18,12 +18,18 @@ Interface (keep it stable: the writer's and the lab's tests use it):
   A test that kills or stops a node must start it again and ``wait_up`` before it returns.
 
 Every wait has a timeout and fails with the cause and the container's log tail (CassandraWaitError).
+
+Order: the kind tiers (marker ``cluster``: tests/cluster, then tests/e2e) run last, and the containers above
+are removed before their cluster is made. So the Docker tiers run while `.ci/run` still builds the kind node
+image in the background, and the kind tiers have the machine's cores to themselves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Callable, Iterator
 
 import pytest
 from testcontainers.core.config import testcontainers_config  # reads its settings lazily, on first use
@@ -49,6 +55,36 @@ from tests.cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E4
 
 def in_ci() -> bool:
     return os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+
+def kind_tiers_last(items: list) -> list:
+    """``items`` with the tests marked ``cluster`` moved to the end, each group in its own order."""
+    return sorted(items, key=lambda item: item.get_closest_marker("cluster") is not None)
+
+
+def pytest_collection_modifyitems(config, items):
+    items[:] = kind_tiers_last(items)
+
+
+#: Removals of the session's Cassandra containers still running; the kind tier runs them before its cluster.
+_CONTAINER_REMOVALS: list[Callable[[], None]] = []
+
+
+@contextlib.contextmanager
+def _removed_by_the_kind_tier(remove: Callable[[], None]) -> Iterator[None]:
+    """``remove`` at the session's end, or earlier by ``remove_session_containers`` (it runs once)."""
+    _CONTAINER_REMOVALS.append(remove)
+    try:
+        yield
+    finally:
+        if remove in _CONTAINER_REMOVALS:
+            _CONTAINER_REMOVALS.remove(remove)
+            remove()
+
+
+def remove_session_containers() -> None:
+    while _CONTAINER_REMOVALS:
+        _CONTAINER_REMOVALS.pop()()
 
 
 @pytest.fixture(scope="session")
@@ -95,16 +131,16 @@ def cassandra_image(docker_engine) -> str:
 def cassandra_node(cassandra_image):
     """One Cassandra node for the session (see the module docstring for its interface)."""
     node = SingleNode(cassandra_image).launch()
-    yield node
-    node.remove()
+    with _removed_by_the_kind_tier(node.remove):
+        yield node
 
 
 @pytest.fixture(scope="session")
 def cassandra_cluster(cassandra_image):
     """Three Cassandra nodes for the session, started when a test first asks (see the module docstring)."""
     cluster = Cluster(cassandra_image, size=3).launch()
-    yield cluster
-    cluster.close()
+    with _removed_by_the_kind_tier(cluster.close):
+        yield cluster
 
 
 @pytest.fixture(scope="session")
@@ -113,5 +149,6 @@ def kind_lab(docker_engine):
     (tests/kind_lab.py): the cluster tier runs on it, then the end-to-end tier deploys the lab there."""
     from tests.kind_lab import kind_lab as session_lab
 
+    remove_session_containers()  # the Docker tiers are done (they run first): their Cassandras would only eat cores
     with session_lab() as lab:
         yield lab

@@ -2,8 +2,8 @@
 
 The cluster tier (tests/cluster: nodes, DNS, the pod network, PVCs, `kind load`) and the end-to-end tier
 (tests/e2e: the README workflow) both run on it, so a run creates five kind nodes once, not twice: the
-cluster tier first, in a namespace of its own, then the end-to-end tier deploys the lab. The end-to-end tier
-takes the cluster down when it is done (the tiers after it need the machine's cores); whoever uses the cluster
+cluster tier first, in a namespace of its own, then the end-to-end tier deploys the lab. Both run after every other test
+(tests/conftest.py). The end-to-end tier takes the cluster down when it is done; whoever uses the cluster
 last, ``invoke down`` runs once more at the end of the session, and the session then checks that no other
 kind cluster was touched and that ``lab-e2e`` is gone.
 
@@ -103,7 +103,9 @@ class KindLab:
 
     def reset(self) -> None:
         started = time.monotonic()
-        invoke("reset")
+        # Long enough for reset to build the node image, or to wait for the build `.ci/run` started beside the
+        # Docker tiers (lab.images.kindnode.lock): tens of minutes on 2 cores, cold.
+        invoke("reset", timeout=3600)
         self.timings["reset_s"] = time.monotonic() - started
         self.is_up = True
 

@@ -85,7 +85,7 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
 @pytest.fixture(scope="module")
 def lab_up(kind_lab):
     """`invoke build deploy` on the session's cluster, timed; `invoke down` at the end of the module, whatever
-    happened (the tiers after this one need the machine's cores)."""
+    happened."""
     try:
         started = time.monotonic()
         invoke("build", "deploy")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lab.digest import tree_digest
@@ -74,6 +75,16 @@ def build_binaries(runner: Runner) -> None:
     require_go()
     BIN.mkdir(parents=True, exist_ok=True)
     stamp_file.unlink(missing_ok=True)
+    # Two lanes side by side: Kubernetes and what shares its toolchain and modules, and the three `go install`s
+    # that each fetch a toolchain and modules of their own. While one lane waits on the network the other
+    # compiles.
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="go-lane") as lanes:
+        for lane in [lanes.submit(_build_kubernetes_lane, runner), lanes.submit(_build_install_lane, runner)]:
+            lane.result()  # re-raises a lane's failure (the other lane still runs to its end)
+    stamp_file.write_text(stamp)
+
+
+def _build_kubernetes_lane(runner: Runner) -> None:
     k8s = [f"k8s.io/kubernetes/cmd/{name}" for name in K8S_COMMANDS]
     run_step(runner, "kubernetes", go_build_args(RECIPE / "go" / "k8s", BIN, k8s, k8s_ldflags()),
              env=go_env(GO_K8S))
@@ -86,6 +97,9 @@ def build_binaries(runner: Runner) -> None:
     run_step(runner, "pause", go_build_args(
         RECIPE / "go" / "pause", BIN / "pause", ["."], f"-s -w -X main.version={PAUSE_VERSION}"),
         env=go_env(GO_K8S))
+
+
+def _build_install_lane(runner: Runner) -> None:
     run_step(runner, "coredns", go_install_args(
         COREDNS_MODULE, f"-s -w -X github.com/coredns/coredns/coremain.GitCommit={COREDNS_VERSION}"),
         env={**go_env(GO_COREDNS), "GOBIN": str(BIN)})
@@ -94,4 +108,3 @@ def build_binaries(runner: Runner) -> None:
         env={**go_env(GO_LOCAL_PATH), "GOBIN": str(BIN)})
     run_step(runner, "kube-router", go_install_args(KUBE_ROUTER_MODULE, KUBE_ROUTER_LDFLAGS),
              env={**go_env(GO_K8S), "GOBIN": str(BIN)})  # released with Go 1.22, as Kubernetes 1.30
-    stamp_file.write_text(stamp)

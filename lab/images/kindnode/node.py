@@ -17,6 +17,7 @@ from lab.images.kindnode.component_images import build_component_images, check_n
 from lab.images.kindnode.dockerbuild import build_context, docker_build
 from lab.images.kindnode.gobuild import build_binaries, module_dir, require_go
 from lab.images.kindnode.kind_manifests import node_manifests
+from lab.images.kindnode.lock import build_lock
 from lab.images.kindnode.pins import (
     BASE_REPO,
     BIN,
@@ -135,8 +136,9 @@ def ensure_image(runner: Runner, *, force: bool = False) -> str:
     """The node image's tag, building it unless an image with the same recipe digest exists."""
     digest = recipe_digest()
     tag = image_tag(digest)
-    if not force and docker.image_exists(runner, tag):
-        log(f"reusing {tag}")
-        return tag
-    build_image(runner, tag, digest)
+    with build_lock("node image"):  # a build already under way ends first, and its image is then reused
+        if not force and docker.image_exists(runner, tag):
+            log(f"reusing {tag}")
+            return tag
+        build_image(runner, tag, digest)
     return tag

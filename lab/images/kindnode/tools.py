@@ -6,6 +6,7 @@ import shutil
 from pathlib import Path
 
 from lab.images.kindnode.gobuild import go_build_args, go_env, go_install_args, require_go
+from lab.images.kindnode.lock import build_lock
 from lab.images.kindnode.pins import BIN, GO_K8S, K8S_VERSION, KIND_MODULE, KIND_VERSION, RECIPE, TOOLS_BIN, k8s_ldflags
 from lab.images.kindnode.steps import run_step
 from lab.runner import Runner
@@ -23,6 +24,11 @@ def _is_pinned_kubectl(runner: Runner, path: Path) -> bool:
 def ensure_tools(runner: Runner) -> dict[str, str]:
     """The pinned ``kind`` and a ``kubectl`` built from the same Kubernetes sources, in .cache/bin."""
     TOOLS_BIN.mkdir(parents=True, exist_ok=True)
+    with build_lock("kind and kubectl"):
+        return _ensure_tools(runner)
+
+
+def _ensure_tools(runner: Runner) -> dict[str, str]:
     kind, kubectl = TOOLS_BIN / "kind", TOOLS_BIN / "kubectl"
     if f"kind {KIND_VERSION} " not in _version_of(runner, [str(kind), "version"]):
         require_go()

@@ -104,21 +104,44 @@ def seqs_query(topic: str, low: int | None = None, high: int | None = None) -> s
     return f"SELECT seq FROM {ROWS_TABLE} WHERE {where};"
 
 
-def seqs_queries(topic: str, last_seq: int, *, chunk: int = SEQ_CHUNK) -> list[str]:
-    """Range SELECTs covering every seq of ``topic``: [..chunk], [chunk+1..2 chunk], ..., [k chunk+1..)."""
-    if last_seq <= chunk:
-        return [seqs_query(topic)]
-    queries = [seqs_query(topic, None, chunk)]
-    low = chunk + 1
-    while low + chunk - 1 < last_seq:
-        queries.append(seqs_query(topic, low, low + chunk - 1))
-        low += chunk
-    queries.append(seqs_query(topic, low, None))  # open-ended: rows past last_seq count too
-    return queries
+def seq_chunks(last_seq: int, *, chunk: int = SEQ_CHUNK) -> list[tuple[int, int]]:
+    """1..last_seq as inclusive ranges of at most ``chunk`` seqs: 10, chunk 4 -> [(1, 4), (5, 8), (9, 10)]."""
+    return [(low, min(low + chunk - 1, last_seq)) for low in range(1, last_seq + 1, chunk)]
 
 
-def count_query(topic: str) -> str:
-    return f"SELECT count(*) FROM {ROWS_TABLE} WHERE topic = '{check_topic(topic)}';"
+def count_query(topic: str, low: int | None = None, high: int | None = None) -> str:
+    """count(*) of ``topic``'s rows, optionally only low <= seq <= high: counted on the server, one number back."""
+    return seqs_query(topic, low, high).replace("SELECT seq ", "SELECT count(*) ", 1)
+
+
+def max_seq_query(topic: str) -> str:
+    """The highest stored seq of ``topic``: the partition read backwards, one row."""
+    return seqs_query(topic).removesuffix(";") + " ORDER BY seq DESC LIMIT 1;"
+
+
+def census_queries(topic: str, last_seq: int, *, chunk: int = SEQ_CHUNK) -> list[str]:
+    """What ``Cassandra.census`` asks in one cqlsh: a count per chunk of 1..last_seq, the count past
+    last_seq, and the highest seq."""
+    counts = [count_query(topic, low, high) for low, high in seq_chunks(last_seq, chunk=chunk)]
+    return [*counts, count_query(topic, last_seq + 1), max_seq_query(topic)]
+
+
+@dataclass(frozen=True)
+class SeqCensus:
+    """What the server counted for one topic: ``chunks`` as (low, high, rows) over 1..last_seq, ``beyond``
+    (rows past last_seq) and ``max_seq`` (0 when the topic has no rows)."""
+
+    chunks: list[tuple[int, int, int]]
+    beyond: int
+    max_seq: int
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, _, n in self.chunks) + self.beyond
+
+    def short(self) -> list[tuple[int, int]]:
+        """The chunks with fewer rows than seqs: seq is a clustering key, so only these can hold a gap."""
+        return [(low, high) for low, high, n in self.chunks if n < high - low + 1]
 
 
 LAST_SEQS_QUERY = f"SELECT topic, seq FROM {LAST_SEQ_TABLE};"
@@ -199,22 +222,44 @@ class Cassandra:
             raise LabError(f"failed to read {LAST_SEQ_TABLE} in {self.pod}: {err}") from err
         return {row["topic"]: int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()}
 
-    def seqs(self, topic: str, *, last_seq: int = 0, consistency: str = "QUORUM") -> list[int]:
-        """Every seq stored for ``topic``, read in ranges sized from ``last_seq`` (see SEQ_CHUNK)."""
+    def census(self, topic: str, last_seq: int, *, consistency: str = "QUORUM") -> SeqCensus:
+        """Counts of ``topic``'s rows per chunk of 1..last_seq, past it, and its highest seq (one cqlsh)."""
+        chunks = seq_chunks(last_seq)
         try:
-            tables = self.queries(seqs_queries(topic, last_seq), consistency=consistency)
+            tables = self.queries(census_queries(topic, last_seq), consistency=consistency)
+        except CommandError as err:
+            if _is_schema_missing(err):
+                return SeqCensus([(low, high, 0) for low, high in chunks], 0, 0)
+            raise LabError(f"failed to count topic {topic} in {ROWS_TABLE} in {self.pod}: {err}") from err
+        *counts, beyond, top = tables
+        counted = [(low, high, self._count(rows, topic)) for (low, high), rows in zip(chunks, counts, strict=True)]
+        return SeqCensus(counted, self._count(beyond, topic), max(_seqs(top), default=0))
+
+    def seqs_in(self, topic: str, ranges: list[tuple[int, int]], *, consistency: str = "QUORUM") -> list[int]:
+        """Every seq stored for ``topic`` within the inclusive ``ranges`` (each at most SEQ_CHUNK long)."""
+        if not ranges:
+            return []
+        try:
+            tables = self.queries([seqs_query(topic, low, high) for low, high in ranges], consistency=consistency)
         except CommandError as err:
             if _is_schema_missing(err):
                 return []
             raise LabError(f"failed to read topic {topic} from {ROWS_TABLE} in {self.pod}: {err}") from err
-        return [int(row["seq"]) for rows in tables for row in rows if row.get("seq", "").lstrip("-").isdigit()]
+        return [seq for rows in tables for seq in _seqs(rows)]
+
+    def _count(self, rows: list[dict[str, str]], topic: str) -> int:
+        value = rows[0].get("count", "") if rows else ""
+        if not value.isdigit():
+            raise LabError(f"cqlsh in {self.pod} gave no row count for topic {topic}")
+        return int(value)
 
     def row_count(self, topic: str, *, consistency: str = "ONE") -> int:
         try:
             rows = self.query(count_query(topic), consistency=consistency)
         except CommandError as err:
             raise LabError(f"failed to count rows of topic {topic} in {self.pod}: {err}") from err
-        value = rows[0].get("count", "") if rows else "0"
-        if not value.isdigit():
-            raise LabError(f"cqlsh in {self.pod} gave no row count for topic {topic}")
-        return int(value)
+        return self._count(rows, topic)
+
+
+def _seqs(rows: list[dict[str, str]]) -> list[int]:
+    return [int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()]

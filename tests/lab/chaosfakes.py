@@ -6,7 +6,7 @@ import json
 import time
 
 from lab.kubectl import Kubectl
-from tests.lab.labfakes import DATA, FakeCtx
+from tests.lab.labfakes import DATA, CqlRows
 
 K = Kubectl("kubectl", "kind-kind", "default")
 NODES = {"cassandra-0": "kind-worker", "cassandra-1": "kind-worker3", "cassandra-2": "kind-worker2"}
@@ -57,7 +57,7 @@ WRITER = items(pod("ece573-prj04-writer-x", "w", True, node="kind-worker4"))
 
 
 def verify_rules():
-    return [("prj04_last_seq", LAST_SEQ), ("SELECT seq", ALL_SEQS)]
+    return [("prj04_last_seq", LAST_SEQ), ("SELECT seq", CqlRows(ALL_SEQS))]
 
 
 class FakeClock:
@@ -92,17 +92,5 @@ class FakeProgress:
         self.closed = True
 
 
-class CallableCtx(FakeCtx):
-    """A FakeCtx whose answers may also be functions, called per command (a last_seq that grows)."""
-
-    def run(self, command, **kwargs):
-        for pattern, answer in self.rules:
-            if callable(answer) and pattern.search(command):
-                self.commands.append(command)
-                self.kwargs.append(kwargs)
-                return FakeCtx([(pattern.pattern, answer())]).run(command, **kwargs)
-        return super().run(command, **kwargs)
-
-
-__all__ = ["DATA", "K", "FakeClock", "FakeProgress", "cassandra_pods", "CallableCtx", "items", "node", "pod",
+__all__ = ["DATA", "K", "FakeClock", "FakeProgress", "cassandra_pods", "items", "node", "pod",
            "verify_rules", "WRITER"]

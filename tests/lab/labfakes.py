@@ -22,8 +22,9 @@ class FakeCtx:
     """Stands in for invoke's Context under lab.runner.Runner.
 
     ``rules`` is an ordered list of (regex, answer); the first regex that *searches* the command wins.
-    An answer is a Result, a (stdout, exited) pair, or a list of those consumed one per call (the last
-    one repeats), for polls. Unmatched commands succeed with empty output; tests assert ``commands``.
+    An answer is a Result, a (stdout, exited) pair, a callable given the command that returns one of those
+    (a fake server: ``CqlRows``), or a list of those consumed one per call (the last one repeats), for polls.
+    Unmatched commands succeed with empty output; tests assert ``commands``.
     """
 
     def __init__(self, rules=None):
@@ -42,6 +43,8 @@ class FakeCtx:
             if pattern.search(command):
                 if isinstance(answer, list):
                     answer = answer.pop(0) if len(answer) > 1 else answer[0]
+                if callable(answer):
+                    answer = answer(command)
                 if isinstance(answer, Result):
                     return answer
                 if isinstance(answer, Exception):
@@ -52,6 +55,47 @@ class FakeCtx:
 
     def matching(self, pattern: str) -> list[str]:
         return [c for c in self.commands if re.search(pattern, c)]
+
+
+def cqlsh_seqs(text: str) -> list[int]:
+    """The seqs of a ``SELECT seq`` table as cqlsh prints it (recorded data in tests/lab/data)."""
+    return [int(line) for line in (line.strip() for line in text.splitlines()) if line.lstrip("-").isdigit()]
+
+
+def cqlsh_table(column: str, values: list) -> str:
+    return f" {column}\n{'-' * (len(column) + 2)}\n" + "".join(f" {v}\n" for v in values) + f"\n({len(values)} rows)\n"
+
+
+class CqlRows:
+    """A FakeCtx answer that plays cqlsh over one topic's stored seqs: it runs every ``SELECT seq`` and
+    ``SELECT count(*)`` of the rows table in the command's ``-e`` script (seq bounds, ORDER BY seq DESC
+    LIMIT 1) and prints one table each, as cqlsh does. ``seqs``: a list, or cqlsh's own text of one."""
+
+    STATEMENT = re.compile(r"SELECT (seq|count\(\*\)) FROM ece573\.prj04 WHERE topic = '[^']+'"
+                           r"((?: AND seq [<>]=? \d+)*)( ORDER BY seq DESC LIMIT 1)?;")
+
+    def __init__(self, seqs: list[int] | str):
+        self.seqs = sorted(set(cqlsh_seqs(seqs) if isinstance(seqs, str) else seqs))
+        self.scripts: list[str] = []
+
+    def __call__(self, command: str) -> tuple[str, int]:
+        import shlex
+
+        argv = shlex.split(command)
+        script = argv[argv.index("-e") + 1]
+        self.scripts.append(script)
+        out = ["Consistency level set to QUORUM.", "Disabled Query paging.", ""]
+        for what, bounds, last in self.STATEMENT.findall(script):
+            rows = [s for s in self.seqs if all(_holds(s, op, int(n)) for op, n in re.findall(r"seq ([<>]=?) (\d+)",
+                                                                                             bounds))]
+            if last:
+                rows = rows[-1:]
+            out.append(cqlsh_table("count", [len(rows)]) if what != "seq" else cqlsh_table("seq", rows))
+        return "\n".join(out), 0
+
+
+def _holds(seq: int, op: str, bound: int) -> bool:
+    return {"<": seq < bound, "<=": seq <= bound, ">": seq > bound, ">=": seq >= bound}[op]
 
 
 def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:

@@ -4,17 +4,18 @@ from lab.cassandra import (
     Cassandra,
     NodeStatus,
     all_up_normal,
+    census_queries,
     parse_cqlsh_table,
     parse_cqlsh_tables,
     parse_nodetool_status,
     select_script,
-    seqs_queries,
+    seq_chunks,
     seqs_query,
 )
 from lab.errors import LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
-from tests.lab.labfakes import DATA, FakeCtx
+from tests.lab.labfakes import DATA, CqlRows, FakeCtx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 
@@ -56,14 +57,16 @@ def test_queries_are_built_for_one_topic_and_refuse_odd_names():
         seqs_query("t' OR '1'='1")
 
 
-def test_seqs_runs_cqlsh_in_the_pod_at_the_level_asked():
+def test_seqs_in_reads_the_ranges_asked_in_one_cqlsh():
     ctx = FakeCtx([("cqlsh", (DATA / "cqlsh_seqs.txt").read_text())])
-    assert Cassandra(Runner(ctx), K, pod="cassandra-2").seqs("test", consistency="ALL") == [1, 2, 3, 6, 7, 10]
+    assert Cassandra(Runner(ctx), K, pod="cassandra-2").seqs_in("test", [(1, 10)], consistency="ALL") == [
+        1, 2, 3, 6, 7, 10]
     assert ctx.commands == [
         "kubectl --context kind-kind --namespace default exec cassandra-2 --container cassandra -- cqlsh "
         "--request-timeout=120 -e 'CONSISTENCY ALL; PAGING OFF; "
-        "SELECT seq FROM ece573.prj04 WHERE topic = '\"'\"'test'\"'\"';'"
+        "SELECT seq FROM ece573.prj04 WHERE topic = '\"'\"'test'\"'\"' AND seq >= 1 AND seq <= 10;'"
     ]
+    assert Cassandra(Runner(ctx), K).seqs_in("test", []) == [] and len(ctx.commands) == 1
 
 
 def test_last_seqs_is_empty_before_the_writer_made_its_table():
@@ -87,28 +90,33 @@ def test_last_seqs_and_count():
     assert cass.row_count("test") == 9998
 
 
-def test_long_topics_are_read_in_clustering_ranges():
-    assert seqs_queries("t", 10, chunk=4) == [
-        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq <= 4;",
-        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq >= 5 AND seq <= 8;",
-        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq >= 9;",
+def test_a_topic_is_counted_in_chunks_of_its_last_seq():
+    assert seq_chunks(10, chunk=4) == [(1, 4), (5, 8), (9, 10)]
+    assert seq_chunks(8, chunk=4) == [(1, 4), (5, 8)]
+    assert seq_chunks(0) == []
+    assert len(seq_chunks(1_000_000)) == 20
+    assert census_queries("t", 6, chunk=4) == [
+        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 1 AND seq <= 4;",
+        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 5 AND seq <= 6;",
+        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 7;",
+        "SELECT seq FROM ece573.prj04 WHERE topic = 't' ORDER BY seq DESC LIMIT 1;",
     ]
-    assert seqs_queries("t", 4, chunk=4) == ["SELECT seq FROM ece573.prj04 WHERE topic = 't';"]
-    assert len(seqs_queries("t", 1_000_000)) == 20
 
 
-def test_one_cqlsh_for_all_ranges_and_every_table_counted():
-    two = (" seq\n-----\n   1\n   2\n\n(2 rows)\n\n seq\n-----\n\n(0 rows)\n\n seq\n-----\n 120001\n\n(1 rows)\n")
-    assert [len(t) for t in parse_cqlsh_tables(two)] == [2, 0, 1]
-    ctx = FakeCtx([("cqlsh", two)])
-    assert Cassandra(Runner(ctx), K).seqs("test", last_seq=120_000) == [1, 2, 120001]
-    assert len(ctx.commands) == 1 and ctx.commands[0].count("SELECT seq") == 3
+def test_the_census_counts_on_the_server_and_finds_the_short_chunk_in_one_cqlsh():
+    stored = CqlRows([s for s in range(1, 120_003) if s != 70_000])
+    ctx = FakeCtx([("cqlsh", stored)])
+    census = Cassandra(Runner(ctx), K).census("test", 120_000)
+    assert census.chunks == [(1, 50_000, 50_000), (50_001, 100_000, 49_999), (100_001, 120_000, 20_000)]
+    assert (census.beyond, census.max_seq, census.rows) == (2, 120_002, 120_001)
+    assert census.short() == [(50_001, 100_000)]
+    assert len(ctx.commands) == 1 and "SELECT seq FROM ece573.prj04 WHERE topic = 'test' AND" not in stored.scripts[0]
 
 
 def test_a_missing_table_in_the_output_is_an_error_not_a_gap():
-    ctx = FakeCtx([("cqlsh", " seq\n-----\n   1\n\n(1 rows)\n")])
+    ctx = FakeCtx([("cqlsh", " count\n-------\n 5\n\n(1 rows)\n")])
     with pytest.raises(LabError, match="printed 1 result table\\(s\\) for 3 queries"):
-        Cassandra(Runner(ctx), K).seqs("test", last_seq=120_000)
+        Cassandra(Runner(ctx), K).census("test", 5)
 
 
 def test_real_cqlsh_output_of_two_ranges():
@@ -117,14 +125,16 @@ def test_real_cqlsh_output_of_two_ranges():
     text = (DATA / "cqlsh_ranges_real.txt").read_text()
     assert parse_cqlsh_tables(text) == [[{"seq": "1"}, {"seq": "2"}], [{"seq": "4"}]]
     ctx = FakeCtx([("cqlsh", text)])
-    tables = Cassandra(Runner(ctx), K).queries([seqs_query("test", None, 2), seqs_query("test", 3)])
-    seqs = [int(row["seq"]) for rows in tables for row in rows]
+    seqs = Cassandra(Runner(ctx), K).seqs_in("test", [(1, 2), (3, 5)])
     assert seqs == [1, 2, 4]
-    from lab.verify import check_topic_rows
-    assert check_topic_rows("test", seqs, 5).gaps == [(3, 3), (5, 5)]
+    from lab.verify import find_gaps
+    assert find_gaps(seqs, 5, first=3) == [(3, 3), (5, 5)]
 
 
 def test_cassandra_5_missing_table_wording_means_no_data():
     ctx = FakeCtx([("cqlsh", ('<stdin>:1:InvalidRequest: Error from server: code=2200 [Invalid query] '
                               'message="table prj04 does not exist"', 2))])
-    assert Cassandra(Runner(ctx), K).seqs("test", last_seq=5) == []
+    cass = Cassandra(Runner(ctx), K)
+    assert cass.seqs_in("test", [(1, 5)]) == []
+    census = cass.census("test", 5)
+    assert (census.chunks, census.rows, census.max_seq, census.short()) == ([(1, 5, 0)], 0, 0, [(1, 5)])

@@ -15,7 +15,6 @@ from lab.runner import Runner
 from tests.lab.chaosfakes import (
     DATA,
     WRITER,
-    CallableCtx,
     FakeClock,
     FakeProgress,
     K,
@@ -25,7 +24,7 @@ from tests.lab.chaosfakes import (
     pod,
     verify_rules,
 )
-from tests.lab.labfakes import FakeCtx
+from tests.lab.labfakes import CqlRows, FakeCtx
 
 KIND = Kind("kind", "kind")
 KIND_NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
@@ -56,7 +55,7 @@ def _one_pod_ctx(*, recovers=True, seqs=None):
                                                items(pod("cassandra-1", "new", recovers))]),
         ("nodetool status", [DN, UN]),
         ("prj04_last_seq", " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"),
-        ("SELECT seq", seqs or (DATA / "cqlsh_seqs.txt").read_text()),
+        ("SELECT seq", CqlRows(seqs or (DATA / "cqlsh_seqs.txt").read_text())),
     ])
 
 
@@ -165,13 +164,13 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
     new = pod("ece573-prj04-writer-b", "w-new", True, restarts=1)
     new["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error"}}
     seq = iter(range(3, 10_000))
-    ctx = CallableCtx([
+    ctx = FakeCtx([
         ("logs ece573-prj04-writer-b --container writer --previous --tail 3",
          "2026-12-02 08:29:40 WARNING test: rebuilding the session failed\n"
          "2026-12-02 08:29:41 ERROR writer: the Cassandra role of CASSANDRA_USERNAME lacks a permission\n"),
         ("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
-        ("prj04_last_seq", lambda: f" topic | seq\n-------+-----\n  test |  {next(seq)}\n\n(1 rows)\n"),
-        ("SELECT seq", SEQS_2000),
+        ("prj04_last_seq", lambda _command: f" topic | seq\n-------+-----\n  test |  {next(seq)}\n\n(1 rows)\n"),
+        ("SELECT seq", CqlRows(SEQS_2000)),
     ])
     result = _writer_round(ctx, "writer")
     assert ctx.matching("delete pod") == [
@@ -191,15 +190,15 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
 def test_writer_n_deletes_the_n_th_writers_pod_and_waits_for_its_replacement_only(monkeypatch):
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
     seq = iter(range(3, 10_000))
-    ctx = CallableCtx([
+    ctx = FakeCtx([
         ("get deployments", TWO_WRITERS),
         ("app=ece573-prj04-writer-2 ", [items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
                                         items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
                                         items(pod("ece573-prj04-writer-2-b", "w2-new", True))]),
         ("app=ece573-prj04-writer ", items(pod("ece573-prj04-writer-x", "w1", True))),
-        ("prj04_last_seq", lambda: (f" topic | seq\n-------+-----\n  test |  {next(seq)}\n"
+        ("prj04_last_seq", lambda _command: (f" topic | seq\n-------+-----\n  test |  {next(seq)}\n"
                                     f"  test-2 |  {next(seq)}\n\n(2 rows)\n")),
-        ("SELECT seq", SEQS_2000),
+        ("SELECT seq", CqlRows(SEQS_2000)),
     ])
     result = _writer_round(ctx, "writer-2")
     assert ctx.matching("delete pod") == [
@@ -447,7 +446,7 @@ def test_a_verify_that_times_out_once_is_retried_and_a_persistent_failure_is_the
     timeout = ("ReadTimeout: Error from server: code=1200 [Coordinator node timed out waiting for replica nodes' "
                "responses]", 2)
     ctx = _one_pod_ctx()
-    ctx.add("SELECT seq", [timeout, ALL_SEQS], first=True)
+    ctx.add("SELECT seq", [timeout, CqlRows(ALL_SEQS)], first=True)
     result, _ = play(ctx, "cassandra-1")
     assert result.ok and result.lost_rows == 0, result.error
     assert any(

@@ -11,7 +11,7 @@ from lab import chaos
 from lab.chaos import plan
 from lab.errors import LabError, PreconditionError
 from tests.lab.chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
-from tests.lab.labfakes import DATA, FakeCtx, make_lab
+from tests.lab.labfakes import DATA, CqlRows, FakeCtx, make_lab
 
 
 def test_plan_maps_each_flag_to_its_fault():
@@ -65,7 +65,7 @@ def _round_ctx():
                                                items(pod("cassandra-1", "new", True))]),
         ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
         ("prj04_last_seq", " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"),
-        ("SELECT seq", (DATA / "cqlsh_seqs.txt").read_text()),
+        ("SELECT seq", CqlRows((DATA / "cqlsh_seqs.txt").read_text())),
     ])
 
 

@@ -5,7 +5,7 @@ import pytest
 from lab import verify
 from lab.errors import LabError, PreconditionError
 from lab.verify import check_topic_rows, find_gaps, format_ranges
-from tests.lab.labfakes import DATA, FakeCtx, make_lab
+from tests.lab.labfakes import DATA, CqlRows, FakeCtx, make_lab
 
 
 @pytest.mark.parametrize("seqs, last, gaps", [
@@ -43,7 +43,9 @@ def test_report_on_recorded_rows():
 
 
 def _ctx(last_seq_text, seqs_text):
-    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT seq", seqs_text), ("get-contexts", "kind-kind\n")])
+    stored = seqs_text if isinstance(seqs_text, CqlRows) else CqlRows(seqs_text)
+    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT seq", stored),
+                    ("get-contexts", "kind-kind\n")])
 
 
 def test_run_verify_exits_nonzero_on_a_gap_and_writes_json(project, capsys):
@@ -92,3 +94,26 @@ def test_run_verify_dry_run_prints_the_reads(project, capsys):
                              "SELECT topic, seq FROM ece573.prj04_last_seq;'")
     assert "SELECT seq FROM ece573.prj04 WHERE topic" in out[1]
     assert lab.runner.ctx.matching("cqlsh") == []
+
+
+def test_a_long_topic_is_counted_and_only_its_short_chunk_is_read(project):
+    """120 000 rows but seq 70 000: three chunks counted in one cqlsh, then one chunk of 50 000 read back."""
+    last = " topic | seq\n-------+-----\n  test |  120000\n\n(1 rows)\n"
+    stored = CqlRows([s for s in range(1, 120_003) if s != 70_000])
+    lab = make_lab(project, _ctx(last, stored))
+    with pytest.raises(LabError, match="topic test: 1 missing seq"):
+        verify.run_verify(lab)
+    record = json.loads(next((project / "artifacts/verify").glob("*.json")).read_text())
+    [topic] = record["topics"]
+    assert (topic["rows"], topic["max_seq"], topic["ahead"], topic["gaps"]) == (120_001, 120_002, 2, [[70_000, 70_000]])
+    census, read = stored.scripts
+    assert census.count("SELECT count(*)") == 4 and "AND seq >= 120001;" in census
+    assert read.endswith("SELECT seq FROM ece573.prj04 WHERE topic = 'test' AND seq >= 50001 AND seq <= 100000;")
+
+
+def test_a_complete_topic_costs_one_cqlsh_whatever_its_length(project):
+    last = " topic | seq\n-------+-----\n  test |  120000\n\n(1 rows)\n"
+    stored = CqlRows(list(range(1, 120_001)))
+    [report] = verify.run_verify(make_lab(project, _ctx(last, stored)))
+    assert (report.ok, report.rows, report.max_seq) == (True, 120_000, 120_000)
+    assert len(stored.scripts) == 1

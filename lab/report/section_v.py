@@ -53,7 +53,7 @@ def progress(col, items: list[dict[str, Any]]) -> None:
         return
     col.data["verify"] = {"consistency": level, "topics": [r.to_dict() for r in reports],
                           "ok": bool(reports) and all(r.ok for r in reports)}
-    items.append(table(f"verify at {level} (lab.verify: every seq 1..last_seq read back)",
+    items.append(table(f"verify at {level} (lab.verify: every seq 1..last_seq counted, short ranges read back)",
                        verify_lib.HEADERS, verify_lib.report_rows(reports)))
 
 

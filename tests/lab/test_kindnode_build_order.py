@@ -29,7 +29,7 @@ def test_a_second_build_waits_for_the_first_and_names_it(build_dir, capsys):
     first_holds = threading.Event()
 
     def first():
-        with lock.build_lock("node image"):
+        with lock.build_lock("the node image"):
             order.append("first in")
             first_holds.set()
             time.sleep(0.5)
@@ -46,12 +46,12 @@ def test_a_second_build_waits_for_the_first_and_names_it(build_dir, capsys):
     assert order == ["first in", "first out", "second in"]
     assert waited >= 0.3
     err = capsys.readouterr().err
-    assert "waiting for pid" in err and "(node image) to finish its build before the kind and kubectl" in err
+    assert "is building the node image: waiting for it to finish before building kind and kubectl" in err
     assert (build_dir / ".lock").read_text() == "", "the lock file still names a holder that is gone"
 
 
 def test_an_uncontended_lock_says_nothing(build_dir, capsys):
-    with lock.build_lock("node image"):
+    with lock.build_lock("the node image"):
         pass
     assert "waiting" not in capsys.readouterr().err
 

@@ -29,12 +29,12 @@ def build_lock(what: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            log(f"waiting for {holder} to finish its build before the {what} (lock {LOCK_FILE})")
+            holder = handle.read().strip() or "another process is building"
+            log(f"{holder}: waiting for it to finish before building {what} (lock {LOCK_FILE})")
             fcntl.flock(handle, fcntl.LOCK_EX)
         handle.seek(0)
         handle.truncate()
-        handle.write(f"pid {os.getpid()} ({what})")
+        handle.write(f"pid {os.getpid()} is building {what}")
         handle.flush()
         try:
             yield

@@ -136,7 +136,7 @@ def ensure_image(runner: Runner, *, force: bool = False) -> str:
     """The node image's tag, building it unless an image with the same recipe digest exists."""
     digest = recipe_digest()
     tag = image_tag(digest)
-    with build_lock("node image"):  # a build already under way ends first, and its image is then reused
+    with build_lock("the node image"):  # a build already under way ends first, and its image is then reused
         if not force and docker.image_exists(runner, tag):
             log(f"reusing {tag}")
             return tag

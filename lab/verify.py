@@ -1,6 +1,6 @@
 """Verification: every seq 1..last_seq of each topic is present; gaps reported as ranges.
 
-The arithmetic (``find_gaps``, ``check_topic_rows``) is pure and tested on recorded data; ``verify`` asks
+The arithmetic (``find_gaps``, ``TopicReport``) is pure and tested on recorded data; ``verify`` asks
 ``lab.cassandra`` (cqlsh in a pod) at a chosen consistency level: the server counts each chunk of 1..last_seq,
 and only a chunk with fewer rows than seqs is read back seq by seq. seq is a clustering key, so a full
 chunk has every seq; a topic with no gap costs one cqlsh whatever its length.
@@ -71,12 +71,6 @@ class TopicReport:
         return data
 
 
-def check_topic_rows(topic: str, seqs: list[int], last_seq: int) -> TopicReport:
-    """A TopicReport from the seqs read and the topic's recorded last_seq."""
-    return TopicReport(topic=topic, last_seq=last_seq, rows=len(seqs), max_seq=max(seqs, default=0),
-                       gaps=find_gaps(seqs, last_seq))
-
-
 def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = "QUORUM") -> list[TopicReport]:
     """Read last_seq and check every seq of each topic (all topics in the progress table unless named)."""
     last = cassandra.last_seqs(consistency=consistency)
@@ -110,7 +104,6 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
     cass = lab.cassandra(str(cfg.verify.get("pod", "cassandra-0")))
     if lab.runner.dry:
         # Reads are probes, so a dry run would really query; show the command instead.
-
         # The chunks follow each topic's last_seq, unknown here: shown for a topic of one chunk.
         scripts = [LAST_SEQS_QUERY] + [" ".join(census_queries(t, SEQ_CHUNK)) for t in topics or [cfg.topic]]
         for script in scripts:

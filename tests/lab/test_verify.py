@@ -4,7 +4,7 @@ import pytest
 
 from lab import verify
 from lab.errors import LabError, PreconditionError
-from lab.verify import check_topic_rows, find_gaps, format_ranges
+from lab.verify import TopicReport, find_gaps, format_ranges
 from tests.lab.labfakes import DATA, CqlRows, FakeCtx, make_lab
 
 
@@ -25,6 +25,12 @@ def test_find_gaps(seqs, last, gaps):
 def test_format_ranges():
     assert format_ranges([(3, 4), (6, 6), (9, 12)]) == "3-4, 6, 9-12"
     assert format_ranges([(i, i) for i in range(1, 30, 2)], limit=2) == "1, 3, ... 13 more"
+
+
+def check_topic_rows(topic: str, seqs: list[int], last_seq: int) -> TopicReport:
+    """A TopicReport as verify makes one, from every seq read back."""
+    return TopicReport(topic=topic, last_seq=last_seq, rows=len(seqs), max_seq=max(seqs, default=0),
+                       gaps=find_gaps(seqs, last_seq))
 
 
 def test_report_on_recorded_rows():

@@ -25,6 +25,7 @@ from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.images import golang
 from lab.images.cli import print_tag
 from lab.runner import Runner
 
@@ -62,7 +63,7 @@ def go_install_args() -> list[str]:
 
 def go_env() -> dict[str, str]:
     """Static (no libc in a scratch image), into build/bin, without VCS stamping (there is no checkout)."""
-    return {"CGO_ENABLED": "0", "GOBIN": str(BIN_DIR), "GOFLAGS": "-buildvcs=false"}
+    return golang.go_env(GOBIN=str(BIN_DIR))
 
 
 def build_binary(runner: Runner) -> None:

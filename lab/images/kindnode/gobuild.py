@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lab.digest import tree_digest
 from lab.errors import PreconditionError
+from lab.images import golang
 from lab.images.kindnode.pins import (
     BIN,
     COREDNS_MODULE,
@@ -38,7 +39,7 @@ BINARIES = (*K8S_COMMANDS, "crictl", "etcd", "pause", "coredns", "local-path-pro
 
 
 def go_env(toolchain: str) -> dict[str, str]:
-    return {"GOTOOLCHAIN": toolchain, "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}
+    return golang.go_env(GOTOOLCHAIN=toolchain)
 
 
 def go_build_args(module_dir: Path, out: Path, packages: list[str], ldflags: str) -> list[str]:

@@ -307,11 +307,17 @@ def images_registry(c, force=False):
             "rounds": "--lab: deletions of --pod to measure (default 5; 0: only the pods' starts)",
             "pod": "--lab: the Cassandra pod the rounds delete (default cassandra-1)",
             "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
-            "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps"})
+            "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps",
+            "go": "cold Go builds of the registry side by side: upstream vs the lab's wrapper and GOGC"})
 @_handled
-def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False):
+def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False, go=False):
     """Writer throughput benchmark (python -m lab.bench); --lab: where the running lab's time goes."""
 
+    if go:
+        if lab or up or force:
+            raise PreconditionError("--go measures Go builds, not the lab: drop --lab, --up and --force")
+        suites.run_bench(_runner(c), args, which="go")
+        return
     if not lab:
         if up or force:
             raise PreconditionError("--up and --force measure the lab: add --lab")

@@ -27,8 +27,12 @@ def pytest_args(*, quick: bool = False, extra: str = "", paths: tuple[str, ...] 
     return argv + list(paths) + shlex.split(extra)
 
 
-def bench_args(extra: str = "") -> list[str]:
-    return [sys.executable, "-m", "lab.bench", *shlex.split(extra)]
+#: The benchmarks `invoke bench` runs: the writer's (default) and the cold Go builds' (--go).
+BENCHES = {"writer": "lab.bench", "go": "lab.bench.gobuild"}
+
+
+def bench_args(extra: str = "", *, which: str = "writer") -> list[str]:
+    return [sys.executable, "-m", BENCHES[which], *shlex.split(extra)]
 
 
 def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tuple[str, ...] = (),
@@ -48,9 +52,9 @@ def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tu
         raise TestsFailed(err.exited) from err
 
 
-def run_bench(runner: Runner, extra: str = "") -> None:
+def run_bench(runner: Runner, extra: str = "", *, which: str = "writer") -> None:
     try:
-        runner.run(bench_args(extra), timeout=None)
+        runner.run(bench_args(extra, which=which), timeout=None)
     except CommandError as err:
         raise LabError(f"bench failed: {err}") from err
 

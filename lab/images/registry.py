@@ -1,7 +1,7 @@
 """The lab's registry image: CNCF distribution's ``registry`` built on the host from the Go module proxy.
 
 ``docker build`` here reaches no container registry (there is no ``registry:3`` to pull) and has no CA bundle
-for the Go module proxy, so ``go install`` runs on the host, statically (CGO_ENABLED=0), into
+for the Go module proxy, so ``go build`` runs on the host, statically (CGO_ENABLED=0), into
 ``images/registry/build/bin/`` (gitignored), and images/registry/Dockerfile copies the binary into an image
 FROM scratch with images/registry/config.yml. The tag is content-addressed (``lab-registry:<digest of
 images/registry, the module version and the architecture>``): an existing tag is reused and nothing is built.
@@ -18,6 +18,7 @@ import contextlib
 import platform
 import shutil
 import sys
+from pathlib import Path
 
 from invoke import Context
 
@@ -32,11 +33,12 @@ from lab.runner import Runner
 #: CNCF distribution, the reference OCI registry (what Docker Hub's ``registry:3`` image runs).
 MODULE = "github.com/distribution/distribution/v3"
 VERSION = "v3.1.2"
-PACKAGE = f"{MODULE}/cmd/registry"
 #: Repository part of the tag; the tag itself is the recipe's digest.
 IMAGE_NAME = "lab-registry"
 
 IMAGE_DIR = ROOT / "images" / "registry"
+#: The Go module that builds the binary (main.go and the pinned go.mod, go.sum).
+WRAPPER_DIR = IMAGE_DIR / "go"
 BUILD_DIR = IMAGE_DIR / "build"
 BIN_DIR = BUILD_DIR / "bin"
 BINARY = BIN_DIR / "registry"
@@ -52,23 +54,30 @@ def image_tag() -> str:
     """``lab-registry:<12 hex>`` from the recipe files, the pinned release and the host's architecture."""
     # Relative paths, so a clone in another folder (CI's) computes the same tag.
     with contextlib.chdir(ROOT):
-        digest = tree_digest([IMAGE_DIR.relative_to(ROOT)], extra=(PACKAGE, VERSION, LDFLAGS, platform.machine()))
+        digest = tree_digest([IMAGE_DIR.relative_to(ROOT)], extra=(MODULE, VERSION, LDFLAGS, platform.machine()))
     return f"{IMAGE_NAME}:{digest}"
 
 
-def go_install_args() -> list[str]:
-    """``go install`` of the pinned release: the module's own go.mod and go.sum decide every dependency."""
-    return ["go", "install", "-trimpath", "-ldflags", LDFLAGS, f"{PACKAGE}@{VERSION}"]
+def go_build_args(out: Path = BINARY) -> list[str]:
+    """``go build`` of images/registry/go: upstream's registry command with only the filesystem driver. Its
+    go.mod requires the pinned release alone, so the release's own go.mod decides every other version."""
+    return ["go", "-C", str(WRAPPER_DIR), "build", "-trimpath", "-ldflags", LDFLAGS, "-o", str(out), "."]
+
+
+def upstream_install_args() -> list[str]:
+    """``go install`` of upstream's own registry command, every storage driver included (what the wrapper
+    replaces; `python -m lab.bench.gobuild` builds both side by side)."""
+    return ["go", "install", "-trimpath", "-ldflags", LDFLAGS, f"{MODULE}/cmd/registry@{VERSION}"]
 
 
 def go_env() -> dict[str, str]:
-    """Static (no libc in a scratch image), into build/bin, without VCS stamping (there is no checkout)."""
-    return golang.go_env(GOBIN=str(BIN_DIR))
+    """Static (no libc in a scratch image), without VCS stamping (there is no checkout)."""
+    return golang.go_env()
 
 
 def build_binary(runner: Runner) -> None:
-    """The registry binary into build/bin, unless a previous run built this very release."""
-    stamp = f"{PACKAGE}@{VERSION} {LDFLAGS}"
+    """The registry binary into build/bin, unless a previous run built this very release and wrapper."""
+    stamp = image_tag()  # covers the wrapper module, the release and the flags
     if BINARY.is_file() and _STAMP.is_file() and _STAMP.read_text().strip() == stamp:
         return
     if shutil.which("go") is None:
@@ -78,9 +87,9 @@ def build_binary(runner: Runner) -> None:
         BIN_DIR.mkdir(parents=True, exist_ok=True)
         _STAMP.unlink(missing_ok=True)
     try:
-        runner.run(go_install_args(), env=go_env(), hide=True, timeout=3600)
+        runner.run(go_build_args(), env=go_env(), hide=True, timeout=3600)
     except CommandError as err:
-        raise LabError(f"failed to build {PACKAGE}@{VERSION} from the Go module proxy: {err}") from err
+        raise LabError(f"failed to build the registry ({MODULE}@{VERSION}) from the Go module proxy: {err}") from err
     if not runner.dry:
         _STAMP.write_text(stamp + "\n")
 

@@ -49,13 +49,23 @@ def test_image_tag_is_content_addressed():
 
 
 def test_the_registry_is_built_statically_from_its_pinned_release():
-    argv = registry_image.go_install_args()
-    assert argv[:3] == ["go", "install", "-trimpath"]
-    assert argv[-1] == "github.com/distribution/distribution/v3/cmd/registry@v3.1.2"
+    argv = registry_image.go_build_args()
+    assert argv[:5] == ["go", "-C", str(registry_image.WRAPPER_DIR), "build", "-trimpath"]
+    assert argv[argv.index("-o") + 1] == str(registry_image.BINARY)
     assert "-X github.com/distribution/distribution/v3/version.version=v3.1.2" in argv[argv.index("-ldflags") + 1]
-    env = registry_image.go_env()
-    assert env["CGO_ENABLED"] == "0"  # no libc in an image FROM scratch
-    assert env["GOBIN"] == str(registry_image.BIN_DIR)
+    assert registry_image.go_env()["CGO_ENABLED"] == "0"  # no libc in an image FROM scratch
+    # The wrapper module pins the same release the tag names, and its go.sum has the release's hashes.
+    pinned = f"{registry_image.MODULE} {registry_image.VERSION}"
+    assert f"\nrequire {pinned}\n" in (registry_image.WRAPPER_DIR / "go.mod").read_text()
+    assert f"{pinned} h1:" in (registry_image.WRAPPER_DIR / "go.sum").read_text()
+
+
+def test_the_wrapper_links_the_filesystem_driver_the_config_uses_and_no_cloud_driver():
+    main = (registry_image.WRAPPER_DIR / "main.go").read_text()
+    drivers = re.findall(r'"github.com/distribution/distribution/v3/registry/storage/driver/([\w-]+)"', main)
+    config = yaml.safe_load((registry_image.IMAGE_DIR / "config.yml").read_text())
+    assert drivers == list(config["storage"].keys() & {"filesystem", "inmemory", "s3", "azure", "gcs"})
+    assert "registry.RootCmd.Execute()" in main
 
 
 def test_the_image_serves_the_config_the_lab_expects():

@@ -20,6 +20,7 @@ def test_pytest_args():
 
 def test_bench_args():
     assert suites.bench_args("--seconds 5") == [sys.executable, "-m", "lab.bench", "--seconds", "5"]
+    assert suites.bench_args("--rounds 1", which="go") == [sys.executable, "-m", "lab.bench.gobuild", "--rounds", "1"]
 
 
 # -- the node image `invoke reset` (and so every test cluster) uses: lab.images.kind_node_source ------------

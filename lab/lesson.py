@@ -291,7 +291,7 @@ class Lesson:
         try:
             step.note(f"kubectl delete pod {VICTIM}: the StatefulSet controller creates a new pod with the same "
                       "name, identity and volume.")
-            self._delete_and_wait(step, crash=False)
+            self._delete_and_wait(step, crash=False, restarts_before=before)
             if self._restarts() == before:
                 # A graceful deletion lets Cassandra shut down (SIGTERM: it stops taking requests, finishes
                 # those in flight and tells its peers and clients it leaves), so the seed writer's one
@@ -305,7 +305,7 @@ class Lesson:
                              "in-flight writes finished); now the same pod crashes instead")
                 step.note(f"A crash: {VICTIM}'s Cassandra process frozen on its node (SIGSTOP: it stops answering "
                           "without closing a connection, as a crashed machine), then the pod deleted with --force.")
-                self._delete_and_wait(step, crash=True)
+                self._delete_and_wait(step, crash=True, restarts_before=before)
         finally:
             samples = sampler.stop()
         self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
@@ -341,9 +341,10 @@ class Lesson:
         if not outcome.ok:
             raise LabError(f"lesson: freezing {VICTIM}'s Cassandra failed: {outcome.stderr.strip()[:200]}")
 
-    def _delete_and_wait(self, step: _Step, *, crash: bool) -> None:
+    def _delete_and_wait(self, step: _Step, *, crash: bool, restarts_before: int = 0) -> None:
         """Delete the victim as the assignment types it (or crash it first), wait until its successor is Ready,
-        then a little longer: the seed writer's restart (and its back-off) shows in RESTARTS a bit later."""
+        then up to 20 s more for the seed writer's RESTARTS to pass ``restarts_before``: a restart (and its
+        back-off) can show there a little after the pod is back. One that already shows ends the wait."""
         pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {}
         old_uid = kubectl.pod_uid(pod)
         deleted = self.clock()
@@ -358,7 +359,8 @@ class Lesson:
         self._until(back, f"{VICTIM} Ready again", timeout=max(self.wait, 600), every=2.0)
         step.facts["recovery_s"] = round(self.clock() - deleted, 1)
         step.facts["crashed"] = crash
-        self.sleep(20)
+        kubectl.wait_until(lambda: self._restarts() > restarts_before, timeout=20, every=2.0, clock=self.clock,
+                           sleep=self.sleep)
 
     def _start_seq(self, step: _Step, label: str) -> int:
         """The seq the new writer pod says it starts from. Only its own log counts: the pod it replaced may

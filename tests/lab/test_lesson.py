@@ -144,6 +144,27 @@ def test_the_crash_freezes_the_jvm_from_the_node_then_deletes_the_pod(project):
     assert step.facts["crashed"] is True and step.facts["recovery_s"] > 0
 
 
+def _writer_with_restarts(count: int) -> str:
+    return json.dumps({"items": [{"metadata": {"name": "ece573-prj04-writer-x", "uid": "w"},
+                                  "status": {"containerStatuses": [{"name": "writer", "restartCount": count}]}}]})
+
+
+@pytest.mark.parametrize(("restarts", "waited"), [(1, 0.0), (0, 20.0)])
+def test_after_the_pod_is_back_the_wait_for_the_writers_restart_ends_when_it_shows(project, restarts, waited):
+    """Up to 20 s for the seed writer's RESTARTS to grow after the pod is back; not a second once it has."""
+    ctx = FakeCtx([("get pod cassandra-1", [_victim("old"), _victim("new")]),
+                   ("get pods --selector app=ece573-prj04-writer", _writer_with_restarts(restarts))])
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        now[0] += seconds
+    run = lesson.Lesson(make_lab(project, ctx), clock=lambda: now[0], sleep=sleep, wait=30)
+    run._delete_and_wait(lesson._Step(run.lab, 2, clock=lambda: now[0]), crash=False, restarts_before=0)
+    assert sum(slept) == waited  # the new pod is Ready at the first poll: every sleep is the restart's wait
+
+
 def test_a_crash_without_a_pid_stops_with_one_line_and_deletes_nothing(project):
     ctx = FakeCtx([("get pod cassandra-1", _victim("old")), ("crictl inspect", '{"info": {}}')])
     run = lesson.Lesson(make_lab(project, ctx), clock=lambda: 0.0, sleep=lambda s: None, wait=30)

@@ -5,9 +5,9 @@
 Each round builds the registry three ways, one after another, each into an empty Go build cache (the module
 cache is filled first, untimed, so the network is not measured):
 
-    (a) upstream's ``cmd/registry`` (every storage driver and auth plugin) at Go's default GOGC=100
-    (b) the lab's wrapper module (images/registry/go: the filesystem driver only), GOGC=100
-    (c) the lab's build: the wrapper with lab.images.golang's environment (GOGC=400)
+    (a) upstream's ``cmd/registry`` (every storage driver and auth plugin), Go's defaults
+    (b) the lab's wrapper module (images/registry/go: the filesystem driver only), Go's defaults
+    (c) the lab's build: the wrapper with lab.images.golang's environment (GOGC=400, no DWARF)
 
 and prints each build's wall time and CPU time (user + system of go and its compilers), the medians over the
 rounds, and the ratios c/a and c/b. Cold builds are what a new machine, and CI on one, pays.
@@ -32,9 +32,9 @@ from lab.output import table
 
 #: The three ways, in the order each round builds them.
 WAYS = {
-    "a": "upstream cmd/registry, GOGC=100",
-    "b": "lab wrapper (filesystem driver), GOGC=100",
-    "c": f"lab wrapper, lab's Go env (GOGC={golang.BUILD_GOGC})",
+    "a": "upstream cmd/registry, Go's defaults",
+    "b": "lab wrapper (filesystem driver), Go's defaults",
+    "c": f"lab wrapper, lab's Go env (GOGC={golang.BUILD_GOGC}, no DWARF)",
 }
 
 
@@ -50,10 +50,10 @@ def build_argv(way: str, out: Path) -> list[str]:
 
 
 def build_env(way: str, cache: Path, out: Path) -> dict[str, str]:
-    """The process environment of one build: an empty cache of its own, GOGC per ``way``."""
+    """The process environment of one build: an empty cache of its own; Go's defaults but for (c)."""
     env = {**os.environ, **golang.go_env(), "GOCACHE": str(cache), "GOBIN": str(out)}
     if way != "c":
-        env["GOGC"] = "100"
+        env.update(GOGC="100", GOFLAGS="-buildvcs=false")
     return env
 
 

@@ -14,6 +14,7 @@ def test_each_way_builds_what_it_names_with_its_gogc(tmp_path):
         registry.go_build_args(tmp_path / "registry")
     envs = {way: gobuild.build_env(way, tmp_path / "cache", tmp_path) for way in gobuild.WAYS}
     assert [envs[way]["GOGC"] for way in "abc"] == ["100", "100", "400"]
+    assert [("-dwarf=false" in envs[way]["GOFLAGS"]) for way in "abc"] == [False, False, True]
     assert all(env["GOCACHE"] == str(tmp_path / "cache") and env["CGO_ENABLED"] == "0" for env in envs.values())
 
 

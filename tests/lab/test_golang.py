@@ -6,7 +6,7 @@ from lab.images.kindnode import gobuild
 
 def test_builds_are_static_unstamped_and_collect_less():
     env = golang.go_env()
-    assert env == {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GOGC": "400"}
+    assert env == {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false -gcflags=all=-dwarf=false", "GOGC": "400"}
 
 
 def test_each_recipe_adds_its_own_settings_to_the_shared_ones():

@@ -37,3 +37,8 @@ def test_a_failed_build_is_one_line_naming_the_way(tmp_path, monkeypatch):
 def test_rounds_must_be_positive(capsys):
     assert gobuild.main(["--rounds", "0"]) == 2
     assert "--rounds must be positive" in capsys.readouterr().err
+
+
+def test_a_failed_download_says_what_failed_and_asks_about_the_proxy():
+    with pytest.raises(SystemExit, match=r"ERROR: sh -c .* failed \(is the Go module proxy reachable\?\): boom"):
+        gobuild._go(["sh", "-c", "echo boom >&2; exit 1"])

@@ -28,6 +28,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from lab.errors import PreconditionError
 from lab.images import golang, registry
 from lab.output import table
 
@@ -106,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.rounds <= 0:
         print("ERROR: --rounds must be positive", file=sys.stderr)
         return 2
-    if shutil.which("go") is None:
-        print("ERROR: go not found on PATH; install Go >= 1.21 to build the lab's images", file=sys.stderr)
+    try:
+        golang.require_go("to build the lab's images")
+    except PreconditionError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
         return 2
     download_modules()
     builds = []

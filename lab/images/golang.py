@@ -15,10 +15,20 @@ lab's registry.
 
 from __future__ import annotations
 
+import shutil
+
+from lab.errors import PreconditionError
+
 #: GOGC for the compiler and linker processes (see above); not for anything the lab runs.
 BUILD_GOGC = "400"
 #: Build flags for every go command (GOFLAGS: each go command takes the ones it knows).
 BUILD_GOFLAGS = "-buildvcs=false -gcflags=all=-dwarf=false"
+
+
+def require_go(why: str) -> None:
+    """One line naming what is missing and how to get it, before anything is built."""
+    if shutil.which("go") is None:
+        raise PreconditionError(f"go not found on PATH; install Go >= 1.21 {why}")
 
 
 def go_env(**extra: str) -> dict[str, str]:

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import platform
-import shutil
 import sys
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from invoke import Context
 from lab import docker
 from lab.config import ROOT
 from lab.digest import tree_digest
-from lab.errors import CommandError, LabError, PreconditionError
+from lab.errors import CommandError, LabError
 from lab.images import golang
 from lab.images.cli import print_tag
 from lab.runner import Runner
@@ -70,24 +69,18 @@ def upstream_install_args() -> list[str]:
     return ["go", "install", "-trimpath", "-ldflags", LDFLAGS, f"{MODULE}/cmd/registry@{VERSION}"]
 
 
-def go_env() -> dict[str, str]:
-    """Static (no libc in a scratch image), without VCS stamping (there is no checkout)."""
-    return golang.go_env()
-
-
 def build_binary(runner: Runner) -> None:
     """The registry binary into build/bin, unless a previous run built this very release and wrapper."""
     stamp = image_tag()  # covers the wrapper module, the release and the flags
     if BINARY.is_file() and _STAMP.is_file() and _STAMP.read_text().strip() == stamp:
         return
-    if shutil.which("go") is None:
-        raise PreconditionError("go not found on PATH; install Go >= 1.21 (it fetches the toolchain the registry "
-                                "module asks for) to build the lab's registry")
+    golang.require_go("(it fetches the toolchain the registry module asks for) to build the lab's registry")
     if not runner.dry:
         BIN_DIR.mkdir(parents=True, exist_ok=True)
         _STAMP.unlink(missing_ok=True)
     try:
-        runner.run(go_build_args(), env=go_env(), hide=True, timeout=3600)
+        # Static (no libc in a scratch image), without VCS stamping (there is no checkout).
+        runner.run(go_build_args(), env=golang.go_env(), hide=True, timeout=3600)
     except CommandError as err:
         raise LabError(f"failed to build the registry ({MODULE}@{VERSION}) from the Go module proxy: {err}") from err
     if not runner.dry:

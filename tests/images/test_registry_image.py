@@ -23,6 +23,7 @@ from invoke import Context
 from lab import registry
 from lab.config import LabConfig
 from lab.context import Lab
+from lab.images import golang
 from lab.images import registry as registry_image
 from lab.images.builders import ImageBuilders
 from lab.kind import Kind
@@ -53,7 +54,7 @@ def test_the_registry_is_built_statically_from_its_pinned_release():
     assert argv[:5] == ["go", "-C", str(registry_image.WRAPPER_DIR), "build", "-trimpath"]
     assert argv[argv.index("-o") + 1] == str(registry_image.BINARY)
     assert "-X github.com/distribution/distribution/v3/version.version=v3.1.2" in argv[argv.index("-ldflags") + 1]
-    assert registry_image.go_env()["CGO_ENABLED"] == "0"  # no libc in an image FROM scratch
+    assert golang.go_env()["CGO_ENABLED"] == "0"  # no libc in an image FROM scratch
     # The wrapper module pins the same release the tag names, and its go.sum has the release's hashes.
     pinned = f"{registry_image.MODULE} {registry_image.VERSION}"
     assert f"\nrequire {pinned}\n" in (registry_image.WRAPPER_DIR / "go.mod").read_text()

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lab.digest import tree_digest
-from lab.errors import PreconditionError
 from lab.images import golang
 from lab.images.kindnode.pins import (
     BIN,
@@ -59,8 +57,7 @@ def module_dir(runner: Runner, module: str) -> Path:
 
 
 def require_go() -> None:
-    if shutil.which("go") is None:
-        raise PreconditionError("go not found on PATH; install Go >= 1.21 (it fetches the pinned toolchains)")
+    golang.require_go("(it fetches the pinned toolchains)")
 
 
 def build_binaries(runner: Runner) -> None:

@@ -180,6 +180,31 @@ def test_rate_cap_is_honoured():
     assert 0.3 <= elapsed < 2.0, elapsed
 
 
+class UnitSizes(FakeStore):
+    """Records how many rows each write carried."""
+
+    def __init__(self):
+        super().__init__()
+        self.sizes: list[int] = []
+
+    def submit_rows(self, first, last, callback, errback, *args):
+        self.sizes.append(last - first + 1)
+        super().submit_rows(first, last, callback, errback, *args)
+
+
+@pytest.mark.parametrize("rate, batch_size, rows_per_write", [
+    (200.0, 32, 10),  # the lab's pace: 20 writes/s of 10 rows, not 50 of 4
+    (10.0, 32, 1),  # below 20 seqs/s every seq is its own write
+    (2000.0, 32, 32),  # WRITER_BATCH_SIZE still caps a batch
+    (None, 8, 8),  # no rate: full batches
+])
+def test_a_rate_capped_writer_sends_one_batch_per_50_ms(rate, batch_size, rows_per_write):
+    store = UnitSizes()
+    loop = WriteLoop(store, config(max_seqs=rows_per_write * 6, rate=rate, batch_size=batch_size), start=0)
+    assert loop.run() == rows_per_write * 6
+    assert store.sizes == [rows_per_write] * 6
+
+
 def test_max_seqs_zero_writes_nothing():
     store = FakeStore(start=5)
     assert WriteLoop(store, config(max_seqs=0), start=5).run() == 5

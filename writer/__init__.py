@@ -10,7 +10,8 @@ Run it as ``python -m writer`` (the image's entrypoint). Its environment (valida
     CASSANDRA_USERNAME/PASSWORD optional, together
     WRITER_MAX_SEQS             write this many seqs, store last_seq, exit 0 (default: forever)
     WRITER_IN_FLIGHT            concurrent writes (128);  WRITER_BATCH_SIZE rows per batch (32; 1 = plain INSERTs)
-    WRITER_RATE                 seqs per second cap (default none);  LOG_EVERY progress line interval (1000)
+    WRITER_RATE                 seqs per second cap (default none; capped, one batch every 50 ms)
+    LOG_EVERY                   progress line interval (1000)
     HTTP_PORT                   /healthz /readyz /metrics (8080; 0 disables)
     WRITER_CHECKPOINT_INTERVAL, WRITER_REQUEST_TIMEOUT, WRITER_CONNECT_TIMEOUT, WRITER_MAX_BACKOFF,
     WRITER_STOP_TIMEOUT         seconds (0.2, 5, 5, 1, 8)

@@ -184,6 +184,25 @@ def _is_schema_missing(err: CommandError) -> bool:
     return "unconfigured table" in text or "does not exist" in text
 
 
+#: What cqlsh prints when the cluster could not answer in time or with enough replicas (a read right after a
+#: node joined or left, a replica still catching up): a read-only check may ask again and get its answer.
+_UNANSWERED = ("ReadTimeout", "ReadFailure", "Unavailable", "OperationTimedOut", "NoHostAvailable")
+
+
+def server_words(err: LabError) -> str:
+    """Cassandra's own words from a failed cqlsh ("ReadTimeout: Error from server: ..."), or "" if it said none."""
+    cause = err if isinstance(err, CommandError) else err.__cause__
+    if not isinstance(cause, CommandError):
+        return ""
+    lines = [line.strip() for line in f"{cause.stdout}\n{cause.stderr}".splitlines()]
+    return next((line for line in reversed(lines) if "Error" in line or "Timeout" in line or "Unavailable" in line), "")
+
+
+def is_unanswered(err: LabError) -> bool:
+    """The cluster did not answer a read (timeout, too few replicas), as opposed to a wrong query or no pod."""
+    return any(word in server_words(err) for word in _UNANSWERED)
+
+
 class Cassandra:
     """cqlsh and nodetool in one pod of the StatefulSet."""
 

@@ -10,6 +10,7 @@ never a traceback.
 
 from __future__ import annotations
 
+import re
 import shlex
 
 
@@ -43,6 +44,12 @@ class CommandError(LabError):
         return "\n".join(part for part in (self.stdout, self.stderr) if part)
 
 
+#: The line kubectl exec adds when the command in the pod fails. It says nothing the exit code does not; the
+#: command's own last words (cqlsh's "ReadTimeout: ...", nodetool's exception) come before it.
+_KUBECTL_EXEC_TRAILER = re.compile(r"command terminated with exit code \d+")
+
+
 def _last_line(text: str) -> str:
-    lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
+    lines = [line.strip() for line in (text or "").splitlines()]
+    lines = [line for line in lines if line and not _KUBECTL_EXEC_TRAILER.fullmatch(line)]
     return lines[-1] if lines else ""

@@ -9,11 +9,21 @@ chunk has every seq; a topic with no gap costs one cqlsh whatever its length.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from lab import output, status
-from lab.cassandra import LAST_SEQS_QUERY, SEQ_CHUNK, Cassandra, census_queries, cqlsh_args, select_script
+from lab.cassandra import (
+    LAST_SEQS_QUERY,
+    SEQ_CHUNK,
+    Cassandra,
+    census_queries,
+    cqlsh_args,
+    is_unanswered,
+    select_script,
+    server_words,
+)
 from lab.config import check_consistency, check_topic
 from lab.context import require_cluster
 from lab.errors import LabError
@@ -86,6 +96,27 @@ def verify_topic(cassandra: Cassandra, topic: str, last_seq: int, *, consistency
     return TopicReport(topic=topic, last_seq=last_seq, rows=census.rows, max_seq=census.max_seq, gaps=gaps)
 
 
+#: Tries and pause when the cluster does not answer a read. Right after a node joined, left or came back, a
+#: QUORUM read of a long topic can outlast the server's read timeout (5 s) while compaction or read repair
+#: competes for the CPU; verify only reads, so it asks again. A wrong query or a missing pod fails at once.
+READ_ATTEMPTS, READ_PAUSE = 3, 15.0
+
+
+def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = "QUORUM",
+                     on_retry: Callable[[str], None] = lambda why: None,
+                     sleep: Callable[[float], None] = time.sleep) -> list[TopicReport]:
+    """``verify``, asked again (up to READ_ATTEMPTS times) while the cluster does not answer in time."""
+    for attempt in range(1, READ_ATTEMPTS):
+        try:
+            return verify(cassandra, topics=topics, consistency=consistency)
+        except LabError as err:
+            if not is_unanswered(err):
+                raise
+            on_retry(f"try {attempt} of {READ_ATTEMPTS} not answered ({server_words(err)}); again in {READ_PAUSE:.0f}s")
+            sleep(READ_PAUSE)
+    return verify(cassandra, topics=topics, consistency=consistency)
+
+
 HEADERS = ["topic", "rows", "last_seq", "missing", "gaps", "result"]
 
 
@@ -113,7 +144,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "") -> list[TopicRepo
             print(f"[dry-run] {shlex.join(argv)}")
         return []
     with status.step(f"Counting every seq at {level}") as s:
-        reports = verify(cass, topics=topics, consistency=level)
+        reports = verify_patiently(cass, topics=topics, consistency=level, on_retry=s.waiting)
         s.note(f"{len(reports)} topic(s)")
     output.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
     output.write_json(cfg.path(cfg.artifacts) / "verify" / f"{output.timestamp()}.json",

@@ -21,13 +21,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from lab import kubectl
+from lab.cassandra import server_words
 from lab.chaos import faults as faults_mod
 from lab.chaos import watch
 from lab.chaos.faults import Fault
 from lab.chaos.results import RoundResult
 from lab.chaos.sampling import CqlProgress, LastSeqReads, Sampler, metrics_progress
 from lab.chaos.watch import ChaosSettings, Env
-from lab.errors import CommandError, LabError
+from lab.errors import LabError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -163,22 +164,12 @@ def _verify(env: Env, result: RoundResult, pod: str) -> None:
             result.verify = [r.to_dict() for r in reports]
             return
         except LabError as err:  # an unrecovered cluster may not answer QUORUM: record it with the round
-            why = _server_error(err) or str(err)
+            why = server_words(err) or str(err)
             if attempt == VERIFY_ATTEMPTS:
                 result.error = result.error or f"verify failed {attempt} times: {why}"
                 return
             env.note(result, "verify", f"attempt {attempt} failed ({why}); again in {VERIFY_PAUSE:.0f}s")
             env.sleep(VERIFY_PAUSE)
-
-
-def _server_error(err: LabError) -> str:
-    """Cassandra's own words from a failed cqlsh (ReadTimeout, Unavailable ...), which kubectl's last
-    line ("command terminated with exit code 2") hides."""
-    cause = err if isinstance(err, CommandError) else err.__cause__
-    if not isinstance(cause, CommandError):
-        return ""
-    lines = [line.strip() for line in f"{cause.stdout}\n{cause.stderr}".splitlines()]
-    return next((line for line in reversed(lines) if "Error" in line or "Timeout" in line or "Unavailable" in line), "")
 
 
 def _await_resume(env: Env, result: RoundResult, watched: list[_Watched]) -> None:

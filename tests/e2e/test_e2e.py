@@ -364,7 +364,17 @@ def ring_lines() -> list[str]:
     return re.findall(r"^[UD][NLJM]\s.*$", invoke("nodetool").stdout, re.M)
 
 
-def test_scale_up_and_down_with_the_writer_writing(lab_up):
+@pytest.fixture
+def three_nodes_after():
+    """A scale scenario that fails half-way would leave the ring at 4 nodes, and every later scenario (chaos
+    rounds, the report) is written for 3 and would fail with it: put the ring back to 3 whatever happened."""
+    yield
+    sts = json.loads(kubectl("get", "statefulset", "cassandra", "--output", "json").stdout or "{}")
+    if sts.get("spec", {}).get("replicas") != 3:
+        invoke("scale", "--replicas", "3", timeout=2400, check=False)
+
+
+def test_scale_up_and_down_with_the_writer_writing(lab_up, three_nodes_after):
     """3 -> 4 -> 3 while the writer writes at QUORUM: the new node joins, the ring shrinks back by decommission,
     nothing is lost, no DN is left behind, and the fourth node's PVC is gone."""
     for wanted, why in (("2", "keeps 3 copies of every row"), ("5", "anti-affinity puts one Cassandra pod")):

@@ -123,3 +123,51 @@ def test_a_complete_topic_costs_one_cqlsh_whatever_its_length(project):
     [report] = verify.run_verify(make_lab(project, _ctx(last, stored)))
     assert (report.ok, report.rows, report.max_seq) == (True, 120_000, 120_000)
     assert len(stored.scripts) == 1
+
+
+#: What a failed cqlsh read looks like through kubectl exec: cqlsh's words, then kubectl's own last line.
+READ_TIMEOUT = ("<stdin>:1:ReadTimeout: Error from server: code=1200 [Coordinator node timed out waiting for replica "
+                "nodes' responses] message=\"Operation timed out - received only 1 responses.\" "
+                "info={'consistency': 'QUORUM', 'required_responses': 2, 'received_responses': 1}\n"
+                "command terminated with exit code 2\n")
+
+
+def _failing_ctx(last_seq_text, answers):
+    """Like ``_ctx``, the rows table answering with ``answers`` (one per cqlsh, the last repeating)."""
+    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT count|SELECT seq", answers),
+                    ("get-contexts", "kind-kind\n")])
+
+
+def test_run_verify_asks_again_while_the_cluster_does_not_answer(project, monkeypatch, capsys):
+    """A ReadTimeout right after a node joined is not a verdict: the census is read again after a pause."""
+    monkeypatch.setattr(verify, "READ_PAUSE", 0)
+    last = " topic | seq\n-------+-----\n  test |  120000\n\n(1 rows)\n"
+    stored = CqlRows(list(range(1, 120_001)))
+    lab = make_lab(project, _failing_ctx(last, [(READ_TIMEOUT, 2), stored]))
+    [report] = verify.run_verify(lab)
+    assert (report.ok, report.rows) == (True, 120_000)
+    assert len(lab.runner.ctx.matching("SELECT count")) == 2 and len(stored.scripts) == 1
+    assert "try 1 of 3 not answered (<stdin>:1:ReadTimeout: Error from server" in capsys.readouterr().err
+
+
+def test_run_verify_gives_up_after_its_tries_with_cassandras_words(project, monkeypatch):
+    monkeypatch.setattr(verify, "READ_PAUSE", 0)
+    last = " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"
+    lab = make_lab(project, _failing_ctx(last, [(READ_TIMEOUT, 2)]))
+    with pytest.raises(LabError) as err:
+        verify.run_verify(lab)
+    # The message ends with cqlsh's error, not with kubectl's "command terminated with exit code 2".
+    assert str(err.value).endswith("received_responses': 1}")
+    assert "failed to count topic test" in str(err.value)
+    assert len(lab.runner.ctx.matching("SELECT count")) == verify.READ_ATTEMPTS == 3
+
+
+def test_run_verify_does_not_repeat_a_read_that_cannot_succeed(project, monkeypatch):
+    """A refused query (here a syntax error) is no timeout: asking again would only hide it for 30 s."""
+    monkeypatch.setattr(verify, "READ_PAUSE", 0)
+    last = " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"
+    refused = "<stdin>:1:SyntaxException: line 1:7 no viable alternative\ncommand terminated with exit code 2\n"
+    lab = make_lab(project, _failing_ctx(last, [(refused, 2)]))
+    with pytest.raises(LabError, match="SyntaxException: line 1:7 no viable alternative$"):
+        verify.run_verify(lab)
+    assert len(lab.runner.ctx.matching("SELECT count")) == 1

@@ -39,6 +39,12 @@ def stop_args(container: str, *, grace: int | None = None) -> list[str]:
     return [DOCKER, "stop", *(["--time", str(grace)] if grace is not None else []), container]
 
 
+def cpu_shares_args(container: str, shares: int) -> list[str]:
+    """``docker update --cpu-shares``: the container's CPU weight against the others while the host's cores are
+    all busy (Docker's default is 1024; an idle host gives any container what it asks for)."""
+    return [DOCKER, "update", "--cpu-shares", str(shares), container]
+
+
 def start_args(container: str) -> list[str]:
     return [DOCKER, "start", container]
 

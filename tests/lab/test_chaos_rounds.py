@@ -91,6 +91,20 @@ def test_rounds_write_json_and_fail_on_lost_rows(project, capsys):
     assert re.search(rf"FAILED: lost rows; artifacts/chaos/\S+-round1.json and its timeline {png.name}", captured.err)
 
 
+def test_a_round_favours_the_writers_node_with_cpu_weight_before_the_fault(project):
+    """kind's nodes share the host's cores: the writer's node (kind-worker4 here) gets 4x the weight."""
+    ctx = _round_ctx()
+    ctx.add("kind get nodes", "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n", first=True)
+    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0})
+    with pytest.raises(LabError):  # the recorded rows miss 4 seqs: this test is about what came before
+        chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0, run_round=_fake_round(FakeClock()))
+    updates = ctx.matching("docker update")
+    assert updates[-1] == "docker update --cpu-shares 4096 kind-worker4" and len(updates) == 5
+    assert all("--cpu-shares 1024" in u for u in updates[:-1])
+    deleted = next(i for i, c in enumerate(ctx.commands) if "delete pod cassandra-1" in c)
+    assert max(i for i, c in enumerate(ctx.commands) if "docker update" in c) < deleted
+
+
 def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch):
     from lab import plot
 

@@ -89,3 +89,20 @@ def test_containerd_names(image, name):
 
 def test_no_clusters_sentence_is_not_a_cluster_named_kind():
     assert not kind.cluster_exists(Runner(FakeCtx([("get clusters", "No kind clusters found.\n")])), K)
+
+
+def test_weigh_nodes_favours_the_named_nodes_and_puts_the_others_back():
+    ctx = FakeCtx([("get nodes", NODES)])
+    assert kind.weigh_nodes(Runner(ctx), K, {"kind-worker2", "elsewhere-worker"}) == ["kind-worker2"]
+    updates = ctx.matching("docker update")
+    assert len(updates) == len(NODES.split())  # every node: one favoured, each other one back to 1024
+    assert "docker update --cpu-shares 4096 kind-worker2" in updates
+    assert "docker update --cpu-shares 1024 kind-worker" in updates
+    assert "docker update --cpu-shares 1024 kind-control-plane" in updates
+
+
+def test_weigh_nodes_leaves_a_cluster_alone_when_no_favoured_node_is_its_own():
+    ctx = FakeCtx([("get nodes", NODES)])
+    assert kind.weigh_nodes(Runner(ctx), K, {"gke-pool-1-abc"}) == []
+    assert kind.weigh_nodes(Runner(ctx), K, set()) == []
+    assert ctx.matching("docker update") == []

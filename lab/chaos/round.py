@@ -107,7 +107,7 @@ def _favour_writer_nodes(env: Env) -> None:
     every node is busy, the writer's node gets a fifth of a 2-core host, and the writer waits in the run queue:
     0.1-0.4 s with nothing sent, a stall a cluster of real machines would not have. So the writers' nodes get
     four times the CPU weight of the others for the round (`invoke bench --lab`, 10 deletions back to back on
-    one lab: the writer's longest gap 0.14 s median, worst 0.41, against 0.09, worst 0.13, recovery unchanged).
+    one lab: the writer's longest gap 0.14 s median, worst 0.41, without; 0.10, worst 0.14, with; README run G).
     A tuning, not a condition: a cluster that is not kind's, or a Docker that refuses, leaves the round as is."""
     if env.kind is None:
         return

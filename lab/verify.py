@@ -103,8 +103,7 @@ READ_ATTEMPTS, READ_PAUSE = 3, 15.0
 
 
 def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = "QUORUM",
-                     on_retry: Callable[[str], None] = lambda why: None,
-                     sleep: Callable[[float], None] = time.sleep) -> list[TopicReport]:
+                     on_retry: Callable[[str], None] = lambda why: None) -> list[TopicReport]:
     """``verify``, asked again (up to READ_ATTEMPTS times) while the cluster does not answer in time."""
     for attempt in range(1, READ_ATTEMPTS):
         try:
@@ -113,7 +112,7 @@ def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None, c
             if not is_unanswered(err):
                 raise
             on_retry(f"try {attempt} of {READ_ATTEMPTS} not answered ({server_words(err)}); again in {READ_PAUSE:.0f}s")
-            sleep(READ_PAUSE)
+            time.sleep(READ_PAUSE)
     return verify(cassandra, topics=topics, consistency=consistency)
 
 

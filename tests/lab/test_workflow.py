@@ -146,7 +146,8 @@ def test_build_loads_the_content_tag_and_records_it(project, images, builders):
                                                     "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
                                                     "kind load docker-image ece573-prj04-writer:v1 --name kind"]
     assert json.loads((project / ".cache/lab/state.json").read_text()) == {
-        "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab"}
+        "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab",
+        "writer_source": ""}  # the lab's own writer, not a directory of the user's
 
 
 def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, builders):

@@ -395,8 +395,8 @@ def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_a
                       timeout=2400)
     assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in deployed.stderr
     assert "your writer has no TOPIC" in deployed.stderr
-    wait_for(lambda: writer_restart_count() >= 1 and "Unknown topic" in go_writer_logs(), timeout=180,
-             what="the Go writer's 'Unknown topic' crash loop")
+    wait_for(lambda: writer_restart_count() >= 1 and "Unknown topic" in go_writer_logs() + go_writer_logs(
+        previous=True), timeout=180, what="the Go writer's 'Unknown topic' crash loop")
     shown = invoke("status", env=AUTH_OFF, check=False).stdout
     assert "Cassandra logins: off (AllowAllAuthenticator" in shown
     assert re.search(r"^ece573-prj04-writer-\S+\s+\d/1\s+\S+\s+[1-9]\d*\s", shown, re.M), shown  # restarted

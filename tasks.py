@@ -88,12 +88,14 @@ def reset(c):
     workflow.reset(lab)
 
 
-@task(help={"force": "rebuild the writer image even when its content tag exists"})
+@task(help={"force": "rebuild the writer image even when its content tag exists",
+            "writer_dir": "a writer of your own (any language): the directory with its Dockerfile; deploy then runs "
+                          "it as the lab's writer (default lab.writer.source; none: the lab's writer)"})
 @_handled
-def build(c, force=False):
+def build(c, force=False, writer_dir=""):
     """Build the writer image (content tag; no-op if unchanged); kind-load it (also as :v1) or push it to a registry."""
 
-    workflow.build(_lab(c), force=force)
+    workflow.build(_lab(c), force=force, writer_dir=writer_dir or None)
 
 
 #: deploy/up flags over lab.writer.* (invoke.yaml); None/False leave invoke.yaml's value.
@@ -122,7 +124,8 @@ def _writer_cfg(cfg, writer_mode, resume, no_resume, topic, writers, consistency
 def deploy(c, what="all", writer_mode="", resume=False, no_resume=False, topic=None, writers=0, consistency=""):
     """Apply cassandra.yml and writer.yml (a writer per topic) with the built images; wait until all is Ready and UN."""
 
-    cfg = _writer_cfg(LabConfig.from_invoke(c), writer_mode, resume, no_resume, topic, writers, consistency)
+    cfg = _writer_cfg(workflow.with_built_writer(LabConfig.from_invoke(c)), writer_mode, resume, no_resume, topic,
+                      writers, consistency)
     lab = _lab(c, need=("kubectl",))
     workflow.deploy(dataclasses.replace(lab, cfg=cfg), what=what)
 

@@ -1,8 +1,12 @@
 """Who may touch the data: the lab's Secret of passwords, and the roles and schema made from it.
 
-Cassandra runs with PasswordAuthenticator and CassandraAuthorizer (cassandra.yml). ``invoke deploy``
-creates the Secret ``cassandra-auth`` once, with generated passwords, and never overwrites it; after the
-ring is up it makes, through cqlsh in ``cassandra-0``:
+Cassandra runs with PasswordAuthenticator and CassandraAuthorizer (cassandra.yml), unless
+``lab.cassandra.auth`` is off: then deploy renders Cassandra's own defaults, AllowAllAuthenticator and
+AllowAllAuthorizer, as the assignment's cluster runs (``with_auth``), gives the writer no credentials, and
+makes neither Secret nor roles (an existing Secret is kept: the roles it matches are still in system_auth
+for when auth is on again). With auth on, ``invoke deploy`` creates the Secret ``cassandra-auth`` once,
+with generated passwords, and never overwrites it; after the ring is up it makes, through cqlsh in
+``cassandra-0``:
 
 - ``lab_admin``, the operator's superuser (the tasks log in as it), replacing the well-known
   ``cassandra``/``cassandra`` login, which is then disabled;
@@ -21,11 +25,13 @@ from __future__ import annotations
 
 import base64
 import os
+import re
 import secrets
 import tempfile
 from dataclasses import dataclass, field
+from typing import Any
 
-from lab import kubectl, names, status
+from lab import kubectl, manifests, names, status
 from lab.cassandra import KEYSPACE, Cassandra
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -42,6 +48,54 @@ WRITER_CREDENTIALS = "~/.cassandra/writer-credentials"
 
 #: Replication of system_auth: every node of the 3-node ring holds every role.
 AUTH_REPLICATION = 3
+
+#: Cassandra's authenticator and authorizer for lab.cassandra.auth on and off (off: Cassandra's own defaults).
+AUTHENTICATORS = {True: ("PasswordAuthenticator", "CassandraAuthorizer"),
+                  False: ("AllowAllAuthenticator", "AllowAllAuthorizer")}
+#: The writer's credentials in writer.yml (from the Secret): a writer that reads them may log in.
+CREDENTIAL_VARS = ("CASSANDRA_USERNAME", "CASSANDRA_PASSWORD")
+#: cassandra.yml sets both as Cassandra's system-property overrides in JVM_OPTS, which both images pass on.
+_SETTING = re.compile(r"(-Dcassandra\.settings\.(authenticator|authorizer)=)(\S+)")
+
+
+# -- the manifests -------------------------------------------------------------------------------------
+
+def with_auth(docs: list[dict[str, Any]], on: bool) -> list[dict[str, Any]]:
+    """cassandra.yml's objects with the authenticator and authorizer of ``on`` in the Cassandra container's
+    JVM_OPTS (only where JVM_OPTS names them: the rest of the official image's environment stays as it is)."""
+    authenticator, authorizer = AUTHENTICATORS[on]
+    wanted = {"authenticator": authenticator, "authorizer": authorizer}
+    docs = manifests.render(docs)  # a copy
+    for doc in docs:
+        for container in manifests.containers(doc):
+            if container.get("name") != names.CASSANDRA_CONTAINER:
+                continue
+            for var in container.get("env", []) or []:
+                if var.get("name") == "JVM_OPTS" and "value" in var:
+                    var["value"] = _SETTING.sub(lambda m: m.group(1) + wanted[m.group(2)], var["value"])
+    return docs
+
+
+def deployed_authenticator(statefulset: dict[str, Any] | None) -> str | None:
+    """The authenticator the Cassandra StatefulSet (``kubectl get -o json``) runs with, None when unknown; a
+    JVM_OPTS that names none runs Cassandra's default, AllowAllAuthenticator."""
+    for container in manifests.containers(statefulset or {}):
+        if container.get("name") == names.CASSANDRA_CONTAINER:
+            opts = next((v.get("value", "") for v in container.get("env", []) or [] if v.get("name") == "JVM_OPTS"), "")
+            found = {m.group(2): m.group(3) for m in _SETTING.finditer(opts or "")}
+            return found.get("authenticator", AUTHENTICATORS[False][0])
+    return None
+
+
+def describe(authenticator: str | None) -> str:
+    """One line for `invoke status` and deploy: whether a client needs a login."""
+    if authenticator is None:
+        return "Cassandra logins: unknown (no StatefulSet cassandra yet)"
+    if authenticator.endswith(AUTHENTICATORS[False][0]):
+        return (f"Cassandra logins: off ({authenticator}, lab.cassandra.auth off): any client connects without a "
+                "login, as in the assignment; NetworkPolicies and restricted pods still apply")
+    return (f"Cassandra logins: on ({authenticator}): the writer logs in as {WRITER} from Secret {SECRET} "
+            f"({', '.join(CREDENTIAL_VARS)})")
 
 
 def _replicate_auth() -> str:

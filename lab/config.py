@@ -44,6 +44,8 @@ K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
 WRITER_MODES = ("robust", "seed")
 #: writer.go's switch: every other level is "Unknown consistency level" at start, so the lab refuses it first.
 SEED_CONSISTENCY_LEVELS = ("ONE", "QUORUM", "ALL")
+#: lab.writer.probes: auto (HTTP probes for the lab's robust writer only), http, none.
+WRITER_PROBES = ("auto", "http", "none")
 #: Writers (one Deployment each) the lab deploys at most: each takes up to a core at full speed, and a
 #: lab beyond a handful is a load test, which `invoke bench` is for.
 MAX_WRITERS = 8
@@ -85,7 +87,13 @@ DEFAULTS: dict[str, Any] = {
         # any text but "" and "0" is True, so INVOKE_LAB_WRITER_RESUME=false would have meant true.
         # topics: one writer Deployment per topic (lab/writers.py); empty: one writer on `topic`. A YAML list, or
         # comma-separated text (INVOKE_LAB_WRITER_TOPICS=a,b). When set, its first topic is the first writer's.
-        "writer": {"topic": "test", "topics": "", "consistency": "QUORUM", "mode": "robust", "resume": "false"},
+        # source: a writer directory of your own (any language) that `invoke build` builds from its Dockerfile
+        # instead of the lab's writer ("": the lab's); probes: auto|http|none (auto: the lab's HTTP probes for the
+        # lab's robust writer only; http: your writer serves writer.yml's /readyz and /healthz on HTTP_PORT).
+        "writer": {"topic": "test", "topics": "", "consistency": "QUORUM", "mode": "robust", "resume": "false",
+                   "source": "", "probes": "auto"},
+        # auth on: logins and grants (lab/auth.py); off: Cassandra accepts any client, as the assignment's does.
+        "cassandra": {"auth": "on"},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},
@@ -158,6 +166,10 @@ class LabConfig:
     consistency: str = _LAB["writer"]["consistency"]
     writer_mode: str = _LAB["writer"]["mode"]
     writer_resume: bool = False  # lab.writer.resume, parsed (DEFAULTS holds the text "false")
+    #: lab.writer.source: a writer directory with its own Dockerfile ("" = the lab's writer).
+    writer_source: str = _LAB["writer"]["source"]
+    writer_probes: str = _LAB["writer"]["probes"]
+    cassandra_auth: bool = True  # lab.cassandra.auth, parsed (DEFAULTS holds the text "on")
     verify: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["verify"]))
     chaos: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["chaos"]))
     timeouts: Timeouts = field(default_factory=lambda: Timeouts(**_LAB["timeouts"]))
@@ -173,6 +185,11 @@ class LabConfig:
     @property
     def is_kind_context(self) -> bool:
         return self.kube_context == f"kind-{self.cluster}"
+
+    @property
+    def own_writer(self) -> bool:
+        """The writer is the user's own (lab.writer.source), not the lab's: lab.writer.mode does not apply."""
+        return bool(self.writer_source)
 
     @property
     def topics(self) -> tuple[str, ...]:
@@ -220,6 +237,9 @@ class LabConfig:
             consistency=",".join(parse_levels(lab["writer"]["consistency"])),
             writer_mode=str(lab["writer"]["mode"]).lower(),
             writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
+            writer_source=str(lab["writer"]["source"] or ""),
+            writer_probes=str(lab["writer"]["probes"]).lower(),
+            cassandra_auth=parse_on_off(lab["cassandra"]["auth"], key="lab.cassandra.auth"),
             verify=dict(lab["verify"]),
             chaos=dict(lab["chaos"]),
             timeouts=timeouts,
@@ -269,7 +289,10 @@ class LabConfig:
             )
         levels = parse_levels(self.consistency)
         for level in levels:
-            check_writer(self.writer_mode, self.topic, level)
+            check_writer(self.writer_mode, self.topic, level, own=self.own_writer)
+        if self.writer_probes not in WRITER_PROBES:
+            raise PreconditionError(f"lab.writer.probes is {self.writer_probes!r}; "
+                                    f"use one of {', '.join(WRITER_PROBES)}")
         if len(levels) not in (1, len(self.topics)):
             raise PreconditionError(f"lab.writer.consistency {self.consistency!r} names {len(levels)} levels for "
                                     f"{len(self.topics)} writer(s); give one level for all, or one per writer")
@@ -338,11 +361,12 @@ def topics_for(topic: str, count: int) -> tuple[str, ...]:
     return (topic, *(f"{check_topic(topic)}-{n}" for n in range(2, count + 1)))
 
 
-def check_writer(mode: str, topic: str, consistency: str) -> None:
-    """The writer settings together: an empty topic only for the seed writer, which crash-loops on it."""
+def check_writer(mode: str, topic: str, consistency: str, *, own: bool = False) -> None:
+    """The writer settings together: an empty topic only for the seed writer, which crash-loops on it, or for a
+    writer of your own (``own``: lab.writer.source), whose crash loop is yours to watch."""
     if mode not in WRITER_MODES:
         raise PreconditionError(f"lab.writer.mode {mode!r} is not one of {', '.join(WRITER_MODES)}")
-    if topic == "" and mode == "robust":
+    if topic == "" and mode == "robust" and not own:
         raise PreconditionError("the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty "
                                 "topic is only for --writer-mode seed, where it shows the assignment's 'Unknown topic'")
     if topic != "":
@@ -362,6 +386,14 @@ def parse_bool(value: Any, *, key: str) -> bool:
     if text in ("false", "no", "0", "off", ""):
         return False
     raise PreconditionError(f"{key} is {value!r}; use true or false")
+
+
+def parse_on_off(value: Any, *, key: str) -> bool:
+    """on/off (YAML reads a bare on/off as a bool; INVOKE_LAB_* env vars arrive as text)."""
+    try:
+        return parse_bool(value, key=key)
+    except PreconditionError:
+        raise PreconditionError(f"{key} is {value!r}; use on or off") from None
 
 
 def check_consistency(level: str, *, key: str = "consistency") -> str:

@@ -79,6 +79,17 @@ def without_probes(docs: list[dict[str, Any]], container: str) -> list[dict[str,
     return out
 
 
+def without_env(docs: list[dict[str, Any]], container: str, names: Iterable[str]) -> list[dict[str, Any]]:
+    """A copy of ``docs`` whose ``container`` lacks the env vars ``names``."""
+    drop = set(names)
+    out = copy.deepcopy(docs)
+    for doc in out:
+        for c in containers(doc):
+            if c.get("name") == container and "env" in c:
+                c["env"] = [var for var in c["env"] or [] if var.get("name") not in drop]
+    return out
+
+
 def with_storage_class(docs: list[dict[str, Any]], storage_class: str) -> list[dict[str, Any]]:
     """A copy of ``docs`` whose StatefulSets claim their volumes from ``storage_class`` (lab.storage_class)."""
     out = copy.deepcopy(docs)

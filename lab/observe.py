@@ -223,6 +223,9 @@ def show_status(lab: Lab) -> bool:
     except LabError as err:
         status.info(f"cannot list nodes and pods: {err}")
         return False
+    # As deployed, not as configured: lab.cassandra.auth takes effect only with the next deploy.
+    print("\n" + auth.describe(auth.deployed_authenticator(
+        kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET))))
     cass = lab.cassandra()
     print("\nnodetool status (cassandra-0)")
     try:

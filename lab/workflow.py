@@ -9,6 +9,7 @@ past 400 lines.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 
@@ -237,21 +238,37 @@ def down(lab: Lab) -> None:
 
 # -- build ----------------------------------------------------------------------------------------------
 
-def build(lab: Lab, *, force: bool = False) -> str:
+def writer_source_dir(cfg: LabConfig, writer_dir: str | None = None) -> Path | None:
+    """The writer directory to build, resolved: ``--writer-dir`` (from where the command runs), else
+    lab.writer.source (from the project root); None for the lab's own writer."""
+    if writer_dir:
+        return Path(writer_dir).expanduser().resolve()
+    return cfg.path(cfg.writer_source).expanduser().resolve() if cfg.writer_source else None
+
+
+def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> str:
     """Build the writer image (content-addressed: a no-op when nothing changed) and make it available:
     ``kind load`` into the nodes, or push to lab.images.registry (``local``: the lab's registry, started if it is
-    not running). Returns the ref deploy will use."""
+    not running). Returns the ref deploy will use.
+
+    ``writer_dir`` (or lab.writer.source): a writer of your own, built from that directory's Dockerfile; the
+    state records the directory, so deploy knows the writer it runs is yours (with_built_writer)."""
     cfg = lab.cfg
-    with status.step("Writer image") as s:
-        kwargs = {"force": force}
-        if cfg.images.writer_base:
+    source = writer_source_dir(cfg, writer_dir)
+    with status.step(f"Writer image from {source}" if source else "Writer image") as s:
+        kwargs: dict = {"force": force}
+        if source:
+            kwargs["source"] = source
+        elif cfg.images.writer_base:
             kwargs["base_image"] = cfg.images.writer_base
         tag = lab.builders.writer(lab.runner, **kwargs)
         s.note(tag)
     if cfg.images.registry:
         if cfg.images.local_registry:
             registry.start_step(lab)
-        return _push(lab, tag, key="writer_image")
+        ref = _push(lab, tag, key="writer_image")
+        state.put(lab.state_dir, BUILT_SOURCE, str(source or ""), dry=lab.runner.dry)
+        return ref
     if not kind.cluster_exists(lab.runner, lab.kind):
         if not lab.runner.dry:
             raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
@@ -260,7 +277,34 @@ def build(lab: Lab, *, force: bool = False) -> str:
     # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
     _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
     state.put(lab.state_dir, "writer_image", tag, dry=lab.runner.dry)
+    state.put(lab.state_dir, BUILT_SOURCE, str(source or ""), dry=lab.runner.dry)
     return tag
+
+
+#: The state's record of the directory the writer image was last built from ("": the lab's writer).
+BUILT_SOURCE = "writer_source"
+
+
+def with_built_writer(cfg: LabConfig) -> LabConfig:
+    """``cfg`` knowing that the writer image is one of your own when `invoke build --writer-dir PATH` made it, so
+    `invoke deploy` needs no lab.writer.source to run it as yours (no HTTP probes, an empty topic allowed).
+    A lab.writer.source in the settings is kept (deploy checks that the image was built from it)."""
+    if cfg.writer_source or cfg.images.writer:
+        return cfg
+    built = state.get(cfg.path(cfg.state_dir), BUILT_SOURCE) or ""
+    return dataclasses.replace(cfg, writer_source=built) if built else cfg
+
+
+def check_built_writer(lab: Lab) -> None:
+    """The writer image deploy will run was built from the writer lab.writer.source names (or, without it, is the
+    lab's): a changed setting without a build would deploy the other writer under the wrong probes."""
+    if lab.cfg.images.writer or not state.get(lab.state_dir, "writer_image"):
+        return
+    wanted = writer_source_dir(lab.cfg)
+    built = state.get(lab.state_dir, BUILT_SOURCE) or ""
+    if str(wanted or "") != built:
+        raise PreconditionError(f"the writer image was last built from {built or 'the lab writer'}, not from "
+                                f"{wanted or 'the lab writer'} (lab.writer.source); run `invoke build` first")
 
 
 # -- deploy ---------------------------------------------------------------------------------------------
@@ -284,11 +328,13 @@ def render_namespace(lab: Lab) -> Path:
 
 
 def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
-    """cassandra.yml with the image reset chose, lab.storage_class, and ``replicas`` when given (the size
-    ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a decommission)."""
+    """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator, and
+    ``replicas`` when given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring
+    without a decommission)."""
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
+    docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
     docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
@@ -303,18 +349,33 @@ def render_writer(lab: Lab) -> Path:
                             images={names.WRITER_CONTAINER: writer_image_ref(lab)},
                             env={names.WRITER_CONTAINER: env})
     docs = writers.render(docs, writers.planned(cfg.topics, cfg.consistencies))
-    if cfg.writer_mode == "seed":
-        # The seed writer (the assignment's Go writer) serves no HTTP, so /readyz and /healthz never answer: the
-        # liveness probe would kill it about every minute, a restart the students would wrongly blame on it.
-        # What they must see is its own failures (Unknown topic, the first write error) and Kubernetes restarting
-        # it, so seed mode has no probes: Ready while the process runs, as the assignment's writer.yml had it.
+    if not http_probes(cfg):
         docs = manifests.without_probes(docs, names.WRITER_CONTAINER)
+    if not cfg.cassandra_auth:  # nothing to log in to; and no Secret need exist for the pod to start
+        docs = manifests.without_env(docs, names.WRITER_CONTAINER, auth.CREDENTIAL_VARS)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 
 
+def http_probes(cfg: LabConfig) -> bool:
+    """Whether the writer keeps writer.yml's HTTP probes (/readyz, /healthz): lab.writer.probes, where ``auto``
+    means only the lab's robust writer.
+
+    The seed writer (the assignment's Go writer) serves no HTTP, nor does a writer of your own unless you say so
+    (lab.writer.probes http), so /readyz and /healthz would never answer: the liveness probe would kill it about
+    every minute, a restart the students would wrongly blame on it. What they must see is its own failures
+    (Unknown topic, the first write error) and Kubernetes restarting it, so such a writer has no probes: Ready
+    while the process runs, as the assignment's writer.yml had it."""
+    if cfg.writer_probes != "auto":
+        return cfg.writer_probes == "http"
+    return cfg.writer_mode == "robust" and not cfg.own_writer
+
+
 def describe_writer(cfg: LabConfig) -> str:
-    """``topic test, QUORUM``, ``topics test, test-2, QUORUM``, ``topics test ONE, test-2 ALL`` (a level each) or
-    ``seed writer, topic '', ONE, resume off``."""
+    """``topic test, QUORUM``, ``topics test, test-2, QUORUM``, ``topics test ONE, test-2 ALL`` (a level each),
+    ``seed writer, topic '', ONE, resume off`` or ``your writer gowriter, topic '', ALL``."""
+    if cfg.own_writer:
+        topics = f"topics {', '.join(cfg.topics)}" if len(cfg.topics) > 1 else f"topic {cfg.topic!r}"
+        return f"your writer {Path(cfg.writer_source).name}, {topics}, {cfg.consistency}"
     if len(set(cfg.consistencies)) > 1:
         return "topics " + ", ".join(f"{t} {level}" for t, level in zip(cfg.topics, cfg.consistencies, strict=True))
     topics = f"topics {', '.join(cfg.topics)}" if len(cfg.topics) > 1 else f"topic {cfg.topic}"
@@ -389,11 +450,14 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         raise PreconditionError(f"lab.images.registry 'local' serves only the lab's kind nodes, not context "
                                 f"{cfg.kube_context}; name a registry that cluster can reach")
     require_cluster(lab)
-    # fail before touching the cluster when nothing was built
+    # fail before touching the cluster when nothing (or another writer) was built
     writer_ref = writer_image_ref(lab) if what != "cassandra" else ""
-    with status.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard) and Secret {auth.SECRET}"):
+    if what != "cassandra":
+        check_built_writer(lab)
+    secret = f" and Secret {auth.SECRET}" if cfg.cassandra_auth else ""
+    with status.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard){secret}"):
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
-        passwords = auth.ensure_secret(lab.runner, lab.kube)
+        passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
     if what != "writer":
         replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
         with status.step(f"Applying {cfg.cassandra_manifest}") as s:
@@ -401,17 +465,23 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
         wait_cassandra(lab, replicas)
-        with status.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's grants"):
-            auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
+        if passwords is None:
+            status.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
+                        "connects without a login; no roles or grants made, the writer creates its own schema")
+        else:
+            with status.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's "
+                             "grants"):
+                auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":
         return
     with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
         kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
     remove_unplanned_writers(lab)
-    if cfg.writer_mode == "seed" and not cfg.topic:
+    if (cfg.writer_mode == "seed" or cfg.own_writer) and not cfg.topic:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.
-        status.info("the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and Kubernetes restarts it "
-                    "(CrashLoopBackOff); watch it with `kubectl get pods` and "
+        said = ("your writer has no TOPIC: if it exits on that, as the assignment's does ('Unknown topic'), "
+                if cfg.own_writer else "the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and ")
+        status.info(f"{said}Kubernetes restarts it (CrashLoopBackOff); watch it with `kubectl get pods` and "
                     f"`kubectl logs -l {names.WRITER_SELECTOR}`")
         return
     timeout = cfg.timeouts.writer

@@ -3,7 +3,8 @@
 Each field of ``ImageBuilders`` stands for one recipe's entry point, with its signature:
 
     cassandra(runner, *, force=False, version=...) -> tag      lab.images.cassandra.ensure_image
-    writer(runner, *, force=False, base_image=...) -> tag      lab.images.writer.ensure_image
+    writer(runner, *, force=False, base_image=..., source=PATH) -> tag   lab.images.writer.ensure_image
+                                                               (source: a writer directory of your own)
     kind_node(runner, *, force=False) -> tag                   lab.images.kindnode.ensure_image
     tools(runner) -> {"kind": path, "kubectl": path}           lab.images.kindnode.ensure_tools
     registry(runner, *, force=False) -> tag                    lab.images.registry.ensure_image

@@ -345,6 +345,89 @@ def test_lesson_seed_writer_fails_then_the_robust_one_survives(lab_up):
     assert verify_topic()["missing"] == 0
 
 
+#: The Go writer's own topic: it starts from seq 1 on every start, and must not move the lab writer's last_seq back.
+GO_TOPIC = "go"
+#: Cassandra as the assignment runs it: no logins (lab.cassandra.auth off), the writer given no credentials.
+AUTH_OFF = {"INVOKE_LAB_CASSANDRA_AUTH": "off"}
+
+
+@pytest.fixture
+def labs_writer_after():
+    """The Go writer scenario swaps the writer and turns logins off: put the lab's own writer and logins back
+    (`invoke build deploy`: the lab's writer image is still there, Cassandra rolls back to PasswordAuthenticator,
+    the roles are checked) whatever happened, so the later scenarios run on the lab they were written for."""
+    yield
+    invoke("build", "deploy", timeout=2400)
+    assert writer_deployments() == {"ece573-prj04-writer": TOPIC}
+
+
+def writer_running_again(restarts_before: int) -> bool:
+    """The first writer's container runs, in a run that began after ``restarts_before`` restarts."""
+    pods = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output", "json").stdout)
+    statuses = [c for p in pods["items"] for c in p["status"].get("containerStatuses", [])]
+    return bool(statuses) and all(c.get("state", {}).get("running") and c.get("restartCount", 0) > restarts_before
+                                  for c in statuses)
+
+
+def pod_ready(name: str) -> bool:
+    """``name`` exists, is not being deleted, and is Ready (a deleted StatefulSet pod's successor, once back)."""
+    pod = json.loads(kubectl("get", "pod", name, "--output", "json").stdout or "{}")
+    return not pod.get("metadata", {}).get("deletionTimestamp") and any(
+        c.get("type") == "Ready" and c.get("status") == "True" for c in pod.get("status", {}).get("conditions", []))
+
+
+def go_writer_logs(*, previous: bool = False) -> str:
+    """The writer pods' log (or their last run's), through kubectl: a crash-looping pod may have no current run."""
+    return kubectl("logs", "--selector", "app=ece573-prj04-writer", "--tail", "200",
+                   *(["--previous"] if previous else [])).stdout
+
+
+def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_assignment(lab_up, labs_writer_after):
+    """A student's writer as it is: the tests' Go writer (gocql, log.Fatalf on any error, from seq 1 on every start,
+    no credentials) built with `invoke build --writer-dir` and deployed on Cassandra without logins. No topic: it
+    crash-loops on 'Unknown topic'; with one it writes; deleting cassandra-1 kills it (at ALL a write cannot succeed
+    with a replica down) and Kubernetes restarts it; verify finds every row up to its last_seq."""
+    from tests.gowriter import GOWRITER, build_binary
+
+    build_binary()
+    source = str(GOWRITER.relative_to(ROOT))
+    deployed = invoke("build", "--writer-dir", source, "deploy", "--topic", "", "--consistency", "ALL", env=AUTH_OFF,
+                      timeout=2400)
+    assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in deployed.stderr
+    assert "your writer has no TOPIC" in deployed.stderr
+    wait_for(lambda: writer_restart_count() >= 1 and "Unknown topic" in go_writer_logs() + go_writer_logs(
+        previous=True), timeout=180, what="the Go writer's 'Unknown topic' crash loop")
+    shown = invoke("status", env=AUTH_OFF, check=False).stdout
+    assert "Cassandra logins: off (AllowAllAuthenticator" in shown
+    assert re.search(r"^ece573-prj04-writer-\S+\s+\d/1\s+\S+\s+[1-9]\d*\s", shown, re.M), shown  # restarted
+
+    invoke("deploy", "--what", "writer", "--topic", GO_TOPIC, "--consistency", "ALL", env=AUTH_OFF)
+    logs = wait_for(lambda: (out := go_writer_logs()) and f"{GO_TOPIC}: inserted rows to seq 1000" in out and out,
+                    timeout=240, what="the Go writer's first 1000 rows")
+    assert "Connected to cluster ece573-prj04" in logs and f"{GO_TOPIC}: start from lastSeq=0" in logs
+    [pod] = json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output", "json").stdout)[
+        "items"]
+    container = pod["spec"]["containers"][0]
+    assert container["image"].startswith("ece573-prj04-writer:") and not {"livenessProbe", "readinessProbe"} & set(
+        container)
+    assert pod["spec"]["securityContext"]["runAsNonRoot"] is True
+    assert not {"CASSANDRA_USERNAME", "CASSANDRA_PASSWORD"} & {e["name"] for e in container["env"]}
+
+    before = writer_restart_count()
+    assert kubectl("delete", "pod", "cassandra-1").returncode == 0
+    wait_for(lambda: writer_restart_count() > before, timeout=240, what="Kubernetes restarting the Go writer")
+    died = go_writer_logs(previous=True)
+    assert re.search(r"Cannot (write|connect|query)", died), died[-1000:]
+    wait_for(lambda: pod_ready("cassandra-1"), timeout=600, what="cassandra-1 back and Ready")
+    # Restarted, it starts from seq 1 again (no resume): a run begun after the crash reaches 1000 once more. (A
+    # crash-looping pod's log is its last run's, so the run must be a current one.)
+    wait_for(lambda: writer_running_again(before) and (out := go_writer_logs())
+             and f"{GO_TOPIC}: start from lastSeq=0" in out and f"{GO_TOPIC}: inserted rows to seq 1000" in out,
+             timeout=420, what="the restarted Go writer writing again")
+    report = verify_all()[GO_TOPIC]
+    assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0, report
+
+
 def test_changed_build_rolls_out_and_resumes(lab_up):
     """A different base image gives the writer a new content tag; `invoke build deploy` rolls it out."""
     changed_base = "lab-e2e/debian:changed-base"

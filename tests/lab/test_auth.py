@@ -132,3 +132,39 @@ def test_dry_runs_create_nothing_and_say_what_they_would_do(capsys):
     auth.ensure_roles(Cassandra(Runner(ctx, dry=True), Kubectl()), passwords)
     assert ctx.commands == []
     assert "would create Secret cassandra-auth" in capsys.readouterr().err
+
+
+# -- lab.cassandra.auth in the manifests ------------------------------------------------------------------
+
+def _cassandra_env(docs) -> dict[str, str]:
+    sts = next(d for d in docs if d["kind"] == "StatefulSet")
+    container = next(c for c in sts["spec"]["template"]["spec"]["containers"] if c["name"] == "cassandra")
+    return {e["name"]: e.get("value") for e in container["env"]}
+
+
+def test_auth_off_renders_cassandras_own_defaults_and_keeps_every_other_option():
+    from lab import manifests
+
+    docs = manifests.load_all(Path(__file__).resolve().parents[2] / "cassandra.yml")
+    on, off = _cassandra_env(auth.with_auth(docs, True)), _cassandra_env(auth.with_auth(docs, False))
+    assert on == _cassandra_env(docs)  # cassandra.yml is written for auth on
+    assert re.findall(r"settings\.(\w+)=(\w+)", off["JVM_OPTS"]) == [
+        ("authenticator", "AllowAllAuthenticator"), ("authorizer", "AllowAllAuthorizer")]
+    assert off["JVM_OPTS"].replace("AllowAllAuthenticator", "PasswordAuthenticator").replace(
+        "AllowAllAuthorizer", "CassandraAuthorizer") == on["JVM_OPTS"]
+    assert {k: v for k, v in off.items() if k != "JVM_OPTS"} == {k: v for k, v in on.items() if k != "JVM_OPTS"}
+
+
+def test_status_says_whether_a_client_needs_a_login_as_deployed():
+    from lab import manifests
+
+    docs = manifests.load_all(Path(__file__).resolve().parents[2] / "cassandra.yml")
+    on, off = (next(d for d in auth.with_auth(docs, mode) if d["kind"] == "StatefulSet") for mode in (True, False))
+    assert auth.deployed_authenticator(on) == "PasswordAuthenticator"
+    assert auth.deployed_authenticator(off) == "AllowAllAuthenticator"
+    assert auth.deployed_authenticator(None) is None
+    assert auth.describe("AllowAllAuthenticator").startswith(
+        "Cassandra logins: off (AllowAllAuthenticator, lab.cassandra.auth off): any client connects without a login")
+    assert auth.describe("PasswordAuthenticator").startswith("Cassandra logins: on (PasswordAuthenticator): the "
+                                                             "writer logs in as writer from Secret cassandra-auth")
+    assert auth.describe(None) == "Cassandra logins: unknown (no StatefulSet cassandra yet)"

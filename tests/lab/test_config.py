@@ -78,8 +78,10 @@ def test_a_foreign_context_is_not_kind():
     ({"images": {"registry_port": 65536}}, "lab.images.registry_port is 65536; use a TCP port number, 1-65535"),
     ({"images": {"registry_port": True}}, "lab.images.registry_port is True; use a TCP port number"),
     ({"storage_class": "Fast SSD"}, "lab.storage_class 'Fast SSD' is not a StorageClass name"),
+    ({"cassandra": {"auth": "maybe"}}, "lab.cassandra.auth is 'maybe'; use on or off"),
+    ({"writer": {"probes": "grpc"}}, "lab.writer.probes is 'grpc'; use one of auto, http, none"),
 ], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster", "mode", "resume", "robust-empty-topic",
-        "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class"])
+        "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class", "auth", "probes"])
 def test_bad_values_fail_with_one_line(raw, message):
     with pytest.raises(PreconditionError) as err:
         LabConfig.from_mapping(raw)
@@ -113,6 +115,22 @@ def test_writer_mode_and_resume():
     assert cfg.with_writer(resume=False, topic="t2").topic == "t2"
     with pytest.raises(PreconditionError, match="the robust writer needs a topic"):
         flagged.with_writer(mode="robust")
+
+
+@pytest.mark.parametrize("value, on", [("on", True), ("off", False), (True, True), (False, False),
+                                       ("OFF", False), ("true", True)])
+def test_cassandra_auth_is_on_unless_turned_off(value, on):
+    """YAML reads a bare on/off as a bool, INVOKE_LAB_CASSANDRA_AUTH arrives as text: both mean the same."""
+    assert LabConfig.from_mapping({}).cassandra_auth is True
+    assert LabConfig.from_mapping({"cassandra": {"auth": value}}).cassandra_auth is on
+
+
+def test_a_writer_of_your_own_may_run_without_a_topic():
+    """Its crash loop on no topic is the assignment's lesson; lab.writer.mode does not apply to it."""
+    own = LabConfig.from_mapping({"writer": {"source": "../prj04/writer"}})
+    assert (own.own_writer, own.writer_probes) == (True, "auto")
+    assert own.with_writer(topic="").topic == ""
+    assert LabConfig.from_mapping({}).own_writer is False
 
 
 def test_many_writers_from_a_list_from_text_or_from_a_count(monkeypatch):

@@ -130,3 +130,22 @@ def test_follow_keeps_following_a_replaced_and_a_restarted_writer(project, capsy
         "[pod/a/writer] test: inserted rows to seq 1000",
         "[pod/b/writer] test: start from lastSeq=1400",
         "[pod/b/writer] test: start from lastSeq=1400"]
+
+
+def test_status_says_cassandras_logins_are_off_as_deployed(project, capsys):
+    """lab.cassandra.auth off, deployed: status reads the StatefulSet, not invoke.yaml (which may have changed)."""
+    sts = {"kind": "StatefulSet", "spec": {"template": {"spec": {"containers": [{"name": "cassandra", "env": [
+        {"name": "JVM_OPTS", "value": "-Dcassandra.settings.authenticator=AllowAllAuthenticator "
+                                      "-Dcassandra.settings.authorizer=AllowAllAuthorizer"}]}]}}}}
+    ctx = FakeCtx([
+        ("get-contexts", "kind-kind\n"),
+        ("get nodes", (DATA / "nodes.json").read_text()),
+        ("get pods", (DATA / "pods.json").read_text()),
+        ("get statefulset cassandra", json.dumps(sts)),
+        ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+        ("count", (DATA / "cqlsh_count.txt").read_text()),
+        ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
+    ])
+    assert observe.show_status(make_lab(project, ctx)) is True
+    assert "Cassandra logins: off (AllowAllAuthenticator, lab.cassandra.auth off): any client connects without " \
+           "a login" in capsys.readouterr().out

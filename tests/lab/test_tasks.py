@@ -387,3 +387,32 @@ def test_dry_flag_makes_mutating_commands_print_only(capsys):
     tasks.bench(c)
     assert capsys.readouterr().out == f"[dry-run] {sys.executable} -m lab.bench\n"
     c.run.assert_not_called()
+
+
+@pytest.mark.parametrize("folder, message", [
+    ("no/such/writer", r"^ERROR: writer directory .*/no/such/writer not found; give --writer-dir"),
+    ("tests/e2e", r"^ERROR: .*/tests/e2e has no Dockerfile; the lab builds a writer of your own with `docker build"),
+], ids=["no-directory", "no-dockerfile"])
+def test_build_of_a_writer_directory_without_a_dockerfile_is_one_line_and_exit_2(mock_tools, tmp_path, folder,
+                                                                                   message):
+    from invoke import Exit
+
+    import tasks
+    c = _mock(lab={"tools": mock_tools, "state_dir": str(tmp_path / "state")},
+              answers={"get-contexts": "kind-kind\n", "docker version": "20.10\n", "get clusters": "kind\n"})
+    with pytest.raises(Exit) as err:
+        tasks.build(c, writer_dir=folder)
+    assert err.value.code == 2
+    assert re.match(message, str(err.value.message)) and "\n" not in str(err.value.message)
+    assert not [cmd for cmd in _commands(c) if "docker build" in cmd or "kind load" in cmd]
+
+
+def test_dry_deploy_with_auth_off_from_the_environment_plans_no_secret(tools, tmp_path):
+    """INVOKE_LAB_CASSANDRA_AUTH=off, as typed: no Secret, no roles; Cassandra rendered without logins."""
+    out = invoke("--dry", "deploy", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_WRITER="lab/writer:abc",
+                 INVOKE_LAB_CASSANDRA_AUTH="off")
+    assert out.returncode == 0, out.stderr
+    assert "secret" not in out.stdout and "Secret" not in out.stderr  # auth on: "(dry run) would create Secret ..."
+    assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in out.stderr
+    assert "authenticator=AllowAllAuthenticator" in (tmp_path / "state/rendered/cassandra.yml").read_text()
+    assert "CASSANDRA_PASSWORD" not in (tmp_path / "state/rendered/writer.yml").read_text()

@@ -146,7 +146,8 @@ def test_build_loads_the_content_tag_and_records_it(project, images, builders):
                                                     "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
                                                     "kind load docker-image ece573-prj04-writer:v1 --name kind"]
     assert json.loads((project / ".cache/lab/state.json").read_text()) == {
-        "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab"}
+        "writer_image": "lab/writer:0123456789ab", "alias ece573-prj04-writer:v1": "lab/writer:0123456789ab",
+        "writer_source": ""}  # the lab's own writer, not a directory of the user's
 
 
 def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, builders):
@@ -510,3 +511,118 @@ def test_rollout_waits_carry_kubectl_and_process_timeouts(project):
         (c.split()[-1], kw["timeout"]) for c, kw in zip(ctx.commands, ctx.kwargs, strict=True) if "rollout status" in c
     ]
     assert waits == [("--timeout=100s", 130), ("--timeout=50s", 80)]
+
+
+# -- a writer of your own, and Cassandra without logins ---------------------------------------------------
+
+def test_build_of_a_writer_directory_builds_it_loads_it_and_records_where_it_came_from(project, images, builders):
+    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1))])
+    lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"}, builders=builders)
+    workflow.build(lab, writer_dir=str(project / "gowriter"))
+    # its own Dockerfile decides the base: lab.images.writer_base is the lab's writer's
+    assert images == [("writer", {"force": False, "source": project / "gowriter"})]
+    assert ctx.matching("docker tag|kind load") == ["kind load docker-image lab/writer:0123456789ab --name kind",
+                                                    "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
+                                                    "kind load docker-image ece573-prj04-writer:v1 --name kind"]
+    assert state.get(project / ".cache/lab", "writer_source") == str(project / "gowriter")
+    # lab.writer.source is the same, relative to the project; the lab's own writer again records ""
+    images.clear()
+    workflow.build(make_lab(project, ctx, writer={"source": "gowriter"}, builders=builders))
+    assert images == [("writer", {"force": False, "source": project / "gowriter"})]
+    workflow.build(make_lab(project, ctx, builders=builders))
+    assert state.get(project / ".cache/lab", "writer_source") == ""
+
+
+def _built_own_writer(project):
+    state.put(project / ".cache/lab", "writer_image", "ece573-prj04-writer:0a1b2c3d4e5f")
+    state.put(project / ".cache/lab", "writer_source", str(project / "gowriter"))
+
+
+def test_deploy_runs_the_built_writer_directory_as_the_labs_writer_without_http_probes(project, capsys):
+    """`invoke build --writer-dir gowriter` then `invoke deploy`: no setting needed; the restricted securityContext,
+    the writers' labels and the assignment's variables as for the lab's writer; no probes it cannot answer."""
+    _built_own_writer(project)
+    ctx = _deploy_ctx()
+    lab = make_lab(project, ctx, writer={"consistency": "ALL"})
+    lab = dataclasses.replace(lab, cfg=workflow.with_built_writer(lab.cfg))
+    workflow.deploy(lab)
+    spec = _writer_doc(project)
+    container = spec["containers"][0]
+    env = {e["name"]: e.get("value") for e in container["env"]}
+    assert (container["image"], env["TOPIC"], env["CONSISTENCY"], env["CASSANDRA_SEEDS"]) == (
+        "ece573-prj04-writer:0a1b2c3d4e5f", "test", "ALL", "cassandra-service")
+    assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
+    assert spec["securityContext"]["runAsNonRoot"] is True and container["securityContext"] == {
+        "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}
+    doc = next(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))
+    labels = doc["spec"]["template"]["metadata"]["labels"]
+    assert {labels["app.kubernetes.io/component"], labels["app.kubernetes.io/part-of"]} == {"writer", "ece573-prj04"}
+    # auth on (the default): the Secret's credentials are offered, for a writer that reads them
+    assert {e["name"]: e["valueFrom"]["secretKeyRef"]["key"] for e in container["env"] if "valueFrom" in e} == {
+        "CASSANDRA_USERNAME": "writer-username", "CASSANDRA_PASSWORD": "writer-password"}
+    assert "writer.yml (ece573-prj04-writer:0a1b2c3d4e5f, your writer gowriter, topic 'test', ALL)" in \
+        capsys.readouterr().err
+    assert len(ctx.matching("rollout status deployment")) == 1
+
+
+@pytest.mark.parametrize("probes, own, mode, expected", [
+    ("auto", False, "robust", True), ("auto", False, "seed", False), ("auto", True, "robust", False),
+    ("http", True, "robust", True), ("none", False, "robust", False), ("http", False, "seed", True),
+], ids=["labs-writer", "seed", "own", "own-declared", "none", "seed-declared"])
+def test_http_probes_only_for_a_writer_that_serves_them(probes, own, mode, expected):
+    from lab.config import LabConfig
+
+    cfg = LabConfig.from_mapping({"writer": {"probes": probes, "mode": mode, "source": "gowriter" if own else "",
+                                             "consistency": "ONE"}})
+    assert workflow.http_probes(cfg) is expected
+
+
+def test_deploy_of_your_writer_without_a_topic_does_not_wait_for_its_crash_loop(project, capsys):
+    _built_own_writer(project)
+    ctx = _deploy_ctx()
+    lab = make_lab(project, ctx)
+    workflow.deploy(dataclasses.replace(lab, cfg=workflow.with_built_writer(lab.cfg).with_writer(topic="")))
+    assert {e["name"]: e.get("value") for e in _writer_doc(project)["containers"][0]["env"]}["TOPIC"] == ""
+    assert ctx.matching("rollout status deployment") == []
+    assert "your writer has no TOPIC: if it exits on that, as the assignment's does ('Unknown topic'), Kubernetes " \
+           "restarts it (CrashLoopBackOff)" in capsys.readouterr().err
+
+
+def test_deploy_refuses_a_writer_source_the_image_was_not_built_from(project):
+    _built_own_writer(project)
+    ctx = _deploy_ctx()
+    with pytest.raises(PreconditionError, match=r"the writer image was last built from .*/gowriter, not from "
+                                                r"the lab writer \(lab.writer.source\); run `invoke build` first"):
+        workflow.deploy(make_lab(project, ctx))
+    with pytest.raises(PreconditionError, match=r"last built from .*/gowriter, not from .*/other"):
+        workflow.deploy(make_lab(project, ctx, writer={"source": "other"}))
+    assert ctx.matching(" apply ") == []
+    workflow.deploy(make_lab(project, ctx, writer={"source": "gowriter"}))  # the one it was built from
+    workflow.deploy(make_lab(project, ctx), what="cassandra")  # no writer involved
+
+
+def test_deploy_with_auth_off_makes_no_secret_and_no_roles_and_gives_the_writer_no_credentials(project, capsys):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx, cassandra={"auth": "off"}))
+    assert ctx.matching("secret|cqlsh") == []
+    assert ctx.matching(" apply ")[-1].endswith("rendered/writer.yml")
+    env = {e["name"] for e in _writer_doc(project)["containers"][0]["env"]}
+    assert "TOPIC" in env and not {"CASSANDRA_USERNAME", "CASSANDRA_PASSWORD"} & env
+    sts = next(d for d in yaml.safe_load_all((project / ".cache/lab/rendered/cassandra.yml").read_text())
+               if d["kind"] == "StatefulSet")
+    opts = next(e["value"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "JVM_OPTS")
+    assert "authenticator=AllowAllAuthenticator" in opts and "authorizer=AllowAllAuthorizer" in opts
+    err = capsys.readouterr().err
+    assert "Namespace default (restricted Pod Security Standard) " in err and "Secret" not in err
+    assert [line for line in err.splitlines() if "auth off" in line] == [
+        "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator, any client connects without a login; "
+        "no roles or grants made, the writer creates its own schema"]
+
+
+def test_deploy_with_auth_on_makes_the_secret_and_roles_and_renders_password_authentication(project):
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = _deploy_ctx()
+    workflow.deploy(make_lab(project, ctx))
+    assert ctx.matching("get secret cassandra-auth") and ctx.matching("cqlsh")
+    assert "authenticator=PasswordAuthenticator" in (project / ".cache/lab/rendered/cassandra.yml").read_text()

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from invoke import MockContext, Result
 
-from lab.errors import LabError
+from lab.errors import LabError, PreconditionError
 from lab.images import wheels
 from lab.images import writer as writer_image
 from lab.runner import Runner
@@ -66,3 +66,80 @@ def test_an_architecture_without_wheels_is_one_line(monkeypatch):
     with pytest.raises(LabError, match=r"^no wheels for the architecture 'riscv64': the images are built for "
                                        r"aarch64 or x86_64 only$"):
         writer_image.image_tag()
+
+
+# -- a writer directory of your own -------------------------------------------------------------------------
+
+GO_DOCKERFILE = """# syntax=docker/dockerfile:1
+FROM --platform=$BUILDPLATFORM golang:1.22-bookworm AS build
+COPY . /src
+from build as test
+FROM debian:bookworm-slim
+COPY --from=build /writer /writer
+FROM scratch
+FROM ${BASE}
+"""
+
+
+def test_base_images_are_the_froms_that_are_not_stages_scratch_or_arguments():
+    assert writer_image.base_images(GO_DOCKERFILE) == ["golang:1.22-bookworm", "debian:bookworm-slim"]
+    assert writer_image.base_images("FROM python:3.12-slim\nRUN pip install cassandra-driver\n") == [
+        "python:3.12-slim"]
+
+
+def _writer_dir(folder: Path, main: str = "package main") -> Path:
+    (folder / ".git").mkdir(parents=True)
+    (folder / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+    (folder / "Dockerfile").write_text("FROM debian:bookworm-slim\nCOPY writer /writer\n")
+    (folder / "main.go").write_text(main)
+    return folder
+
+
+def test_a_writer_directory_is_tagged_by_its_files_wherever_it_lies_and_not_by_its_git_history(tmp_path):
+    one, two = _writer_dir(tmp_path / "one"), _writer_dir(tmp_path / "elsewhere" / "two")
+    tag = writer_image.source_tag(one)
+    assert re.fullmatch(r"ece573-prj04-writer:[0-9a-f]{12}", tag) and tag != writer_image.image_tag()
+    assert writer_image.source_tag(two) == tag
+    (two / ".git" / "HEAD").write_text("ref: refs/heads/other\n")
+    assert writer_image.source_tag(two) == tag
+    (two / "main.go").write_text("package main // resume from last_seq")
+    assert writer_image.source_tag(two) != tag
+
+
+def test_a_missing_directory_or_dockerfile_is_one_line_exit_2(tmp_path):
+    with pytest.raises(PreconditionError, match=r"^writer directory .*/nowhere not found; give --writer-dir \(or "
+                                                r"lab.writer.source\) the folder with your writer and its Dockerfile$"):
+        writer_image.ensure_image(Runner(MockContext(), echo=False), source=tmp_path / "nowhere")
+    (tmp_path / "main.go").write_text("package main")
+    with pytest.raises(PreconditionError, match=r"has no Dockerfile; the lab builds a writer of your own with "
+                                                r"`docker build .*`, so add one there$") as err:
+        writer_image.ensure_image(Runner(MockContext(), echo=False), source=tmp_path)
+    assert err.value.exit_code == 2
+
+
+def test_a_writer_directory_is_built_with_its_own_dockerfile_once_its_base_is_here(tmp_path):
+    source = _writer_dir(tmp_path / "gowriter")
+    tag = writer_image.source_tag(source)
+    ctx = MockContext(run={re.compile(r"^docker image inspect .*debian:bookworm-slim$"): Result("sha256:d\n"),
+                           re.compile(r"^docker image inspect .*"): Result(exited=1),
+                           re.compile(r"^docker build .*"): Result("")}, repeat=True)
+    assert writer_image.ensure_image(Runner(ctx, echo=False), source=source) == tag
+    assert [call.args[0] for call in ctx.run.call_args_list][-1] == \
+        f"docker build --tag {tag} --file {source}/Dockerfile {source}"
+
+
+def test_a_base_image_that_is_neither_here_nor_pullable_is_named_with_how_to_provide_it(tmp_path):
+    source = _writer_dir(tmp_path / "gowriter")
+    (source / "Dockerfile").write_text(GO_DOCKERFILE)
+    ctx = MockContext(run={re.compile(r"^docker image inspect .*debian:bookworm-slim$"): Result("sha256:d\n"),
+                           re.compile(r"^docker image inspect .*"): Result(exited=1),
+                           re.compile(r"^docker pull .*"): Result(stderr="dial tcp: lookup registry-1.docker.io",
+                                                                  exited=1)}, repeat=True)
+    with pytest.raises(PreconditionError) as err:
+        writer_image.ensure_image(Runner(ctx, echo=False), source=source)
+    assert str(err.value) == (
+        f"{source}/Dockerfile builds FROM golang:1.22-bookworm, which is not in the local Docker engine and cannot be "
+        "pulled here; provide it with `docker pull golang:1.22-bookworm` where a registry answers (`docker save`/"
+        "`docker load` to bring it over), or `docker tag <a local image> golang:1.22-bookworm`, or change the "
+        "Dockerfile's FROM")
+    assert not [call for call in ctx.run.call_args_list if call.args[0].startswith("docker build")]

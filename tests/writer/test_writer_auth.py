@@ -173,3 +173,25 @@ def test_a_permission_check_cassandra_cannot_perform_is_an_outage_waited_out(wri
     assert writer.terminate(30) == 0, writer.tail()
     assert "Traceback" not in writer.output and "lacks a permission" not in writer.output
     assert assert_no_gap(admin, KS, env["TOPIC"]) >= stuck_at + 1000
+
+
+# -- the tests' Go writer (tests/gowriter.py), as the assignment's writer meets a lab with logins ----------------
+
+def test_the_go_writer_without_credentials_dies_on_cassandras_authentication_error(go_writers, auth_node):
+    """What the assignment's writer meets on a lab with auth on: its first connection is refused, log.Fatalf."""
+    writer = go_writers(auth_node, TOPIC=unique_topic("go-auth"), CONSISTENCY="ONE")
+    assert writer.wait(90) == 1, writer.logs
+    assert re.search(r"Cannot connect to cluster at \S+: .*authentication required "
+                     r"\(using \"org\.apache\.cassandra\.auth\.PasswordAuthenticator\"\)\n$", writer.logs), writer.logs
+
+
+def test_the_go_writer_reading_the_two_variables_writes_with_its_role(go_writers, auth_node):
+    """The few lines a student adds (gocql.PasswordAuthenticator from CASSANDRA_USERNAME/CASSANDRA_PASSWORD): the
+    writer role may not CREATE, so the schema the operator made is used as it is."""
+    topic = unique_topic("go-auth")
+    writer = go_writers(auth_node, TOPIC=topic, CONSISTENCY="ONE", CASSANDRA_USERNAME=ROLE, CASSANDRA_PASSWORD=PASSWORD)
+    writer.wait_for(rf"{re.escape(topic)}: inserted rows to seq 1000", timeout=120)
+    writer.stop()
+    assert f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready." in writer.logs
+    assert assert_no_gap(auth_node.admin, KS, topic) >= 1000
+    assert PASSWORD not in writer.logs

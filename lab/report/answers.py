@@ -317,11 +317,19 @@ def section_iv(report: dict[str, Any]) -> list[Answer]:
 
 # -- V --------------------------------------------------------------------------------------------------
 
+def _known(facts: dict[str, Any], key: str) -> bool:
+    """Whether the step recorded the stored last_seq ``key`` (a seq, or None: no row); absent in records made
+    before the lesson kept it, "not read" when Cassandra did not answer."""
+    return key in facts and (facts[key] is None or _int(facts[key]))
+
+
 def _stored(facts: dict[str, Any], key: str) -> str:
     """" while ece573.prj04_last_seq held N", or what the record says instead ("" when it does not say)."""
     if key not in facts:
         return ""
     value = facts[key]
+    if not _known(facts, key):
+        return f" (the stored last_seq: {value})"
     return f" while {LAST_SEQ_TABLE} held {value}" if _int(value) else f" with no last_seq stored in {LAST_SEQ_TABLE}"
 
 
@@ -338,9 +346,10 @@ def fresh_start(three: dict[str, Any]) -> str:
                 "does not do (check WRITER_RESUME in writer.yml).")
     why = ("it keeps its seq in a variable (`lastSeq := 0` in the assignment's writer), and a Deployment's pod is "
            "stateless (a new container starts with nothing)")
-    if "stored_before_without_resume" not in three:
-        return (f"{logged}: {why}, so it began again at seq 1. (This record does not hold the last_seq stored "
-                "before that start, so it does not show how many stored rows were written again.)")
+    if not _known(three, "stored_before_without_resume"):
+        return (f"{logged}{_stored(three, 'stored_before_without_resume')}: {why}, so it began again at seq 1. (This "
+                "record does not hold the last_seq stored before that start, so it does not show how many stored "
+                "rows were written again.)")
     if not _int(stored) or stored == 0:
         return (f"{logged}{_stored(three, 'stored_before_without_resume')}: nothing was stored yet, so this start "
                 f"does not show the loss. The reason it would: {why}.")
@@ -362,11 +371,11 @@ def resumed_start(three: dict[str, Any]) -> str:
     elif start == 0:
         text = f"No, not in this run: {switched} still logged `start from lastSeq=0`{held}"
         text += (f": it did not resume, and began again at seq 1 (seqs 1..{stored} written again)." if _int(stored)
-                 and stored > 0 else ": there was nothing stored to resume from." if "stored_before_with_resume"
-                 in three else ": it began again at seq 1.")
-    elif "stored_before_with_resume" not in three:
+                 and stored > 0 else ": there was nothing stored to resume from." if _known(
+                     three, "stored_before_with_resume") else ": it began again at seq 1.")
+    elif not _known(three, "stored_before_with_resume"):
         text = (f"{'It resumed' if holes else 'Yes'}, by keeping the progress in Cassandra, since the pod keeps "
-                f"nothing: {logged}, so it went on at seq {start + 1}. (This record does not hold the stored "
+                f"nothing: {logged}{held}, so it went on at seq {start + 1}. (This record does not hold the stored "
                 "last_seq to compare that start with.)")
     elif start == stored:
         text = (f"{'It resumed' if holes else 'Yes'}, by keeping the progress in Cassandra, since the pod keeps "

@@ -327,7 +327,7 @@ class Lesson:
                 self._delete_and_wait(step, crash=True, restarts_before=before)
         finally:
             samples = sampler.stop()
-        self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
+        self.get_pods(step, f"kubectl get pods: {VICTIM}'s AGE and RESTARTS; the writer's RESTARTS")
         pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {}
         after = self._restarts()
         stall = chaos.longest_stall(samples)

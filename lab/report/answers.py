@@ -2,8 +2,12 @@
 
 Each section of the assignment asks something ("Do you notice that something is wrong with our writer
 application?", "Why?" the deleted pod is still there, why the writer starts again from seq 1). An answer
-quotes the numbers and log lines this cluster produced; when the data behind it is missing, the answer
-says so and ``missing`` names the command that produces it, so the hand-in shows what is left to do.
+quotes the numbers and log lines this cluster produced, and its wording is chosen by them, not by the lesson
+the assignment expects: whether a restart happened (RESTARTS before and after), the seq a writer started
+from against the last_seq stored before it, a graceful deletion or a crash, and which writer ran (the lab's
+Python writer, in seed mode or robust). When the data contradicts the expected lesson the answer says so
+plainly. When the data behind an answer is missing, the answer says so and ``missing`` names the command
+that produces it, so the hand-in shows what is left to do.
 """
 
 from __future__ import annotations

@@ -244,9 +244,11 @@ def robust_under_fault(two: dict[str, Any] | None, four: dict[str, Any], steps: 
     who, pod = _writer(four, "robust"), (two or {}).get("deleted_pod") or "cassandra-1"
     restarts = four["robust_restarts"]
     stall = f", longest stall {_n(four['robust_stall_s'])} s" if four.get("robust_stall_s") is not None else ""
-    fault = lesson_table.fault(four)
-    under = (f"under the same fault as step 2 ({fault} of {pod})" if two is not None and not lesson_table.unlike(steps)
-             else f"under a {fault} of {pod}" if fault != lesson_table.NOT_RECORDED else f"under a deletion of {pod}")
+    crashed = four.get("crashed")
+    fault = (f"a crash of {pod}: its JVM frozen, then the pod deleted with --force" if crashed is True else
+             f"a graceful deletion of {pod}" if crashed is False else f"a deletion of {pod}, its kind not recorded")
+    under = f"under the same fault as step 2 ({fault})" if two is not None and not lesson_table.unlike(steps) \
+        else f"under {fault}"
     if restarts == 0:
         text = f"{_cap(who)} {under}: 0 restarts{stall}; it retries with back-off instead of exiting."
     else:

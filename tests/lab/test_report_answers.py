@@ -54,7 +54,8 @@ def test_every_answer_is_written_from_the_data_when_all_is_recorded(full_lab):
     writer = find(found, "What happens to the writer").answer
     assert "was restarted when cassandra-1 was deleted gracefully: its RESTARTS went from 0 to 1" in writer
     assert "(`2026/11/25 20:08:11 Cannot write 2417 to table ece573.prj04: Cannot achieve" in writer
-    assert "under the same fault as step 2 (graceful delete of cassandra-1): 0 restarts, longest stall 1.5 s" in writer
+    assert "under the same fault as step 2 (a graceful deletion of cassandra-1): 0 restarts, longest stall 1.5 s" \
+        in writer
     assert "the seed writer's longest stall was 21.5 s, the robust writer's 1.5 s" in writer
     again = find(found, "Why does the writer start again from seq 1").answer
     assert "logged `start from lastSeq=0` while ece573.prj04_last_seq held 1480" in again
@@ -183,7 +184,8 @@ def test_a_seed_writer_that_survived_the_graceful_deletion_died_of_the_crash():
     text = asked(lesson_report({"2": {"crashed": True}, "4": {"crashed": True}}), "What happens to the writer")
     assert "survived the graceful deletion of cassandra-1" in text and "so the lesson crashed cassandra-1" in text
     assert "then the writer was restarted: its RESTARTS went from 0 to 1" in text
-    assert "under the same fault as step 2 (crash (JVM frozen, then pod deleted with --force) of cassandra-1)" in text
+    assert "under the same fault as step 2 (a crash of cassandra-1: its JVM frozen, then the pod deleted with " \
+           "--force): 0 restarts" in text
     assert "Under the same fault the seed writer's longest stall was 21.5 s, the robust writer's 1.5 s." in text
 
 
@@ -202,7 +204,7 @@ def test_a_death_without_last_words_does_not_invent_them():
 def test_a_robust_writer_that_restarted_is_not_said_to_ride_it_out():
     text = asked(lesson_report({"4": {"robust_restarts": 2, "error": "writer did not write again within 120s"}}),
                  "What happens to the writer")
-    assert "The lab's robust writer under the same fault as step 2 (graceful delete of cassandra-1): restarted 2 " \
+    assert "The lab's robust writer under the same fault as step 2 (a graceful deletion of cassandra-1): restarted 2 " \
            "time(s), longest stall 1.5 s, so it did not ride the fault out this time (writer did not write " in text
     assert "retries with back-off" not in text
 

@@ -434,8 +434,7 @@ def section_v(report: dict[str, Any]) -> list[Answer]:
         out.append(Answer("V", q, "Not shown by this run's data: every writer start recorded is `start from "
                                   f"lastSeq=0` ({len(starts)} start(s), e.g. {starts[-1]['source']}), a start that "
                                   "resumed nothing. A writer resumes by keeping its progress in Cassandra "
-                                  f"({LAST_SEQ_TABLE}) and reading it before its loop; the commands below record "
-                                  "such a start." + live,
+                                  f"({LAST_SEQ_TABLE}) and reading it before its loop." + live,
                           (lesson_record.command_for("3"), "invoke chaos --pod writer")))
     else:
         out.append(Answer("V", q, "Not answered yet: no writer start from a stored seq has been recorded." + live,

@@ -7,9 +7,12 @@ demand (``WRITER_MODE=seed``) and walks the story in four steps:
 
 1. the seed writer with no topic: CrashLoopBackOff, ``Unknown topic`` in ``kubectl logs -l ...``;
 2. a topic set, rows flow; ``kubectl delete pod cassandra-1``: the StatefulSet recreates the pod (AGE
-   resets, RESTARTS 0) while the seed writer dies on its first failed write and is restarted;
-3. redeployed without resume it starts from ``lastSeq=0``; with ``WRITER_RESUME=true`` from ``lastSeq=N``;
-4. the robust writer under the same deletion: no restart, its stall measured.
+   resets, RESTARTS 0) while the seed writer dies on its first failed write and is restarted; if it survives
+   the graceful deletion, the same pod is crashed instead (its JVM frozen, then deleted with --force);
+3. redeployed without resume it starts from ``lastSeq=0``; with ``WRITER_RESUME=true`` from ``lastSeq=N``
+   (each start recorded beside the last_seq stored while no writer ran);
+4. the robust writer under step 2's fault, whichever step 2 finally applied (graceful, or the crash), so the
+   two stalls compare like with like; its restarts and stall measured.
 
 Every command (as typed, output, exit status, time), note and observation is recorded, with timestamps,
 into ``<artifacts>/lesson/lesson.json`` (merged step by step, so ``--step N`` can be re-run alone), which
@@ -32,21 +35,18 @@ from pathlib import Path
 from typing import Any
 
 from lab import chaos, crictl, kubectl, names, output, status, workflow
+from lab.chaos.faults.pod import DeletePod
 from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.report import lesson_record, lesson_table
 from lab.report.model import command_item, utc
 from lab.report.parse import PROGRESS, RESUME
 from lab.runner import Outcome
 from lab.verify import verify
 
 SCHEMA = 1
-STEPS = {
-    1: ("IV", "The seed writer without a topic crash-loops"),
-    2: ("IV", "A Cassandra pod deleted: the StatefulSet heals it, the seed writer dies and is restarted"),
-    3: ("V", "Stateless: without resume the writer starts from 0, with WRITER_RESUME=true from last_seq"),
-    4: ("IV", "The robust writer under the same deletion"),
-}
-TABLE_HEADERS = ["writer", "restarts", "longest stall (s)", "resumed from", "gaps"]
+#: The steps in the order they run (their titles and sections: lesson_record.STEPS, which the report reads).
+STEPS = {int(n): lesson_record.STEPS[n] for n in sorted(lesson_record.STEPS)}
 #: The pod the assignment deletes in section IV.
 VICTIM = "cassandra-1"
 
@@ -63,7 +63,7 @@ def record_path(cfg) -> Path:
 def load_record(path: Path) -> dict[str, Any]:
     """The lesson so far; a missing file is an empty lesson, a damaged one an error (never overwritten)."""
     if not path.exists():
-        return {"schema": SCHEMA, "updated": "", "steps": {}, "table": {"headers": TABLE_HEADERS, "rows": []}}
+        return {"schema": SCHEMA, "updated": "", "steps": {}, "table": {"headers": lesson_table.HEADERS, "rows": []}}
     try:
         record = json.loads(path.read_text())
     except (OSError, ValueError) as err:
@@ -77,31 +77,10 @@ def load_record(path: Path) -> dict[str, Any]:
     return record
 
 
-def side_by_side(steps: dict[str, dict[str, Any]]) -> list[list[Any]]:
-    """The closing table from the steps' facts: seed vs seed + resume vs robust."""
-    two, three, four = (steps.get(k, {}).get("facts", {}) for k in ("2", "3", "4"))
-
-    def restarts(facts: dict[str, Any]) -> Any:
-        before, after = facts.get("seed_restarts_before"), facts.get("seed_restarts_after")
-        return after - before if isinstance(before, int) and isinstance(after, int) else "not run"
-
-    rows = []
-    if two:
-        rows.append(["seed", restarts(two), two.get("seed_stall_s", "n/a"), two.get("seed_resumed_from", "n/a"),
-                     two.get("gaps", "n/a")])
-    if three:
-        rows.append(["seed + resume", three.get("resume_restarts", "n/a"), "n/a",
-                     three.get("start_with_resume", "n/a"), three.get("gaps", "n/a")])
-    if four:
-        rows.append(["robust", four.get("robust_restarts", "n/a"), four.get("robust_stall_s", "n/a"),
-                     "no restart", four.get("gaps", "n/a")])
-    return rows
-
-
 def merge_step(record: dict[str, Any], number: int, step: dict[str, Any], *, now: float) -> dict[str, Any]:
     record["steps"][str(number)] = step
     record["updated"] = utc(now)
-    record["table"] = {"headers": TABLE_HEADERS, "rows": side_by_side(record["steps"])}
+    record["table"] = {"headers": lesson_table.HEADERS, "rows": lesson_table.side_by_side(record["steps"])}
     return record
 
 
@@ -167,13 +146,31 @@ class _Step:
         return self.data
 
 
-class Lesson:
-    """The four steps against a live lab. ``clock``/``sleep`` are injectable for the unit tests."""
+class _CrashPod(DeletePod):
+    """Step 2's crash as a chaos round's fault (step 4): ``freeze`` stops the victim's JVM from its node, then
+    the pod is deleted with --force, as step 2 did."""
 
-    def __init__(self, lab, *, clock: Callable[[], float] = time.time, sleep: Callable[[float], None] = time.sleep,
-                 wait: float = 240):
+    def __init__(self, name: str, freeze: Callable[[], None]):
+        super().__init__(name, force=True)
+        self.freeze = freeze
+
+    def title(self) -> str:
+        return f"crash {self.name} (JVM frozen, then the pod deleted with --force)"
+
+    def inject(self, env, result) -> None:
+        self.freeze()
+        super().inject(env, result)
+
+
+class Lesson:
+    """The four steps against a live lab. ``record`` is the lesson so far (step 4 applies the fault step 2
+    recorded); ``clock``/``sleep`` are injectable for the unit tests."""
+
+    def __init__(self, lab, *, record: dict[str, Any] | None = None, clock: Callable[[], float] = time.time,
+                 sleep: Callable[[float], None] = time.sleep, wait: float = 240):
         self.lab, self.clock, self.sleep, self.wait = lab, clock, sleep, wait
         self.kube = lab.kube
+        self.record = record if record is not None else {"steps": {}}
 
     # -- building blocks ---------------------------------------------------------------------------
 
@@ -194,14 +191,18 @@ class Lesson:
         if not kubectl.wait_until(predicate, timeout=timeout, every=every, clock=self.clock, sleep=self.sleep):
             raise LabError(f"lesson: {what} did not happen within {timeout:.0f}s; `invoke status` shows the pods")
 
-    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool, recreate: bool = False) -> None:
+    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool,
+                      recreate: bool = False) -> int | str | None:
         """Render writer.yml with these settings and apply it, without waiting for a rollout (a crash-looping
         writer never rolls out, and that is the point of step 1). ``recreate``: first `kubectl delete -f`,
-        as section V has students recreate the Deployment from scratch (an unchanged apply starts nothing)."""
+        as section V has students recreate the Deployment from scratch (an unchanged apply starts nothing),
+        and wait until its pod is gone; then returns the last_seq stored while no writer ran (what a
+        resuming writer must start from; see ``stored_last_seq``). Without ``recreate``: None."""
         cfg = self.lab.cfg.with_writer(mode=mode, resume=resume, topic=topic)
         lab = dataclasses.replace(self.lab, cfg=cfg)
         path = workflow.render_writer(lab)
         old = {kubectl.pod_uid(p) for p in self._writer_pods()}
+        stored: int | str | None = None
         if recreate:
             timeout = self.lab.cfg.timeouts.writer
             outcome = step.command(self.kube.delete_file_args(str(path), timeout=timeout),
@@ -209,6 +210,11 @@ class Lesson:
                                    timeout=timeout + 30)
             if not outcome.ok:
                 raise LabError(f"lesson: deleting the writer failed: {outcome.stderr.strip()[:200]}")
+            # The Deployment goes first and its pod after it, still writing until it stops: the stored last_seq
+            # is only final once the pod is gone.
+            self._until(lambda: not self._writer_pods(), "the deleted writer's pod gone", timeout=timeout)
+            stored = self.stored_last_seq(step)
+        step.facts["writer_mode"] = mode
         outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}, "
                                f"WRITER_RESUME={str(resume).lower()}", mutate=True)
         if not outcome.ok:
@@ -218,6 +224,18 @@ class Lesson:
             pod = self._live_writer()
             return pod is not None and kubectl.pod_uid(pod) not in old
         self._until(replaced, "a new writer pod")
+        return stored
+
+    def stored_last_seq(self, step: _Step) -> int | str | None:
+        """The topic's stored last_seq (None: no row), or "not read" when Cassandra did not answer."""
+        try:
+            level = str(self.lab.cfg.verify.get("consistency", "QUORUM"))  # as the writer reads it, not ONE
+            stored: int | str | None = self.lab.cassandra().last_seqs(consistency=level).get(self.lab.cfg.topic)
+        except LabError as err:
+            step.observe(f"the stored last_seq could not be read: {err}")
+            return "not read"
+        step.observe(f"no writer runs; last_seq stored for {self.lab.cfg.topic}: {stored}")
+        return stored
 
     def writer_logs(self, step: _Step, *, previous: bool = False, show: bool = True) -> str:
         """``kubectl logs -l app=ece573-prj04-writer`` as the assignment types it (plus our context)."""
@@ -256,8 +274,9 @@ class Lesson:
         self.sleep(5)  # let the RESTARTS column show more than the first attempt
         self.get_pods(step, "kubectl get pods: the writer is not Ready and its RESTARTS grow")
         pod = self._live_writer() or {}
-        step.facts.update(restarts=kubectl.pod_restarts(pod),
-                          crashloop=kubectl.pod_waiting_reason(pod) in ("CrashLoopBackOff", "Error"))
+        state = kubectl.pod_waiting_reason(pod)
+        step.facts.update(restarts=kubectl.pod_restarts(pod), state=state,
+                          crashloop=state in ("CrashLoopBackOff", "Error"))
         logs = self.writer_logs(step)
         match = first_match(_UNKNOWN_TOPIC, logs) or first_match(_UNKNOWN_TOPIC, self.writer_logs(step, previous=True))
         step.facts["unknown_topic_line"] = match.string.strip() if match else ""
@@ -308,7 +327,7 @@ class Lesson:
                 self._delete_and_wait(step, crash=True, restarts_before=before)
         finally:
             samples = sampler.stop()
-        self.get_pods(step, f"kubectl get pods: {VICTIM} is back (AGE reset, RESTARTS 0); the writer's RESTARTS")
+        self.get_pods(step, f"kubectl get pods: {VICTIM}'s AGE and RESTARTS; the writer's RESTARTS")
         pod = kubectl.get_json(self.lab.runner, self.kube, "pod", VICTIM) or {}
         after = self._restarts()
         stall = chaos.longest_stall(samples)
@@ -383,32 +402,52 @@ class Lesson:
         cfg = self.lab.cfg
         step.note("A Deployment's pods are interchangeable and keep nothing: progress must live in Cassandra. "
                   "Redeployed without resume, the seed writer starts from 0 again.")
-        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False, recreate=True)
+        stored = self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False, recreate=True)
+        step.facts["stored_before_without_resume"] = stored
         step.facts["start_without_resume"] = self._start_seq(step, "without resume")
         self._wait_progress(step)
         self.sleep(5)
-        stored = workflow_last_seq(self.lab)
-        step.observe(f"without resume: start from lastSeq={step.facts['start_without_resume']}; "
-                     f"last_seq stored now {stored}")
+        step.observe(f"without resume: start from lastSeq={step.facts['start_without_resume']} "
+                     f"(last_seq stored before it: {stored})")
         step.note("WRITER_RESUME=true reads ece573.prj04_last_seq before the loop (the section V fix).")
-        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True, recreate=True)
+        stored = self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True, recreate=True)
+        step.facts["stored_before_with_resume"] = stored
         step.facts["start_with_resume"] = self._start_seq(step, "with resume")
         step.facts["resume_restarts"] = self._restarts()
-        step.observe(f"with resume: start from lastSeq={step.facts['start_with_resume']}")
+        step.observe(f"with resume: start from lastSeq={step.facts['start_with_resume']} "
+                     f"(last_seq stored before it: {stored})")
         step.facts["gaps"] = self._verify_gaps(step)
 
     def step4(self, step: _Step) -> None:
         cfg = self.lab.cfg
-        step.note("The lab's writer: pipelined writes, retries with backoff, progress in Cassandra. Same deletion.")
+        crash = self._step2_crashed(step)
         self.restore(step)
         settings = chaos.ChaosSettings.from_config(cfg)
-        result = chaos.run_round(self.lab.runner, self.kube, VICTIM, 1, settings,
+        fault = _CrashPod(VICTIM, lambda: self._crash(step, kubectl.get_json(self.lab.runner, self.kube, "pod",
+                                                                              VICTIM) or {})) if crash \
+            else DeletePod(VICTIM)
+        result = chaos.run_round(self.lab.runner, self.kube, fault, 1, settings,
                                  request_timeout=int(cfg.verify.get("request_timeout", 120)))
-        self.get_pods(step, f"kubectl get pods after deleting {VICTIM}: the writer's RESTARTS stay 0")
+        self.get_pods(step, f"kubectl get pods after the {fault.title()}: the writer's RESTARTS")
         step.facts.update(robust_restarts=result.writer_restarts, robust_stall_s=result.stall_s,
-                          recovery_s=result.recovery_s, gaps=result.lost_rows, error=result.error)
-        step.observe(f"robust writer: restarts {result.writer_restarts}, longest stall {result.stall_s} s, "
-                     f"{VICTIM} back in {result.recovery_s} s, {result.lost_rows} row(s) missing")
+                          recovery_s=result.recovery_s, crashed=crash, gaps=result.lost_rows, error=result.error)
+        step.observe(f"robust writer after the {fault.title()}: restarts {result.writer_restarts}, longest stall "
+                     f"{result.stall_s} s, {VICTIM} back in {result.recovery_s} s, {result.lost_rows} row(s) missing")
+
+    def _step2_crashed(self, step: _Step) -> bool:
+        """Whether step 2 finally crashed the pod (step 4 does the same); a note says what is compared."""
+        two = (self.record.get("steps", {}).get("2") or {}).get("facts") or {}
+        crashed = two.get("crashed")
+        if not two:
+            step.note("Step 2 has not been recorded: a graceful deletion, the assignment's fault. Run steps 2 and 4 "
+                      "to see both writers under the same fault.")
+        elif not isinstance(crashed, bool):
+            step.note("Step 2's record does not say which fault it applied: a graceful deletion, and the two stalls "
+                      "are not compared.")
+        else:
+            step.note("The lab's writer: pipelined writes, retries with backoff, progress in Cassandra. The same "
+                      f"fault as step 2: {lesson_table.fault(two)} of {VICTIM}.")
+        return crashed is True
 
     def restore(self, step: _Step) -> None:
         """The robust writer, rolled out: how every lesson run leaves the lab."""
@@ -416,13 +455,6 @@ class Lesson:
         self.deploy_writer(step, mode="robust", topic=cfg.topic, resume=False)
         timeout = cfg.timeouts.writer
         kubectl.rollout_status(self.lab.runner, self.kube, f"deployment/{names.WRITER_DEPLOYMENT}", timeout=timeout)
-
-
-def workflow_last_seq(lab) -> int | None:
-    try:
-        return lab.cassandra().last_seqs(consistency="ONE").get(lab.cfg.topic)
-    except LabError:
-        return None
 
 
 def parse_steps(values: list[str]) -> list[int]:
@@ -447,7 +479,7 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
         raise PreconditionError("the lesson watches the cluster react; it has no dry run (run it for real)")
     path = record_path(lab.cfg)
     record = load_record(path)
-    lesson = Lesson(lab, clock=clock)
+    lesson = Lesson(lab, record=record, clock=clock)
     try:
         for number in steps:
             section, title = STEPS[number]
@@ -460,6 +492,6 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
         if steps[-1] != 4:  # step 4 ends on the robust writer already
             with status.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
                 lesson.restore(_Step(lab, steps[-1], clock=clock))
-    output.table(TABLE_HEADERS, record["table"]["rows"], title="The lesson: seed vs seed + resume vs robust")
+    output.table(lesson_table.HEADERS, record["table"]["rows"], title=lesson_table.title(record["steps"]))
     status.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
     return record

@@ -9,15 +9,16 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lab.report import lesson_table
 from lab.report.model import heading, note, table
 
 SCHEMA = 1
 #: The lesson's steps: the section each belongs to and what it shows (used when a step is missing).
 STEPS = {
     "1": ("IV", "The seed writer without a topic crash-loops"),
-    "2": ("IV", "A Cassandra pod deleted: the StatefulSet heals it, the seed writer dies and is restarted"),
-    "4": ("IV", "The robust writer under the same deletion"),
-    "3": ("V", "Stateless: without resume the writer starts from 0, with WRITER_RESUME=true from last_seq"),
+    "2": ("IV", "A Cassandra pod deleted under the seed writer: the StatefulSet recreates it; does the writer die?"),
+    "4": ("IV", "The robust writer under step 2's fault"),
+    "3": ("V", "Stateless: the seed writer redeployed without resume, then with WRITER_RESUME=true"),
 }
 
 
@@ -74,12 +75,10 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
         out.append(
             note(f"The lesson record is unusable ({lesson['error']}): move it away and run `invoke lesson` again.")
         )
-    if section == "V":  # the comparison first, then the steps behind it
-        record = lesson.get("record") or {}
-        side = record.get("table") or {}
-        if side.get("rows"):
-            out.append(table("The writers side by side (invoke lesson)", list(side.get("headers") or []),
-                             [list(r) for r in side["rows"]]))
+    if section == "V":  # the comparison first, then the steps behind it (derived again: see lesson_table)
+        rows = lesson_table.side_by_side(recorded)
+        if rows:
+            out.append(table(lesson_table.title(recorded), lesson_table.HEADERS, rows))
         elif recorded:
             out.append(
                 note("No side-by-side table yet: it fills in as steps 2, 3 and 4 are recorded (`invoke lesson`).")
@@ -94,7 +93,8 @@ def items_for(report: dict[str, Any], section: str) -> list[dict[str, Any]]:
                 note(f"Not recorded yet: `{command_for(number)}` runs this step on your cluster and records it here.")
             )
             continue
-        title = step.get("title") or STEPS.get(number, ("", ""))[1]
+        # the plan's title (a recorded one may claim an outcome the step's facts do not show)
+        title = STEPS[number][1] if number in STEPS else step.get("title") or ""
         span = " to ".join(str(t) for t in (step.get("started"), step.get("finished")) if t)
         out.append(heading(f"Lesson step {number}: {title}" + (f" ({span})" if span else "")))
         out.extend(i for i in step.get("items") or [] if isinstance(i, dict) and "type" in i)

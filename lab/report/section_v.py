@@ -90,4 +90,4 @@ def resume(col, items: list[dict[str, Any]]) -> None:
                           "with `invoke logs --save`)."))
     if found and not resumed:
         items.append(note("No resume recorded yet: every start was from lastSeq=0. "
-                          "`invoke chaos --pod writer` deletes the writer; its replacement resumes."))
+                          "`invoke chaos --pod writer` deletes the writer; its replacement's start is recorded."))

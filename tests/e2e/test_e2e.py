@@ -26,6 +26,7 @@ import pytest
 import sh
 
 from lab.net import free_port
+from lab.report import lesson_table
 from tests.commands import Ran, run
 from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke
 
@@ -337,8 +338,12 @@ def test_lesson_seed_writer_fails_then_the_robust_one_survives(lab_up):
     assert steps[2]["seed_restarts_after"] - steps[2]["seed_restarts_before"] >= 1, "the seed writer survived"
     assert steps[2]["pod_restarts"] == 0, "a recreated pod starts with RESTARTS 0"
     assert steps[3]["start_without_resume"] == 0 and steps[3]["start_with_resume"] > 0
+    # resumed from exactly what was stored while no writer ran
+    assert steps[3]["start_with_resume"] == steps[3]["stored_before_with_resume"]
     assert steps[4]["robust_restarts"] == 0 and steps[4]["gaps"] == 0 and not steps[4]["error"]
+    assert steps[4]["crashed"] is steps[2]["crashed"], "step 4 must apply the fault step 2 finally applied"
     assert [row[0] for row in record["table"]["rows"]] == ["seed", "seed + resume", "robust"]
+    assert [row[1] for row in record["table"]["rows"]][::2] == [lesson_table.fault(steps[2])] * 2
     logs = wait_for(lambda: (out := writer_logs()) and re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", out),
                     timeout=180, what="the robust writer's resume line after the lesson")
     assert int(logs[-1]) > 0

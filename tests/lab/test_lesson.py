@@ -8,7 +8,10 @@ import re
 import pytest
 
 from lab import lesson
+from lab.chaos.results import RoundResult
+from lab.chaos.watch import Env
 from lab.errors import LabError, PreconditionError
+from lab.report import lesson_table
 from tests.lab.labfakes import FakeCtx, make_lab
 
 
@@ -19,32 +22,53 @@ def _step(facts):
 def test_side_by_side_from_facts():
     steps = {
         "2": _step({"seed_restarts_before": 0, "seed_restarts_after": 2, "seed_stall_s": 41.0,
-                    "seed_resumed_from": 0, "gaps": 0}),
+                    "seed_resumed_from": 0, "gaps": 0, "crashed": True}),
         "3": _step({"start_without_resume": 0, "start_with_resume": 5123, "resume_restarts": 0, "gaps": 0}),
-        "4": _step({"robust_restarts": 0, "robust_stall_s": 0.8, "gaps": 0}),
+        "4": _step({"robust_restarts": 0, "robust_stall_s": 0.8, "gaps": 0, "crashed": True}),
     }
-    assert lesson.side_by_side(steps) == [
-        ["seed", 2, 41.0, 0, 0],
-        ["seed + resume", 0, "n/a", 5123, 0],
-        ["robust", 0, 0.8, "no restart", 0],
+    crash = "crash (JVM frozen, then pod deleted with --force)"
+    assert lesson_table.side_by_side(steps) == [
+        ["seed", crash, 2, 41.0, 0, 0],
+        ["seed + resume", "redeployed", 0, "n/a", 5123, 0],
+        ["robust", crash, 0, 0.8, "no restart", 0],
     ]
+    assert lesson_table.title(steps) == "The writers side by side (invoke lesson)"
+
+
+def test_side_by_side_refuses_to_compare_the_stalls_of_unlike_faults():
+    """Step 2 crashed the pod, step 4 (a record from before step 4 followed step 2) deleted it gracefully: a
+    crash against a clean shutdown is no comparison, so the table says so instead of setting 41.0 beside 0.8."""
+    steps = {"2": _step({"seed_restarts_before": 0, "seed_restarts_after": 1, "seed_stall_s": 41.0,
+                         "crashed": True}),
+             "4": _step({"robust_restarts": 0, "robust_stall_s": 0.8, "crashed": False})}
+    rows = lesson_table.side_by_side(steps)
+    assert [row[3] for row in rows] == ["41.0 (not comparable)", "0.8 (not comparable)"]
+    assert [row[1] for row in rows] == ["crash (JVM frozen, then pod deleted with --force)", "graceful delete"]
+    assert lesson_table.title(steps).endswith(
+        ": the stalls are not comparable (step 2's fault was a crash (JVM frozen, then pod deleted with --force), "
+        "step 4's a graceful delete)")
+    del steps["4"]["facts"]["crashed"]  # a step 4 recorded before it kept its fault
+    assert lesson_table.side_by_side(steps)[1][1] == "not recorded"
+    assert "step 4's not recorded" in lesson_table.title(steps)
 
 
 def test_side_by_side_skips_steps_not_run_and_says_so():
-    rows = lesson.side_by_side({"2": _step({"seed_restarts_after": 3})})
-    assert rows == [["seed", "not run", "n/a", "n/a", "n/a"]]
-    assert lesson.side_by_side({}) == []
+    rows = lesson_table.side_by_side({"2": _step({"seed_restarts_after": 3})})
+    assert rows == [["seed", "not recorded", "not run", "n/a", "n/a", "n/a"]]
+    assert lesson_table.side_by_side({}) == []
+    robust = lesson_table.side_by_side({"4": _step({"robust_restarts": 1, "crashed": False})})
+    assert robust == [["robust", "graceful delete", 1, "n/a", "n/a", "n/a"]]  # restarted: no "no restart"
 
 
 def test_merge_step_keeps_other_steps_and_updates_table():
     record = lesson.load_record(lesson.Path("/nonexistent/lesson.json"))
-    assert record["steps"] == {} and record["table"]["headers"] == lesson.TABLE_HEADERS
+    assert record["steps"] == {} and record["table"]["headers"] == lesson_table.HEADERS
     lesson.merge_step(record, 4, _step({"robust_restarts": 0, "robust_stall_s": 1.2, "gaps": 0}), now=0)
     lesson.merge_step(record, 2, _step({"seed_restarts_before": 1, "seed_restarts_after": 2}), now=60)
     assert sorted(record["steps"]) == ["2", "4"]
     assert record["updated"] == "1970-01-01T00:01:00Z"
     assert [row[0] for row in record["table"]["rows"]] == ["seed", "robust"]
-    assert record["table"]["rows"][0][1] == 1
+    assert record["table"]["rows"][0][2] == 1
 
 
 @pytest.mark.parametrize("text, why", [("{not json", "not a lesson record"),
@@ -171,3 +195,92 @@ def test_a_crash_without_a_pid_stops_with_one_line_and_deletes_nothing(project):
     with pytest.raises(LabError, match="crictl on kind-worker2 did not give cassandra-1's pid"):
         run._delete_and_wait(lesson._Step(run.lab, 2, clock=lambda: 0.0), crash=True)
     assert not ctx.matching("kill|delete pod")
+
+
+# -- step 4 applies step 2's fault: like with like ----------------------------------------------------------------
+
+def _step4(project, monkeypatch, record, rules=()):
+    """Lesson step 4 on fakes: ``chaos.run_round`` (whose waits and sampling have their own tests) injects the
+    fault it is given against the FakeCtx and returns a measured-looking round; the robust writer's rollout is
+    skipped. Returns (the commands, the step's record, the faults given to the round)."""
+    ctx = FakeCtx(list(rules))
+    faults = []
+
+    def one_round(runner, kube, target, number, settings, **kwargs):
+        faults.append(target)
+        env = Env(runner, kube, settings, clock=lambda: 0.0, sleep=lambda s: None)
+        result = RoundResult(round=number, pod=target.name, target=target.target, force=target.force, deleted_at=0.0)
+        target.inject(env, result)
+        result.writer_restarts, result.stall_s, result.recovery_s = 0, 1.2, 40.0
+        result.verify = [{"topic": "test", "missing": 0}]
+        return result
+    monkeypatch.setattr(lesson.chaos, "run_round", one_round)
+    run = lesson.Lesson(make_lab(project, ctx), record=record, clock=lambda: 0.0, sleep=lambda s: None, wait=30)
+    monkeypatch.setattr(run, "restore", lambda step: None)
+    step = lesson._Step(run.lab, 4, clock=lambda: 0.0)
+    run.step4(step)
+    return ctx, step.finish(), faults
+
+
+def _record_with_step2(**facts):
+    return {"steps": {"2": _step({"seed_restarts_before": 0, "seed_restarts_after": 1, **facts})}}
+
+
+def test_step_4_crashes_the_pod_when_step_2_had_to(project, monkeypatch):
+    """Step 2 escalated (the seed writer survived the graceful deletion): step 4 freezes the JVM and forces the
+    deletion too, in that order, and records crashed=True; the table then compares like with like."""
+    ctx, step, faults = _step4(project, monkeypatch, _record_with_step2(crashed=True), [
+        ("get pod cassandra-1", _victim("old")),
+        ("crictl inspect c-old", json.dumps({"info": {"sandboxID": "sb", "pid": 4242}})),
+    ])
+    kill, = ctx.matching(r"docker exec kind-worker2 kill")
+    delete, = ctx.matching(r"delete pod cassandra-1")
+    assert kill.endswith("kill -STOP 4242") and "--grace-period=0 --force" in delete
+    assert ctx.commands.index(kill) < ctx.commands.index(delete)
+    assert faults[0].title() == "crash cassandra-1 (JVM frozen, then the pod deleted with --force)"
+    assert step["facts"]["crashed"] is True and step["facts"]["robust_stall_s"] == 1.2
+    assert any("The same fault as step 2: crash (JVM frozen, then pod deleted with --force) of cassandra-1" in i["text"]
+               for i in step["items"] if i["type"] == "note")
+    steps = {"2": _record_with_step2(crashed=True)["steps"]["2"], "4": step}
+    assert not lesson_table.unlike(steps)
+
+
+def test_step_4_deletes_gracefully_when_step_2_did(project, monkeypatch):
+    ctx, step, faults = _step4(project, monkeypatch, _record_with_step2(crashed=False))
+    delete, = ctx.matching(r"delete pod cassandra-1")
+    assert "--force" not in delete and not ctx.matching(r"kill|crictl")
+    assert faults[0].title() == "delete cassandra-1" and step["facts"]["crashed"] is False
+
+
+@pytest.mark.parametrize(("record", "note"), [
+    ({"steps": {}}, "Step 2 has not been recorded: a graceful deletion, the assignment's fault."),
+    (_record_with_step2(), "Step 2's record does not say which fault it applied: a graceful deletion, and the two "
+                           "stalls are not compared."),
+])
+def test_step_4_without_step_2s_fault_deletes_gracefully_and_says_so(project, monkeypatch, record, note):
+    ctx, step, _ = _step4(project, monkeypatch, record)
+    assert "--force" not in ctx.matching(r"delete pod cassandra-1")[0] and step["facts"]["crashed"] is False
+    assert [i["text"] for i in step["items"] if i["type"] == "note" and i["text"].startswith(note)]
+
+
+def test_a_recreated_writer_is_gone_before_the_stored_last_seq_is_read(project):
+    """Step 3 records the last_seq stored while no writer runs (what a resumed start must equal): the Deployment's
+    pod can still write after `kubectl delete -f` returns, so the read waits until the pod is gone."""
+    writer = {"metadata": {"name": "ece573-prj04-writer-a", "uid": "a"}}
+    fresh = {"metadata": {"name": "ece573-prj04-writer-b", "uid": "b"}}
+    robust = {"metadata": {"name": "ece573-prj04-writer-c", "uid": "c"}}
+    ctx = FakeCtx([
+        ("get pods --selector app=ece573-prj04-writer", [json.dumps({"items": [writer]})] * 3
+         + [json.dumps({"items": p}) for p in ([], [fresh], [fresh], [robust])]),
+        ("prj04_last_seq", " topic | seq\n-------+------\n  test | 4187\n\n(1 rows)\n"),
+    ])
+    run = lesson.Lesson(make_lab(project, ctx, images={"writer": "ece573-prj04-writer:t"}), clock=lambda: 0.0,
+                        sleep=lambda s: None, wait=30)
+    step = lesson._Step(run.lab, 3, clock=lambda: 0.0)
+    assert run.deploy_writer(step, mode="seed", topic="test", resume=True, recreate=True) == 4187
+    read, = ctx.matching("prj04_last_seq")
+    polls = [i for i, c in enumerate(ctx.commands) if "get pods --selector app=ece573-prj04-writer" in c]
+    assert len(polls) == 5 and polls[3] < ctx.commands.index(read) < ctx.commands.index(ctx.matching(" apply ")[0])
+    assert step.facts["writer_mode"] == "seed"
+    assert run.deploy_writer(step, mode="robust", topic="test", resume=False) is None
+    assert step.facts["writer_mode"] == "robust"

@@ -5,15 +5,20 @@ which always resumes from last_seq (so WRITER_RESUME, the seed mode's switch, is
 
 Settings beyond the package docstring's list: WRITER_RESOLVE_AFTER (60 s without a successful write: re-resolve
 the seeds and rebuild the session) and WRITER_UNHEALTHY_AFTER (120 s more without progress: /healthz answers
-503 with the reason, so Kubernetes restarts the pod). Every number is bounded, and an unknown WRITER_* name is
-refused with the list of known ones (writer.config).
+503 with the reason, so Kubernetes restarts the pod). Every number is bounded; an unknown WRITER_* name, or any
+name a typo away from a known one (CASANDRA_SEEDS), is refused (writer.config).
+
+Startup retries each step with backoff up to WRITER_MAX_BACKOFF, logging one line when the step starts failing
+and one per 30 s after that. Once the schema is there, a CONSISTENCY the keyspace can never meet (more replicas
+than its replication factor, or than the ring's nodes can hold) is refused (writer.levels).
 
 Exit codes:
   0  after SIGTERM/SIGINT, after WRITER_MAX_SEQS, or when the topic is full (seq 2147483647, the largest the
      assignment's ``int`` column holds: the writer says so, stores last_seq and exits; a restarted one exits
      again at once with the same line, so use a new TOPIC). The watermark is stored in each case.
   2  bad configuration or a permanent error (invalid request or schema, refused credentials or permission,
-     a value out of range): one line on stderr, no traceback, no retrying.
+     a value out of range, a consistency level the keyspace cannot meet): one line on stderr, no traceback,
+     no retrying.
   1  anything unexpected.
 """
 

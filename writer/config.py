@@ -85,7 +85,7 @@ class Config:
     port: int = 9042
     keyspace: str = "ece573"
     replication_factor: int = 3
-    local_dc: str | None = None  # None: ask the first node we reach (system.local)
+    local_dc: str | None = None  # None: the datacenter of the first node the driver reaches
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
     max_seqs: int | None = None  # stop after writing this many seqs (tests, benchmarks); None: forever

@@ -29,7 +29,7 @@ from cassandra.policies import (
     RetryPolicy,
     TokenAwarePolicy,
 )
-from cassandra.query import BatchStatement, BatchType
+from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
 from writer import seeds as seeds_mod
 from writer.config import Config
@@ -185,8 +185,9 @@ class CassandraStore:
         return self.resolution.summary(self.config.seeds)
 
     def cluster_name(self, timeout: float | None = None) -> str:
-        return self.session.execute("SELECT cluster_name FROM system.local",
-                                    timeout=self._startup_timeout(timeout)).one().cluster_name
+        # At ONE: system.local has one replica (LocalStrategy), so TWO or THREE there is Unavailable forever.
+        query = SimpleStatement("SELECT cluster_name FROM system.local", consistency_level=ConsistencyLevel.ONE)
+        return self.session.execute(query, timeout=self._startup_timeout(timeout)).one().cluster_name
 
     def _startup_timeout(self, timeout: float | None) -> float:
         return timeout if timeout is not None else max(self.config.request_timeout, _STARTUP_TIMEOUT)

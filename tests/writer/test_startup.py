@@ -186,3 +186,45 @@ def test_unmet_lines_say_what_is_wrong_and_how_to_fix_it():
         "writer: CONSISTENCY ALL waits for 5 replicas, but the ring has 3 node(s) for keyspace ece573's "
         "replication factor 5, so at most 3 replicas exist and no write can ever succeed; add nodes, lower the "
         "replication factor or choose a lower level")
+
+
+def store_over(metadata=None, session=None, **env):
+    from writer.store import CassandraStore, _Connection
+
+    store = CassandraStore(load({"TOPIC": "t", **env}))
+    store._conn = _Connection(cluster=SimpleNamespace(metadata=metadata), session=session)
+    return store
+
+
+def test_the_cluster_name_is_read_at_one_whatever_the_level():
+    """system.local has one replica: read at THREE it is Unavailable forever, even on a ring of three."""
+    from cassandra import ConsistencyLevel
+
+    seen = []
+    row = SimpleNamespace(cluster_name="ece573-prj04")
+    session = SimpleNamespace(
+        execute=lambda query, timeout=None: seen.append(query) or SimpleNamespace(one=lambda: row))
+    assert store_over(session=session, CONSISTENCY="THREE").cluster_name() == "ece573-prj04"
+    assert seen[0].consistency_level == ConsistencyLevel.ONE
+
+
+@pytest.mark.parametrize("strategy, expected", [
+    (("SimpleStrategy", {"replication_factor": "3"}), {"": 3}),
+    (("NetworkTopologyStrategy", {"dc1": "3", "dc2": "2"}), {"dc1": 3, "dc2": 2}),
+    (("LocalStrategy", {}), None),
+])
+def test_placement_reads_the_factor_and_the_ring_from_the_drivers_metadata(strategy, expected):
+    from cassandra import metadata as driver_metadata
+
+    kind, options = strategy
+    made = getattr(driver_metadata, kind)(options)
+    hosts = [SimpleNamespace(datacenter=dc) for dc in ("dc1", "dc1", "dc1", "dc2")]
+    metadata = SimpleNamespace(keyspaces={"ece573": SimpleNamespace(replication_strategy=made)},
+                               all_hosts=lambda: hosts)
+    store = store_over(metadata, CASSANDRA_DC="dc1")
+    placement = store.placement()
+    if expected is None:
+        assert placement is None
+    else:
+        assert placement == Placement("ece573", expected, {"dc1": 3, "dc2": 1}, "dc1")
+    assert store_over(SimpleNamespace(keyspaces={}, all_hosts=lambda: hosts)).placement() is None

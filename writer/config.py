@@ -57,7 +57,7 @@ _SERVICE_LINK_URL = re.compile(r"^(tcp|udp|sctp)://\S+:\d+$")
 #: driver holds: several copies (re-sends of expired writes) still fit a 256 Mi pod. 10,000 x 1,000 would not.
 MAX_ROWS_IN_FLIGHT = 131_072
 #: WRITER_STOP_TIMEOUT's ceiling. On SIGTERM the writer drains for at most WRITER_STOP_TIMEOUT, then stores
-#: last_seq for at most as long again (writer.loop), so it is done within 2 x 12 + 1 s, inside writer.yml's
+#: last_seq for at most as long again (writer.loop), so it is done within about 2 x 12 s, inside writer.yml's
 #: 30 s terminationGracePeriodSeconds (tests/lab/test_manifests.py holds the two together).
 MAX_STOP_TIMEOUT = 12.0
 

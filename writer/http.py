@@ -1,4 +1,5 @@
-"""HTTP probes and metrics: /healthz (the loop is alive and can make progress), /readyz, /metrics.
+"""HTTP probes and metrics: /healthz (startup within its budget, then the loop alive and able to make
+progress), /readyz (the loop runs and its writes succeed; 503 with the reason otherwise), /metrics.
 
 Standard library only, and cheap to keep up against idle or slow clients:
 
@@ -34,11 +35,12 @@ class Probes:
     """State the endpoints report; the writer updates it as it starts up.
 
     Until the write loop runs (its ``heartbeat`` attached), /healthz is green for ``startup_budget`` seconds
-    (WRITER_STARTUP_BUDGET) and red after that, naming the step that has not finished: a startup wedged or
-    retrying that long is restarted. Once the loop runs, the loop's own heartbeat and health decide.
+    (the writer passes WRITER_STARTUP_BUDGET; none by default) and red after that, naming the step that has not
+    finished: a startup wedged or retrying that long is restarted. Once the loop runs, the loop's own heartbeat
+    and health decide.
     """
 
-    def __init__(self, registry, *, startup_budget: float = 300.0, clock=time.monotonic):
+    def __init__(self, registry, *, startup_budget: float = float("inf"), clock=time.monotonic):
         self.registry = registry
         self.clock = clock
         self.started_at = clock()

@@ -5,15 +5,20 @@ which always resumes from last_seq (so WRITER_RESUME, the seed mode's switch, is
 
 Settings beyond the package docstring's list: WRITER_RESOLVE_AFTER (60 s without a successful write: re-resolve
 the seeds and rebuild the session) and WRITER_UNHEALTHY_AFTER (120 s more without progress: /healthz answers
-503 with the reason, so Kubernetes restarts the pod). Every number is bounded, and an unknown WRITER_* name is
-refused with the list of known ones (writer.config).
+503 with the reason, so Kubernetes restarts the pod). Every number is bounded; an unknown WRITER_* name, or any
+name a typo away from a known one (CASANDRA_SEEDS), is refused (writer.config).
+
+Startup retries each step with backoff up to WRITER_MAX_BACKOFF, logging one line when the step starts failing
+and one per 30 s after that. Once the schema is there, a CONSISTENCY the keyspace can never meet (more replicas
+than its replication factor, or than the ring's nodes can hold) is refused (writer.levels).
 
 Exit codes:
   0  after SIGTERM/SIGINT, after WRITER_MAX_SEQS, or when the topic is full (seq 2147483647, the largest the
      assignment's ``int`` column holds: the writer says so, stores last_seq and exits; a restarted one exits
      again at once with the same line, so use a new TOPIC). The watermark is stored in each case.
   2  bad configuration or a permanent error (invalid request or schema, refused credentials or permission,
-     a value out of range): one line on stderr, no traceback, no retrying.
+     a value out of range, a consistency level the keyspace cannot meet): one line on stderr, no traceback,
+     no retrying.
   1  anything unexpected.
 """
 
@@ -26,7 +31,7 @@ import sys
 import time
 
 from writer import config as config_mod
-from writer import errors
+from writer import errors, levels
 from writer import log as log_mod
 from writer.config import MAX_SEQ
 from writer.http import Probes, serve
@@ -37,8 +42,9 @@ from writer.metrics import WriterMetrics
 log = logging.getLogger("writer")
 
 _STARTUP_FIRST_BACKOFF = 0.5
-#: A restarted writer must write within ~2 s of Cassandra becoming reachable, so startup waits stay short.
-_STARTUP_MAX_BACKOFF = 2.0
+#: During a failing startup step: one line when it starts failing, then one per this many seconds (with the
+#: count of attempts), instead of one per attempt.
+_STILL_FAILING_EVERY = 30.0
 
 
 class _Stop:
@@ -65,25 +71,42 @@ def _check_fatal(exc: BaseException, doing: str = "connecting to Cassandra") -> 
     errors.check(exc, doing)
 
 
-def _retrying(what: str, action, stop: _Stop, cap: float, *, store=None, resolve_after: float = 60.0):
-    """Run ``action`` until it succeeds or a stop is requested (then None), logging each failed attempt.
+def _retrying(what: str, action, stop: _Stop, config: config_mod.Config, *, store=None, probes=None,
+              clock=time.monotonic, sleep=time.sleep):
+    """Run ``action`` until it succeeds or a stop is requested (then None).
 
-    A permanent error raises errors.Permanent. Failing for longer than ``resolve_after`` with a ``store``
-    rebuilds its session from freshly resolved seeds (the nodes may have moved to new addresses).
+    Failed attempts back off exponentially from 0.5 s to WRITER_MAX_BACKOFF (jittered). The log gets one line
+    when the step starts failing and then one per _STILL_FAILING_EVERY seconds with the count of attempts, each
+    with the whole reason. A permanent error raises errors.Permanent. Failing for longer than
+    WRITER_RESOLVE_AFTER with a ``store`` rebuilds its session from freshly resolved seeds (the nodes may have
+    moved to new addresses). ``probes`` learns the step and its last error, for an unhealthy /healthz.
     """
-    attempt, failing_since, rebuild_at = 0, None, None
+    attempt, failing_since, rebuild_at, logged_at = 0, None, None, None
+    if probes is not None:
+        probes.startup_step = what
     while not stop.requested:
         try:
-            return action()
+            result = action()
         except Exception as exc:  # noqa: BLE001 - anything but a permanent error is an outage: retried
             _check_fatal(exc, what)
-            now = time.monotonic()
-            failing_since = failing_since or now
-            delay = backoff_delay(attempt, first=_STARTUP_FIRST_BACKOFF, cap=cap)
+            now = clock()
+            failing_since = failing_since if failing_since is not None else now
+            delay = backoff_delay(attempt, first=_STARTUP_FIRST_BACKOFF, cap=config.max_backoff)
             attempt += 1
-            log.warning("%s failed (attempt %d: %s); retrying in %.1f s", what, attempt, errors.describe(exc), delay)
-            if store is not None and now - failing_since >= resolve_after and (rebuild_at is None or now >= rebuild_at):
-                rebuild_at = now + resolve_after
+            reason = errors.describe(exc)
+            if probes is not None:
+                probes.startup_error = reason
+            if logged_at is None:
+                logged_at = now
+                log.warning("%s failed (%s); retrying with backoff up to %g s, a line every %.0f s while it fails",
+                            what, reason, config.max_backoff, _STILL_FAILING_EVERY)
+            elif now - logged_at >= _STILL_FAILING_EVERY:
+                logged_at = now
+                log.warning("%s still failing after %.0f s and %d attempts (%s)", what, now - failing_since,
+                            attempt, reason)
+            if store is not None and now - failing_since >= config.resolve_after and (
+                    rebuild_at is None or now >= rebuild_at):
+                rebuild_at = now + config.resolve_after
                 try:
                     log.warning("%s: failing for %.0f s; re-resolving the seeds and rebuilding the session",
                                 what, now - failing_since)
@@ -91,9 +114,13 @@ def _retrying(what: str, action, stop: _Stop, cap: float, *, store=None, resolve
                 except Exception as err:  # noqa: BLE001 - still nothing up: the next attempt retries
                     _check_fatal(err, "rebuilding the session")
                     log.warning("rebuilding the session failed (%s)", errors.describe(err))
-            deadline = time.monotonic() + delay
-            while not stop.requested and time.monotonic() < deadline:
-                time.sleep(0.05)
+            deadline = clock() + delay
+            while not stop.requested and clock() < deadline:
+                sleep(0.05)
+        else:
+            if failing_since is not None:
+                log.info("%s succeeded after %.1f s and %d failed attempts", what, clock() - failing_since, attempt)
+            return result
     return None
 
 
@@ -122,7 +149,7 @@ def _run(config: config_mod.Config) -> int:
     signal.signal(signal.SIGINT, stop)
 
     metrics = WriterMetrics(config.topic)
-    probes = Probes(metrics.registry)
+    probes = Probes(metrics.registry, startup_budget=config.startup_budget)
     if config.http_port:
         try:
             serve(probes, config.http_port)
@@ -136,13 +163,13 @@ def _run(config: config_mod.Config) -> int:
     tracker = LatencyTracker()
     log.info("Connecting cluster at %s with consistency %s for topic %s",
              config.seed_text, config.consistency, config.topic)
-    cap = min(config.max_backoff, _STARTUP_MAX_BACKOFF)
-    store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config, tracker), stop, cap)
+    store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config, tracker), stop, config,
+                      probes=probes)
     if store is None:
         return 0
     try:
         def retry(what, action):
-            return _retrying(what, action, stop, cap, store=store, resolve_after=config.resolve_after)
+            return _retrying(what, action, stop, config, store=store, probes=probes)
 
         name = retry("reading the cluster name", store.cluster_name)
         if name is None:
@@ -151,6 +178,9 @@ def _run(config: config_mod.Config) -> int:
         if retry("creating the schema", lambda: store.ensure_schema() or True) is None:
             return 0
         log.info("Tables %s.prj04 and %s.prj04_last_seq ready.", config.keyspace, config.keyspace)
+        placement = store.placement()
+        if placement is not None and (line := levels.unmet(config.consistency, placement)):
+            raise errors.Permanent(line)
         start = retry("reading last_seq", store.read_last_seq)
         if start is None:
             return 0
@@ -167,6 +197,7 @@ def _run(config: config_mod.Config) -> int:
         metrics.attach(loop)
         probes.heartbeat = lambda: loop.heartbeat
         probes.health = loop.health
+        probes.readiness = loop.readiness
         probes.ready = True
         stop.loop = loop
         if stop.requested:  # a signal between the checks above and here

@@ -10,8 +10,10 @@ it would surface much later as an OverflowError deep in the driver or the socket
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -29,15 +31,44 @@ MODES = ("robust", "seed")
 KNOWN_WRITER_VARIABLES = (
     "WRITER_MODE", "WRITER_RESUME", "WRITER_MAX_SEQS", "WRITER_IN_FLIGHT", "WRITER_BATCH_SIZE", "WRITER_RATE",
     "WRITER_CHECKPOINT_INTERVAL", "WRITER_REQUEST_TIMEOUT", "WRITER_CONNECT_TIMEOUT", "WRITER_MAX_BACKOFF",
-    "WRITER_STOP_TIMEOUT", "WRITER_RESOLVE_AFTER", "WRITER_UNHEALTHY_AFTER",
+    "WRITER_STOP_TIMEOUT", "WRITER_RESOLVE_AFTER", "WRITER_UNHEALTHY_AFTER", "WRITER_UNREADY_AFTER",
+    "WRITER_STARTUP_BUDGET",
 )
-#: Kubernetes injects <SERVICE>_SERVICE_HOST, <SERVICE>_PORT, <SERVICE>_PORT_8080_TCP... for every Service in
-#: the namespace; a Service named "writer" would produce these. They are not ours to refuse.
-_SERVICE_LINK = re.compile(r"^WRITER_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)$")
+#: Every variable the robust writer reads. Any other name within two typed characters of one of these is
+#: refused with the name it most likely meant (CASANDRA_SEEDS would otherwise leave the seeds at 127.0.0.1).
+KNOWN_VARIABLES = (
+    "TOPIC", "CONSISTENCY", "CASSANDRA_SEEDS", "CASSANDRA_PORT", "KEYSPACE", "REPLICATION_FACTOR", "CASSANDRA_DC",
+    "CASSANDRA_USERNAME", "CASSANDRA_PASSWORD", "LOG_EVERY", "HTTP_PORT",
+) + KNOWN_WRITER_VARIABLES
+#: A near miss differs from a known name by at most this many characters (inserted, deleted or replaced; a swap
+#: is two). Three would catch CASSANDRA_RACK (the official image's variable) as CASSANDRA_DC.
+_NEAR_MISS_EDITS = 2
+#: Kubernetes injects <SERVICE>_SERVICE_HOST, <SERVICE>_SERVICE_PORT[_<name>], <SERVICE>_PORT and
+#: <SERVICE>_PORT_<n>_<TCP|UDP|SCTP>[_PROTO|_PORT|_ADDR] for every Service in the namespace (writer.yml turns
+#: this off with enableServiceLinks: false; other pod specs may not). A Service named writer-metrics gives
+#: WRITER_METRICS_SERVICE_HOST: not ours to refuse. A bare <SERVICE>_PORT counts only with its URL value
+#: (tcp://10.96.0.9:8080), so a misspelt CASANDRA_PORT=9042 is still caught.
+_SERVICE_LINK = re.compile(r"^[A-Z][A-Z0-9_]*_(SERVICE_HOST|SERVICE_PORT(_[A-Z0-9_]+)?"
+                           r"|PORT_\d+_(TCP|UDP|SCTP)(_(PROTO|PORT|ADDR))?)$")
+_SERVICE_LINK_PORT = re.compile(r"^[A-Z][A-Z0-9_]*_PORT$")
+_SERVICE_LINK_URL = re.compile(r"^(tcp|udp|sctp)://\S+:\d+$")
+#: Rows in flight at once (WRITER_IN_FLIGHT x WRITER_BATCH_SIZE; the default is 128 x 32 = 4,096). A row in a
+#: driver batch costs about 290 bytes (tracemalloc, driver 3.30), so this many are about 38 MB per copy the
+#: driver holds: several copies (re-sends of expired writes) still fit a 256 Mi pod. 10,000 x 1,000 would not.
+MAX_ROWS_IN_FLIGHT = 131_072
+#: WRITER_STOP_TIMEOUT's ceiling. On SIGTERM the writer drains for at most WRITER_STOP_TIMEOUT, then stores
+#: last_seq for at most as long again (writer.loop), so it is done within about 2 x 12 s, inside writer.yml's
+#: 30 s terminationGracePeriodSeconds (tests/lab/test_manifests.py holds the two together).
+MAX_STOP_TIMEOUT = 12.0
 
 #: CQL identifiers we interpolate into DDL (keyspace names cannot be bound parameters).
 _IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,47}$")
-_LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
+#: A DNS label, with underscores allowed: Docker Compose v1 names containers project_service_1, and its DNS
+#: resolves those names (RFC 1123 forbids them in host names, but the resolver does not care).
+_LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
+#: Characters a TOPIC may not hold: control characters (a newline in a topic would forge log lines, since every
+#: line names the topic) and the Unicode line and paragraph separators.
+_UNPRINTABLE = ("Cc", "Zl", "Zp")
 
 
 class ConfigError(ValueError):
@@ -54,7 +85,7 @@ class Config:
     port: int = 9042
     keyspace: str = "ece573"
     replication_factor: int = 3
-    local_dc: str | None = None  # None: ask the first node we reach (system.local)
+    local_dc: str | None = None  # None: the datacenter of the first node the driver reaches
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
     max_seqs: int | None = None  # stop after writing this many seqs (tests, benchmarks); None: forever
@@ -67,9 +98,11 @@ class Config:
     request_timeout: float = 5.0  # per write; after it the write is re-sent (and a late answer still counts)
     connect_timeout: float = 5.0
     max_backoff: float = 1.0  # ceiling of the retry backoff: probes are cheap, and resuming fast matters more
-    stop_timeout: float = 8.0  # SIGTERM: how long to wait for in-flight writes to drain
+    stop_timeout: float = 8.0  # SIGTERM: how long to wait for in-flight writes to drain (then as long for last_seq)
     resolve_after: float = 60.0  # no write succeeded this long: re-resolve the seeds, rebuild the session
     unhealthy_after: float = 120.0  # ... and still none this long after that: /healthz 503, Kubernetes restarts us
+    unready_after: float = 10.0  # writes failing this long with none succeeding: /readyz 503 (with the reason)
+    startup_budget: float = 300.0  # not writing this long after start (connect, schema, last_seq): /healthz 503
 
     @property
     def seed_text(self) -> str:
@@ -89,6 +122,10 @@ def load(env: Mapping[str, str]) -> Config:
     if len(topic.encode()) > MAX_KEY_BYTES:
         raise ConfigError(f"writer: TOPIC is {len(topic.encode())} bytes; Cassandra's partition key limit is "
                           f"{MAX_KEY_BYTES}")
+    bad = next((i for i, char in enumerate(topic) if unicodedata.category(char) in _UNPRINTABLE), None)
+    if bad is not None:
+        raise ConfigError(f"writer: TOPIC must not contain control characters (it has {topic[bad]!r} at position "
+                          f"{bad}); use letters, digits and punctuation")
     if "CONSISTENCY" in env and _get(env, "CONSISTENCY") is None:
         raise ConfigError(f"writer: CONSISTENCY is set but empty; use one of {', '.join(CONSISTENCY_LEVELS)} "
                           "(or unset it for QUORUM)")
@@ -101,10 +138,19 @@ def load(env: Mapping[str, str]) -> Config:
     if not _IDENTIFIER.match(keyspace):
         raise ConfigError(f"writer: KEYSPACE must be a CQL identifier (a letter, then letters, digits or _), "
                           f"got {keyspace!r}")
+    # Cassandra folds an unquoted name to lower case (CREATE KEYSPACE Ece573 makes ece573), and the writer's
+    # statements do not quote it: so must the name we look up in the driver's metadata.
+    keyspace = keyspace.lower()
     username, password = _get(env, "CASSANDRA_USERNAME"), _get(env, "CASSANDRA_PASSWORD")
     if (username is None) != (password is None):
         raise ConfigError("writer: CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together")
     http_port = _int(env, "HTTP_PORT", 8080, low=0, high=65535)
+    in_flight = _int(env, "WRITER_IN_FLIGHT", 128, low=1, high=10_000)
+    batch_size = _int(env, "WRITER_BATCH_SIZE", 32, low=1, high=1000)
+    if in_flight * batch_size > MAX_ROWS_IN_FLIGHT:
+        raise ConfigError(f"writer: WRITER_IN_FLIGHT x WRITER_BATCH_SIZE is {in_flight} x {batch_size} = "
+                          f"{in_flight * batch_size} rows in flight, more than {MAX_ROWS_IN_FLIGHT} (their memory); "
+                          "lower one of them")
     return Config(
         topic=topic,
         consistency=consistency,
@@ -116,8 +162,8 @@ def load(env: Mapping[str, str]) -> Config:
         username=username,
         password=password,
         max_seqs=_int(env, "WRITER_MAX_SEQS", None, low=0, high=MAX_SEQ),
-        in_flight=_int(env, "WRITER_IN_FLIGHT", 128, low=1, high=10_000),
-        batch_size=_int(env, "WRITER_BATCH_SIZE", 32, low=1, high=1000),
+        in_flight=in_flight,
+        batch_size=batch_size,
         rate=_float(env, "WRITER_RATE", None, low=0.001, high=10_000_000),
         log_every=_int(env, "LOG_EVERY", 1000, low=1, high=MAX_SEQ),
         http_port=http_port or None,
@@ -125,19 +171,45 @@ def load(env: Mapping[str, str]) -> Config:
         request_timeout=_float(env, "WRITER_REQUEST_TIMEOUT", 5.0, low=0.1, high=120),
         connect_timeout=_float(env, "WRITER_CONNECT_TIMEOUT", 5.0, low=0.1, high=120),
         max_backoff=_float(env, "WRITER_MAX_BACKOFF", 1.0, low=0.01, high=300),
-        stop_timeout=_float(env, "WRITER_STOP_TIMEOUT", 8.0, low=0.0, high=300),
+        stop_timeout=_float(env, "WRITER_STOP_TIMEOUT", 8.0, low=0.0, high=MAX_STOP_TIMEOUT),
         resolve_after=_float(env, "WRITER_RESOLVE_AFTER", 60.0, low=1, high=3600),
         unhealthy_after=_float(env, "WRITER_UNHEALTHY_AFTER", 120.0, low=1, high=86400),
+        unready_after=_float(env, "WRITER_UNREADY_AFTER", 10.0, low=1, high=3600),
+        startup_budget=_float(env, "WRITER_STARTUP_BUDGET", 300.0, low=10, high=86400),
     )
 
 
 def _check_names(env: Mapping[str, str]) -> None:
-    unknown = sorted(name for name in env
-                     if name.startswith("WRITER_") and name not in KNOWN_WRITER_VARIABLES
-                     and not _SERVICE_LINK.match(name))
+    """Refuse a misspelt name: any unknown WRITER_* one, and any other within a typo of a known one."""
+    unread = [name for name in sorted(env) if name not in KNOWN_VARIABLES and not _service_link(name, env[name])]
+    guesses = {name: guess for name in unread if (guess := near_miss(name))}
+    if guesses:
+        raise ConfigError("writer: unknown variable " + ", ".join(
+            f"{name} (did you mean {guess}?)" if len(guesses) > 1 else f"{name}; did you mean {guess}?"
+            for name, guess in guesses.items()))
+    unknown = [name for name in unread if name.startswith("WRITER_")]
     if unknown:
         raise ConfigError(f"writer: unknown variable {', '.join(unknown)}; known WRITER_* variables: "
                           f"{', '.join(sorted(KNOWN_WRITER_VARIABLES))}")
+
+
+def near_miss(name: str) -> str | None:
+    """The known variable ``name`` most likely misspells (case aside, at most two characters off), or None."""
+    typed = name.upper()
+    best = None
+    for known in KNOWN_VARIABLES:
+        matcher = difflib.SequenceMatcher(None, typed, known)
+        edits = sum(max(i2 - i1, j2 - j1) for op, i1, i2, j1, j2 in matcher.get_opcodes() if op != "equal")
+        if edits <= _NEAR_MISS_EDITS and (best is None or (edits, -matcher.ratio()) < best[:2]):
+            best = (edits, -matcher.ratio(), known)
+    return best[2] if best else None
+
+
+def _service_link(name: str, value: str) -> bool:
+    """A variable Kubernetes injects for a Service (see _SERVICE_LINK)."""
+    if _SERVICE_LINK.match(name):
+        return True
+    return bool(_SERVICE_LINK_PORT.match(name) and _SERVICE_LINK_URL.match(value.strip()))
 
 
 def _get(env: Mapping[str, str], name: str) -> str | None:

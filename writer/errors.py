@@ -10,9 +10,11 @@ from __future__ import annotations
 import functools
 import struct
 
-#: Errors raised before a request leaves the process: a value the driver cannot encode (seq beyond int32
-#: reaches bind() as struct.error wrapped in TypeError) or a number no clock or socket accepts.
-_OUT_OF_RANGE = (OverflowError, struct.error, TypeError)
+#: Errors raised before a request leaves the process: a value the driver cannot encode or a number no clock or
+#: socket accepts. A TypeError counts only as the driver's bind() words it (a seq beyond int32 reaches bind() as
+#: struct.error, re-raised as this TypeError); any other TypeError is a fault inside the driver, not our input.
+_OUT_OF_RANGE = (OverflowError, struct.error)
+_BIND_REFUSED = "Received an argument of invalid type for column"
 
 
 @functools.cache
@@ -29,7 +31,7 @@ def _kinds():
         (SyntaxException, "Cassandra refused a statement as invalid CQL (check KEYSPACE: a reserved word?)"),
         (ConfigurationException, "Cassandra refused the schema (check KEYSPACE and REPLICATION_FACTOR)"),
         (InvalidRequest, "Cassandra refused a request as invalid (check TOPIC, KEYSPACE, WRITER_BATCH_SIZE)"),
-        (_OUT_OF_RANGE, "a value is out of range"),
+        (_OUT_OF_RANGE + (TypeError,), "a value is out of range"),
     )
     return tuple(kind for kind, _ in hints[:-1]), hints
 
@@ -66,6 +68,8 @@ def _is_permanent(err: BaseException, permanent: tuple) -> bool:
 
     if isinstance(err, (AuthenticationFailed, Unauthorized)) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
         return False
+    if isinstance(err, TypeError):
+        return str(err).startswith(_BIND_REFUSED)
     return isinstance(err, permanent + _OUT_OF_RANGE)
 
 
@@ -108,8 +112,15 @@ def check(exc: BaseException, doing: str) -> None:
 
 
 def describe(exc: BaseException) -> str:
-    """``Class: message`` on one line, short enough for a log (NoHostAvailable carries a dict per host)."""
-    text = " ".join(str(exc).split())
-    if len(text) > 200:
-        text = text[:197] + "..."
+    """``Class: message`` on one line, whole: the reason of a NoHostAvailable is in its per-host errors, at the
+    end, so each host is rendered as ``address: Class: message`` after the summary instead of the dict's repr."""
+    from cassandra.cluster import NoHostAvailable
+
+    inner = getattr(exc, "errors", None)
+    if isinstance(exc, NoHostAvailable) and isinstance(inner, dict) and inner and exc.args:
+        hosts = "; ".join(f"{host}: {describe(err) if isinstance(err, BaseException) else err}"
+                          for host, err in inner.items())
+        text = f"{' '.join(str(exc.args[0]).split())} ({hosts})"
+    else:
+        text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

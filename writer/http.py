@@ -1,4 +1,5 @@
-"""HTTP probes and metrics: /healthz (the loop is alive and can make progress), /readyz, /metrics.
+"""HTTP probes and metrics: /healthz (startup within its budget, then the loop alive and able to make
+progress), /readyz (the loop runs and its writes succeed; 503 with the reason otherwise), /metrics.
 
 Standard library only, and cheap to keep up against idle or slow clients:
 
@@ -31,20 +32,47 @@ MAX_WAITING = 256
 
 
 class Probes:
-    """State the endpoints report; the writer updates it as it starts up."""
+    """State the endpoints report; the writer updates it as it starts up.
 
-    def __init__(self, registry):
+    Until the write loop runs (its ``heartbeat`` attached), /healthz is green for ``startup_budget`` seconds
+    (the writer passes WRITER_STARTUP_BUDGET; none by default) and red after that, naming the step that has not
+    finished: a startup wedged or retrying that long is restarted. Once the loop runs, the loop's own heartbeat
+    and health decide.
+    """
+
+    def __init__(self, registry, *, startup_budget: float = float("inf"), clock=time.monotonic):
         self.registry = registry
+        self.clock = clock
+        self.started_at = clock()
+        self.startup_budget = startup_budget
+        self.startup_step = "starting"  # what startup is doing, e.g. "connecting to Cassandra"
+        self.startup_error = ""  # its last failure
         self.ready = False
-        self.heartbeat = lambda: time.monotonic()  # replaced by the loop's heartbeat once it runs
+        self.heartbeat = None  # the loop's heartbeat once it runs
         self.health = lambda: (True, "ok")  # replaced by the loop's health once it runs
+        self.readiness = lambda: (True, "ready")  # replaced by the loop's readiness once it runs
 
     def status(self) -> tuple[bool, str]:
-        """(healthy, reason): a wedged main loop, or an outage the loop gave up waiting out."""
-        stalled = time.monotonic() - self.heartbeat()
+        """(healthy, reason): a startup over its budget, a wedged main loop, or an outage the loop gave up
+        waiting out."""
+        now = self.clock()
+        if self.heartbeat is None:
+            starting = now - self.started_at
+            if starting < self.startup_budget:
+                return True, "ok"
+            error = f"; last error: {self.startup_error}" if self.startup_error else ""
+            return False, (f"startup not finished after {starting:.0f} s (WRITER_STARTUP_BUDGET="
+                           f"{self.startup_budget:g}): {self.startup_step}{error}")
+        stalled = now - self.heartbeat()
         if stalled >= STALE_AFTER:
             return False, f"loop stalled: no tick for {stalled:.0f} s"
         return self.health()
+
+    def ready_status(self) -> tuple[bool, str]:
+        """(ready, reason): the loop runs and writes have not been failing for WRITER_UNREADY_AFTER."""
+        if not self.ready:
+            return False, "starting" if self.heartbeat is None else "stopping"
+        return self.readiness()
 
     def healthy(self) -> bool:
         return self.status()[0]
@@ -62,8 +90,8 @@ def _handler(probes: Probes):
                 ok, reason = probes.status()
                 self._send(200 if ok else 503, b"ok\n" if ok else f"unhealthy: {reason}\n".encode())
             elif path == "/readyz":
-                ok = probes.ready
-                self._send(200 if ok else 503, b"ready\n" if ok else b"not ready\n")
+                ok, reason = probes.ready_status()
+                self._send(200 if ok else 503, b"ready\n" if ok else f"not ready: {reason}\n".encode())
             else:
                 self._send(404, b"not found\n")
 

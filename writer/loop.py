@@ -108,6 +108,7 @@ class WriteLoop:
         self.errors: Counter[str] = Counter()  # failures by exception class, for /metrics
         self.outage_since: float | None = None
         self.outage_seconds = 0.0  # total of finished outages
+        self._outage_reported = 0.0  # highest total outage_total() returned
         self.outages = 0
         self.stop_requested = False
         self.heartbeat = clock()
@@ -186,6 +187,24 @@ class WriteLoop:
                        f"tried {now - first:.0f} s ago, did not restore progress, and no Cassandra node has "
                        f"answered for {now - quiet_since:.0f} s; last error: {self._last_error}")
 
+    def readiness(self, now: float | None = None) -> tuple[bool, str]:
+        """(ready, reason): not ready once writes have failed for WRITER_UNREADY_AFTER with none succeeding."""
+        now = self.clock() if now is None else now
+        since = self.outage_since
+        if since is None or now - since < self.config.unready_after:
+            return True, "ready"
+        return False, (f"{self.topic}: no write succeeded for {now - since:.0f} s (waiting at seq "
+                       f"{self.watermark.value + 1}); last error: {self._last_error}")
+
+    def outage_total(self) -> float:
+        """Seconds spent in outages, the current one included: read under the lock (an outage ending between
+        two reads would count twice) and never less than an earlier answer (a counter must not go back)."""
+        with self._lock:
+            since = self.outage_since
+            total = self.outage_seconds + (self.clock() - since if since is not None else 0.0)
+            self._outage_reported = max(self._outage_reported, total)
+            return self._outage_reported
+
     @property
     def seqs_per_second(self) -> float:
         if self.first_issue is None or self.last_ack is None or self.last_ack <= self.first_issue:
@@ -232,7 +251,9 @@ class WriteLoop:
         attempt = 0
         while seq > self.stored:
             try:
-                self.store.write_last_seq(seq, timeout=max(1.0, self.config.request_timeout))
+                # Within the deadline, so the whole stop fits the pod's grace period (config.MAX_STOP_TIMEOUT).
+                left = max(0.1, deadline - self.clock())
+                self.store.write_last_seq(seq, timeout=min(max(1.0, self.config.request_timeout), left))
                 self.stored = seq
             except Exception as exc:  # noqa: BLE001 - any failure: retry until the deadline
                 if self.clock() >= deadline or errors.permanent_cause(exc) is not None:

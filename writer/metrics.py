@@ -48,9 +48,7 @@ class WriterMetrics:
             rows.add_metric([topic], loop.rows_written)
             for error, count in sorted(loop.errors.copy().items()):
                 retries.add_metric([topic, error], count)
-            current = loop.outage_since
-            extra = (loop.clock() - current) if current is not None else 0.0
-            outage.add_metric([topic], loop.outage_seconds + extra)
+            outage.add_metric([topic], loop.outage_total())
             last_seq.add_metric([topic], loop.stored)
             watermark.add_metric([topic], loop.watermark.value)
             in_flight.add_metric([topic], loop.in_flight)

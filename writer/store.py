@@ -14,6 +14,7 @@ import logging
 import random
 import re
 import threading
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -21,19 +22,20 @@ from typing import Protocol
 from cassandra import ConsistencyLevel, DriverException, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+from cassandra.metadata import NetworkTopologyStrategy, SimpleStrategy
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
     ExponentialReconnectionPolicy,
     RetryPolicy,
-    RoundRobinPolicy,
     TokenAwarePolicy,
 )
-from cassandra.query import BatchStatement, BatchType
+from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
 from writer import seeds as seeds_mod
 from writer.config import Config
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, LatencyTracker
+from writer.levels import Placement
 from writer.schema import missing_schema, schema_statements
 
 log = logging.getLogger("writer")
@@ -81,20 +83,6 @@ def _auth(config: Config):
     return PlainTextAuthProvider(username=config.username, password=config.password)
 
 
-def discover_local_dc(config: Config, points) -> str:
-    """The data center of the first node that answers (what the driver would guess, but said explicitly)."""
-    cluster = Cluster(list(points), port=config.port, auth_provider=_auth(config),
-                      connect_timeout=config.connect_timeout, control_connection_timeout=config.connect_timeout,
-                      execution_profiles={EXEC_PROFILE_DEFAULT: ExecutionProfile(
-                          load_balancing_policy=RoundRobinPolicy(),
-                          request_timeout=max(config.request_timeout, config.connect_timeout))})
-    try:
-        session = cluster.connect()
-        return session.execute("SELECT data_center FROM system.local").one().data_center
-    finally:
-        cluster.shutdown()
-
-
 @dataclass
 class _Connection:
     """One generation of driver objects: replaced whole by ``rebuild``, never patched."""
@@ -113,6 +101,7 @@ class CassandraStore:
         self.config = config
         self.tracker = tracker or LatencyTracker()
         self.resolution: seeds_mod.Resolution | None = None
+        self.local_dc: str | None = config.local_dc  # CASSANDRA_DC, or what the driver chose when connecting
         self._conn: _Connection | None = None
         self._schema_ready = False
         self._lock = threading.Lock()
@@ -138,10 +127,13 @@ class CassandraStore:
         for failed in resolution.failed:
             log.warning("seed %s does not resolve; trying the others", failed)
         self.resolution = resolution
-        local_dc = config.local_dc or discover_local_dc(config, resolution.points)
+        # Without CASSANDRA_DC the policy takes the datacenter of the first contact point the control connection
+        # reaches (the driver's own rule): one Cluster per attempt, not a second one just to ask system.local.
+        local_dc = config.local_dc or ""
+        dc_policy = DCAwareRoundRobinPolicy(local_dc=local_dc)
         profile = ExecutionProfile(
             # Shuffled replicas: otherwise every write of our one partition goes to the same first replica.
-            load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc), shuffle_replicas=True),
+            load_balancing_policy=TokenAwarePolicy(dc_policy, shuffle_replicas=True),
             retry_policy=RetryPolicy(),  # never the downgrading one: the configured level is the contract
             consistency_level=ConsistencyLevel.name_to_value[config.consistency],
             request_timeout=late_window(config),
@@ -162,7 +154,7 @@ class CassandraStore:
         except NoHostAvailable as exc:
             dcs = sorted({host.datacenter for host in cluster.metadata.all_hosts() if host.datacenter})
             cluster.shutdown()
-            if dcs and local_dc not in dcs:
+            if local_dc and dcs and local_dc not in dcs:
                 raise Permanent(f"writer: CASSANDRA_DC {local_dc!r} matches no Cassandra node "
                                 f"(their datacenters: {', '.join(dcs)})") from exc
             raise
@@ -170,6 +162,7 @@ class CassandraStore:
             cluster.shutdown()
             raise
         conn = _Connection(cluster, session)
+        self.local_dc = dc_policy.local_dc or None
         if self._schema_ready:
             try:
                 self._prepare(conn)
@@ -192,8 +185,9 @@ class CassandraStore:
         return self.resolution.summary(self.config.seeds)
 
     def cluster_name(self, timeout: float | None = None) -> str:
-        return self.session.execute("SELECT cluster_name FROM system.local",
-                                    timeout=self._startup_timeout(timeout)).one().cluster_name
+        # At ONE: system.local has one replica (LocalStrategy), so TWO or THREE there is Unavailable forever.
+        query = SimpleStatement("SELECT cluster_name FROM system.local", consistency_level=ConsistencyLevel.ONE)
+        return self.session.execute(query, timeout=self._startup_timeout(timeout)).one().cluster_name
 
     def _startup_timeout(self, timeout: float | None) -> float:
         return timeout if timeout is not None else max(self.config.request_timeout, _STARTUP_TIMEOUT)
@@ -251,6 +245,21 @@ class CassandraStore:
         conn.insert_last = session.prepare(f"INSERT INTO {ks}.prj04_last_seq (topic, seq) VALUES (?, ?)")
         conn.insert_last.is_idempotent = True
         conn.select_last = session.prepare(f"SELECT seq FROM {ks}.prj04_last_seq WHERE topic = ?")
+
+    def placement(self) -> Placement | None:
+        """The keyspace's replication and the ring's nodes per datacenter, from the driver's metadata (None when
+        the keyspace is not there or its strategy is neither SimpleStrategy nor NetworkTopologyStrategy)."""
+        metadata = self.cluster.metadata
+        ks = metadata.keyspaces.get(self.config.keyspace)
+        strategy = getattr(ks, "replication_strategy", None)
+        if isinstance(strategy, SimpleStrategy):
+            factors = {"": strategy.replication_factor_info.all_replicas}
+        elif isinstance(strategy, NetworkTopologyStrategy):
+            factors = {dc: rf.all_replicas for dc, rf in strategy.dc_replication_factors_info.items()}
+        else:
+            return None
+        nodes = Counter(host.datacenter for host in metadata.all_hosts())
+        return Placement(self.config.keyspace, factors, dict(nodes), self.local_dc)
 
     def read_last_seq(self, timeout: float | None = None) -> int:
         """The stored last_seq of our topic (0 when none), read at the configured consistency."""

@@ -160,6 +160,24 @@ def test_writer_probes_use_its_http_endpoints():
     assert C_WRITER["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}
 
 
+def test_writer_startup_probe_gives_startup_the_writers_own_budget():
+    """Started means the write loop runs (/readyz); the probe's budget is the one after which /healthz turns red."""
+    from writer.config import Config
+
+    startup = C_WRITER["startupProbe"]
+    assert startup["httpGet"] == {"path": "/readyz", "port": "http"}
+    assert startup["periodSeconds"] * startup["failureThreshold"] == Config(topic="t").startup_budget
+
+
+def test_writer_pod_has_no_service_links_and_a_grace_period_that_covers_its_stop():
+    """On SIGTERM the writer drains for up to WRITER_STOP_TIMEOUT and stores last_seq within as long again."""
+    from writer.config import MAX_STOP_TIMEOUT
+
+    pod = DEPLOY["spec"]["template"]["spec"]
+    assert pod["enableServiceLinks"] is False
+    assert pod["terminationGracePeriodSeconds"] >= 2 * MAX_STOP_TIMEOUT + 5
+
+
 def test_writer_runs_restricted():
     pod = DEPLOY["spec"]["template"]["spec"]
     sc = C_WRITER["securityContext"]

@@ -72,6 +72,7 @@ BAD = [
     ({"WRITER_MODE": "fast"}, "writer: WRITER_MODE must be one of robust, seed, got 'fast'"),
     ({"WRITER_RATE_LIMIT": "5"}, "writer: unknown variable WRITER_RATE_LIMIT; known WRITER_* variables: "
                                  "WRITER_BATCH_SIZE, WRITER_CHECKPOINT_INTERVAL"),
+    ({"WRITER_RATES": "5"}, "writer: unknown variable WRITER_RATES; did you mean WRITER_RATE?"),
     ({"WRITER_BATCH": "5", "WRITER_X": "1"}, "writer: unknown variable WRITER_BATCH, WRITER_X; known"),
     ({"CASSANDRA_SEEDS": "999.999.999.999"}, "writer: CASSANDRA_SEEDS entry '999.999.999.999' is not a valid "
                                              "IPv4 address (four numbers 0-255)"),
@@ -83,13 +84,14 @@ BAD = [
     ({"CASSANDRA_SEEDS": "fe80::1::2"}, "writer: CASSANDRA_SEEDS entry 'fe80::1::2' is not a valid IPv6 address"),
     ({"CASSANDRA_SEEDS": "-a.b"}, "writer: CASSANDRA_SEEDS entry '-a.b' is not a host"),
     ({"CASSANDRA_SEEDS": "a..b"}, "writer: CASSANDRA_SEEDS entry 'a..b' is not a host"),
-    ({"CASSANDRA_SEEDS": "a_b"}, "writer: CASSANDRA_SEEDS entry 'a_b' is not a host"),
+    ({"CASSANDRA_SEEDS": "a_b c"}, "writer: CASSANDRA_SEEDS entry 'a_b c' is not a host"),
     ({"CASSANDRA_SEEDS": "x" * 64}, "writer: CASSANDRA_SEEDS entry"),
     ({"CASSANDRA_SEEDS": "a:99999"}, "writer: CASSANDRA_SEEDS entry 'a:99999' has a bad port"),
 ]
 
 #: Every numeric setting with its bounds: one below the lower and one above the upper bound is refused,
-#: both bounds themselves are accepted.
+#: both bounds themselves are accepted. IN_FLIGHT and BATCH_SIZE are each tried with the other at 1 (their
+#: product has its own bound, below).
 BOUNDS = [
     ("CASSANDRA_PORT", 1, 65535, "port"), ("REPLICATION_FACTOR", 1, 99, "replication_factor"),
     ("WRITER_MAX_SEQS", 0, 2**31 - 1, "max_seqs"), ("WRITER_IN_FLIGHT", 1, 10_000, "in_flight"),
@@ -97,22 +99,34 @@ BOUNDS = [
     ("HTTP_PORT", 0, 65535, None),
     ("WRITER_RATE", 0.001, 1e7, "rate"), ("WRITER_CHECKPOINT_INTERVAL", 0.001, 60, "checkpoint_interval"),
     ("WRITER_REQUEST_TIMEOUT", 0.1, 120, "request_timeout"), ("WRITER_CONNECT_TIMEOUT", 0.1, 120, "connect_timeout"),
-    ("WRITER_MAX_BACKOFF", 0.01, 300, "max_backoff"), ("WRITER_STOP_TIMEOUT", 0, 300, "stop_timeout"),
+    ("WRITER_MAX_BACKOFF", 0.01, 300, "max_backoff"), ("WRITER_STOP_TIMEOUT", 0, 12, "stop_timeout"),
     ("WRITER_RESOLVE_AFTER", 1, 3600, "resolve_after"), ("WRITER_UNHEALTHY_AFTER", 1, 86400, "unhealthy_after"),
+    ("WRITER_UNREADY_AFTER", 1, 3600, "unready_after"), ("WRITER_STARTUP_BUDGET", 10, 86400, "startup_budget"),
 ]
+PARTNER = {"WRITER_IN_FLIGHT": {"WRITER_BATCH_SIZE": "1"}, "WRITER_BATCH_SIZE": {"WRITER_IN_FLIGHT": "1"}}
 
 
 @pytest.mark.parametrize("name, low, high, field", BOUNDS, ids=[b[0] for b in BOUNDS])
 def test_every_number_has_a_lower_and_an_upper_bound(name, low, high, field):
+    base = {"TOPIC": "t", **PARTNER.get(name, {})}
     for value in (low, high):
-        config = load({"TOPIC": "t", name: str(value)})
+        config = load({**base, name: str(value)})
         if field:
             assert getattr(config, field) == value
     step = 1 if isinstance(low, int) and isinstance(high, int) else low / 2 or 0.001
     for value in (low - step, high + step if isinstance(high, int) else high * 2, "1e300", "-1e300"):
         with pytest.raises(ConfigError, match=rf"^writer: {name} must be ") as info:
-            load({"TOPIC": "t", name: str(value)})
+            load({**base, name: str(value)})
         assert "\n" not in str(info.value)
+
+
+def test_rows_in_flight_have_a_combined_bound():
+    assert load({"TOPIC": "t", "WRITER_IN_FLIGHT": "128", "WRITER_BATCH_SIZE": "1000"}).in_flight == 128
+    assert load({"TOPIC": "t", "WRITER_IN_FLIGHT": "4096", "WRITER_BATCH_SIZE": "32"}).batch_size == 32
+    with pytest.raises(ConfigError) as info:
+        load({"TOPIC": "t", "WRITER_IN_FLIGHT": "10000", "WRITER_BATCH_SIZE": "1000"})
+    assert str(info.value) == ("writer: WRITER_IN_FLIGHT x WRITER_BATCH_SIZE is 10000 x 1000 = 10000000 rows in "
+                               "flight, more than 131072 (their memory); lower one of them")
 
 
 def test_seeds_accept_names_ipv4_ipv6_and_ports():
@@ -130,6 +144,100 @@ def test_known_names_include_the_seed_modes_and_kubernetes_service_links_are_not
     env = {"TOPIC": "t", "WRITER_SERVICE_HOST": "10.96.0.9", "WRITER_SERVICE_PORT": "8080",
            "WRITER_PORT": "tcp://10.96.0.9:8080", "WRITER_PORT_8080_TCP_ADDR": "10.96.0.9"}
     assert load(env).topic == "t"
+
+
+def service_links(service: str, ip: str = "10.96.0.7", port: int = 8080) -> dict[str, str]:
+    """What the kubelet injects for a Service named ``service`` with one port named http."""
+    name = service.upper().replace("-", "_")
+    url = f"tcp://{ip}:{port}"
+    return {f"{name}_SERVICE_HOST": ip, f"{name}_SERVICE_PORT": str(port), f"{name}_SERVICE_PORT_HTTP": str(port),
+            f"{name}_PORT": url, f"{name}_PORT_{port}_TCP": url, f"{name}_PORT_{port}_TCP_PROTO": "tcp",
+            f"{name}_PORT_{port}_TCP_PORT": str(port), f"{name}_PORT_{port}_TCP_ADDR": ip}
+
+
+@pytest.mark.parametrize("service", ["writer-metrics", "writer", "cassandra-service", "topic", "keyspaces",
+                                     "casandra-seeds"])
+def test_service_links_of_any_service_are_ignored_by_their_pattern(service):
+    """A Service named writer-metrics (or one whose name is near a known variable) must not crash-loop us."""
+    env = {"TOPIC": "t", **service_links(service)}
+    assert load(env).topic == "t"
+
+
+@pytest.mark.parametrize("typed, meant", [
+    ("CASANDRA_SEEDS", "CASSANDRA_SEEDS"), ("CASSANDRA_SEED", "CASSANDRA_SEEDS"), ("TOPICS", "TOPIC"),
+    ("CONSISTANCY", "CONSISTENCY"), ("KEYSPCAE", "KEYSPACE"), ("topic", "TOPIC"), ("Keyspace", "KEYSPACE"),
+    ("CASSANDRA_PASWORD", "CASSANDRA_PASSWORD"), ("REPLICATION_FACTORS", "REPLICATION_FACTOR"),
+    ("HTTP_PORTS", "HTTP_PORT"), ("LOG_EVRY", "LOG_EVERY"), ("WRITER_MAXSEQS", "WRITER_MAX_SEQS"),
+    ("CASANDRA_PORT", "CASSANDRA_PORT"),  # a plain number: not a service link's tcp://ip:port
+])
+def test_a_near_miss_of_a_known_name_is_refused_with_the_likely_one(typed, meant):
+    with pytest.raises(ConfigError) as info:
+        load({"TOPIC": "t", typed: "9042"})
+    assert str(info.value) == f"writer: unknown variable {typed}; did you mean {meant}?"
+
+
+def test_several_near_misses_are_named_on_one_line():
+    with pytest.raises(ConfigError) as info:
+        load({"TOPIC": "t", "CASANDRA_SEEDS": "a", "KEYSPACES": "b"})
+    assert str(info.value) == ("writer: unknown variable CASANDRA_SEEDS (did you mean CASSANDRA_SEEDS?), "
+                               "KEYSPACES (did you mean KEYSPACE?)")
+
+
+@pytest.mark.parametrize("name", [
+    "PATH", "HOME", "HOSTNAME", "HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "NO_PROXY", "PYTHONPATH", "LANG",
+    "CASSANDRA_IMAGE", "CASSANDRA_CLUSTER_NAME", "CASSANDRA_RACK", "CASSANDRA_CONF", "CASSANDRA_USER",
+    "LOG_LEVEL", "NAMESPACE", "PORT", "KUBERNETES_SERVICE_HOST", "KUBERNETES_PORT_443_TCP_ADDR",
+])
+def test_unrelated_variables_of_a_container_or_a_ci_runner_are_not_near_misses(name):
+    assert load({"TOPIC": "t", name: "x"}).topic == "t"
+
+
+def test_every_variable_load_reads_is_a_known_one():
+    """The near-miss check compares against KNOWN_VARIABLES: a name read but not listed would be missed."""
+    from writer.config import KNOWN_VARIABLES
+
+    class Recording(dict):
+        def __init__(self, *args):
+            super().__init__(*args)
+            self.read = set()
+
+        def get(self, key, default=None):
+            self.read.add(key)
+            return super().get(key, default)
+
+        def __getitem__(self, key):
+            self.read.add(key)
+            return super().__getitem__(key)
+
+        def __contains__(self, key):
+            self.read.add(key)
+            return super().__contains__(key)
+
+    env = Recording({"TOPIC": "t"})
+    load(env)
+    assert env.read and env.read <= set(KNOWN_VARIABLES)
+    assert set(KNOWN_VARIABLES) - env.read <= {"WRITER_RESUME"}  # the seed mode's switch; robust ignores it
+
+
+def test_an_upper_case_keyspace_is_folded_to_the_name_cassandra_gives_it():
+    assert load({"TOPIC": "t", "KEYSPACE": "Ece573"}).keyspace == "ece573"
+
+
+def test_seed_names_with_underscores_are_accepted():
+    """Docker Compose v1 names containers project_service_1, and its DNS resolves those names."""
+    config = load({"TOPIC": "t", "CASSANDRA_SEEDS": "lab_cassandra_1, lab_cassandra_2:9043, _srv.example"})
+    assert config.seeds == (("lab_cassandra_1", 9042), ("lab_cassandra_2", 9043), ("_srv.example", 9042))
+
+
+@pytest.mark.parametrize("topic, shown", [("a\nb", "'\\n' at position 1"), ("t\x1b[31m", "'\\x1b' at position 1"),
+                                          ("a\u2028b", "'\\u2028' at position 1"), ("x\ty", "'\\t' at position 1")])
+def test_a_topic_with_control_characters_is_refused(topic, shown):
+    """Every log line names the topic: a newline in it would forge lines."""
+    with pytest.raises(ConfigError) as info:
+        load({"TOPIC": topic})
+    assert str(info.value) == (f"writer: TOPIC must not contain control characters (it has {shown}); use "
+                               "letters, digits and punctuation")
+    assert load({"TOPIC": "orders-é/2024 #1"}).topic == "orders-é/2024 #1"
 
 
 def test_unset_consistency_means_quorum_but_a_set_empty_one_is_refused():

@@ -83,13 +83,67 @@ def test_healthz_reports_the_reason_when_red():
     probes = Probes(CollectorRegistry())
     server, port = start(probes)
     try:
+        probes.heartbeat = lambda: time.monotonic()  # the loop runs
         probes.health = lambda: (False, "t: no write succeeded for 185 s (waiting at seq 11161)")
         assert get(port) == (503, "unhealthy: t: no write succeeded for 185 s (waiting at seq 11161)\n")
         probes.health = lambda: (True, "ok")
         probes.heartbeat = lambda: time.monotonic() - 60
         status, body = get(port)
         assert status == 503 and body.startswith("unhealthy: loop stalled: no tick for 60 s")
-        assert get(port, "/readyz") == (503, "not ready\n")
+        assert get(port, "/readyz") == (503, "not ready: stopping\n")
         assert get(port, "/nope")[0] == 404
+    finally:
+        server.server_close()
+
+
+class Clock:
+    def __init__(self, now=1000.0):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def test_healthz_is_green_during_startup_only_until_its_budget_is_spent():
+    """A startup wedged (or retrying) past WRITER_STARTUP_BUDGET is restarted: /healthz says which step."""
+    clock = Clock()
+    probes = Probes(CollectorRegistry(), startup_budget=300, clock=clock)
+    server, port = start(probes)
+    try:
+        probes.startup_step = "reading last_seq"
+        probes.startup_error = "Unavailable: Cannot achieve consistency level QUORUM"
+        clock.now += 299
+        assert get(port) == (200, "ok\n")
+        assert get(port, "/readyz") == (503, "not ready: starting\n")
+        clock.now += 2
+        assert get(port) == (503, "unhealthy: startup not finished after 301 s (WRITER_STARTUP_BUDGET=300): reading "
+                                  "last_seq; last error: Unavailable: Cannot achieve consistency level QUORUM\n")
+        probes.heartbeat = clock  # the loop runs: the budget no longer applies
+        probes.ready = True
+        assert get(port) == (200, "ok\n")
+        assert get(port, "/readyz") == (200, "ready\n")
+    finally:
+        server.server_close()
+
+
+def test_readyz_is_red_with_the_reason_while_no_write_succeeds_for_the_bound():
+    """The loop's readiness: an outage shorter than WRITER_UNREADY_AFTER stays ready, a longer one does not."""
+    from writer.config import load
+    from writer.loop import WriteLoop
+
+    clock = Clock()
+    loop = WriteLoop(store=None, config=load({"TOPIC": "t", "WRITER_UNREADY_AFTER": "10"}), start=41, clock=clock)
+    probes = Probes(CollectorRegistry(), clock=clock)
+    probes.heartbeat, probes.health, probes.readiness, probes.ready = clock, loop.health, loop.readiness, True
+    server, port = start(probes)
+    try:
+        assert get(port, "/readyz") == (200, "ready\n")
+        loop._on_failed(ConnectionRefusedError(111, "Connection refused"), loop._claim())
+        clock.now += 9.9
+        assert get(port, "/readyz") == (200, "ready\n")
+        clock.now += 0.2
+        assert get(port, "/readyz") == (503, "not ready: t: no write succeeded for 10 s (waiting at seq 42); last "
+                                             "error: ConnectionRefusedError: [Errno 111] Connection refused\n")
+        assert get(port) == (200, "ok\n")  # /healthz keeps its meaning: an outage alone is no reason to restart
     finally:
         server.server_close()

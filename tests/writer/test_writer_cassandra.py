@@ -182,3 +182,22 @@ def test_writers_starting_together_create_the_schema_once_and_all_write(writers,
     finally:
         session.execute(f"DROP KEYSPACE IF EXISTS {keyspace}")
         cluster.shutdown()
+
+
+@pytest.mark.parametrize("level, rf, line", [
+    ("THREE", "2", "writer: CONSISTENCY THREE waits for 3 replicas, but keyspace {ks} has replication factor 2, so "
+                   "no write can ever succeed; choose a level of at most 2 replicas (e.g. QUORUM) or raise the "
+                   "keyspace's replication factor"),
+    ("ALL", "3", "writer: CONSISTENCY ALL waits for 3 replicas, but the ring has 1 node(s) for keyspace {ks}'s "
+                 "replication factor 3, so at most 1 replicas exist and no write can ever succeed; add nodes, lower "
+                 "the replication factor or choose a lower level"),
+], ids=["three-on-rf2", "all-on-rf3-one-node"])
+def test_a_level_the_keyspace_can_never_meet_is_refused_at_startup(writers, cassandra_node, level, rf, line):
+    """Before: Cassandra answered Unavailable to every read of last_seq, and the writer retried it forever."""
+    keyspace = f"w3_level_rf{rf}"  # made by the writer itself with REPLICATION_FACTOR on this one node
+    writer = writers({"CASSANDRA_SEEDS": cassandra_node.seeds, "KEYSPACE": keyspace, "REPLICATION_FACTOR": rf,
+                      "CONSISTENCY": level, "TOPIC": unique_topic("level")})
+    assert writer.wait(120) == 2, writer.tail()
+    assert writer.lines[-1] == line.format(ks=keyspace)
+    assert f"Tables {keyspace}.prj04 and {keyspace}.prj04_last_seq ready." in writer.output
+    assert "Traceback" not in writer.output and "start from lastSeq" not in writer.output

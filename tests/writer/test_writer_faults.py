@@ -122,21 +122,24 @@ def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_g
                                                                                       cassandra_node):
     port = free_port()
 
-    def healthz():
+    def healthz(path="/healthz"):
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
                 return response.status, response.read().decode()
         except urllib.error.HTTPError as err:
             return err.code, err.read().decode()
 
     topic = env["TOPIC"]
     writer = writers({**env, "HTTP_PORT": str(port), "WRITER_RATE": "2000", "WRITER_REQUEST_TIMEOUT": "2",
-                      "WRITER_RESOLVE_AFTER": "3", "WRITER_UNHEALTHY_AFTER": "4"})
+                      "WRITER_RESOLVE_AFTER": "3", "WRITER_UNHEALTHY_AFTER": "4", "WRITER_UNREADY_AFTER": "1"})
     writer.wait_for(rf"{topic}: inserted rows to seq 2000$", 60)
-    assert healthz() == (200, "ok\n")
+    assert healthz() == (200, "ok\n") and healthz("/readyz") == (200, "ready\n")
     try:
         cassandra_node.stop(timeout=30)
         writer.wait_for(rf"{topic}: no write succeeded for [\d.]+ s .*re-resolving the seeds and rebuilding", 30)
+        status, body = healthz("/readyz")  # an outage of 3 s and more: not ready, and why
+        assert status == 503 and body.startswith(f"not ready: {topic}: no write succeeded for "), body
+        assert "; last error: " in body
         line = writer.wait_for(r".*/healthz now reports unhealthy so that Kubernetes restarts this writer", 30).group(0)
         status, body = healthz()
         print(f"red: {body.strip()}")
@@ -147,7 +150,7 @@ def test_an_outage_a_rebuild_cannot_end_turns_healthz_red_with_the_reason_then_g
     finally:
         cassandra_node.start(timeout=240)
     writer.wait_for(rf"{topic}: outage over after [\d.]+ s", 90)
-    assert healthz() == (200, "ok\n")
+    assert healthz() == (200, "ok\n") and healthz("/readyz") == (200, "ready\n")
     assert writer.terminate() == 0, writer.tail()
     cluster, session = connect(cassandra_node.contact_points, cassandra_node.local_dc)  # fresh: node restarted
     try:

@@ -659,3 +659,12 @@ def test_the_kill_script_sleeps_until_the_instant_then_kills_and_says_when(tmp_p
     assert late.returncode != 0  # already gone: the kill fails, and nothing is printed as an instant
     with pytest.raises(ValueError, match="no kill instant"):
         crash_mod.killed_at(late.stdout)
+
+
+def test_crash_rounds_are_planned_alone_and_without_down():
+    assert chaos.plan(crash="cassandra", rounds=2) == [("crash", "cassandra")] * 2
+    assert chaos.plan(crash="cassandra-2") == [("crash", "cassandra-2")]
+    with pytest.raises(PreconditionError, match=r"^--pod and --crash: give one target a run$"):
+        chaos.plan(pod="cassandra-1", crash="cassandra")
+    with pytest.raises(PreconditionError, match="^--down applies to --node, --partition and random partitions only$"):
+        chaos.plan(crash="cassandra", down=30)

@@ -8,7 +8,9 @@ volume, its restart count one higher. Cassandra then replays its commitlog, and 
 but not yet fsynced is gone from that node (``commitlog_sync: periodic`` acknowledges before the fsync,
 lab/commitlog.py). One node losing it is repaired by the other two; three losing the same write at once is
 a write that is gone, acknowledged or not. The round records which mode every node ran (read from its
-running configuration, not from the lab's setting) and how far apart the kills landed.
+running configuration, not from the lab's setting) and how far apart the kills landed. A container killed
+again within 10 minutes of its last restart waits out the kubelet's back-off (10 s, then 20 s, 40 s ...)
+before it starts: back-to-back rounds count that in their recovery.
 
 The kills go out together: one ``docker exec <node> sh -c ...`` per pod, each on its own thread, released
 at once; each shell sleeps until one instant agreed before they started (``LEAD_S`` ahead, the nodes share

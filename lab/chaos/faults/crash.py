@@ -64,6 +64,10 @@ def killed_at(stdout: str) -> float:
     return int(lines[-1]) / 1e9
 
 
+def first_line(err: Exception) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
 def together(calls: list[Callable[[], Any]]) -> list[Any]:
     """Run every call on its own thread, all released at the same moment; each one's result, or the exception
     it raised, in order."""
@@ -138,7 +142,7 @@ class CrashCassandra(Fault):
         try:
             rows = env.cassandra(name).query(commitlog.SETTINGS_QUERY, consistency="ONE")
         except LabError as err:
-            return f"unknown ({str(err).splitlines()[0][:120]})"
+            return f"unknown ({first_line(err)[:120]})"
         return commitlog.describe(commitlog.parse_running(rows))
 
     def inject(self, env: Env, result: RoundResult) -> None:
@@ -157,7 +161,7 @@ class CrashCassandra(Fault):
                     raise outcome
                 instants[name] = killed_at(outcome.stdout)
             except (LabError, ValueError) as err:
-                failed.append(f"{name}: {str(err).splitlines()[0]}")
+                failed.append(f"{name}: {first_line(err)}")
         self.killed = sorted(instants)
         if instants:
             first = min(instants.values())

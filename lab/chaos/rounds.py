@@ -146,6 +146,9 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
     title = (f"Chaos: {_what(pod, node, partition, crash)}, {len(results)} round(s), "
              f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
+    modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})
+    if modes:  # a crash's outcome depends on it: said where the rows lost are
+        title += f", commitlog_sync {'; '.join(modes)}"
     output.table(ROUND_HEADERS, round_rows(results), title=title)
     if any(r.writers for r in results):
         output.table(WRITER_HEADERS, writer_rows(results),

@@ -2,9 +2,11 @@
 how a pod is started in one, and how to read the mode a running node actually has.
 
 - ``periodic`` (Cassandra's default): a write is acknowledged once it is in the commitlog's memory-mapped
-  segment; the segment is fsynced every ``commitlog_sync_period``. A node killed at once (SIGKILL, power
-  loss) loses what it acknowledged since the last fsync, and three replicas killed together can lose a
-  write every one of them acknowledged.
+  segment; every 100 ms the segment gets a marker up to which replay will read it (no fsync), and every
+  ``commitlog_sync_period`` an fsync. A killed JVM leaves the marked part in the OS's page cache, so it loses
+  the writes acknowledged after its last marker (up to 100 ms of them); a machine that loses power loses
+  everything since its last fsync (up to 10 s). Three replicas killed together can lose a write every one
+  of them acknowledged.
 - ``group``: a write is acknowledged after the next fsync; fsyncs run at most every
   ``commitlog_sync_group_window``, each covering every write that arrived in the window.
 - ``batch``: a write is acknowledged after an fsync that includes it; each write triggers one (writes

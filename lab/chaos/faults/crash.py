@@ -1,16 +1,19 @@
 """Kill Cassandra's JVM in place, with no drain: SIGKILL from its kind node, to one pod or to all three at
-the same instant. A power cut, as near as a lab gets: nothing is flushed, nobody is told.
+the same instant. The process crashes: nothing is flushed, nobody is told (the node's page cache survives,
+which a power cut would not spare).
 
 The pid is the container's on its node (``crictl inspect``, as the partition finds its sandbox), and the
 signal is sent from the node: from inside the container's own pid namespace SIGKILL to its PID 1 would be
 ignored. The pods stay: the kubelet sees the container exit (137) and restarts it in place, same pod, same
 volume, its restart count one higher. Cassandra then replays its commitlog, and what it had acknowledged
-but not yet fsynced is gone from that node (``commitlog_sync: periodic`` acknowledges before the fsync,
-lab/commitlog.py). One node losing it is repaired by the other two; three losing the same write at once is
-a write that is gone, acknowledged or not. The round records which mode every node ran (read from its
-running configuration, not from the lab's setting) and how far apart the kills landed. A container killed
-again within 10 minutes of its last restart waits out the kubelet's back-off (10 s, then 20 s, 40 s ...)
-before it starts: back-to-back rounds count that in their recovery.
+after the commitlog's last replay marker is gone from that node (``commitlog_sync: periodic`` acknowledges
+before the marker and the fsync: up to 100 ms of writes, lab/commitlog.py). One node losing it is repaired
+by the other two; all three losing the same write is a write that is gone, acknowledged or not, which is
+why the kills land together (a spread over 100 ms lets the later nodes mark what the first lost). The
+round records which mode every node ran (read from its running configuration, not from the lab's
+setting) and how far apart the kills landed. A container killed again within 10 minutes of its last
+restart waits out the kubelet's back-off (10 s, then 20 s, 40 s ...) before it starts: back-to-back
+rounds count that in their recovery.
 
 The kills go out together: one ``docker exec <node> sh -c ...`` per pod, each on its own thread, released
 at once; each shell sleeps until one instant agreed before they started (``LEAD_S`` ahead, the nodes share

@@ -214,6 +214,8 @@ def nodetool(c, pod="cassandra-0", args="status"):
                    "default cassandra-1",
             "node": "a kind worker (kind-workerN): docker stop its container for --down seconds, then start it",
             "partition": "cassandra-N: cut that pod off the network (iptables in its netns) for --down seconds",
+            "crash": "'cassandra': SIGKILL every Cassandra JVM at the same instant from its node (no drain; the pods "
+                     "restart in place); cassandra-N: only that one",
             "down": "seconds a node stays stopped or a pod cut off, 5..600 (default 30)",
             "among": "for --pod random: comma-separated targets from cassandra-0..2, writer, cassandra (all "
                      "three), partition (a random Cassandra pod cut off)",
@@ -222,14 +224,15 @@ def nodetool(c, pod="cassandra-0", args="status"):
             "interval": "seconds between rounds (default lab.chaos.interval)",
             "force": "kill without grace (--grace-period=0 --force), like a crash"})
 @_handled
-def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False):
-    """Inflict a fault (pod, all pods, node, partition); time recovery, the writer's stall and restarts; verify."""
+def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False, crash=""):
+    """Inflict a fault (pod, all pods, node, partition, crash); time recovery, the writer's stall, restarts; verify."""
 
-    lab = _lab(c, need=("kubectl",) if not (node or partition or pod == "random") else ("docker", "kind", "kubectl"))
+    on_nodes = node or partition or crash or pod == "random"
+    lab = _lab(c, need=("docker", "kind", "kubectl") if on_nodes else ("kubectl",))
     chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
                          interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
                          force=force, node=node, partition=partition, down=float(down), among=among,
-                         seed=seed if seed >= 0 else None)
+                         seed=seed if seed >= 0 else None, crash=crash)
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",

@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lab.commitlog import DEFAULT_MODE as COMMITLOG_DEFAULT
+from lab.commitlog import check_mode
 from lab.errors import PreconditionError
 
 #: The project root: tasks.py, the manifests and invoke.yaml sit here.
@@ -93,7 +95,8 @@ DEFAULTS: dict[str, Any] = {
         "writer": {"topic": "test", "topics": "", "consistency": "QUORUM", "mode": "robust", "resume": "false",
                    "source": "", "probes": "auto"},
         # auth on: logins and grants (lab/auth.py); off: Cassandra accepts any client, as the assignment's does.
-        "cassandra": {"auth": "on"},
+        # commitlog_sync of every Cassandra pod: periodic (Cassandra's default), group or batch (lab/commitlog.py).
+        "cassandra": {"auth": "on", "commitlog_sync": COMMITLOG_DEFAULT},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
                   "metrics_port": 8080, "metric": "writer_last_seq"},
@@ -175,6 +178,7 @@ class LabConfig:
     timeouts: Timeouts = field(default_factory=lambda: Timeouts(**_LAB["timeouts"]))
     report: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["report"]))
     storage_class: str = _LAB["storage_class"]
+    commitlog_sync: str = _LAB["cassandra"]["commitlog_sync"]
     root: Path = ROOT
 
     @property
@@ -212,7 +216,7 @@ class LabConfig:
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> LabConfig:
         """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
         lab = _merge(DEFAULTS["lab"], _plain(raw or {}))
-        for group in ("images", "report"):
+        for group in ("images", "report", "cassandra"):
             unknown = set(lab[group]) - set(DEFAULTS["lab"][group])
             if unknown:
                 raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
@@ -247,6 +251,7 @@ class LabConfig:
                 k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in _LAB["report"]
             },
             storage_class=str(lab["storage_class"] or ""),
+            commitlog_sync=check_mode(lab["cassandra"]["commitlog_sync"]),
             root=root,
         )
         cfg.validate()
@@ -309,6 +314,7 @@ class LabConfig:
             if value not in IMAGE_SOURCES:
                 raise PreconditionError(f"lab.images.{key} is {value!r}; use one of {', '.join(IMAGE_SOURCES)}")
         check_report_date(self.report["date"])
+        check_mode(self.commitlog_sync)
         if not K8S_NAME_RE.match(self.storage_class):
             raise PreconditionError(f"lab.storage_class {self.storage_class!r} is not a StorageClass name "
                                     "(lowercase letters, digits, - and .)")

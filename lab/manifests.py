@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from lab import commitlog
+
 WORKLOAD_KINDS = ("StatefulSet", "Deployment", "DaemonSet", "Job")
 
 
@@ -107,6 +109,15 @@ def with_replicas(docs: list[dict[str, Any]], workload: str, replicas: int) -> l
         if doc.get("kind") in WORKLOAD_KINDS and doc.get("metadata", {}).get("name") == workload:
             doc.setdefault("spec", {})["replicas"] = replicas
     return out
+
+
+def with_commitlog_sync(docs: list[dict[str, Any]], container: str, mode: str) -> list[dict[str, Any]]:
+    """A copy of ``docs`` whose ``container`` starts Cassandra in commitlog_sync ``mode``: its JVM_OPTS carry
+    the mode's -Dcassandra.settings.* flags instead of the ones it had (lab/commitlog.py)."""
+    current = next((entry.get("value", "") for doc in docs if doc.get("kind") in WORKLOAD_KINDS
+                    for c in containers(doc) if c.get("name") == container
+                    for entry in c.get("env") or [] if entry.get("name") == "JVM_OPTS"), "")
+    return render(docs, env={container: {"JVM_OPTS": commitlog.jvm_opts(current, mode)}})
 
 
 def write(docs: list[dict[str, Any]], path: Path) -> Path:

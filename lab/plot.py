@@ -51,7 +51,7 @@ def png_path(json_path: Path) -> Path:
 
 #: How a picture names each fault kind's start and (for timed faults) its end.
 _VERBS = {"pod": ("delete", ""), "all-pods": ("delete", ""), "node": ("stop", "start"),
-          "partition": ("cut off", "reconnect")}
+          "partition": ("cut off", "reconnect"), "crash": ("SIGKILL", "")}
 
 
 def fault_label(record: dict[str, Any]) -> str:

@@ -328,14 +328,15 @@ def render_namespace(lab: Lab) -> Path:
 
 
 def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
-    """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator, and
-    ``replicas`` when given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring
-    without a decommission)."""
+    """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
+    lab.cassandra.commitlog_sync, and ``replicas`` when given (the size ``invoke scale`` left: applying the
+    checked-in 3 would shrink a grown ring without a decommission)."""
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
     docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
+    docs = manifests.with_commitlog_sync(docs, names.CASSANDRA_CONTAINER, lab.cfg.commitlog_sync)
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)

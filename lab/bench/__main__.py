@@ -2,7 +2,8 @@
 
 ``python -m lab.bench [--seconds N] [--rows N] [--seeds host:port,...] [--image IMG]`` prints the table; with no
 seeds it starts a Cassandra container from ``--image`` or env CASSANDRA_IMAGE and removes it afterwards.
-``--check`` exits 1 when a target is missed.
+``--check`` exits 1 when a target is missed. ``--commitlog periodic,group,batch`` measures the writer under each
+commitlog_sync mode instead, one container per mode (lab.bench.commitlog).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 from invoke import Context
 
 from lab import docker
+from lab.bench.commitlog import format_commitlog_report, parse_modes, run_commitlog_bench
 from lab.bench.container import start_cassandra, stop_cassandra
 from lab.bench.report import format_report
 from lab.bench.rounds import run_bench
@@ -44,25 +46,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=128, help="in-flight requests of (b) (default 128)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per contender (default 3)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--commitlog", default=None, metavar="MODES",
+                        help="instead: the writer under each commitlog_sync mode, e.g. periodic,group,batch "
+                             "(one container each; the first mode is the baseline)")
     args = parser.parse_args(argv)
     if args.seconds <= 0 or args.rounds <= 0 or (args.rows is not None and args.rows <= 0):
         print("ERROR: --seconds, --rounds and --rows must be positive", file=sys.stderr)
         return 2
     runner = Runner(Context(), echo=False)
+    if args.commitlog is not None:
+        return _commitlog(runner, args)
     name = None
     try:
         if args.seeds:
             points = parse_seeds(args.seeds)
         else:
-            if not args.image:
-                raise PreconditionError("no Cassandra to measure: pass --seeds, or --image / env CASSANDRA_IMAGE "
-                                        "(here: export CASSANDRA_IMAGE=$(python -m lab.images.cassandra))")
-            docker.ensure_engine(runner)
-            if not docker.image_exists(runner, args.image):
-                raise PreconditionError(f"image {args.image} not found locally; build it with "
-                                        "python -m lab.images.cassandra")
-            print(f"starting Cassandra from {args.image} ...", file=sys.stderr)
-            name, points = start_cassandra(runner, args.image)
+            image = _require_image(runner, args.image)
+            print(f"starting Cassandra from {image} ...", file=sys.stderr)
+            name, points = start_cassandra(runner, image)
         report = run_bench(points, args.seconds, args.rows, consistency=args.consistency.upper(),
                            replication_factor=args.replication_factor, concurrency=args.concurrency,
                            rounds=args.rounds, runner=runner)
@@ -74,6 +75,33 @@ def main(argv: list[str] | None = None) -> int:
             stop_cassandra(runner, name)
     print(format_report(report))
     return 1 if args.check and not report["ok"] else 0
+
+
+def _require_image(runner: Runner, image: str | None) -> str:
+    if not image:
+        raise PreconditionError("no Cassandra to measure: pass --seeds, or --image / env CASSANDRA_IMAGE "
+                                "(here: export CASSANDRA_IMAGE=$(python -m lab.images.cassandra))")
+    docker.ensure_engine(runner)
+    if not docker.image_exists(runner, image):
+        raise PreconditionError(f"image {image} not found locally; build it with python -m lab.images.cassandra")
+    return image
+
+
+def _commitlog(runner: Runner, args) -> int:
+    """``--commitlog``: one container per mode, started here (a running cluster has one mode only)."""
+    try:
+        modes = parse_modes(args.commitlog)
+        if args.seeds:
+            raise PreconditionError("--commitlog starts a container per mode; drop --seeds")
+        image = _require_image(runner, args.image)
+        print(f"starting {len(modes)} Cassandra containers from {image} ({', '.join(modes)}) ...", file=sys.stderr)
+        report = run_commitlog_bench(runner, image, modes, seconds=args.seconds, rows=args.rows, rounds=args.rounds,
+                                     consistency=args.consistency.upper())
+    except LabError as err:
+        print(f"ERROR: {err}", file=sys.stderr)
+        return err.exit_code
+    print(format_commitlog_report(report))
+    return 0
 
 
 if __name__ == "__main__":

@@ -11,13 +11,17 @@ from lab.net import free_port
 from lab.runner import Runner
 
 
-def start_cassandra(runner: Runner, image: str, *, timeout: float = 300) -> tuple[str, list[tuple[str, int]]]:
-    """``docker run`` one node with its CQL port on 127.0.0.1; wait until it answers. Returns (name, points)."""
+def start_cassandra(runner: Runner, image: str, *, timeout: float = 300,
+                    jvm_opts: str = "") -> tuple[str, list[tuple[str, int]]]:
+    """``docker run`` one node with its CQL port on 127.0.0.1; wait until it answers. Returns (name, points).
+    ``jvm_opts``: the container's JVM_OPTS (a commitlog_sync mode's flags, lab.bench.commitlog)."""
     from cassandra.cluster import Cluster  # slow to import: see lab.bench.session
 
     name = f"ece573-bench-{uuid.uuid4().hex[:6]}"
     port = free_port()
     env = {"MAX_HEAP_SIZE": "1G", "HEAP_NEWSIZE": "256M", "CASSANDRA_CLUSTER_NAME": "ece573-bench"}
+    if jvm_opts:
+        env["JVM_OPTS"] = jvm_opts
     runner.run(docker.run_detached_args(image, name=name, env=env, publish=[f"127.0.0.1:{port}:9042"]),
                hide=True, timeout=120)
     points = [("127.0.0.1", port)]

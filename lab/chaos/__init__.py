@@ -2,7 +2,8 @@
 
 Faults (one module each under lab.chaos.faults, registered by name): delete one pod (``pod``), delete all
 Cassandra pods at once (``all-pods``), stop a kind node's container for a while (``node``), cut a pod off
-the network for a while (``partition``). The parts:
+the network for a while (``partition``), SIGKILL Cassandra's JVM in place, one pod's or all three at once
+(``crash``). The parts:
 
     faults/    what each fault does and how it recovers
     watch      pod and node states in plain words; the waits for Ready, UN and the writer

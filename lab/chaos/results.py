@@ -22,7 +22,7 @@ class RoundResult:
     target: str  # "cassandra", "writer" or "node"
     force: bool
     deleted_at: float
-    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition
+    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition, crash
     down_s: float | None = None  # how long a timed fault (node, partition) was left in place
     restored_at: float | None = None
     ready_at: float | None = None
@@ -44,6 +44,10 @@ class RoundResult:
     #: last seq its samples saw), stall_s, stall_open}.
     writers: list[dict[str, Any]] = field(default_factory=list)
     seed: int | None = None  # the random generator's seed, for --pod random
+    #: For a crash (--crash): the commitlog_sync every node ran, read from its running configuration ("periodic
+    #: (fsync every 10000ms)", "batch"; each pod's when they differ), and how far apart the SIGKILLs landed.
+    commitlog_sync: str = ""
+    kill_spread_ms: float | None = None
     error: str = ""
 
     @property

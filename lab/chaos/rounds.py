@@ -7,6 +7,7 @@ Targets (exactly one kind a run):
                                writer, and a partition of a random Cassandra pod), drawn with ``--seed``
   --node kind-workerN          stop that node's container for --down seconds, then start it
   --partition cassandra-N      cut that pod off the network for --down seconds
+  --crash cassandra | cassandra-N   SIGKILL every Cassandra JVM at the same instant (or that pod's), in place
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from lab import output, plot, ring, status
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
+from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults.pod import target_kind
 from lab.chaos.results import ROUND_HEADERS, WRITER_HEADERS, RoundResult, round_rows, totals, writer_rows
 from lab.chaos.watch import ChaosSettings, Env
@@ -52,9 +54,10 @@ def parse_among(among: str) -> tuple[str, ...]:
 
 
 def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0, among: str = "",
-         rounds: int = 1, rng: random.Random | None = None) -> list[tuple[str, str]]:
+         rounds: int = 1, rng: random.Random | None = None, crash: str = "") -> list[tuple[str, str]]:
     """(fault kind, target) for each round; one line for a bad combination or value."""
-    given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition)) if value]
+    given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition),
+                                      ("--crash", crash)) if value]
     if len(given) > 1:
         raise PreconditionError(f"{' and '.join(given)}: give one target a run")
     if rounds < 1:
@@ -63,6 +66,12 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
         check_down(down)
     if among and pod != "random":
         raise PreconditionError("--among applies to --pod random only")
+    if crash:
+        if crash != crash_mod.ALL and crash not in CASSANDRA_PODS:
+            raise PreconditionError(f"--crash {crash!r}: name {crash_mod.CRASH_HELP}")
+        if down:
+            raise PreconditionError("--down applies to --node, --partition and random partitions only")
+        return [("crash", crash)] * rounds
     if node or partition:
         if not down:
             down = DEFAULT_DOWN
@@ -93,7 +102,7 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
 
 def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
                partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
-               sleep: Callable[[float], None] = time.sleep, run_round=None) -> list[RoundResult]:
+               sleep: Callable[[float], None] = time.sleep, run_round=None, crash: str = "") -> list[RoundResult]:
     """The rounds ``plan`` gives, ``interval`` seconds apart: a table on stdout, one JSON file per round
     under <artifacts>/chaos/ (and the totals under chaos/soak/ for several rounds). Raises LabError
     (exit 1) when any round lost rows, did not recover or found the writer wedged."""
@@ -101,9 +110,9 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     cfg = lab.cfg
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
     steps = plan(pod=pod, node=node, partition=partition, down=down, among=among, rounds=rounds,
-                 rng=random.Random(seed))
+                 rng=random.Random(seed), crash=crash)
     down = float(down or DEFAULT_DOWN)
-    guard_context(cfg, action="delete pods" if not (node or partition) else "inflict faults")
+    guard_context(cfg, action="delete pods" if not (node or partition or crash) else "inflict faults")
     require_cluster(lab)
     size = ring.live_replicas(lab.runner, lab.kube)
     if size is not None and size != CASSANDRA_REPLICAS:
@@ -135,8 +144,11 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     if lab.runner.dry:
         return results
     topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
-    title = (f"Chaos: {_what(pod, node, partition)}, {len(results)} round(s), "
+    title = (f"Chaos: {_what(pod, node, partition, crash)}, {len(results)} round(s), "
              f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
+    modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})
+    if modes:  # a crash's outcome depends on it: said where the rows lost are
+        title += f", commitlog_sync {'; '.join(modes)}"
     output.table(ROUND_HEADERS, round_rows(results), title=title)
     if any(r.writers for r in results):
         output.table(WRITER_HEADERS, writer_rows(results),
@@ -150,7 +162,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
             {
                 **total,
                 "seed": seed if pod == "random" else None,
-                "target": _what(pod, node, partition),
+                "target": _what(pod, node, partition, crash),
                 "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
                 "writers_table": [dict(zip(WRITER_HEADERS, row, strict=True)) for row in writer_rows(results)],
             },
@@ -163,7 +175,9 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     return results
 
 
-def _what(pod: str, node: str, partition: str) -> str:
+def _what(pod: str, node: str, partition: str, crash: str = "") -> str:
+    if crash:
+        return "crash of every Cassandra JVM" if crash == "cassandra" else f"crash {crash}"
     if node:
         return f"node {node}"
     if partition:

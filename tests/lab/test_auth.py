@@ -148,7 +148,7 @@ def test_auth_off_renders_cassandras_own_defaults_and_keeps_every_other_option()
     docs = manifests.load_all(Path(__file__).resolve().parents[2] / "cassandra.yml")
     on, off = _cassandra_env(auth.with_auth(docs, True)), _cassandra_env(auth.with_auth(docs, False))
     assert on == _cassandra_env(docs)  # cassandra.yml is written for auth on
-    assert re.findall(r"settings\.(\w+)=(\w+)", off["JVM_OPTS"]) == [
+    assert re.findall(r"settings\.(auth\w+)=(\w+)", off["JVM_OPTS"]) == [
         ("authenticator", "AllowAllAuthenticator"), ("authorizer", "AllowAllAuthorizer")]
     assert off["JVM_OPTS"].replace("AllowAllAuthenticator", "PasswordAuthenticator").replace(
         "AllowAllAuthorizer", "CassandraAuthorizer") == on["JVM_OPTS"]

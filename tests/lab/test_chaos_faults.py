@@ -2,11 +2,13 @@
 the round records (recovery, observations, errors), and that a timed fault is always undone."""
 
 import json
+import re
 
 import pytest
 
 from lab import chaos, crictl
 from lab.chaos import ChaosSettings, faults
+from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import partition as partition_mod
 from lab.chaos.sampling import CqlProgress
 from lab.errors import PreconditionError
@@ -14,6 +16,7 @@ from lab.kind import Kind
 from lab.runner import Runner
 from tests.lab.chaosfakes import (
     DATA,
+    NODES,
     WRITER,
     FakeClock,
     FakeProgress,
@@ -435,7 +438,7 @@ def test_a_dry_partition_prints_both_rule_changes(capsys):
 
 
 def test_every_fault_kind_is_registered_once():
-    assert sorted(faults.FAULTS) == ["all-pods", "node", "partition", "pod"]
+    assert sorted(faults.FAULTS) == ["all-pods", "crash", "node", "partition", "pod"]
     with pytest.raises(ValueError, match="registered twice"):
         faults.register("pod")(type("Again", (faults.Fault,), {}))
 
@@ -478,3 +481,190 @@ def test_a_slow_observation_does_not_stretch_a_timed_fault():
     Slow("x", down=0.3).hold(env, chaos.RoundResult(round=1, pod="x", target="cassandra", force=False, deleted_at=0))
     release.set()
     assert time.monotonic() - began < 2
+
+
+# -- every Cassandra JVM killed in place (--crash) ---------------------------------------------------------
+
+PIDS = {"cassandra-0": 4240, "cassandra-1": 4241, "cassandra-2": 4242}
+#: Where each kill lands after the agreed instant, in ns (the fake nodes report it as `date +%s%N` would).
+LATE_NS = {4240: 0, 4241: 3_000_000, 4242: 7_000_000}
+
+
+def settings_table(mode="periodic", period="10000ms", window=None):
+    rows = [("commitlog_sync", mode), ("commitlog_sync_period", period)]
+    if window:
+        rows.append(("commitlog_sync_group_window", window))
+    body = "".join(f" {name} | {value}\n" for name, value in rows)
+    return f"Consistency level set to ONE.\nDisabled Query paging.\n\n name | value\n------+------\n{body}\n" \
+           f"({len(rows)} rows)\n"
+
+
+class FakeNodes:
+    """The kind nodes' shells: each kill script answers with its instant; ``meet`` kills must be in flight at the
+    same time (a barrier: issued one after another, the first would wait alone and the test fail)."""
+
+    def __init__(self, meet: int, fails: dict[int, str] | None = None):
+        import threading
+
+        self.gate = threading.Barrier(meet, timeout=5) if meet > 1 else None
+        self.fails = fails or {}
+        self.threads: set[int] = set()
+        self.clock: FakeClock | None = None  # a kill returns after its instant: the round's clock moves there
+
+    def __call__(self, command):
+        import re
+        import threading
+
+        self.threads.add(threading.get_ident())
+        if self.gate is not None:
+            self.gate.wait()
+        at_ns = int(re.search(r"d=\$\(\( (\d+) - ", command).group(1))
+        pid = int(re.search(r"kill -KILL (\d+)", command).group(1))
+        if pid in self.fails:
+            return self.fails[pid], 1
+        if self.clock is not None:
+            self.clock.now = max(self.clock.now, (at_ns + LATE_NS[pid]) / 1e9)
+        return f"{at_ns + LATE_NS[pid]}\n", 0
+
+
+def crash_round(ctx, nodes, name, **kw):
+    clock = FakeClock()
+    nodes.clock = clock
+    return chaos.run_round(Runner(ctx), K, faults.make("crash", name), 1, kw.pop("settings", None) or settings(),
+                           clock=clock, sleep=clock.sleep, make_progress=lambda *a: FakeProgress(), kind=KIND)
+
+
+def _crash_ctx(victims, *, nodes, restarted=True, mode=None):
+    def pods(restarts, ready=True):
+        return items(*(pod(n, n, ready, restarts=restarts if n in victims else 0) for n in NODES))
+
+    return FakeCtx([
+        *[(f"crictl inspect cid-{n}", json.dumps({"info": {"sandboxID": "sb", "pid": PIDS[n]}})) for n in NODES],
+        ("sh -c .*kill -KILL", nodes),
+        ("system_views.settings", mode or settings_table()),
+        ("app=ece573-prj04-writer", WRITER),
+        # before; just killed (the kubelet has not noticed); restarted, replaying its commitlog; Ready again
+        ("get pods --selector app=cassandra", [pods(0), pods(0)] + ([pods(1, ready=False), pods(1)] if restarted
+                                                                   else [pods(0)])),
+        ("nodetool status", UN),
+        *verify_rules(),
+    ])
+
+
+def test_a_crash_kills_every_cassandra_jvm_from_its_node_at_one_instant():
+    nodes = FakeNodes(meet=3)
+    ctx = _crash_ctx(NODES, nodes=nodes)
+    result = crash_round(ctx, nodes, "cassandra")
+    kills = ctx.matching("kill -KILL")
+    assert sorted(c.split(" sh -c ")[0] for c in kills) == [
+        "docker exec kind-worker", "docker exec kind-worker2", "docker exec kind-worker3"]
+    assert sorted(c.rsplit("kill -KILL ", 1)[1].split()[0] for c in kills) == ["4240", "4241", "4242"]
+    assert len(nodes.threads) == 3  # each kill on its own thread, all three in flight at once (the barrier)
+    assert len({re.search(r"d=\$\(\( (\d+) - ", c).group(1) for c in kills}) == 1  # one agreed instant
+    assert ctx.matching("delete") == []  # nothing is deleted: the pods restart in place
+    assert (result.fault, result.target, result.pod) == ("crash", "cassandra", "cassandra-0,cassandra-1,cassandra-2")
+    assert result.ok, result.error
+    assert result.kill_spread_ms == 7.0
+    assert result.commitlog_sync == "periodic (fsync every 10000ms)"
+    assert result.deleted_at == 1000.0 + crash_mod.LEAD_S  # the first kill, not when the shells were started
+    assert result.recovery_s == pytest.approx(result.up_normal_at - result.deleted_at, abs=0.01)
+    assert result.recovery_s > 0
+    seen = [what for _, what in result.observed]
+    assert "commitlog_sync: periodic (fsync every 10000ms)" in seen
+    assert "cassandra-2: SIGKILL to pid 4242 on kind-worker2 at +7 ms" in seen
+    assert "cassandra-0: killed; waiting for the kubelet to restart it" in seen
+    assert "cassandra-0: Running, not Ready, on kind-worker, restarts 1" in seen
+    assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool"))
+    # the mode is read from each node's running configuration, at ONE (a virtual table is node-local)
+    assert sorted(c.split(" exec ")[1].split()[0] for c in ctx.matching("system_views.settings")) == list(NODES)
+    assert all("CONSISTENCY ONE" in c for c in ctx.matching("system_views.settings"))
+    assert json.loads(json.dumps(result.to_dict()))["kill_spread_ms"] == 7.0
+
+
+def test_a_crash_of_one_pod_kills_that_jvm_only_and_watches_the_ring_from_another():
+    nodes = FakeNodes(meet=1)
+    ctx = _crash_ctx(("cassandra-1",), nodes=nodes, mode=settings_table("group", "0ms", window="15ms"))
+    result = crash_round(ctx, nodes, "cassandra-1")
+    [kill] = ctx.matching("kill -KILL")
+    assert kill.startswith("docker exec kind-worker3 sh -c ") and "kill -KILL 4241 && date +%s%N" in kill
+    assert (result.pod, result.ok, result.kill_spread_ms) == ("cassandra-1", True, 0.0), result.error
+    assert result.commitlog_sync == "group (window 15ms)"
+    assert ctx.matching("crictl inspect") == ["docker exec kind-worker3 crictl inspect cid-cassandra-1"]
+    assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool"))
+
+
+def test_a_crash_that_the_kubelet_does_not_restart_is_named():
+    nodes = FakeNodes(meet=3)
+    ctx = _crash_ctx(NODES, nodes=nodes, restarted=False)
+    result = crash_round(ctx, nodes, "cassandra", settings=settings(timeout=5))
+    assert result.error == ("cassandra-0, cassandra-1, cassandra-2 not restarted within 5s of the kill")
+    assert not result.ok
+
+
+def test_a_failed_kill_is_the_rounds_error_and_recovery_waits_for_the_killed_only():
+    nodes = FakeNodes(meet=3, fails={4241: "sh: 1: kill: No such process"})
+    ctx = _crash_ctx(("cassandra-0", "cassandra-2"), nodes=nodes)
+    result = crash_round(ctx, nodes, "cassandra")
+    assert result.error.startswith("the kill failed for cassandra-1: ")
+    assert result.kill_spread_ms == 7.0 and result.up_normal_at is not None  # the two killed came back
+
+
+def test_a_cluster_half_way_through_a_rollout_records_each_pods_mode():
+    assert crash_mod.cluster_mode({"cassandra-0": "batch", "cassandra-1": "batch", "cassandra-2": "batch"}) == "batch"
+    assert crash_mod.cluster_mode({"cassandra-1": "periodic (fsync every 10000ms)", "cassandra-0": "batch"}) == (
+        "cassandra-0 batch, cassandra-1 periodic (fsync every 10000ms)")
+
+
+@pytest.mark.parametrize("name", ["writer", "cassandra-3", "kind-worker2", "all"])
+def test_a_crash_takes_cassandra_or_one_of_its_pods_only(name):
+    message = (f"--crash '{name}': name 'cassandra' (every Cassandra JVM at once) or one pod (cassandra-0, "
+               "cassandra-1, cassandra-2)")
+    ctx = FakeCtx()
+    with pytest.raises(PreconditionError) as err:
+        play(ctx, faults.make("crash", name))
+    assert str(err.value) == message and err.value.exit_code == 2
+    with pytest.raises(PreconditionError) as err:
+        chaos.plan(crash=name)
+    assert str(err.value) == message
+    assert ctx.commands == []
+
+
+def test_a_dry_crash_prints_the_three_kills(capsys):
+    ctx = _crash_ctx(NODES, nodes=FakeNodes(meet=1))
+    chaos.run_round(Runner(ctx, dry=True), K, faults.make("crash", "cassandra"), 1, settings())
+    out = [line for line in capsys.readouterr().out.splitlines() if "kill -KILL" in line]
+    assert [line.split(" sh -c ")[0] for line in out] == [
+        "[dry-run] docker exec kind-worker", "[dry-run] docker exec kind-worker3", "[dry-run] docker exec kind-worker2"]
+    assert ctx.matching("kill -KILL") == []
+
+
+def test_the_kill_script_sleeps_until_the_instant_then_kills_and_says_when(tmp_path):
+    """The script as the kind nodes' sh (dash) runs it, on a real process: not before the instant, then dead."""
+    import subprocess
+    import time
+
+    victim = subprocess.Popen(["sleep", "60"])
+    at = time.time() + 0.5
+    try:
+        done = subprocess.run(["sh", "-c", crash_mod.kill_at_script(victim.pid, int(at * 1e9))],
+                              capture_output=True, text=True, timeout=10)
+        assert done.returncode == 0, done.stderr
+        killed = crash_mod.killed_at(done.stdout)
+        assert victim.wait(timeout=5) == -9  # SIGKILL
+        assert at <= killed < at + 0.3
+    finally:
+        victim.kill()
+    late = subprocess.run(["sh", "-c", crash_mod.kill_at_script(victim.pid, int((time.time() - 5) * 1e9))],
+                          capture_output=True, text=True, timeout=10)
+    assert late.returncode != 0  # already gone: the kill fails, and nothing is printed as an instant
+    with pytest.raises(ValueError, match="no kill instant"):
+        crash_mod.killed_at(late.stdout)
+
+
+def test_crash_rounds_are_planned_alone_and_without_down():
+    assert chaos.plan(crash="cassandra", rounds=2) == [("crash", "cassandra")] * 2
+    assert chaos.plan(crash="cassandra-2") == [("crash", "cassandra-2")]
+    with pytest.raises(PreconditionError, match=r"^--pod and --crash: give one target a run$"):
+        chaos.plan(pod="cassandra-1", crash="cassandra")
+    with pytest.raises(PreconditionError, match="^--down applies to --node, --partition and random partitions only$"):
+        chaos.plan(crash="cassandra", down=30)

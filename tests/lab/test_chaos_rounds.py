@@ -137,6 +137,24 @@ def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch)
     assert len(soak["rounds_table"]) == 6 and soak["rounds_table"][0]["fault"] == seen[0][0]
 
 
+def test_crash_rounds_name_the_commitlog_mode_in_the_table(project, monkeypatch, capsys):
+    from lab import plot
+
+    monkeypatch.setattr(plot, "plot_beside", lambda path: None)
+    lab = make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")]), chaos={"sample_every": 0.01, "settle": 0})
+
+    def fake_round(runner, kube, fault, number, settings, **kw):
+        return chaos.RoundResult(round=number, pod=fault.name, target=fault.target, force=False, deleted_at=0.0,
+                                 fault=fault.kind, recovery_s=30.0, commitlog_sync="batch", kill_spread_ms=4.0,
+                                 verify=[{"topic": "test", "missing": 0, "rows": 100}])
+
+    chaos.run_rounds(lab, crash="cassandra", rounds=1, interval=0, run_round=fake_round)
+    out = capsys.readouterr().out
+    assert "Chaos: crash of every Cassandra JVM, 1 round(s), topic test, commitlog_sync batch" in out
+    [record] = [json.loads(p.read_text()) for p in (project / "artifacts/chaos").glob("*-round1.json")]
+    assert (record["fault"], record["commitlog_sync"], record["kill_spread_ms"]) == ("crash", "batch", 4.0)
+
+
 def test_rounds_refuse_a_foreign_context(project):
     lab = make_lab(project, FakeCtx(), context="prod")
     with pytest.raises(PreconditionError, match="refusing to delete pods in kube context 'prod'"):

@@ -80,8 +80,12 @@ def test_a_foreign_context_is_not_kind():
     ({"storage_class": "Fast SSD"}, "lab.storage_class 'Fast SSD' is not a StorageClass name"),
     ({"cassandra": {"auth": "maybe"}}, "lab.cassandra.auth is 'maybe'; use on or off"),
     ({"writer": {"probes": "grpc"}}, "lab.writer.probes is 'grpc'; use one of auto, http, none"),
+    ({"cassandra": {"commitlog_sync": "fsync"}},
+     "lab.cassandra.commitlog_sync is 'fsync'; use one of periodic, group, batch (Cassandra's default: periodic)"),
+    ({"cassandra": {"commitlog": "batch"}}, "unknown key lab.cassandra.commitlog"),
 ], ids=["topic", "consistency", "verify-any", "source", "typo", "cluster", "mode", "resume", "robust-empty-topic",
-        "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class", "auth", "probes"])
+        "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class", "auth", "probes",
+        "commitlog-sync", "commitlog-typo"])
 def test_bad_values_fail_with_one_line(raw, message):
     with pytest.raises(PreconditionError) as err:
         LabConfig.from_mapping(raw)
@@ -101,6 +105,23 @@ def test_resume_from_the_environment_means_what_it_says(text, expected, monkeypa
     config = Config(defaults=tasks.ns.configuration())
     config.load_shell_env()
     assert LabConfig.from_mapping(config.lab).writer_resume is expected
+
+
+@pytest.mark.parametrize("text, expected", [("batch", "batch"), ("Group", "group"), ("periodic", "periodic")])
+def test_commitlog_sync_from_the_environment(text, expected, monkeypatch):
+    """INVOKE_LAB_CASSANDRA_COMMITLOG_SYNC reaches lab.cassandra.commitlog_sync (how the e2e redeploys in batch)."""
+    from invoke import Config
+
+    import tasks
+    monkeypatch.setenv("INVOKE_LAB_CASSANDRA_COMMITLOG_SYNC", text)
+    config = Config(defaults=tasks.ns.configuration())
+    config.load_shell_env()
+    assert LabConfig.from_mapping(config.lab).commitlog_sync == expected
+
+
+def test_commitlog_sync_defaults_to_cassandras_periodic():
+    assert LabConfig.from_mapping({}).commitlog_sync == "periodic"
+    assert LabConfig.from_mapping({"cassandra": {"commitlog_sync": "batch"}}).commitlog_sync == "batch"
 
 
 def test_writer_mode_and_resume():

@@ -350,3 +350,42 @@ def test_network_policies_admit_cql_from_the_writer_and_cassandra_only_and_deny_
     assert writer["spec"]["ingress"] == [{"ports": [{"port": http, "protocol": "TCP"}]}]
     assert all(matches(writer["spec"]["podSelector"]["matchLabels"], labels) for labels in writer_pods)
     assert not matches(writer["spec"]["podSelector"]["matchLabels"], cassandra_pod)
+
+
+def _jvm_opts(docs):
+    return env_of(manifests.containers(manifests.find(docs, "StatefulSet"))[0])["JVM_OPTS"].split()
+
+
+def test_the_checked_in_cassandra_runs_cassandras_default_commitlog_sync():
+    """`kubectl apply -f cassandra.yml` starts periodic with Cassandra's 10 s, said once in JVM_OPTS; rendering
+    the default changes nothing, so a plain deploy leaves the running pods alone."""
+    jvm = env_of(C_CASS)["JVM_OPTS"].split()
+    assert [f for f in jvm if "commitlog" in f] == ["-Dcassandra.settings.commitlog_sync=periodic",
+                                                   "-Dcassandra.settings.commitlog_sync_period=10000ms"]
+    assert manifests.with_commitlog_sync(CASS, names.CASSANDRA_CONTAINER, "periodic") == CASS
+
+
+@pytest.mark.parametrize("mode, flags", [
+    ("group", ["-Dcassandra.settings.commitlog_sync=group", "-Dcassandra.settings.commitlog_sync_group_window=15ms",
+               "-Dcassandra.settings.commitlog_sync_period=0ms"]),
+    ("batch", ["-Dcassandra.settings.commitlog_sync=batch", "-Dcassandra.settings.commitlog_sync_period=0ms"]),
+])
+def test_commitlog_sync_is_rendered_into_the_cassandra_containers_jvm_opts(mode, flags):
+    """group and batch refuse to start with a period set (both images' cassandra.yaml set 10000ms): 0ms; the other
+    flags stay as they were, in order, and nothing else in the manifests changes."""
+    rendered = manifests.with_commitlog_sync(CASS, names.CASSANDRA_CONTAINER, mode)
+    jvm = _jvm_opts(rendered)
+    assert [f for f in jvm if "commitlog" in f] == flags
+    assert [f for f in jvm if "commitlog" not in f] == [f for f in _jvm_opts(CASS) if "commitlog" not in f]
+    assert manifests.with_commitlog_sync(rendered, names.CASSANDRA_CONTAINER, "periodic") == CASS
+    init = manifests.containers(manifests.find(rendered, "StatefulSet"), init=True)[0]
+    assert "JVM_OPTS" not in env_of(init)
+
+
+def test_commitlog_flags_allow_the_overrides_they_need():
+    """Cassandra ignores -Dcassandra.settings.* without allow_system_properties: a manifest without it gets it."""
+    from lab import commitlog
+
+    assert commitlog.jvm_opts("-Xss256k", "batch").split() == [
+        "-Dcassandra.config.allow_system_properties=true", "-Xss256k", "-Dcassandra.settings.commitlog_sync=batch",
+        "-Dcassandra.settings.commitlog_sync_period=0ms"]

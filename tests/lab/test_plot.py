@@ -77,6 +77,7 @@ def test_a_timed_fault_marks_its_end_between_the_start_and_ready(tmp_path):
 
 def test_fault_labels():
     assert plot.fault_label({"pod": "cassandra-1"}) == "delete cassandra-1"
+    assert plot.fault_label({"fault": "crash", "pod": "cassandra-0,cassandra-1"}) == "SIGKILL cassandra-0,cassandra-1"
     assert plot.fault_label({"fault": "node", "pod": "kind-worker2", "down_s": 30}) == "stop kind-worker2 for 30 s"
     assert plot.fault_label({"fault": "partition", "pod": "cassandra-0", "down_s": 20.0}) == (
         "cut off cassandra-0 for 20 s")

@@ -229,6 +229,16 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
     assert (container["image"], env["TOPIC"], env["CONSISTENCY"]) == ("lab/writer:0123456789ab", "orders", "ALL")
 
 
+def test_deploy_renders_the_configured_commitlog_sync_into_every_cassandra_pod(project):
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    workflow.deploy(make_lab(project, _deploy_ctx(), cassandra={"commitlog_sync": "batch"}), what="cassandra")
+    docs = list(yaml.safe_load_all((project / ".cache/lab/rendered/cassandra.yml").read_text()))
+    [sts] = [d for d in docs if d and d["kind"] == "StatefulSet"]
+    env = {e["name"]: e.get("value") for e in sts["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert [f for f in env["JVM_OPTS"].split() if "commitlog" in f] == [
+        "-Dcassandra.settings.commitlog_sync=batch", "-Dcassandra.settings.commitlog_sync_period=0ms"]
+
+
 def _writer_doc(project):
     return next(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))["spec"]["template"][
         "spec"

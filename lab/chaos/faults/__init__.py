@@ -9,7 +9,7 @@ A new kind of fault is a module here with a ``Fault`` subclass (lab.chaos.faults
 ``@register("name")`` on it, plus its import below: importing a fault's module registers it.
 """
 
-from lab.chaos.faults import allpods, node, partition, pod  # registers each kind in FAULTS
+from lab.chaos.faults import allpods, crash, node, partition, pod  # registers each kind in FAULTS
 from lab.chaos.faults.base import FAULTS, Fault, make, register
 
-__all__ = ["FAULTS", "Fault", "allpods", "make", "node", "partition", "pod", "register"]
+__all__ = ["FAULTS", "Fault", "allpods", "crash", "make", "node", "partition", "pod", "register"]

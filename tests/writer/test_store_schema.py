@@ -8,6 +8,7 @@ from cassandra.cluster import NoHostAvailable
 
 from writer.config import load
 from writer.errors import permanent_cause
+from writer.seeds import Resolution
 from writer.store import CassandraStore, _Connection
 
 KS = "ece573"
@@ -43,7 +44,8 @@ def _store(tables: set[str] | None, prepare_error: Exception | None,
 
     cluster = SimpleNamespace(metadata=metadata, refresh_schema_metadata=refresh_schema_metadata,
                               control_connection=SimpleNamespace(wait_for_schema_agreement=lambda wait_time: True))
-    conn = _Connection(cluster, SimpleNamespace(prepare=prepare, execute=execute))
+    conn = _Connection(cluster, SimpleNamespace(prepare=prepare, execute=execute),
+                       Resolution((("10.0.0.5", 9042),), ()))
     store = CassandraStore(load({"TOPIC": "test", "CASSANDRA_SEEDS": "cassandra"}))
     store._conn = conn
     store.sent = sent

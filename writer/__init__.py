@@ -12,20 +12,29 @@ Run it as ``python -m writer`` (the image's entrypoint). Its environment (valida
     WRITER_IN_FLIGHT            concurrent writes (128);  WRITER_BATCH_SIZE rows per batch (32; 1 = plain INSERTs)
     WRITER_RATE                 seqs per second cap (default none; capped, one batch every 50 ms)
     LOG_EVERY                   progress line interval (1000)
-    HTTP_PORT                   /healthz /readyz /metrics (8080; 0 disables)
+    HTTP_PORT                   /healthz /readyz /metrics /acks (8080; 0 disables)
     WRITER_CHECKPOINT_INTERVAL, WRITER_REQUEST_TIMEOUT, WRITER_CONNECT_TIMEOUT, WRITER_MAX_BACKOFF,
     WRITER_STOP_TIMEOUT         seconds (0.2, 5, 5, 1, 8)
-    WRITER_RESOLVE_AFTER        seconds with no successful write before the seeds are resolved again and the
-                                session rebuilt (60): pods that all came back with new IPs are found
+    WRITER_RESOLVE_AFTER        seconds with no successful write before the session is rebuilt whatever the
+                                seeds resolve to (60); during an outage they are resolved every 2 s anyway,
+                                and a new address (every pod back with a new IP) rebuilds it at once
     WRITER_UNHEALTHY_AFTER      seconds more without progress before /healthz answers 503 with the reason (120)
     WRITER_MODE                 robust (default) or seed: the assignment's naive Go writer (writer.seed)
     WRITER_RESUME               seed mode only: true reads last_seq first (section V's fix); robust always resumes
 
 Every number is bounded, and an unknown WRITER_* name is refused with the list of known ones.
 
+Each row's value is ``writer.values.value_for(topic, seq)``, a pure function of the key: a re-send after a
+timeout, a re-write after a restart or a second pod writing the topic all write the same row, and anyone can
+check the stored values. (WRITER_MODE=seed keeps the assignment's random values: that is its lesson.)
+The driver holds at most 2 x WRITER_IN_FLIGHT + 2 writes (writer.loop.max_outstanding), and new seqs wait
+while they would run more than 4 x WRITER_IN_FLIGHT units above the acknowledged prefix. HTTP_PORT also serves
+/acks: the wall-clock time of every advance of the acknowledged prefix (writer.acks).
+
 Modules: config (environment), errors (permanent vs transient), seeds (resolving CASSANDRA_SEEDS), store
-(Cassandra session, schema, async writes), watermark (the contiguous watermark), latency (p99 for the
-speculative delay), loop (pipelined writes, retries, checkpoints, rebuilds), metrics + http (probes and
-Prometheus), log (the Go writer's log format), seed (WRITER_MODE=seed). This package never imports the lab's
-tasks or the ``lab`` library: the image ships only this folder.
+(Cassandra session, schema, async writes), values (the value of a seq), watermark (the contiguous watermark),
+acks (when it advanced), latency (p99 for the speculative delay), loop (pipelined writes, retries,
+checkpoints, rebuilds), metrics + http (probes, Prometheus, /acks), log (the Go writer's log format), seed
+(WRITER_MODE=seed). This package never imports the lab's tasks or the ``lab`` library: the image ships only
+this folder.
 """

@@ -191,7 +191,7 @@ class WriteLoop:
         self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
         self._rebuild_first: float | None = None  # first rebuild attempt of this outage
         self._resolve_next: float | None = None  # next DNS check of the seeds, during an outage
-        self._rebuild_failed_logged = float("-inf")
+        self._rebuild_failed_logged = self._moved_logged = float("-inf")
         self._unhealthy_logged = False
         self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
         self._newest_acked = float("-inf")  # issue time of the newest write acknowledged so far
@@ -509,8 +509,11 @@ class WriteLoop:
                     return
                 if where is None:
                     return
-                log.warning("%s: no write succeeded for %.1f s and the seeds now resolve to new addresses (%s); "
-                            "rebuilding the session", self.topic, down, where)
+                # Pods listed by DNS before their CQL port opens fail each rebuild: one line per 10 s, not per try.
+                if self.clock() - self._moved_logged >= _STILL_DOWN_EVERY:
+                    self._moved_logged = self.clock()
+                    log.warning("%s: no write succeeded for %.1f s and the seeds now resolve to new addresses (%s); "
+                                "rebuilding the session", self.topic, down, where)
             else:
                 log.warning("%s: no write succeeded for %.1f s (%s); re-resolving the seeds and rebuilding the "
                             "session", self.topic, down, self._last_error)

@@ -18,8 +18,9 @@ alive (``late_window``): if it answers later, that late success acknowledges its
 
 Bounded work. WRITER_IN_FLIGHT bounds the writes the loop waits for, and a first attempt it stopped waiting
 for still counts against the driver's budget until the driver answers it: the driver never holds more than
-``max_outstanding(in_flight)`` = 2 x WRITER_IN_FLIGHT + 2 writes (row writes and checkpoints), so at most
-twice that in requests, each write having at most one speculative copy. And no new seq goes out more than
+``max_outstanding(in_flight)`` = 2 x WRITER_IN_FLIGHT + 2 unanswered writes (row writes and checkpoints), so
+at most twice that in requests, each write having at most one speculative copy (when a write is answered
+through one attempt, the other is left to its connection's own timeout). And no new seq goes out more than
 WINDOW_UNITS x WRITER_IN_FLIGHT units above the watermark, so a hole (one write that never lands) holds new
 seqs instead of growing the acknowledged ranges waiting above it, and bounds what a restart re-writes.
 
@@ -157,7 +158,6 @@ class WriteLoop:
         self.in_flight = 0  # units the loop waits for (issued, not settled)
         self.outstanding = 0  # writes the driver holds (issued, not answered): rows and checkpoints
         self.outstanding_max = 0
-        self.max_outstanding = max_outstanding(config.in_flight)
         self.window = WINDOW_UNITS * config.in_flight * self.unit_size  # seqs above the watermark, at most
         self.late_window = late_window(config)
         self.rows_written = 0

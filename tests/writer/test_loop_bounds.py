@@ -10,8 +10,11 @@ import logging
 import threading
 import time
 
+from prometheus_client import generate_latest
+
 from writer.config import Config
 from writer.loop import OUTSTANDING_FACTOR, WINDOW_UNITS, WriteLoop, max_outstanding
+from writer.metrics import WriterMetrics
 
 
 def config(**kw):
@@ -80,6 +83,8 @@ def test_slow_writes_re_sent_after_the_timeout_keep_the_driver_within_its_budget
     slow_until = time.monotonic() + 1.5
     store = DriverLike(lambda seq: 0.4 if time.monotonic() < slow_until else 0.002)
     loop = WriteLoop(store, config(max_seqs=3000), start=0)
+    metrics = WriterMetrics("t")
+    metrics.attach(loop)
     began = time.monotonic()
     assert loop.run() == 3000  # and writing went on after the slow period
     assert time.monotonic() - began < 20
@@ -88,6 +93,10 @@ def test_slow_writes_re_sent_after_the_timeout_keep_the_driver_within_its_budget
     assert store.peak <= budget, f"the driver held {store.peak} writes; budget {budget}"
     assert store.peak >= loop.config.in_flight + 1  # expired attempts did count, up to the budget
     assert loop.outstanding_max <= max_outstanding(loop.config.in_flight)
+    scraped = generate_latest(metrics.registry).decode()
+    assert f'writer_requests_outstanding_peak{{topic="t"}} {float(loop.outstanding_max)}' in scraped
+    assert 'writer_requests_outstanding{topic="t"} 0.0' in scraped  # all answered at the end
+    assert store.peak <= loop.outstanding_max  # what the driver held is what the metric reports, or less
     assert store.rows >= set(range(1, 3001)) and loop.rows_written == 3000
     assert store.last_seq_writes[-1] == 3000
 

@@ -171,17 +171,20 @@ def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or
         for node in cluster.nodes:  # ... and all come back together, each at a new address
             node.container.get_wrapped_container().start()
         answered = _first_cql_answers(new_ips, timeout=300)
-        quorum_at, cql_at = sorted(answered.values())[len(new_ips) // 2], max(answered.values())
+        # A replica takes writes (through gossip) before its own CQL port opens: a QUORUM write needs one node
+        # answering CQL and two alive, so the writer may write again before a QUORUM answers CQL.
+        first_at, quorum_at, cql_at = (sorted(answered.values())[i] for i in (0, len(new_ips) // 2, -1))
         cluster.wait_all_up(300)
 
         rebuilt_at, rebuilt = _wait_log(runner, name, rf"{topic}: session rebuilt \(seeds {SERVICE} -> (.*)\)", 180,
                                         after=killed_at)
         over_at, over = _wait_log(runner, name, rf"{topic}: outage over after ([\d.]+) s", 180, after=killed_at)
         resumed_at, resumed = _wait_log(runner, name, rf"{topic}: inserted rows to seq (\d+)$", 60, after=over_at)
-        print(f"nodes killed, re-addressed {old_ips} -> {new_ips}; CQL back on a QUORUM {quorum_at - killed_at:.1f} s "
-              f"and on all {cql_at - killed_at:.1f} s after the kill; the writer's outage {over.group(1)} s; its "
-              f"first acknowledged write {over_at - quorum_at:+.1f} s after a QUORUM answered CQL, "
-              f"{over_at - cql_at:+.1f} s after all did (rebuilt with {rebuilt.group(1)}; instants "
+        print(f"nodes killed, re-addressed {old_ips} -> {new_ips}; CQL back on one node {first_at - killed_at:.1f} s, "
+              f"on a QUORUM {quorum_at - killed_at:.1f} s and on all {cql_at - killed_at:.1f} s after the kill; the "
+              f"writer's outage {over.group(1)} s; its first acknowledged write {over_at - first_at:+.1f} s after "
+              f"one node answered CQL, {over_at - quorum_at:+.1f} s after a QUORUM, {over_at - cql_at:+.1f} s after "
+              f"all (rebuilt with {rebuilt.group(1)}; instants first_cql_at={first_at:.3f} "
               f"quorum_cql_at={quorum_at:.3f} first_ack_at={over_at:.3f})")
         assert over_at - cql_at <= RESUME_WITHIN, f"wrote again {over_at - cql_at:.1f} s after every node answered CQL"
         assert any(ip in rebuilt.group(1) for ip in new_ips), rebuilt.group(0)  # it followed the name...

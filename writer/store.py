@@ -109,6 +109,7 @@ class CassandraStore:
         self.config = config
         self.tracker = tracker or LatencyTracker()
         self._conn: _Connection | None = None
+        self._local_dc: str | None = None  # the DC the session was opened for
         self._schema_ready = False
         self._lock = threading.Lock()
 
@@ -137,7 +138,9 @@ class CassandraStore:
         resolution = seeds_mod.resolve(config.seeds)
         for failed in resolution.failed:
             log.warning("seed %s does not resolve; trying the others", failed)
-        local_dc = config.local_dc or discover_local_dc(config, resolution.points)
+        # A rebuild keeps the data center found the first time: pods move, their DC does not, and asking costs a
+        # whole extra connection while the writer is down.
+        local_dc = config.local_dc or self._local_dc or discover_local_dc(config, resolution.points)
         profile = ExecutionProfile(
             # Shuffled replicas: otherwise every write of our one partition goes to the same first replica.
             load_balancing_policy=TokenAwarePolicy(DCAwareRoundRobinPolicy(local_dc=local_dc), shuffle_replicas=True),
@@ -168,6 +171,7 @@ class CassandraStore:
         except BaseException:
             cluster.shutdown()
             raise
+        self._local_dc = local_dc
         conn = _Connection(cluster, session, resolution)
         if self._schema_ready:
             try:

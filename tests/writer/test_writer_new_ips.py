@@ -186,6 +186,9 @@ def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or
               f"one node answered CQL, {over_at - quorum_at:+.1f} s after a QUORUM, {over_at - cql_at:+.1f} s after "
               f"all (rebuilt with {rebuilt.group(1)}; instants first_cql_at={first_at:.3f} "
               f"quorum_cql_at={quorum_at:.3f} first_ack_at={over_at:.3f})")
+        for moment, text in _logs(runner, name):  # what the writer did meanwhile, on the same clock
+            if killed_at <= moment <= over_at + 1 and "inserted rows" not in text:
+                print(f"  {moment - killed_at:+7.2f} s  {text[:200]}")
         assert over_at - cql_at <= RESUME_WITHIN, f"wrote again {over_at - cql_at:.1f} s after every node answered CQL"
         assert any(ip in rebuilt.group(1) for ip in new_ips), rebuilt.group(0)  # it followed the name...
         assert not any(ip in rebuilt.group(1) for ip in old_ips), rebuilt.group(0)  # ... not the old addresses

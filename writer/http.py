@@ -1,5 +1,6 @@
 """HTTP probes and metrics: /healthz (startup within its budget, then the loop alive and able to make
-progress), /readyz (the loop runs and its writes succeed; 503 with the reason otherwise), /metrics.
+progress), /readyz (the loop runs and its writes succeed; 503 with the reason otherwise), /metrics, and /acks
+(the acknowledgement record, writer.acks: ``GET /acks?since=<epoch seconds>``, JSON).
 
 Standard library only, and cheap to keep up against idle or slow clients:
 
@@ -13,11 +14,13 @@ Standard library only, and cheap to keep up against idle or slow clients:
 
 from __future__ import annotations
 
+import json
 import selectors
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler
+from urllib.parse import parse_qs, urlsplit
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -40,8 +43,9 @@ class Probes:
     and health decide.
     """
 
-    def __init__(self, registry, *, startup_budget: float = float("inf"), clock=time.monotonic):
+    def __init__(self, registry, acks=None, *, startup_budget: float = float("inf"), clock=time.monotonic):
         self.registry = registry
+        self.acks = acks  # writer.acks.AckLog served on /acks (404 without one)
         self.clock = clock
         self.started_at = clock()
         self.startup_budget = startup_budget
@@ -84,7 +88,9 @@ def _handler(probes: Probes):
 
         def do_GET(self):  # noqa: N802 - the http.server API
             path = self.path.split("?", 1)[0]
-            if path == "/metrics":
+            if path == "/acks" and probes.acks is not None:
+                self._acks()
+            elif path == "/metrics":
                 self._send(200, generate_latest(probes.registry), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
                 ok, reason = probes.status()
@@ -94,6 +100,19 @@ def _handler(probes: Probes):
                 self._send(200 if ok else 503, b"ready\n" if ok else f"not ready: {reason}\n".encode())
             else:
                 self._send(404, b"not found\n")
+
+        def _acks(self):
+            query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+            since = None
+            try:
+                if "since" in query:
+                    since = float(query["since"][-1])
+                body = probes.acks.snapshot(since)
+            except ValueError:
+                text = query["since"][-1][:40]
+                self._send(400, f"since must be epoch seconds (a finite number), got {text!r}\n".encode())
+                return
+            self._send(200, json.dumps(body, separators=(",", ":")).encode(), "application/json")
 
         def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8"):
             self.send_response(code)

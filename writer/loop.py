@@ -13,10 +13,24 @@ one replica's timeout): the unit is re-sent at once and new seqs keep flowing. A
 capped exponential backoff and jitter, until one write issued during the outage succeeds.
 
 A write unanswered after WRITER_REQUEST_TIMEOUT counts as failed and is re-sent, but its first attempt stays
-alive (store.late_window): if it answers later, that late success acknowledges its rows. A permanent error
-(writer.errors) stops the loop; ``fatal`` holds the one line to print. An outage longer than
-WRITER_RESOLVE_AFTER makes the loop ask the store to re-resolve its seeds and rebuild its session; still no
-progress WRITER_UNHEALTHY_AFTER later turns ``health()`` red, so Kubernetes restarts the pod.
+alive (``late_window``): if it answers later, that late success acknowledges its rows. A permanent error
+(writer.errors) stops the loop; ``fatal`` holds the one line to print.
+
+Bounded work. WRITER_IN_FLIGHT bounds the writes the loop waits for, and a first attempt it stopped waiting
+for still counts against the driver's budget until the driver answers it: the driver never holds more than
+``max_outstanding(in_flight)`` = 2 x WRITER_IN_FLIGHT + 2 unanswered writes (row writes and checkpoints), so
+at most twice that in requests, each write having at most one speculative copy (when a write is answered
+through one attempt, the other is left to its connection's own timeout). And no new seq goes out more than
+WINDOW_UNITS x WRITER_IN_FLIGHT units above the watermark, so a hole (one write that never lands) holds new
+seqs instead of growing the acknowledged ranges waiting above it, and bounds what a restart re-writes.
+
+Back within seconds. During an outage the loop asks the store every RESOLVE_EVERY seconds whether the seeds
+now resolve to an address its session does not know (``store.moved``: a DNS lookup), and rebuilds the session
+as soon as they do (every Cassandra pod back at a new address). An outage longer than WRITER_RESOLVE_AFTER
+rebuilds it anyway (same addresses, a session wedged some other way); still no progress
+WRITER_UNHEALTHY_AFTER later turns ``health()`` red, so Kubernetes restarts the pod.
+
+Every advance of the watermark is recorded with its wall-clock time in ``acks`` (writer.acks, served on /acks).
 
 One module, longer than the others, on purpose: the watermark, the retry heap, the in-flight units and the
 outage and rebuild timers are one state shared under one lock by the main thread and the driver's callbacks,
@@ -34,6 +48,7 @@ from collections import Counter, deque
 from collections.abc import Callable
 
 from writer import errors
+from writer.acks import AckLog
 from writer.config import MAX_SEQ, Config
 from writer.watermark import Watermark
 
@@ -52,23 +67,62 @@ _STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long
 _PROBES = 3
 #: After a failed rebuild (DNS not answering yet, no node up yet), try again this often.
 _REBUILD_RETRY = 5.0
+#: Seconds between DNS checks of the seeds during an outage (``store.moved``): a lookup, cheap.
+RESOLVE_EVERY = 2.0
+#: Row writes the driver may hold, as a multiple of WRITER_IN_FLIGHT: those the loop waits for, plus as many
+#: first attempts it stopped waiting for (re-sent after WRITER_REQUEST_TIMEOUT, alive for the late window).
+OUTSTANDING_FACTOR = 2
+#: Checkpoints (last_seq writes) the driver may hold at once: one awaited, one unanswered past its timeout.
+CHECKPOINTS_ALIVE = 2
+#: New seqs wait while the next unit would end more than this many units (x WRITER_IN_FLIGHT) above the
+#: watermark: what waits above a hole, and what a restart re-writes, stays under 4 x in_flight x batch rows.
+WINDOW_UNITS = 4
+#: The driver answers every request within the late window; one not answered this much later is no longer
+#: counted as held (a safety net: a future the driver dropped must not shrink the budget forever).
+_LATE_GRACE = 5.0
+
+
+def late_window(config: Config) -> float:
+    """How long the driver keeps a write's future after the loop stopped waiting for it (request_timeout).
+
+    The loop re-sends a write after WRITER_REQUEST_TIMEOUT, but the first attempt may still land and answer:
+    that late answer counts as an acknowledgement. Without it, a timeout shorter than the real latency would
+    fail every write while every write lands, and the writer would livelock. (The store sets it as the
+    driver's request timeout.)
+    """
+    return min(300.0, max(10 * config.request_timeout, config.request_timeout + 10.0))
+
+
+def max_outstanding(in_flight: int) -> int:
+    """The most writes (rows and checkpoints) the driver holds at once; requests are at most twice this."""
+    return OUTSTANDING_FACTOR * in_flight + CHECKPOINTS_ALIVE
 
 
 class NoAnswer(TimeoutError):
     """A write unanswered after WRITER_REQUEST_TIMEOUT: re-sent, and still counted if it answers later."""
 
 
-class _Unit:
+class _Sent:
+    """A write handed to the driver at ``issued``; ``answered`` once the driver completed it (or gave up)."""
+
+    __slots__ = ("issued", "answered")
+
+    def __init__(self, issued: float):
+        self.issued, self.answered = issued, False
+
+
+class _Unit(_Sent):
     """One write in flight: seqs first..last, issued at ``issued``. ``settled`` makes completion idempotent:
     with speculative execution the driver can complete one future twice (its ``_set_final_result`` has no
     guard), and a second completion must not count a slot or a failure again. A success that arrives after
     the unit was settled as failed (its timeout passed, or a speculative attempt failed first) is a late
     success: its rows did land, so they are acknowledged then (once, see Watermark.covers)."""
 
-    __slots__ = ("first", "last", "issued", "settled")
+    __slots__ = ("first", "last", "settled")
 
     def __init__(self, first: int, last: int, issued: float):
-        self.first, self.last, self.issued, self.settled = first, last, issued, False
+        super().__init__(issued)
+        self.first, self.last, self.settled = first, last, False
 
 
 def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], float] = random.random) -> float:
@@ -85,7 +139,7 @@ class WriteLoop:
 
     def __init__(self, store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
-                 observe_latency: Callable[[float], None] | None = None):
+                 observe_latency: Callable[[float], None] | None = None, acks: AckLog | None = None):
         self.store = store
         self.config = config
         self.topic = config.topic
@@ -93,13 +147,19 @@ class WriteLoop:
         self.observe_latency = observe_latency or (lambda seconds: None)
         self.start = start
         self.watermark = Watermark(start)
+        self.acks = acks if acks is not None else AckLog(config.topic)
+        self.acks.record(start)  # the level the loop starts from: the first entry of the record
         self.stored = start  # highest last_seq known to be written
         self.next_seq = start + 1
         # The seq column is a CQL int: the topic ends at MAX_SEQ whatever WRITER_MAX_SEQS says.
         self.end_seq = min(MAX_SEQ, start + config.max_seqs) if config.max_seqs is not None else MAX_SEQ
         self.unit_size = config.batch_size if config.rate is None else max(1, min(
             config.batch_size, int(config.rate * _RATE_BATCH_EVERY)))
-        self.in_flight = 0
+        self.in_flight = 0  # units the loop waits for (issued, not settled)
+        self.outstanding = 0  # writes the driver holds (issued, not answered): rows and checkpoints
+        self.outstanding_max = 0
+        self.window = WINDOW_UNITS * config.in_flight * self.unit_size  # seqs above the watermark, at most
+        self.late_window = late_window(config)
         self.rows_written = 0
         self.retries = 0
         self.late_acks = 0  # writes acknowledged after they had been counted as failed
@@ -124,10 +184,15 @@ class WriteLoop:
         self._checkpoint_busy = False
         self._checkpoint_at = -1e9
         self._issued: deque[_Unit] = deque()  # units in issue order, for the request timeout
+        self._late: dict[_Unit, None] = {}  # expired units the driver still holds, oldest first
+        self._checkpoints: dict[_Sent, None] = {}  # checkpoints the driver holds, oldest first
+        self._held_logged = float("-inf")
         self._issued_in_outage = 0  # probes of the current outage still unsettled
         self._rebuilding = False
         self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
         self._rebuild_first: float | None = None  # first rebuild attempt of this outage
+        self._resolve_next: float | None = None  # next DNS check of the seeds, during an outage
+        self._rebuild_failed_logged = self._moved_logged = float("-inf")
         self._unhealthy_logged = False
         self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
         self._newest_acked = float("-inf")  # issue time of the newest write acknowledged so far
@@ -150,6 +215,7 @@ class WriteLoop:
             self._checkpoint(now)
             self._log_progress()
             self._log_still_down(now)
+            self._log_held(now)
             self.sleep(_TICK)
         self._drain()
         self._log_progress()
@@ -228,18 +294,28 @@ class WriteLoop:
             self._checkpoint_busy = False  # unanswered: send a newer one (a late answer only raises `stored`)
         if seq <= self.stored or self._checkpoint_busy or now - self._checkpoint_at < self.config.checkpoint_interval:
             return
+        sent = _Sent(now)
+        with self._lock:
+            if len(self._checkpoints) >= CHECKPOINTS_ALIVE:  # the driver still holds the older ones
+                return
+            self._hold_locked(sent)
+            self._checkpoints[sent] = None
         self._checkpoint_busy, self._checkpoint_at = True, now
         try:
-            self.store.submit_last_seq(seq, self._on_checkpoint, self._on_checkpoint_failed, seq)
+            self.store.submit_last_seq(seq, self._on_checkpoint, self._on_checkpoint_failed, seq, sent)
         except Exception as exc:  # noqa: BLE001 - the driver may raise synchronously (session closing)
-            self._on_checkpoint_failed(exc, seq)
+            self._on_checkpoint_failed(exc, seq, sent)
 
-    def _on_checkpoint(self, _result, seq: int) -> None:
+    def _on_checkpoint(self, _result, seq: int, sent: _Sent) -> None:
+        with self._lock:
+            self._release_locked(sent)
         self.stored = max(self.stored, seq)
         self._checkpoint_busy = False
 
-    def _on_checkpoint_failed(self, exc: BaseException, seq: int) -> None:
+    def _on_checkpoint_failed(self, exc: BaseException, seq: int, sent: _Sent) -> None:
         # Harmless: the next checkpoint carries a newer watermark; a restart re-writes a few more rows.
+        with self._lock:
+            self._release_locked(sent)
         self.errors[f"checkpoint:{type(exc).__name__}"] += 1
         self._checkpoint_busy = False
         self._check_permanent(exc, "storing last_seq")
@@ -268,6 +344,16 @@ class WriteLoop:
         while self.watermark.value >= self._next_log:
             log.info("%s: inserted rows to seq %d", self.topic, self._next_log)
             self._next_log += self.config.log_every
+
+    def _log_held(self, now: float) -> None:
+        """One line per 10 s while new seqs wait for the watermark (a hole below WINDOW_UNITS x in_flight units)."""
+        if self.outage_since is not None or now - self._held_logged < _STILL_DOWN_EVERY:
+            return
+        above = self.next_seq - 1 - self.watermark.value
+        if above + self.unit_size > self.window and self.next_seq <= self.end_seq:
+            self._held_logged = now
+            log.warning("%s: holding new seqs: %d seqs written above the watermark, waiting for seq %d (at most "
+                        "%d above it)", self.topic, above, self.watermark.value + 1, self.window)
 
     def _log_still_down(self, now: float) -> None:
         since = self.outage_since
@@ -301,7 +387,8 @@ class WriteLoop:
     def _claim(self) -> _Unit | None:
         """Under the lock: the next unit to write (a retry first), or None when none may go out now."""
         with self._lock:
-            if self.stop_requested or self.in_flight >= self.config.in_flight:
+            if (self.stop_requested or self.in_flight >= self.config.in_flight
+                    or self.outstanding >= OUTSTANDING_FACTOR * self.config.in_flight):
                 return None
             now = self.clock()
             if self._retry:
@@ -323,18 +410,33 @@ class WriteLoop:
                 if self.end_seq is not None and first > self.end_seq:
                     return None
                 size = self.unit_size if self.end_seq is None else min(self.unit_size, self.end_seq - first + 1)
+                last = first + size - 1
+                if last - self.watermark.value > self.window:  # a hole below: hold new seqs (module docstring)
+                    return None
                 if self.config.rate is not None and not self._take_tokens(now, size):
                     return None
-                last = first + size - 1
                 self.next_seq = last + 1
             self.in_flight += 1
             if self.first_issue is None:
                 self.first_issue = now
             unit = _Unit(first, last, now)
+            self._hold_locked(unit)
             self._issued.append(unit)
             if self.outage_since is not None:
                 self._issued_in_outage += 1
             return unit
+
+    def _hold_locked(self, sent: _Sent) -> None:
+        self.outstanding += 1
+        self.outstanding_max = max(self.outstanding_max, self.outstanding)
+
+    def _release_locked(self, sent: _Sent) -> None:
+        """The driver answered ``sent`` (or is presumed to have dropped it): it no longer counts as held."""
+        if not sent.answered:
+            sent.answered = True
+            self.outstanding -= 1
+            self._late.pop(sent, None)
+            self._checkpoints.pop(sent, None)
 
     def _claim_locked_again(self) -> _Unit | None:
         """A skipped retry freed nothing; tell the caller's fill loop to look again (outside the lock)."""
@@ -358,16 +460,24 @@ class WriteLoop:
             self._on_failed(exc, unit)
 
     def _expire(self, now: float) -> None:
-        """Count writes unanswered after request_timeout as failed (they are re-sent; see _Unit)."""
+        """Count writes unanswered after request_timeout as failed (they are re-sent; see _Unit); they stay
+        held (``outstanding``) until the driver answers them. Past the late window (and a grace), anything the
+        driver has not answered is released: it cannot answer any more."""
         timeout, expired = self.config.request_timeout, []
+        gone = now - self.late_window - _LATE_GRACE
         with self._lock:
             issued = self._issued
             while issued and (issued[0].settled or now - issued[0].issued >= timeout):
                 unit = issued.popleft()
                 if not unit.settled:
                     expired.append(unit)
+                    if not unit.answered:
+                        self._late[unit] = None
+            for held in (self._late, self._checkpoints):
+                while held and (oldest := next(iter(held))).issued <= gone:
+                    self._release_locked(oldest)
         for unit in expired:
-            self._on_failed(NoAnswer(f"no answer within WRITER_REQUEST_TIMEOUT={timeout:g} s"), unit)
+            self._fail(NoAnswer(f"no answer within WRITER_REQUEST_TIMEOUT={timeout:g} s"), unit)
 
     def _check_permanent(self, exc: BaseException, doing: str) -> bool:
         """A permanent error stops the loop with its one line (retrying it would loop forever)."""
@@ -385,33 +495,58 @@ class WriteLoop:
     def _recover(self, now: float) -> None:
         since = self.outage_since
         if since is None:
-            self._rebuild_next = self._rebuild_first = None
+            self._rebuild_next = self._rebuild_first = self._resolve_next = None
             self._unhealthy_logged = False
             return
         if self._rebuild_next is None:
             self._rebuild_next = since + self.config.resolve_after
+            self._resolve_next = since + RESOLVE_EVERY
         ok, reason = self.health(now)
         if not ok and not self._unhealthy_logged:
             self._unhealthy_logged = True
             log.warning("%s; /healthz now reports unhealthy so that Kubernetes restarts this writer", reason)
         rebuild = getattr(self.store, "rebuild", None)
-        if rebuild is None or self._rebuilding or now < self._rebuild_next:
+        if rebuild is None or self._rebuilding:
             return
-        if self._rebuild_first is None:
-            self._rebuild_first = now
+        moved = getattr(self.store, "moved", None)
+        if now >= self._rebuild_next:
+            moved = None  # the slow fallback: rebuild whatever DNS says
+        elif moved is None or now < self._resolve_next:
+            return
         self._rebuilding = True
-        log.warning("%s: no write succeeded for %.1f s (%s); re-resolving the seeds and rebuilding the session",
-                    self.topic, now - since, self._last_error)
-        threading.Thread(target=self._rebuild, args=(rebuild,), name="rebuild", daemon=True).start()
+        threading.Thread(target=self._rebuild, args=(rebuild, moved, now - since), name="rebuild",
+                         daemon=True).start()
 
-    def _rebuild(self, rebuild: Callable[[], str]) -> None:
-        """On its own thread: connecting may take seconds, and the main thread must keep ticking."""
+    def _rebuild(self, rebuild: Callable[[], str], moved: Callable[[], str | None] | None, down: float) -> None:
+        """On its own thread: a DNS lookup or connecting may take seconds, and the main thread must keep ticking.
+        With ``moved``, rebuild only if the seeds resolve to an address the session does not know."""
         try:
+            if moved is not None:
+                self._resolve_next = self.clock() + RESOLVE_EVERY
+                try:
+                    where = moved()
+                except Exception as exc:  # noqa: BLE001 - a failed lookup is no news: the next one may answer
+                    log.debug("%s: resolving the seeds failed (%s)", self.topic, errors.describe(exc))
+                    return
+                if where is None:
+                    return
+                # Pods listed by DNS before their CQL port opens fail each rebuild: one line per 10 s, not per try.
+                if self.clock() - self._moved_logged >= _STILL_DOWN_EVERY:
+                    self._moved_logged = self.clock()
+                    log.warning("%s: no write succeeded for %.1f s and the seeds now resolve to new addresses (%s); "
+                                "rebuilding the session", self.topic, down, where)
+            else:
+                log.warning("%s: no write succeeded for %.1f s (%s); re-resolving the seeds and rebuilding the "
+                            "session", self.topic, down, self._last_error)
+            if self._rebuild_first is None:
+                self._rebuild_first = self.clock()
             summary = rebuild()
         except Exception as exc:  # noqa: BLE001 - no node answers yet: try again soon
             self._rebuild_next = self.clock() + min(_REBUILD_RETRY, self.config.resolve_after)
-            log.warning("%s: rebuilding the session failed (%s); trying again in %.0f s", self.topic,
-                        errors.describe(exc), min(_REBUILD_RETRY, self.config.resolve_after))
+            if self.clock() - self._rebuild_failed_logged >= _STILL_DOWN_EVERY:  # new pods refuse until CQL is up
+                self._rebuild_failed_logged = self.clock()
+                log.warning("%s: rebuilding the session failed (%s); trying again within %.0f s", self.topic,
+                            errors.describe(exc), min(_REBUILD_RETRY, self.config.resolve_after))
             self._check_permanent(exc, "rebuilding the session")
         else:
             self.rebuilds += 1
@@ -419,6 +554,10 @@ class WriteLoop:
             with self._lock:
                 self._retry_at = 0.0  # probe the new session at once
                 self._attempt = 0
+                # The old session's unanswered writes die with it (shut down just now): no longer held.
+                for held in (self._late, self._checkpoints):
+                    for sent in list(held):
+                        self._release_locked(sent)
             log.warning("%s: session rebuilt (seeds %s); retrying seq %d", self.topic, summary,
                         self.watermark.value + 1)
         finally:
@@ -442,10 +581,13 @@ class WriteLoop:
         ended = None
         first, last, issued = unit.first, unit.last, unit.issued
         with self._lock:
+            self._release_locked(unit)
             # Settled before: as a success (a second completion, ignored) or as a failure: a late success.
             late = not self._settle(unit)
             if not self.watermark.covers(first, last):
-                self.watermark.ack(first, last)
+                before = self.watermark.value
+                if self.watermark.ack(first, last) > before:
+                    self.acks.record(self.watermark.value)
                 self.rows_written += last - first + 1
                 self.late_acks += late
             elif late:
@@ -476,6 +618,12 @@ class WriteLoop:
                     self.topic, ended, self.retries, self.watermark.value + 1)
 
     def _on_failed(self, exc: BaseException, unit: _Unit) -> None:
+        """The driver's errback (or a synchronous error from it): the driver no longer holds the write."""
+        with self._lock:
+            self._release_locked(unit)
+        self._fail(exc, unit)
+
+    def _fail(self, exc: BaseException, unit: _Unit) -> None:
         now = self.clock()
         started = log_isolated = False
         first, last, issued = unit.first, unit.last, unit.issued

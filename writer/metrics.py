@@ -40,6 +40,11 @@ class WriterMetrics:
         watermark = GaugeMetricFamily("writer_watermark_seq", "Highest seq with every seq below it acknowledged",
                                       labels=["topic"])
         in_flight = GaugeMetricFamily("writer_in_flight", "Writes awaiting an answer", labels=["topic"])
+        outstanding = GaugeMetricFamily(
+            "writer_requests_outstanding", "Writes the driver holds: awaited, or re-sent after the request "
+            "timeout while the first attempt may still answer (each may have one speculative copy)", labels=["topic"])
+        peak = GaugeMetricFamily("writer_requests_outstanding_peak",
+                                 "Highest writer_requests_outstanding since the writer started", labels=["topic"])
         late = CounterMetricFamily("writer_late_acks", "Writes acknowledged after they had been counted as failed",
                                    labels=["topic"])
         rebuilds = CounterMetricFamily("writer_session_rebuilds", "Sessions rebuilt from re-resolved seeds",
@@ -52,6 +57,8 @@ class WriterMetrics:
             last_seq.add_metric([topic], loop.stored)
             watermark.add_metric([topic], loop.watermark.value)
             in_flight.add_metric([topic], loop.in_flight)
+            outstanding.add_metric([topic], loop.outstanding)
+            peak.add_metric([topic], loop.outstanding_max)
             late.add_metric([topic], loop.late_acks)
             rebuilds.add_metric([topic], loop.rebuilds)
-        yield from (rows, retries, outage, last_seq, watermark, in_flight, late, rebuilds)
+        yield from (rows, retries, outage, last_seq, watermark, in_flight, outstanding, peak, late, rebuilds)

@@ -5,13 +5,16 @@ driver's ``ResponseFuture.add_callbacks``), so ``tests/writer`` can drive the lo
 
 ``rebuild`` replaces the Cluster and Session with new ones built from freshly resolved seeds: the driver never
 re-resolves its contact points, so after every Cassandra pod came back with a new address the old session
-would retry the old addresses forever.
+would retry the old addresses forever. ``moved`` is the cheap check the loop runs every few seconds of an
+outage (a DNS lookup): do the seeds now name an address the session does not know?
+
+Every write of a seq carries ``writer.values.value_for(topic, seq)``: a re-send after a timeout, a re-write
+after a restart, or a second pod writes the very row that may already be acknowledged.
 """
 
 from __future__ import annotations
 
 import logging
-import random
 import re
 import threading
 from collections import Counter
@@ -36,7 +39,9 @@ from writer.config import Config
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, LatencyTracker
 from writer.levels import Placement
+from writer.loop import late_window
 from writer.schema import missing_schema, schema_statements
+from writer.values import value_for
 
 log = logging.getLogger("writer")
 
@@ -52,16 +57,6 @@ _STARTUP_TIMEOUT = 10.0
 #: How Cassandra says a coordinator lacks a keyspace ("Keyspace 'x' doesn't exist") or a table ("table x does
 #: not exist"): on a node that lags behind the schema, it means "not yet".
 _UNKNOWN_SCHEMA = re.compile(r"does not exist|doesn't exist")
-
-
-def late_window(config: Config) -> float:
-    """How long the driver keeps a write's future after the loop stopped waiting for it (request_timeout).
-
-    The loop re-sends a write after WRITER_REQUEST_TIMEOUT, but the first attempt may still land and answer:
-    that late answer counts as an acknowledgement. Without it, a timeout shorter than the real latency would
-    fail every write while every write lands, and the writer would livelock.
-    """
-    return min(300.0, max(10 * config.request_timeout, config.request_timeout + 10.0))
 
 
 class Store(Protocol):
@@ -89,6 +84,7 @@ class _Connection:
 
     cluster: Cluster
     session: object
+    resolution: seeds_mod.Resolution  # what the seeds resolved to when this generation was opened
     insert: object = None
     insert_last: object = None
     select_last: object = None
@@ -100,7 +96,6 @@ class CassandraStore:
     def __init__(self, config: Config, tracker: LatencyTracker | None = None):
         self.config = config
         self.tracker = tracker or LatencyTracker()
-        self.resolution: seeds_mod.Resolution | None = None
         self.local_dc: str | None = config.local_dc  # CASSANDRA_DC, or what the driver chose when connecting
         self._conn: _Connection | None = None
         self._schema_ready = False
@@ -121,15 +116,20 @@ class CassandraStore:
     def session(self):
         return self._conn.session
 
+    @property
+    def resolution(self) -> seeds_mod.Resolution:
+        """What the seeds resolved to for the session in use (a failed rebuild leaves it unchanged)."""
+        return self._conn.resolution
+
     def _open(self) -> _Connection:
         config = self.config
         resolution = seeds_mod.resolve(config.seeds)
         for failed in resolution.failed:
             log.warning("seed %s does not resolve; trying the others", failed)
-        self.resolution = resolution
         # Without CASSANDRA_DC the policy takes the datacenter of the first contact point the control connection
         # reaches (the driver's own rule): one Cluster per attempt, not a second one just to ask system.local.
-        local_dc = config.local_dc or ""
+        # A rebuild keeps the datacenter found the first time: pods move, their DC does not.
+        local_dc = config.local_dc or self.local_dc or ""
         dc_policy = DCAwareRoundRobinPolicy(local_dc=local_dc)
         profile = ExecutionProfile(
             # Shuffled replicas: otherwise every write of our one partition goes to the same first replica.
@@ -161,7 +161,7 @@ class CassandraStore:
         except BaseException:
             cluster.shutdown()
             raise
-        conn = _Connection(cluster, session)
+        conn = _Connection(cluster, session, resolution)
         self.local_dc = dc_policy.local_dc or None
         if self._schema_ready:
             try:
@@ -183,6 +183,24 @@ class CassandraStore:
         if old is not None:
             threading.Thread(target=old.cluster.shutdown, name="old-cluster-shutdown", daemon=True).start()
         return self.resolution.summary(self.config.seeds)
+
+    def moved(self) -> str | None:
+        """Resolve the seeds again: their summary when they name an address the session knows neither from
+        its own resolution nor from the cluster's peers (every pod came back at a new address), else None.
+
+        Cheap (a DNS lookup, no connection), so the loop asks every few seconds of an outage. A seed that does
+        not resolve (no pod ready yet) is not a move: None.
+        """
+        try:
+            resolution = seeds_mod.resolve(self.config.seeds)
+        except seeds_mod.UnresolvableSeeds:
+            return None
+        conn = self._conn
+        known = {host for host, _ in conn.resolution.points}
+        known.update(host.address for host in conn.cluster.metadata.all_hosts())
+        if all(host in known for host, _ in resolution.points):
+            return None
+        return resolution.summary(self.config.seeds)
 
     def cluster_name(self, timeout: float | None = None) -> str:
         # At ONE: system.local has one replica (LocalStrategy), so TWO or THREE there is Unavailable forever.
@@ -241,7 +259,8 @@ class CassandraStore:
     def _prepare(self, conn: _Connection) -> None:
         ks, session = self.config.keyspace, conn.session
         conn.insert = session.prepare(f"INSERT INTO {ks}.prj04 (topic, seq, value) VALUES (?, ?, ?)")
-        conn.insert.is_idempotent = True  # client-chosen key: re-applying is a no-op upsert
+        # The key is the client's and the value a function of it (writer.values): re-applying writes the same row.
+        conn.insert.is_idempotent = True
         conn.insert_last = session.prepare(f"INSERT INTO {ks}.prj04_last_seq (topic, seq) VALUES (?, ?)")
         conn.insert_last.is_idempotent = True
         conn.select_last = session.prepare(f"SELECT seq FROM {ks}.prj04_last_seq WHERE topic = ?")
@@ -269,15 +288,15 @@ class CassandraStore:
         return row.seq if row is not None and row.seq is not None else 0
 
     def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args) -> None:
-        conn, topic, rand = self._conn, self.config.topic, random.random
+        conn, topic = self._conn, self.config.topic
         if first == last:
-            statement = conn.insert.bind((topic, first, rand()))
+            statement = conn.insert.bind((topic, first, value_for(topic, first)))
         else:
             # All rows share the partition key `topic`, so an unlogged batch is one mutation on one replica
             # set: atomic, cheap, and the idiomatic way to write several rows of one partition.
             statement = BatchStatement(BatchType.UNLOGGED)
             for seq in range(first, last + 1):
-                statement.add(conn.insert, (topic, seq, rand()))
+                statement.add(conn.insert, (topic, seq, value_for(topic, seq)))
             statement.is_idempotent = True
         future = conn.session.execute_async(statement)
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)

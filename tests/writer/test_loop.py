@@ -4,6 +4,7 @@ The fake completes writes on its own thread in random order (as the driver's eve
 watermark logic is exercised under real concurrency. The Cassandra-backed evidence is in the slow tests.
 """
 
+import itertools
 import logging
 import queue
 import random
@@ -433,3 +434,42 @@ def test_health_stays_green_while_cassandra_answers_that_replicas_are_missing():
     assert store.rebuilt >= 1 and store.answered > 5
     assert loop.outage_since is not None, "the outage should still be open when the loop stopped"
     assert all(state == (True, "ok") for state in states), [s for s in states if not s[0]][:1]
+
+
+# ---- issue 31: back within seconds when every node returns at a new address ------------------------------
+
+
+class MovingStore(RebuildStore):
+    """Writes fail until a rebuild; ``moved`` (the store's DNS check) reports new addresses from ``moves_at``
+    on. WRITER_RESOLVE_AFTER is far away, so only the check every RESOLVE_EVERY seconds can bring it back."""
+
+    def __init__(self, moves_at: float):
+        super().__init__()
+        self.moves_at = moves_at
+        self.checks: list[float] = []
+        self.rebuilt_at: float | None = None
+
+    def moved(self):
+        now = time.monotonic()
+        self.checks.append(now)
+        return "cassandra-service -> 10.0.0.7" if now >= self.moves_at else None
+
+    def rebuild(self):
+        self.rebuilt_at = time.monotonic()
+        return super().rebuild()
+
+
+def test_new_addresses_found_by_the_dns_check_rebuild_the_session_within_seconds(caplog):
+    from writer.loop import RESOLVE_EVERY
+
+    began = time.monotonic()
+    store = MovingStore(moves_at=began + 2.5)
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        loop = WriteLoop(store, config(max_seqs=600, resolve_after=60, unhealthy_after=120), start=0)
+        assert loop.run() == 600
+    assert store.rebuilt == 1 and loop.rebuilds == 1
+    assert store.rebuilt_at - store.moves_at <= RESOLVE_EVERY + 0.5, "the rebuild waited for more than one check"
+    assert len(store.checks) >= 2 and store.checks[0] < store.moves_at  # checked before, and no rebuild then
+    assert all(b - a >= RESOLVE_EVERY - 0.05 for a, b in itertools.pairwise(store.checks))  # not a busy loop
+    assert "the seeds now resolve to new addresses (cassandra-service -> 10.0.0.7); rebuilding" in caplog.text
+    assert store.rows == set(range(1, 601)) and store.violations == []

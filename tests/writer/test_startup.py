@@ -12,6 +12,7 @@ from writer import errors
 from writer.__main__ import _retrying, _Stop
 from writer.config import load
 from writer.levels import Placement, unmet
+from writer.seeds import Resolution
 
 
 class Clock:
@@ -192,7 +193,8 @@ def store_over(metadata=None, session=None, **env):
     from writer.store import CassandraStore, _Connection
 
     store = CassandraStore(load({"TOPIC": "t", **env}))
-    store._conn = _Connection(cluster=SimpleNamespace(metadata=metadata), session=session)
+    store._conn = _Connection(cluster=SimpleNamespace(metadata=metadata), session=session,
+                              resolution=Resolution((("127.0.0.1", 9042),), ()))
     return store
 
 

@@ -8,6 +8,7 @@ from cassandra.cluster import NoHostAvailable
 
 from writer.config import load
 from writer.errors import permanent_cause
+from writer.seeds import Resolution
 from writer.store import CassandraStore, _Connection
 
 KS = "ece573"
@@ -43,7 +44,8 @@ def _store(tables: set[str] | None, prepare_error: Exception | None,
 
     cluster = SimpleNamespace(metadata=metadata, refresh_schema_metadata=refresh_schema_metadata,
                               control_connection=SimpleNamespace(wait_for_schema_agreement=lambda wait_time: True))
-    conn = _Connection(cluster, SimpleNamespace(prepare=prepare, execute=execute))
+    conn = _Connection(cluster, SimpleNamespace(prepare=prepare, execute=execute),
+                       Resolution((("10.0.0.5", 9042),), ()))
     store = CassandraStore(load({"TOPIC": "test", "CASSANDRA_SEEDS": "cassandra"}))
     store._conn = conn
     store.sent = sent
@@ -114,3 +116,27 @@ def test_only_what_is_missing_is_created_in_order():
     store.ensure_schema()
     assert [q.split()[:2] + [q.split()[5]] for q in store.sent] == [["CREATE", "TABLE", f"{KS}.prj04_last_seq"]]
     assert store._schema_ready and len(prepared) == 3
+
+
+@pytest.mark.parametrize("resolved, moved", [
+    (["10.0.0.5"], False),  # the same address
+    (["10.0.0.6"], False),  # a peer the driver already knows
+    (["10.0.0.5", "10.0.0.9"], True),  # a new pod's address
+    (None, False),  # the name does not resolve (no pod ready): no news
+], ids=["same", "known peer", "new address", "unresolvable"])
+def test_moved_reports_only_an_address_the_session_does_not_know(monkeypatch, resolved, moved):
+    from writer import seeds
+
+    store, _ = _store({"prj04", "prj04_last_seq"}, None)
+    store._conn.cluster.metadata.all_hosts = lambda: [SimpleNamespace(address="10.0.0.6")]
+
+    def resolve(seed_list):
+        if resolved is None:
+            raise seeds.UnresolvableSeeds("no seed resolves: cassandra (Name or service not known)")
+        return Resolution(tuple((ip, 9042) for ip in resolved), ())
+
+    monkeypatch.setattr(seeds, "resolve", resolve)
+    answer = store.moved()
+    assert (answer is not None) == moved
+    if moved:
+        assert answer == "cassandra -> 10.0.0.5, 10.0.0.9"

@@ -6,6 +6,7 @@ see each other's rows; the Go-compatible default keyspace is exercised by the im
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -14,7 +15,8 @@ import urllib.request
 import pytest
 
 from lab.net import free_port
-from tests.writer.support import assert_no_gap, connect, last_seq, stored_seqs, unique_topic
+from tests.writer.support import assert_no_gap, connect, last_seq, read_all, stored_seqs, unique_topic
+from writer.values import value_for
 
 pytestmark = pytest.mark.slow
 
@@ -129,7 +131,24 @@ def test_http_health_readiness_and_metrics(writers, env):
     assert metric("writer_watermark_seq") >= 1000
     assert metric("writer_last_seq") >= 0
     assert metric("writer_write_latency_seconds_count") >= 1
+    assert 0 <= metric("writer_requests_outstanding") <= metric("writer_requests_outstanding_peak")
+    assert 1 <= metric("writer_requests_outstanding_peak") <= 2 * 128 + 2  # WRITER_IN_FLIGHT 128
+
+    status, body = get(f"/acks?since={time.time() - 3600}")
+    record = json.loads(body)
+    assert status == 200 and record["topic"] == env["TOPIC"] and record["capacity"] == 200_000
+    times, seqs = [t for t, _ in record["advances"]], [seq for _, seq in record["advances"]]
+    assert seqs[0] == 0 and seqs[-1] >= metric("writer_watermark_seq")  # from the start level, up to now
+    assert seqs == sorted(seqs) and times == sorted(times) and record["oldest"] == times[0]
+    assert writer.started - 1 <= times[0] and times[-1] <= record["now"] <= time.time()
     assert writer.terminate() == 0
+
+
+def test_stored_values_are_the_function_of_topic_and_seq(writers, env, cql):
+    writer = writers({**env, "WRITER_MAX_SEQS": "500"})
+    assert writer.wait(90) == 0, writer.tail()
+    rows = read_all(cql, f"SELECT seq, value FROM {KS}.prj04 WHERE topic = %s", (env["TOPIC"],))
+    assert [(row.seq, row.value) for row in rows] == [(seq, value_for(env["TOPIC"], seq)) for seq in range(1, 501)]
 
 
 def test_cassandra_stopped_for_20s_the_writer_waits_and_continues_without_gap(writers, env, cql, cassandra_node):

@@ -5,14 +5,17 @@ behind the headless Service ``cassandra-service``, and a driver that resolved th
 addresses forever. Here: our own 3-node cluster on a Docker network where every node carries the network
 alias ``cassandra-service`` (Docker's DNS answers it with every running node, as a headless Service does),
 and the writer image runs on that network with ``CASSANDRA_SEEDS=cassandra-service``. All nodes are killed at
-once, given new addresses, and started together. Measured: the writer's outage, and how long after the
-last node answered CQL it wrote again; asserted: no restart of the writer, no gap.
+once, given new addresses, and started together. Recorded: when a QUORUM of the new addresses (and all of
+them) first answered CQL, and when the writer's first write of the outage was acknowledged; asserted: that write
+came within seconds of every node answering (the writer re-resolves its seeds every few seconds of an outage,
+not after WRITER_RESOLVE_AFTER), no restart of the writer, no gap.
 """
 
 from __future__ import annotations
 
 import datetime
 import re
+import socket
 import time
 import uuid
 
@@ -31,7 +34,6 @@ from tests.cassandra_nodes import (
     _start,
     cql_query,
     log,
-    wait_until,
 )
 from tests.writer.support import assert_no_gap, connect, unique_topic
 
@@ -39,6 +41,10 @@ pytestmark = pytest.mark.slow
 
 SERVICE = "cassandra-service"
 KS = "w3_newip"
+#: Seconds from every new address answering CQL to the writer's first acknowledged write. The lab's target is
+#: 5 s from a QUORUM answering (a measured figure, printed); this bound only has to tell "re-resolved within
+#: seconds" from "waited for WRITER_RESOLVE_AFTER".
+RESUME_WITHIN = 15.0
 
 
 class ServiceCluster(Cluster):
@@ -98,15 +104,47 @@ def _wait_log(runner, name: str, pattern: str, timeout: float, after: float = 0.
         time.sleep(0.5)
 
 
+#: A CQL v4 OPTIONS request (version, flags, stream 0, opcode 0x05, empty body): every server answers SUPPORTED.
+_OPTIONS = bytes([0x04, 0, 0, 0, 0x05, 0, 0, 0, 0])
+
+
+def _answers_cql(ip: str) -> bool:
+    """Whether ``ip`` answers a CQL request now: OPTIONS -> SUPPORTED (opcode 0x06). A raw frame, not a driver
+    session: a session takes seconds to open on a loaded host, and this instant is the one being measured."""
+    try:
+        with socket.create_connection((ip, 9042), timeout=1.0) as sock:
+            sock.settimeout(2.0)
+            sock.sendall(_OPTIONS)
+            header = sock.recv(9)
+    except OSError:
+        return False
+    return len(header) >= 5 and header[0] & 0x80 and header[4] == 0x06
+
+
+def _first_cql_answers(ips: list[str], timeout: float) -> dict[str, float]:
+    """When each address first answered CQL (time.time()), polling all of them every 0.2 s."""
+    answered: dict[str, float] = {}
+    deadline = time.monotonic() + timeout
+    while len(answered) < len(ips):
+        if time.monotonic() > deadline:
+            pytest.fail(f"CQL answered only on {sorted(answered)} of {ips} within {timeout} s", pytrace=False)
+        for ip in ips:
+            if ip not in answered and _answers_cql(ip):
+                answered[ip] = time.time()
+        time.sleep(0.2)
+    assert all(cql_query(ip) for ip in ips)  # and a real query on each, through the driver
+    return answered
+
+
 def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or_gap(runner, service_cluster, image):
     cluster = service_cluster
     net = cluster.network.name
     topic = unique_topic("newip")
     name = f"w3-writer-newip-{uuid.uuid4().hex[:6]}"
-    # The defaults of writer.yml for re-resolving (WRITER_RESOLVE_AFTER 60 s): the figure the lab will see.
+    # WRITER_RESOLVE_AFTER far beyond the test: only the DNS check every few seconds can bring the writer back.
     env = {"TOPIC": topic, "CASSANDRA_SEEDS": SERVICE, "CONSISTENCY": "QUORUM", "REPLICATION_FACTOR": "3",
            "KEYSPACE": KS, "WRITER_RATE": "1000", "WRITER_REQUEST_TIMEOUT": "2", "LOG_EVERY": "500",
-           "HTTP_PORT": "8080"}
+           "HTTP_PORT": "8080", "WRITER_RESOLVE_AFTER": "900"}
     argv = ["docker", "run", "--detach", "--name", name, "--network", net, "--read-only", "--cap-drop", "ALL"]
     for key, value in env.items():
         argv += ["--env", f"{key}={value}"]
@@ -132,18 +170,26 @@ def test_all_nodes_back_with_new_addresses_the_writer_follows_without_restart_or
         time.sleep(5)  # the writer notices its writes failing before the nodes return
         for node in cluster.nodes:  # ... and all come back together, each at a new address
             node.container.get_wrapped_container().start()
-        wait_until(lambda: all(cql_query(ip) for ip in new_ips), timeout=300, what="CQL on every new address",
-                   interval=1.0)
-        cql_at = time.time()
+        answered = _first_cql_answers(new_ips, timeout=300)
+        # A replica takes writes (through gossip) before its own CQL port opens: a QUORUM write needs one node
+        # answering CQL and two alive, so the writer may write again before a QUORUM answers CQL.
+        first_at, quorum_at, cql_at = (sorted(answered.values())[i] for i in (0, len(new_ips) // 2, -1))
         cluster.wait_all_up(300)
 
         rebuilt_at, rebuilt = _wait_log(runner, name, rf"{topic}: session rebuilt \(seeds {SERVICE} -> (.*)\)", 180,
                                         after=killed_at)
         over_at, over = _wait_log(runner, name, rf"{topic}: outage over after ([\d.]+) s", 180, after=killed_at)
         resumed_at, resumed = _wait_log(runner, name, rf"{topic}: inserted rows to seq (\d+)$", 60, after=over_at)
-        print(f"nodes killed, re-addressed {old_ips} -> {new_ips}; CQL back on all {cql_at - killed_at:.1f} s "
-              f"after the kill; the writer's outage {over.group(1)} s; it wrote again {over_at - cql_at:+.1f} s "
-              f"after the last node answered CQL (rebuilt with {rebuilt.group(1)})")
+        print(f"nodes killed, re-addressed {old_ips} -> {new_ips}; CQL back on one node {first_at - killed_at:.1f} s, "
+              f"on a QUORUM {quorum_at - killed_at:.1f} s and on all {cql_at - killed_at:.1f} s after the kill; the "
+              f"writer's outage {over.group(1)} s; its first acknowledged write {over_at - first_at:+.1f} s after "
+              f"one node answered CQL, {over_at - quorum_at:+.1f} s after a QUORUM, {over_at - cql_at:+.1f} s after "
+              f"all (rebuilt with {rebuilt.group(1)}; instants first_cql_at={first_at:.3f} "
+              f"quorum_cql_at={quorum_at:.3f} first_ack_at={over_at:.3f})")
+        for moment, text in _logs(runner, name):  # what the writer did meanwhile, on the same clock
+            if killed_at <= moment <= over_at + 1 and "inserted rows" not in text:
+                print(f"  {moment - killed_at:+7.2f} s  {text[:200]}")
+        assert over_at - cql_at <= RESUME_WITHIN, f"wrote again {over_at - cql_at:.1f} s after every node answered CQL"
         assert any(ip in rebuilt.group(1) for ip in new_ips), rebuilt.group(0)  # it followed the name...
         assert not any(ip in rebuilt.group(1) for ip in old_ips), rebuilt.group(0)  # ... not the old addresses
         _wait_log(runner, name, rf"{topic}: inserted rows to seq {int(resumed.group(1)) + 1000}$", 60)

@@ -1,0 +1,139 @@
+"""writer.loop's bounds on work: what the driver holds, and how far new seqs may run above the watermark.
+
+The fakes play the driver: a write handed to ``submit_rows`` is *held* until its callback or errback runs,
+whatever the loop thinks of it (the loop stops waiting after WRITER_REQUEST_TIMEOUT and re-sends; the driver
+keeps the first attempt for the late window). Each fake counts what it holds, the figure that is bounded.
+"""
+
+import heapq
+import logging
+import re
+import threading
+import time
+
+from prometheus_client import generate_latest
+
+from writer.config import Config
+from writer.loop import OUTSTANDING_FACTOR, WINDOW_UNITS, WriteLoop, max_outstanding
+from writer.metrics import WriterMetrics
+
+
+def config(**kw):
+    base = dict(topic="t", max_seqs=None, in_flight=8, batch_size=4, http_port=None, checkpoint_interval=0.005,
+                stop_timeout=2.0, max_backoff=0.05, request_timeout=0.05)
+    return Config(**{**base, **kw})
+
+
+class DriverLike:
+    """Completes each write after ``latency(seq)`` seconds (a timer heap, in due order); counts the writes it
+    holds and their peak. ``latency`` returning None means: never answered until ``release()``."""
+
+    def __init__(self, latency):
+        self.latency = latency
+        self.rows: set[int] = set()
+        self.held = self.peak = 0
+        self.last_seq_writes: list[int] = []
+        self._due: list = []
+        self._parked: list = []
+        self._n = 0
+        self._cv = threading.Condition()
+        threading.Thread(target=self._complete, daemon=True).start()
+
+    def submit_rows(self, first, last, callback, errback, *args):
+        delay = self.latency(first)
+        with self._cv:
+            self.held += 1
+            self.peak = max(self.peak, self.held)
+            self._n += 1
+            entry = (self._n, first, last, callback, args)
+            if delay is None:
+                self._parked.append(entry)
+            else:
+                heapq.heappush(self._due, (time.monotonic() + delay, *entry))
+            self._cv.notify()
+
+    def release(self):
+        """Answer every parked write now (they landed after all)."""
+        with self._cv:
+            for entry in self._parked:
+                heapq.heappush(self._due, (time.monotonic(), *entry))
+            self._parked.clear()
+            self._cv.notify()
+
+    def submit_last_seq(self, seq, callback, errback, *args):
+        self.last_seq_writes.append(seq)
+        callback(None, *args)
+
+    def write_last_seq(self, seq, timeout):
+        self.last_seq_writes.append(seq)
+
+    def _complete(self):
+        while True:
+            with self._cv:
+                while not self._due or self._due[0][0] > time.monotonic():
+                    self._cv.wait(0.002)
+                _, _, first, last, callback, args = heapq.heappop(self._due)
+                self.held -= 1
+            self.rows.update(range(first, last + 1))
+            callback(None, *args)
+
+
+def test_slow_writes_re_sent_after_the_timeout_keep_the_driver_within_its_budget():
+    # Every write takes 0.4 s, eight times the request timeout: each is re-sent after 0.05 s while its first
+    # attempt is still held. Unbounded, the driver would hold about 0.4 / 0.05 = 8 x in_flight writes.
+    slow_until = time.monotonic() + 1.5
+    store = DriverLike(lambda seq: 0.4 if time.monotonic() < slow_until else 0.002)
+    loop = WriteLoop(store, config(max_seqs=3000), start=0)
+    metrics = WriterMetrics("t")
+    metrics.attach(loop)
+    began = time.monotonic()
+    assert loop.run() == 3000  # and writing went on after the slow period
+    assert time.monotonic() - began < 20
+    budget = OUTSTANDING_FACTOR * loop.config.in_flight
+    assert loop.errors["NoAnswer"] > 0 and loop.late_acks > 0  # the slow period did re-send
+    assert store.peak <= budget, f"the driver held {store.peak} writes; budget {budget}"
+    assert store.peak >= loop.config.in_flight + 1  # expired attempts did count, up to the budget
+    assert loop.outstanding_max <= max_outstanding(loop.config.in_flight)
+    scraped = generate_latest(metrics.registry).decode()
+    assert f'writer_requests_outstanding_peak{{topic="t"}} {float(loop.outstanding_max)}' in scraped
+    held = float(re.search(r'^writer_requests_outstanding\{topic="t"\} (\S+)$', scraped, re.M).group(1))
+    assert 0 <= held <= loop.outstanding_max  # late first attempts may still be held when the run ends
+    assert store.peak <= loop.outstanding_max  # what the driver held is what the metric reports, or less
+    assert store.rows >= set(range(1, 3001)) and loop.rows_written == 3000
+    assert store.last_seq_writes[-1] == 3000
+
+
+def test_a_hole_holds_new_seqs_within_the_window_then_writing_goes_on(caplog):
+    # The unit holding seq 41 is never answered for a second (every attempt of it: a replica that swallows
+    # one mutation); everything else lands at once. New seqs must stop WINDOW_UNITS x in_flight units above
+    # the watermark instead of running on for the whole hole.
+    hole_open = threading.Event()
+    store = DriverLike(lambda seq: None if seq == 41 and not hole_open.is_set() else 0.001)
+    cfg = config(max_seqs=4000)
+    window = WINDOW_UNITS * cfg.in_flight * cfg.batch_size
+    loop = WriteLoop(store, cfg, start=0)
+    above, pending = [], []
+
+    def sample():
+        while not hole_open.is_set():
+            next_seq = loop.next_seq  # read before the watermark: a fair upper bound of what ran above it
+            above.append(next_seq - 1 - loop.watermark.value)
+            pending.append(loop.watermark.pending)
+            time.sleep(0.005)
+
+    def close_hole():
+        time.sleep(1.0)
+        hole_open.set()
+        store.release()
+
+    threading.Thread(target=sample, daemon=True).start()
+    threading.Thread(target=close_hole, daemon=True).start()
+    with caplog.at_level(logging.WARNING, logger="writer"):
+        assert loop.run() == 4000
+    assert loop.window == window
+    assert max(above) <= window, f"{max(above)} seqs ran above the watermark; bound {window}"
+    assert max(above) > window - 2 * cfg.batch_size  # the hole did fill the window: new seqs were held
+    assert max(pending) <= WINDOW_UNITS * cfg.in_flight
+    assert store.peak <= OUTSTANDING_FACTOR * cfg.in_flight  # the re-sends of the hole stayed in budget
+    assert "holding new seqs" in caplog.text and "waiting for seq 41" in caplog.text
+    assert store.rows >= set(range(1, 4001)) and store.last_seq_writes[-1] == 4000

@@ -236,11 +236,16 @@ def _ack_stall(entry: _Watched, samples, ended_at: float, result: RoundResult) -
     return found
 
 
+#: What a round's samples may witness from: the writer's acknowledged prefix, the last_seq it saw stored, or
+#: last_seq read with cqlsh. Another gauge (lab.chaos.metric set to a counter) shows progress but proves nothing.
+WITNESS_SOURCES = ("metrics:writer_watermark_seq", "metrics:writer_last_seq", "cql:last_seq")
+
+
 def _witness(entry: _Watched, deleted_at: float) -> Witness | None:
     """What ``entry``'s samples saw acknowledged: the highest seq before the fault (the floor for the stored
     last_seq after it) and the highest at any moment (verify's bound)."""
     seen = [(t, seq) for t, seq in entry.samples if seq is not None]
-    if not seen:
+    if not seen or entry.source not in WITNESS_SOURCES:
         return None
     before = [seq for t, seq in seen if t <= deleted_at]
     what = ("its acknowledged prefix" if entry.source == "metrics:writer_watermark_seq"

@@ -20,11 +20,13 @@ has every seq; a topic with no gap and no changed value costs one cqlsh whatever
 
 from __future__ import annotations
 
+import json
 import re
 import shlex
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 from lab import output, status
@@ -265,14 +267,55 @@ def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None, c
 _LESSON_SEED = re.compile(r"WRITER_MODE=seed, TOPIC='([^']+)'")
 
 
-def seed_topics(artifacts: Path) -> set[str]:
+def seed_topics(artifacts: Path, *, since: float | None = None) -> set[str]:
     """Topics the lesson had the seed writer write (its record, <artifacts>/lesson/lesson.json): their rows hold
-    random values even after the robust writer took the topic over."""
-    path = artifacts / "lesson" / "lesson.json"
+    random values even after the robust writer took the topic over. ``since``: only deployments started then or
+    later (the cluster's creation: an older lesson wrote another cluster's data)."""
     try:
-        return set(_LESSON_SEED.findall(path.read_text()))
+        text = (artifacts / "lesson" / "lesson.json").read_text()
     except OSError:
         return set()
+    try:
+        record = json.loads(text)
+    except ValueError:
+        return set(_LESSON_SEED.findall(text))
+    found: set[str] = set()
+
+    def walk(node) -> None:
+        if isinstance(node, dict):
+            match = _LESSON_SEED.search(str(node.get("label", "")))
+            started = _epoch(node.get("started"))
+            if match and (since is None or started is None or started >= since):
+                found.add(match.group(1))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(record)
+    return found
+
+
+def _epoch(stamp) -> float | None:
+    """An RFC 3339 UTC stamp ("2026-11-25T20:07:00Z") as epoch seconds; None when it is not one."""
+    try:
+        return datetime.fromisoformat(str(stamp).replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return None
+
+
+def lab_seed_topics(lab) -> set[str]:
+    """``seed_topics`` of this lab's record, since its cluster was made (the namespace's creation)."""
+    from lab import kubectl
+
+    created = None
+    try:
+        namespace = kubectl.get_json(lab.runner, lab.kube, "namespace", lab.cfg.namespace, namespaced=False)
+        created = _epoch((namespace or {}).get("metadata", {}).get("creationTimestamp"))
+    except (LabError, ValueError, AttributeError):
+        pass  # no cluster to ask: every seed deployment on record counts (values unchecked, never miscalled)
+    return seed_topics(lab.cfg.path(lab.cfg.artifacts), since=created)
 
 
 def value_checks(writers, seeded: set[str]) -> dict[str, str]:
@@ -393,7 +436,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
             else:
                 without[writer.topic] = why
         s.note(f"{len(witnesses)} of {len(running)} writer(s)" if running else "no writer deployed")
-    values = value_checks(running, seed_topics(cfg.path(cfg.artifacts)))
+    values = value_checks(running, lab_seed_topics(lab))
     with status.step(f"Counting every seq at {level}") as s:
         reports = verify_patiently(cass, topics=topics, consistency=level, witnesses=witnesses, values=values,
                                    on_retry=s.waiting)

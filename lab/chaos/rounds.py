@@ -11,6 +11,7 @@ Targets (exactly one kind a run):
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -25,6 +26,7 @@ from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
+from lab.verify import lab_seed_topics
 
 #: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
 #: node controller's 5-minute eviction plus a margin for the round's own timeout.
@@ -112,7 +114,8 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
         # Every fault's recovery is "all pods of the 3-node ring Ready and UN", and its pods are cassandra-0..2.
         raise PreconditionError(f"the ring has {size} nodes (after `invoke scale`); chaos rounds are written for "
                                 f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
-    settings = ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight)
+    settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
+                                   seed_topics=tuple(sorted(lab_seed_topics(lab))))
     faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
     for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1

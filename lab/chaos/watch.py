@@ -45,9 +45,10 @@ class ChaosSettings:
 
     @classmethod
     def from_config(cls, cfg, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
-        """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts) and the lesson's
-        record (which topics the seed writer wrote); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""
-        from lab.verify import seed_topics
+        """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts) and the lesson's record
+        (every topic it ever gave the seed writer: values unchecked rather than miscalled; ``run_rounds`` narrows it
+        to this cluster's, lab.verify.lab_seed_topics); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""
+        from lab.verify import seed_topics  # lab.verify is no part of lab.chaos: imported when asked
 
         chaos_cfg = cfg.chaos
         if cpu_weight is None:

@@ -321,3 +321,20 @@ def test_a_topic_the_lesson_gave_the_seed_writer_is_not_value_checked(project):
     [report] = verify.run_verify(lab, read_witness=NO_WITNESS)
     assert (report.ok, report.values) == (True, verify.VALUES_SEED)
     assert verify.seed_topics(project / "artifacts") == {"test"}
+
+
+def test_a_lesson_older_than_the_cluster_does_not_stop_the_value_check(project):
+    """A lesson of an earlier cluster wrote another cluster's data: the record's deployments before this cluster's
+    namespace was made do not count."""
+    folder = project / "artifacts/lesson"
+    folder.mkdir(parents=True)
+    (folder / "lesson.json").write_text((DATA / "notebook/artifacts/lesson/lesson.json").read_text())
+    # the recorded lesson deployed the seed writer on 2026-11-25 from 20:0x
+    assert verify.seed_topics(project / "artifacts", since=verify._epoch("2026-11-25T19:00:00Z")) == {"test"}
+    assert verify.seed_topics(project / "artifacts", since=verify._epoch("2026-11-26T00:00:00Z")) == set()
+    last = " topic | seq\n-------+-----\n  test |  10\n\n(1 rows)\n"
+    lab = _lab(project, last, CqlRows(list(range(1, 11)), values={3: 0.25}))
+    lab.runner.ctx.add("get namespace default", json.dumps({"metadata": {"creationTimestamp": "2026-12-01T09:00:00Z"}}),
+                       first=True)
+    with pytest.raises(LabError, match="topic test: 1 corrupted value\\(s\\) at seq 3$"):
+        verify.run_verify(lab, read_witness=NO_WITNESS)

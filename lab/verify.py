@@ -205,7 +205,9 @@ def verify_topic(cassandra: Cassandra, topic: str, last_seq: int | None, *, cons
     report = TopicReport(topic=topic, last_seq=stored, rows=census.rows, max_seq=census.max_seq, gaps=gaps,
                          has_last_seq=last_seq is not None, checked_to=bound, witness=witness, above=census.above,
                          first_above=census.first_above, values=values)
-    if values == "check":
+    if values == "check" and not census.chunks:
+        report.values = "not checked: no seq to check (no last_seq and no witness)"
+    elif values == "check":
         _check_values(cassandra, report, census.chunks, set(seqs), consistency=consistency)
     return report
 

@@ -39,7 +39,7 @@ from lab.kind import Kind
 from lab.kubectl import Kubectl
 from lab.runner import Runner
 from lab.stall import Stall, ack_samples, covers, longest_stall
-from lab.verify import TopicReport, Witness, value_checks, verify
+from lab.verify import WATERMARK_METRIC, TopicReport, Witness, value_checks, verify
 from lab.writers import Writer
 
 log = logging.getLogger(__name__)
@@ -90,6 +90,7 @@ def _run(env: Env, fault: Fault, number: int, make_progress, weighted: bool) -> 
     kubectl.wait_until(lambda: all(w.sampler.highest() is not None for w in watched), timeout=15, every=0.5,
                        clock=clock, sleep=sleep)
 
+    _witness_before_fault(env, watched, make_progress)
     first = watched[0]
     result = RoundResult(round=number, pod=fault.name, target=fault.target, force=fault.force, deleted_at=clock(),
                          fault=fault.kind, down_s=fault.down or None, progress_source=first.source,
@@ -161,6 +162,8 @@ class _Watched:
     every: float
     started_at: float = 0.0
     samples: list = field(default_factory=list)  # all of them, once sampling stopped
+    #: The writer's acknowledged prefix read once just before the fault, where the round samples cqlsh instead.
+    before_fault: int | None = None
 
 
 def _start_sampling(env: Env, fault: Fault, make_progress) -> list[_Watched]:
@@ -179,6 +182,26 @@ def _start_sampling(env: Env, fault: Fault, make_progress) -> list[_Watched]:
         sampler = Sampler(progress.read, every=every, clock=env.clock).start()
         watched.append(_Watched(writer, progress, sampler, source, every, started_at))
     return watched
+
+
+def _witness_before_fault(env: Env, watched: list[_Watched], make_progress) -> None:
+    """Where the round samples last_seq with cqlsh (a port-forward to the writer cannot last through this fault),
+    one reading of each writer's acknowledged prefix on its /metrics just before the fault, while it still answers:
+    the witness stays outside Cassandra. A writer that does not answer leaves the cqlsh samples as the witness."""
+    if env.settings.metric != WATERMARK_METRIC:
+        return
+    for entry in watched:
+        if entry.source != "cql:last_seq" or entry.writer.mode == "seed":
+            continue
+        progress = None
+        try:
+            progress = make_progress(env.runner, env.kube, env.settings, entry.writer)
+            entry.before_fault = progress.read() if progress is not None else None
+        except (OSError, ValueError, LabError) as err:
+            log.info("%s: no reading of its acknowledged prefix before the fault: %s", entry.writer.name, err)
+        finally:
+            if progress is not None:
+                progress.close()
 
 
 def _stop_sampling(env: Env, result: RoundResult, watched: list[_Watched]) -> None:
@@ -245,13 +268,20 @@ def _witness(entry: _Watched, deleted_at: float) -> Witness | None:
     """What ``entry``'s samples saw acknowledged: the highest seq before the fault (the floor for the stored
     last_seq after it) and the highest at any moment (verify's bound)."""
     seen = [(t, seq) for t, seq in entry.samples if seq is not None]
+    if entry.before_fault is not None:
+        seen.append((deleted_at, entry.before_fault))
     if not seen or entry.source not in WITNESS_SOURCES:
         return None
     before = [seq for t, seq in seen if t <= deleted_at]
     what = ("its acknowledged prefix" if entry.source == "metrics:writer_watermark_seq"
             else entry.source.removeprefix("metrics:"))
-    source = (f"{entry.writer.name} {what}, sampled every {entry.every:g} s" if entry.source.startswith("metrics:")
-              else "last_seq read with cqlsh during the round (the writer's port was not reachable)")
+    if entry.source.startswith("metrics:"):
+        source = f"{entry.writer.name} {what}, sampled every {entry.every:g} s"
+    elif entry.before_fault is not None:
+        source = (f"{entry.writer.name} its acknowledged prefix, read just before the fault "
+                  f"({entry.before_fault}); then last_seq with cqlsh")
+    else:
+        source = "last_seq read with cqlsh during the round (the writer's port was not reachable)"
     return Witness(acked=max(seq for _, seq in seen), floor=max(before) if before else None, source=source)
 
 

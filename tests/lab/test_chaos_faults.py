@@ -561,3 +561,30 @@ def test_without_acks_the_stall_comes_from_the_samples_and_says_so():
     result, _ = _witness_round(lambda progress: 20_000, acks=False)
     assert result.ack_stall_source == "samples every 0.01 s (no /acks: an older writer image)"
     assert result.ack_stall_s == round(result.stall_s, 3)  # the same samples: the sampling interval's resolution
+
+
+def test_a_writer_round_reads_the_acknowledged_prefix_once_before_the_fault(monkeypatch):
+    """The writer is the target, so the round samples last_seq with cqlsh; just before the deletion it reads the
+    writer's watermark once on /metrics (2400, ahead of the stored 2000): the witness, outside Cassandra. The
+    replacement resumed and stored 3000, so the round passes, and its record shows what was compared."""
+    monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
+    old, new = pod("ece573-prj04-writer-a", "w-old", True), pod("ece573-prj04-writer-b", "w-new", True)
+    ctx = FakeCtx([("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
+                   ("SELECT seq|SELECT count", CqlRows(list(range(1, 3001))))])
+    stored = lambda _c: f" topic | seq\n-------+-----\n  test |  {3000 if ctx.matching('delete pod') else 2000}\n\n(1 rows)\n"  # noqa: E501, E731
+    ctx.add("prj04_last_seq", stored, first=True)
+    read = []
+
+    def make_progress(runner, kube, s, writer):
+        read.append((s.metric, writer.name))
+        return FakeProgress(start=2300)  # its first read: 2400
+
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "writer", 1, settings(timeout=30, metric="writer_watermark_seq"),
+                             clock=clock, sleep=clock.sleep, make_progress=make_progress)
+    assert read == [("writer_watermark_seq", "ece573-prj04-writer")] and result.progress_source == "cql:last_seq"
+    assert result.ok, (result.error, result.verify_problems())
+    [witness] = result.witness
+    assert (witness["acked_before_fault"], witness["stored_last_seq"]) == (2400, 3000)
+    assert witness["source"] == ("ece573-prj04-writer its acknowledged prefix, read just before the fault (2400); "
+                                 "then last_seq with cqlsh")

@@ -150,7 +150,7 @@ class MetricsProgress:
         ``parse_acks``), or None when it serves none (an older writer image, or no writer answers)."""
         try:
             return parse_acks(self._get(f"/acks?since={since:.3f}", timeout=5))
-        except (OSError, ValueError) as err:
+        except Exception as err:  # any failure (404, a broken answer, a dead forward) means: use the samples
             log.info("%s: no /acks (%s); the stall comes from the samples", self.deployment, err)
             return None
 

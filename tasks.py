@@ -222,9 +222,12 @@ def nodetool(c, pod="cassandra-0", args="status"):
             "seed": "for --pod random: the draw's seed (default: random, recorded in each round's JSON)",
             "rounds": "how many rounds (default lab.chaos.rounds)",
             "interval": "seconds between rounds (default lab.chaos.interval)",
-            "force": "kill without grace (--grace-period=0 --force), like a crash"})
+            "force": "kill without grace (--grace-period=0 --force), like a crash",
+            "cpu_weight": "give the writers' kind nodes 4x CPU weight during each round (recorded; default "
+                          "lab.chaos.cpu_weight, off)"})
 @_handled
-def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False, crash=""):
+def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False, crash="",
+          cpu_weight=False):
     """Inflict a fault (pod, all pods, node, partition, crash); time recovery, the writer's stall, restarts; verify."""
 
     on_nodes = node or partition or crash or pod == "random"
@@ -232,7 +235,7 @@ def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0,
     chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
                          interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
                          force=force, node=node, partition=partition, down=float(down), among=among,
-                         seed=seed if seed >= 0 else None, crash=crash)
+                         seed=seed if seed >= 0 else None, crash=crash, cpu_weight=cpu_weight or None)
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",
@@ -314,9 +317,10 @@ def images_registry(c, force=False):
             "pod": "--lab: the Cassandra pod the rounds delete (default cassandra-1)",
             "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
             "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps",
-            "go": "cold Go builds of the registry side by side: upstream vs the lab's wrapper and GOGC"})
+            "go": "cold Go builds of the registry side by side: upstream vs the lab's wrapper and GOGC",
+            "cpu_weight": "--lab: give the writers' kind nodes 4x CPU weight during each round (recorded)"})
 @_handled
-def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False, go=False):
+def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False, go=False, cpu_weight=False):
     """Writer throughput benchmark (python -m lab.bench); --lab: where the running lab's time goes."""
 
     if go:
@@ -331,7 +335,7 @@ def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=Fa
         return
     the_lab = _lab_with_tools(c) if up else _lab(c, need=("kubectl",))
     bench_lib.run(the_lab, rounds=rounds, pod=pod, force=force, up=up,
-                  interval=float(the_lab.cfg.chaos.get("interval", 30)))
+                  interval=float(the_lab.cfg.chaos.get("interval", 30)), cpu_weight=cpu_weight or None)
 
 
 @task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",

@@ -119,29 +119,71 @@ def max_seq_query(topic: str) -> str:
     return seqs_query(topic).removesuffix(";") + " ORDER BY seq DESC LIMIT 1;"
 
 
-def census_queries(topic: str, last_seq: int, *, chunk: int = SEQ_CHUNK) -> list[str]:
-    """What ``Cassandra.census`` asks in one cqlsh: a count per chunk of 1..last_seq, the count past
-    last_seq, and the highest seq."""
-    counts = [count_query(topic, low, high) for low, high in seq_chunks(last_seq, chunk=chunk)]
-    return [*counts, count_query(topic, last_seq + 1), max_seq_query(topic)]
+#: The column name of a chunk's sum in ``chunk_query``.
+SUM = "total"
+
+
+def chunk_query(topic: str, low: int, high: int) -> str:
+    """count(*) and sum(value) of ``topic``'s rows low..high, both computed on the server. The sum is cast to text:
+    cqlsh prints a double to about five decimals, the cast gives every digit (Java's shortest exact form), so the
+    sum compares exactly with the one computed locally (writer.values)."""
+    what = f"SELECT count(*), CAST(sum(value) AS text) AS {SUM} "
+    return seqs_query(topic, low, high).replace("SELECT seq ", what, 1)
+
+
+def first_seq_query(topic: str, low: int) -> str:
+    """The lowest stored seq of ``topic`` at or above ``low``: one row (seq is the clustering key, ascending)."""
+    return seqs_query(topic, low).removesuffix(";") + " LIMIT 1;"
+
+
+def values_query(topic: str, low: int, high: int) -> str:
+    """seq and value of ``topic``'s rows low..high, the value cast to text (every digit, see ``chunk_query``)."""
+    return seqs_query(topic, low, high).replace("SELECT seq ", "SELECT seq, CAST(value AS text) AS value ", 1)
+
+
+def census_queries(topic: str, bound: int, *, last_seq: int | None = None, chunk: int = SEQ_CHUNK) -> list[str]:
+    """What ``Cassandra.census`` asks in one cqlsh: a count and a sum per chunk of 1..bound, the count past bound,
+    the count and the first seq past ``last_seq`` (default: bound), and the highest seq."""
+    last_seq = bound if last_seq is None else last_seq
+    chunks = [chunk_query(topic, low, high) for low, high in seq_chunks(bound, chunk=chunk)]
+    return [*chunks, count_query(topic, bound + 1), count_query(topic, last_seq + 1),
+            first_seq_query(topic, last_seq + 1), max_seq_query(topic)]
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """One range of seqs as the server counted it: ``rows`` stored in low..high, and their ``total`` (the sum of
+    their values, as Cassandra printed it; "" when it printed none)."""
+
+    low: int
+    high: int
+    rows: int
+    total: str = ""
+
+    @property
+    def full(self) -> bool:
+        return self.rows >= self.high - self.low + 1
 
 
 @dataclass(frozen=True)
 class SeqCensus:
-    """What the server counted for one topic: ``chunks`` as (low, high, rows) over 1..last_seq, ``beyond``
-    (rows past last_seq) and ``max_seq`` (0 when the topic has no rows)."""
+    """What the server counted for one topic: ``chunks`` over 1..bound, ``beyond`` (rows past bound),
+    ``above`` (rows past last_seq) and ``first_above`` (the lowest of them, 0 when none), and ``max_seq``
+    (0 when the topic has no rows)."""
 
-    chunks: list[tuple[int, int, int]]
+    chunks: list[Chunk]
     beyond: int
     max_seq: int
+    above: int = 0
+    first_above: int = 0
 
     @property
     def rows(self) -> int:
-        return sum(n for _, _, n in self.chunks) + self.beyond
+        return sum(c.rows for c in self.chunks) + self.beyond
 
     def short(self) -> list[tuple[int, int]]:
         """The chunks with fewer rows than seqs: seq is a clustering key, so only these can hold a gap."""
-        return [(low, high) for low, high, n in self.chunks if n < high - low + 1]
+        return [(c.low, c.high) for c in self.chunks if not c.full]
 
 
 LAST_SEQS_QUERY = f"SELECT topic, seq FROM {LAST_SEQ_TABLE};"
@@ -241,18 +283,23 @@ class Cassandra:
             raise LabError(f"failed to read {LAST_SEQ_TABLE} in {self.pod}: {err}") from err
         return {row["topic"]: int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()}
 
-    def census(self, topic: str, last_seq: int, *, consistency: str = "QUORUM") -> SeqCensus:
-        """Counts of ``topic``'s rows per chunk of 1..last_seq, past it, and its highest seq (one cqlsh)."""
-        chunks = seq_chunks(last_seq)
+    def census(self, topic: str, bound: int, *, last_seq: int | None = None,
+               consistency: str = "QUORUM") -> SeqCensus:
+        """Counts and sums of ``topic``'s rows per chunk of 1..bound, the rows past bound and past ``last_seq``
+        (default: bound), and its highest seq (one cqlsh)."""
+        last_seq = bound if last_seq is None else last_seq
+        chunks = seq_chunks(bound)
         try:
-            tables = self.queries(census_queries(topic, last_seq), consistency=consistency)
+            tables = self.queries(census_queries(topic, bound, last_seq=last_seq), consistency=consistency)
         except CommandError as err:
             if _is_schema_missing(err):
-                return SeqCensus([(low, high, 0) for low, high in chunks], 0, 0)
+                return SeqCensus([Chunk(low, high, 0, "0.0") for low, high in chunks], 0, 0)
             raise LabError(f"failed to count topic {topic} in {ROWS_TABLE} in {self.pod}: {err}") from err
-        *counts, beyond, top = tables
-        counted = [(low, high, self._count(rows, topic)) for (low, high), rows in zip(chunks, counts, strict=True)]
-        return SeqCensus(counted, self._count(beyond, topic), max(_seqs(top), default=0))
+        *counts, beyond, above, first, top = tables
+        counted = [Chunk(low, high, self._count(rows, topic), rows[0].get(SUM, "") if rows else "")
+                   for (low, high), rows in zip(chunks, counts, strict=True)]
+        return SeqCensus(counted, self._count(beyond, topic), max(_seqs(top), default=0),
+                         above=self._count(above, topic), first_above=min(_seqs(first), default=0))
 
     def seqs_in(self, topic: str, ranges: list[tuple[int, int]], *, consistency: str = "QUORUM") -> list[int]:
         """Every seq stored for ``topic`` within the inclusive ``ranges`` (each at most SEQ_CHUNK long)."""
@@ -265,6 +312,19 @@ class Cassandra:
                 return []
             raise LabError(f"failed to read topic {topic} from {ROWS_TABLE} in {self.pod}: {err}") from err
         return [seq for rows in tables for seq in _seqs(rows)]
+
+    def values_in(self, topic: str, ranges: list[tuple[int, int]], *,
+                  consistency: str = "QUORUM") -> dict[int, str]:
+        """seq -> value (as Cassandra printed it, every digit) of ``topic``'s rows within the inclusive ``ranges``."""
+        if not ranges:
+            return {}
+        try:
+            tables = self.queries([values_query(topic, low, high) for low, high in ranges], consistency=consistency)
+        except CommandError as err:
+            raise LabError(f"failed to read the values of topic {topic} from {ROWS_TABLE} in {self.pod}: {err}") \
+                from err
+        return {int(row["seq"]): row.get("value", "") for rows in tables for row in rows
+                if row.get("seq", "").lstrip("-").isdigit()}
 
     def _count(self, rows: list[dict[str, str]], topic: str) -> int:
         value = rows[0].get("count", "") if rows else ""

@@ -99,7 +99,7 @@ DEFAULTS: dict[str, Any] = {
         "cassandra": {"auth": "on", "commitlog_sync": COMMITLOG_DEFAULT},
         "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
         "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
-                  "metrics_port": 8080, "metric": "writer_last_seq"},
+                  "metrics_port": 8080, "metric": "writer_watermark_seq", "cpu_weight": False},
         "timeouts": {"cluster": 600, "cassandra": 900, "writer": 300, "pod": 600},
         # The hand-in's title block (invoke report); date "today" is the day the report is collected.
         "report": {"name": "", "course": "ECE 573", "date": "today",

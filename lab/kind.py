@@ -65,7 +65,8 @@ def nodes(runner: Runner, kind: Kind) -> list[str]:
                   if line.strip() and not line.startswith("No kind nodes"))
 
 
-#: Docker's default CPU weight, and the weight ``weigh_nodes`` gives the nodes it favours: four times another's.
+#: Docker's default CPU weight, and the weight ``weigh_nodes`` gives the nodes it favours (``invoke chaos
+#: --cpu-weight``, off by default): four times another's.
 DEFAULT_CPU_SHARES, FAVOURED_CPU_SHARES = 1024, 4096
 
 
@@ -81,6 +82,15 @@ def weigh_nodes(runner: Runner, kind: Kind, favoured: set[str]) -> list[str]:
             shares = FAVOURED_CPU_SHARES if node in favoured else DEFAULT_CPU_SHARES
             runner.run(docker.cpu_shares_args(node, shares), timeout=60)
     return chosen
+
+
+def reset_weights(runner: Runner, kind: Kind) -> list[str]:
+    """Every node container of the cluster back to Docker's default CPU weight (after a ``weigh_nodes``).
+    Returns the nodes reset."""
+    node_names = nodes(runner, kind)
+    for node in node_names:
+        runner.run(docker.cpu_shares_args(node, DEFAULT_CPU_SHARES), timeout=60)
+    return node_names
 
 
 def delete_cluster(runner: Runner, kind: Kind) -> None:

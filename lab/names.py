@@ -21,6 +21,9 @@ CASSANDRA_INIT_CONTAINER = "setup"  # copies the config and the Secret's cqlsh l
 WRITER_SELECTOR = "app=ece573-prj04-writer"
 WRITER_DEPLOYMENT = "ece573-prj04-writer"
 WRITER_CONTAINER = "writer"
+#: The WRITER_MODE the lab sets on a writer of your own (`invoke build --writer-dir`): your writer ignores it; the
+#: lab reads it back from the Deployment to know whose values a topic holds (verify checks only its own writer's).
+OWN_WRITER_MODE = "own"
 #: Every writer pod (writer.yml's Deployment, once per topic; lab/writers.py): labels all of them carry,
 #: while each Deployment's own selector (app=<its name>) picks only its pods.
 WRITERS_SELECTOR = "app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04"

@@ -96,6 +96,12 @@ def plot_round(record: dict[str, Any], path: Path) -> Path:
         ax.axvspan(stall.start - t0, stall.end - t0, color="tab:red", alpha=0.12,
                    label=f"longest stall {stall.seconds:.1f} s{' (still stalled)' if stall.open else ''}")
 
+    if record.get("ack_stall_s") is not None and record.get("ack_stall_began_s") is not None:
+        began = float(record["ack_stall_began_s"])
+        ax.axvspan(began, began + float(record["ack_stall_s"]), ymin=0, ymax=0.06, color="black", alpha=0.6,
+                   label=f"no acknowledged progress {float(record['ack_stall_s']):.3f} s "
+                         f"({'writer record' if record.get('ack_stall_source') == 'acks' else 'from samples'})")
+
     start_verb, end_verb = _VERBS.get(str(record.get("fault") or "pod"), ("delete", ""))
     ax.axvline(0, color="tab:red", linewidth=2, label=f"{start_verb} {record.get('pod', '?')}")
     if record.get("restored_at") and end_verb:
@@ -112,9 +118,10 @@ def plot_round(record: dict[str, Any], path: Path) -> Path:
         outcome = "ok"
     else:
         outcome = record.get("error") or ("LOST ROWS" if record.get("lost_rows") else "failed")
+    weight = "; 4x CPU weight on the writers' nodes (--cpu-weight)" if record.get("cpu_weight") else ""
     ax.set_title(f"Chaos round {record.get('round', '?')}: {fault_label(record)}"
                  f"{' (forced)' if record.get('force') else ''}: writer restarts {record.get('writer_restarts', 0)}, "
-                 f"lost rows {record.get('lost_rows', 0)}, {outcome}", fontsize=10)
+                 f"lost rows {record.get('lost_rows', 0)}, {outcome}{weight}", fontsize=10)
     ax.set_xlabel("seconds from the fault")
     ax.set_ylabel("rows written per second")
     source = record.get("progress_source") or "?"

@@ -43,3 +43,24 @@ def longest_stall(samples: list[Sample]) -> Stall | None:
     if last_t > since and (best is None or last_t - since > best.seconds):
         best = Stall(last_t - since, since, last_t, level, open=True)
     return best
+
+
+def covers(advances: list[list[float]] | list[tuple[float, int]], start: float) -> bool:
+    """Whether a writer's record of its advances (/acks) knows its level at ``start``: an advance at or before it.
+    A writer that started after ``start`` (a restarted process), or whose bounded record no longer reaches back
+    that far, does not; its record cannot say what happened before its first advance."""
+    return any(t <= start for t, _ in advances)
+
+
+def ack_samples(advances: list[list[float]] | list[tuple[float, int]], *, start: float, end: float) -> list[Sample]:
+    """Every advance of a writer's acknowledged prefix within [start, end], as (time, seq) samples that
+    ``longest_stall`` reads exactly: the level at ``start`` (the last advance before it), each advance, and the
+    level at ``end``. A stall is then the time between two advances, to the writer's clock's resolution, not a
+    sampling interval's."""
+    before = [int(seq) for t, seq in advances if t <= start]
+    within = [(float(t), int(seq)) for t, seq in advances if start < t <= end]
+    points: list[Sample] = [(start, before[-1])] if before else []
+    points += within
+    if points:
+        points.append((end, points[-1][1]))
+    return points

@@ -345,7 +345,8 @@ def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
 def render_writer(lab: Lab) -> Path:
     """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py)."""
     cfg = lab.cfg
-    env = {"WRITER_MODE": cfg.writer_mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
+    mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
+    env = {"WRITER_MODE": mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
                             images={names.WRITER_CONTAINER: writer_image_ref(lab)},
                             env={names.WRITER_CONTAINER: env})

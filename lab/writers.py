@@ -23,12 +23,14 @@ from lab.runner import Runner
 
 @dataclass(frozen=True)
 class Writer:
-    """One writer: its topic, its place (1 is the assignment's Deployment) and its consistency level ("" when
-    writer.yml's is kept: a plan without levels, or a Deployment that does not set CONSISTENCY)."""
+    """One writer: its topic, its place (1 is the assignment's Deployment), its consistency level ("" when
+    writer.yml's is kept: a plan without levels, or a Deployment that does not set CONSISTENCY) and, read back from
+    a Deployment, its WRITER_MODE ("robust" or "seed"; "" when unknown)."""
 
     topic: str
     number: int = 1
     consistency: str = ""
+    mode: str = ""
 
     @property
     def name(self) -> str:
@@ -88,7 +90,7 @@ def from_deployments(data: dict[str, Any]) -> list[Writer]:
         if not match:
             continue
         found.append(Writer(_writer_env(item, "TOPIC") or "", int(match.group(1) or 1),
-                            _writer_env(item, "CONSISTENCY") or ""))
+                            _writer_env(item, "CONSISTENCY") or "", (_writer_env(item, "WRITER_MODE") or "").lower()))
     return sorted(found, key=lambda w: w.number)
 
 

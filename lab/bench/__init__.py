@@ -22,7 +22,7 @@ The parts:
     report       the measurements' arithmetic, the targets and the table
     container    a Cassandra container of the benchmark's own, when no seeds are given
     live         ``invoke bench --lab``: the running lab's pod starts and deletion rounds, phase by phase
-    phases       the arithmetic of those phases and of the writer's longest gap by WRITETIME
+    phases       the arithmetic of those phases and of the writer's longest send gap by WRITETIME
     __main__     the command line above
 
 This package re-exports the names its callers use.

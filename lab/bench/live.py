@@ -7,11 +7,14 @@ Three parts, each printed as a table and kept in one JSON file (<artifacts>/benc
 2. Each Cassandra pod's start as the cluster recorded it: created → scheduled → init done → container
    started → NORMAL in the ring → CQL open → Ready (lab.bench.phases).
 3. ``rounds`` deletions of one Cassandra pod (graceful, or ``force``), each a chaos round (recovery, restarts,
-   verify), split into the same phases from the deletion on, and the writer's longest gap between two
-   acknowledged writes by the rows' WRITETIME (microseconds), beside the chaos round's sampled stall; the
-   JSON adds when that gap began after the deletion and what the writer logged meanwhile (its failed writes,
-   outages, session rebuilds), which is what explains a long one. With several writers (``invoke deploy
-   --writers 3 --consistency QUORUM,ONE,ALL``) each one's gap is measured the same way, in the same rounds.
+   verify), split into the same phases from the deletion on, with three figures of the writer side by side:
+   its acknowledgement stall (the longest time with no acknowledged progress, from the writer's own record
+   /acks, to the millisecond, or from the samples where it kept none: the chaos round's), the chaos round's
+   sampled stall, and the *send gap*: the longest time between two writes issued, by the rows' WRITETIME (a
+   client-side send time, lab.bench.phases: not an acknowledgement). The JSON adds when each began after the
+   deletion and what the writer logged meanwhile (its failed writes, outages, session rebuilds), which is what
+   explains a long one. With several writers (``invoke deploy --writers 3 --consistency QUORUM,ONE,ALL``) each
+   one's figures are measured the same way, in the same rounds. ``cpu_weight`` (off by default) is recorded.
 
 Run it before and after a change, on the same machine, and compare the medians.
 """
@@ -53,25 +56,33 @@ def worst(values: list[float | None]) -> float | None:
 
 @dataclass
 class DeletionRound:
-    """One measured deletion: the chaos round's figures plus the replacement's phases and the WRITETIME gap."""
+    """One measured deletion: the chaos round's figures plus the replacement's phases and the send gap."""
 
     round: int
     pod: str
     force: bool
     recovery_s: float | None
     sampled_stall_s: float | None
-    writetime_gap_s: float | None
-    gap_at: float | None
+    #: The longest send gap: between two writes issued, by WRITETIME (client send times; not acknowledgements).
+    send_gap_s: float | None
+    send_gap_at: float | None
     writes_seen: int
     phases: dict[str, float | None]
     writer_restarts: int
     lost_rows: int
-    #: Seconds from the deletion to the start of the longest gap, and what the writer logged in the round
-    #: besides its progress (failed writes, outages over, session rebuilds): why the gap was as long as it was.
-    gap_after_s: float | None = None
+    #: Seconds from the deletion to the start of the longest send gap, and what the writer logged in the round
+    #: besides its progress (failed writes, outages over, session rebuilds): why a stall was as long as it was.
+    send_gap_after_s: float | None = None
     writer_lines: list[str] = field(default_factory=list)
-    #: With several writers: each one's WRITETIME gap, {"writer": "test (QUORUM)", "gap_s": ..., "writes": ...}.
+    #: With several writers: each one's figures, {"writer": "test (QUORUM)", "send_gap_s": ..., "writes": ...,
+    #: "ack_stall_s": ...}.
     writer_gaps: list[dict[str, Any]] = field(default_factory=list)
+    #: The longest time with no acknowledged progress (the chaos round's), when it began after the deletion, and
+    #: where it came from ("acks": the writer's record, to the millisecond; else "samples every X s").
+    ack_stall_s: float | None = None
+    ack_stall_began_s: float | None = None
+    ack_stall_source: str = ""
+    cpu_weight: bool = False
 
 
 @dataclass
@@ -84,8 +95,9 @@ class LabBench:
     def _columns(self) -> dict[str, list[float | None]]:
         columns = {f"{p}_s": [r.phases.get(p) for r in self.rounds] for p in REPLACE_PHASES}
         return columns | {"recovery_s": [r.recovery_s for r in self.rounds],
+                          "ack_stall_s": [r.ack_stall_s for r in self.rounds],
                           "sampled_stall_s": [r.sampled_stall_s for r in self.rounds],
-                          "writetime_gap_s": [r.writetime_gap_s for r in self.rounds]}
+                          "send_gap_s": [r.send_gap_s for r in self.rounds]}
 
     def medians(self) -> dict[str, float | None]:
         return {name: median(values) for name, values in self._columns().items()}
@@ -94,24 +106,27 @@ class LabBench:
         """The largest of each column (see ``worst``)."""
         return {name: worst(values) for name, values in self._columns().items()}
 
-    def writer_gap_columns(self) -> dict[str, list[float | None]]:
-        """Each writer's WRITETIME gap per round ("test-2 (ONE)" -> gaps), when the rounds watched several."""
+    def writer_gap_columns(self, key: str = "send_gap_s") -> dict[str, list[float | None]]:
+        """Each writer's ``key`` (send_gap_s or ack_stall_s) per round ("test-2 (ONE)" -> figures), when the rounds
+        watched several."""
         columns: dict[str, list[float | None]] = {}
         for r in self.rounds:
             for entry in r.writer_gaps:
-                columns.setdefault(entry["writer"], []).append(entry["gap_s"])
+                columns.setdefault(entry["writer"], []).append(entry.get(key))
         return columns
 
     def to_dict(self) -> dict[str, Any]:
-        writer_gaps = {name: {"median": median(gaps), "worst": worst(gaps)}
-                       for name, gaps in self.writer_gap_columns().items()}
+        writer_gaps = {name: {"send_gap_median": median(gaps), "send_gap_worst": worst(gaps),
+                              "ack_stall_median": median(acks), "ack_stall_worst": worst(acks)}
+                       for (name, gaps), acks in zip(self.writer_gap_columns().items(),
+                                                     self.writer_gap_columns("ack_stall_s").values(), strict=True)}
         return {"writer_consistency": self.consistency, "up_steps": self.up_steps, "pods": self.pods,
                 "rounds": [asdict(r) for r in self.rounds], "medians": self.medians(), "worsts": self.worsts(),
                 "writer_gaps": writer_gaps}
 
 
 def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = False, up: bool = False,
-        interval: float = 30.0) -> LabBench:
+        interval: float = 30.0, cpu_weight: bool | None = None) -> LabBench:
     if pod not in names.CASSANDRA_PODS:
         raise PreconditionError(f"--pod must be one of {', '.join(names.CASSANDRA_PODS)}, got {pod!r}")
     if rounds < 0:
@@ -135,7 +150,8 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
             measured.append(_measure(lab, result))
             return result
 
-        run_rounds(lab, pod, rounds=rounds, interval=interval, force=force, run_round=measured_round)
+        run_rounds(lab, pod, rounds=rounds, interval=interval, force=force, cpu_weight=cpu_weight,
+                   run_round=measured_round)
         bench.rounds = measured
     _show(lab, bench)
     return bench
@@ -149,22 +165,27 @@ def _milestones(lab: Lab, pod: str, *, since: float | None = None) -> dict[str, 
 
 
 def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
-    """The replacement's phases from the deletion on, and the WRITETIME gap over the round's seqs (each writer's,
-    when the round watched several)."""
+    """The replacement's phases from the deletion on, the acknowledgement stall (the chaos round's), and the send
+    gap over the round's seqs by WRITETIME (each writer's, when the round watched several)."""
     phases = phase_seconds(_milestones(lab, result.pod), since=result.deleted_at)
     seqs = [seq for _, seq in result.progress if seq is not None]
     gap = _writetime_gap(lab, result.pod, lab.cfg.topic, seqs)
     writer_gaps = []
+    acks = {a.get("topic"): a for a in result.ack_stalls}
     for entry in result.writers:
         each = _writetime_gap(lab, result.pod, entry["topic"], entry.get("seqs") or [])
         writer_gaps.append({"writer": f"{entry['topic']} ({entry.get('consistency') or '?'})",
-                            "gap_s": round(each.seconds, 3) if each else None, "writes": each.writes if each else 0})
+                            "send_gap_s": round(each.seconds, 3) if each else None,
+                            "writes": each.writes if each else 0,
+                            "ack_stall_s": acks.get(entry["topic"], {}).get("stall_s")})
     return DeletionRound(round=result.round, pod=result.pod, force=result.force, recovery_s=result.recovery_s,
-                         sampled_stall_s=result.stall_s, writetime_gap_s=round(gap.seconds, 3) if gap else None,
-                         gap_at=round(gap.start, 3) if gap else None, writes_seen=gap.writes if gap else 0,
+                         sampled_stall_s=result.stall_s, send_gap_s=round(gap.seconds, 3) if gap else None,
+                         send_gap_at=round(gap.start, 3) if gap else None, writes_seen=gap.writes if gap else 0,
                          phases=phases, writer_restarts=result.writer_restarts, lost_rows=result.lost_rows,
-                         gap_after_s=round(gap.start - result.deleted_at, 3) if gap else None,
-                         writer_lines=_writer_lines(lab, since=result.deleted_at), writer_gaps=writer_gaps)
+                         send_gap_after_s=round(gap.start - result.deleted_at, 3) if gap else None,
+                         writer_lines=_writer_lines(lab, since=result.deleted_at), writer_gaps=writer_gaps,
+                         ack_stall_s=result.ack_stall_s, ack_stall_began_s=result.ack_stall_began_s,
+                         ack_stall_source=result.ack_stall_source, cpu_weight=result.cpu_weight)
 
 
 _WRITER_LINES = 20
@@ -183,7 +204,8 @@ def _writer_lines(lab: Lab, *, since: float) -> list[str]:
 
 
 def _writetime_gap(lab: Lab, deleted: str, topic: str, seqs: list[int]) -> Gap | None:
-    """The longest WRITETIME gap of ``topic`` over the seqs a round saw, read from a pod the round did not delete."""
+    """The longest send gap (WRITETIME) of ``topic`` over the seqs a round saw, read from a pod the round did not
+    delete."""
     if len(seqs) < 2:
         return None
     query = writetimes_query(ROWS_TABLE, check_topic(topic), min(seqs), max(seqs))
@@ -199,17 +221,23 @@ def _secs(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
 
 
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
 def _show_writer_gaps(bench: LabBench) -> None:
-    """With several writers: a column per writer (topic and level), a row per round, then median and worst."""
-    columns = bench.writer_gap_columns()
-    if not columns:
+    """With several writers: a column per writer (topic and level) and figure, a row per round, then median and
+    worst."""
+    sends, acks = bench.writer_gap_columns(), bench.writer_gap_columns("ack_stall_s")
+    if not sends:
         return
-    rows = [[str(r.round), *(_secs(next((e["gap_s"] for e in r.writer_gaps if e["writer"] == name), None))
-                             for name in columns)] for r in bench.rounds]
-    rows.append(["median", *(_secs(median(gaps)) for gaps in columns.values())])
-    rows.append(["worst", *(_secs(worst(gaps)) for gaps in columns.values())])
-    output.table(["round", *columns], rows, title="Each writer's longest gap between acknowledged writes (WRITETIME), "
-                                                  "seconds, in the same rounds")
+    columns = {f"{name} ack stall": acks[name] for name in sends} | {f"{name} send gap": sends[name] for name in sends}
+    rows = [[str(r.round), *(_secs(values[i] if i < len(values) else None) for values in columns.values())]
+            for i, r in enumerate(bench.rounds)]
+    rows.append(["median", *(_secs(median(values)) for values in columns.values())])
+    rows.append(["worst", *(_secs(worst(values)) for values in columns.values())])
+    output.table(["round", *columns], rows, title="Each writer's acknowledgement stall and send gap (WRITETIME, a "
+                                                  "client send time), seconds, in the same rounds")
 
 
 def _show(lab: Lab, bench: LabBench) -> None:
@@ -222,16 +250,24 @@ def _show(lab: Lab, bench: LabBench) -> None:
                  title="Each Cassandra pod's start: seconds from the previous milestone (Kubernetes stamps whole "
                        "seconds; NORMAL and CQL open come from the log)")
     if bench.rounds:
-        headers = ["round", *REPLACE_PHASES, "recovery", "stall (sampled)", "gap (WRITETIME)", "restarts", "lost"]
+        headers = ["round", *REPLACE_PHASES, "recovery", "ack stall", "stall (sampled)", "send gap (WRITETIME)",
+                   "restarts", "lost"]
         rows = [[str(r.round), *(_secs(r.phases.get(c)) for c in REPLACE_PHASES), _secs(r.recovery_s),
-                 _secs(r.sampled_stall_s), _secs(r.writetime_gap_s), str(r.writer_restarts), str(r.lost_rows)]
-                for r in bench.rounds]
+                 _ms(r.ack_stall_s) + ("" if r.ack_stall_source in ("acks", "") else "*"), _secs(r.sampled_stall_s),
+                 _secs(r.send_gap_s), str(r.writer_restarts), str(r.lost_rows)] for r in bench.rounds]
         for label, figures in (("median", bench.medians()), ("worst", bench.worsts())):
             rows.append([label, *(_secs(figures[f"{c}_s"]) for c in REPLACE_PHASES), _secs(figures["recovery_s"]),
-                         _secs(figures["sampled_stall_s"]), _secs(figures["writetime_gap_s"]), "", ""])
+                         _ms(figures["ack_stall_s"]), _secs(figures["sampled_stall_s"]), _secs(figures["send_gap_s"]),
+                         "", ""])
         kind = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
+        weighted = sum(r.cpu_weight for r in bench.rounds)
+        sampled = any(r.ack_stall_source not in ("acks", "") for r in bench.rounds)
         output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}, writer at {bench.consistency}: "
-                                          "seconds per phase from the deletion")
+                                          "seconds per phase from the deletion; ack stall: longest time with no "
+                                          "acknowledged progress; send gap: longest time between two writes sent"
+                                          + ("; * ack stall from samples (no /acks)" if sampled else "")
+                                          + (f"; WITH 4x CPU weight on the writers' nodes in {weighted} round(s)"
+                                             if weighted else ""))
         _show_writer_gaps(bench)
     stamp = output.timestamp()
     path = output.write_json(lab.cfg.path(lab.cfg.artifacts) / "bench" / f"lab-{stamp}.json",

@@ -1,8 +1,12 @@
-"""Where a Cassandra pod's start goes, and the writer's longest gap, from records rather than sampling.
+"""Where a Cassandra pod's start goes, and the writer's longest send gap, from records rather than sampling.
 
 Pure functions over what the cluster already keeps: the pod's own timestamps (created, scheduled, init done,
 container started, Ready), its log read with ``kubectl logs --timestamps`` (this node NORMAL in the ring, CQL
-open), and the rows' ``WRITETIME`` (microseconds, set by the coordinator that acknowledged each write).
+open), and the rows' ``WRITETIME`` (microseconds). WRITETIME is a *send* time: the Python driver stamps each
+write on the client when it issues it (client-side timestamps), not when a coordinator acknowledges it. With
+many writes in flight the writer keeps sending while nothing is acknowledged, so the longest gap between two
+WRITETIMEs (the "send gap") can be far shorter than the longest time with no acknowledged progress; that one
+comes from the writer's own record of its acknowledgements (/acks, lab.chaos.round), and the bench shows both.
 Kubernetes stamps whole seconds; logs and WRITETIME are finer, so the later phases are the precise ones.
 """
 
@@ -88,7 +92,8 @@ def phase_seconds(milestones: dict[str, float | None], *, since: float | None = 
 
 @dataclass(frozen=True)
 class Gap:
-    """The longest time between two consecutive acknowledged writes: from ``start`` to ``end``."""
+    """The longest send gap: the longest time between two consecutive writes *issued* (their WRITETIMEs, stamped
+    by the client when it sent them), from ``start`` to ``end``. Not an acknowledgement gap (see the module)."""
 
     seconds: float
     start: float
@@ -97,7 +102,7 @@ class Gap:
 
 
 def longest_write_gap(writetimes_us: list[int]) -> Gap | None:
-    """The longest gap between consecutive distinct WRITETIMEs (microseconds), in time order."""
+    """The longest send gap: between consecutive distinct WRITETIMEs (microseconds, client send times)."""
     times = sorted(set(writetimes_us))
     if len(times) < 2:
         return None

@@ -7,7 +7,8 @@ the network for a while (``partition``), SIGKILL Cassandra's JVM in place, one p
 
     faults/    what each fault does and how it recovers
     watch      pod and node states in plain words; the waits for Ready, UN and the writer
-    sampling   the writer's progress, sampled in the background (/metrics, or last_seq via cqlsh)
+    sampling   the writer's progress, sampled in the background (/metrics, or last_seq via cqlsh), and its
+               record of each acknowledged advance (/acks)
     round      one round, the same steps for every fault
     rounds     ``invoke chaos``: targets, random draws, the table, one JSON file a round
     results    what a round records (RoundResult) and the summary table

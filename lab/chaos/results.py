@@ -15,6 +15,13 @@ class RoundResult:
     ``restored_at`` is when the lab undid it (``docker start``, rules removed; for a deletion, the same
     moment). ``recovery_s`` runs from ``restored_at`` to healthy again: the new pod Ready (and every node
     UN, for Cassandra).
+
+    Two stalls: ``stall_s`` is the longest plateau of the sampled progress (resolution: the sampling interval);
+    ``ack_stall_s`` the longest time with no acknowledged progress, from the writer's own record of each advance
+    (/acks, to the millisecond; ``ack_stall_source`` says "acks", or "samples every X s" where the writer kept no
+    record the round could read), beginning ``ack_stall_began_s`` seconds after the fault began.
+    ``witness``: per topic, what the writer was seen to acknowledge (before the fault, and at most) and the
+    last_seq stored after recovery; verify checks up to the higher of them.
     """
 
     round: int
@@ -49,6 +56,15 @@ class RoundResult:
     commitlog_sync: str = ""
     kill_spread_ms: float | None = None
     error: str = ""
+    ack_stall_s: float | None = None  # the longest of any writer's (each writer's in ``writers``, or ``ack_stalls``)
+    ack_stall_began_s: float | None = None  # when it began, seconds after the fault began (negative: before)
+    ack_stall_source: str = ""
+    #: Each writer's acknowledgement stall: {writer, topic, stall_s, began_s, seq, open, source}.
+    ack_stalls: list[dict[str, Any]] = field(default_factory=list)
+    #: Per topic: {topic, writer, source, acked_before_fault, acked_highest, stored_last_seq, checked_to}.
+    witness: list[dict[str, Any]] = field(default_factory=list)
+    #: Whether the writers' kind nodes had more CPU weight during the round (``--cpu-weight``; off by default).
+    cpu_weight: bool = False
 
     @property
     def lost_rows(self) -> int:
@@ -60,15 +76,24 @@ class RoundResult:
         return max((t.get("rows", 0) for t in self.verify), default=0)
 
     @property
+    def corrupted_rows(self) -> int:
+        return sum(t.get("corrupted_rows", 0) for t in self.verify)
+
+    def verify_problems(self) -> list[str]:
+        """What verify failed each topic for ("topic test: 3 corrupted value(s) at seq 7-9")."""
+        return [f"topic {t.get('topic')}: {p}" for t in self.verify for p in t.get("problems", [])]
+
+    @property
     def ok(self) -> bool:
-        return not self.error and self.lost_rows == 0 and self.recovery_s is not None
+        return (not self.error and self.lost_rows == 0 and self.recovery_s is not None
+                and all(t.get("ok", True) for t in self.verify))
 
     def observe(self, when: float, what: str) -> None:
         self.observed.append([round(when, 3), what])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data.update(lost_rows=self.lost_rows, ok=self.ok)
+        data.update(lost_rows=self.lost_rows, corrupted_rows=self.corrupted_rows, ok=self.ok)
         return data
 
 
@@ -76,13 +101,40 @@ def _secs(v: float | None) -> str:
     return "-" if v is None else f"{v:.1f}"
 
 
+def _ack_stall(r: RoundResult) -> str:
+    if r.ack_stall_s is None:
+        return "-"
+    began = "" if r.ack_stall_began_s is None else f" at {r.ack_stall_began_s:+.1f}"
+    return f"{r.ack_stall_s:.3f}{began}" + ("" if r.ack_stall_source == "acks" else " (sampled)")
+
+
+def _witnessed(r: RoundResult) -> str:
+    """"1200 / 1250": the highest seq witnessed acknowledged before the fault, and the stored last_seq after (the
+    worst topic: the one whose stored last_seq is furthest below, else the first)."""
+    if not r.witness:
+        return "-"
+    worst = min(r.witness, key=lambda w: (w.get("stored_last_seq") or 0) - (w.get("acked_before_fault") or 0))
+    return " / ".join("-" if worst.get(k) is None else str(worst[k]) for k in ("acked_before_fault", "stored_last_seq"))
+
+
+def _outcome(r: RoundResult) -> str:
+    if r.ok:
+        return "ok"
+    if r.error:
+        return r.error
+    if r.lost_rows:
+        return "LOST ROWS"
+    return "; ".join(r.verify_problems()) or "failed"
+
+
 def summary_rows(results: list[RoundResult]) -> list[list[str]]:
     """Rows for the notebook's table, one per round (its columns predate the fault kinds)."""
     return [[str(r.round), r.pod, _secs(r.recovery_s), _secs(r.stall_s) + ("+" if r.stall_open else ""),
-             str(r.writer_restarts), str(r.lost_rows), "ok" if r.ok else (r.error or "LOST ROWS")] for r in results]
+             _ack_stall(r), _witnessed(r), str(r.writer_restarts), str(r.lost_rows), _outcome(r)] for r in results]
 
 
-SUMMARY_HEADERS = ["round", "pod", "recovery s", "writer stall s", "writer restarts", "lost rows", "result"]
+SUMMARY_HEADERS = ["round", "pod", "recovery s", "writer stall s (sampled)", "ack stall s (from fault)",
+                   "acked before / stored after", "writer restarts", "lost rows", "result"]
 
 
 def round_rows(results: list[RoundResult]) -> list[list[str]]:
@@ -93,7 +145,7 @@ def round_rows(results: list[RoundResult]) -> list[list[str]]:
 ROUND_HEADERS = ["round", "fault", "target", *SUMMARY_HEADERS[2:]]
 
 
-WRITER_HEADERS = ["round", "writer", "topic", "consistency", "stall s", "rows", "missing"]
+WRITER_HEADERS = ["round", "writer", "topic", "consistency", "stall s (sampled)", "ack stall s", "rows", "missing"]
 
 
 def writer_rows(results: list[RoundResult]) -> list[list[str]]:
@@ -101,10 +153,13 @@ def writer_rows(results: list[RoundResult]) -> list[list[str]]:
     rows = []
     for r in results:
         checked = {t.get("topic"): t for t in r.verify}
+        acks = {a.get("writer"): a for a in r.ack_stalls}
         for w in r.writers:
             found = checked.get(w["topic"], {})
+            ack = acks.get(w["writer"], {})
             rows.append([str(r.round), w["writer"], w["topic"], w.get("consistency") or "-",
                          _secs(w["stall_s"]) + ("+" if w["stall_open"] else ""),
+                         "-" if ack.get("stall_s") is None else f"{ack['stall_s']:.3f}",
                          str(found.get("rows", "-")), str(found.get("missing", "-"))])
     return rows
 
@@ -116,4 +171,5 @@ def totals(results: list[RoundResult]) -> dict[str, Any]:
         kinds[r.fault] = kinds.get(r.fault, 0) + 1
     return {"rounds": len(results), "ok": sum(r.ok for r in results), "faults": kinds,
             "rows": max((r.rows for r in results), default=0), "lost_rows": sum(r.lost_rows for r in results),
+            "corrupted_rows": sum(r.corrupted_rows for r in results),
             "writer_restarts": sum(r.writer_restarts for r in results)}

@@ -12,6 +12,7 @@ Targets (exactly one kind a run):
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
+from lab.verify import lab_seed_topics
 
 #: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
 #: node controller's 5-minute eviction plus a margin for the round's own timeout.
@@ -102,10 +104,12 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
 
 def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
                partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
-               sleep: Callable[[float], None] = time.sleep, run_round=None, crash: str = "") -> list[RoundResult]:
+               cpu_weight: bool | None = None, sleep: Callable[[float], None] = time.sleep,
+               run_round=None, crash: str = "") -> list[RoundResult]:
     """The rounds ``plan`` gives, ``interval`` seconds apart: a table on stdout, one JSON file per round
     under <artifacts>/chaos/ (and the totals under chaos/soak/ for several rounds). Raises LabError
-    (exit 1) when any round lost rows, did not recover or found the writer wedged."""
+    (exit 1) when any round lost rows, failed verify, did not recover or found the writer wedged.
+    ``cpu_weight``: favour the writers' kind nodes with CPU weight (None: lab.chaos.cpu_weight, off)."""
     run_round = run_round or round_mod.run_round
     cfg = lab.cfg
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
@@ -119,7 +123,8 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
         # Every fault's recovery is "all pods of the 3-node ring Ready and UN", and its pods are cassandra-0..2.
         raise PreconditionError(f"the ring has {size} nodes (after `invoke scale`); chaos rounds are written for "
                                 f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
-    settings = ChaosSettings.from_config(cfg, force=force)
+    settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
+                                   seed_topics=tuple(sorted(lab_seed_topics(lab))))
     faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
     for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
@@ -139,29 +144,36 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                 png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
                 shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
                 drawn = f" and its timeline {shown.with_suffix('.png').name}" if png is not None else ""
-                s.note(f"{'ok' if result.ok else 'FAILED: ' + (result.error or 'lost rows')}; {shown}{drawn}")
+                why = result.error or ("lost rows" if result.lost_rows else "; ".join(result.verify_problems()))
+                s.note(f"{'ok' if result.ok else 'FAILED: ' + why}; {shown}{drawn}")
         results.append(result)
     if lab.runner.dry:
         return results
     topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
+    weighted = sum(r.cpu_weight for r in results)
     title = (f"Chaos: {_what(pod, node, partition, crash)}, {len(results)} round(s), "
              f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
     modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})
     if modes:  # a crash's outcome depends on it: said where the rows lost are
         title += f", commitlog_sync {'; '.join(modes)}"
+    if weighted:
+        title += f"; WITH 4x CPU weight on the writers' nodes ({weighted} round(s), --cpu-weight)"
     output.table(ROUND_HEADERS, round_rows(results), title=title)
     if any(r.writers for r in results):
         output.table(WRITER_HEADERS, writer_rows(results),
-                     title="Each writer's longest stall (the table above shows the worst)")
+                     title="Each writer's longest stall, sampled and by acknowledgement (the table above shows the "
+                           "worst)")
     total = totals(results)
     status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
-                f"lost {total['lost_rows']}, writer restarts {total['writer_restarts']}")
+                f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
+                f"writer restarts {total['writer_restarts']}")
     if len(results) > 1:
         output.write_json(
             folder / "soak" / f"{stamp}.json",
             {
                 **total,
                 "seed": seed if pod == "random" else None,
+                "cpu_weight_rounds": weighted,
                 "target": _what(pod, node, partition, crash),
                 "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
                 "writers_table": [dict(zip(WRITER_HEADERS, row, strict=True)) for row in writer_rows(results)],
@@ -170,8 +182,9 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     failed = [r for r in results if not r.ok]
     if failed:
         lost = sum(r.lost_rows for r in failed)
+        first = failed[0].error or "; ".join(failed[0].verify_problems())
         raise LabError(f"chaos: {len(failed)} of {len(results)} round(s) failed"
-                       + (f", {lost} row(s) missing" if lost else f": {failed[0].error}"))
+                       + (f", {lost} row(s) missing" if lost else f": {first}"))
     return results
 
 

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import subprocess
@@ -45,6 +46,17 @@ def parse_metric(text: str, name: str, *, labels: dict[str, str] | None = None) 
         except ValueError:
             continue
     return max(found) if found else None
+
+
+def parse_acks(text: str) -> dict:
+    """The writer's /acks answer: ``{"topic", "now", "capacity", "oldest", "advances": [[t, seq], ...]}``, every
+    advance of its acknowledged prefix at or after the asked ``since`` (wall-clock seconds), in order, preceded by
+    the last one before it. ValueError when it is not that shape."""
+    data = json.loads(text)
+    if not isinstance(data, dict) or not isinstance(data.get("advances"), list):
+        raise ValueError("not an /acks answer (no advances list)")
+    data["advances"] = [[float(t), int(seq)] for t, seq in data["advances"]]
+    return data
 
 
 class Sampler:
@@ -122,7 +134,27 @@ class MetricsProgress:
         self.close()
         return False
 
+    def scrape(self) -> str:
+        """The writer's /metrics text (reopening a port-forward that died)."""
+        return self._get("/metrics")
+
     def read(self) -> int | None:
+        text = self.scrape()
+        value = parse_metric(text, self.metric, labels={"topic": self.topic})
+        if value is None:
+            value = parse_metric(text, self.metric)
+        return None if value is None else int(value)
+
+    def acks(self, since: float) -> dict | None:
+        """The writer's record of its acknowledged prefix's advances since ``since`` (GET /acks, see
+        ``parse_acks``), or None when it serves none (an older writer image, or no writer answers)."""
+        try:
+            return parse_acks(self._get(f"/acks?since={since:.3f}", timeout=5))
+        except Exception as err:  # any failure (404, a broken answer, a dead forward) means: use the samples
+            log.info("%s: no /acks (%s); the stall comes from the samples", self.deployment, err)
+            return None
+
+    def _get(self, path: str, *, timeout: float = 2) -> str:
         if (
             self.proc is not None
             and self.proc.poll() is not None
@@ -130,12 +162,8 @@ class MetricsProgress:
         ):
             log.debug("port-forward exited (%s); reopening", self.proc.returncode)
             self._open()
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.local_port}/metrics", timeout=2) as resp:
-            text = resp.read().decode()
-        value = parse_metric(text, self.metric, labels={"topic": self.topic})
-        if value is None:
-            value = parse_metric(text, self.metric)
-        return None if value is None else int(value)
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.local_port}{path}", timeout=timeout) as resp:
+            return resp.read().decode()
 
     def close(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

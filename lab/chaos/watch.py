@@ -31,22 +31,35 @@ class ChaosSettings:
     settle: float = 10.0
     timeout: float = 600.0
     metrics_port: int = 8080
-    metric: str = "writer_last_seq"
+    #: The gauge sampled on /metrics: the writer's acknowledged contiguous prefix, which is also the round's
+    #: witness of what the writer had acknowledged (writer_last_seq, the stored checkpoint, lags it).
+    metric: str = "writer_watermark_seq"
     force: bool = False
     #: After recovery, how long the writer may take to write again before the round calls it wedged
     #: (the writer re-resolves its seeds after a bound of its own when every address went stale).
     resume_timeout: float = 180.0
+    #: Give the writers' kind nodes 4x the CPU weight during the round (``--cpu-weight``; lab.chaos.cpu_weight).
+    cpu_weight: bool = False
+    #: Topics the seed writer wrote (random values by design): verify does not check their values.
+    seed_topics: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, cfg, *, force: bool = False) -> ChaosSettings:
-        """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts)."""
+    def from_config(cls, cfg, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
+        """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts) and the lesson's record
+        (every topic it ever gave the seed writer: values unchecked rather than miscalled; ``run_rounds`` narrows it
+        to this cluster's, lab.verify.lab_seed_topics); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""
+        from lab.verify import seed_topics  # lab.verify is no part of lab.chaos: imported when asked
+
         chaos_cfg = cfg.chaos
+        if cpu_weight is None:
+            cpu_weight = str(chaos_cfg.get("cpu_weight", False)).lower() in ("true", "1", "yes")
         return cls(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
                    sample_every=float(chaos_cfg.get("sample_every", 0.5)),
                    settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
                    metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
-                   metric=str(chaos_cfg.get("metric", "writer_last_seq")), force=force,
-                   resume_timeout=float(chaos_cfg.get("resume_timeout", 180)))
+                   metric=str(chaos_cfg.get("metric", cls.metric)), force=force,
+                   resume_timeout=float(chaos_cfg.get("resume_timeout", 180)), cpu_weight=cpu_weight,
+                   seed_topics=tuple(sorted(seed_topics(cfg.path(cfg.artifacts)))))
 
 
 @dataclass

@@ -328,6 +328,36 @@ def test_all_cassandra_pods_at_once_the_writer_resumes_by_itself(lab_up):
     assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0
 
 
+def test_verify_finds_a_changed_value_and_names_its_seq(lab_up):
+    """One stored value overwritten with cqlsh (what a bad write or a bit flip leaves): `invoke verify` fails and
+    names the seq as corrupted, apart from missing; the right value put back (writer.values), it passes again.
+    Before the lesson: until then only the robust writer wrote this topic, so its values are checked."""
+    from writer.values import value_for
+
+    before = verify_topic()
+    assert before["values"] == "checked" and before["missing"] == 0 and before["corrupted"] == [], before
+    seq = before["last_seq"] // 2
+    right = value_for(TOPIC, seq)
+    wrong = 0.5 if right != 0.5 else 0.25
+
+    def set_value(value: float) -> None:
+        invoke("cqlsh", "--execute", f"CONSISTENCY ALL; UPDATE ece573.prj04 SET value = {value!r} "
+                                     f"WHERE topic = '{TOPIC}' AND seq = {seq};")
+
+    set_value(wrong)
+    try:
+        since = time.time()
+        failed = invoke("verify", "--topic", TOPIC, check=False)
+        assert failed.returncode == 1, failed.stdout[-2000:]
+        assert f"1 corrupted value(s) at seq {seq}" in failed.stderr, failed.stderr[-2000:]
+        [report] = [t for t in newest(ARTIFACTS / "verify", since)[-1]["topics"] if t["topic"] == TOPIC]
+        assert (report["corrupted"], report["missing"]) == ([[seq, seq]], 0), report
+    finally:
+        set_value(right)  # the later scenarios verify this topic
+    after = verify_topic()
+    assert after["ok"] and after["corrupted"] == [] and after["values"] == "checked", after
+
+
 def test_lesson_seed_writer_fails_then_the_robust_one_survives(lab_up):
     """`invoke lesson`: sections IV and V lived, recorded for the report; the lab is left robust."""
     invoke("lesson", timeout=3000)

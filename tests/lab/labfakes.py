@@ -67,16 +67,25 @@ def cqlsh_table(column: str, values: list) -> str:
 
 
 class CqlRows:
-    """A FakeCtx answer that plays cqlsh over one topic's stored seqs: it runs every ``SELECT seq`` and
-    ``SELECT count(*)`` of the rows table in the command's ``-e`` script (seq bounds, ORDER BY seq DESC
-    LIMIT 1) and prints one table each, as cqlsh does. ``seqs``: a list, or cqlsh's own text of one."""
+    """A FakeCtx answer that plays cqlsh over one topic's stored rows: it runs every ``SELECT seq``,
+    ``SELECT count(*)`` (with or without the sum of the values), ``SELECT seq, CAST(value AS text)`` of the rows
+    table in the command's ``-e`` script (seq bounds, ORDER BY seq DESC LIMIT 1, LIMIT 1) and prints one table
+    each, as cqlsh does. ``seqs``: a list, or cqlsh's own text of one. Each row's value is the one the robust writer
+    writes (writer.values) unless ``values`` says otherwise (seq -> value)."""
 
-    STATEMENT = re.compile(r"SELECT (seq|count\(\*\)) FROM ece573\.prj04 WHERE topic = '[^']+'"
-                           r"((?: AND seq [<>]=? \d+)*)( ORDER BY seq DESC LIMIT 1)?;")
+    STATEMENT = re.compile(r"SELECT (seq|count\(\*\)|count\(\*\), CAST\(sum\(value\) AS text\) AS total|"
+                           r"seq, CAST\(value AS text\) AS value) FROM ece573\.prj04 WHERE topic = '([^']+)'"
+                           r"((?: AND seq [<>]=? \d+)*)( ORDER BY seq DESC LIMIT 1| LIMIT 1)?;")
 
-    def __init__(self, seqs: list[int] | str):
+    def __init__(self, seqs: list[int] | str, values: dict[int, float] | None = None):
         self.seqs = sorted(set(cqlsh_seqs(seqs) if isinstance(seqs, str) else seqs))
+        self.values = values or {}
         self.scripts: list[str] = []
+
+    def value(self, topic: str, seq: int) -> float:
+        from writer.values import value_for
+
+        return self.values.get(seq, value_for(topic, seq))
 
     def __call__(self, command: str) -> tuple[str, int]:
         import shlex
@@ -85,12 +94,21 @@ class CqlRows:
         script = argv[argv.index("-e") + 1]
         self.scripts.append(script)
         out = ["Consistency level set to QUORUM.", "Disabled Query paging.", ""]
-        for what, bounds, last in self.STATEMENT.findall(script):
+        for what, topic, bounds, limit in self.STATEMENT.findall(script):
             rows = [s for s in self.seqs if all(_holds(s, op, int(n)) for op, n in re.findall(r"seq ([<>]=?) (\d+)",
                                                                                              bounds))]
-            if last:
-                rows = rows[-1:]
-            out.append(cqlsh_table("count", [len(rows)]) if what != "seq" else cqlsh_table("seq", rows))
+            if limit:
+                rows = rows[-1:] if "DESC" in limit else rows[:1]
+            if what == "seq":
+                out.append(cqlsh_table("seq", rows))
+            elif what == "count(*)":
+                out.append(cqlsh_table("count", [len(rows)]))
+            elif what.startswith("count"):
+                total = repr(float(sum(self.value(topic, s) for s in rows)))
+                out.append(f" count | total\n-------+-------\n {len(rows)} | {total}\n\n(1 rows)\n")
+            else:
+                lines = "".join(f" {s} | {self.value(topic, s)!r}\n" for s in rows)
+                out.append(f" seq | value\n-----+-------\n{lines}\n({len(rows)} rows)\n")
         return "\n".join(out), 0
 
 

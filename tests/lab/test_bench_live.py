@@ -54,42 +54,50 @@ def cluster(project):
     return make_lab(project, ctx), ctx
 
 
-def test_each_round_is_a_chaos_round_split_into_phases_and_measured_by_writetime(cluster, monkeypatch):
+def test_each_round_is_a_chaos_round_split_into_phases_with_its_ack_stall_and_send_gap(cluster, monkeypatch, capsys):
     lab, ctx = cluster
     rounds_asked = []
 
     def fake_round(runner, kube, fault, number, settings, **kwargs):
         return RoundResult(round=number, pod="cassandra-1", target="cassandra", force=False,
                            deleted_at=T0 + 0.5, recovery_s=30.5 + 10 * number, stall_s=1.0,
-                           progress=[[T0, 101], [T0 + 10, None], [T0 + 20, 103]])
+                           progress=[[T0, 101], [T0 + 10, None], [T0 + 20, 103]], ack_stall_s=3.25 + number,
+                           ack_stall_began_s=0.4, ack_stall_source="acks")
 
-    def fake_rounds(the_lab, pod, *, rounds, interval, force, run_round):
-        rounds_asked.append((pod, rounds, interval, force))
+    def fake_rounds(the_lab, pod, *, rounds, interval, force, cpu_weight, run_round):
+        rounds_asked.append((pod, rounds, interval, force, cpu_weight))
         return [run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)]
 
     monkeypatch.setattr(live, "run_round", fake_round)
     monkeypatch.setattr(live, "run_rounds", fake_rounds)
     bench = live.run(lab, rounds=2, pod="cassandra-1", interval=5)
 
-    assert rounds_asked == [("cassandra-1", 2, 5, False)]
+    assert rounds_asked == [("cassandra-1", 2, 5, False, None)]  # no CPU weight unless asked
     assert [r.round for r in bench.rounds] == [1, 2]
     first = bench.rounds[0]
     assert first.phases["replaced"] == 3.5 and first.phases["ready"] == 11.25
-    assert (first.writetime_gap_s, first.writes_seen, first.sampled_stall_s) == (0.9, 3, 1.0)
-    assert first.gap_after_s == 9.7  # the gap starts at T0 + 10.2, the deletion was at T0 + 0.5
+    # the send gap (WRITETIME: when writes were sent) beside the acknowledgement stall (the writer's own record)
+    assert (first.send_gap_s, first.writes_seen, first.sampled_stall_s) == (0.9, 3, 1.0)
+    assert (first.ack_stall_s, first.ack_stall_began_s, first.ack_stall_source) == (4.25, 0.4, "acks")
+    assert first.send_gap_after_s == 9.7  # the gap starts at T0 + 10.2, the deletion was at T0 + 0.5
     # what the writer said from the deletion on, its progress left out: why the gap lasted
     assert [line.split(" WARNING ")[-1] for line in first.writer_lines] == [
         "test: write of seq 103 failed (ConnectionShutdown)", "test: outage over after 0.6 s (3 retries so far)"]
     # the write times are read for the round's seqs, from a pod the rounds do not delete
     [query] = {c for c in ctx.matching("writetime") if "seq >= 101 AND seq <= 103" in c and "cassandra-0" in c}
     assert query
-    assert bench.medians()["writetime_gap_s"] == 0.9 and bench.medians()["recovery_s"] == 45.5
+    assert bench.medians()["send_gap_s"] == 0.9 and bench.medians()["recovery_s"] == 45.5
+    assert bench.medians()["ack_stall_s"] == 4.75 and bench.worsts()["ack_stall_s"] == 5.25
+    shown = capsys.readouterr().out
+    assert "ack stall  stall (sampled)  send gap (WRITETIME)" in shown and "4.250" in shown
+    assert "CPU weight" not in shown
     # every pod's start, from its record
     assert set(bench.pods) == {"cassandra-0", "cassandra-1", "cassandra-2"}
     assert bench.pods["cassandra-2"]["cql_open"] == 2.5
     [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
     record = json.loads(saved.read_text())
-    assert record["medians"]["writetime_gap_s"] == 0.9 and len(record["rounds"]) == 2
+    assert record["medians"]["send_gap_s"] == 0.9 and len(record["rounds"]) == 2
+    assert record["rounds"][0]["ack_stall_s"] == 4.25 and record["rounds"][0]["cpu_weight"] is False
     assert record["worsts"]["recovery_s"] == 50.5 and record["writer_consistency"] == "ONE" != lab.cfg.consistency
 
 
@@ -123,26 +131,32 @@ def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(proje
 
     def fake_round(runner, kube, fault, number, settings, **kwargs):
         return RoundResult(round=number, pod="cassandra-1", target="cassandra", force=True, deleted_at=T0 + 0.5,
-                           recovery_s=30.0, stall_s=25.0, progress=[[T0, 101], [T0 + 20, 103]], writers=watched)
+                           recovery_s=30.0, stall_s=25.0, progress=[[T0, 101], [T0 + 20, 103]], writers=watched,
+                           ack_stalls=[{"writer": "ece573-prj04-writer-3", "topic": "test-3", "stall_s": 25.25,
+                                        "source": "acks"}])
 
     monkeypatch.setattr(live, "run_round", fake_round)
-    monkeypatch.setattr(live, "run_rounds", lambda the_lab, pod, *, rounds, interval, force, run_round: [
+    monkeypatch.setattr(live, "run_rounds", lambda the_lab, pod, *, rounds, interval, force, cpu_weight, run_round: [
         run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)])
     bench = live.run(lab, rounds=2, pod="cassandra-1", force=True, interval=5)
 
-    assert bench.rounds[0].writer_gaps == [{"writer": "test (QUORUM)", "gap_s": 0.9, "writes": 3},
-                                           {"writer": "test-2 (ONE)", "gap_s": 0.9, "writes": 3},
-                                           {"writer": "test-3 (ALL)", "gap_s": 25.0, "writes": 3},
-                                           {"writer": "test-4 (ONE)", "gap_s": None, "writes": 0}]
+    assert bench.rounds[0].writer_gaps == [
+        {"writer": "test (QUORUM)", "send_gap_s": 0.9, "writes": 3, "ack_stall_s": None},
+        {"writer": "test-2 (ONE)", "send_gap_s": 0.9, "writes": 3, "ack_stall_s": None},
+        {"writer": "test-3 (ALL)", "send_gap_s": 25.0, "writes": 3, "ack_stall_s": 25.25},
+        {"writer": "test-4 (ONE)", "send_gap_s": None, "writes": 0, "ack_stall_s": None}]
     # each topic's write times over the seqs its own samples saw
     spans = {"test-2": "seq >= 7 AND seq <= 9", "test-3": "seq >= 40 AND seq <= 42"}
     queried = {topic for topic, span in spans.items() for c in ctx.matching("writetime") if topic in c and span in c}
     assert queried == set(spans)
     [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
     gaps = json.loads(saved.read_text())["writer_gaps"]
-    assert gaps["test-3 (ALL)"] == {"median": 25.0, "worst": 25.0} and gaps["test-4 (ONE)"]["median"] is None
+    assert gaps["test-3 (ALL)"] == {"send_gap_median": 25.0, "send_gap_worst": 25.0, "ack_stall_median": 25.25,
+                                    "ack_stall_worst": 25.25}
+    assert gaps["test-4 (ONE)"]["send_gap_median"] is None
     shown = capsys.readouterr().out
-    assert "Each writer's longest gap" in shown and "test-3 (ALL)" in shown and "25.00" in shown
+    assert "Each writer's acknowledgement stall and send gap" in shown and "test-3 (ALL) send gap" in shown
+    assert "25.00" in shown and "test-3 (ALL) ack stall" in shown
 
 
 def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):

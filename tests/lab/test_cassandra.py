@@ -95,10 +95,14 @@ def test_a_topic_is_counted_in_chunks_of_its_last_seq():
     assert seq_chunks(8, chunk=4) == [(1, 4), (5, 8)]
     assert seq_chunks(0) == []
     assert len(seq_chunks(1_000_000)) == 20
-    assert census_queries("t", 6, chunk=4) == [
-        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 1 AND seq <= 4;",
-        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 5 AND seq <= 6;",
+    assert census_queries("t", 6, last_seq=5, chunk=4) == [
+        "SELECT count(*), CAST(sum(value) AS text) AS total FROM ece573.prj04 WHERE topic = 't' AND seq >= 1 "
+        "AND seq <= 4;",
+        "SELECT count(*), CAST(sum(value) AS text) AS total FROM ece573.prj04 WHERE topic = 't' AND seq >= 5 "
+        "AND seq <= 6;",
         "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 7;",
+        "SELECT count(*) FROM ece573.prj04 WHERE topic = 't' AND seq >= 6;",
+        "SELECT seq FROM ece573.prj04 WHERE topic = 't' AND seq >= 6 LIMIT 1;",
         "SELECT seq FROM ece573.prj04 WHERE topic = 't' ORDER BY seq DESC LIMIT 1;",
     ]
 
@@ -106,16 +110,22 @@ def test_a_topic_is_counted_in_chunks_of_its_last_seq():
 def test_the_census_counts_on_the_server_and_finds_the_short_chunk_in_one_cqlsh():
     stored = CqlRows([s for s in range(1, 120_003) if s != 70_000])
     ctx = FakeCtx([("cqlsh", stored)])
-    census = Cassandra(Runner(ctx), K).census("test", 120_000)
-    assert census.chunks == [(1, 50_000, 50_000), (50_001, 100_000, 49_999), (100_001, 120_000, 20_000)]
+    census = Cassandra(Runner(ctx), K).census("test", 120_000, last_seq=119_990)
+    assert [(c.low, c.high, c.rows) for c in census.chunks] == [
+        (1, 50_000, 50_000), (50_001, 100_000, 49_999), (100_001, 120_000, 20_000)]
     assert (census.beyond, census.max_seq, census.rows) == (2, 120_002, 120_001)
+    assert (census.above, census.first_above) == (12, 119_991)  # rows past last_seq: counted, and where
+    # Each chunk's sum as the server printed it, every digit: the values the robust writer writes.
+    from writer.values import RESOLUTION, sum_units
+    assert float(census.chunks[0].total) == sum_units("test", 1, 50_000) * RESOLUTION
     assert census.short() == [(50_001, 100_000)]
-    assert len(ctx.commands) == 1 and "SELECT seq FROM ece573.prj04 WHERE topic = 'test' AND" not in stored.scripts[0]
+    assert len(ctx.commands) == 1 and "SELECT seq FROM ece573.prj04 WHERE topic = 'test' AND seq <=" not in \
+        stored.scripts[0]
 
 
 def test_a_missing_table_in_the_output_is_an_error_not_a_gap():
     ctx = FakeCtx([("cqlsh", " count\n-------\n 5\n\n(1 rows)\n")])
-    with pytest.raises(LabError, match="printed 1 result table\\(s\\) for 3 queries"):
+    with pytest.raises(LabError, match="printed 1 result table\\(s\\) for 5 queries"):
         Cassandra(Runner(ctx), K).census("test", 5)
 
 
@@ -137,4 +147,21 @@ def test_cassandra_5_missing_table_wording_means_no_data():
     cass = Cassandra(Runner(ctx), K)
     assert cass.seqs_in("test", [(1, 5)]) == []
     census = cass.census("test", 5)
-    assert (census.chunks, census.rows, census.max_seq, census.short()) == ([(1, 5, 0)], 0, 0, [(1, 5)])
+    assert ([(c.low, c.high, c.rows) for c in census.chunks], census.rows, census.max_seq, census.short()) == (
+        [(1, 5, 0)], 0, 0, [(1, 5)])
+
+
+def test_real_cqlsh_output_of_a_chunks_count_and_exact_sum_and_its_values():
+    """Recorded from the project's Cassandra 5.0.9 image: cqlsh prints a double to about five decimals
+    ("984.01299"), a CAST to text every digit, which is what makes the sum comparable exactly."""
+    text = (DATA / "cqlsh_sums_real.txt").read_text()
+    [[chunk], values] = parse_cqlsh_tables(text)
+    assert chunk == {"count": "2000", "total": "984.0129947662354"}
+    from writer.values import RESOLUTION, sum_units, value_for
+    assert float(chunk["total"]) == sum_units("t", 1, 2000) * RESOLUTION
+    assert [(int(r["seq"]), float(r["value"])) for r in values] == [(s, value_for("t", s)) for s in (1, 2, 3)]
+    ctx = FakeCtx([("cqlsh", text.split("(1 rows)")[1])])
+    assert Cassandra(Runner(ctx), K).values_in("t", [(1, 3)]) == {1: "0.7241849899291992", 2: "0.02641010284423828",
+                                                                  3: "0.1493701934814453"}
+    assert "SELECT seq, CAST(value AS text) AS value FROM ece573.prj04 WHERE topic = '\"'\"'t'\"'\"' AND seq >= 1 " \
+        "AND seq <= 3;" in ctx.commands[0]

@@ -36,8 +36,13 @@ UN = (DATA / "nodetool_status_un.txt").read_text()
 
 
 def settings(**kw):
+    """A round's settings for these tests. Their progress is a FakeProgress counting by hundreds while the recorded
+    rows end at seq 10, so it is sampled as a counter that witnesses nothing (lab.chaos.round.WITNESS_SOURCES):
+    the rows stand on their own here, and the witness has tests of its own."""
     kw.setdefault("timeout", 60)
-    return ChaosSettings(topic="test", sample_every=0.01, settle=0.0, resume_timeout=30, **kw)
+    kw.setdefault("metric", "writer_rows_written")
+    kw.setdefault("settle", 0.0)
+    return ChaosSettings(topic="test", sample_every=0.01, resume_timeout=30, **kw)
 
 
 def play(ctx, target, *, progress=None, **kw):
@@ -71,7 +76,7 @@ def test_a_cassandra_pod_round_records_recovery_and_verifies():
     assert result.recovery_s == 3.0  # two 1 s pod polls, then one 2 s nodetool poll, on the fake clock
     assert result.ready_at - result.deleted_at == 1.0
     assert (result.fault, result.target, result.restored_at) == ("pod", "cassandra", None)
-    assert (result.writer_restarts, result.progress_source, progress.closed) == (0, "metrics:writer_last_seq", True)
+    assert (result.writer_restarts, result.progress_source, progress.closed) == (0, "metrics:writer_rows_written", True)
     assert result.resumed_at is not None and result.resumed_at >= result.up_normal_at
     assert result.verify[0]["gaps"] == [[4, 5], [8, 9]]
     assert result.lost_rows == 4 and not result.ok
@@ -668,3 +673,108 @@ def test_crash_rounds_are_planned_alone_and_without_down():
         chaos.plan(pod="cassandra-1", crash="cassandra")
     with pytest.raises(PreconditionError, match="^--down applies to --node, --partition and random partitions only$"):
         chaos.plan(crash="cassandra", down=30)
+
+
+# -- the witness and the acknowledgement stall -------------------------------------------------------------
+
+class Watermark(FakeProgress):
+    """A writer's acknowledged prefix on /metrics, one seq further each read from 100; with ``acks``, its record of
+    each advance (/acks): one every 10 ms, except none for 3 s from half a second after the baseline began."""
+
+    def __init__(self, clock, *, acks=True):
+        super().__init__(start=100)
+        self.clock, self.serves_acks, self.asked = clock, acks, []
+
+    def read(self):
+        self.value += 1
+        return self.value
+
+    def acks(self, since):
+        self.asked.append(since)
+        if not self.serves_acks:
+            return None
+        times = [since - 1 + i / 100 for i in range(int((self.clock() - since + 1) * 100))]
+        kept = [t for t in times if not since + 0.5 < t < since + 3.5]
+        return {"topic": "test", "now": self.clock(), "capacity": 65536, "oldest": kept[0],
+                "advances": [[round(t, 3), 100 + i] for i, t in enumerate(kept)]}
+
+
+def _witness_round(last_seq, *, acks=True):
+    """One cassandra-1 round sampling the writer's watermark; Cassandra stores rows 1..20000, and as last_seq
+    ``last_seq(progress)`` (the writer's progress fake, read when verify asks)."""
+    clock = FakeClock()
+    progress = Watermark(clock, acks=acks)
+    ctx = _one_pod_ctx(seqs=list(range(1, 20_001)))
+    ctx.add("prj04_last_seq", lambda _c: f" topic | seq\n-------+-----\n  test |  {last_seq(progress)}\n\n(1 rows)\n",
+            first=True)
+    result = chaos.run_round(Runner(ctx), K, "cassandra-1", 1, settings(metric="writer_watermark_seq", settle=5),
+                             clock=clock, sleep=clock.sleep, make_progress=lambda *a: progress, kind=KIND)
+    return result, progress
+
+
+def test_the_round_witnesses_what_the_writer_acknowledged_and_checks_up_to_it():
+    """The stored last_seq follows the writer (its checkpoint): the round passes, the witness and the stored
+    last_seq side by side, and verify checked every seq up to the highest witnessed."""
+    result, progress = _witness_round(lambda progress: progress.value)
+    assert result.ok, (result.error, result.verify_problems())
+    [witness] = result.witness
+    assert witness["source"] == "ece573-prj04-writer its acknowledged prefix, sampled every 0.01 s"
+    assert 100 < witness["acked_before_fault"] < witness["acked_highest"] <= witness["stored_last_seq"]
+    assert witness["checked_to"] == witness["stored_last_seq"] and not witness["below_witness"]
+    assert result.verify[0]["witness"]["floor"] == witness["acked_before_fault"]
+
+
+def test_a_stored_last_seq_below_the_witness_fails_the_round_with_no_row_missing():
+    """Cassandra lost the checkpoint (last_seq back at 50) while the writer had acknowledged past 100 before the
+    fault: every row is there, but the bound moved back, and the round says so."""
+    result, _ = _witness_round(lambda progress: 50)
+    assert result.lost_rows == 0 and not result.ok and not result.error
+    [problem] = result.verify_problems()
+    assert problem.startswith("topic test: stored last_seq 50 is below ")
+    assert "witnessed acknowledged (ece573-prj04-writer its acknowledged prefix" in problem
+    [witness] = result.witness
+    assert witness["stored_last_seq"] == 50 and witness["below_witness"] and witness["acked_before_fault"] > 100
+
+
+def test_the_round_reads_the_acknowledgement_stall_from_the_writers_record():
+    """The writer stopped acknowledging for 3 s: the round reports >= 3 s, beginning half a second after the
+    baseline began, relative to the fault, from /acks."""
+    result, progress = _witness_round(lambda progress: 20_000)
+    [since] = progress.asked
+    assert result.ack_stall_source == "acks" and result.ack_stall_s >= 3.0
+    assert result.ack_stall_began_s == round(since + 0.5 - result.deleted_at, 3) < 0  # during the baseline
+    [entry] = result.ack_stalls
+    assert (entry["writer"], entry["source"], entry["open"]) == ("ece573-prj04-writer", "acks", False)
+
+
+def test_without_acks_the_stall_comes_from_the_samples_and_says_so():
+    result, _ = _witness_round(lambda progress: 20_000, acks=False)
+    assert result.ack_stall_source == "samples every 0.01 s (no /acks: an older writer image)"
+    assert result.ack_stall_s == round(result.stall_s, 3)  # the same samples: the sampling interval's resolution
+
+
+def test_a_writer_round_reads_the_acknowledged_prefix_once_before_the_fault(monkeypatch):
+    """The writer is the target, so the round samples last_seq with cqlsh; just before the deletion it reads the
+    writer's watermark once on /metrics (2400, ahead of the stored 2000): the witness, outside Cassandra. The
+    replacement resumed and stored 3000, so the round passes, and its record shows what was compared."""
+    monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
+    old, new = pod("ece573-prj04-writer-a", "w-old", True), pod("ece573-prj04-writer-b", "w-new", True)
+    ctx = FakeCtx([("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
+                   ("SELECT seq|SELECT count", CqlRows(list(range(1, 3001))))])
+    stored = lambda _c: f" topic | seq\n-------+-----\n  test |  {3000 if ctx.matching('delete pod') else 2000}\n\n(1 rows)\n"  # noqa: E501, E731
+    ctx.add("prj04_last_seq", stored, first=True)
+    read = []
+
+    def make_progress(runner, kube, s, writer):
+        read.append((s.metric, writer.name))
+        return FakeProgress(start=2300)  # its first read: 2400
+
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "writer", 1, settings(timeout=30, metric="writer_watermark_seq"),
+                             clock=clock, sleep=clock.sleep, make_progress=make_progress)
+    assert read == [("writer_watermark_seq", "ece573-prj04-writer")] and result.progress_source == "cql:last_seq"
+    assert result.ok, (result.error, result.verify_problems())
+    [witness] = result.witness
+    assert (witness["acked_before_fault"], witness["stored_last_seq"]) == (2400, 3000)
+    assert witness["source"] == ("ece573-prj04-writer its acknowledged prefix, read just before the fault (2400); "
+                                 "then last_seq with cqlsh")

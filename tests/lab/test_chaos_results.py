@@ -37,13 +37,15 @@ def test_summary_rows_and_the_chaos_table_with_the_fault_kind():
     good = _round(1, "pod", "cassandra-1", recovery_s=41.24, stall_s=1.5, verify=[{"missing": 0, "rows": 900}])
     bad = _round(2, "partition", "cassandra-2", recovery_s=None, stall_s=30.0, stall_open=True, writer_restarts=1,
                  verify=[{"missing": 7, "rows": 950}], error="cassandra-2 not Ready within 600s: Terminating")
-    assert chaos.summary_rows([good, bad]) == [  # the notebook's columns, as before the fault kinds
-        ["1", "cassandra-1", "41.2", "1.5", "0", "0", "ok"],
-        ["2", "cassandra-2", "-", "30.0+", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
+    assert chaos.summary_rows([good, bad]) == [  # the notebook's columns
+        ["1", "cassandra-1", "41.2", "1.5", "-", "-", "0", "0", "ok"],
+        ["2", "cassandra-2", "-", "30.0+", "-", "-", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
     assert chaos.round_rows([good, bad]) == [
-        ["1", "pod", "cassandra-1", "41.2", "1.5", "0", "0", "ok"],
-        ["2", "partition", "cassandra-2", "-", "30.0+", "1", "7", "cassandra-2 not Ready within 600s: Terminating"]]
-    assert chaos.ROUND_HEADERS == ["round", "fault", "target", "recovery s", "writer stall s", "writer restarts",
+        ["1", "pod", "cassandra-1", "41.2", "1.5", "-", "-", "0", "0", "ok"],
+        ["2", "partition", "cassandra-2", "-", "30.0+", "-", "-", "1", "7",
+         "cassandra-2 not Ready within 600s: Terminating"]]
+    assert chaos.ROUND_HEADERS == ["round", "fault", "target", "recovery s", "writer stall s (sampled)",
+                                   "ack stall s (from fault)", "acked before / stored after", "writer restarts",
                                    "lost rows", "result"]
     record = bad.to_dict()
     assert (record["lost_rows"], record["ok"], record["fault"], record["pod"]) == (7, False, "partition", "cassandra-2")
@@ -54,10 +56,27 @@ def test_totals_add_up_the_soak():
               _round(2, "partition", "cassandra-1", recovery_s=12.0, verify=[{"missing": 0, "rows": 2500}]),
               _round(3, "pod", "writer", recovery_s=4.0, writer_restarts=0, verify=[{"missing": 2, "rows": 2998}])]
     assert totals(rounds) == {"rounds": 3, "ok": 2, "faults": {"pod": 2, "partition": 1}, "rows": 2998,
-                              "lost_rows": 2, "writer_restarts": 0}
+                              "lost_rows": 2, "corrupted_rows": 0, "writer_restarts": 0}
 
 
 def test_observations_keep_their_time():
     result = _round(1, "node", "kind-worker2")
     result.observe(1012.3456, "kind-worker2: NotReady")
     assert result.to_dict()["observed"] == [[1012.346, "kind-worker2: NotReady"]]
+
+
+def test_a_round_shows_its_witness_its_ack_stall_and_fails_on_what_verify_found():
+    """The stored last_seq after the round below what the writer was seen acknowledging before the fault: no row is
+    missing below the stored last_seq, yet the round fails, and says why."""
+    below = _round(1, "pod", "cassandra-1", recovery_s=20.0, stall_s=1.0, ack_stall_s=3.042, ack_stall_began_s=0.25,
+                   ack_stall_source="acks",
+                   witness=[{"topic": "test", "acked_before_fault": 1200, "stored_last_seq": 1100}],
+                   verify=[{"topic": "test", "missing": 0, "rows": 1100, "ok": False,
+                            "problems": ["stored last_seq 1100 is below 1200 witnessed acknowledged (s)"]}])
+    assert not below.ok and below.lost_rows == 0
+    assert chaos.summary_rows([below]) == [
+        ["1", "cassandra-1", "20.0", "1.0", "3.042 at +0.2", "1200 / 1100", "0", "0",
+         "topic test: stored last_seq 1100 is below 1200 witnessed acknowledged (s)"]]
+    sampled = _round(2, "pod", "writer", recovery_s=4.0, ack_stall_s=1.5, ack_stall_began_s=-0.5,
+                     ack_stall_source="samples every 1 s", verify=[{"topic": "test", "ok": True}])
+    assert chaos.summary_rows([sampled])[0][4] == "1.500 at -0.5 (sampled)" and sampled.ok

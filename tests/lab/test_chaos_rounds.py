@@ -75,7 +75,7 @@ def _fake_round(clock):
 
 
 def test_rounds_write_json_and_fail_on_lost_rows(project, capsys):
-    lab = make_lab(project, _round_ctx(), chaos={"sample_every": 0.01, "settle": 0})
+    lab = make_lab(project, _round_ctx(), chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
     clock = FakeClock()
     with pytest.raises(LabError, match=r"chaos: 1 of 1 round\(s\) failed, 4 row\(s\) missing"):
         chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0, run_round=_fake_round(clock))
@@ -83,7 +83,9 @@ def test_rounds_write_json_and_fail_on_lost_rows(project, capsys):
     assert (record["pod"], record["fault"], record["lost_rows"], record["ok"]) == ("cassandra-1", "pod", 4, False)
     assert record["progress"] and record["progress"][0][1] > 100 and record["samples"] == len(record["progress"])
     captured = capsys.readouterr()
-    assert "round  fault  target       recovery s  writer stall s  writer restarts  lost rows  result" in captured.out
+    assert ("round  fault  target       recovery s  writer stall s (sampled)  ack stall s (from fault)  "
+            "acked before / stored after  writer restarts  lost rows  result") in captured.out
+    assert "CPU weight" not in captured.out and record["cpu_weight"] is False
     assert not (project / "artifacts/chaos/soak").exists()  # totals only for several rounds
     # The round's line names both files, and the timeline was drawn.
     png = next((project / "artifacts/chaos").glob("*-round1.png"))
@@ -91,18 +93,55 @@ def test_rounds_write_json_and_fail_on_lost_rows(project, capsys):
     assert re.search(rf"FAILED: lost rows; artifacts/chaos/\S+-round1.json and its timeline {png.name}", captured.err)
 
 
-def test_a_round_favours_the_writers_node_with_cpu_weight_before_the_fault(project):
-    """kind's nodes share the host's cores: the writer's node (kind-worker4 here) gets 4x the weight."""
+def test_a_round_gives_no_cpu_weight_unless_asked(project):
+    """The weight flatters the figure a round is judged by: off by default, no node touched."""
     ctx = _round_ctx()
     ctx.add("kind get nodes", "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n", first=True)
-    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0})
-    with pytest.raises(LabError):  # the recorded rows miss 4 seqs: this test is about what came before
+    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
+    with pytest.raises(LabError):  # the recorded rows miss 4 seqs: this test is about the weight
         chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0, run_round=_fake_round(FakeClock()))
+    assert ctx.matching("docker update") == []
+
+
+def test_cpu_weight_when_asked_favours_the_writers_node_then_restores_every_node(project, capsys):
+    """--cpu-weight: the writer's node (kind-worker4 here) gets 4x the weight before the fault; after the round every
+    node is back to Docker's default, and the round, its table and its picture say the weight was on."""
+    ctx = _round_ctx()
+    ctx.add("kind get nodes", "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n", first=True)
+    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
+    with pytest.raises(LabError):
+        chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0, cpu_weight=True, run_round=_fake_round(FakeClock()))
     updates = ctx.matching("docker update")
-    assert updates[-1] == "docker update --cpu-shares 4096 kind-worker4" and len(updates) == 5
-    assert all("--cpu-shares 1024" in u for u in updates[:-1])
+    assert updates[4] == "docker update --cpu-shares 4096 kind-worker4" and len(updates) == 10
+    assert all("--cpu-shares 1024" in u for u in updates[:4] + updates[5:])  # restored: all five nodes
     deleted = next(i for i, c in enumerate(ctx.commands) if "delete pod cassandra-1" in c)
-    assert max(i for i, c in enumerate(ctx.commands) if "docker update" in c) < deleted
+    weighted = [i for i, c in enumerate(ctx.commands) if "docker update" in c]
+    assert weighted[4] < deleted < weighted[5]
+    record = json.loads(next((project / "artifacts/chaos").glob("*-round1.json")).read_text())
+    assert record["cpu_weight"] is True
+    assert "WITH 4x CPU weight on the writers' nodes (1 round(s), --cpu-weight)" in capsys.readouterr().out
+
+
+def test_the_weight_is_restored_when_the_round_fails(project):
+    """A round that raises (here the verify read is refused) still puts every node back to the default."""
+    ctx = _round_ctx()
+    ctx.add("kind get nodes", "kind-control-plane\nkind-worker\n", first=True)
+    ctx.add("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-x", "w", True, node="kind-worker")), first=True)
+    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
+
+    def failing_round(*a, **kw):
+        clock = FakeClock()
+        return chaos.run_round(*a, clock=clock, sleep=clock.sleep, make_progress=lambda *x: _Exploding(), **kw)
+
+    with pytest.raises(RuntimeError, match="sampler broke"):
+        chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0, cpu_weight=True, run_round=failing_round)
+    assert ctx.matching("docker update")[-2:] == ["docker update --cpu-shares 1024 kind-control-plane",
+                                                  "docker update --cpu-shares 1024 kind-worker"]
+
+
+class _Exploding(FakeProgress):
+    def close(self):
+        raise RuntimeError("sampler broke")
 
 
 def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch):
@@ -111,7 +150,7 @@ def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch)
     monkeypatch.setattr(plot, "plot_beside", lambda path: None)  # pictures are test_plot's business
     ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("app=ece573-prj04-writer", WRITER),
                    ("get pods --selector app=cassandra", cassandra_pods()), *verify_rules()])
-    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0})
+    lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
     seen = []
 
     def fake_round(runner, kube, fault, number, settings, **kw):

@@ -1,5 +1,6 @@
 """Sampling the writer's progress: its /metrics text, the port-forward reader, the background sampler."""
 
+import json
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -19,12 +20,19 @@ def test_parse_metric_from_the_writers_exposition():
     assert parse_metric(text, "writer_last") is None  # a prefix is not a name
 
 
-def _serve(body: bytes):
+def _serve(body: bytes, *, routes: dict[str, bytes] | None = None, asked: list[str] | None = None):
+    """A writer's HTTP port: /metrics answers ``body``; a path starting with a key of ``routes`` answers its value
+    (the paths asked are appended to ``asked``); anything else is a 404."""
+    routes = {"/metrics": body, **(routes or {})}
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self):
-            self.send_response(200 if self.path == "/metrics" else 404)
+            if asked is not None:
+                asked.append(self.path)
+            found = next((answer for prefix, answer in routes.items() if self.path.startswith(prefix)), None)
+            self.send_response(200 if found is not None else 404)
             self.end_headers()
-            self.wfile.write(body)
+            self.wfile.write(found if found is not None else b"not found")
 
         def log_message(self, *args):
             pass
@@ -98,3 +106,52 @@ def test_sampler_keeps_failed_reads_as_gaps_and_knows_the_highest_seq():
     samples = sampler.stop()
     assert [s for _, s in samples[:5]] == [5, None, 9, None, 8]
     assert sampler.highest() == 9
+
+
+#: A writer acknowledging every 0.1 s from T0, then nothing from T0 + 5.0 until T0 + 8.042 (its session stopped
+#: answering for 3 s), then every 0.1 s again: what its GET /acks?since=T0 answers.
+T0 = 1_765_000_000.0
+ADVANCES = ([[T0 - 0.3, 40]] + [[round(T0 + i / 10, 3), 50 + i] for i in range(51)]
+            + [[round(T0 + 8.042 + i / 10, 3), 101 + i] for i in range(20)])
+
+
+def test_the_acks_reader_finds_a_3_s_acknowledgement_stall_to_the_millisecond():
+    from lab.stall import ack_samples, covers, longest_stall
+
+    body = json.dumps({"topic": "test", "now": T0 + 10.1, "capacity": 65536, "oldest": T0 - 60,
+                       "advances": ADVANCES}).encode()
+    asked: list[str] = []
+    server = _serve(b"", routes={"/acks": body}, asked=asked)
+    try:
+        progress = MetricsProgress(Runner(FakeCtx()), K, remote_port=8080, metric="writer_watermark_seq",
+                                   topic="test")
+        progress.local_port = server.server_address[1]
+        record = progress.acks(T0)
+    finally:
+        server.shutdown()
+    assert asked == [f"/acks?since={T0:.3f}"]
+    assert covers(record["advances"], T0) and record["capacity"] == 65536
+    stall = longest_stall(ack_samples(record["advances"], start=T0, end=T0 + 10.0))
+    assert stall.seconds >= 3.0 and round(stall.seconds, 3) == 3.042
+    assert (stall.start, stall.end, stall.seq, stall.open) == (T0 + 5.0, T0 + 8.042, 100, False)
+
+
+def test_an_older_writer_without_acks_gives_none():
+    server = _serve(b"writer_watermark_seq 7\n")  # /acks: 404
+    try:
+        progress = MetricsProgress(Runner(FakeCtx()), K, remote_port=8080, metric="writer_watermark_seq",
+                                   topic="test")
+        progress.local_port = server.server_address[1]
+        assert progress.acks(T0) is None and progress.read() == 7
+    finally:
+        server.shutdown()
+
+
+def test_ack_samples_start_at_the_level_before_the_window_and_end_open():
+    from lab.stall import ack_samples, covers, longest_stall
+
+    advances = [[9.0, 5], [10.5, 6], [11.0, 7]]
+    assert ack_samples(advances, start=10.0, end=14.0) == [(10.0, 5), (10.5, 6), (11.0, 7), (14.0, 7)]
+    stall = longest_stall(ack_samples(advances, start=10.0, end=14.0))
+    assert (stall.seconds, stall.start, stall.open) == (3.0, 11.0, True)  # still nothing acknowledged at the end
+    assert not covers([[10.5, 6]], 10.0)  # a writer that started after the window began cannot speak for it

@@ -101,6 +101,13 @@ def test_weigh_nodes_favours_the_named_nodes_and_puts_the_others_back():
     assert "docker update --cpu-shares 1024 kind-control-plane" in updates
 
 
+def test_reset_weights_puts_every_node_back_to_dockers_default():
+    ctx = FakeCtx([("get nodes", NODES)])
+    assert kind.reset_weights(Runner(ctx), K) == sorted(NODES.split())
+    expected = [f"docker update --cpu-shares 1024 {n}" for n in sorted(NODES.split())]
+    assert sorted(ctx.matching("docker update")) == expected
+
+
 def test_weigh_nodes_leaves_a_cluster_alone_when_no_favoured_node_is_its_own():
     ctx = FakeCtx([("get nodes", NODES)])
     assert kind.weigh_nodes(Runner(ctx), K, {"gke-pool-1-abc"}) == []

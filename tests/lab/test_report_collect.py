@@ -190,5 +190,5 @@ def test_a_round_with_several_writers_shows_each_writers_stall(with_chaos):
     report = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
     [writers] = tables(report)
     assert writers["rows"] == [
-        [ROUND.split("-round")[0], "1", "ece573-prj04-writer", "test", "QUORUM", "1.4", "53472", "0"],
-        [ROUND.split("-round")[0], "1", "ece573-prj04-writer-2", "test-2", "-", "2.6", "19700", "0"]]
+        [ROUND.split("-round")[0], "1", "ece573-prj04-writer", "test", "QUORUM", "1.4", "-", "53472", "0"],
+        [ROUND.split("-round")[0], "1", "ece573-prj04-writer-2", "test-2", "-", "2.6", "-", "19700", "0"]]

@@ -33,17 +33,19 @@ def test_render_markdown_from_a_recorded_report(with_chaos):
     iv = md.split("## IV.")[1].split("## V.")[0]
     assert f"![{ROUND}: delete cassandra-1" in iv and f"(chaos/{ROUND}.png)" in iv
     row = next(line for line in iv.splitlines() if line.startswith("| 20251125T193003Z |"))
-    assert [c.strip() for c in row.strip("|").split("|")][-4:] == [
+    assert [c.strip() for c in row.strip("|").split("|")][-6:] == [
         "2.0",
+        "-",
+        "-",
         "0",
         "0",
         "ok",
-    ]  # stall, restarts, lost, result
+    ]  # stall (sampled), ack stall and witness (not recorded then), restarts, lost, result
     # without a lesson, IV and V say which command records each step
     assert "#### Lesson step 1: The seed writer without a topic crash-loops" in iv
     assert "> Not recorded yet: `invoke lesson --step 1` runs this step" in iv
     v = md.split("## V.")[1]
-    assert "| test | 4500 | 4500 | 0 | - | ok |" in v
+    assert "| test | 4500 | 4500 | none | 1..4500 | 0 | - | - | not checked | ok |" in v
     assert f"[pod {WRITER}, current run] 2026/11/25 19:58:10 test: start from lastSeq=2990" in v
     assert "`invoke lesson --step 3`" in v
     # verify's seq reads are listed, not printed (4500 lines)

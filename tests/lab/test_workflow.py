@@ -561,6 +561,7 @@ def test_deploy_runs_the_built_writer_directory_as_the_labs_writer_without_http_
     env = {e["name"]: e.get("value") for e in container["env"]}
     assert (container["image"], env["TOPIC"], env["CONSISTENCY"], env["CASSANDRA_SEEDS"]) == (
         "ece573-prj04-writer:0a1b2c3d4e5f", "test", "ALL", "cassandra-service")
+    assert env["WRITER_MODE"] == "own"  # read back by verify: a writer of your own's values are not the lab's
     assert not {"readinessProbe", "livenessProbe", "startupProbe"} & set(container)
     assert spec["securityContext"]["runAsNonRoot"] is True and container["securityContext"] == {
         "allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}}

@@ -12,7 +12,9 @@ with generated passwords, and never overwrites it; after the ring is up it makes
   ``cassandra``/``cassandra`` login, which is then disabled;
 - ``system_auth`` replicated to every node, so a login survives one node down;
 - the writer's keyspace and tables (the operator's schema: the writer cannot CREATE);
-- ``writer``, a role that may only SELECT and MODIFY the writer's keyspace.
+- ``writer``, a role that may only SELECT and MODIFY the writer's two tables (``writer_grants``): no other
+  table, present or future. (Cassandra's MODIFY includes TRUNCATE; cassandra.yml's guardrail
+  ``drop_truncate_table_enabled: false`` refuses TRUNCATE and DROP TABLE to every role but a superuser.)
 
 Passwords never appear on a command line (ours or the pod's), in a rendered manifest, a log or a report:
 the Secret is created from a private temporary file, and CQL that carries a password goes to cqlsh on its
@@ -152,9 +154,18 @@ def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
     return (_replicate_auth() +
             f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '{throwaway}';\n" +
             schema +
-            f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n"
-            f"GRANT SELECT ON KEYSPACE {KEYSPACE} TO {WRITER};\n"
-            f"GRANT MODIFY ON KEYSPACE {KEYSPACE} TO {WRITER};\n")
+            f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n" +
+            "".join(f"{statement};\n" for statement in writer_grants(KEYSPACE, WRITER)))
+
+
+def writer_grants(keyspace: str, role: str) -> list[str]:
+    """SELECT and MODIFY on the writer's two tables only; the keyspace-wide grants of earlier deploys are
+    revoked (a REVOKE of a permission not held is a no-op, so this runs on every deploy)."""
+    revokes = [f"REVOKE {permission} ON KEYSPACE {keyspace} FROM {role}" for permission in ("SELECT", "MODIFY")]
+    tables = [name for name in schema_statements(keyspace, 1) if "." in name]  # the writer's schema, keyspace.table
+    grants = [f"GRANT {permission} ON TABLE {table} TO {role}"
+              for table in tables for permission in ("SELECT", "MODIFY")]
+    return revokes + grants
 
 
 # -- the Secret ----------------------------------------------------------------------------------------

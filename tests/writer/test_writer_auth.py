@@ -1,6 +1,7 @@
-"""The writer on a Cassandra with logins on, as the lab runs it: a role with SELECT and MODIFY on the keyspace
-only, the schema made beforehand by the operator. One node of its own (the shared one has authentication off),
-configured the way cassandra.yml configures both images: Cassandra's system-property overrides in JVM_OPTS."""
+"""The writer on a Cassandra with logins on, as the lab runs it: a role with the lab's grants (SELECT and MODIFY on
+its two tables only, lab.auth.writer_grants), the schema made beforehand by the operator. One node of its own
+(the shared one has authentication off), configured the way cassandra.yml configures both images: Cassandra's
+system-property overrides in JVM_OPTS."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cassandra import Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 
+from lab.auth import writer_grants
 from tests.cassandra_nodes import SingleNode, wait_until
 from tests.writer.support import SeedProcess, assert_no_gap, unique_topic
 
@@ -22,6 +24,7 @@ AUTH_JVM_OPTS = ("-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.initi
                  "-Dcassandra.config.allow_system_properties=true "
                  "-Dcassandra.settings.authenticator=PasswordAuthenticator "
                  "-Dcassandra.settings.authorizer=CassandraAuthorizer "
+                 "-Dcassandra.settings.drop_truncate_table_enabled=false "
                  # Roles (who is superuser) cached for an hour, so the operator's session stays superuser while
                  # a test takes system_auth's quorum away; permissions keep their 2 s default and so are
                  # checked against system_auth again and again, as on the lab.
@@ -58,9 +61,12 @@ def auth_node(cassandra_image):
         f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
         f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
         f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+        f"CREATE TABLE IF NOT EXISTS {KS}.other (k int PRIMARY KEY)",  # a table that is not the writer's
         f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
-        f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",
+        f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",  # as deploys before per-table grants left it
         f"GRANT MODIFY ON KEYSPACE {KS} TO {ROLE}",
+        *writer_grants(KS, ROLE),  # what deploy runs: the two keyspace-wide grants revoked
+        *writer_grants(KS, ROLE),  # and again, as every deploy does: a revoke of what is not held is a no-op
         "CREATE ROLE reader_t WITH LOGIN = true AND PASSWORD = 'r-Secret'",
         f"GRANT SELECT ON KEYSPACE {KS} TO reader_t",
     ):
@@ -99,6 +105,29 @@ def test_the_writer_role_cannot_drop_the_keyspace_or_make_roles(auth_node):
     assert auth_node.admin.execute(
         f"SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{KS}'"
     ).one()
+
+
+def test_the_writer_role_may_not_truncate_or_touch_another_table(auth_node):
+    """Least privilege by table: MODIFY and SELECT on prj04 and prj04_last_seq only. Cassandra's MODIFY includes
+    TRUNCATE, so on the writer's own tables the guardrail (drop_truncate_table_enabled: false) refuses it."""
+    from cassandra import InvalidRequest
+
+    auth_node.admin.execute(f"INSERT INTO {KS}.other (k) VALUES (1)")
+    cluster, session = session_as(auth_node, ROLE, PASSWORD)
+    try:
+        with pytest.raises(Unauthorized, match=r"has no MODIFY permission on <table ece573.other>"):
+            session.execute(f"TRUNCATE {KS}.other")
+        with pytest.raises(Unauthorized, match=r"has no MODIFY permission on <table ece573.other>"):
+            session.execute(f"INSERT INTO {KS}.other (k) VALUES (2)")
+        with pytest.raises(Unauthorized, match=r"has no SELECT permission on <table ece573.other>"):
+            session.execute(f"SELECT * FROM {KS}.other")
+        with pytest.raises(InvalidRequest, match=r"(?i)guardrail drop_truncate_table violated"):
+            session.execute(f"TRUNCATE {KS}.prj04")
+        session.execute(f"INSERT INTO {KS}.prj04 (topic, seq, value) VALUES ('trunc-probe', 1, 0.5)")
+    finally:
+        cluster.shutdown()
+    assert auth_node.admin.execute(f"SELECT count(*) FROM {KS}.other").one()[0] == 1
+    assert auth_node.admin.execute(f"SELECT value FROM {KS}.prj04 WHERE topic = 'trunc-probe'").one()[0] == 0.5
 
 
 @pytest.mark.parametrize("credentials, line", [

@@ -121,7 +121,7 @@ def test_the_writer_role_may_not_truncate_or_touch_another_table(auth_node):
             session.execute(f"INSERT INTO {KS}.other (k) VALUES (2)")
         with pytest.raises(Unauthorized, match=r"has no SELECT permission on <table ece573.other>"):
             session.execute(f"SELECT * FROM {KS}.other")
-        with pytest.raises(InvalidRequest, match=r"(?i)guardrail drop_truncate_table violated"):
+        with pytest.raises(InvalidRequest, match=r"Guardrail drop_truncate_table_enabled violated"):
             session.execute(f"TRUNCATE {KS}.prj04")
         session.execute(f"INSERT INTO {KS}.prj04 (topic, seq, value) VALUES ('trunc-probe', 1, 0.5)")
     finally:

@@ -134,6 +134,18 @@ def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
     assert drop.returncode != 0 and "Unauthorized" in drop.stdout + drop.stderr, drop.stderr[-500:]
     grants = invoke("cqlsh", "--execute", "LIST ALL PERMISSIONS OF writer").stdout
     assert sorted(set(re.findall(r"\b(SELECT|MODIFY|CREATE|DROP|ALTER|AUTHORIZE)\b", grants))) == ["MODIFY", "SELECT"]
+    # On its two tables only: no keyspace-wide grant, so no other table, present or future, is the writer's.
+    assert sorted(set(re.findall(r"<(\w+ [\w.]+)>", grants))) == ["table ece573.prj04", "table ece573.prj04_last_seq"]
+    invoke("cqlsh", "--execute", "CREATE TABLE IF NOT EXISTS ece573.e2e_other (k int PRIMARY KEY)")
+    try:
+        other = invoke("cqlsh", "--user", "writer", "--execute", "TRUNCATE ece573.e2e_other", check=False)
+        assert other.returncode != 0 and "Unauthorized" in other.stdout + other.stderr, other.stderr[-500:]
+    finally:
+        invoke("cqlsh", "--execute", "DROP TABLE IF EXISTS ece573.e2e_other")
+    # Cassandra's MODIFY includes TRUNCATE: on its own tables the guardrail refuses it.
+    truncate = invoke("cqlsh", "--user", "writer", "--execute", "TRUNCATE ece573.prj04", check=False)
+    assert truncate.returncode != 0 and "drop_truncate_table_enabled violated" in truncate.stdout + truncate.stderr, \
+        truncate.stderr[-500:]
     # Nobody without the Secret: neither the well-known default login nor no login at all.
     for login in (["-u", "cassandra", "-p", "cassandra"], ["--credentials", "/dev/null"]):
         out = kubectl("exec", "cassandra-0", "--container", "cassandra", "--", "cqlsh", *login,

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from invoke import Result
 
-from lab import auth
+from lab import auth, manifests
 from lab.cassandra import Cassandra
 from lab.errors import LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
 from tests.lab.labfakes import FakeCtx, lab_secret_json
 
+ROOT = Path(__file__).resolve().parents[2]
 NOT_FOUND = Result(stdout="", stderr='Error from server (NotFound): secrets "cassandra-auth" not found', exited=1)
 
 
@@ -85,6 +86,40 @@ def test_the_writer_role_may_only_select_and_modify_its_two_tables_and_the_defau
     assert "CREATE ROLE IF NOT EXISTS writer WITH LOGIN = true AND PASSWORD = 'W'" in script
     assert "SUPERUSER = true" not in script.split("CREATE ROLE IF NOT EXISTS writer")[1]
     assert "'replication_factor': 3" in script.split("system_auth")[1].split(";")[0]
+
+
+def test_the_bootstrap_disables_the_builtin_login_in_the_session_that_makes_lab_admin():
+    """Not minutes later in the roles script: a roles script that then fails (no credentials file in a pod
+    started before the Secret) used to leave cassandra/cassandra working through every re-deploy."""
+    script = auth.bootstrap_script(auth.Passwords(admin="A", writer="W"))
+    statements = [line for line in script.splitlines() if line]
+    assert statements[0] == ("CREATE ROLE IF NOT EXISTS lab_admin WITH SUPERUSER = true AND LOGIN = true "
+                             "AND PASSWORD = 'A';")
+    # A role may not change its own superuser status: the bootstrap takes the login and the password only.
+    assert re.fullmatch(r"ALTER ROLE cassandra WITH LOGIN = false AND PASSWORD = '[\w-]{32}';", statements[1])
+    # system_auth replicated last: the built-in role is written at QUORUM, which RF 3 on one node cannot reach.
+    assert statements[2].startswith("ALTER KEYSPACE system_auth") and "'replication_factor': 3" in statements[2]
+    assert len(statements) == 3
+    assert auth.bootstrap_script(auth.Passwords(admin="A", writer="W")) != script  # a new throwaway each time
+
+
+def test_a_secret_change_changes_every_pod_template_so_applying_rolls_the_pods():
+    docs = manifests.load_all(ROOT / "cassandra.yml") + manifests.load_all(ROOT / "writer.yml")
+    one = auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w1"))
+    other = auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w2"))
+
+    def checksums(rendered):
+        return {d["kind"]: d["spec"]["template"]["metadata"]["annotations"][auth.CHECKSUM_ANNOTATION]
+                for d in rendered if d["kind"] in ("StatefulSet", "Deployment")}
+
+    assert set(checksums(one)) == {"StatefulSet", "Deployment"}
+    assert len(set(checksums(one).values())) == 1 and re.fullmatch(r"[0-9a-f]{64}", checksums(one)["StatefulSet"])
+    assert checksums(one) != checksums(other)
+    assert checksums(one) == checksums(auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w1")))
+    assert "a1" not in str(checksums(one)) and "w1" not in str(checksums(one))
+    # Auth off: no Secret, no annotation, and the checked-in documents are left as they were.
+    assert auth.with_secret_checksum(docs, None) == docs
+    assert all("annotations" not in (d.get("spec", {}).get("template", {}).get("metadata") or {}) for d in docs)
 
 
 def _cassandra(ctx) -> Cassandra:
@@ -174,3 +209,26 @@ def test_status_says_whether_a_client_needs_a_login_as_deployed():
     assert auth.describe("PasswordAuthenticator").startswith("Cassandra logins: on (PasswordAuthenticator): the "
                                                              "writer logs in as writer from Secret cassandra-auth")
     assert auth.describe(None) == "Cassandra logins: unknown (no StatefulSet cassandra yet)"
+
+
+def test_deploy_makes_lab_admin_before_waiting_for_the_ring_and_renders_the_secrets_checksum(project):
+    """The built-in login goes as soon as cassandra-0 answers (before the minutes the other nodes take to join),
+    and every pod template carries the Secret's checksum: pods started before the Secret existed are rolled."""
+    import yaml
+
+    from lab import state, workflow
+    from tests.lab.labfakes import AUTH_RULES, DATA, make_lab
+
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+                   *AUTH_RULES])
+    workflow.deploy(make_lab(project, ctx))
+    steps = [c for c in ctx.commands if "rollout status statefulset" in c or "cqlsh" in c]
+    assert "cqlsh" in steps[0] and "rollout status statefulset" in steps[1], steps
+    expected = auth.secret_checksum(auth.Passwords(admin="admin-pw", writer="writer-pw"))
+    rendered = project / ".cache/lab/rendered"
+    templates = [d["spec"]["template"] for name in ("cassandra.yml", "writer.yml")
+                 for d in yaml.safe_load_all((rendered / name).read_text())
+                 if d["kind"] in ("StatefulSet", "Deployment")]
+    assert len(templates) == 2
+    assert all(t["metadata"]["annotations"][auth.CHECKSUM_ANNOTATION] == expected for t in templates)

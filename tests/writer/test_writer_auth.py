@@ -224,3 +224,45 @@ def test_the_go_writer_reading_the_two_variables_writes_with_its_role(go_writers
     assert f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready." in writer.logs
     assert assert_no_gap(auth_node.admin, KS, topic) >= 1000
     assert PASSWORD not in writer.logs
+
+
+# -- the lab's bootstrap (lab/auth.py), as `invoke deploy` runs it on cassandra-0 -------------------------------
+
+def test_the_labs_bootstrap_leaves_no_builtin_login_behind(cassandra_image):
+    """The session that makes lab_admin takes the well-known login away at once: afterwards cassandra/cassandra
+    is refused (on a node of its own: this one's built-in login is gone for good), lab_admin is a superuser."""
+    from cassandra.cluster import NoHostAvailable
+
+    from lab.auth import ADMIN, Passwords, bootstrap_script
+
+    opts = AUTH_JVM_OPTS.replace(" -Dcassandra.settings.roles_validity=1h", "")  # Cassandra's own caching
+    node = AuthNode(cassandra_image, env={"JVM_OPTS": opts}).launch()
+    try:
+        passwords = Passwords(admin="a-Secret-0815", writer="unused")
+        cluster, builtin = session_as(node, "cassandra", "cassandra")
+        try:
+            for statement in filter(None, bootstrap_script(passwords, auth_replication=1).split(";\n")):
+                builtin.execute(statement)
+        finally:
+            cluster.shutdown()
+
+        def builtin_refused() -> bool:
+            try:
+                session_as(node, "cassandra", "cassandra")[0].shutdown()
+            except NoHostAvailable as err:
+                return "AuthenticationFailed" in str(err)
+            return False
+        # The old password may be served from Cassandra's 2 s credentials cache for a moment, no longer.
+        wait_until(builtin_refused, timeout=10, what="the built-in login refused", interval=0.5)
+        time.sleep(3)
+        assert builtin_refused(), "the built-in login came back"
+        cluster, admin = session_as(node, ADMIN, passwords.admin)
+        try:
+            row = admin.execute("SELECT is_superuser, can_login FROM system_auth.roles WHERE role = %s",
+                                ("cassandra",)).one()
+            assert (row.is_superuser, row.can_login) == (True, False)  # superuser status goes in the roles script
+            assert admin.execute("SELECT is_superuser FROM system_auth.roles WHERE role = %s", (ADMIN,)).one()[0]
+        finally:
+            cluster.shutdown()
+    finally:
+        node.remove()

@@ -93,9 +93,10 @@ def test_32_slow_drip_connections_cannot_starve_healthz():
             assert time.monotonic() - t0 < 1.0
             time.sleep(0.2)
         assert server.refused == 0
-        time.sleep(2.0)
+        time.sleep(3.0)
         assert sum(bool(closed_at) for _, closed_at in drips) == 32, "a dripping client outlived its deadline"
-        assert all(began + 2.9 < closed_at[0] < began + 4.5 for _, closed_at in drips)
+        # Closed at the deadline counted from the accept, seen by the client at its next byte (0.2 s apart).
+        assert all(began + 2.9 < closed_at[0] < began + 5.0 for _, closed_at in drips)
         assert server.timed_out >= 32
     finally:
         stop.set()

@@ -278,9 +278,19 @@ def _failed(outcome) -> str:
     return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
 
 
-def admin_login_works(cass: Cassandra) -> bool:
-    outcome = _cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30)
-    return not _failed(outcome)
+def _admin_login(cass: Cassandra) -> str:
+    """Why lab_admin cannot log in through the pod's credentials file ("" when it can)."""
+    return _failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30))
+
+
+def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords) -> bool:
+    """lab_admin logs in, or the bootstrap made it. The bootstrap is tried only once CQL answers (a refused
+    login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run, not two, on a
+    machine whose cores the starting JVM needs."""
+    problem = _admin_login(cass)
+    if not problem:
+        return True
+    return "AuthenticationFailed" in problem and _bootstrap(cass, passwords)
 
 
 #: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment
@@ -299,8 +309,7 @@ def ensure_admin(cass: Cassandra, passwords: Passwords, *, timeout: float = 300,
         status.info(f"(dry run) would create role {ADMIN} and disable the built-in login via cqlsh")
         return
     # Until the pod runs, CQL opens and the built-in superuser exists, both logins fail, and the wait goes on.
-    if not kubectl.wait_until(lambda: admin_login_works(cass) or _bootstrap(cass, passwords), timeout=timeout,
-                              every=poll):
+    if not kubectl.wait_until(lambda: _admin_or_bootstrap(cass, passwords), timeout=timeout, every=poll):
         raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s; "
                        f"if Secret {SECRET} was recreated after the roles were made, restore it, or start over "
                        f"with `invoke delete --what cassandra --pvcs` and `invoke deploy`")

@@ -145,6 +145,20 @@ def test_roles_are_bootstrapped_through_stdin_once_the_builtin_login_answers():
     assert "admin-secret-pw" not in joined and "writer-secret-pw" not in joined
 
 
+def test_the_builtin_login_is_not_tried_while_cql_is_closed():
+    """While cassandra-0 starts, each poll is one cqlsh run: the bootstrap waits for CQL to answer."""
+    refused = ("Connection error: ('Unable to connect to any servers', {'127.0.0.1:9042': "
+               "ConnectionRefusedError(111, \"Tried connecting to [('127.0.0.1', 9042)]. Last error: Connection "
+               "refused\")})", 1)
+    no_login = ("Connection error: ('Unable to connect to any servers', {'127.0.0.1:9042': "
+                "AuthenticationFailed('Remote end requires authentication')})", 1)
+    ctx = FakeCtx([("cqlsh --request-timeout=30$", [refused, refused, no_login]),
+                   (r"cqlsh --request-timeout=120 -u cassandra", ("", 0))])
+    auth.ensure_admin(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=60, poll=0)
+    tries = ["builtin" if "-u cassandra" in c else "admin" for c in ctx.matching("cqlsh")]
+    assert tries == ["admin", "admin", "admin", "builtin"]
+
+
 def test_roles_skip_the_bootstrap_when_lab_admin_logs_in():
     ctx = FakeCtx([("cqlsh", ("\n role\n------\n writer\n\n(1 rows)\n", 0))])
     auth.ensure_roles(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=5, poll=0)

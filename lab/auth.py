@@ -12,7 +12,9 @@ with generated passwords, and never overwrites it; after the ring is up it makes
   ``cassandra``/``cassandra`` login, which is then disabled;
 - ``system_auth`` replicated to every node, so a login survives one node down;
 - the writer's keyspace and tables (the operator's schema: the writer cannot CREATE);
-- ``writer``, a role that may only SELECT and MODIFY the writer's keyspace.
+- ``writer``, a role that may only SELECT and MODIFY the writer's two tables (``writer_grants``): no other
+  table, present or future. (Cassandra's MODIFY includes TRUNCATE; cassandra.yml's guardrail
+  ``drop_truncate_table_enabled: false`` refuses TRUNCATE and DROP TABLE to every role but a superuser.)
 
 Passwords never appear on a command line (ours or the pod's), in a rendered manifest, a log or a report:
 the Secret is created from a private temporary file, and CQL that carries a password goes to cqlsh on its
@@ -24,6 +26,7 @@ standard input. In the Cassandra pods an init container copies the Secret's cqls
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import re
 import secrets
@@ -45,6 +48,9 @@ WRITER = "writer"
 DEFAULT_LOGIN = ("cassandra", "cassandra")
 #: Where the init container of cassandra.yml puts the credentials files ($HOME is an emptyDir there).
 WRITER_CREDENTIALS = "~/.cassandra/writer-credentials"
+
+#: The pod-template annotation that carries secret_checksum: a changed Secret rolls the pods.
+CHECKSUM_ANNOTATION = "ece573-prj04/cassandra-auth-checksum"
 
 #: Replication of system_auth: every node of the 3-node ring holds every role.
 AUTH_REPLICATION = 3
@@ -76,6 +82,30 @@ def with_auth(docs: list[dict[str, Any]], on: bool) -> list[dict[str, Any]]:
     return docs
 
 
+def secret_checksum(passwords: Passwords) -> str:
+    """A digest of the Secret's content (not reversible to the passwords: they are 144 random bits each)."""
+    content = "\n".join(f"{key}={value}" for key, value in sorted(secret_data(passwords).items()))
+    return hashlib.sha256(content.encode()).hexdigest()
+
+
+def with_secret_checksum(docs: list[dict[str, Any]], passwords: Passwords | None) -> list[dict[str, Any]]:
+    """``docs`` with CHECKSUM_ANNOTATION on every workload's pod template when ``passwords`` is given (auth on).
+
+    Pods read the Secret when they start (the writer's variables, Cassandra's cqlsh files); the annotation
+    makes a Secret that appeared or changed since then a change of the pod template, so applying rolls the pods.
+    Without it, a cassandra.yml applied by hand before the first deploy kept pods without the credentials files
+    through every later deploy (the template deploy applied was identical)."""
+    docs = manifests.render(docs)  # a copy
+    if passwords is None:
+        return docs
+    checksum = secret_checksum(passwords)
+    for doc in docs:
+        if doc.get("kind") in manifests.WORKLOAD_KINDS:
+            metadata = doc.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), CHECKSUM_ANNOTATION: checksum}
+    return docs
+
+
 def deployed_authenticator(statefulset: dict[str, Any] | None) -> str | None:
     """The authenticator the Cassandra StatefulSet (``kubectl get -o json``) runs with, None when unknown; a
     JVM_OPTS that names none runs Cassandra's default, AllowAllAuthenticator."""
@@ -98,9 +128,9 @@ def describe(authenticator: str | None) -> str:
             f"({', '.join(CREDENTIAL_VARS)})")
 
 
-def _replicate_auth() -> str:
+def _replicate_auth(replication_factor: int = AUTH_REPLICATION) -> str:
     return (f"ALTER KEYSPACE system_auth WITH replication = "
-            f"{{'class': 'SimpleStrategy', 'replication_factor': {AUTH_REPLICATION}}};\n")
+            f"{{'class': 'SimpleStrategy', 'replication_factor': {replication_factor}}};\n")
 
 
 @dataclass(frozen=True)
@@ -133,11 +163,25 @@ def secret_data(passwords: Passwords) -> dict[str, str]:
     }
 
 
-def bootstrap_script(passwords: Passwords) -> str:
-    """As the built-in superuser: replicate system_auth, create lab_admin (its password travels on stdin)."""
-    return (_replicate_auth() +
-            f"CREATE ROLE IF NOT EXISTS {ADMIN} WITH SUPERUSER = true AND LOGIN = true "
-            f"AND PASSWORD = '{passwords.admin}';\n")
+def _disable_default_login(*, superuser: bool) -> str:
+    throwaway = secrets.token_urlsafe(24)  # nobody ever knows it: the login is off anyway
+    # A role may not take away its own superuser status: the bootstrap, logged in as it, leaves that to lab_admin.
+    status_ = "SUPERUSER = false AND " if superuser else ""
+    return f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH {status_}LOGIN = false AND PASSWORD = '{throwaway}';\n"
+
+
+def bootstrap_script(passwords: Passwords, *, auth_replication: int = AUTH_REPLICATION) -> str:
+    """As the built-in superuser, in one cqlsh session: create lab_admin (its password travels on stdin) and at
+    once take the built-in login away (a new password nobody knows, LOGIN = false), then replicate system_auth.
+
+    The login goes in the same session that made lab_admin, not in the roles script minutes later: the well-known
+    cassandra/cassandra then works only between Cassandra creating it and this script (deploy polls every
+    BOOTSTRAP_POLL seconds), and a roles script that fails afterwards leaves it off all the same.
+    """
+    return (f"CREATE ROLE IF NOT EXISTS {ADMIN} WITH SUPERUSER = true AND LOGIN = true "
+            f"AND PASSWORD = '{passwords.admin}';\n" +
+            _disable_default_login(superuser=False) +
+            _replicate_auth(auth_replication))
 
 
 def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
@@ -147,14 +191,22 @@ def roles_script(passwords: Passwords, *, replication_factor: int = 3) -> str:
     removed. (No ALTER of the writer's password here: Cassandra refuses a role's password change within
     5 s of the last one, and the Secret, which both passwords come from, never changes.)
     """
-    throwaway = secrets.token_urlsafe(24)  # nobody ever knows it: the login is off anyway
     schema = "".join(f"{statement};\n" for statement in schema_statements(KEYSPACE, replication_factor).values())
     return (_replicate_auth() +
-            f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '{throwaway}';\n" +
+            _disable_default_login(superuser=True) +
             schema +
-            f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n"
-            f"GRANT SELECT ON KEYSPACE {KEYSPACE} TO {WRITER};\n"
-            f"GRANT MODIFY ON KEYSPACE {KEYSPACE} TO {WRITER};\n")
+            f"CREATE ROLE IF NOT EXISTS {WRITER} WITH LOGIN = true AND PASSWORD = '{passwords.writer}';\n" +
+            "".join(f"{statement};\n" for statement in writer_grants(KEYSPACE, WRITER)))
+
+
+def writer_grants(keyspace: str, role: str) -> list[str]:
+    """SELECT and MODIFY on the writer's two tables only; the keyspace-wide grants of earlier deploys are
+    revoked (a REVOKE of a permission not held is a no-op, so this runs on every deploy)."""
+    revokes = [f"REVOKE {permission} ON KEYSPACE {keyspace} FROM {role}" for permission in ("SELECT", "MODIFY")]
+    tables = [name for name in schema_statements(keyspace, 1) if "." in name]  # the writer's schema, keyspace.table
+    grants = [f"GRANT {permission} ON TABLE {table} TO {role}"
+              for table in tables for permission in ("SELECT", "MODIFY")]
+    return revokes + grants
 
 
 # -- the Secret ----------------------------------------------------------------------------------------
@@ -226,24 +278,50 @@ def _failed(outcome) -> str:
     return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
 
 
-def admin_login_works(cass: Cassandra) -> bool:
-    outcome = _cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30)
-    return not _failed(outcome)
+def _admin_login(cass: Cassandra) -> str:
+    """Why lab_admin cannot log in through the pod's credentials file ("" when it can)."""
+    return _failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30))
+
+
+def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords) -> bool:
+    """lab_admin logs in, or the bootstrap made it. The bootstrap is tried only once CQL answers (a refused
+    login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run, not two, on a
+    machine whose cores the starting JVM needs."""
+    problem = _admin_login(cass)
+    if not problem:
+        return True
+    return "AuthenticationFailed" in problem and _bootstrap(cass, passwords)
+
+
+#: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment
+#: Cassandra creates it until the bootstrap that follows, so no longer than this plus one cqlsh run.
+BOOTSTRAP_POLL = 2.0
+
+
+def ensure_admin(cass: Cassandra, passwords: Passwords, *, timeout: float = 300, poll: float = BOOTSTRAP_POLL) -> None:
+    """lab_admin exists and the built-in login is off, as early as cassandra-0 answers: deploy calls this right
+    after applying cassandra.yml, before waiting for the rest of the ring (minutes), so on a new ring the
+    well-known login lives seconds, not until the roles script. Idempotent: once lab_admin logs in, one cqlsh run.
+
+    Cassandra creates the built-in superuser about 10 s after the first node opens CQL, and only when no role
+    exists at all: a node joining later (``invoke scale``), a restart or a re-deploy never brings it back."""
+    if cass.runner.dry:
+        status.info(f"(dry run) would create role {ADMIN} and disable the built-in login via cqlsh")
+        return
+    # Until the pod runs, CQL opens and the built-in superuser exists, both logins fail, and the wait goes on.
+    if not kubectl.wait_until(lambda: _admin_or_bootstrap(cass, passwords), timeout=timeout, every=poll):
+        raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s; "
+                       f"if Secret {SECRET} was recreated after the roles were made, restore it, or start over "
+                       f"with `invoke delete --what cassandra --pvcs` and `invoke deploy`")
 
 
 def ensure_roles(cass: Cassandra, passwords: Passwords, *, timeout: float = 300, replication_factor: int = 3,
-                 poll: float = 5.0) -> None:
+                 poll: float = BOOTSTRAP_POLL) -> None:
     """lab_admin, the writer role, the schema and the grants, as described above; idempotent."""
     if cass.runner.dry:
         status.info(f"(dry run) would create roles {ADMIN} and {WRITER} and the {KEYSPACE} schema via cqlsh")
         return
-    # The built-in superuser appears some seconds after the ring is up (Cassandra creates it once every node
-    # is ready): until then both logins fail, and the wait goes on.
-    if not kubectl.wait_until(lambda: admin_login_works(cass) or _bootstrap(cass, passwords), timeout=timeout,
-                              every=poll):
-        raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s; "
-                       f"if Secret {SECRET} was recreated after the roles were made, restore it, or start over "
-                       f"with `invoke delete --what cassandra --pvcs` and `invoke deploy`")
+    ensure_admin(cass, passwords, timeout=timeout, poll=poll)
     outcome = _cqlsh_stdin(cass, roles_script(passwords, replication_factor=replication_factor))
     if problem := _failed(outcome):
         raise LabError(f"setting up roles and schema as {ADMIN} failed: {problem}")

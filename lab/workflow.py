@@ -327,10 +327,10 @@ def render_namespace(lab: Lab) -> Path:
     return manifests.write([doc], lab.state_dir / "rendered" / "namespace.yml")
 
 
-def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
+def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
-    lab.cassandra.commitlog_sync, and ``replicas`` when given (the size ``invoke scale`` left: applying the
-    checked-in 3 would shrink a grown ring without a decommission)."""
+    lab.cassandra.commitlog_sync, ``replicas`` when given (the size ``invoke scale`` left: applying the
+    checked-in 3 would shrink a grown ring without a decommission), and the Secret's checksum when given."""
     image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
@@ -339,11 +339,13 @@ def render_cassandra(lab: Lab, replicas: int | None = None) -> Path:
     docs = manifests.with_commitlog_sync(docs, names.CASSANDRA_CONTAINER, lab.cfg.commitlog_sync)
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
+    docs = auth.with_secret_checksum(docs, passwords)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
-def render_writer(lab: Lab) -> Path:
-    """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py)."""
+def render_writer(lab: Lab, passwords: auth.Passwords | None = None) -> Path:
+    """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py), and the
+    Secret's checksum when given."""
     cfg = lab.cfg
     mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
     env = {"WRITER_MODE": mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
@@ -355,6 +357,7 @@ def render_writer(lab: Lab) -> Path:
         docs = manifests.without_probes(docs, names.WRITER_CONTAINER)
     if not cfg.cassandra_auth:  # nothing to log in to; and no Secret need exist for the pod to start
         docs = manifests.without_env(docs, names.WRITER_CONTAINER, auth.CREDENTIAL_VARS)
+    docs = auth.with_secret_checksum(docs, passwords)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 
 
@@ -463,9 +466,13 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what != "writer":
         replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
         with status.step(f"Applying {cfg.cassandra_manifest}") as s:
-            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas)))
+            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
+        if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
+            with status.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
+                             "login disabled"):
+                auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
         wait_cassandra(lab, replicas)
         if passwords is None:
             status.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
@@ -477,7 +484,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what == "cassandra":
         return
     with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
-        kubectl.apply(lab.runner, lab.kube, str(render_writer(lab)))
+        kubectl.apply(lab.runner, lab.kube, str(render_writer(lab, passwords)))
     remove_unplanned_writers(lab)
     if (cfg.writer_mode == "seed" or cfg.own_writer) and not cfg.topic:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.

@@ -2,18 +2,21 @@
 progress), /readyz (the loop runs and its writes succeed; 503 with the reason otherwise), /metrics, and /acks
 (the acknowledgement record, writer.acks: ``GET /acks?since=<epoch seconds>``, JSON).
 
-Standard library only, and cheap to keep up against idle or slow clients:
+Standard library only, and cheap to keep up against idle, slow or hostile clients:
 
-- connections wait in one selector thread until their request arrives, so an idle connection costs a file
-  descriptor, not a thread; one idle for IDLE_TIMEOUT seconds is closed, and when MAX_WAITING are waiting
-  the oldest is closed to make room (a flood of idle sockets cannot keep the kubelet's probe out);
-- a request is then served on its own thread, at most MAX_HANDLERS at once (a BoundedSemaphore; a request
-  beyond that is refused: closed), each with a socket timeout of IDLE_TIMEOUT for a client that stalls
-  mid-request.
+- a connection waits in one selector thread until its whole request head has arrived, so an idle or
+  slow-dripping connection costs a file descriptor, not a thread; each has one total DEADLINE from its accept
+  to the end of its response (not a timeout per read: a byte every second does not extend it) and at most
+  MAX_REQUEST_BYTES of head (beyond that: 431, closed); when MAX_WAITING are waiting the oldest is closed to
+  make room (a flood of sockets cannot keep the kubelet's probe out);
+- only a complete request is served, on its own thread, at most MAX_HANDLERS at once; one of those slots is
+  kept for the probes (/healthz, /readyz), so slow scrapes or /acks readers cannot starve the kubelet; a
+  request beyond the cap is refused (closed). The response is written within what is left of the deadline.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import selectors
 import socket
@@ -26,10 +29,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 #: /healthz fails when the main loop has not ticked for this long (a wedged process should be restarted).
 STALE_AFTER = 30.0
-#: Seconds a connection may sit without sending its request (or stall in the middle of one).
-IDLE_TIMEOUT = 5.0
-#: Requests served at once; probes and scrapes take milliseconds each.
+#: Seconds from a connection's accept to the end of its response: sending the request and reading the answer.
+DEADLINE = 5.0
+#: Bytes a request head may take (request line and headers); the endpoints take no body.
+MAX_REQUEST_BYTES = 8192
+#: Requests served at once; probes and scrapes take milliseconds each. One slot is kept for PROBE_PATHS.
 MAX_HANDLERS = 16
+#: The kubelet's endpoints: they may take the slot kept for them when every other one is busy.
+PROBE_PATHS = ("/healthz", "/readyz")
 #: Connections waiting for their request; beyond this the oldest is closed.
 MAX_WAITING = 256
 
@@ -84,7 +91,16 @@ class Probes:
 
 def _handler(probes: Probes):
     class Handler(BaseHTTPRequestHandler):
-        timeout = IDLE_TIMEOUT  # StreamRequestHandler applies it to the socket: a stalled client is dropped
+        """Serves one request whose head the server has already read: ``request`` is (connection, head,
+        deadline); the response is written to the connection within the deadline."""
+
+        def setup(self):
+            self.connection, head, deadline = self.request
+            self.rfile = io.BytesIO(head)  # after the head: EOF, so one request per connection
+            self.wfile = _DeadlineWriter(self.connection, deadline)
+
+        def finish(self):  # the server closes the connection
+            pass
 
         def do_GET(self):  # noqa: N802 - the http.server API
             path = self.path.split("?", 1)[0]
@@ -128,31 +144,36 @@ def _handler(probes: Probes):
 
 
 class ProbeServer:
-    """Accepts on ``port``; see the module docstring for how idle and excess connections are handled."""
+    """Accepts on ``port``; see the module docstring for how idle, slow and excess connections are handled."""
 
-    def __init__(self, probes: Probes, port: int, host: str = "0.0.0.0", *, idle_timeout: float = IDLE_TIMEOUT,
-                 max_handlers: int = MAX_HANDLERS, max_waiting: int = MAX_WAITING):
+    def __init__(self, probes: Probes, port: int, host: str = "0.0.0.0", *, deadline: float = DEADLINE,
+                 max_handlers: int = MAX_HANDLERS, max_waiting: int = MAX_WAITING,
+                 max_request_bytes: int = MAX_REQUEST_BYTES):
+        if max_handlers < 2:
+            raise ValueError(f"max_handlers must be at least 2 (one is kept for probes), got {max_handlers}")
         self.handler = _handler(probes)
-        self.idle_timeout, self.max_waiting = idle_timeout, max_waiting
-        self.slots = threading.BoundedSemaphore(max_handlers)
-        self.refused = 0  # requests closed because every handler slot was busy
-        self.idle_closed = 0  # connections closed for sending nothing in time
+        self.deadline, self.max_waiting, self.max_request_bytes = deadline, max_waiting, max_request_bytes
+        self.slots = threading.BoundedSemaphore(max_handlers - 1)  # any request
+        self.probe_slot = threading.BoundedSemaphore(1)  # probes only, when the others are busy
+        self.refused = 0  # requests closed because every slot they may take was busy
+        self.timed_out = 0  # connections closed for not completing their request within the deadline
+        self.oversized = 0  # requests refused for a head over max_request_bytes
         self.listener = socket.create_server((host, port), reuse_port=False, backlog=128)
         self.listener.setblocking(False)
         self.server_address = self.listener.getsockname()
         self._selector = selectors.DefaultSelector()
         self._selector.register(self.listener, selectors.EVENT_READ, None)
-        self._waiting: dict[socket.socket, float] = {}  # connection -> accepted at (insertion ordered)
+        self._waiting: dict[socket.socket, _Pending] = {}  # connection -> its request so far (accept ordered)
         self._closed = False
 
     def serve_forever(self) -> None:
         while not self._closed:
-            for key, _ in self._selector.select(timeout=0.5):
+            for key, _ in self._selector.select(timeout=0.2):
                 if key.data is None:
                     self._accept()
                 else:
-                    self._dispatch(key.fileobj)
-            self._close_idle(time.monotonic())
+                    self._receive(key.fileobj)
+            self._close_expired(time.monotonic())
 
     def _accept(self) -> None:
         while True:
@@ -165,34 +186,58 @@ class ProbeServer:
             if len(self._waiting) >= self.max_waiting:
                 self._drop(next(iter(self._waiting)))  # the oldest waiter makes room
             conn.setblocking(False)
-            self._waiting[conn] = time.monotonic()
+            self._waiting[conn] = _Pending(address, time.monotonic() + self.deadline)
             self._selector.register(conn, selectors.EVENT_READ, address)
 
-    def _dispatch(self, conn: socket.socket) -> None:
-        address = self._selector.get_key(conn).data
+    def _receive(self, conn: socket.socket) -> None:
+        pending = self._waiting[conn]
+        try:
+            data = conn.recv(self.max_request_bytes + 1 - len(pending.head))
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:  # the client went away
+            self._drop(conn)
+            return
+        pending.head += data
+        end = pending.head.find(b"\r\n\r\n")
+        if end < 0:
+            end = pending.head.find(b"\n\n")  # a bare-LF client, as http.server accepts
+        if end < 0:
+            if len(pending.head) > self.max_request_bytes:
+                self.oversized += 1
+                _try_send(conn, b"HTTP/1.0 431 Request Header Fields Too Large\r\nConnection: close\r\n\r\n")
+                self._drop(conn)
+            return
         self._selector.unregister(conn)
         del self._waiting[conn]
-        if not self.slots.acquire(blocking=False):
+        self._dispatch(conn, pending)
+
+    def _dispatch(self, conn: socket.socket, pending: _Pending) -> None:
+        slot = self.slots if self.slots.acquire(blocking=False) else None
+        if slot is None and _path(pending.head) in PROBE_PATHS and self.probe_slot.acquire(blocking=False):
+            slot = self.probe_slot
+        if slot is None:
             self.refused += 1
             _close(conn)
             return
-        conn.setblocking(True)
-        threading.Thread(target=self._serve, args=(conn, address), name="http-request", daemon=True).start()
+        threading.Thread(target=self._serve, args=(conn, pending, slot), name="http-request", daemon=True).start()
 
-    def _serve(self, conn: socket.socket, address) -> None:
+    def _serve(self, conn: socket.socket, pending: _Pending, slot: threading.BoundedSemaphore) -> None:
         try:
-            self.handler(conn, address, self)
-        except Exception:  # noqa: BLE001 - a broken client must not take the server down
+            self.handler((conn, pending.head, pending.deadline), pending.address, self)
+        except Exception:  # noqa: BLE001 - a broken or slow client must not take the server down
             pass
         finally:
             _close(conn)
-            self.slots.release()
+            slot.release()
 
-    def _close_idle(self, now: float) -> None:
-        for conn, accepted in list(self._waiting.items()):
-            if now - accepted < self.idle_timeout:
-                break  # insertion order: the rest are younger
-            self.idle_closed += 1
+    def _close_expired(self, now: float) -> None:
+        for conn, pending in list(self._waiting.items()):
+            if now < pending.deadline:
+                break  # accept order, one deadline for all: the rest are younger
+            self.timed_out += 1
             self._drop(conn)
 
     def _drop(self, conn: socket.socket) -> None:
@@ -209,6 +254,47 @@ class ProbeServer:
             self._drop(conn)
         self._selector.close()
         self.listener.close()
+
+
+class _Pending:
+    """A connection's request head as it arrives, and when its time is up."""
+
+    __slots__ = ("address", "deadline", "head")
+
+    def __init__(self, address, deadline: float):
+        self.address, self.deadline, self.head = address, deadline, b""
+
+
+class _DeadlineWriter(io.RawIOBase):
+    """The response side of a connection: each write gets what is left of the request's deadline (a client
+    reading slowly cannot hold a handler longer)."""
+
+    def __init__(self, conn: socket.socket, deadline: float):
+        self.conn, self.deadline = conn, deadline
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data) -> int:
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError("request deadline passed while writing the response")
+        self.conn.settimeout(left)  # sendall's timeout covers the whole call
+        self.conn.sendall(data)
+        return len(data)
+
+
+def _path(head: bytes) -> str:
+    """The path of a request head's request line ("" when it has none)."""
+    parts = head.split(b"\n", 1)[0].split()
+    return parts[1].split(b"?", 1)[0].decode("latin-1") if len(parts) >= 2 else ""
+
+
+def _try_send(conn: socket.socket, data: bytes) -> None:
+    try:
+        conn.send(data)
+    except OSError:
+        pass
 
 
 def _close(conn: socket.socket) -> None:

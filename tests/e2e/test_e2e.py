@@ -19,12 +19,14 @@ import json
 import os
 import re
 import shutil
+import socket
 import time
 from pathlib import Path
 
 import pytest
 import sh
 
+from lab import kind
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
@@ -132,6 +134,18 @@ def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
     assert drop.returncode != 0 and "Unauthorized" in drop.stdout + drop.stderr, drop.stderr[-500:]
     grants = invoke("cqlsh", "--execute", "LIST ALL PERMISSIONS OF writer").stdout
     assert sorted(set(re.findall(r"\b(SELECT|MODIFY|CREATE|DROP|ALTER|AUTHORIZE)\b", grants))) == ["MODIFY", "SELECT"]
+    # On its two tables only: no keyspace-wide grant, so no other table, present or future, is the writer's.
+    assert sorted(set(re.findall(r"<(\w+ [\w.]+)>", grants))) == ["table ece573.prj04", "table ece573.prj04_last_seq"]
+    invoke("cqlsh", "--execute", "CREATE TABLE IF NOT EXISTS ece573.e2e_other (k int PRIMARY KEY)")
+    try:
+        other = invoke("cqlsh", "--user", "writer", "--execute", "TRUNCATE ece573.e2e_other", check=False)
+        assert other.returncode != 0 and "Unauthorized" in other.stdout + other.stderr, other.stderr[-500:]
+    finally:
+        invoke("cqlsh", "--execute", "DROP TABLE IF EXISTS ece573.e2e_other")
+    # Cassandra's MODIFY includes TRUNCATE: on its own tables the guardrail refuses it.
+    truncate = invoke("cqlsh", "--user", "writer", "--execute", "TRUNCATE ece573.prj04", check=False)
+    assert truncate.returncode != 0 and "drop_truncate_table_enabled violated" in truncate.stdout + truncate.stderr, \
+        truncate.stderr[-500:]
     # Nobody without the Secret: neither the well-known default login nor no login at all.
     for login in (["-u", "cassandra", "-p", "cassandra"], ["--credentials", "/dev/null"]):
         out = kubectl("exec", "cassandra-0", "--container", "cassandra", "--", "cqlsh", *login,
@@ -215,6 +229,50 @@ def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
     # A new pod's address reaches the policy's ipsets a moment after the pod starts: its first try may fail.
     assert seen["e2e-writer-like"][-3:] == ["connected"] * 3, seen["e2e-writer-like"]
     assert verify_topic()["last_seq"] > before, "the writer stopped writing while the policies were enforced"
+
+
+def exec_probe(target: str, container: str, host: str, port: int) -> list[str]:
+    """PROBE run inside a running pod of the lab (its own network namespace, so its policies apply)."""
+    ran = kubectl("exec", target, "--container", container, "--", "python3", "-c", PROBE, host, str(port))
+    assert ran.returncode == 0, ran.stderr[-300:]
+    return ran.stdout.split("\n")[:-1]
+
+
+def test_egress_the_writer_cannot_reach_the_api_server_nor_cassandra_the_host_and_probes_pass(lab_up):
+    """Egress policies: from inside the writer's pod the API server is refused, from inside a Cassandra pod the
+    host's gateway; a pod no policy selects reaches both (so a refusal is the policy's, not a closed port); the
+    kubelet's probes still pass and the writer keeps writing."""
+    if kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode != 0:
+        reason = "this cluster's pod network does not enforce NetworkPolicy (see the test above)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    api = kubectl("get", "service", "kubernetes", "--namespace", "default",
+                  "--output", "jsonpath={.spec.clusterIP}").stdout.strip()
+    gateways = docker("network", "inspect", kind.NETWORK, "--format",
+                      "{{range .IPAM.Config}}{{.Gateway}} {{end}}").stdout.split()
+    gateway = next(ip for ip in gateways if ":" not in ip)
+    restarts = writer_restart_count()
+    before = verify_topic()["last_seq"]
+    with socket.create_server(("0.0.0.0", 0), backlog=64) as listener:  # the host, on every address
+        port = listener.getsockname()[1]
+        seen = probe_pods({"e2e-stray-api": ({"app": "e2e-stray"}, api, 443),
+                           "e2e-stray-gateway": ({"app": "e2e-stray"}, gateway, port)})
+        seen["writer-api"] = exec_probe("deployment/ece573-prj04-writer", "writer", api, 443)
+        seen["cassandra-gateway"] = exec_probe("cassandra-0", "cassandra", gateway, port)
+    print(json.dumps(seen, indent=2))
+    for name in ("e2e-stray-api", "e2e-stray-gateway"):
+        assert seen[name][-3:] == ["connected"] * 3, (name, seen[name])
+    for name in ("writer-api", "cassandra-gateway"):
+        assert len(seen[name]) == 5 and all(line.startswith("failed:") for line in seen[name]), (name, seen[name])
+    # Probes still pass: every pod Ready, the writer not restarted, and writing.
+    ready = kubectl("get", "pods", "--selector", "app.kubernetes.io/part-of=ece573-prj04", "--output",
+                    "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=='Ready')].status} {end}")
+    states = {name: state for name, state in (item.split("=") for item in ready.stdout.split())
+              if not name.startswith("e2e-")}  # the lab's own pods, not a probe pod of a test still going away
+    assert len(states) >= 4 and set(states.values()) == {"True"}, states
+    assert writer_restart_count() == restarts
+    assert verify_topic()["last_seq"] > before
 
 
 def verify_all() -> dict[str, dict]:

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 from invoke import Result
 
-from lab import auth
+from lab import auth, manifests
 from lab.cassandra import Cassandra
 from lab.errors import LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
 from tests.lab.labfakes import FakeCtx, lab_secret_json
 
+ROOT = Path(__file__).resolve().parents[2]
 NOT_FOUND = Result(stdout="", stderr='Error from server (NotFound): secrets "cassandra-auth" not found', exited=1)
 
 
@@ -71,14 +72,54 @@ def test_a_secret_without_passwords_is_one_clear_error():
         auth.ensure_secret(Runner(ctx), Kubectl())
 
 
-def test_the_writer_role_may_only_select_and_modify_its_keyspace_and_the_default_login_goes():
+def test_the_writer_role_may_only_select_and_modify_its_two_tables_and_the_default_login_goes():
     script = auth.roles_script(auth.Passwords(admin="A", writer="W"))
     grants = re.findall(r"GRANT (\w+) ON (.+?) TO (\w+);", script)
-    assert grants == [("SELECT", "KEYSPACE ece573", "writer"), ("MODIFY", "KEYSPACE ece573", "writer")]
+    assert grants == [("SELECT", "TABLE ece573.prj04", "writer"), ("MODIFY", "TABLE ece573.prj04", "writer"),
+                      ("SELECT", "TABLE ece573.prj04_last_seq", "writer"),
+                      ("MODIFY", "TABLE ece573.prj04_last_seq", "writer")]
+    # A lab deployed before keeps no keyspace-wide grant (a future table would be the writer's too).
+    assert re.findall(r"REVOKE (\w+) ON (.+?) FROM (\w+);", script) == [
+        ("SELECT", "KEYSPACE ece573", "writer"), ("MODIFY", "KEYSPACE ece573", "writer")]
+    assert script.index("CREATE ROLE IF NOT EXISTS writer") < script.index("REVOKE")
     assert "ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false" in script
     assert "CREATE ROLE IF NOT EXISTS writer WITH LOGIN = true AND PASSWORD = 'W'" in script
     assert "SUPERUSER = true" not in script.split("CREATE ROLE IF NOT EXISTS writer")[1]
     assert "'replication_factor': 3" in script.split("system_auth")[1].split(";")[0]
+
+
+def test_the_bootstrap_disables_the_builtin_login_in_the_session_that_makes_lab_admin():
+    """Not minutes later in the roles script: a roles script that then fails (no credentials file in a pod
+    started before the Secret) used to leave cassandra/cassandra working through every re-deploy."""
+    script = auth.bootstrap_script(auth.Passwords(admin="A", writer="W"))
+    statements = [line for line in script.splitlines() if line]
+    assert statements[0] == ("CREATE ROLE IF NOT EXISTS lab_admin WITH SUPERUSER = true AND LOGIN = true "
+                             "AND PASSWORD = 'A';")
+    # A role may not change its own superuser status: the bootstrap takes the login and the password only.
+    assert re.fullmatch(r"ALTER ROLE cassandra WITH LOGIN = false AND PASSWORD = '[\w-]{32}';", statements[1])
+    # system_auth replicated last: the built-in role is written at QUORUM, which RF 3 on one node cannot reach.
+    assert statements[2].startswith("ALTER KEYSPACE system_auth") and "'replication_factor': 3" in statements[2]
+    assert len(statements) == 3
+    assert auth.bootstrap_script(auth.Passwords(admin="A", writer="W")) != script  # a new throwaway each time
+
+
+def test_a_secret_change_changes_every_pod_template_so_applying_rolls_the_pods():
+    docs = manifests.load_all(ROOT / "cassandra.yml") + manifests.load_all(ROOT / "writer.yml")
+    one = auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w1"))
+    other = auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w2"))
+
+    def checksums(rendered):
+        return {d["kind"]: d["spec"]["template"]["metadata"]["annotations"][auth.CHECKSUM_ANNOTATION]
+                for d in rendered if d["kind"] in ("StatefulSet", "Deployment")}
+
+    assert set(checksums(one)) == {"StatefulSet", "Deployment"}
+    assert len(set(checksums(one).values())) == 1 and re.fullmatch(r"[0-9a-f]{64}", checksums(one)["StatefulSet"])
+    assert checksums(one) != checksums(other)
+    assert checksums(one) == checksums(auth.with_secret_checksum(docs, auth.Passwords(admin="a1", writer="w1")))
+    assert "a1" not in str(checksums(one)) and "w1" not in str(checksums(one))
+    # Auth off: no Secret, no annotation, and the checked-in documents are left as they were.
+    assert auth.with_secret_checksum(docs, None) == docs
+    assert all("annotations" not in (d.get("spec", {}).get("template", {}).get("metadata") or {}) for d in docs)
 
 
 def _cassandra(ctx) -> Cassandra:
@@ -98,10 +139,24 @@ def test_roles_are_bootstrapped_through_stdin_once_the_builtin_login_answers():
     assert len(bootstraps) == 2, "the bootstrap is retried while the built-in login fails"
     inputs = [kw["in_stream"].getvalue() for kw in ctx.kwargs if kw.get("in_stream")]
     assert any("CREATE ROLE IF NOT EXISTS lab_admin" in text and "admin-secret-pw" in text for text in inputs)
-    assert any("GRANT MODIFY ON KEYSPACE ece573 TO writer" in text for text in inputs)
+    assert any("GRANT MODIFY ON TABLE ece573.prj04_last_seq TO writer" in text for text in inputs)
     assert all("--stdin" in c for c in ctx.matching("cqlsh"))
     joined = "\n".join(ctx.commands)
     assert "admin-secret-pw" not in joined and "writer-secret-pw" not in joined
+
+
+def test_the_builtin_login_is_not_tried_while_cql_is_closed():
+    """While cassandra-0 starts, each poll is one cqlsh run: the bootstrap waits for CQL to answer."""
+    refused = ("Connection error: ('Unable to connect to any servers', {'127.0.0.1:9042': "
+               "ConnectionRefusedError(111, \"Tried connecting to [('127.0.0.1', 9042)]. Last error: Connection "
+               "refused\")})", 1)
+    no_login = ("Connection error: ('Unable to connect to any servers', {'127.0.0.1:9042': "
+                "AuthenticationFailed('Remote end requires authentication')})", 1)
+    ctx = FakeCtx([("cqlsh --request-timeout=30$", [refused, refused, no_login]),
+                   (r"cqlsh --request-timeout=120 -u cassandra", ("", 0))])
+    auth.ensure_admin(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=60, poll=0)
+    tries = ["builtin" if "-u cassandra" in c else "admin" for c in ctx.matching("cqlsh")]
+    assert tries == ["admin", "admin", "admin", "builtin"]
 
 
 def test_roles_skip_the_bootstrap_when_lab_admin_logs_in():
@@ -168,3 +223,26 @@ def test_status_says_whether_a_client_needs_a_login_as_deployed():
     assert auth.describe("PasswordAuthenticator").startswith("Cassandra logins: on (PasswordAuthenticator): the "
                                                              "writer logs in as writer from Secret cassandra-auth")
     assert auth.describe(None) == "Cassandra logins: unknown (no StatefulSet cassandra yet)"
+
+
+def test_deploy_makes_lab_admin_before_waiting_for_the_ring_and_renders_the_secrets_checksum(project):
+    """The built-in login goes as soon as cassandra-0 answers (before the minutes the other nodes take to join),
+    and every pod template carries the Secret's checksum: pods started before the Secret existed are rolled."""
+    import yaml
+
+    from lab import state, workflow
+    from tests.lab.labfakes import AUTH_RULES, DATA, make_lab
+
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+                   *AUTH_RULES])
+    workflow.deploy(make_lab(project, ctx))
+    steps = [c for c in ctx.commands if "rollout status statefulset" in c or "cqlsh" in c]
+    assert "cqlsh" in steps[0] and "rollout status statefulset" in steps[1], steps
+    expected = auth.secret_checksum(auth.Passwords(admin="admin-pw", writer="writer-pw"))
+    rendered = project / ".cache/lab/rendered"
+    templates = [d["spec"]["template"] for name in ("cassandra.yml", "writer.yml")
+                 for d in yaml.safe_load_all((rendered / name).read_text())
+                 if d["kind"] in ("StatefulSet", "Deployment")]
+    assert len(templates) == 2
+    assert all(t["metadata"]["annotations"][auth.CHECKSUM_ANNOTATION] == expected for t in templates)

@@ -347,9 +347,73 @@ def test_network_policies_admit_cql_from_the_writer_and_cassandra_only_and_deny_
     assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress"]}
     writer = manifests.find(WRITER, "NetworkPolicy", "ece573-prj04-writer")
     http = next(p["containerPort"] for p in C_WRITER["ports"] if p["name"] == "http")
-    assert writer["spec"]["ingress"] == [{"ports": [{"port": http, "protocol": "TCP"}]}]
+    assert [r["ports"] for r in writer["spec"]["ingress"]] == [[{"port": http, "protocol": "TCP"}]]
     assert all(matches(writer["spec"]["podSelector"]["matchLabels"], labels) for labels in writer_pods)
     assert not matches(writer["spec"]["podSelector"]["matchLabels"], cassandra_pod)
+
+
+#: kind's pod subnet when cluster.yml's networking names none (kind's own default).
+KIND_POD_SUBNET = "10.244.0.0/16"
+DNS_RULE = {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                    "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+            "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}
+
+
+def test_the_writers_http_port_admits_the_node_network_and_no_pod():
+    """The kubelet's probes come from the node; no pod of any namespace may open the writer's port."""
+    cluster = yaml.safe_load((ROOT / "cluster.yml").read_text())
+    subnet = (cluster.get("networking") or {}).get("podSubnet", KIND_POD_SUBNET)
+    [rule] = manifests.find(WRITER, "NetworkPolicy", "ece573-prj04-writer")["spec"]["ingress"]
+    assert rule["from"] == [{"ipBlock": {"cidr": "0.0.0.0/0", "except": [subnet]}}]  # no podSelector, no namespace
+
+
+def test_egress_allows_each_workload_only_dns_and_its_cassandra_ports():
+    """A compromised Cassandra or writer pod reaches cluster DNS and Cassandra, not the API server, the registry,
+    the host's gateway or the LAN: every egress rule names pods, none an ipBlock."""
+    cassandra = manifests.find(CASS, "NetworkPolicy", "cassandra")["spec"]
+    writer = manifests.find(WRITER, "NetworkPolicy", "ece573-prj04-writer")["spec"]
+    for spec in (cassandra, writer):
+        assert "Egress" in spec["policyTypes"]
+        assert spec["egress"][0] == DNS_RULE
+        assert all("ipBlock" not in peer for rule in spec["egress"] for peer in rule["to"])
+    cassandra_pod = STS["spec"]["template"]["metadata"]["labels"]
+    reach = {name: [(sorted(p["port"] for p in r["ports"]), matches(r["to"][0]["podSelector"]["matchLabels"],
+                                                                       cassandra_pod)) for r in spec["egress"][1:]]
+             for name, spec in (("cassandra", cassandra), ("writer", writer))}
+    assert reach == {"cassandra": [([7000, 9042], True)], "writer": [([9042], True)]}
+    assert all(len(r["to"]) == 1 for spec in (cassandra, writer) for r in spec["egress"][1:])
+
+
+def _pod_specs():
+    return [(doc["metadata"]["name"], doc["spec"]["template"]["spec"]) for doc in (STS, DEPLOY)]
+
+
+@pytest.mark.parametrize("name, pod", _pod_specs(), ids=lambda v: v if isinstance(v, str) else "")
+def test_every_emptydir_and_container_is_bounded_on_the_nodes_disk(name, pod):
+    """Nothing in a lab pod can fill the host's disk: every emptyDir has a sizeLimit, every container (init
+    containers too) an ephemeral-storage limit that covers the pod's disk-backed emptyDirs plus 50Mi of log."""
+    empty = [v for v in pod["volumes"] if "emptyDir" in v]
+    assert empty and all(v["emptyDir"].get("sizeLimit") for v in empty), [v["name"] for v in empty]
+    on_disk = sum(quantity_mi(v["emptyDir"]["sizeLimit"]) for v in empty if v["emptyDir"].get("medium") != "Memory")
+    for container in pod.get("initContainers", []) + pod["containers"]:
+        limits = container.get("resources", {}).get("limits", {})
+        assert "ephemeral-storage" in limits, container["name"]
+        assert quantity_mi(container["resources"]["requests"]["ephemeral-storage"]) <= quantity_mi(
+            limits["ephemeral-storage"])
+    main = max(quantity_mi(c["resources"]["limits"]["ephemeral-storage"]) for c in pod["containers"])
+    assert main >= on_disk + 50, (name, main, on_disk)
+
+
+def test_both_workloads_have_no_service_links():
+    """A Service named writer-... or cassandra-... must not inject variables the programs read as settings."""
+    for _, pod in _pod_specs():
+        assert pod["enableServiceLinks"] is False
+
+
+def test_cassandra_refuses_truncate_and_drop_table_to_every_role_but_a_superuser():
+    """The writer's MODIFY on its tables includes TRUNCATE in Cassandra; the guardrail takes it away again."""
+    assert "-Dcassandra.settings.drop_truncate_table_enabled=false" in _jvm_opts(CASS)
+    assert "-Dcassandra.config.allow_system_properties=true" in _jvm_opts(CASS)
 
 
 def _jvm_opts(docs):

@@ -1,4 +1,5 @@
-"""writer.http: the probes stay answerable under idle and excess connections, and say why they are red."""
+"""writer.http: the probes stay answerable under idle, slow-drip, oversized and excess connections, and say why
+they are red."""
 
 import socket
 import threading
@@ -37,7 +38,7 @@ def closed_by_server(sock, timeout=10.0) -> bool:
 
 
 def test_300_idle_connections_hold_no_threads_and_healthz_still_answers():
-    server, port = start(idle_timeout=1.5)
+    server, port = start(deadline=1.5)
     threads_before = threading.active_count()
     idle = [socket.create_connection(("127.0.0.1", port)) for _ in range(300)]
     try:
@@ -50,7 +51,7 @@ def test_300_idle_connections_hold_no_threads_and_healthz_still_answers():
         assert sum(closed_by_server(s, 0.2) for s in idle[:44]) == 44
         time.sleep(1.5)
         assert all(closed_by_server(s, 5) for s in idle[44:]), "idle connections were not closed"
-        assert server.idle_closed >= 250  # the rest were evicted for newer ones (the probe above among them)
+        assert server.timed_out >= 250  # the rest were evicted for newer ones (the probe above among them)
         assert get(port) == (200, "ok\n")
     finally:
         for s in idle:
@@ -58,24 +59,117 @@ def test_300_idle_connections_hold_no_threads_and_healthz_still_answers():
         server.server_close()
 
 
-def test_a_client_stalling_mid_request_is_dropped_and_handlers_are_capped():
-    server, port = start(idle_timeout=1.0, max_handlers=2)
-    stalled = []
+def drip(port, stop: threading.Event, every=0.2):
+    """A client that never finishes its request: a header byte every ``every`` seconds. Returns the socket
+    and a list that gets the time the server closed it."""
+    s = socket.create_connection(("127.0.0.1", port))
+    closed_at = []
+
+    def run():
+        try:
+            s.sendall(b"GET /metrics HTTP/1.1\r\nHost: x\r\nX-Drip: ")
+            while not stop.is_set():
+                s.sendall(b"a")
+                time.sleep(every)
+        except OSError:
+            closed_at.append(time.monotonic())
+
+    threading.Thread(target=run, daemon=True).start()
+    return s, closed_at
+
+
+def test_32_slow_drip_connections_cannot_starve_healthz():
+    """The kubelet's probe answers within 1 s while 32 clients drip their requests a byte at a time, and the
+    drips are closed at the total deadline although each keeps sending."""
+    server, port = start(deadline=3.0)
+    stop = threading.Event()
+    began = time.monotonic()
+    drips = [drip(port, stop) for _ in range(32)]
     try:
-        for _ in range(2):  # each takes a handler slot: a request line begun, never finished
-            s = socket.create_connection(("127.0.0.1", port))
-            s.sendall(b"GET /healthz HTTP/1.0\r\n")
-            stalled.append(s)
-        time.sleep(0.3)
-        third = socket.create_connection(("127.0.0.1", port))
-        third.sendall(b"GET /healthz HTTP/1.0\r\n\r\n")
-        assert closed_by_server(third, 2), "a request beyond the cap was served instead of refused"
-        assert server.refused == 1
-        assert all(closed_by_server(s, 5) for s in stalled), "stalled requests were not timed out"
-        assert get(port) == (200, "ok\n")  # slots free again
+        time.sleep(0.5)
+        while time.monotonic() - began < 2.5:  # the drips are all alive and sending
+            t0 = time.monotonic()
+            assert get(port) == (200, "ok\n")
+            assert time.monotonic() - t0 < 1.0
+            time.sleep(0.2)
+        assert server.refused == 0
+        time.sleep(3.0)
+        assert sum(bool(closed_at) for _, closed_at in drips) == 32, "a dripping client outlived its deadline"
+        # Closed at the deadline counted from the accept, seen by the client at its next byte (0.2 s apart).
+        assert all(began + 2.9 < closed_at[0] < began + 5.0 for _, closed_at in drips)
+        assert server.timed_out >= 32
     finally:
-        for s in stalled:
+        stop.set()
+        for s, _ in drips:
             s.close()
+        server.server_close()
+
+
+def test_an_oversized_request_head_is_refused_before_a_handler():
+    server, port = start()
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /healthz HTTP/1.0\r\nX-Big: " + b"a" * 9000)
+        s.settimeout(5)
+        assert s.recv(200).startswith(b"HTTP/1.0 431 ")
+        assert closed_by_server(s, 5)
+        assert server.oversized == 1
+        assert get(port) == (200, "ok\n")
+    finally:
+        server.server_close()
+
+
+class BlockingAcks:
+    """An acknowledgement record whose snapshot waits: each /acks request holds a handler slot."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        self.entered = threading.Semaphore(0)
+
+    def snapshot(self, since):
+        self.entered.release()
+        self.release.wait(10)
+        return {"acks": []}
+
+
+def test_one_handler_slot_is_kept_for_probes():
+    acks = BlockingAcks()
+    server, port = start(Probes(CollectorRegistry(), acks), max_handlers=2)
+    busy = []
+    try:
+        first = socket.create_connection(("127.0.0.1", port))
+        first.sendall(b"GET /acks HTTP/1.0\r\n\r\n")  # takes the one slot any request may take
+        busy.append(first)
+        assert acks.entered.acquire(timeout=5)
+        second = socket.create_connection(("127.0.0.1", port))
+        second.sendall(b"GET /acks HTTP/1.0\r\n\r\n")
+        busy.append(second)
+        assert closed_by_server(second, 2), "a request beyond the cap was served instead of refused"
+        assert server.refused == 1
+        t0 = time.monotonic()
+        assert get(port) == (200, "ok\n")  # the probes' slot
+        assert get(port, "/readyz")[0] == 503
+        assert time.monotonic() - t0 < 1.0
+        acks.release.set()
+        first.settimeout(5)
+        response = first.makefile("rb").read()  # to EOF: the server closes after answering
+        assert response.startswith(b"HTTP/1.0 200 ") and response.endswith(b'{"acks":[]}')
+    finally:
+        acks.release.set()
+        for s in busy:
+            s.close()
+        server.server_close()
+
+
+def test_a_client_stalling_mid_request_is_dropped_at_the_deadline():
+    server, port = start(deadline=1.0)
+    try:
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /healthz HTTP/1.0\r\n")
+        assert closed_by_server(s, 5), "a stalled request was not timed out"
+        assert server.timed_out == 1 and server.refused == 0
+        assert get(port) == (200, "ok\n")
+    finally:
         server.server_close()
 
 

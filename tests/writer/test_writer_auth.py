@@ -1,6 +1,7 @@
-"""The writer on a Cassandra with logins on, as the lab runs it: a role with SELECT and MODIFY on the keyspace
-only, the schema made beforehand by the operator. One node of its own (the shared one has authentication off),
-configured the way cassandra.yml configures both images: Cassandra's system-property overrides in JVM_OPTS."""
+"""The writer on a Cassandra with logins on, as the lab runs it: a role with the lab's grants (SELECT and MODIFY on
+its two tables only, lab.auth.writer_grants), the schema made beforehand by the operator. One node of its own
+(the shared one has authentication off), configured the way cassandra.yml configures both images: Cassandra's
+system-property overrides in JVM_OPTS."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from cassandra import Unauthorized
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster
 
+from lab.auth import writer_grants
 from tests.cassandra_nodes import SingleNode, wait_until
 from tests.writer.support import SeedProcess, assert_no_gap, unique_topic
 
@@ -22,6 +24,7 @@ AUTH_JVM_OPTS = ("-Dcassandra.skip_wait_for_gossip_to_settle=0 -Dcassandra.initi
                  "-Dcassandra.config.allow_system_properties=true "
                  "-Dcassandra.settings.authenticator=PasswordAuthenticator "
                  "-Dcassandra.settings.authorizer=CassandraAuthorizer "
+                 "-Dcassandra.settings.drop_truncate_table_enabled=false "
                  # Roles (who is superuser) cached for an hour, so the operator's session stays superuser while
                  # a test takes system_auth's quorum away; permissions keep their 2 s default and so are
                  # checked against system_auth again and again, as on the lab.
@@ -58,9 +61,12 @@ def auth_node(cassandra_image):
         f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
         f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
         f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+        f"CREATE TABLE IF NOT EXISTS {KS}.other (k int PRIMARY KEY)",  # a table that is not the writer's
         f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
-        f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",
+        f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",  # as deploys before per-table grants left it
         f"GRANT MODIFY ON KEYSPACE {KS} TO {ROLE}",
+        *writer_grants(KS, ROLE),  # what deploy runs: the two keyspace-wide grants revoked
+        *writer_grants(KS, ROLE),  # and again, as every deploy does: a revoke of what is not held is a no-op
         "CREATE ROLE reader_t WITH LOGIN = true AND PASSWORD = 'r-Secret'",
         f"GRANT SELECT ON KEYSPACE {KS} TO reader_t",
     ):
@@ -99,6 +105,29 @@ def test_the_writer_role_cannot_drop_the_keyspace_or_make_roles(auth_node):
     assert auth_node.admin.execute(
         f"SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = '{KS}'"
     ).one()
+
+
+def test_the_writer_role_may_not_truncate_or_touch_another_table(auth_node):
+    """Least privilege by table: MODIFY and SELECT on prj04 and prj04_last_seq only. Cassandra's MODIFY includes
+    TRUNCATE, so on the writer's own tables the guardrail (drop_truncate_table_enabled: false) refuses it."""
+    from cassandra import InvalidRequest
+
+    auth_node.admin.execute(f"INSERT INTO {KS}.other (k) VALUES (1)")
+    cluster, session = session_as(auth_node, ROLE, PASSWORD)
+    try:
+        with pytest.raises(Unauthorized, match=r"has no MODIFY permission on <table ece573.other>"):
+            session.execute(f"TRUNCATE {KS}.other")
+        with pytest.raises(Unauthorized, match=r"has no MODIFY permission on <table ece573.other>"):
+            session.execute(f"INSERT INTO {KS}.other (k) VALUES (2)")
+        with pytest.raises(Unauthorized, match=r"has no SELECT permission on <table ece573.other>"):
+            session.execute(f"SELECT * FROM {KS}.other")
+        with pytest.raises(InvalidRequest, match=r"Guardrail drop_truncate_table_enabled violated"):
+            session.execute(f"TRUNCATE {KS}.prj04")
+        session.execute(f"INSERT INTO {KS}.prj04 (topic, seq, value) VALUES ('trunc-probe', 1, 0.5)")
+    finally:
+        cluster.shutdown()
+    assert auth_node.admin.execute(f"SELECT count(*) FROM {KS}.other").one()[0] == 1
+    assert auth_node.admin.execute(f"SELECT value FROM {KS}.prj04 WHERE topic = 'trunc-probe'").one()[0] == 0.5
 
 
 @pytest.mark.parametrize("credentials, line", [
@@ -195,3 +224,45 @@ def test_the_go_writer_reading_the_two_variables_writes_with_its_role(go_writers
     assert f"Tables {KS}.prj04 and {KS}.prj04_last_seq ready." in writer.logs
     assert assert_no_gap(auth_node.admin, KS, topic) >= 1000
     assert PASSWORD not in writer.logs
+
+
+# -- the lab's bootstrap (lab/auth.py), as `invoke deploy` runs it on cassandra-0 -------------------------------
+
+def test_the_labs_bootstrap_leaves_no_builtin_login_behind(cassandra_image):
+    """The session that makes lab_admin takes the well-known login away at once: afterwards cassandra/cassandra
+    is refused (on a node of its own: this one's built-in login is gone for good), lab_admin is a superuser."""
+    from cassandra.cluster import NoHostAvailable
+
+    from lab.auth import ADMIN, Passwords, bootstrap_script
+
+    opts = AUTH_JVM_OPTS.replace(" -Dcassandra.settings.roles_validity=1h", "")  # Cassandra's own caching
+    node = AuthNode(cassandra_image, env={"JVM_OPTS": opts}).launch()
+    try:
+        passwords = Passwords(admin="a-Secret-0815", writer="unused")
+        cluster, builtin = session_as(node, "cassandra", "cassandra")
+        try:
+            for statement in filter(None, bootstrap_script(passwords, auth_replication=1).split(";\n")):
+                builtin.execute(statement)
+        finally:
+            cluster.shutdown()
+
+        def builtin_refused() -> bool:
+            try:
+                session_as(node, "cassandra", "cassandra")[0].shutdown()
+            except NoHostAvailable as err:
+                return "AuthenticationFailed" in str(err)
+            return False
+        # The old password may be served from Cassandra's 2 s credentials cache for a moment, no longer.
+        wait_until(builtin_refused, timeout=10, what="the built-in login refused", interval=0.5)
+        time.sleep(3)
+        assert builtin_refused(), "the built-in login came back"
+        cluster, admin = session_as(node, ADMIN, passwords.admin)
+        try:
+            row = admin.execute("SELECT is_superuser, can_login FROM system_auth.roles WHERE role = %s",
+                                ("cassandra",)).one()
+            assert (row.is_superuser, row.can_login) == (True, False)  # superuser status goes in the roles script
+            assert admin.execute("SELECT is_superuser FROM system_auth.roles WHERE role = %s", (ADMIN,)).one()[0]
+        finally:
+            cluster.shutdown()
+    finally:
+        node.remove()

@@ -260,7 +260,7 @@ class Collector:
                   if (r.get("deleted_at") or 0) >= now - state.HISTORY_SECONDS]
         return state.Snapshot(
             at=now, nodes=list(self._nodes), ring=state.ring(self._pods, self._members, self._known),
-            writers=[v[0] for v in views.values()], events=[self._events[k] for k in sorted(self._events)][-50:],
+            writers=[v[0] for v in views.values()], events=sorted(self._events.values(), key=lambda e: e.at)[-50:],
             errors=sorted(self._errors.values()), rates={name: v[1] for name, v in views.items()}, faults=faults)
 
     # -- the thread ------------------------------------------------------------------------------------

@@ -8,10 +8,10 @@ import time
 import webbrowser
 
 from lab import status
+from lab.context import require_cluster
 from lab.live import history, terminal
 from lab.live.collector import Collector, metrics_progress_for
 from lab.live.web import Dashboard
-from lab.context import require_cluster
 from lab.report import task as report_task
 
 

@@ -104,13 +104,16 @@ def kind_nodes(listing: dict[str, Any]) -> list[KindNode]:
 # -- the ring -----------------------------------------------------------------------------------------------
 
 def pod_phase(pod: dict[str, Any]) -> str:
-    """One word for a pod: Ready, Terminating, Pending, or why it waits (CrashLoopBackOff, Running while not Ready)."""
+    """A pod in a word or two: Ready, Terminating, Pending, "Running, not Ready", or why it waits (CrashLoopBackOff)."""
     if pod.get("metadata", {}).get("deletionTimestamp"):
         return "Terminating"
     if kubectl.pod_ready(pod):
         return "Ready"
-    reason = kubectl.pod_waiting_reason(pod)
-    return (reason.split(":")[0] if reason else "") or pod.get("status", {}).get("phase", "") or "Pending"
+    phase = pod.get("status", {}).get("phase", "")
+    reason = kubectl.pod_waiting_reason(pod).split(":")[0]  # the phase itself when no container waits
+    if reason == "Running":
+        return "Running, not Ready"
+    return reason or phase or "Pending"
 
 
 def is_cassandra(pod: dict[str, Any]) -> bool:
@@ -154,8 +157,8 @@ Point = tuple[float, int]  # (epoch seconds, acknowledged seq)
 
 def merge_points(points: list[Point], new: list[Point], *, now: float, keep: float = HISTORY_SECONDS) -> list[Point]:
     """``points`` extended by the advances in ``new`` (later and higher: an /acks answer repeats the last advance
-    before its ``since``, a sample repeats a seq that did not move), trimmed to the last ``keep`` seconds but for the newest one before them
-    (the seq then held, for a rate across the cut)."""
+    before its ``since``, a sample repeats a seq that did not move), trimmed to the last ``keep`` seconds but for
+    the newest one before them (the seq then held, for a rate across the cut)."""
     merged = list(points)
     for t, seq in sorted(new):
         if not merged or (t > merged[-1][0] and seq > merged[-1][1]):

@@ -58,7 +58,8 @@ class Dashboard:
         return path
 
     def start(self) -> Dashboard:
-        self._thread = threading.Thread(target=self.server.serve_forever, name="live-dashboard", daemon=True)
+        self._thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.1},
+                                        name="live-dashboard", daemon=True)
         self._thread.start()
         return self
 

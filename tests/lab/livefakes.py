@@ -101,3 +101,27 @@ def round_record(*, began: float, recovery: float = 41.5, stall: float = 3.25, l
     if lost:
         result.verify = [{"topic": "test", "rows": 5000, "missing": lost, "ok": False}]
     return result.to_dict()
+
+
+def fault_scene(tmp_path: Path, clock: Clock) -> Collector:
+    """A collector polled through the start of `invoke chaos --pod cassandra-1` over recorded outputs: the ring all UN,
+    then cassandra-1 DN under its old IP and cassandra-2 UJ; the first writer's rate dipped by an earlier round five
+    minutes ago (its JSON on disk) and the second writer stalled now. The dashboard's and the watch's screenshots."""
+    now = clock.now
+    before = steady(now - 600, now - 303, per_s=120)
+    first = before + steady(now - 299.5, now, per_s=120, first_seq=before[-1][1] + 12)
+    progress = {"test": FakeProgress("test", first),
+                "test-2": FakeProgress("test-2", steady(now - 600, now - 4, per_s=60, first_seq=500))}
+    earlier = tmp_path / "20261207T035400Z-round1.json"
+    earlier.write_text(json.dumps(round_record(began=now - 303.4, recovery=38.2, stall=3.5)))
+    ctx = recorded_ctx(pods="pods_before.json")
+    ctx.add("nodetool status", (DATA / "nodetool_status_dn.txt").read_text().replace("DN  10.244.2.3", "UN  10.244.2.3")
+            .replace("UJ  10.244.1.7", "UN  10.244.1.7"), first=True)
+    collector = recorded_collector(tmp_path, ctx, progress, clock, rounds=[earlier])
+    clock.now = now - 10
+    collector.poll()
+    ctx.rules.pop(0)
+    ctx.add(r"get pods --selector", text("pods_during.json"), first=True)
+    clock.now = now
+    collector.poll()
+    return collector

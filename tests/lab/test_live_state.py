@@ -7,8 +7,16 @@ import json
 from lab.cassandra import parse_nodetool_status
 from lab.live import state
 from tests.lab.labfakes import DATA
-from tests.lab.livefakes import DELETED_AT, Clock, FakeProgress, recorded_collector, recorded_ctx, round_record, \
-    steady, text
+from tests.lab.livefakes import (
+    DELETED_AT,
+    Clock,
+    FakeProgress,
+    recorded_collector,
+    recorded_ctx,
+    round_record,
+    steady,
+    text,
+)
 
 CASSANDRA_1_HOST = "d69e38d7-9bd7-4774-b855-fb65d6b3c77f"
 
@@ -26,8 +34,8 @@ def test_ring_joins_pods_to_nodetool_by_ip_and_a_replaced_pod_by_host_id():
     ring = state.ring(_pods("pods_during.json"), _members(), known)
     assert [(r.pod, r.state, r.address, r.worker, r.restarts, r.phase) for r in ring] == [
         ("cassandra-0", "UN", "10.244.3.3", "kind-worker", 0, "Ready"),
-        ("cassandra-1", "DN", "10.244.2.3", "kind-worker2", 0, "Running"),  # new IP 10.244.2.9, not yet in the ring
-        ("cassandra-2", "UJ", "10.244.1.7", "kind-worker3", 1, "Running"),
+        ("cassandra-1", "DN", "10.244.2.3", "kind-worker2", 0, "Running, not Ready"),  # new IP, not in the ring
+        ("cassandra-2", "UJ", "10.244.1.7", "kind-worker3", 1, "Running, not Ready"),
     ]
 
 
@@ -174,8 +182,8 @@ def test_nodetool_is_asked_once_per_interval_and_the_ring_remembers_a_replaced_p
     assert len(ctx.matching("nodetool status")) == 2
     assert [(r.pod, r.state) for r in snap.ring] == [("cassandra-0", "UN"), ("cassandra-1", "DN"),
                                                      ("cassandra-2", "UJ")]
-    assert [e.text for e in snap.events if e.text.endswith("Running")] == ["cassandra-1: Running",
-                                                                          "cassandra-2: Running"]
+    assert [e.text for e in snap.events if e.text.endswith("not Ready")] == [
+        "cassandra-1: Running, not Ready", "cassandra-2: Running, not Ready"]
 
 
 def test_a_failed_read_is_one_line_and_the_rest_still_shows(tmp_path):

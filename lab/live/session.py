@@ -9,6 +9,7 @@ import webbrowser
 
 from lab import status
 from lab.context import require_cluster
+from lab.errors import PreconditionError
 from lab.live import history, terminal
 from lab.live.collector import Collector, metrics_progress_for
 from lab.live.web import Dashboard
@@ -40,11 +41,19 @@ def run_watch(lab, *, out=None) -> None:
 
 def run_dashboard(lab, *, port: int = 0, open_browser: bool = False) -> None:
     """``invoke dashboard``: serve the page on 127.0.0.1 until Ctrl-C; print its URL (with the token)."""
+    if not 0 <= port <= 65535:
+        raise PreconditionError(f"--port {port}: a TCP port is 1..65535 (0, the default, picks a free one)")
     require_cluster(lab)
-    collector = collector_for(lab).start()
     artifacts, reports = lab.cfg.path(lab.cfg.artifacts), _reports_folder(lab)
-    dash = Dashboard(collector.latest, lambda: history.history(lab.cfg.root, artifacts, reports), root=lab.cfg.root,
-                     folders=(artifacts, reports), port=port).start()
+    collector = collector_for(lab)
+    try:
+        dash = Dashboard(collector.latest, lambda: history.history(lab.cfg.root, artifacts, reports),
+                         root=lab.cfg.root, folders=(artifacts, reports), port=port)
+    except OSError as err:
+        raise PreconditionError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({err.strerror or err}); "
+                                f"pick another port, or leave --port out for a free one") from None
+    collector.start()
+    dash.start()
     status.info(f"dashboard (read-only) at {dash.url}  (Ctrl-C stops it)")
     print(dash.url, flush=True)
     if open_browser:

@@ -220,3 +220,23 @@ def test_a_writer_that_is_gone_has_its_reader_closed(tmp_path):
     clock.now += 10
     snap = collector.poll()
     assert [w.name for w in snap.writers] == ["ece573-prj04-writer"] and writers["test-2"].closed
+
+
+def test_started_the_collector_polls_in_threads_and_stops_every_reader(tmp_path):
+    import time
+
+    now = time.time()
+    writers = {"test": FakeProgress("test", steady(now - 60, now + 60)),
+               "test-2": FakeProgress("test-2", steady(now - 60, now - 3))}
+    collector = recorded_collector(tmp_path, recorded_ctx(), writers, time.time)
+    collector.tick = 0.1
+    collector.start()
+    try:
+        deadline = time.time() + 10
+        while time.time() < deadline and not all(w.seq for w in collector.latest().writers):
+            time.sleep(0.1)
+        snap = collector.latest()
+    finally:
+        collector.stop()
+    assert {w.name: w.stalled for w in snap.writers} == {"ece573-prj04-writer": False, "ece573-prj04-writer-2": True}
+    assert all(p.closed for p in writers.values()) and len(writers["test"].since) >= 1

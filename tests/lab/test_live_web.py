@@ -90,3 +90,17 @@ def test_the_page_is_served_with_the_token_and_files_outside_the_artifacts_are_n
 def test_it_listens_on_loopback_only(served):
     assert served.server.server_address[0] == "127.0.0.1"
     assert served.url.startswith(f"http://127.0.0.1:{served.port}/?token=") and len(served.token) >= 32
+
+
+def test_a_port_in_use_is_one_error_line(tmp_path, served):
+    from lab.errors import PreconditionError
+    from lab.live import session
+    from tests.lab.labfakes import make_lab
+    from tests.lab.livefakes import recorded_ctx
+
+    ctx = recorded_ctx()
+    ctx.add("config get-contexts", "kind-kind\n")
+    with pytest.raises(PreconditionError, match=rf"--port {served.port}: cannot listen on 127.0.0.1:{served.port}"):
+        session.run_dashboard(make_lab(tmp_path, ctx), port=served.port)
+    with pytest.raises(PreconditionError, match="--port 70000: a TCP port is 1..65535"):
+        session.run_dashboard(make_lab(tmp_path, ctx), port=70000)

@@ -357,11 +357,31 @@ def e2e(c, args=""):
                      cassandra_image=lambda: workflow.cassandra_image_for_tests(_lab(c, need=("docker",))))
 
 
+@task
+@_handled
+def watch(c):
+    """The ring, the writers' acknowledged progress and the last events, live in the terminal (Ctrl-C quits)."""
+
+    from lab.live import session
+
+    session.run_watch(_lab(c, need=("kubectl",)))
+
+
+@task(help={"port": "port on 127.0.0.1 (default: a free one)", "open": "open the page in the default browser"})
+@_handled
+def dashboard(c, port=0, open_=False):
+    """A read-only local web page of the same live state, a chart of the writers' rate, and the history."""
+
+    from lab.live import session
+
+    session.run_dashboard(_lab(c, need=("kubectl",)), port=port, open_browser=open_)
+
+
 images = Collection("images")
 images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
 ns = Collection(reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                lesson, report, bench, test, e2e, registry_, images)
+                lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
 ns.configure(DEFAULTS)

@@ -18,6 +18,7 @@ TASKS = [
     "build",
     "chaos",
     "cqlsh",
+    "dashboard",
     "delete",
     "deploy",
     "down",
@@ -33,6 +34,7 @@ TASKS = [
     "test",
     "up",
     "verify",
+    "watch",
     "images.cassandra",
     "images.kind-node",
     "images.registry",
@@ -74,6 +76,13 @@ def test_list_shows_every_task_with_one_line_help(tools, tmp_path):
     listed = {line.split()[0]: line for line in out.stdout.splitlines() if re.match(r"^  \S", line)}
     assert sorted(listed) == sorted(TASKS)
     assert all(len(line.split()) > 1 for line in listed.values())
+
+
+def test_dashboard_on_a_port_that_is_none_is_one_error_line(tools, tmp_path):
+    out = invoke("dashboard", "--port", "70000", tools=tools, tmp_path=tmp_path)
+    assert out.returncode == 2
+    assert out.stderr.strip().splitlines() == [
+        "ERROR: --port 70000: a TCP port is 1..65535 (0, the default, picks a free one)"]
 
 
 def test_every_flag_has_help():

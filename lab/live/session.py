@@ -1,0 +1,68 @@
+"""The two tasks' bodies: ``invoke watch`` and ``invoke dashboard`` over one collector of the configured lab."""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import time
+import webbrowser
+
+from lab import status
+from lab.context import require_cluster
+from lab.errors import PreconditionError
+from lab.live import history, terminal
+from lab.live.collector import Collector, metrics_progress_for
+from lab.live.web import Dashboard
+from lab.report import task as report_task
+
+
+def collector_for(lab) -> Collector:
+    """The collector of ``lab``'s cluster, reading the writers' metric on the port and name chaos rounds use."""
+    chaos = lab.cfg.chaos
+    progress = metrics_progress_for(lab.runner, lab.kube, port=int(chaos.get("metrics_port", 8080)),
+                                    metric=str(chaos.get("metric", "writer_watermark_seq")))
+    return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=progress)
+
+
+def _reports_folder(lab):
+    """Where ``invoke report`` writes by default (its --out)."""
+    return lab.cfg.path(inspect.signature(report_task.run).parameters["out"].default)
+
+
+def run_watch(lab, *, out=None) -> None:
+    """``invoke watch``: redraw (or, in a pipe, print changes) until Ctrl-C."""
+    require_cluster(lab)
+    collector = collector_for(lab).start()
+    try:
+        terminal.watch(collector.latest, out=out or sys.stdout)
+    finally:
+        collector.stop()
+
+
+def run_dashboard(lab, *, port: int = 0, open_browser: bool = False) -> None:
+    """``invoke dashboard``: serve the page on 127.0.0.1 until Ctrl-C; print its URL (with the token)."""
+    if not 0 <= port <= 65535:
+        raise PreconditionError(f"--port {port}: a TCP port is 1..65535 (0, the default, picks a free one)")
+    require_cluster(lab)
+    artifacts, reports = lab.cfg.path(lab.cfg.artifacts), _reports_folder(lab)
+    collector = collector_for(lab)
+    try:
+        dash = Dashboard(collector.latest, lambda: history.history(lab.cfg.root, artifacts, reports),
+                         root=lab.cfg.root, folders=(artifacts, reports), port=port)
+    except OSError as err:
+        raise PreconditionError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({err.strerror or err}); "
+                                f"pick another port, or leave --port out for a free one") from None
+    collector.start()
+    dash.start()
+    status.info(f"dashboard (read-only) at {dash.url}  (Ctrl-C stops it)")
+    print(dash.url, flush=True)
+    if open_browser:
+        webbrowser.open(dash.url)
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        dash.stop()
+        collector.stop()

@@ -1,0 +1,127 @@
+"""Fakes for the live views' tests: a writer's progress reader playing /acks over a list of advances, and a
+collector over recorded kubectl/nodetool outputs (tests/lab/data/live)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import datetime
+from pathlib import Path
+
+from lab.chaos.sampling import parse_acks
+from lab.live.collector import Collector
+from lab.runner import Runner
+from tests.lab.labfakes import DATA, FakeCtx, make_lab
+
+LIVE = DATA / "live"
+#: The recorded events' clock: cassandra-1 was deleted at 03:59:00 (events.json).
+DELETED_AT = datetime.fromisoformat("2026-12-07T03:59:00+00:00").timestamp()
+
+
+def text(name: str) -> str:
+    return (LIVE / name).read_text()
+
+
+class FakeProgress:
+    """A writer's /metrics and /acks: ``advances`` [(t, seq)], answered as the writer does (every advance at or after
+    ``since``, preceded by the last one before it), through parse_acks. ``with_acks=False``: an older writer with no
+    /acks (None), read through its gauge."""
+
+    def __init__(self, topic: str, advances: list[tuple[float, int]], *, with_acks: bool = True, starts: bool = True):
+        self.topic, self.advances, self.with_acks, self.starts = topic, advances, with_acks, starts
+        self.since: list[float] = []
+        self.closed = False
+
+    def start(self, *, timeout: float = 15) -> bool:
+        return self.starts
+
+    def read(self) -> int | None:
+        return self.advances[-1][1] if self.advances else None
+
+    def acks(self, since: float) -> dict | None:
+        self.since.append(since)
+        if not self.with_acks:
+            return None
+        before = [a for a in self.advances if a[0] < since][-1:]
+        after = [a for a in self.advances if a[0] >= since]
+        return parse_acks(json.dumps({"topic": self.topic, "now": since, "capacity": 4096, "oldest": 0,
+                                      "advances": [list(a) for a in before + after]}))
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def steady(start: float, end: float, *, per_s: int = 100, first_seq: int = 1000) -> list[tuple[float, int]]:
+    """Advances every 0.1 s at ``per_s`` rows a second from ``start`` to ``end``."""
+    out, t, seq = [], start, first_seq
+    while t <= end + 1e-9:
+        out.append((round(t, 3), seq))
+        t, seq = t + 0.1, seq + per_s // 10
+    return out
+
+
+class Clock:
+    def __init__(self, now: float):
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def recorded_ctx(*, pods: str = "pods_during.json", nodetool: str = "nodetool_status_dn.txt") -> FakeCtx:
+    return FakeCtx([
+        (r"get pods --selector app.kubernetes.io/part-of=ece573-prj04", text(pods)),
+        (r"get nodes", text("nodes.json")),
+        (r"get events", text("events.json")),
+        (r"get deployments", text("deployments.json")),
+        (r"nodetool status", (DATA / nodetool).read_text()),
+    ])
+
+
+def recorded_collector(tmp_path: Path, ctx: FakeCtx, progress: dict[str, FakeProgress], clock: Clock,
+                       *, rounds: list[Path] = ()) -> Collector:
+    """A collector over ``ctx``, its writers read from ``progress`` (by topic), its artifacts under ``tmp_path``
+    holding copies of ``rounds`` (chaos round JSONs)."""
+    lab = make_lab(tmp_path, ctx)
+    artifacts = tmp_path / "artifacts"
+    (artifacts / "chaos").mkdir(parents=True, exist_ok=True)
+    for path in rounds:
+        shutil.copy(path, artifacts / "chaos" / path.name)
+    return Collector(Runner(ctx), lab.kube, artifacts=artifacts, progress_for=lambda w: progress[w.topic],
+                     clock=clock)
+
+
+def round_record(*, began: float, recovery: float = 41.5, stall: float = 3.25, lost: int = 0) -> dict:
+    """A chaos round's JSON (lab.chaos.results.RoundResult.to_dict) as `invoke chaos --pod cassandra-1` writes it."""
+    from lab.chaos.results import RoundResult
+
+    result = RoundResult(round=1, pod="cassandra-1", target="cassandra", force=False, deleted_at=began,
+                         restored_at=began, ready_at=began + recovery, recovery_s=recovery, ack_stall_s=stall,
+                         ack_stall_began_s=0.4, ack_stall_source="acks", stall_s=3.5)
+    if lost:
+        result.verify = [{"topic": "test", "rows": 5000, "missing": lost, "ok": False}]
+    return result.to_dict()
+
+
+def fault_scene(tmp_path: Path, clock: Clock) -> Collector:
+    """A collector polled through the start of `invoke chaos --pod cassandra-1` over recorded outputs: the ring all UN,
+    then cassandra-1 DN under its old IP and cassandra-2 UJ; the first writer's rate dipped by an earlier round five
+    minutes ago (its JSON on disk) and the second writer stalled now. The dashboard's and the watch's screenshots."""
+    now = clock.now
+    before = steady(now - 600, now - 303, per_s=120)
+    first = before + steady(now - 299.5, now, per_s=120, first_seq=before[-1][1] + 12)
+    progress = {"test": FakeProgress("test", first),
+                "test-2": FakeProgress("test-2", steady(now - 600, now - 4, per_s=60, first_seq=500))}
+    earlier = tmp_path / "20261207T035400Z-round1.json"
+    earlier.write_text(json.dumps(round_record(began=now - 303.4, recovery=38.2, stall=3.5)))
+    ctx = recorded_ctx(pods="pods_before.json")
+    ctx.add("nodetool status", (DATA / "nodetool_status_dn.txt").read_text().replace("DN  10.244.2.3", "UN  10.244.2.3")
+            .replace("UJ  10.244.1.7", "UN  10.244.1.7"), first=True)
+    collector = recorded_collector(tmp_path, ctx, progress, clock, rounds=[earlier])
+    clock.now = now - 10
+    collector.poll()
+    ctx.rules.pop(0)
+    ctx.add(r"get pods --selector", text("pods_during.json"), first=True)
+    clock.now = now
+    collector.poll()
+    return collector

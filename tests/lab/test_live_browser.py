@@ -1,0 +1,104 @@
+"""The dashboard in a real browser: headless Chromium (Debian's chromium and chromium-driver) driven by Selenium,
+over the collector reading recorded outputs of a chaos round's start. Selenium rather than Playwright: it drives
+the distribution's Chromium through the distribution's chromedriver, with no browser download of its own (Playwright
+pins a browser build and fetches it). Screenshots go to artifacts/screenshots/, to be looked at."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from lab.live import history, terminal
+from lab.live.web import Dashboard
+from tests.lab.livefakes import DELETED_AT, Clock, fault_scene
+
+pytestmark = pytest.mark.slow
+
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+def _browser():
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        if os.environ.get("CI"):
+            pytest.fail("CI needs chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
+        pytest.skip("no chromium/chromedriver here (apt-get install -y chromium chromium-driver)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--window-size=1400,1000"):
+        options.add_argument(arg)
+    return webdriver.Chrome(service=Service(driver), options=options)
+
+
+@pytest.fixture
+def browser():
+    driver = _browser()
+    yield driver
+    driver.quit()
+
+
+def _full_page(driver, path: Path) -> Path:
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1400, max(1000, height + 40))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    driver.save_screenshot(str(path))
+    return path
+
+
+def test_the_dashboard_draws_the_ring_the_writers_and_the_history(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    collector = fault_scene(tmp_path, Clock(DELETED_AT + 5))
+    snap = collector.latest()
+    artifacts = tmp_path / "artifacts"
+    dash = Dashboard(collector.latest, lambda: history.history(tmp_path, artifacts, tmp_path / "reports"),
+                     root=tmp_path, folders=(artifacts,)).start()
+    try:
+        browser.get(dash.url)
+        wait = WebDriverWait(browser, 20)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, '#ring [data-pod="cassandra-1"]'))
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#rounds tbody tr"))
+        ring = {e.get_attribute("data-pod"): e.get_attribute("data-state")
+                for e in browser.find_elements(By.CSS_SELECTOR, "#ring .ring-node")}
+        assert ring == {r.pod: r.state for r in snap.ring} == {"cassandra-0": "UN", "cassandra-1": "DN",
+                                                               "cassandra-2": "UJ"}
+        workers = [e.get_attribute("data-worker")
+                   for e in browser.find_elements(By.CSS_SELECTOR, "#ring g[data-worker]")]
+        assert {"kind-worker", "kind-worker2", "kind-worker3"} <= set(workers)
+        row = browser.find_element(By.CSS_SELECTOR, 'tr[data-writer="ece573-prj04-writer"]')
+        seq = row.find_element(By.CSS_SELECTOR, "td.seq").text
+        assert seq == str(snap.writers[0].seq) and "acknowledging" in row.text
+        stalled = browser.find_element(By.CSS_SELECTOR, 'tr[data-writer="ece573-prj04-writer-2"] td.stalled')
+        assert stalled.text.startswith("STALLED: no acknowledgement for 4 s")
+        assert browser.find_elements(By.CSS_SELECTOR, '#chart path[data-writer="ece573-prj04-writer"]')
+        cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#rounds tbody tr:first-child td")]
+        assert cells[2:8] == ["cassandra-1", "pod", "38.2", "3.500", "0", "ok"]
+        shot = _full_page(browser, SCREENSHOTS / "dashboard.png")
+        assert shot.stat().st_size > 20_000
+    finally:
+        dash.stop()
+
+
+def test_the_watch_view_as_a_terminal_draws_it(tmp_path, browser):
+    """invoke watch's screen over the same scene, recorded by rich as SVG and photographed by the browser."""
+    collector = fault_scene(tmp_path, Clock(DELETED_AT + 5))
+    console = Console(record=True, width=110, file=io.StringIO(), force_terminal=True)
+    console.print(terminal.render(collector.latest()))
+    svg = tmp_path / "watch.svg"
+    console.save_svg(str(svg), title="invoke watch")
+    text = svg.read_text()
+    assert "STALLED" in text and "cassandra-1" in text
+    browser.get(svg.as_uri())
+    shot = _full_page(browser, SCREENSHOTS / "watch.png")
+    assert shot.stat().st_size > 20_000

@@ -17,7 +17,7 @@ from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
 from lab import lesson as lesson_lib
-from lab import observe, registry, status, suites, workflow
+from lab import observe, program, registry, status, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
@@ -27,6 +27,9 @@ from lab.context import guard_context, open_lab
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
+
+#: invoke's own parse, flag and config errors as one ERROR line, exit 2 (lab/program.py).
+program.adopt()
 
 #: Who builds the images (and kind/kubectl) for every task: the real recipes; the tests put fakes here.
 BUILDERS = ImageBuilders()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import shlex
+from pathlib import Path
 
 from invoke import Collection, Exit, task
 
@@ -24,12 +24,12 @@ from lab import verify as verify_lib
 from lab.bench import live as bench_lib
 from lab.config import DEFAULTS, LabConfig
 from lab.context import guard_context, open_lab
-from lab.errors import CommandError, LabError, PreconditionError
+from lab.errors import CommandError, LabError, PreconditionError, split_args
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
 
 #: invoke's own parse, flag and config errors as one ERROR line, exit 2 (lab/program.py).
-program.adopt()
+program.adopt(Path(__file__).resolve().parent)
 
 #: Who builds the images (and kind/kubectl) for every task: the real recipes; the tests put fakes here.
 BUILDERS = ImageBuilders()
@@ -209,7 +209,7 @@ def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
 def nodetool(c, pod="cassandra-0", args="status"):
     """nodetool inside a Cassandra pod (default: nodetool status)."""
 
-    observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=shlex.split(args))
+    observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=split_args(args))
 
 
 @task(help={"pod": "cassandra-0..2 or 'writer': delete that pod; 'cassandra': all three at once; 'random': each "

@@ -9,7 +9,8 @@ step of ``Program.run`` that raises it and turns it into ``Exit("ERROR: ...", co
 invoke documents a Program subclass for a binary of one's own; users of this lab type ``invoke``, whose
 program (``invoke.main.program``) has loaded tasks.py before it parses the task names. So tasks.py calls
 ``adopt()``, which makes that running program a ``LabProgram``: every later step of its ``run`` (project
-config, task parsing, runtime config, execution) goes through the methods below. The core flags parsed
+task parsing, runtime config, execution; invoke.yaml
+itself is checked by ``adopt``, since invoke reads it in the step that loads tasks.py) goes through the methods below. The core flags parsed
 before tasks.py loads (``invoke -f`` with no value at all) keep invoke's own message.
 """
 
@@ -21,10 +22,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import yaml
 from invoke import Exit, ParseError, Program
+from invoke.config import AmbiguousMergeError
 from invoke.env import Environment
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
+from invoke.vendor import yaml as invoke_yaml
 
 #: Exit code for input to fix (lab.errors.PreconditionError's).
 BAD_INPUT = 2
@@ -95,9 +97,9 @@ def check_minimums(tasks) -> None:
 def yaml_error_line(path: str, err: Exception) -> str:
     """A YAML file that does not parse (or holds an impossible value such as ``2024-13-45``): file, line, why."""
     mark = getattr(err, "problem_mark", None)
-    where = f"{Path(path).name}, line {mark.line + 1}" if mark is not None else Path(path).name
-    problem = getattr(err, "problem", None) or str(err).splitlines()[0]
-    return f"{where}: {problem}; fix the YAML"
+    if mark is None:  # it parsed, but a value YAML reads as a date (2024-13-45) is no date
+        return f"{Path(path).name}: {err} in a value YAML reads as a date or a number; fix it, or quote it"
+    return f"{Path(path).name}, line {mark.line + 1}: {getattr(err, 'problem', None) or err}; fix the YAML"
 
 
 def env_error_line(config, err: Exception) -> str:
@@ -120,14 +122,26 @@ def env_error_line(config, err: Exception) -> str:
     return f"an INVOKE_* environment variable has a value of the wrong type ({err})"
 
 
+def mismatch_line(path: str, err: Exception) -> str:
+    """invoke cannot merge a value into a group of settings; say which key, by the lab's own key check."""
+    from lab.config import DEFAULTS, check_keys
+    from lab.errors import PreconditionError
+
+    try:
+        data = invoke_yaml.safe_load(Path(path).read_text()) or {}
+        lab = data.get("lab", {})
+        if not isinstance(lab, dict):
+            return f"lab is {lab!r}; it holds settings (lab: {{cluster: kind, ...}})"
+        check_keys(lab, DEFAULTS["lab"], "lab")
+    except PreconditionError as found:
+        return str(found)
+    except (OSError, invoke_yaml.YAMLError, ValueError, AttributeError):
+        pass
+    return f"a value where a group of settings belongs ({err})"
+
+
 class LabProgram(Program):
     """invoke's Program with every input error as one ``ERROR:`` line and exit 2."""
-
-    def load_collection(self) -> None:
-        try:
-            super().load_collection()
-        except (yaml.YAMLError, ValueError) as err:  # invoke.yaml: a syntax error, or 2024-13-45
-            raise fail(yaml_error_line(getattr(self.config, "_project_path", None) or "invoke.yaml", err)) from None
 
     def parse_tasks(self) -> None:
         try:
@@ -145,22 +159,44 @@ class LabProgram(Program):
             raise fail(f"-f {runtime}: no such file; give the path of a YAML file of settings")
         try:
             super().update_config(merge=merge)
-        except (yaml.YAMLError, ValueError) as err:
+        except (invoke_yaml.YAMLError, ValueError) as err:
             raise fail(yaml_error_line(runtime or "the -f file", err)) from None
 
     def execute(self) -> None:
+        # The executor merges the collection's defaults with the files, then reads INVOKE_* variables; do both
+        # first (they are idempotent), so a value of the wrong kind is named here instead of a traceback there.
         try:
-            self.config.load_shell_env()  # the executor loads it again; here its errors can be named
+            self.config.load_collection(self.collection.configuration())
+        except AmbiguousMergeError as err:
+            raise fail(f"invoke.yaml: {mismatch_line(self.config._project_path or 'invoke.yaml', err)}") from None
+        try:
+            self.config.load_shell_env()
         except (ValueError, UncastableEnvVar, AmbiguousEnvVar) as err:
             raise fail(env_error_line(self.config, err)) from None
         super().execute()
 
 
-def adopt(program: Program | None = None) -> None:
-    """Make the running ``invoke`` program a LabProgram (see the module's docstring); a no-op for any other
-    program (a test's own, or one already adopted)."""
+def check_project_file(path: Path) -> None:
+    """invoke.yaml parses, and each group of settings holds a group: checked while tasks.py loads, because
+    invoke reads the file in the same step of its run (before the adopted class can catch anything)."""
+    if not path.is_file():
+        return
+    try:
+        data = invoke_yaml.safe_load(path.read_text()) or {}
+    except (invoke_yaml.YAMLError, ValueError) as err:
+        raise fail(yaml_error_line(str(path), err)) from None
+    if isinstance(data, dict) and "lab" in data:
+        line = mismatch_line(str(path), ValueError("unreadable"))
+        if not line.startswith("a value where"):
+            raise fail(f"{path.name}: {line}")
+
+
+def adopt(project: Path, program: Program | None = None) -> None:
+    """Make the running ``invoke`` program a LabProgram (see the module's docstring) and check ``project``'s
+    invoke.yaml; a no-op for any other program (a test's own, or one already adopted)."""
     import invoke.main
 
     target = program if program is not None else invoke.main.program
     if type(target) is Program:
         target.__class__ = LabProgram
+        check_project_file(project / "invoke.yaml")

@@ -8,10 +8,10 @@ step of ``Program.run`` that raises it and turns it into ``Exit("ERROR: ...", co
 
 invoke documents a Program subclass for a binary of one's own; users of this lab type ``invoke``, whose
 program (``invoke.main.program``) has loaded tasks.py before it parses the task names. So tasks.py calls
-``adopt()``, which makes that running program a ``LabProgram``: every later step of its ``run`` (project
-task parsing, runtime config, execution; invoke.yaml
-itself is checked by ``adopt``, since invoke reads it in the step that loads tasks.py) goes through the methods below. The core flags parsed
-before tasks.py loads (``invoke -f`` with no value at all) keep invoke's own message.
+``adopt()``, which makes that running program a ``LabProgram``: every later step of its ``run`` (task
+parsing, runtime config, execution) goes through the methods below. invoke.yaml itself is checked by
+``adopt``, since invoke reads it in the very step that loads tasks.py. The core flags parsed before tasks.py
+loads (``invoke -f`` with no value at all) keep invoke's own message.
 """
 
 from __future__ import annotations

@@ -90,8 +90,10 @@ def test_a_foreign_context_is_not_kind():
     ({"writer": {"probes": "grpc"}}, "lab.writer.probes is 'grpc'; use one of auto, http, none"),
     ({"cassandra": {"commitlog_sync": "fsync"}},
      "lab.cassandra.commitlog_sync is 'fsync'; use one of periodic, group, batch (Cassandra's default: periodic)"),
-    ({"cassandra": {"commitlog": "batch"}}, "unknown setting lab.cassandra.commitlog; did you mean lab.cassandra.commitlog_sync?"),
-], ids=["topic", "consistency", "verify-any", "source", "typo", "clustr", "roundz", "timeout-negative", "timeout-text", "sample-every-0", "rounds-text",
+    ({"cassandra": {"commitlog": "batch"}},
+     "unknown setting lab.cassandra.commitlog; did you mean lab.cassandra.commitlog_sync?"),
+], ids=["topic", "consistency", "verify-any", "source", "typo", "clustr", "roundz", "timeout-negative",
+        "timeout-text", "sample-every-0", "rounds-text",
         "request-timeout-0", "group-not-mapping", "cluster", "mode", "resume", "robust-empty-topic",
         "seed-level", "seed-topic", "port-text", "port-range", "port-bool", "storage-class", "auth", "probes",
         "commitlog-sync", "commitlog-typo"])

@@ -340,6 +340,10 @@ CHAOS_NUMBERS: dict[str, tuple[float, bool]] = {
 }
 
 
+#: What a setting takes, where a group of settings was given instead and the general words would mislead.
+VALUE_HINTS = {"lab.writer.topics": "give a list of topics, or a,b,c"}
+
+
 def check_keys(raw: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
     """Every key of ``raw`` is one of ``known``'s (recursively where both hold a group): a misspelt key
     (lab.clustr) would otherwise be ignored in silence, so name the nearest known one."""
@@ -349,7 +353,8 @@ def check_keys(raw: Mapping[str, Any], known: Mapping[str, Any], where: str) -> 
             hint = f"; did you mean {where}.{close[0]}?" if close else f"; known: {', '.join(sorted(known))}"
             raise PreconditionError(f"unknown setting {where}.{key}{hint}")
         if isinstance(value, Mapping) and not isinstance(known[key], Mapping):
-            raise PreconditionError(f"{where}.{key} is {value!r}; it takes one value, not a group of settings")
+            hint = VALUE_HINTS.get(f"{where}.{key}", "it takes one value, not a group of settings")
+            raise PreconditionError(f"{where}.{key} is {value!r}; {hint}")
         if isinstance(known[key], Mapping):
             if not isinstance(value, Mapping):
                 raise PreconditionError(f"{where}.{key} is {value!r}; it is a group of settings "

@@ -66,7 +66,7 @@ CASES = [
     Case("timeout-negative", ("status",), "lab.timeouts.cluster is -5; give a whole number of 1 or more",
          yaml="lab:\n  timeouts:\n    cluster: -5\n"),
     Case("lab-list", ("status",), "invoke.yaml: lab is [1, 2]; it holds settings", yaml="lab: [1, 2]\n"),
-    Case("topics-mapping", ("status",), "lab.writer.topics is {'a': 1}; it takes one value",
+    Case("topics-mapping", ("status",), "lab.writer.topics is {'a': 1}; give a list of topics",
          yaml="lab:\n  writer:\n    topics: {a: 1}\n"),
     Case("unknown-key", ("status",), "unknown setting lab.clustr; did you mean lab.cluster?",
          yaml="lab:\n  clustr: kind\n"),

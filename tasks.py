@@ -16,6 +16,7 @@ from pathlib import Path
 from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
+from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
 from lab import observe, program, registry, status, suites, workflow
 from lab import report as report_lib
@@ -80,6 +81,16 @@ def _handled(body):
             raise Exit(f"ERROR: {err}", code=err.exit_code) from None
 
     return wrapper
+
+
+@task
+@_handled
+def doctor(c):
+    """Check this machine for `invoke up` and predict its slow paths (pull or build); changes nothing."""
+
+    code = doctor_lib.run(Runner(_RealRun(c), dry=False), LabConfig.from_invoke(c))  # reads only, even under --dry
+    if code:
+        raise Exit(code=code)
 
 
 @task
@@ -365,6 +376,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
+ns = Collection(doctor, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
                 lesson, report, bench, test, e2e, registry_, images)
 ns.configure(DEFAULTS)

@@ -19,6 +19,7 @@ TASKS = [
     "chaos",
     "cqlsh",
     "delete",
+    "doctor",
     "deploy",
     "down",
     "e2e",

@@ -16,6 +16,7 @@ from pathlib import Path
 from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
+from lab import clean as clean_lib
 from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
 from lab import observe, program, registry, status, suites, workflow
@@ -91,6 +92,16 @@ def doctor(c):
     code = doctor_lib.run(Runner(_RealRun(c), dry=False), LabConfig.from_invoke(c))  # reads only, even under --dry
     if code:
         raise Exit(code=code)
+
+
+@task(name="clean", help={"images": "also the lab's images (its own repositories and the aliases it recorded); "
+                                     "never an image of another name",
+                           "all_": "also artifacts/ and reports/ (the records and hand-ins)"})
+@_handled
+def clean_(c, images=False, all_=False):
+    """Remove what the lab made: .cache/ and build/ (+ its images, + artifacts/, reports/); print what and how much."""
+
+    clean_lib.run(_runner(c), LabConfig.from_invoke(c), images=images, everything=all_)
 
 
 @task
@@ -376,6 +387,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(doctor, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                lesson, report, bench, test, e2e, registry_, images)
+ns = Collection(doctor, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos,
+                verify, lesson, report, bench, test, e2e, registry_, images)
 ns.configure(DEFAULTS)

@@ -17,6 +17,7 @@ TASKS = [
     "bench",
     "build",
     "chaos",
+    "clean",
     "cqlsh",
     "delete",
     "doctor",

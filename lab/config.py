@@ -224,7 +224,8 @@ class LabConfig:
         images = parse_images(lab["images"])
         timeouts = Timeouts(**{k: parse_number(lab["timeouts"][k], key=f"lab.timeouts.{k}", least=1)
                                for k in _LAB["timeouts"]})
-        chaos = {**lab["chaos"], **{k: parse_number(lab["chaos"][k], key=f"lab.chaos.{k}", least=least, real=real)
+        chaos = {**lab["chaos"], **{k: parse_number(lab["chaos"][k], key=f"lab.chaos.{k}", least=least, real=real,
+                                                    above=k == "sample_every")
                                     for k, (least, real) in CHAOS_NUMBERS.items() if k in lab["chaos"]}}
         verify = {**lab["verify"], "request_timeout": parse_number(lab["verify"]["request_timeout"],
                                                                    key="lab.verify.request_timeout", least=1)}
@@ -333,9 +334,10 @@ def parse_images(raw: Mapping[str, Any]) -> Images:
                   pull_timeout=parse_number(raw["pull_timeout"], key="lab.images.pull_timeout", least=1))
 
 
-#: lab.chaos's numbers: the least each takes, and whether a fraction is allowed (sample_every: 0.5 s).
+#: lab.chaos's numbers: the least each takes, and whether a fraction is allowed (sample_every: 0.5 s); a
+#: least of 0 for a fraction means above 0 (a sample every 0 s is a busy loop).
 CHAOS_NUMBERS: dict[str, tuple[float, bool]] = {
-    "rounds": (1, False), "interval": (0, True), "sample_every": (0.05, True), "settle": (0, True),
+    "rounds": (1, False), "interval": (0, True), "sample_every": (0, True), "settle": (0, True),
     "metrics_port": (1, False),
 }
 
@@ -362,17 +364,20 @@ def check_keys(raw: Mapping[str, Any], known: Mapping[str, Any], where: str) -> 
             check_keys(value, known[key], f"{where}.{key}")
 
 
-def parse_number(value: Any, *, key: str, least: float, real: bool = False) -> Any:
-    """A whole number (or, with ``real``, any number) of at least ``least``, from YAML or from text."""
+def parse_number(value: Any, *, key: str, least: float, real: bool = False, above: bool = False) -> Any:
+    """A whole number (or, with ``real``, any number) of at least ``least`` (``above``: more than it), from YAML
+    or from text (INVOKE_LAB_* env vars)."""
     kind = "a number" if real else "a whole number"
+    bound = f"above {least:g}" if above else f"of {least:g} or more"
+    problem = PreconditionError(f"{key} is {value!r}; give {kind} {bound}")
     if isinstance(value, bool):
-        raise PreconditionError(f"{key} is {value!r}; give {kind} of {least:g} or more")
+        raise problem
     try:
         number = float(str(value).strip()) if real else int(str(value).strip())
     except ValueError:
-        raise PreconditionError(f"{key} is {value!r}; give {kind} of {least:g} or more") from None
-    if number < least:
-        raise PreconditionError(f"{key} is {value!r}; give {kind} of {least:g} or more")
+        raise problem from None
+    if number < least or (above and number == least):
+        raise problem
     return number
 
 

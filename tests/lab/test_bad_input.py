@@ -72,7 +72,7 @@ CASES = [
          yaml="lab:\n  clustr: kind\n"),
     Case("unknown-nested-key", ("status",), "unknown setting lab.chaos.roundz; did you mean lab.chaos.rounds?",
          yaml="lab:\n  chaos:\n    roundz: 3\n"),
-    Case("sample-every-0", ("status",), "lab.chaos.sample_every is 0; give a number of 0.05 or more",
+    Case("sample-every-0", ("status",), "lab.chaos.sample_every is 0; give a number above 0",
          yaml="lab:\n  chaos:\n    sample_every: 0\n"),
     Case("rounds-many", ("status",), "lab.chaos.rounds is 'many'", yaml="lab:\n  chaos:\n    rounds: many\n"),
     Case("group-scalar", ("status",), "lab.chaos is 3; it is a group of settings", yaml="lab:\n  chaos: 3\n"),

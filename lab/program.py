@@ -88,8 +88,9 @@ def check_minimums(tasks) -> None:
     for context in tasks:
         for name, arg in context.args.items():
             least = FLAG_MINIMUM.get((context.name, name.replace("-", "_")))
-            if least is None or not arg.got_value or isinstance(arg.value, bool):
-                continue
+            if least is None or not arg.got_value or not isinstance(arg.value, (int, float)) \
+                    or isinstance(arg.value, bool):
+                continue  # a flag another kind of value (text parsed by its task) checks itself
             if arg.value < least:
                 raise fail(f"--{name.replace('_', '-')} {arg.value}: give {least:g} or more")
 

@@ -28,7 +28,9 @@ def _commands(text: str) -> list[str]:
     for block in _code_blocks(text):
         for line in block.splitlines():
             line = line.split("  #")[0].split(" # ")[0].strip()
-            words = shlex.split(line) if line else []
+            if not re.match(r"([A-Z_]+=\S*\s+)*invoke\b", line):
+                continue  # output shown in a block, or another program
+            words = shlex.split(line)
             while words and re.fullmatch(r"[A-Z_]+=\S*", words[0]):
                 words.pop(0)
             if words[:1] == ["invoke"]:

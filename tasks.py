@@ -11,22 +11,27 @@ from __future__ import annotations
 import dataclasses
 import functools
 import logging
-import shlex
+from pathlib import Path
 
 from invoke import Collection, Exit, task
 
 from lab import chaos as chaos_lib
+from lab import clean as clean_lib
+from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
-from lab import observe, registry, status, suites, workflow
+from lab import observe, program, registry, status, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
 from lab.bench import live as bench_lib
 from lab.config import DEFAULTS, LabConfig
 from lab.context import guard_context, open_lab
-from lab.errors import CommandError, LabError, PreconditionError
+from lab.errors import CommandError, LabError, PreconditionError, split_args
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
+
+#: invoke's own parse, flag and config errors as one ERROR line, exit 2 (lab/program.py).
+program.adopt(Path(__file__).resolve().parent)
 
 #: Who builds the images (and kind/kubectl) for every task: the real recipes; the tests put fakes here.
 BUILDERS = ImageBuilders()
@@ -77,6 +82,26 @@ def _handled(body):
             raise Exit(f"ERROR: {err}", code=err.exit_code) from None
 
     return wrapper
+
+
+@task
+@_handled
+def doctor(c):
+    """Check this machine for `invoke up` and predict its slow paths (pull or build); changes nothing."""
+
+    code = doctor_lib.run(Runner(_RealRun(c), dry=False), LabConfig.from_invoke(c))  # reads only, even under --dry
+    if code:
+        raise Exit(code=code)
+
+
+@task(name="clean", help={"images": "also the lab's images (its own repositories and the aliases it recorded); "
+                                     "never an image of another name",
+                           "all_": "also artifacts/ and reports/ (the records and hand-ins)"})
+@_handled
+def clean_(c, images=False, all_=False):
+    """Remove what the lab made: .cache/ and build/ (+ its images, + artifacts/, reports/); print what and how much."""
+
+    clean_lib.run(_runner(c), LabConfig.from_invoke(c), images=images, everything=all_)
 
 
 @task
@@ -206,7 +231,7 @@ def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
 def nodetool(c, pod="cassandra-0", args="status"):
     """nodetool inside a Cassandra pod (default: nodetool status)."""
 
-    observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=shlex.split(args))
+    observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=split_args(args))
 
 
 @task(help={"pod": "cassandra-0..2 or 'writer': delete that pod; 'cassandra': all three at once; 'random': each "
@@ -382,6 +407,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos, verify,
-                lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
+ns = Collection(doctor, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos,
+                verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
 ns.configure(DEFAULTS)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import difflib
 import os
 import re
 import shutil
@@ -215,13 +216,19 @@ class LabConfig:
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> LabConfig:
         """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
-        lab = _merge(DEFAULTS["lab"], _plain(raw or {}))
-        for group in ("images", "report", "cassandra"):
-            unknown = set(lab[group]) - set(DEFAULTS["lab"][group])
-            if unknown:
-                raise PreconditionError(f"unknown key lab.{group}.{sorted(unknown)[0]} in invoke.yaml")
+        raw = _plain(raw or {})
+        if not isinstance(raw, Mapping):
+            raise PreconditionError(f"lab is {raw!r}; it holds settings (lab: {{cluster: kind, ...}}), see invoke.yaml")
+        check_keys(raw, DEFAULTS["lab"], "lab")
+        lab = _merge(DEFAULTS["lab"], raw)
         images = parse_images(lab["images"])
-        timeouts = Timeouts(**{k: int(lab["timeouts"][k]) for k in _LAB["timeouts"]})
+        timeouts = Timeouts(**{k: parse_number(lab["timeouts"][k], key=f"lab.timeouts.{k}", least=1)
+                               for k in _LAB["timeouts"]})
+        chaos = {**lab["chaos"], **{k: parse_number(lab["chaos"][k], key=f"lab.chaos.{k}", least=least, real=real,
+                                                    above=k == "sample_every")
+                                    for k, (least, real) in CHAOS_NUMBERS.items() if k in lab["chaos"]}}
+        verify = {**lab["verify"], "request_timeout": parse_number(lab["verify"]["request_timeout"],
+                                                                   key="lab.verify.request_timeout", least=1)}
         topics = parse_topics(lab["writer"].get("topics"))
         cfg = cls(
             cluster=str(lab["cluster"]),
@@ -244,8 +251,8 @@ class LabConfig:
             writer_source=str(lab["writer"]["source"] or ""),
             writer_probes=str(lab["writer"]["probes"]).lower(),
             cassandra_auth=parse_on_off(lab["cassandra"]["auth"], key="lab.cassandra.auth"),
-            verify=dict(lab["verify"]),
-            chaos=dict(lab["chaos"]),
+            verify=verify,
+            chaos=chaos,
             timeouts=timeouts,
             report={
                 k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in _LAB["report"]
@@ -321,9 +328,57 @@ class LabConfig:
 
 
 def parse_images(raw: Mapping[str, Any]) -> Images:
-    """lab.images with its port parsed (a bad one is one line, exit 2)."""
-    return Images(**{k: raw[k] for k in _LAB["images"] if k != "registry_port"},
-                  registry_port=parse_port(raw["registry_port"], key="lab.images.registry_port"))
+    """lab.images with its port and timeout parsed (a bad one is one line, exit 2)."""
+    return Images(**{k: raw[k] for k in _LAB["images"] if k not in ("registry_port", "pull_timeout")},
+                  registry_port=parse_port(raw["registry_port"], key="lab.images.registry_port"),
+                  pull_timeout=parse_number(raw["pull_timeout"], key="lab.images.pull_timeout", least=1))
+
+
+#: lab.chaos's numbers: the least each takes, and whether a fraction is allowed (sample_every: 0.5 s); a
+#: least of 0 for a fraction means above 0 (a sample every 0 s is a busy loop).
+CHAOS_NUMBERS: dict[str, tuple[float, bool]] = {
+    "rounds": (1, False), "interval": (0, True), "sample_every": (0, True), "settle": (0, True),
+    "metrics_port": (1, False),
+}
+
+
+#: What a setting takes, where a group of settings was given instead and the general words would mislead.
+VALUE_HINTS = {"lab.writer.topics": "give a list of topics, or a,b,c"}
+
+
+def check_keys(raw: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
+    """Every key of ``raw`` is one of ``known``'s (recursively where both hold a group): a misspelt key
+    (lab.clustr) would otherwise be ignored in silence, so name the nearest known one."""
+    for key, value in raw.items():
+        if key not in known:
+            close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
+            hint = f"; did you mean {where}.{close[0]}?" if close else f"; known: {', '.join(sorted(known))}"
+            raise PreconditionError(f"unknown setting {where}.{key}{hint}")
+        if isinstance(value, Mapping) and not isinstance(known[key], Mapping):
+            hint = VALUE_HINTS.get(f"{where}.{key}", "it takes one value, not a group of settings")
+            raise PreconditionError(f"{where}.{key} is {value!r}; {hint}")
+        if isinstance(known[key], Mapping):
+            if not isinstance(value, Mapping):
+                raise PreconditionError(f"{where}.{key} is {value!r}; it is a group of settings "
+                                        f"({', '.join(sorted(known[key]))})")
+            check_keys(value, known[key], f"{where}.{key}")
+
+
+def parse_number(value: Any, *, key: str, least: float, real: bool = False, above: bool = False) -> Any:
+    """A whole number (or, with ``real``, any number) of at least ``least`` (``above``: more than it), from YAML
+    or from text (INVOKE_LAB_* env vars)."""
+    kind = "a number" if real else "a whole number"
+    bound = f"above {least:g}" if above else f"of {least:g} or more"
+    problem = PreconditionError(f"{key} is {value!r}; give {kind} {bound}")
+    if isinstance(value, bool):
+        raise problem
+    try:
+        number = float(str(value).strip()) if real else int(str(value).strip())
+    except ValueError:
+        raise problem from None
+    if number < least or (above and number == least):
+        raise problem
+    return number
 
 
 def parse_port(value: Any, *, key: str) -> int:

@@ -53,3 +53,11 @@ def _last_line(text: str) -> str:
     lines = [line.strip() for line in (text or "").splitlines()]
     lines = [line for line in lines if line and not _KUBECTL_EXEC_TRAILER.fullmatch(line)]
     return lines[-1] if lines else ""
+
+
+def split_args(text: str, *, flag: str = "--args") -> list[str]:
+    """A flag's quoted argument list (``--args 'status -r'``) as argv; an unclosed quote is one line, exit 2."""
+    try:
+        return shlex.split(text)
+    except ValueError as err:
+        raise PreconditionError(f"{flag} {text!r}: {str(err).lower()}; close the quote") from None

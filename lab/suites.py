@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import os
-import shlex
 import sys
 from collections.abc import Callable
 
 from lab import status
-from lab.errors import CommandError, LabError
+from lab.errors import CommandError, LabError, split_args
 from lab.runner import Runner
 
 #: The fast tier: no Docker, no cluster; what `invoke test --quick` runs.
@@ -24,7 +23,7 @@ SLOWEST = "--durations=25"
 
 def pytest_args(*, quick: bool = False, extra: str = "", paths: tuple[str, ...] = ()) -> list[str]:
     argv = [sys.executable, "-m", "pytest", *(["-m", QUICK_MARKERS] if quick else [SLOWEST])]
-    return argv + list(paths) + shlex.split(extra)
+    return argv + list(paths) + split_args(extra)
 
 
 #: The benchmarks `invoke bench` runs: the writer's (default) and the cold Go builds' (--go).
@@ -32,13 +31,14 @@ BENCHES = {"writer": "lab.bench", "go": "lab.bench.gobuild"}
 
 
 def bench_args(extra: str = "", *, which: str = "writer") -> list[str]:
-    return [sys.executable, "-m", BENCHES[which], *shlex.split(extra)]
+    return [sys.executable, "-m", BENCHES[which], *split_args(extra)]
 
 
 def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tuple[str, ...] = (),
               cassandra_image: Callable[[], str] | None = None) -> None:
     """pytest; the full run first settles the Cassandra image (``cassandra_image()``: the lab's source policy,
     lab.images.cassandra_source: a local copy, a pull or a local build) and tells pytest its name."""
+    argv = pytest_args(quick=quick, extra=extra, paths=paths)  # a bad --args is one line before anything runs
     env = None
     if not quick and not os.environ.get("CASSANDRA_IMAGE") and cassandra_image is not None:
         with status.step("Cassandra image for the integration tests") as s:
@@ -46,7 +46,7 @@ def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tu
             s.note(tag)
         env = {"CASSANDRA_IMAGE": tag}
     try:
-        runner.run(pytest_args(quick=quick, extra=extra, paths=paths), timeout=None, env=env)
+        runner.run(argv, timeout=None, env=env)
     except CommandError as err:
         # pytest's own summary is already on the terminal; keep its exit code (1 failures, 5 no tests ...).
         raise TestsFailed(err.exited) from err

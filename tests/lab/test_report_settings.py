@@ -28,7 +28,7 @@ def test_a_date_from_yaml_is_kept_as_written():
 
 @pytest.mark.parametrize("report, message", [
     ({"date": "Nov 3"}, "lab.report.date 'Nov 3' is not \"today\" or a date like 2024-11-03"),
-    ({"nmae": "Ada"}, "unknown key lab.report.nmae in invoke.yaml"),
+    ({"nmae": "Ada"}, "unknown setting lab.report.nmae; did you mean lab.report.name?"),
 ], ids=["bad-date", "typo-key"])
 def test_bad_settings_are_one_line(report, message):
     with pytest.raises(PreconditionError) as err:

@@ -1,0 +1,150 @@
+"""Every bad input a new user can type ends as one `ERROR:` line and exit 2, with nothing run or created.
+
+Each case runs the real `python -m invoke` in a copy of the project (its own invoke.yaml, so a broken file
+touches no one), with `docker`, `kind` and `kubectl` on PATH as recorders: a command the lab ran before
+refusing would show in their log. The cases are run side by side (each is a separate process).
+"""
+
+from __future__ import annotations
+
+import compileall
+import os
+import shutil
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.lab.labfakes import executable
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Case:
+    id: str
+    argv: tuple[str, ...]
+    says: str  # a piece of the one line
+    env: dict[str, str] = field(default_factory=dict)
+    yaml: str | None = None  # invoke.yaml's text instead of the project's
+
+
+CASES = [
+    # invoke's own parsing
+    Case("unknown-task", ("statsu",), "unknown task 'statsu'; did you mean status?"),
+    Case("unknown-flag", ("status", "--bogus"), "unknown flag --bogus; `invoke --help status`"),
+    Case("missing-value", ("chaos", "--rounds"), "--rounds needs a value; `invoke --help chaos`"),
+    Case("missing-file", ("-f", "missing.yaml", "status"), "-f missing.yaml: no such file"),
+    Case("rounds-abc", ("chaos", "--rounds", "abc"), "--rounds 'abc' is not a whole number"),
+    Case("interval-fraction", ("chaos", "--interval=0.5"), "--interval '0.5' is not a whole number"),
+    Case("rounds-0", ("chaos", "--rounds", "0"), "--rounds 0: give 1 or more"),
+    Case("interval-negative", ("chaos", "--interval", "-5"), "--interval -5: give 0 or more"),
+    Case("replicas-negative", ("scale", "--replicas", "-1"), "--replicas -1: give 1 or more"),
+    Case("writers-0", ("deploy", "--writers", "0"), "--writers 0: give 1 or more"),
+    Case("tail-below", ("logs", "--tail", "-2"), "--tail -2: give -1 or more"),
+    Case("nodetool-quote", ("nodetool", "--args", 'status "x'), "--args 'status \"x': no closing quotation"),
+    Case("test-quote", ("test", "--args", '"x'), "--args '\"x': no closing quotation"),
+    Case("replicas-missing", ("scale",), "--replicas N is required"),
+    # settings from the environment
+    Case("env-timeout-text", ("status",), "INVOKE_LAB_TIMEOUTS_CLUSTER='abc': lab.timeouts.cluster takes a whole",
+         env={"INVOKE_LAB_TIMEOUTS_CLUSTER": "abc"}),
+    Case("env-rounds-text", ("status",), "INVOKE_LAB_CHAOS_ROUNDS='many': lab.chaos.rounds takes a whole number",
+         env={"INVOKE_LAB_CHAOS_ROUNDS": "many"}),
+    Case("env-request-timeout", ("status",), "INVOKE_LAB_VERIFY_REQUEST_TIMEOUT='x'",
+         env={"INVOKE_LAB_VERIFY_REQUEST_TIMEOUT": "x"}),
+    Case("env-consistency", ("status",), "lab.writer.consistency 'FOO' is not one of",
+         env={"INVOKE_LAB_WRITER_CONSISTENCY": "FOO"}),
+    # invoke.yaml
+    Case("yaml-syntax", ("status",), "invoke.yaml, line 2: expected ',' or ']'", yaml="lab: {cluster: [kind\n"),
+    Case("yaml-date", ("status",), "invoke.yaml: month must be in 1..12",
+         yaml="lab:\n  report:\n    date: 2024-13-45\n"),
+    Case("timeout-ten", ("status",), "lab.timeouts.cluster is 'ten'; give a whole number of 1 or more",
+         yaml="lab:\n  timeouts:\n    cluster: ten\n"),
+    Case("timeout-negative", ("status",), "lab.timeouts.cluster is -5; give a whole number of 1 or more",
+         yaml="lab:\n  timeouts:\n    cluster: -5\n"),
+    Case("lab-list", ("status",), "invoke.yaml: lab is [1, 2]; it holds settings", yaml="lab: [1, 2]\n"),
+    Case("topics-mapping", ("status",), "lab.writer.topics is {'a': 1}; give a list of topics",
+         yaml="lab:\n  writer:\n    topics: {a: 1}\n"),
+    Case("unknown-key", ("status",), "unknown setting lab.clustr; did you mean lab.cluster?",
+         yaml="lab:\n  clustr: kind\n"),
+    Case("unknown-nested-key", ("status",), "unknown setting lab.chaos.roundz; did you mean lab.chaos.rounds?",
+         yaml="lab:\n  chaos:\n    roundz: 3\n"),
+    Case("sample-every-0", ("status",), "lab.chaos.sample_every is 0; give a number above 0",
+         yaml="lab:\n  chaos:\n    sample_every: 0\n"),
+    Case("rounds-many", ("status",), "lab.chaos.rounds is 'many'", yaml="lab:\n  chaos:\n    rounds: many\n"),
+    Case("group-scalar", ("status",), "lab.chaos is 3; it is a group of settings", yaml="lab:\n  chaos: 3\n"),
+    Case("runtime-file-bad", ("-f", "other.yaml", "status"), "other.yaml, line 2", yaml=None),
+]
+
+RECORDER = """#!/bin/sh
+echo "$0 $*" >> "$RECORD"
+exit 1
+"""
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory) -> Path:
+    """A copy of what `invoke` reads: tasks.py, invoke.yaml, the manifests and the packages."""
+    copy = tmp_path_factory.mktemp("project")
+    for name in ("tasks.py", "invoke.yaml", "cluster.yml", "cassandra.yml", "writer.yml", "pyproject.toml"):
+        shutil.copy(ROOT / name, copy / name)
+    for package in ("lab", "writer"):
+        shutil.copytree(ROOT / package, copy / package, ignore=shutil.ignore_patterns("__pycache__"))
+    compileall.compile_dir(copy, quiet=1)  # once here, not in every case's process (they write no bytecode)
+    return copy
+
+
+def _run(project: Path, tmp: Path, case: Case) -> tuple[subprocess.CompletedProcess, set[str], str]:
+    """Run one case in its own copy of ``project``; return the process, the files it left, what it ran."""
+    here = tmp / case.id
+    shutil.copytree(project, here)
+    if case.yaml is not None:
+        (here / "invoke.yaml").write_text(case.yaml)
+    if case.id == "runtime-file-bad":
+        (here / "other.yaml").write_text("lab: {cluster: [kind\n")
+    bin_dir = tmp / f"{case.id}-bin"
+    for tool in ("docker", "kind", "kubectl"):
+        executable(bin_dir / tool).write_text(RECORDER)
+    record = tmp / f"{case.id}.record"
+    before = _files(here)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("INVOKE_")}
+    env.update(case.env, PATH=f"{bin_dir}{os.pathsep}{env['PATH']}", RECORD=str(record),
+               PYTHONDONTWRITEBYTECODE="1", HOME=str(tmp / "home"))
+    ran = subprocess.run([sys.executable, "-m", "invoke", *case.argv], cwd=here, env=env, capture_output=True,
+                         text=True, timeout=120)
+    created = _files(here) - before
+    return ran, created, record.read_text() if record.exists() else ""
+
+
+def _files(root: Path) -> set[str]:
+    return {str(p.relative_to(root)) for p in root.rglob("*") if "__pycache__" not in p.parts}
+
+
+@pytest.fixture(scope="module")
+def results(project, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("cases")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        return dict(zip([c.id for c in CASES], pool.map(lambda c: _run(project, tmp, c), CASES), strict=True))
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input_is_one_error_line_and_exit_2(case, results):
+    ran, created, commands = results[case.id]
+    lines = ran.stderr.splitlines()
+    assert "Traceback" not in ran.stderr + ran.stdout
+    assert len(lines) == 1, ran.stderr
+    assert lines[0].startswith("ERROR: "), lines[0]
+    assert case.says in lines[0]
+    assert ran.returncode == 2, (ran.returncode, lines[0])
+    assert created == set()
+    assert commands == ""  # no docker, kind or kubectl command ran
+
+
+def test_good_input_still_runs(project, tmp_path):
+    """The same harness on valid input reaches the lab (here: its first command, a recorder that fails)."""
+    ran, created, commands = _run(project, tmp_path, Case("good", ("status",), ""))
+    assert "kubectl" in commands or "kind" in commands or "docker" in commands, ran.stderr
+    assert "Traceback" not in ran.stderr

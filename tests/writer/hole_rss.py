@@ -10,10 +10,10 @@ A figure, not a test: the bounds themselves are asserted in test_loop_bounds.py.
 from __future__ import annotations
 
 import argparse
-import heapq
 import threading
 import time
 
+from tests.writer.drivers import DriverLike
 from writer.config import Config
 from writer.loop import WriteLoop
 
@@ -33,45 +33,6 @@ def rss_mib() -> float:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-class HoleDriver:
-    def __init__(self, hole_until: float, late: float):
-        self.hole_until, self.late = hole_until, late
-        self._due: list = []
-        self.held = self.peak = 0  # writes handed over and not yet answered: what a driver would hold
-        self._n = 0
-        self._cv = threading.Condition()
-        threading.Thread(target=self._complete, daemon=True).start()
-
-    def submit_rows(self, first, last, callback, errback, *args):
-        now = time.monotonic()
-        in_hole = first <= HOLE_SEQ <= last and now < self.hole_until
-        with self._cv:
-            self.held += 1
-            self.peak = max(self.peak, self.held)
-            self._n += 1
-            heapq.heappush(self._due, (now + (self.late if in_hole else 0.002), self._n, in_hole, callback, errback,
-                                       args))
-            self._cv.notify()
-
-    def submit_last_seq(self, seq, callback, errback, *args):
-        callback(None, *args)
-
-    def write_last_seq(self, seq, timeout):
-        pass
-
-    def _complete(self):
-        while True:
-            with self._cv:
-                while not self._due or self._due[0][0] > time.monotonic():
-                    self._cv.wait(0.002)
-                _, _, failed, callback, errback, args = heapq.heappop(self._due)
-                self.held -= 1
-            if failed:
-                errback(TimeoutError("OperationTimedOut: no answer within the late window"), *args)
-            else:
-                callback(None, *args)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=600.0, help="length of the hole")
@@ -79,7 +40,12 @@ def main() -> None:
     args = parser.parse_args()
     config = Config(topic="hole", max_seqs=None, http_port=None, rate=args.rate)  # the writer's defaults
     began = time.monotonic()
-    store = HoleDriver(began + args.seconds, late_window(config))
+    late, hole_until = late_window(config), began + args.seconds
+
+    def in_hole(first: int, last: int) -> bool:
+        return first <= HOLE_SEQ <= last and time.monotonic() < hole_until
+
+    store = DriverLike(lambda first, last: late if in_hole(first, last) else 0.002, fails=in_hole, keep_rows=False)
     loop = WriteLoop(store, config, start=0)
     runner = threading.Thread(target=loop.run, daemon=True)
     print(f"in_flight={config.in_flight} batch={config.batch_size} rate={args.rate} hole={args.seconds:.0f} s")

@@ -15,6 +15,7 @@ import urllib.request
 import pytest
 from prometheus_client import CollectorRegistry
 
+from tests.writer.drivers import DriverLike
 from writer.acks import AckLog
 from writer.config import Config
 from writer.http import Probes, ProbeServer
@@ -79,45 +80,9 @@ def test_acks_endpoint_serves_the_contract_and_refuses_a_bad_since():
         empty.server_close()
 
 
-class Pausing:
-    """Answers writes at once on its own thread, except between ``pause()`` and 3 s later: then it answers
-    nothing, and answers what it held when the pause ends (Cassandra stalled, then caught up)."""
-
-    def __init__(self):
-        self.resume_at = 0.0
-        self.rows: set[int] = set()
-        self._cv = threading.Condition()
-        self._queue: list = []
-        threading.Thread(target=self._complete, daemon=True).start()
-
-    def pause(self, seconds: float) -> None:
-        with self._cv:
-            self.resume_at = time.monotonic() + seconds
-
-    def submit_rows(self, first, last, callback, errback, *args):
-        with self._cv:
-            self._queue.append((first, last, callback, args))
-            self._cv.notify()
-
-    def submit_last_seq(self, seq, callback, errback, *args):
-        callback(None, *args)
-
-    def write_last_seq(self, seq, timeout):
-        pass
-
-    def _complete(self):
-        while True:
-            with self._cv:
-                while not self._queue or time.monotonic() < self.resume_at:
-                    self._cv.wait(0.002)
-                batch, self._queue = self._queue, []
-            for first, last, callback, args in batch:
-                self.rows.update(range(first, last + 1))
-                callback(None, *args)
-
-
 def test_a_3_s_stall_of_acknowledgements_reads_as_a_3_s_gap_on_acks():
-    store = Pausing()
+    resume_at = 0.0  # until then Cassandra answers nothing, then what it held (stalled, then caught up)
+    store = DriverLike(lambda first, last: max(0.0, resume_at - time.monotonic()))
     config = Config(topic="t-acks", max_seqs=None, in_flight=8, batch_size=4, http_port=None, rate=2000.0,
                     checkpoint_interval=0.05, stop_timeout=2.0, request_timeout=5.0)
     loop = WriteLoop(store, config, start=0)
@@ -128,7 +93,7 @@ def test_a_3_s_stall_of_acknowledgements_reads_as_a_3_s_gap_on_acks():
     try:
         time.sleep(0.5)
         paused_at = time.time()
-        store.pause(3.0)
+        resume_at = time.monotonic() + 3.0
         time.sleep(4.0)
         status, _, body = get(port, f"/acks?since={began}")
     finally:

@@ -5,7 +5,6 @@ whatever the loop thinks of it (the loop stops waiting after WRITER_REQUEST_TIME
 keeps the first attempt for the late window). Each fake counts what it holds, the figure that is bounded.
 """
 
-import heapq
 import logging
 import re
 import threading
@@ -13,6 +12,7 @@ import time
 
 from prometheus_client import generate_latest
 
+from tests.writer.drivers import DriverLike
 from writer.config import Config
 from writer.loop import OUTSTANDING_FACTOR, WINDOW_UNITS, WriteLoop, max_outstanding
 from writer.metrics import WriterMetrics
@@ -24,65 +24,11 @@ def config(**kw):
     return Config(**{**base, **kw})
 
 
-class DriverLike:
-    """Completes each write after ``latency(seq)`` seconds (a timer heap, in due order); counts the writes it
-    holds and their peak. ``latency`` returning None means: never answered until ``release()``."""
-
-    def __init__(self, latency):
-        self.latency = latency
-        self.rows: set[int] = set()
-        self.held = self.peak = 0
-        self.last_seq_writes: list[int] = []
-        self._due: list = []
-        self._parked: list = []
-        self._n = 0
-        self._cv = threading.Condition()
-        threading.Thread(target=self._complete, daemon=True).start()
-
-    def submit_rows(self, first, last, callback, errback, *args):
-        delay = self.latency(first)
-        with self._cv:
-            self.held += 1
-            self.peak = max(self.peak, self.held)
-            self._n += 1
-            entry = (self._n, first, last, callback, args)
-            if delay is None:
-                self._parked.append(entry)
-            else:
-                heapq.heappush(self._due, (time.monotonic() + delay, *entry))
-            self._cv.notify()
-
-    def release(self):
-        """Answer every parked write now (they landed after all)."""
-        with self._cv:
-            for entry in self._parked:
-                heapq.heappush(self._due, (time.monotonic(), *entry))
-            self._parked.clear()
-            self._cv.notify()
-
-    def submit_last_seq(self, seq, callback, errback, *args):
-        self.last_seq_writes.append(seq)
-        callback(None, *args)
-
-    def write_last_seq(self, seq, timeout):
-        self.last_seq_writes.append(seq)
-
-    def _complete(self):
-        while True:
-            with self._cv:
-                while not self._due or self._due[0][0] > time.monotonic():
-                    self._cv.wait(0.002)
-                _, _, first, last, callback, args = heapq.heappop(self._due)
-                self.held -= 1
-            self.rows.update(range(first, last + 1))
-            callback(None, *args)
-
-
 def test_slow_writes_re_sent_after_the_timeout_keep_the_driver_within_its_budget():
     # Every write takes 0.4 s, eight times the request timeout: each is re-sent after 0.05 s while its first
     # attempt is still held. Unbounded, the driver would hold about 0.4 / 0.05 = 8 x in_flight writes.
     slow_until = time.monotonic() + 1.5
-    store = DriverLike(lambda seq: 0.4 if time.monotonic() < slow_until else 0.002)
+    store = DriverLike(lambda seq, _: 0.4 if time.monotonic() < slow_until else 0.002)
     loop = WriteLoop(store, config(max_seqs=3000), start=0)
     metrics = WriterMetrics("t")
     metrics.attach(loop)
@@ -108,7 +54,7 @@ def test_a_hole_holds_new_seqs_within_the_window_then_writing_goes_on(caplog):
     # one mutation); everything else lands at once. New seqs must stop WINDOW_UNITS x in_flight units above
     # the watermark instead of running on for the whole hole.
     hole_open = threading.Event()
-    store = DriverLike(lambda seq: None if seq == 41 and not hole_open.is_set() else 0.001)
+    store = DriverLike(lambda seq, _: None if seq == 41 and not hole_open.is_set() else 0.001)
     cfg = config(max_seqs=4000)
     window = WINDOW_UNITS * cfg.in_flight * cfg.batch_size
     loop = WriteLoop(store, cfg, start=0)

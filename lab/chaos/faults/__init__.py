@@ -9,7 +9,8 @@ A new kind of fault is a module here with a ``Fault`` subclass (lab.chaos.faults
 ``@register("name")`` on it, plus its import below: importing a fault's module registers it.
 """
 
-from lab.chaos.faults import allpods, crash, node, partition, pod  # registers each kind in FAULTS
+from lab.chaos.faults import allpods, crash, dns, freeze, loss, node, partition, pause, pod  # registers each kind
 from lab.chaos.faults.base import FAULTS, Fault, make, register
 
-__all__ = ["FAULTS", "Fault", "allpods", "crash", "make", "node", "partition", "pod", "register"]
+__all__ = ["FAULTS", "Fault", "allpods", "crash", "dns", "freeze", "loss", "make", "node", "partition", "pause", "pod",
+           "register"]

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from lab import chaos, crictl
+from lab import chaos, crictl, plot
 from lab.chaos import ChaosSettings, faults
 from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import dns as dns_mod
@@ -1024,3 +1024,10 @@ def test_bad_gray_input_is_one_line(kwargs, message):
     with pytest.raises(PreconditionError) as err:
         chaos.plan(**kwargs)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_gray_rounds_are_named_in_their_timelines():
+    assert [plot.fault_label({"fault": kind, "pod": target, "down_s": 10}) for kind, target in (
+        ("pause", "cassandra-1"), ("freeze", "kind-worker2"), ("loss", "cassandra-2"), ("dns", "coredns"))] == [
+        "SIGSTOP cassandra-1 for 10 s", "freeze kind-worker2 for 10 s", "drop packets of cassandra-2 for 10 s",
+        "stop coredns for 10 s"]

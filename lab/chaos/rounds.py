@@ -39,8 +39,8 @@ from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
 from lab.verify import lab_seed_topics
 
-#: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
-#: node controller's 5-minute eviction plus a margin for the round's own timeout.
+#: Seconds a timed fault (node, partition, pause, freeze, loss, dns) may stay in place: long enough to matter,
+#: short of the node controller's 5-minute eviction plus a margin for the round's own timeout.
 DOWN_RANGE = (5, 600)
 DEFAULT_DOWN = 30
 #: What ``--pod random`` draws from unless ``--among`` says otherwise; "partition" cuts a random

@@ -121,6 +121,12 @@ class HostWatch:
                 # full of them) it stays slow a while, and the writer measured its longest stall right then.
                 self._probation[host] = now + PROBATION_S
 
+    def forget(self, host: object) -> None:
+        """The driver saw ``host`` come up (again): whatever it held died with its old connections."""
+        with self._lock:
+            self._waiting.pop(host, None)
+            self._probation.pop(host, None)
+
     def sick(self) -> set:
         """Hosts waited on for longer than ``after()`` with no answer, or that were so less than
         PROBATION_S ago."""
@@ -143,6 +149,16 @@ class AvoidSickHosts(WrapperPolicy):
 
     def check_supported(self):
         self._child_policy.check_supported()
+
+    # A sick host gets no first attempt, so no chance to answer: one that went down (its connections reset, its
+    # requests failed by the driver, not answered) is healthy again only through these.
+    def on_up(self, host, *args, **kwargs):
+        self.watch.forget(host)
+        return self._child_policy.on_up(host, *args, **kwargs)
+
+    def on_add(self, host, *args, **kwargs):
+        self.watch.forget(host)
+        return self._child_policy.on_add(host, *args, **kwargs)
 
     def make_query_plan(self, working_keyspace=None, query=None):
         plan = list(self._child_policy.make_query_plan(working_keyspace, query))

@@ -99,3 +99,31 @@ def test_sick_hosts_go_last_in_every_plan_and_all_sick_changes_nothing():
     watch.sent("h3")
     clock.now += 1
     assert list(policy.make_query_plan("ks", None)) == ["h1", "h2", "h3"]
+
+
+class Recorder(Plans):
+    def __init__(self, hosts):
+        super().__init__(hosts)
+        self.calls = []
+
+    def on_up(self, host):
+        self.calls.append(("up", host))
+
+    def on_add(self, host):
+        self.calls.append(("add", host))
+
+
+def test_a_sick_host_the_driver_sees_come_up_again_is_forgotten():
+    clock = Clock()
+    watch = HostWatch(lambda: 0.5, clock=clock)
+    child = Recorder(["h1", "h2"])
+    policy = AvoidSickHosts(child, watch)
+    watch.sent("h1")
+    clock.now += 1
+    assert list(policy.make_query_plan()) == ["h2", "h1"]
+    policy.on_up("h1")  # a node killed and restarted: its requests failed, none answered
+    assert list(policy.make_query_plan()) == ["h1", "h2"] and child.calls == [("up", "h1")]
+    watch.sent("h2")
+    clock.now += 1
+    policy.on_add("h2")
+    assert watch.sick() == set() and child.calls[-1] == ("add", "h2")

@@ -12,8 +12,10 @@ one replica's timeout): the unit is re-sent at once and new seqs keep flowing. A
 "outage": new seqs are held back and only the lowest failed units are re-tried (a few at a time), with
 capped exponential backoff and jitter, until one write issued during the outage succeeds.
 
-A write unanswered after WRITER_REQUEST_TIMEOUT counts as failed and is re-sent, but its first attempt stays
-alive (``late_window``): if it answers later, that late success acknowledges its rows. A permanent error
+A write unanswered after its attempt timeout counts as failed and is re-sent, but its first attempt stays alive
+(``late_window``): if it answers later, that late success acknowledges its rows. The attempt timeout follows the
+p99 of recent writes (writer.latency: a frozen coordinator then holds a write well under a second), at most
+WRITER_REQUEST_TIMEOUT. A permanent error
 (writer.errors) stops the loop; ``fatal`` holds the one line to print.
 
 Bounded work. WRITER_IN_FLIGHT bounds the writes the loop waits for, and a first attempt it stopped waiting
@@ -464,7 +466,7 @@ class WriteLoop:
             self._on_failed(exc, unit)
 
     def _expire(self, now: float) -> None:
-        """Count writes unanswered after request_timeout as failed (they are re-sent; see _Unit); they stay
+        """Count writes unanswered after the attempt timeout as failed (they are re-sent; see _Unit); they stay
         held (``outstanding``) until the driver answers them. Past the late window (and a grace), anything the
         driver has not answered is released: it cannot answer any more."""
         timeout, expired = self.attempt_timeout(), []
@@ -487,7 +489,7 @@ class WriteLoop:
         cap = self.config.request_timeout
         if timeout >= cap:
             return f"no answer within WRITER_REQUEST_TIMEOUT={cap:g} s"
-        return f"no answer within {timeout:.2f} s (1.5 x the p99 of recent writes; WRITER_REQUEST_TIMEOUT={cap:g} s)"
+        return f"no answer within {timeout:.2f} s (follows the p99 of recent writes; WRITER_REQUEST_TIMEOUT={cap:g} s)"
 
     def _check_permanent(self, exc: BaseException, doing: str) -> bool:
         """A permanent error stops the loop with its one line (retrying it would loop forever)."""

@@ -241,9 +241,17 @@ def nodetool(c, pod="cassandra-0", args="status"):
             "partition": "cassandra-N: cut that pod off the network (iptables in its netns) for --down seconds",
             "crash": "'cassandra': SIGKILL every Cassandra JVM at the same instant from its node (no drain; the pods "
                      "restart in place); cassandra-N: only that one",
-            "down": "seconds a node stays stopped or a pod cut off, 5..600 (default 30)",
+            "pause": "cassandra-N: SIGSTOP its Cassandra JVM from its node for --down seconds, then SIGCONT (a GC "
+                     "pause: pod and node stay up)",
+            "freeze": "a kind worker (kind-workerN): docker pause its container for --down seconds, then unpause",
+            "loss": "cassandra-N: drop --percent of its packets in and out (iptables statistic in its netns) for "
+                    "--down seconds; loss only, no added delay (the kind nodes' kernel has no netem)",
+            "percent": "for --loss: the share of packets dropped, 1..99 (default 30)",
+            "dns": "scale CoreDNS to 0 for --down seconds, then back to its replicas (names stop resolving)",
+            "down": "seconds a timed fault (node, partition, pause, freeze, loss, dns) stays in place, 5..600 "
+                    "(default 30)",
             "among": "for --pod random: comma-separated targets from cassandra-0..2, writer, cassandra (all "
-                     "three), partition (a random Cassandra pod cut off)",
+                     "three), partition, pause, loss (each a random Cassandra pod), freeze (the node of one), dns",
             "seed": "for --pod random: the draw's seed (default: random, recorded in each round's JSON)",
             "rounds": "how many rounds (default lab.chaos.rounds)",
             "interval": "seconds between rounds (default lab.chaos.interval)",
@@ -252,15 +260,17 @@ def nodetool(c, pod="cassandra-0", args="status"):
                           "lab.chaos.cpu_weight, off)"})
 @_handled
 def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0, interval=-1, force=False, crash="",
-          cpu_weight=False):
-    """Inflict a fault (pod, all pods, node, partition, crash); time recovery, the writer's stall, restarts; verify."""
+          cpu_weight=False, pause="", freeze="", loss="", percent=0.0, dns=False):
+    """Inflict a fault (pod, all pods, node, partition, crash, pause, freeze, loss, dns); time recovery, the writer's
+    stall, restarts; verify."""
 
-    on_nodes = node or partition or crash or pod == "random"
+    on_nodes = node or partition or crash or pause or freeze or loss or pod == "random"
     lab = _lab(c, need=("docker", "kind", "kubectl") if on_nodes else ("kubectl",))
     chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
                          interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
                          force=force, node=node, partition=partition, down=float(down), among=among,
-                         seed=seed if seed >= 0 else None, crash=crash, cpu_weight=cpu_weight or None)
+                         seed=seed if seed >= 0 else None, crash=crash, cpu_weight=cpu_weight or None,
+                         pause=pause, freeze=freeze, loss=loss, dns=dns, percent=float(percent))
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",

@@ -51,7 +51,8 @@ def png_path(json_path: Path) -> Path:
 
 #: How a picture names each fault kind's start and (for timed faults) its end.
 _VERBS = {"pod": ("delete", ""), "all-pods": ("delete", ""), "node": ("stop", "start"),
-          "partition": ("cut off", "reconnect"), "crash": ("SIGKILL", "")}
+          "partition": ("cut off", "reconnect"), "crash": ("SIGKILL", ""), "pause": ("SIGSTOP", "SIGCONT"),
+          "freeze": ("freeze", "thaw"), "loss": ("drop packets of", "loss ends"), "dns": ("stop", "scale back")}
 
 
 def fault_label(record: dict[str, Any]) -> str:

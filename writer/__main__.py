@@ -195,7 +195,8 @@ def _run(config: config_mod.Config) -> int:
             metrics.latency.observe(seconds)
             tracker.observe(seconds)
 
-        loop = WriteLoop(store, config, start, observe_latency=observe, acks=acks)
+        loop = WriteLoop(store, config, start, observe_latency=observe, acks=acks,
+                         attempt_timeout=store.attempt_timeout)
         metrics.attach(loop)
         probes.heartbeat = lambda: loop.heartbeat
         probes.health = loop.health

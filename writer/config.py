@@ -95,7 +95,7 @@ class Config:
     log_every: int = 1000  # the Go writer's "inserted rows to seq N" interval
     http_port: int | None = 8080  # None or 0 disables /healthz, /readyz, /metrics
     checkpoint_interval: float = 0.2  # seconds between last_seq writes while rows flow
-    request_timeout: float = 5.0  # per write; after it the write is re-sent (and a late answer still counts)
+    request_timeout: float = 5.0  # the most one attempt of a write waits (writer.latency re-sends sooner)
     connect_timeout: float = 5.0
     max_backoff: float = 1.0  # ceiling of the retry backoff: probes are cheap, and resuming fast matters more
     stop_timeout: float = 8.0  # SIGTERM: how long to wait for in-flight writes to drain (then as long for last_seq)

@@ -12,8 +12,10 @@ one replica's timeout): the unit is re-sent at once and new seqs keep flowing. A
 "outage": new seqs are held back and only the lowest failed units are re-tried (a few at a time), with
 capped exponential backoff and jitter, until one write issued during the outage succeeds.
 
-A write unanswered after WRITER_REQUEST_TIMEOUT counts as failed and is re-sent, but its first attempt stays
-alive (``late_window``): if it answers later, that late success acknowledges its rows. A permanent error
+A write unanswered after its attempt timeout counts as failed and is re-sent, but its first attempt stays alive
+(``late_window``): if it answers later, that late success acknowledges its rows. The attempt timeout follows the
+p99 of recent writes (writer.latency: a frozen coordinator then holds a write well under a second), at most
+WRITER_REQUEST_TIMEOUT. A permanent error
 (writer.errors) stops the loop; ``fatal`` holds the one line to print.
 
 Bounded work. WRITER_IN_FLIGHT bounds the writes the loop waits for, and a first attempt it stopped waiting
@@ -139,12 +141,16 @@ class WriteLoop:
 
     def __init__(self, store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
-                 observe_latency: Callable[[float], None] | None = None, acks: AckLog | None = None):
+                 observe_latency: Callable[[float], None] | None = None, acks: AckLog | None = None,
+                 attempt_timeout: Callable[[], float] | None = None):
         self.store = store
         self.config = config
         self.topic = config.topic
         self.clock, self.sleep, self.rand = clock, sleep, rand
         self.observe_latency = observe_latency or (lambda seconds: None)
+        # How long one attempt of a write may take before it is re-sent: WRITER_REQUEST_TIMEOUT unless the store
+        # follows the latency (writer.latency.attempt_timeout: a multiple of the p99, capped by it).
+        self.attempt_timeout = attempt_timeout or (lambda: config.request_timeout)
         self.start = start
         self.watermark = Watermark(start)
         self.acks = acks if acks is not None else AckLog(config.topic)
@@ -460,10 +466,10 @@ class WriteLoop:
             self._on_failed(exc, unit)
 
     def _expire(self, now: float) -> None:
-        """Count writes unanswered after request_timeout as failed (they are re-sent; see _Unit); they stay
+        """Count writes unanswered after the attempt timeout as failed (they are re-sent; see _Unit); they stay
         held (``outstanding``) until the driver answers them. Past the late window (and a grace), anything the
         driver has not answered is released: it cannot answer any more."""
-        timeout, expired = self.config.request_timeout, []
+        timeout, expired = self.attempt_timeout(), []
         gone = now - self.late_window - _LATE_GRACE
         with self._lock:
             issued = self._issued
@@ -477,7 +483,13 @@ class WriteLoop:
                 while held and (oldest := next(iter(held))).issued <= gone:
                     self._release_locked(oldest)
         for unit in expired:
-            self._fail(NoAnswer(f"no answer within WRITER_REQUEST_TIMEOUT={timeout:g} s"), unit)
+            self._fail(NoAnswer(self._no_answer(timeout)), unit)
+
+    def _no_answer(self, timeout: float) -> str:
+        cap = self.config.request_timeout
+        if timeout >= cap:
+            return f"no answer within WRITER_REQUEST_TIMEOUT={cap:g} s"
+        return f"no answer within {timeout:.2f} s (follows the p99 of recent writes; WRITER_REQUEST_TIMEOUT={cap:g} s)"
 
     def _check_permanent(self, exc: BaseException, doing: str) -> bool:
         """A permanent error stops the loop with its one line (retrying it would loop forever)."""
@@ -597,6 +609,8 @@ class WriteLoop:
             # Only a write issued during the outage proves it is over; older ones were already under way.
             if self.outage_since is not None and issued >= self.outage_since:
                 ended = self._end_outage_locked(now, log_it=False)
+        # Late answers count too: left out, a cluster slowing down as a whole would never lift the p99, and the
+        # attempt timeout that follows it would re-send every write.
         self.observe_latency(now - issued)
         if ended is not None:
             self._log_outage_over(ended)

@@ -37,7 +37,7 @@ from cassandra.query import BatchStatement, BatchType, SimpleStatement
 from writer import seeds as seeds_mod
 from writer.config import Config
 from writer.errors import Permanent
-from writer.latency import AdaptiveSpeculativePolicy, LatencyTracker
+from writer.latency import AdaptiveSpeculativePolicy, AvoidSickHosts, HostWatch, LatencyTracker, attempt_timeout
 from writer.levels import Placement
 from writer.loop import late_window
 from writer.schema import missing_schema, schema_statements
@@ -97,6 +97,8 @@ class CassandraStore:
         self.config = config
         self.tracker = tracker or LatencyTracker()
         self.local_dc: str | None = config.local_dc  # CASSANDRA_DC, or what the driver chose when connecting
+        # A coordinator that holds a request longer than the loop waits for one attempt is sick (writer.latency).
+        self.hosts = HostWatch(self.attempt_timeout)
         self._conn: _Connection | None = None
         self._schema_ready = False
         self._lock = threading.Lock()
@@ -132,8 +134,9 @@ class CassandraStore:
         local_dc = config.local_dc or self.local_dc or ""
         dc_policy = DCAwareRoundRobinPolicy(local_dc=local_dc)
         profile = ExecutionProfile(
-            # Shuffled replicas: otherwise every write of our one partition goes to the same first replica.
-            load_balancing_policy=TokenAwarePolicy(dc_policy, shuffle_replicas=True),
+            # Shuffled replicas: otherwise every write of our one partition goes to the same first replica. A sick
+            # coordinator (frozen, answering nothing) goes last until it answers again.
+            load_balancing_policy=AvoidSickHosts(TokenAwarePolicy(dc_policy, shuffle_replicas=True), self.hosts),
             retry_policy=RetryPolicy(),  # never the downgrading one: the configured level is the contract
             consistency_level=ConsistencyLevel.name_to_value[config.consistency],
             request_timeout=late_window(config),
@@ -201,6 +204,18 @@ class CassandraStore:
         if all(host in known for host, _ in resolution.points):
             return None
         return resolution.summary(self.config.seeds)
+
+    def attempt_timeout(self) -> float:
+        """How long the loop waits for one attempt of a write before re-sending it (writer.latency)."""
+        return attempt_timeout(self.tracker, self.config.request_timeout)
+
+    def _watched(self, future) -> None:
+        """Tell the host watch which coordinator ``future``'s first attempt went to, and who answered it."""
+        hosts = getattr(future, "attempted_hosts", None)  # empty when no host could take it: the errback says so
+        if hosts:
+            self.hosts.sent(hosts[0])
+            future.add_callbacks(lambda _r: self.hosts.answered(future.coordinator_host),
+                                 lambda _e: self.hosts.answered(future.coordinator_host))
 
     def cluster_name(self, timeout: float | None = None) -> str:
         # At ONE: system.local has one replica (LocalStrategy), so TWO or THREE there is Unavailable forever.
@@ -299,11 +314,13 @@ class CassandraStore:
                 statement.add(conn.insert, (topic, seq, value_for(topic, seq)))
             statement.is_idempotent = True
         future = conn.session.execute_async(statement)
+        self._watched(future)
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)
 
     def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args) -> None:
         conn = self._conn
         future = conn.session.execute_async(conn.insert_last, (self.config.topic, seq))
+        self._watched(future)
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)
 
     def write_last_seq(self, seq: int, timeout: float) -> None:

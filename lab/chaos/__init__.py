@@ -3,7 +3,8 @@
 Faults (one module each under lab.chaos.faults, registered by name): delete one pod (``pod``), delete all
 Cassandra pods at once (``all-pods``), stop a kind node's container for a while (``node``), cut a pod off
 the network for a while (``partition``), SIGKILL Cassandra's JVM in place, one pod's or all three at once
-(``crash``). The parts:
+(``crash``); and gray faults, each for a while: a JVM frozen by SIGSTOP (``pause``), a node container frozen
+(``freeze``), a share of a pod's packets dropped (``loss``), CoreDNS scaled to 0 (``dns``). The parts:
 
     faults/    what each fault does and how it recovers
     watch      pod and node states in plain words; the waits for Ready, UN and the writer

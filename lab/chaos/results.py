@@ -29,8 +29,8 @@ class RoundResult:
     target: str  # "cassandra", "writer" or "node"
     force: bool
     deleted_at: float
-    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition, crash
-    down_s: float | None = None  # how long a timed fault (node, partition) was left in place
+    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition, crash, pause, freeze, loss, dns
+    down_s: float | None = None  # how long a timed fault (node, partition, pause, freeze, loss, dns) was in place
     restored_at: float | None = None
     ready_at: float | None = None
     up_normal_at: float | None = None

@@ -8,6 +8,13 @@ Targets (exactly one kind a run):
   --node kind-workerN          stop that node's container for --down seconds, then start it
   --partition cassandra-N      cut that pod off the network for --down seconds
   --crash cassandra | cassandra-N   SIGKILL every Cassandra JVM at the same instant (or that pod's), in place
+  --pause cassandra-N          SIGSTOP that pod's JVM for --down seconds, then SIGCONT (pod and node stay up)
+  --freeze kind-workerN        ``docker pause`` that node's container for --down seconds, then unpause it
+  --loss cassandra-N           drop --percent of that pod's packets, both ways, for --down seconds
+  --dns                        CoreDNS scaled to 0 for --down seconds, then back to its replicas
+
+Each gray fault (pause, freeze, loss, dns) may also be drawn by ``--pod random --among ...``: a pause or a
+loss hits a random Cassandra pod, a freeze the node of one.
 """
 
 from __future__ import annotations
@@ -17,11 +24,13 @@ import random
 import time
 from collections.abc import Callable
 
-from lab import output, plot, ring, status
+from lab import kubectl, names, output, plot, ring, status
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
 from lab.chaos.faults import crash as crash_mod
+from lab.chaos.faults import dns as dns_mod
+from lab.chaos.faults import loss as loss_mod
 from lab.chaos.faults.pod import target_kind
 from lab.chaos.results import ROUND_HEADERS, WRITER_HEADERS, RoundResult, round_rows, totals, writer_rows
 from lab.chaos.watch import ChaosSettings, Env
@@ -30,14 +39,20 @@ from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
 from lab.verify import lab_seed_topics
 
-#: Seconds a timed fault (node, partition) may stay in place: long enough to matter, short of the
-#: node controller's 5-minute eviction plus a margin for the round's own timeout.
+#: Seconds a timed fault (node, partition, pause, freeze, loss, dns) may stay in place: long enough to matter,
+#: short of the node controller's 5-minute eviction plus a margin for the round's own timeout.
 DOWN_RANGE = (5, 600)
 DEFAULT_DOWN = 30
 #: What ``--pod random`` draws from unless ``--among`` says otherwise; "partition" cuts a random
 #: Cassandra pod off for --down seconds. "cassandra" (all three at once) may be added with --among.
 RANDOM_AMONG = (*CASSANDRA_PODS, "writer", "partition")
-RANDOM_CHOICES = (*CASSANDRA_PODS, "writer", "cassandra", "partition")
+#: The timed faults --among may name besides "partition": each hits a random Cassandra pod (pause, loss), the
+#: node of one (freeze), or the cluster's DNS.
+GRAY = ("pause", "freeze", "loss", "dns")
+RANDOM_CHOICES = (*CASSANDRA_PODS, "writer", "cassandra", "partition", *GRAY)
+#: The flags of the faults that stay in place for --down seconds.
+TIMED_FLAGS = "--node, --partition, --pause, --freeze, --loss, --dns"
+DOWN_ONLY = f"--down applies to {TIMED_FLAGS} and random timed faults only"
 
 
 def check_down(down: float) -> float:
@@ -56,10 +71,13 @@ def parse_among(among: str) -> tuple[str, ...]:
 
 
 def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0, among: str = "",
-         rounds: int = 1, rng: random.Random | None = None, crash: str = "") -> list[tuple[str, str]]:
-    """(fault kind, target) for each round; one line for a bad combination or value."""
+         rounds: int = 1, rng: random.Random | None = None, crash: str = "", pause: str = "", freeze: str = "",
+         loss: str = "", dns: bool = False, percent: float = 0, workers: tuple[str, ...] = ()) -> list[tuple[str, str]]:
+    """(fault kind, target) for each round; one line for a bad combination or value. ``workers``: the nodes a
+    random freeze draws from (those hosting a Cassandra pod)."""
     given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition),
-                                      ("--crash", crash)) if value]
+                                      ("--crash", crash), ("--pause", pause), ("--freeze", freeze),
+                                      ("--loss", loss), ("--dns", dns)) if value]
     if len(given) > 1:
         raise PreconditionError(f"{' and '.join(given)}: give one target a run")
     if rounds < 1:
@@ -68,44 +86,66 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
         check_down(down)
     if among and pod != "random":
         raise PreconditionError("--among applies to --pod random only")
+    picks = parse_among(among) if pod == "random" else ()
+    if percent and not (loss or "loss" in picks):
+        raise PreconditionError("--percent applies to --loss (and random losses) only")
+    if percent:
+        loss_mod.check_percent(percent)
     if crash:
         if crash != crash_mod.ALL and crash not in CASSANDRA_PODS:
             raise PreconditionError(f"--crash {crash!r}: name {crash_mod.CRASH_HELP}")
         if down:
-            raise PreconditionError("--down applies to --node, --partition and random partitions only")
+            raise PreconditionError(DOWN_ONLY)
         return [("crash", crash)] * rounds
-    if node or partition:
-        if not down:
-            down = DEFAULT_DOWN
-        return [("node", node) if node else ("partition", partition)] * rounds
+    for flag, value in (("--pause", pause), ("--loss", loss)):
+        if value and value not in CASSANDRA_PODS:
+            raise PreconditionError(f"{flag} {value!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
+    timed = [(kind, value) for kind, value in (("node", node), ("partition", partition), ("pause", pause),
+                                               ("freeze", freeze), ("loss", loss)) if value]
+    if dns:
+        timed.append(("dns", dns_mod.TARGET))
+    if timed:
+        return timed * rounds
     pod = pod or "cassandra-1"
     if pod == "random":
         rng = rng or random.Random()
-        picks = parse_among(among)
-        if down and "partition" not in picks:
-            raise PreconditionError("--down applies to --node, --partition and random partitions only")
+        if down and not {"partition", *GRAY} & set(picks):
+            raise PreconditionError(DOWN_ONLY)
+        if "freeze" in picks and not workers:
+            raise PreconditionError("--among freeze: no worker node hosts a Cassandra pod; run `invoke deploy` first")
         out = []
         for _ in range(rounds):
             choice = rng.choice(picks)
-            if choice == "partition":
-                out.append(("partition", rng.choice(CASSANDRA_PODS)))
+            if choice in ("partition", "pause", "loss"):
+                out.append((choice, rng.choice(CASSANDRA_PODS)))
+            elif choice == "freeze":
+                out.append(("freeze", rng.choice(workers)))
+            elif choice == "dns":
+                out.append(("dns", dns_mod.TARGET))
             elif choice == "cassandra":
                 out.append(("all-pods", "cassandra"))
             else:
                 out.append(("pod", choice))
         return out
     if down:
-        raise PreconditionError("--down applies to --node, --partition and random partitions only")
+        raise PreconditionError(DOWN_ONLY)
     if pod == "cassandra":
         return [("all-pods", "cassandra")] * rounds
     target_kind(pod)
     return [("pod", pod)] * rounds
 
 
+def cassandra_workers(lab) -> tuple[str, ...]:
+    """The nodes that host a Cassandra pod (what a random freeze draws from); read-only, also under --dry."""
+    pods = kubectl.pods(lab.runner, lab.kube, names.CASSANDRA_SELECTOR)
+    return tuple(sorted({p.get("spec", {}).get("nodeName") or "" for p in pods} - {""}))
+
+
 def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
                partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
                cpu_weight: bool | None = None, sleep: Callable[[float], None] = time.sleep,
-               run_round=None, crash: str = "") -> list[RoundResult]:
+               run_round=None, crash: str = "", pause: str = "", freeze: str = "", loss: str = "",
+               dns: bool = False, percent: float = 0) -> list[RoundResult]:
     """The rounds ``plan`` gives, ``interval`` seconds apart: a table on stdout, one JSON file per round
     under <artifacts>/chaos/ (and the totals under chaos/soak/ for several rounds). Raises LabError
     (exit 1) when any round lost rows, failed verify, did not recover or found the writer wedged.
@@ -113,10 +153,13 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     run_round = run_round or round_mod.run_round
     cfg = lab.cfg
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    steps = plan(pod=pod, node=node, partition=partition, down=down, among=among, rounds=rounds,
-                 rng=random.Random(seed), crash=crash)
+    gray = dict(pause=pause, freeze=freeze, loss=loss, dns=dns, percent=percent)
+    targets = dict(node=node, partition=partition, crash=crash, **gray)
+    steps = plan(pod=pod, down=down, among=among, rounds=rounds, rng=random.Random(seed), **targets,
+                 workers=cassandra_workers(lab) if pod == "random" and "freeze" in parse_among(among) else ())
     down = float(down or DEFAULT_DOWN)
-    guard_context(cfg, action="delete pods" if not (node or partition or crash) else "inflict faults")
+    options = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
+    guard_context(cfg, action="inflict faults" if any(targets.values()) else "delete pods")
     require_cluster(lab)
     size = ring.live_replicas(lab.runner, lab.kube)
     if size is not None and size != CASSANDRA_REPLICAS:
@@ -125,10 +168,10 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                                 f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
     settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
                                    seed_topics=tuple(sorted(lab_seed_topics(lab))))
-    faults = [faults_mod.make(kind, name, down=down, force=force) for kind, name in steps]
+    faults = [faults_mod.make(kind, name, down=down, force=force, **options.get(kind, {})) for kind, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
     for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
-        faults_mod.make(kind, name, down=down).validate(env)
+        faults_mod.make(kind, name, down=down, **options.get(kind, {})).validate(env)
     stamp = output.timestamp()
     folder = cfg.path(cfg.artifacts) / "chaos"
     results = []
@@ -151,7 +194,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
         return results
     topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
     weighted = sum(r.cpu_weight for r in results)
-    title = (f"Chaos: {_what(pod, node, partition, crash)}, {len(results)} round(s), "
+    title = (f"Chaos: {_what(pod, node, partition, crash, **gray)}, {len(results)} round(s), "
              f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
     modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})
     if modes:  # a crash's outcome depends on it: said where the rows lost are
@@ -174,7 +217,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                 **total,
                 "seed": seed if pod == "random" else None,
                 "cpu_weight_rounds": weighted,
-                "target": _what(pod, node, partition, crash),
+                "target": _what(pod, node, partition, crash, **gray),
                 "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
                 "writers_table": [dict(zip(WRITER_HEADERS, row, strict=True)) for row in writer_rows(results)],
             },
@@ -188,7 +231,16 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     return results
 
 
-def _what(pod: str, node: str, partition: str, crash: str = "") -> str:
+def _what(pod: str, node: str, partition: str, crash: str = "", *, pause: str = "", freeze: str = "",
+          loss: str = "", dns: bool = False, percent: float = 0) -> str:
+    if pause:
+        return f"pause of {pause}'s JVM"
+    if freeze:
+        return f"freeze of node {freeze}"
+    if loss:
+        return f"{percent or loss_mod.DEFAULT_PERCENT:g}% packet loss on {loss}"
+    if dns:
+        return "cluster DNS down"
     if crash:
         return "crash of every Cassandra JVM" if crash == "cassandra" else f"crash {crash}"
     if node:
@@ -200,4 +252,4 @@ def _what(pod: str, node: str, partition: str, crash: str = "") -> str:
     )
 
 
-__all__ = ["DOWN_RANGE", "DEFAULT_DOWN", "RANDOM_AMONG", "Fault", "plan", "run_rounds"]
+__all__ = ["DOWN_RANGE", "DEFAULT_DOWN", "GRAY", "RANDOM_AMONG", "Fault", "plan", "run_rounds"]

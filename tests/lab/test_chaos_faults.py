@@ -2,16 +2,19 @@
 the round records (recovery, observations, errors), and that a timed fault is always undone."""
 
 import json
+import random
 import re
 
 import pytest
 
-from lab import chaos, crictl
+from lab import chaos, crictl, plot
 from lab.chaos import ChaosSettings, faults
 from lab.chaos.faults import crash as crash_mod
+from lab.chaos.faults import dns as dns_mod
+from lab.chaos.faults import loss as loss_mod
 from lab.chaos.faults import partition as partition_mod
 from lab.chaos.sampling import CqlProgress
-from lab.errors import PreconditionError
+from lab.errors import CommandError, PreconditionError
 from lab.kind import Kind
 from lab.runner import Runner
 from tests.lab.chaosfakes import (
@@ -443,7 +446,7 @@ def test_a_dry_partition_prints_both_rule_changes(capsys):
 
 
 def test_every_fault_kind_is_registered_once():
-    assert sorted(faults.FAULTS) == ["all-pods", "crash", "node", "partition", "pod"]
+    assert sorted(faults.FAULTS) == ["all-pods", "crash", "dns", "freeze", "loss", "node", "partition", "pause", "pod"]
     with pytest.raises(ValueError, match="registered twice"):
         faults.register("pod")(type("Again", (faults.Fault,), {}))
 
@@ -671,7 +674,8 @@ def test_crash_rounds_are_planned_alone_and_without_down():
     assert chaos.plan(crash="cassandra-2") == [("crash", "cassandra-2")]
     with pytest.raises(PreconditionError, match=r"^--pod and --crash: give one target a run$"):
         chaos.plan(pod="cassandra-1", crash="cassandra")
-    with pytest.raises(PreconditionError, match="^--down applies to --node, --partition and random partitions only$"):
+    with pytest.raises(PreconditionError, match="^--down applies to --node, --partition, --pause, --freeze, --loss, "
+                                                "--dns and random timed faults only$"):
         chaos.plan(crash="cassandra", down=30)
 
 
@@ -778,3 +782,252 @@ def test_a_writer_round_reads_the_acknowledged_prefix_once_before_the_fault(monk
     assert (witness["acked_before_fault"], witness["stored_last_seq"]) == (2400, 3000)
     assert witness["source"] == ("ece573-prj04-writer its acknowledged prefix, read just before the fault (2400); "
                                  "then last_seq with cqlsh")
+
+
+# -- gray faults: a paused JVM, a frozen node, a lossy link, DNS down -------------------------------------------
+
+
+def interrupting(after: float):
+    """A clock and a sleep that raises KeyboardInterrupt (Ctrl-C) once the fake clock passed ``after``."""
+    clock = FakeClock()
+
+    def sleep(seconds):
+        if clock.now > after:
+            raise KeyboardInterrupt
+        clock.sleep(seconds)
+
+    return clock, sleep
+
+
+def interrupted_round(ctx, fault):
+    clock, sleep = interrupting(1010)
+    with pytest.raises(KeyboardInterrupt):
+        chaos.run_round(Runner(ctx), K, fault, 1, settings(), clock=clock, sleep=sleep,
+                        make_progress=lambda *a: FakeProgress(), kind=KIND)
+
+
+def _pause_ctx():
+    return FakeCtx([
+        ("crictl inspect cid-cassandra-2", CRICTL_INSPECT),
+        ("app=ece573-prj04-writer", WRITER),
+        ("get pods --selector app=cassandra", cassandra_pods()),
+        ("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "cassandra-2", True))),
+        ("nodetool status", [UN, CUT_VIEW, CUT_VIEW, UN]),
+        *verify_rules(),
+    ])
+
+
+def test_a_pause_stops_the_jvm_from_its_node_then_continues_it():
+    ctx = _pause_ctx()
+    result, _ = play(ctx, faults.make("pause", "cassandra-2", down=20))
+    assert ctx.matching("^docker exec kind-worker2 kill") == ["docker exec kind-worker2 kill -STOP 4242",
+                                                              "docker exec kind-worker2 kill -CONT 4242"]
+    assert ctx.matching("delete") == []  # pod and node stay
+    assert (result.fault, result.pod, result.down_s, result.ok) == ("pause", "cassandra-2", 20, True), result.error
+    assert result.restored_at - result.deleted_at == 20.0
+    seen = [what for _, what in result.observed]
+    assert "cassandra-2: JVM paused (SIGSTOP to pid 4242 on kind-worker2); pod and node stay up" in seen
+    assert "ring seen from cassandra-0: cassandra-0 UN, cassandra-1 UN, cassandra-2 DN" in seen
+    assert "cassandra-2: JVM resumed (SIGCONT to pid 4242)" in seen
+
+
+def test_a_failed_pause_still_continues_the_jvm():
+    ctx = _pause_ctx()
+    ctx.add("kill -STOP", ("Error response from daemon: container is restarting", 1), first=True)
+    with pytest.raises(CommandError):
+        play(ctx, faults.make("pause", "cassandra-2", down=20))
+    assert ctx.matching("kill -(STOP|CONT)")[-1] == "docker exec kind-worker2 kill -CONT 4242"
+
+
+def test_an_interrupted_pause_still_continues_the_jvm():
+    ctx = _pause_ctx()
+    interrupted_round(ctx, faults.make("pause", "cassandra-2", down=60))
+    assert ctx.matching("kill -(STOP|CONT)") == ["docker exec kind-worker2 kill -STOP 4242",
+                                                 "docker exec kind-worker2 kill -CONT 4242"]
+
+
+def test_a_restart_during_the_pause_is_reported():
+    ctx = _pause_ctx()
+    ctx.add("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "cassandra-2", True, restarts=1)), first=True)
+    result, _ = play(ctx, faults.make("pause", "cassandra-2", down=10))
+    assert any("restarted during the pause (restarts 0 -> 1)" in w for _, w in result.observed)
+
+
+@pytest.mark.parametrize("kind", ["pause", "loss"])
+@pytest.mark.parametrize("name", ["writer", "cassandra-7", "cassandra"])
+def test_a_pause_or_a_loss_takes_a_cassandra_pod_only(kind, name):
+    with pytest.raises(PreconditionError, match=rf"--{kind} '{name}': name a Cassandra pod \(cassandra-0, "):
+        play(FakeCtx(), faults.make(kind, name, down=10))
+
+
+def test_a_freeze_pauses_the_node_container_then_unpauses_it():
+    ctx = _node_ctx()
+    result, _ = play(ctx, faults.make("freeze", "kind-worker2", down=30))
+    assert ctx.matching("^docker (stop|start|pause|unpause)") == ["docker pause kind-worker2",
+                                                                  "docker unpause kind-worker2"]
+    assert (result.fault, result.target, result.pod, result.down_s) == ("freeze", "node", "kind-worker2", 30)
+    assert result.ok, result.error
+    assert result.restored_at - result.deleted_at == 30.0
+    seen = [what for _, what in result.observed]
+    assert "kind-worker2: frozen (docker pause); lab pods on it: cassandra-2" in seen
+    assert "kind-worker2: thawed (docker unpause); waiting for its kubelet to report" in seen
+
+
+def test_a_failed_or_interrupted_freeze_still_unpauses_the_node():
+    ctx = _node_ctx()
+    ctx.add("^docker pause", ("Error response from daemon: cannot pause", 1), first=True)
+    with pytest.raises(CommandError):
+        play(ctx, faults.make("freeze", "kind-worker2", down=30))
+    assert ctx.matching("^docker (un)?pause") == ["docker pause kind-worker2", "docker unpause kind-worker2"]
+    ctx = _node_ctx()
+    interrupted_round(ctx, faults.make("freeze", "kind-worker2", down=60))
+    assert ctx.matching("^docker (un)?pause") == ["docker pause kind-worker2", "docker unpause kind-worker2"]
+
+
+def test_a_freeze_refuses_what_is_not_a_worker():
+    ctx = FakeCtx([("kind get nodes", KIND_NODES)])
+    with pytest.raises(PreconditionError, match=r"^--freeze 'kind-control-plane': the control plane serves"):
+        play(ctx, faults.make("freeze", "kind-control-plane", down=30))
+    assert ctx.matching("docker") == []
+
+
+def test_a_loss_drops_a_share_of_the_pods_packets_both_ways_then_removes_the_rules():
+    ctx = _partition_ctx()
+    result, _ = play(ctx, faults.make("loss", "cassandra-2", down=20, percent=30))
+    netns = ctx.matching("nsenter")
+    assert len(netns) == 2
+    assert all(c.startswith("docker exec kind-worker2 nsenter --net=/proc/777/ns/net sh -c ") for c in netns)
+    drop = "-m statistic --mode random --probability 0.3 -j DROP"
+    assert f"-A LAB-LOSS-IN {drop}" in netns[0] and f"-A LAB-LOSS-OUT {drop}" in netns[0]
+    assert "-D INPUT -j LAB-LOSS-IN" in netns[1] and "-D OUTPUT -j LAB-LOSS-OUT" in netns[1]
+    assert (result.fault, result.pod, result.down_s, result.ok) == ("loss", "cassandra-2", 20, True), result.error
+    seen = [what for _, what in result.observed]
+    assert any(w.startswith("cassandra-2: dropping 30% of packets in and out") for w in seen)
+    assert "cassandra-2: packets flow again (rules removed)" in seen
+
+
+def test_a_failed_or_interrupted_loss_still_removes_the_rules():
+    ctx = _partition_ctx()
+    ctx.add("LAB-LOSS-IN -m statistic", ("iptables: No chain/target/match by that name.", 1), first=True)
+    with pytest.raises(CommandError):
+        play(ctx, faults.make("loss", "cassandra-2", down=20))
+    assert len(ctx.matching("nsenter")) == 2 and "! iptables -w -S | grep -q LAB-LOSS" in ctx.matching("nsenter")[1]
+    ctx = _partition_ctx()
+    interrupted_round(ctx, faults.make("loss", "cassandra-2", down=60))
+    assert len(ctx.matching("nsenter")) == 2 and "-D INPUT -j LAB-LOSS-IN" in ctx.matching("nsenter")[1]
+
+
+def test_the_loss_spares_loopback_and_the_gateway_and_its_share_is_a_probability():
+    script = loss_mod.loss_script(12.5)
+    assert script.index("-i lo -j RETURN") < script.index("-A LAB-LOSS-IN -m statistic")
+    assert '-s "$gw" -j RETURN' in script and '-d "$gw" -j RETURN' in script
+    assert "--probability 0.125 -j DROP" in script
+    assert [loss_mod.probability(p) for p in (30, 1, 99, 33.33)] == ["0.3", "0.01", "0.99", "0.3333"]
+    for bad in (0, 100, 150):
+        with pytest.raises(PreconditionError, match=rf"^--percent {bad}: give a share of packets to drop between 1"):
+            loss_mod.check_percent(bad)
+
+
+def coredns(replicas, ready):
+    return json.dumps({"metadata": {"name": "coredns"}, "spec": {"replicas": replicas},
+                       "status": {"readyReplicas": ready} if ready else {}})
+
+
+def _dns_ctx(*, back=True):
+    return FakeCtx([
+        ("get deployment coredns", [coredns(2, 2), coredns(0, 0), coredns(0, 0), coredns(2, 1),
+                                    coredns(2, 2 if back else 1)]),
+        ("app=ece573-prj04-writer", WRITER),
+        ("get pods --selector app=cassandra", cassandra_pods()),
+        ("nodetool status", UN),
+        *verify_rules(),
+    ])
+
+
+def test_dns_down_scales_coredns_to_zero_then_back_to_its_replicas():
+    ctx = _dns_ctx()
+    result, _ = play(ctx, faults.make("dns", "coredns", down=20))
+    assert ctx.matching(" scale ") == [
+        "kubectl --context kind-kind --namespace kube-system scale deployment/coredns --replicas=0",
+        "kubectl --context kind-kind --namespace kube-system scale deployment/coredns --replicas=2"]
+    assert (result.fault, result.pod, result.down_s, result.ok) == ("dns", "coredns", 20, True), result.error
+    seen = [what for _, what in result.observed]
+    assert "coredns: scaled from 2 replica(s) to 0: names stop resolving" in seen
+    assert "coredns: scaled back to 2 replica(s)" in seen and "coredns: 2 of 2 replica(s) Ready" in seen
+
+
+def test_dns_not_back_in_time_is_the_rounds_error():
+    ctx = _dns_ctx(back=False)
+    result, _ = play(ctx, faults.make("dns", "coredns", down=10), settings=settings(timeout=5))
+    assert result.error == "CoreDNS not back within 5s of scaling it to 2 (1 of 2 replica(s) Ready)"
+
+
+def test_failed_or_interrupted_dns_down_still_scales_coredns_back():
+    ctx = _dns_ctx()
+    ctx.add("--replicas=0", ("Error from server (Conflict)", 1), first=True)
+    with pytest.raises(CommandError):
+        play(ctx, faults.make("dns", "coredns", down=20))
+    assert ctx.matching(" scale ")[-1].endswith("scale deployment/coredns --replicas=2")
+    ctx = _dns_ctx()
+    interrupted_round(ctx, faults.make("dns", "coredns", down=60))
+    assert [c.rsplit(" ", 1)[-1] for c in ctx.matching(" scale ")] == ["--replicas=0", "--replicas=2"]
+
+
+def test_dns_down_needs_coredns_ready_first():
+    ctx = _dns_ctx()
+    ctx.add("get deployment coredns", coredns(2, 1), first=True)
+    with pytest.raises(PreconditionError, match="^CoreDNS has 1 of 2 replicas Ready; wait for it before a round$"):
+        play(ctx, faults.make("dns", "coredns", down=20))
+    assert ctx.matching(" scale ") == []
+    assert dns_mod.replicas(None) == (0, 0)
+
+
+def test_dry_gray_rounds_print_inflict_and_undo(capsys):
+    for ctx, fault, lines in [
+        (_pause_ctx(), faults.make("pause", "cassandra-2", down=15),
+         ["docker exec kind-worker2 kill -STOP 4242", "docker exec kind-worker2 kill -CONT 4242"]),
+        (_node_ctx(), faults.make("freeze", "kind-worker2", down=15),
+         ["docker pause kind-worker2", "docker unpause kind-worker2"]),
+        (_dns_ctx(), faults.make("dns", "coredns", down=15),
+         ["kubectl --context kind-kind --namespace kube-system scale deployment/coredns --replicas=0",
+          "kubectl --context kind-kind --namespace kube-system scale deployment/coredns --replicas=2"]),
+    ]:
+        chaos.run_round(Runner(ctx, dry=True), K, fault, 1, settings(), kind=KIND)
+        out = capsys.readouterr().out.splitlines()
+        assert [line for line in out if line.startswith("[dry-run] ") and "#" not in line] == [
+            f"[dry-run] {line}" for line in lines]
+        assert "[dry-run] # ... 15s later" in out
+        assert ctx.matching("kill -|docker (un)?pause| scale ") == []
+
+
+def test_gray_faults_are_planned_with_down_and_drawn_by_among():
+    assert chaos.plan(pause="cassandra-1", down=10) == [("pause", "cassandra-1")]
+    assert chaos.plan(freeze="kind-worker2", rounds=2) == [("freeze", "kind-worker2")] * 2
+    assert chaos.plan(loss="cassandra-0", percent=20) == [("loss", "cassandra-0")]
+    assert chaos.plan(dns=True, down=10) == [("dns", "coredns")]
+    drawn = chaos.plan(pod="random", among="pause,freeze,loss,dns", rounds=40, rng=random.Random(5),
+                       workers=("kind-worker", "kind-worker3"))
+    assert {kind for kind, _ in drawn} == {"pause", "freeze", "loss", "dns"}
+    assert {name for kind, name in drawn if kind in ("pause", "loss")} == {"cassandra-0", "cassandra-1", "cassandra-2"}
+    assert {name for kind, name in drawn if kind == "freeze"} == {"kind-worker", "kind-worker3"}
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"pause": "cassandra-1", "dns": True}, "--pause and --dns: give one target a run"),
+    ({"loss": "writer"}, "--loss 'writer': name a Cassandra pod (cassandra-0, cassandra-1, cassandra-2)"),
+    ({"pause": "cassandra-1", "percent": 20}, "--percent applies to --loss (and random losses) only"),
+    ({"loss": "cassandra-1", "percent": 100}, "--percent 100: give a share of packets to drop between 1 and 99"),
+    ({"pod": "random", "among": "freeze"}, "--among freeze: no worker node hosts a Cassandra pod"),
+    ({"crash": "cassandra", "down": 30}, "--down applies to --node, --partition, --pause, --freeze, --loss, --dns"),
+])
+def test_bad_gray_input_is_one_line(kwargs, message):
+    with pytest.raises(PreconditionError) as err:
+        chaos.plan(**kwargs)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_gray_rounds_are_named_in_their_timelines():
+    assert [plot.fault_label({"fault": kind, "pod": target, "down_s": 10}) for kind, target in (
+        ("pause", "cassandra-1"), ("freeze", "kind-worker2"), ("loss", "cassandra-2"), ("dns", "coredns"))] == [
+        "SIGSTOP cassandra-1 for 10 s", "freeze kind-worker2 for 10 s", "drop packets of cassandra-2 for 10 s",
+        "stop coredns for 10 s"]

@@ -42,7 +42,8 @@ def test_random_rounds_among_a_chosen_set():
     ({"pod": "cassandra-1", "node": "kind-worker"}, "--pod and --node: give one target a run"),
     ({"node": "kind-worker", "down": 2}, "--down 2: give seconds between 5 and 600"),
     ({"partition": "cassandra-1", "down": 601}, "--down 601: give seconds between 5 and 600"),
-    ({"pod": "cassandra-1", "down": 30}, "--down applies to --node, --partition and random partitions only"),
+    ({"pod": "cassandra-1", "down": 30}, "--down applies to --node, --partition, --pause, --freeze, --loss, --dns "
+                                         "and random timed faults only"),
     ({"pod": "random", "among": "writer", "down": 30}, "--down applies to"),
     ({"pod": "cassandra-1", "among": "writer"}, "--among applies to --pod random only"),
     ({"pod": "random", "among": "writer,coredns"}, "--among 'writer,coredns': a comma-separated list of"),

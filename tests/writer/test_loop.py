@@ -297,6 +297,25 @@ def test_a_request_timeout_shorter_than_the_latency_does_not_livelock():
     assert loop.rows_written == 2000  # each seq counted once, though many were written twice
 
 
+def test_a_write_is_re_sent_after_the_attempt_timeout_not_the_request_timeout():
+    # A store whose first attempt of seq 1 never answers (a frozen coordinator); the loop's attempt timeout
+    # (what writer.latency derives from the p99) re-sends it long before WRITER_REQUEST_TIMEOUT.
+    class OneStuck(LatencyStore):
+        def submit_rows(self, first, last, callback, errback, *args):
+            if first == 1 and not self.stuck:
+                self.stuck = True
+                return
+            super().submit_rows(first, last, callback, errback, *args)
+
+    store = OneStuck(0.001)
+    store.stuck = False
+    loop = WriteLoop(store, config(max_seqs=50, request_timeout=30), start=0, attempt_timeout=lambda: 0.05)
+    began = time.monotonic()
+    assert loop.run() == 50
+    assert time.monotonic() - began < 10  # not the 30 s of the request timeout
+    assert loop.errors["NoAnswer"] == 1 and store.rows >= set(range(1, 51))
+
+
 class FailThenLateSuccessStore(FakeStore):
     """Reports a failure first, then the success of the same write: a speculative attempt that failed before
     the other one landed. The rows are there, so they count."""

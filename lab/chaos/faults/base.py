@@ -90,7 +90,8 @@ class Fault:
         raise NotImplementedError
 
 
-def make(kind: str, name: str, *, down: float = 0.0, force: bool = False) -> Fault:
+def make(kind: str, name: str, *, down: float = 0.0, force: bool = False, **options) -> Fault:
+    """The fault ``kind`` against ``name``; ``options`` are that kind's own (``percent`` for loss)."""
     if kind not in FAULTS:
         raise PreconditionError(f"unknown fault {kind!r}: one of {', '.join(sorted(FAULTS))}")
-    return FAULTS[kind](name, down=down, force=force)
+    return FAULTS[kind](name, down=down, force=force, **options)

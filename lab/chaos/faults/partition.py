@@ -63,6 +63,20 @@ def in_netns_args(node: str, pid: int | str, script: str) -> list[str]:
     return docker.exec_args(node, ["nsenter", f"--net=/proc/{pid}/ns/net", "sh", "-c", script])
 
 
+def ring_view(env: Env, result: RoundResult, observer: str, addresses: dict[str, str]) -> None:
+    """Note how the rest of the ring sees each node (nodetool in ``observer``), nodes named by ``addresses``
+    (pod IP -> pod name); read-only, a failed read notes nothing."""
+    try:
+        text = env.runner.output(env.cassandra(observer).exec_args(["nodetool", "status"]), timeout=90)
+    except LabError:
+        return
+    view = ", ".join(
+        f"{addresses.get(n.address, n.address)} {n.state}"
+        for n in sorted(parse_nodetool_status(text), key=lambda n: addresses.get(n.address, n.address))
+    )
+    env.note(result, f"ring seen from {observer}", view)
+
+
 @register("partition")
 class Partition(Fault):
     target = "cassandra"
@@ -115,16 +129,7 @@ class Partition(Fault):
         env.runner.run(in_netns_args(self.node, self.pid, cut_script()), timeout=60)
 
     def observe(self, env: Env, result: RoundResult) -> None:
-        """How the rest of the ring sees the cut node (nodetool in another replica)."""
-        try:
-            text = env.runner.output(env.cassandra(self.observer_pod()).exec_args(["nodetool", "status"]), timeout=90)
-        except LabError:
-            return
-        view = ", ".join(
-            f"{self.addresses.get(n.address, n.address)} {n.state}"
-            for n in sorted(parse_nodetool_status(text), key=lambda n: self.addresses.get(n.address, n.address))
-        )
-        env.note(result, f"ring seen from {self.observer_pod()}", view)
+        ring_view(env, result, self.observer_pod(), self.addresses)
 
     def restore(self, env: Env, result: RoundResult) -> None:
         if not self.cut:
@@ -142,14 +147,17 @@ class Partition(Fault):
                                         f"{kubectl.pod_restarts(pod)}): the kubelet's probes did not get through")
 
     def dry_run(self, env: Env) -> None:
+        self._dry_locate(env)
+        node = self.node or f"<node of {self.name}>"
+        env.runner.run(in_netns_args(node, self.pid, cut_script()), timeout=60)
+        print(f"[dry-run] # ... {self.down:.0f}s later")
+        env.runner.run(in_netns_args(node, self.pid, restore_script()), timeout=60)
+
+    def _dry_locate(self, env: Env) -> None:
+        """Under --dry: find the node and pid when the pod is there, so the plan names them (read-only)."""
         try:
             pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
             if pod is not None:
                 self._locate(env, pod)
         except LabError:
             pass
-        node = self.node or f"<node of {self.name}>"
-        env.runner.run(in_netns_args(node, self.pid, cut_script()), timeout=60)
-        print(f"[dry-run] # ... {self.down:.0f}s later")
-        env.runner.run(in_netns_args(node, self.pid, restore_script()), timeout=60)
-

@@ -59,6 +59,12 @@ class RoundResult:
     ack_stall_s: float | None = None  # the longest of any writer's (each writer's in ``writers``, or ``ack_stalls``)
     ack_stall_began_s: float | None = None  # when it began, seconds after the fault began (negative: before)
     ack_stall_source: str = ""
+    #: All pods at once: the first moment a QUORUM of the replaced Cassandra pods was Ready (its readiness probe: CQL
+    #: open, probed every 2 s; polled every 1 s), and when the writer's longest acknowledgement stall ended (its
+    #: first acknowledged write after it, from /acks). Either may come first: a write needs one coordinator with
+    #: CQL open and two replicas alive, not two nodes with CQL open.
+    quorum_ready_at: float | None = None
+    ack_resumed_at: float | None = None
     #: Each writer's acknowledgement stall: {writer, topic, stall_s, began_s, seq, open, source}.
     ack_stalls: list[dict[str, Any]] = field(default_factory=list)
     #: Per topic: {topic, writer, source, acked_before_fault, acked_highest, stored_last_seq, checked_to}.

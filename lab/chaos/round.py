@@ -229,6 +229,8 @@ def _stop_sampling(env: Env, result: RoundResult, watched: list[_Watched]) -> No
         if ack is not None and (result.ack_stall_s is None or ack["stall_s"] > result.ack_stall_s):
             result.ack_stall_s, result.ack_stall_began_s = ack["stall_s"], ack["began_s"]
             result.ack_stall_source = ack["source"]
+            if not ack["open"]:  # its end is the writer's first acknowledged write after it
+                result.ack_resumed_at = ack["ended_at"]
 
 
 def _ack_stall(entry: _Watched, samples, ended_at: float, result: RoundResult) -> dict | None:
@@ -253,7 +255,8 @@ def _ack_stall(entry: _Watched, samples, ended_at: float, result: RoundResult) -
     if stall is None:
         return None
     found = {"writer": entry.writer.name, "topic": entry.writer.topic, "stall_s": round(stall.seconds, 3),
-             "began_s": round(stall.start - result.deleted_at, 3), "seq": stall.seq, "open": stall.open,
+             "began_s": round(stall.start - result.deleted_at, 3), "ended_at": round(stall.start + stall.seconds, 3),
+             "seq": stall.seq, "open": stall.open,
              "source": source}
     result.ack_stalls.append(found)
     return found

@@ -242,14 +242,17 @@ def await_cassandra(env: Env, result: RoundResult, pod_names: tuple[str, ...] | 
         if poll is not None:
             poll()
         pods = by_name(kubectl.pods(env.runner, env.kube, names.CASSANDRA_SELECTOR))
-        done = True
+        back = 0
         for name in pod_names:
             pod = pods.get(name)
             states[name] = pod_state(pod, down_node=down_node)
             env.note(result, name, states[name])
-            if pod is None or kubectl.pod_uid(pod) in old_uids or not kubectl.pod_ready(pod):
-                done = False
-        return done
+            if pod is not None and kubectl.pod_uid(pod) not in old_uids and kubectl.pod_ready(pod):
+                back += 1
+        if len(pod_names) == CASSANDRA_REPLICAS and back > CASSANDRA_REPLICAS // 2 and result.quorum_ready_at is None:
+            result.quorum_ready_at = env.clock()
+            env.note(result, "ring", f"a QUORUM of nodes Ready ({back} of {CASSANDRA_REPLICAS}: CQL open)")
+        return back == len(pod_names)
 
     if not kubectl.wait_until(ready, timeout=timeout, every=1.0, clock=env.clock, sleep=env.sleep):
         stuck = [n for n in pod_names if not states.get(n, "").startswith("Ready")] or list(pod_names)

@@ -77,7 +77,7 @@ def test_a_cassandra_pod_round_records_recovery_and_verifies():
         "kubectl --context kind-kind --namespace default delete pod cassandra-1 --wait=false"]
     assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool|cqlsh"))  # never in the deleted pod
     assert result.recovery_s == 3.0  # two 1 s pod polls, then one 2 s nodetool poll, on the fake clock
-    assert result.ready_at - result.deleted_at == 1.0
+    assert result.ready_at - result.deleted_at == 1.0 and result.quorum_ready_at is None  # only all-pods rounds
     assert (result.fault, result.target, result.restored_at) == ("pod", "cassandra", None)
     assert (result.writer_restarts, result.progress_source, progress.closed) == (0, "metrics:writer_rows_written", True)
     assert result.resumed_at is not None and result.resumed_at >= result.up_normal_at
@@ -254,11 +254,17 @@ def test_all_pods_go_in_one_deletion_and_the_round_waits_for_three_new_pods():
     assert result.recovery_s == 2.0  # three pod polls, 1 s apart; the ring was UN at once
     assert "cassandra-2: gone (not yet recreated)" in [w for _, w in result.observed]
     assert all(" exec cassandra-0 " in c for c in ctx.matching("nodetool|cqlsh"))
+    # here the second and third pods became Ready in the same poll: a QUORUM came with all three
+    assert result.deleted_at < result.quorum_ready_at == result.ready_at
+    assert "ring: a QUORUM of nodes Ready (3 of 3: CQL open)" in [w for _, w in result.observed]
 
 
 def test_all_pods_round_names_every_pod_still_missing():
     result, _ = play(_all_pods_ctx(last="stuck"), "cassandra", settings=settings(timeout=5))
     assert result.error == "cassandra-2 not Ready within 15s (5s a pod): Running, not Ready, on kind-worker2"
+    # two of three back: a QUORUM answered CQL (the writer could write again), though the round did not recover
+    assert result.quorum_ready_at == result.deleted_at + 2.0 and result.ready_at is None
+    assert "ring: a QUORUM of nodes Ready (2 of 3: CQL open)" in [w for _, w in result.observed]
 
 
 def test_all_pods_needs_all_three_ready_first():
@@ -749,6 +755,8 @@ def test_the_round_reads_the_acknowledgement_stall_from_the_writers_record():
     assert result.ack_stall_began_s == round(since + 0.5 - result.deleted_at, 3) < 0  # during the baseline
     [entry] = result.ack_stalls
     assert (entry["writer"], entry["source"], entry["open"]) == ("ece573-prj04-writer", "acks", False)
+    # its end is the first acknowledged write after it: recorded as the round's ack_resumed_at
+    assert result.ack_resumed_at == entry["ended_at"] == pytest.approx(since + 0.5 + result.ack_stall_s, abs=0.002)
 
 
 def test_without_acks_the_stall_comes_from_the_samples_and_says_so():

@@ -11,11 +11,9 @@ retransmitting what was dropped.
 from __future__ import annotations
 
 from lab.chaos.faults.base import register
-from lab.chaos.faults.partition import Partition, in_netns_args
-from lab.chaos.results import RoundResult
+from lab.chaos.faults.partition import Partition, rules_script, unrules_script
 from lab.chaos.watch import Env
 from lab.errors import PreconditionError
-from lab.names import CASSANDRA_PODS
 
 CHAIN_IN, CHAIN_OUT = "LAB-LOSS-IN", "LAB-LOSS-OUT"
 #: Per cent of packets dropped unless --percent says otherwise (the loss measured in issue 35).
@@ -37,40 +35,22 @@ def probability(percent: float) -> str:
 
 
 def loss_script(percent: float) -> str:
-    """Shell for inside the pod's network namespace: drop ``percent`` % of packets both ways, sparing loopback
-    and the gateway."""
+    """Drop ``percent`` % of packets both ways, sparing loopback and the gateway."""
     drop = f"-m statistic --mode random --probability {probability(percent)} -j DROP"
-    return " && ".join([
-        "gw=$(ip route show default | awk '{print $3; exit}')",
-        f"{{ iptables -w -N {CHAIN_IN} 2>/dev/null || iptables -w -F {CHAIN_IN}; }}",
-        f"{{ iptables -w -N {CHAIN_OUT} 2>/dev/null || iptables -w -F {CHAIN_OUT}; }}",
-        f"iptables -w -A {CHAIN_IN} -i lo -j RETURN",
-        f"iptables -w -A {CHAIN_OUT} -o lo -j RETURN",
-        f'{{ [ -z "$gw" ] || {{ iptables -w -A {CHAIN_IN} -s "$gw" -j RETURN'
-        f' && iptables -w -A {CHAIN_OUT} -d "$gw" -j RETURN; }}; }}',
-        f"iptables -w -A {CHAIN_IN} {drop}",
-        f"iptables -w -A {CHAIN_OUT} {drop}",
-        f"{{ iptables -w -C INPUT -j {CHAIN_IN} 2>/dev/null || iptables -w -I INPUT -j {CHAIN_IN}; }}",
-        f"{{ iptables -w -C OUTPUT -j {CHAIN_OUT} 2>/dev/null || iptables -w -I OUTPUT -j {CHAIN_OUT}; }}",
-    ])
+    return rules_script(CHAIN_IN, CHAIN_OUT, spare="RETURN", drop=drop)
 
 
 def restore_script() -> str:
     """Undo ``loss_script`` whatever state it left (idempotent); fails only if a chain is still there."""
-    return "; ".join([
-        f"while iptables -w -D INPUT -j {CHAIN_IN} 2>/dev/null; do :; done",
-        f"while iptables -w -D OUTPUT -j {CHAIN_OUT} 2>/dev/null; do :; done",
-        f"iptables -w -F {CHAIN_IN} 2>/dev/null",
-        f"iptables -w -X {CHAIN_IN} 2>/dev/null",
-        f"iptables -w -F {CHAIN_OUT} 2>/dev/null",
-        f"iptables -w -X {CHAIN_OUT} 2>/dev/null",
-        "! iptables -w -S | grep -q LAB-LOSS",
-    ])
+    return unrules_script(CHAIN_IN, CHAIN_OUT, marker="LAB-LOSS")
 
 
 @register("loss")
 class PacketLoss(Partition):
     """A partition that drops only some packets: same target, same namespace, same recovery."""
+
+    flag = "--loss"
+    during = "the loss"
 
     def __init__(self, name: str, *, percent: float = DEFAULT_PERCENT, **kwargs):
         super().__init__(name, **kwargs)
@@ -80,28 +60,18 @@ class PacketLoss(Partition):
         return f"drop {self.percent:g}% of {self.name}'s packets for {self.down:.0f}s, both ways"
 
     def validate(self, env: Env) -> None:
-        if self.name not in CASSANDRA_PODS:
-            raise PreconditionError(f"--loss {self.name!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
+        super().validate(env)
         check_percent(self.percent)
 
-    def inject(self, env: Env, result: RoundResult) -> None:
-        result.pod = self.name
-        env.note(result, self.name, f"dropping {self.percent:g}% of packets in and out (iptables statistic in its "
-                                    f"network namespace, via node {self.node}, pid {self.pid})")
-        self.cut = True
-        env.runner.run(in_netns_args(self.node, self.pid, loss_script(self.percent)), timeout=60)
+    def rules(self) -> str:
+        return loss_script(self.percent)
 
-    def restore(self, env: Env, result: RoundResult) -> None:
-        if not self.cut:
-            return
-        env.runner.run(in_netns_args(self.node, self.pid, restore_script()), timeout=60)
-        self.cut = False
-        result.restored_at = env.clock()
-        env.note(result, self.name, "packets flow again (rules removed)")
+    def unrules(self) -> str:
+        return restore_script()
 
-    def dry_run(self, env: Env) -> None:
-        self._dry_locate(env)
-        node = self.node or f"<node of {self.name}>"
-        env.runner.run(in_netns_args(node, self.pid, loss_script(self.percent)), timeout=60)
-        print(f"[dry-run] # ... {self.down:.0f}s later")
-        env.runner.run(in_netns_args(node, self.pid, restore_script()), timeout=60)
+    def in_place(self) -> str:
+        return (f"dropping {self.percent:g}% of packets in and out (iptables statistic in its network namespace, "
+                f"via node {self.node}, pid {self.pid})")
+
+    def undone(self) -> str:
+        return "packets flow again (rules removed)"

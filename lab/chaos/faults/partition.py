@@ -16,95 +16,75 @@ two replicas; the cut replica catches up from hints once it is back.
 from __future__ import annotations
 
 from lab import docker, kubectl
-from lab.cassandra import parse_nodetool_status
-from lab.chaos import watch
-from lab.chaos.faults.base import Fault, register
-from lab.chaos.faults.pod import other_cassandra
+from lab.chaos.faults.base import register
+from lab.chaos.faults.inplace import OnePodInPlace
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.crictl import crictl_args, locate, pid_of, sandbox_of
-from lab.errors import CommandError, LabError, PreconditionError
-from lab.names import CASSANDRA_PODS
+from lab.errors import CommandError, PreconditionError
 
 CHAIN_IN, CHAIN_OUT = "LAB-PARTITION-IN", "LAB-PARTITION-OUT"
 
 
-def cut_script() -> str:
-    """Shell for inside the pod's network namespace: drop all but loopback and the gateway, both ways."""
+def rules_script(chain_in: str, chain_out: str, *, spare: str, drop: str) -> str:
+    """Shell for inside a pod's network namespace: chains ``chain_in``/``chain_out`` hooked into INPUT/OUTPUT that
+    let loopback and the gateway (its node: the kubelet's probes) through with ``spare`` (ACCEPT, or RETURN to the
+    chain's caller) and treat every other packet with ``drop`` (iptables' words after the chain)."""
     return " && ".join([
         "gw=$(ip route show default | awk '{print $3; exit}')",
-        f"{{ iptables -w -N {CHAIN_IN} 2>/dev/null || iptables -w -F {CHAIN_IN}; }}",
-        f"{{ iptables -w -N {CHAIN_OUT} 2>/dev/null || iptables -w -F {CHAIN_OUT}; }}",
-        f"iptables -w -A {CHAIN_IN} -i lo -j ACCEPT",
-        f"iptables -w -A {CHAIN_OUT} -o lo -j ACCEPT",
-        f'{{ [ -z "$gw" ] || {{ iptables -w -A {CHAIN_IN} -s "$gw" -j ACCEPT'
-        f' && iptables -w -A {CHAIN_OUT} -d "$gw" -j ACCEPT; }}; }}',
-        f"iptables -w -A {CHAIN_IN} -j DROP",
-        f"iptables -w -A {CHAIN_OUT} -j DROP",
-        f"{{ iptables -w -C INPUT -j {CHAIN_IN} 2>/dev/null || iptables -w -I INPUT -j {CHAIN_IN}; }}",
-        f"{{ iptables -w -C OUTPUT -j {CHAIN_OUT} 2>/dev/null || iptables -w -I OUTPUT -j {CHAIN_OUT}; }}",
+        f"{{ iptables -w -N {chain_in} 2>/dev/null || iptables -w -F {chain_in}; }}",
+        f"{{ iptables -w -N {chain_out} 2>/dev/null || iptables -w -F {chain_out}; }}",
+        f"iptables -w -A {chain_in} -i lo -j {spare}",
+        f"iptables -w -A {chain_out} -o lo -j {spare}",
+        f'{{ [ -z "$gw" ] || {{ iptables -w -A {chain_in} -s "$gw" -j {spare}'
+        f' && iptables -w -A {chain_out} -d "$gw" -j {spare}; }}; }}',
+        f"iptables -w -A {chain_in} {drop}",
+        f"iptables -w -A {chain_out} {drop}",
+        f"{{ iptables -w -C INPUT -j {chain_in} 2>/dev/null || iptables -w -I INPUT -j {chain_in}; }}",
+        f"{{ iptables -w -C OUTPUT -j {chain_out} 2>/dev/null || iptables -w -I OUTPUT -j {chain_out}; }}",
     ])
+
+
+def unrules_script(chain_in: str, chain_out: str, *, marker: str) -> str:
+    """Undo ``rules_script`` whatever state it left (idempotent); fails only if a chain named ``marker``... is
+    still there."""
+    return "; ".join([
+        f"while iptables -w -D INPUT -j {chain_in} 2>/dev/null; do :; done",
+        f"while iptables -w -D OUTPUT -j {chain_out} 2>/dev/null; do :; done",
+        f"iptables -w -F {chain_in} 2>/dev/null",
+        f"iptables -w -X {chain_in} 2>/dev/null",
+        f"iptables -w -F {chain_out} 2>/dev/null",
+        f"iptables -w -X {chain_out} 2>/dev/null",
+        f"! iptables -w -S | grep -q {marker}",
+    ])
+
+
+def cut_script() -> str:
+    """Drop all but loopback and the gateway, both ways."""
+    return rules_script(CHAIN_IN, CHAIN_OUT, spare="ACCEPT", drop="-j DROP")
 
 
 def restore_script() -> str:
     """Undo ``cut_script`` whatever state it left (idempotent); fails only if a chain is still there."""
-    return "; ".join([
-        f"while iptables -w -D INPUT -j {CHAIN_IN} 2>/dev/null; do :; done",
-        f"while iptables -w -D OUTPUT -j {CHAIN_OUT} 2>/dev/null; do :; done",
-        f"iptables -w -F {CHAIN_IN} 2>/dev/null",
-        f"iptables -w -X {CHAIN_IN} 2>/dev/null",
-        f"iptables -w -F {CHAIN_OUT} 2>/dev/null",
-        f"iptables -w -X {CHAIN_OUT} 2>/dev/null",
-        "! iptables -w -S | grep -q LAB-PARTITION",
-    ])
+    return unrules_script(CHAIN_IN, CHAIN_OUT, marker="LAB-PARTITION")
 
 
 def in_netns_args(node: str, pid: int | str, script: str) -> list[str]:
     return docker.exec_args(node, ["nsenter", f"--net=/proc/{pid}/ns/net", "sh", "-c", script])
 
 
-def ring_view(env: Env, result: RoundResult, observer: str, addresses: dict[str, str]) -> None:
-    """Note how the rest of the ring sees each node (nodetool in ``observer``), nodes named by ``addresses``
-    (pod IP -> pod name); read-only, a failed read notes nothing."""
-    try:
-        text = env.runner.output(env.cassandra(observer).exec_args(["nodetool", "status"]), timeout=90)
-    except LabError:
-        return
-    view = ", ".join(
-        f"{addresses.get(n.address, n.address)} {n.state}"
-        for n in sorted(parse_nodetool_status(text), key=lambda n: addresses.get(n.address, n.address))
-    )
-    env.note(result, f"ring seen from {observer}", view)
-
-
 @register("partition")
-class Partition(Fault):
-    target = "cassandra"
-    timed = True
+class Partition(OnePodInPlace):
+    flag = "--partition"
+    during = "the cut"
+    restart_cause = "the kubelet's probes did not get through"
 
     def __init__(self, name: str, **kwargs):
         super().__init__(name, **kwargs)
-        self.node = ""
-        self.pid: int | str = "<pid>"
-        self.uid = ""
-        self.restarts = 0
         self.cut = False
-        self.addresses: dict[str, str] = {}  # pod IP -> pod name, to name nodes in nodetool's view
 
     def title(self) -> str:
         return f"cut {self.name} off the network for {self.down:.0f}s, then reconnect it"
-
-    def observer_pod(self) -> str:
-        return other_cassandra(self.name)
-
-    def validate(self, env: Env) -> None:
-        if self.name not in CASSANDRA_PODS:
-            raise PreconditionError(f"--partition {self.name!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
-
-    def prepare(self, env: Env) -> None:
-        pods = watch.require_ready(env, CASSANDRA_PODS)  # a cut with another replica down would lose QUORUM
-        self._locate(env, pods[self.name])
-        self.addresses = {p.get("status", {}).get("podIP", ""): n for n, p in pods.items()}
 
     def _locate(self, env: Env, pod: dict) -> None:
         """The pod's node and its sandbox's pid; PreconditionError when the node cannot tell."""
@@ -120,44 +100,36 @@ class Partition(Fault):
             raise PreconditionError(f"{self.name}: cannot find its network namespace on node {self.node} "
                                     f"with crictl: {err}") from err
 
+    def rules(self) -> str:
+        """The shell that puts the fault in place in the pod's network namespace (a subclass drops less)."""
+        return cut_script()
+
+    def unrules(self) -> str:
+        return restore_script()
+
+    def in_place(self) -> str:
+        return f"cut off (iptables in its network namespace, via node {self.node}, pid {self.pid})"
+
+    def undone(self) -> str:
+        return "reconnected (rules removed)"
+
     def inject(self, env: Env, result: RoundResult) -> None:
         result.pod = self.name
-        env.note(
-            result, self.name, f"cut off (iptables in its network namespace, via node {self.node}, pid {self.pid})"
-        )
+        env.note(result, self.name, self.in_place())
         self.cut = True
-        env.runner.run(in_netns_args(self.node, self.pid, cut_script()), timeout=60)
-
-    def observe(self, env: Env, result: RoundResult) -> None:
-        ring_view(env, result, self.observer_pod(), self.addresses)
+        env.runner.run(in_netns_args(self.node, self.pid, self.rules()), timeout=60)
 
     def restore(self, env: Env, result: RoundResult) -> None:
         if not self.cut:
             return
-        env.runner.run(in_netns_args(self.node, self.pid, restore_script()), timeout=60)
+        env.runner.run(in_netns_args(self.node, self.pid, self.unrules()), timeout=60)
         self.cut = False
         result.restored_at = env.clock()
-        env.note(result, self.name, "reconnected (rules removed)")
-
-    def recover(self, env: Env, result: RoundResult) -> None:
-        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), observer=self.observer_pod())
-        pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
-        if pod is not None and (kubectl.pod_uid(pod) != self.uid or kubectl.pod_restarts(pod) != self.restarts):
-            env.note(result, self.name, f"restarted during the cut (restarts {self.restarts} -> "
-                                        f"{kubectl.pod_restarts(pod)}): the kubelet's probes did not get through")
+        env.note(result, self.name, self.undone())
 
     def dry_run(self, env: Env) -> None:
         self._dry_locate(env)
         node = self.node or f"<node of {self.name}>"
-        env.runner.run(in_netns_args(node, self.pid, cut_script()), timeout=60)
+        env.runner.run(in_netns_args(node, self.pid, self.rules()), timeout=60)
         print(f"[dry-run] # ... {self.down:.0f}s later")
-        env.runner.run(in_netns_args(node, self.pid, restore_script()), timeout=60)
-
-    def _dry_locate(self, env: Env) -> None:
-        """Under --dry: find the node and pid when the pod is there, so the plan names them (read-only)."""
-        try:
-            pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
-            if pod is not None:
-                self._locate(env, pod)
-        except LabError:
-            pass
+        env.runner.run(in_netns_args(node, self.pid, self.unrules()), timeout=60)

@@ -12,44 +12,26 @@ the round notes it (restarts before and after), as it is then a restart the roun
 from __future__ import annotations
 
 from lab import kubectl
-from lab.chaos import watch
-from lab.chaos.faults.base import Fault, register
-from lab.chaos.faults.partition import ring_view
-from lab.chaos.faults.pod import other_cassandra
+from lab.chaos.faults.base import register
+from lab.chaos.faults.inplace import OnePodInPlace
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.crictl import crictl_args, kill_args, locate, pid_of
-from lab.errors import CommandError, LabError, PreconditionError
-from lab.names import CASSANDRA_PODS
+from lab.errors import CommandError, PreconditionError
 
 
 @register("pause")
-class PauseJvm(Fault):
-    target = "cassandra"
-    timed = True
+class PauseJvm(OnePodInPlace):
+    flag = "--pause"
+    during = "the pause"
+    restart_cause = "its liveness probe timed out"
 
     def __init__(self, name: str, **kwargs):
         super().__init__(name, **kwargs)
-        self.node = ""
-        self.pid: int | str = "<pid>"
-        self.uid, self.restarts = "", 0
         self.paused = False
-        self.addresses: dict[str, str] = {}  # pod IP -> pod name, to name nodes in nodetool's view
 
     def title(self) -> str:
         return f"pause {self.name}'s Cassandra JVM for {self.down:.0f}s (SIGSTOP, then SIGCONT)"
-
-    def observer_pod(self) -> str:
-        return other_cassandra(self.name)
-
-    def validate(self, env: Env) -> None:
-        if self.name not in CASSANDRA_PODS:
-            raise PreconditionError(f"--pause {self.name!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
-
-    def prepare(self, env: Env) -> None:
-        pods = watch.require_ready(env, CASSANDRA_PODS)  # a pause with another replica down would lose QUORUM
-        self._locate(env, pods[self.name])
-        self.addresses = {p.get("status", {}).get("podIP", ""): n for n, p in pods.items()}
 
     def _locate(self, env: Env, pod: dict) -> None:
         """The pod's node and its JVM's pid there; PreconditionError when the node cannot tell."""
@@ -67,9 +49,6 @@ class PauseJvm(Fault):
         self.paused = True
         env.runner.run(kill_args(self.node, self.pid, "STOP"), timeout=60)
 
-    def observe(self, env: Env, result: RoundResult) -> None:
-        ring_view(env, result, self.observer_pod(), self.addresses)
-
     def restore(self, env: Env, result: RoundResult) -> None:
         if not self.paused:
             return
@@ -78,23 +57,8 @@ class PauseJvm(Fault):
         result.restored_at = env.clock()
         env.note(result, self.name, f"JVM resumed (SIGCONT to pid {self.pid})")
 
-    def recover(self, env: Env, result: RoundResult) -> None:
-        watch.await_cassandra(env, result, CASSANDRA_PODS, set(), observer=self.observer_pod())
-        try:
-            pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
-        except LabError:
-            return
-        if pod is not None and (kubectl.pod_uid(pod) != self.uid or kubectl.pod_restarts(pod) != self.restarts):
-            env.note(result, self.name, f"restarted during the pause (restarts {self.restarts} -> "
-                                        f"{kubectl.pod_restarts(pod)}): its liveness probe timed out")
-
     def dry_run(self, env: Env) -> None:
-        try:
-            pod = kubectl.get_json(env.runner, env.kube, "pod", self.name)
-            if pod is not None:
-                self._locate(env, pod)
-        except LabError:
-            pass
+        self._dry_locate(env)
         node = self.node or f"<node of {self.name}>"
         env.runner.run(kill_args(node, self.pid, "STOP"), timeout=60)
         print(f"[dry-run] # ... {self.down:.0f}s later")

@@ -32,7 +32,15 @@ from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import dns as dns_mod
 from lab.chaos.faults import loss as loss_mod
 from lab.chaos.faults.pod import target_kind
-from lab.chaos.results import ROUND_HEADERS, WRITER_HEADERS, RoundResult, round_rows, totals, writer_rows
+from lab.chaos.results import (
+    ROUND_HEADERS,
+    WRITER_HEADERS,
+    RoundResult,
+    distinct_lost_rows,
+    round_rows,
+    totals,
+    writer_rows,
+)
 from lab.chaos.watch import ChaosSettings, Env
 from lab.context import guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
@@ -224,7 +232,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
         )
     failed = [r for r in results if not r.ok]
     if failed:
-        lost = sum(r.lost_rows for r in failed)
+        lost = distinct_lost_rows(failed)
         first = failed[0].error or "; ".join(failed[0].verify_problems())
         raise LabError(f"chaos: {len(failed)} of {len(results)} round(s) failed"
                        + (f", {lost} row(s) missing" if lost else f": {first}"))

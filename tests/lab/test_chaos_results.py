@@ -2,6 +2,7 @@
 
 from lab import chaos
 from lab.chaos import RoundResult, Stall, longest_stall, totals
+from lab.chaos.results import distinct_lost_rows
 
 # Recorded shape: a writer at ~1000 rows/s sampled every 0.5 s; cassandra-1 deleted at t=2.0, writes
 # blocked (QUORUM with a slow coordinator failover) from t=2.5 until t=4.0, then a failed scrape at 4.5.
@@ -54,7 +55,8 @@ def test_summary_rows_and_the_chaos_table_with_the_fault_kind():
 def test_totals_add_up_the_soak():
     rounds = [_round(1, "pod", "cassandra-0", recovery_s=40.0, verify=[{"missing": 0, "rows": 1000}]),
               _round(2, "partition", "cassandra-1", recovery_s=12.0, verify=[{"missing": 0, "rows": 2500}]),
-              _round(3, "pod", "writer", recovery_s=4.0, writer_restarts=0, verify=[{"missing": 2, "rows": 2998}])]
+              _round(3, "pod", "writer", recovery_s=4.0, writer_restarts=0,
+                     verify=[{"topic": "test", "missing": 2, "rows": 2998, "gaps": [[7, 8]]}])]
     assert totals(rounds) == {"rounds": 3, "ok": 2, "faults": {"pod": 2, "partition": 1}, "rows": 2998,
                               "lost_rows": 2, "corrupted_rows": 0, "writer_restarts": 0}
 
@@ -80,3 +82,19 @@ def test_a_round_shows_its_witness_its_ack_stall_and_fails_on_what_verify_found(
     sampled = _round(2, "pod", "writer", recovery_s=4.0, ack_stall_s=1.5, ack_stall_began_s=-0.5,
                      ack_stall_source="samples every 1 s", verify=[{"topic": "test", "ok": True}])
     assert chaos.summary_rows([sampled])[0][4] == "1.500 at -0.5 (sampled)" and sampled.ok
+
+
+def test_rows_lost_over_several_rounds_are_counted_once():
+    """Each round's verify reads the whole topic: a gap found in round 1 is found again in round 2 (seen on the
+    lab: three crashes under periodic, each losing one batch of 10, reported as 10, 20 and 30 missing)."""
+    def crashed(number, gaps):
+        r = RoundResult(round=number, pod="cassandra-0,cassandra-1,cassandra-2", target="cassandra", force=False,
+                        deleted_at=0.0, fault="crash")
+        r.verify = [{"topic": "test", "gaps": gaps, "missing": sum(b - a + 1 for a, b in gaps)}]
+        return r
+
+    rounds = [crashed(1, [[2831, 2840]]), crashed(2, [[2831, 2840], [11811, 11820]]),
+              crashed(3, [[2831, 2840], [11811, 11820], [20651, 20660]])]
+    assert [r.lost_rows for r in rounds] == [10, 20, 30]
+    assert distinct_lost_rows(rounds) == totals(rounds)["lost_rows"] == 30
+    assert distinct_lost_rows([crashed(1, [[1, 10]]), crashed(2, [[5, 12]])]) == 12  # overlapping gaps

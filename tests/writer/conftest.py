@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.writer.support import WriterProcess, started_processes
+from tests.writer.support import WriterProcess, connect, started_processes
 
 
 @pytest.fixture
@@ -37,3 +37,11 @@ def go_writers(gowriter_image):
     yield start
     for writer in started:
         writer.remove()
+
+
+@pytest.fixture(scope="module")
+def cluster_cql(cassandra_cluster):
+    """A driver session on the 3-node fixture, for reading back what a writer stored."""
+    cluster, session = connect(cassandra_cluster.contact_points, cassandra_cluster.local_dc)
+    yield session
+    cluster.shutdown()

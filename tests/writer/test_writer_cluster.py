@@ -15,7 +15,7 @@ import urllib.request
 import pytest
 
 from lab.net import free_port
-from tests.writer.support import assert_no_gap, connect, longest_pause, unique_topic, writetimes
+from tests.writer.support import assert_no_gap, longest_pause, unique_topic, writetimes
 
 pytestmark = pytest.mark.slow
 
@@ -25,13 +25,6 @@ KS = "w3_cluster"
 QUORUM_STALL_TARGET = 2.0
 #: What is asserted: the QUORUM writer rode through the kill, far below an ALL writer's wait for the node.
 QUORUM_STALL_CEILING = 10.0
-
-
-@pytest.fixture(scope="module")
-def cql(cassandra_cluster):
-    cluster, session = connect(cassandra_cluster.contact_points, cassandra_cluster.local_dc)
-    yield session
-    cluster.shutdown()
 
 
 def writer_env(cassandra_cluster, consistency: str, port: int) -> dict[str, str]:
@@ -47,7 +40,7 @@ def watermark(port: int) -> int:
     return int(float(re.search(r"^writer_watermark_seq\{[^}]*\} (\S+)$", text, re.M).group(1)))
 
 
-def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writers, cassandra_cluster, cql):
+def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writers, cassandra_cluster, cluster_cql):
     # One kill and one restart serve both levels: a restart costs a minute or more on a small machine.
     q_port, a_port = free_port(), free_port()
     q_env, a_env = writer_env(cassandra_cluster, "QUORUM", q_port), writer_env(cassandra_cluster, "ALL", a_port)
@@ -77,7 +70,7 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
     # own write timestamps (the client's clock, the same as ours).
     # A floor, not a rate: a loaded CI machine slows everything, but the writer must not have stopped.
     assert q_after - q_before >= 1000, f"only {q_after - q_before} seqs in ~12 s with one node down at QUORUM"
-    times = [t for _, t in writetimes(cql, KS, q_env["TOPIC"], first=1)]
+    times = [t for _, t in writetimes(cluster_cql, KS, q_env["TOPIC"], first=1)]
     stall = longest_pause(times, killed_at - 0.5, killed_at + 10)
     print(f"QUORUM, node {victim} killed: longest stall {stall:.2f} s; {q_after - q_before} seqs after the kill")
 
@@ -90,8 +83,8 @@ def test_one_node_killed_quorum_keeps_writing_all_stalls_then_both_resume(writer
 
     for writer in (q_writer, a_writer):
         assert writer.terminate() == 0, writer.tail()
-    assert assert_no_gap(cql, KS, q_env["TOPIC"]) >= q_after
-    assert assert_no_gap(cql, KS, a_env["TOPIC"]) > held
+    assert assert_no_gap(cluster_cql, KS, q_env["TOPIC"]) >= q_after
+    assert assert_no_gap(cluster_cql, KS, a_env["TOPIC"]) > held
     verdict = "met" if stall < QUORUM_STALL_TARGET else f"MISSED by {stall - QUORUM_STALL_TARGET:.2f} s"
     print(f"QUORUM stall {stall:.2f} s vs the brief's target {QUORUM_STALL_TARGET} s: {verdict}")
     assert stall < QUORUM_STALL_CEILING, (

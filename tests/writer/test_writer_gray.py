@@ -16,7 +16,7 @@ import urllib.request
 import pytest
 
 from lab.net import free_port
-from tests.writer.support import assert_no_gap, connect, unique_topic
+from tests.writer.support import assert_no_gap, unique_topic
 
 pytestmark = pytest.mark.slow
 
@@ -24,13 +24,6 @@ KS = "w3_gray"
 PAUSE_S = 30
 #: The target (issue 35) for a frozen node at QUORUM: printed beside the figure.
 STALL_TARGET_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def cql(cassandra_cluster):
-    cluster, session = connect(cassandra_cluster.contact_points, cassandra_cluster.local_dc)
-    yield session
-    cluster.shutdown()
 
 
 def acks(port: int, since: float) -> list[tuple[float, int]]:
@@ -44,7 +37,7 @@ def longest_gap(advances: list[tuple[float, int]], begin: float, end: float) -> 
     return max(((b - a, a) for a, b in zip(points, points[1:], strict=False)), default=(end - begin, begin))
 
 
-def test_a_frozen_node_neither_stops_nor_restarts_the_quorum_writer(writers, cassandra_cluster, cql):
+def test_a_frozen_node_neither_stops_nor_restarts_the_quorum_writer(writers, cassandra_cluster, cluster_cql):
     port = free_port()
     env = {"CASSANDRA_SEEDS": cassandra_cluster.seeds, "CONSISTENCY": "QUORUM", "REPLICATION_FACTOR": "3",
            "KEYSPACE": KS, "TOPIC": unique_topic("gray"), "WRITER_RATE": "200",  # the lab's pace (writer.yml)
@@ -68,7 +61,7 @@ def test_a_frozen_node_neither_stops_nor_restarts_the_quorum_writer(writers, cas
 
     during = [seq for t, seq in advances if frozen_at + 5 <= t <= thawed_at]
     assert len(during) > 1 and during[-1] > during[0], "at QUORUM nothing was acknowledged while one node was frozen"
-    assert assert_no_gap(cql, KS, env["TOPIC"]) >= advances[-1][1]
+    assert assert_no_gap(cluster_cql, KS, env["TOPIC"]) >= advances[-1][1]
     gap, began = longest_gap(advances, frozen_at, thawed_at + 10)
     verdict = "met" if gap <= STALL_TARGET_S else f"MISSED by {gap - STALL_TARGET_S:.2f} s"
     print(f"node {victim} frozen {PAUSE_S} s at QUORUM: longest stall by acknowledgement {gap:.2f} s, "

@@ -15,12 +15,7 @@ import time
 
 from tests.writer.drivers import DriverLike
 from writer.config import Config
-from writer.loop import WriteLoop
-
-try:
-    from writer.loop import late_window
-except ImportError:  # a writer from before the bounds (issue 31), run for comparison
-    from writer.store import late_window
+from writer.loop import WriteLoop, late_window
 
 HOLE_SEQ = 1001
 

@@ -10,8 +10,9 @@ Standard library only, and cheap to keep up against idle, slow or hostile client
   MAX_REQUEST_BYTES of head (beyond that: 431, closed); when MAX_WAITING are waiting the oldest is closed to
   make room (a flood of sockets cannot keep the kubelet's probe out);
 - only a complete request is served, on its own thread, at most MAX_HANDLERS at once; one of those slots is
-  kept for the probes (/healthz, /readyz), so slow scrapes or /acks readers cannot starve the kubelet; a
-  request beyond the cap is refused (closed). The response is written within what is left of the deadline.
+  kept for each probe (/healthz, /readyz: the kubelet sends them independently, so they may arrive
+  together), so slow scrapes or /acks readers cannot starve the kubelet; a request beyond the cap is
+  refused (closed). The response is written within what is left of the deadline.
 """
 
 from __future__ import annotations
@@ -33,9 +34,9 @@ STALE_AFTER = 30.0
 DEADLINE = 5.0
 #: Bytes a request head may take (request line and headers); the endpoints take no body.
 MAX_REQUEST_BYTES = 8192
-#: Requests served at once; probes and scrapes take milliseconds each. One slot is kept for PROBE_PATHS.
+#: Requests served at once; probes and scrapes take milliseconds each. One slot is kept for each of PROBE_PATHS.
 MAX_HANDLERS = 16
-#: The kubelet's endpoints: they may take the slot kept for them when every other one is busy.
+#: The kubelet's endpoints: each may take the slot kept for it when every other one is busy.
 PROBE_PATHS = ("/healthz", "/readyz")
 #: Connections waiting for their request; beyond this the oldest is closed.
 MAX_WAITING = 256
@@ -149,12 +150,15 @@ class ProbeServer:
     def __init__(self, probes: Probes, port: int, host: str = "0.0.0.0", *, deadline: float = DEADLINE,
                  max_handlers: int = MAX_HANDLERS, max_waiting: int = MAX_WAITING,
                  max_request_bytes: int = MAX_REQUEST_BYTES):
-        if max_handlers < 2:
-            raise ValueError(f"max_handlers must be at least 2 (one is kept for probes), got {max_handlers}")
+        kept = len(PROBE_PATHS)
+        if max_handlers <= kept:
+            raise ValueError(f"max_handlers must be at least {kept + 1} (one is kept for each probe), "
+                             f"got {max_handlers}")
         self.handler = _handler(probes)
         self.deadline, self.max_waiting, self.max_request_bytes = deadline, max_waiting, max_request_bytes
-        self.slots = threading.BoundedSemaphore(max_handlers - 1)  # any request
-        self.probe_slot = threading.BoundedSemaphore(1)  # probes only, when the others are busy
+        self.slots = threading.BoundedSemaphore(max_handlers - kept)  # any request
+        # One per probe, when the others are busy: liveness and readiness may arrive at the same moment.
+        self.probe_slots = {path: threading.BoundedSemaphore(1) for path in PROBE_PATHS}
         self.refused = 0  # requests closed because every slot they may take was busy
         self.timed_out = 0  # connections closed for not completing their request within the deadline
         self.oversized = 0  # requests refused for a head over max_request_bytes
@@ -216,8 +220,9 @@ class ProbeServer:
 
     def _dispatch(self, conn: socket.socket, pending: _Pending) -> None:
         slot = self.slots if self.slots.acquire(blocking=False) else None
-        if slot is None and _path(pending.head) in PROBE_PATHS and self.probe_slot.acquire(blocking=False):
-            slot = self.probe_slot
+        kept = self.probe_slots.get(_path(pending.head))
+        if slot is None and kept is not None and kept.acquire(blocking=False):
+            slot = kept
         if slot is None:
             self.refused += 1
             _close(conn)

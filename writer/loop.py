@@ -198,6 +198,9 @@ class WriteLoop:
         self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
         self._rebuild_first: float | None = None  # first rebuild attempt of this outage
         self._resolve_next: float | None = None  # next DNS check of the seeds, during an outage
+        # The outage those timers were set for: a rebuild thread finishing after its outage ended still
+        # writes them, so a new outage sets its own instead of trusting what it finds.
+        self._timers_for: float | None = None
         self._rebuild_failed_logged = self._moved_logged = float("-inf")
         self._unhealthy_logged = False
         self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
@@ -507,10 +510,11 @@ class WriteLoop:
     def _recover(self, now: float) -> None:
         since = self.outage_since
         if since is None:
-            self._rebuild_next = self._rebuild_first = self._resolve_next = None
+            self._rebuild_next = self._rebuild_first = self._resolve_next = self._timers_for = None
             self._unhealthy_logged = False
             return
-        if self._rebuild_next is None:
+        if self._timers_for != since:
+            self._timers_for, self._rebuild_first = since, None
             self._rebuild_next = since + self.config.resolve_after
             self._resolve_next = since + RESOLVE_EVERY
         ok, reason = self.health(now)

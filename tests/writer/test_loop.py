@@ -492,3 +492,21 @@ def test_new_addresses_found_by_the_dns_check_rebuild_the_session_within_seconds
     assert all(b - a >= RESOLVE_EVERY - 0.05 for a, b in itertools.pairwise(store.checks))  # not a busy loop
     assert "the seeds now resolve to new addresses (cassandra-service -> 10.0.0.7); rebuilding" in caplog.text
     assert store.rows == set(range(1, 601)) and store.violations == []
+
+
+def test_a_rebuild_that_ends_after_its_outage_does_not_leave_the_next_outage_without_timers():
+    """CI, 2026-12-07: a rebuild that failed just as its outage ended set the rebuild timer again; the next
+    outage found it set, kept the DNS check's timer unset and the loop died comparing with None."""
+    from writer.loop import RESOLVE_EVERY
+
+    loop = WriteLoop(RebuildStore(), config(max_seqs=None, resolve_after=9), start=0)
+    loop._rebuilding = True  # a rebuild thread is out, so _recover starts no other
+    loop.outage_since = 10.0
+    loop._recover(10.5)
+    loop.outage_since = None  # a write succeeded: the outage is over
+    loop._recover(11.0)
+    loop._rebuild_next = 14.0  # the rebuild thread fails now and schedules its retry
+    loop._rebuilding = False
+    loop.outage_since = 20.0  # the next outage
+    loop._recover(20.5)  # raised TypeError before
+    assert loop._rebuild_next == 20.0 + 9 and loop._resolve_next == 20.0 + RESOLVE_EVERY

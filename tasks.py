@@ -426,6 +426,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(doctor, config_, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos,
-                verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
+ns = Collection(doctor, config_, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool,
+                chaos, verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
 ns.configure(DEFAULTS)

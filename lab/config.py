@@ -605,8 +605,7 @@ def explain(config: Any, *, check: bool = False) -> list[str]:
     an env var, a flag), read from invoke's ``config``; with ``check``, only "configuration ok". A bad setting
     raises the one-line PreconditionError, as every task would."""
     raw = config["lab"] if "lab" in config else {}
-    settings = LabConfig.from_mapping(raw, origin_of=lambda keys: origin(config, keys))
-    del settings  # read for its errors; the values shown are the model's, below
+    LabConfig.from_mapping(raw, origin_of=lambda keys: origin(config, keys))  # a task's own errors, as it meets them
     if check:
         return ["configuration ok"]
     model = read_settings(raw)

@@ -11,7 +11,7 @@ from lab import output
 from lab.errors import LabError, PreconditionError
 from lab.report.collect import collect, derive, refresh_hand_in
 from lab.report.facts import Fact
-from lab.report.files import load_report, render_into, write_hand_in, write_report
+from lab.report.files import load_report, render_into, require_hand_in, write_hand_in, write_report
 
 
 def _rerender(path: Path, hand_in: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path, dict[str, Path]]:
@@ -78,6 +78,7 @@ def run(open_lab: Callable[[], Any], *, out: str = "reports", tail: int = 20, re
     """The ``report`` task: collect and write (or re-render a saved report.json); with ``check``, LabError
     (exit 1) naming each key fact that misses its bar. ``hand_in`` (lab.report.*) refreshes a re-render's
     title block. Returns the report's folder."""
+    require_hand_in(pdf=pdf, docx=docx)  # a missing extra is said before a minute of collecting, not after
     if rerender:
         report, folder, paths = _rerender(Path(rerender), hand_in)
         _print_paths(paths)

@@ -202,5 +202,6 @@ class Actions:
     def state(self) -> dict[str, Any]:
         with self._lock:
             running, done = self.running, list(self.done)
-        return {"running": running.to_dict() if running else None, "steps": self._progress() if running else [],
+        return {"at": self._clock(), "running": running.to_dict() if running else None,
+                "steps": self._progress() if running else [],
                 "done": [a.to_dict() for a in reversed(done)]}

@@ -145,8 +145,9 @@ class Action:
 
 class Actions:
     """Runs each command through ``run`` (``invoke chaos``'s entry point, with the lab opened as the command
-    opens it), one at a time, in a thread that is not a daemon: a fault left in place (a stopped node) is undone
-    by its round's own ``finally``, so the process waits for it rather than dying in the middle."""
+    opens it), one at a time, in a thread of its own. A fault in place (a stopped node) is undone by its round's own
+    ``finally``, so whoever stops the dashboard calls ``wait`` first; the thread is a daemon only so that a second
+    Ctrl-C during that wait can still abandon it."""
 
     def __init__(self, run: Callable[[ChaosCommand], Iterable[RoundResult] | None], *,
                  progress: Callable[[], list[str]] = status.running, clock: Callable[[], float] = time.time,
@@ -172,7 +173,8 @@ class Actions:
             self._count += 1
             action = Action(self._count, command.line(), command.title(), self._clock())
             self.running = action
-            self._thread = threading.Thread(target=self._body, args=(action, command), name="dashboard-action")
+            self._thread = threading.Thread(target=self._body, args=(action, command), name="dashboard-action",
+                                            daemon=True)
             self._thread.start()
         return action
 

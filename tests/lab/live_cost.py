@@ -22,13 +22,14 @@ import platform
 import pty
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.lab.chromium import chromium
 
 TARGET_PERCENT = 5.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -125,18 +126,10 @@ def start_dashboard(command: list[str], timeout: float = 60) -> tuple[subprocess
 
 
 def open_tabs(url: str, tabs: int):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    def missing(why: str):
+        raise SystemExit(f"ERROR: --tabs {why}")
 
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        raise SystemExit("ERROR: needs chromium and chromedriver (apt-get install -y chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    browser = webdriver.Chrome(service=Service(driver), options=options)
+    browser = chromium(missing)
     browser.get(url)
     for _ in range(tabs - 1):
         browser.switch_to.new_window("window")

@@ -12,6 +12,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from lab import status
 from lab.chaos.command import ChaosCommand
 from lab.chaos.results import RoundResult
 from lab.chaos.sampling import parse_acks
@@ -139,17 +140,18 @@ class FakeChaos:
         return [result]
 
 
-def action_dashboard(tmp_path: Path, run=None, clock: Clock | None = None) -> Dashboard:
+def action_dashboard(tmp_path: Path, run=None, *, progress=None, clock: Clock | None = None) -> Dashboard:
     """A started dashboard over the recorded collector (polled once), with fault buttons running ``run`` when given
-    (else read-only)."""
+    (else read-only); ``progress``: the running steps it shows (default: lab.status's)."""
     clock = clock or Clock(DELETED_AT + 30)
-    progress = {"test": FakeProgress("test", steady(clock.now - 60, clock.now)),
+    writers = {"test": FakeProgress("test", steady(clock.now - 60, clock.now)),
                 "test-2": FakeProgress("test-2", steady(clock.now - 60, clock.now - 5, per_s=50))}
-    collector = recorded_collector(tmp_path, recorded_ctx(), progress, clock)
+    collector = recorded_collector(tmp_path, recorded_ctx(), writers, clock)
     collector.poll()
     artifacts = tmp_path / "artifacts"
+    actions = None if run is None else Actions(run, progress=progress or status.running)
     return Dashboard(collector.latest, lambda: history.history(tmp_path, artifacts, tmp_path / "reports"),
-                     root=tmp_path, folders=(artifacts,), actions=Actions(run) if run is not None else None).start()
+                     root=tmp_path, folders=(artifacts,), actions=actions).start()
 
 
 def page_token(dash: Dashboard) -> str:

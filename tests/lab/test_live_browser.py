@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from rich.console import Console
 from lab.chaos.command import ChaosCommand
 from lab.live import history, terminal
 from lab.live.web import Dashboard
+from tests.lab.chromium import chromium
 from tests.lab.livefakes import DELETED_AT, Clock, FakeChaos, action_dashboard, fault_scene
 
 pytestmark = pytest.mark.slow
@@ -23,27 +23,15 @@ pytestmark = pytest.mark.slow
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
-        pytest.skip("no chromium/chromedriver here (apt-get install -y chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=options)
+def _missing(why: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"CI {why}")
+    pytest.skip(f"no browser here: {why}")
 
 
 @pytest.fixture
 def browser():
-    driver = _browser()
+    driver = chromium(_missing)
     yield driver
     driver.quit()
 
@@ -113,8 +101,7 @@ def test_with_allow_actions_a_click_asks_then_runs_and_shows_its_result(tmp_path
 
     chaos = FakeChaos(hold=True)
     steps = ["Chaos round 1/1: stop node kind-worker3 for 20s, then start it (4s)  kind-worker3 NotReady"]
-    dash = action_dashboard(tmp_path, chaos)
-    dash.actions._progress = lambda: steps  # what lab.status would say of the running round
+    dash = action_dashboard(tmp_path, chaos, progress=lambda: steps)  # what lab.status would say of the round
     try:
         browser.get(dash.url)
         wait = WebDriverWait(browser, 20)

@@ -151,8 +151,9 @@ class Actions:
 
     def __init__(self, run: Callable[[ChaosCommand], Iterable[RoundResult] | None], *,
                  progress: Callable[[], list[str]] = status.running, clock: Callable[[], float] = time.time,
-                 keep: int = 20):
+                 keep: int = 20, rounds: int = 1):
         self._run, self._progress, self._clock, self._keep = run, progress, clock, keep
+        self.rounds = rounds  # what a click runs (lab.chaos.rounds: the page has no --rounds), said before it does
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self.running: Action | None = None

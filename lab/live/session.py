@@ -9,6 +9,7 @@ import webbrowser
 from collections.abc import Callable
 
 from lab import status
+from lab.chaos.command import configured_rounds
 from lab.context import require_cluster
 from lab.errors import PreconditionError
 from lab.live import history, terminal
@@ -49,7 +50,7 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callab
     require_cluster(lab)
     artifacts, reports = lab.cfg.path(lab.cfg.artifacts), _reports_folder(lab)
     collector = collector_for(lab)
-    actions = Actions(act) if act is not None else None
+    actions = Actions(act, rounds=configured_rounds(lab.cfg)) if act is not None else None
     try:
         dash = Dashboard(collector.latest, lambda: history.history(lab.cfg.root, artifacts, reports),
                          root=lab.cfg.root, folders=(artifacts, reports), port=port, actions=actions)

@@ -180,7 +180,7 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             try:
                 if url.path == "/api/action/check":
                     dash.actions.refuse_if_busy()  # said before the confirmation, not after it
-                    self._json({"line": command.line(), "title": command.title()})
+                    self._json({"line": command.line(), "title": command.title(), "rounds": dash.actions.rounds})
                     return
                 action = dash.actions.start(command)
             except Busy as err:

@@ -12,6 +12,7 @@ import pytest
 from lab.chaos.command import ChaosCommand
 from lab.errors import LabError
 from lab.live.actions import Actions
+from lab.live.web import Dashboard
 from tests.lab.livefakes import FakeChaos, action_dashboard, call, page_token
 
 POD = {"fault": "pod", "target": "cassandra-1"}
@@ -116,7 +117,7 @@ def test_check_answers_the_command_line_and_what_it_does_and_runs_nothing(dash, 
     code, text = call(dash, "POST", "/api/action/check", {"fault": "node", "target": "kind-worker2", "down": 45})
     assert code == 200
     assert json.loads(text) == {"line": "invoke chaos --node kind-worker2 --down 45",
-                                "title": "stop node kind-worker2 for 45s, then start it"}
+                                "title": "stop node kind-worker2 for 45s, then start it", "rounds": 1}
     assert chaos.commands == []
 
 
@@ -202,3 +203,42 @@ def test_while_it_runs_the_state_shows_the_steps_it_is_in():
         chaos.release.set()
         actions.wait(10)
     assert actions.state()["steps"] == [] and actions.state()["done"][0]["ok"] is True
+
+
+def test_the_command_line_says_how_many_rounds_a_click_runs(dash):
+    dash.actions.rounds = 5  # lab.chaos.rounds, as invoke dashboard reads it
+    code, text = call(dash, "POST", "/api/action/check", {"fault": "dns"})
+    assert (code, json.loads(text)["rounds"]) == (200, 5)
+
+
+def test_ctrl_c_waits_for_the_running_round_to_end(tmp_path, monkeypatch):
+    """invoke dashboard --allow-actions, stopped while a fault is in place: it returns only once the round has
+    ended (the round undoes its own fault), with the lab's configured rounds offered."""
+    import threading
+    from types import SimpleNamespace
+
+    from lab.live import session
+    from tests.lab.labfakes import make_lab
+    from tests.lab.livefakes import DELETED_AT, Clock, FakeProgress, recorded_collector, recorded_ctx, steady
+
+    chaos = FakeChaos(hold=True)
+    served = []
+    monkeypatch.setattr(session, "Dashboard", lambda *a, **kw: served.append(Dashboard(*a, **kw)) or served[-1])
+
+    def sleep(_seconds):  # the dashboard's idle loop: one click, then Ctrl-C while the round runs
+        assert call(served[0], "POST", "/api/action", POD)[0] == 202 and chaos.started.wait(10)
+        threading.Timer(0.5, chaos.release.set).start()
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(session, "time", SimpleNamespace(sleep=sleep))  # session's idle loop only
+    ctx = recorded_ctx()
+    ctx.add("config get-contexts", "kind-kind\n")
+    lab = make_lab(tmp_path, ctx)
+    writers = {t: FakeProgress(t, steady(DELETED_AT - 60, DELETED_AT)) for t in ("test", "test-2")}
+    monkeypatch.setattr(session, "collector_for", lambda lab: recorded_collector(tmp_path, ctx, writers,
+                                                                                  Clock(DELETED_AT)))
+    session.run_dashboard(lab, act=chaos)
+    (dash,) = served
+    assert dash.actions.running is None and dash.actions.done[0].ok is True
+    assert chaos.commands == [ChaosCommand(pod="cassandra-1")]
+    assert dash.actions.rounds == int(lab.cfg.chaos.get("rounds", 1))

@@ -264,13 +264,16 @@ def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0,
     """Inflict a fault (pod, all pods, node, partition, crash, pause, freeze, loss, dns); time recovery, the writer's
     stall, restarts; verify."""
 
-    on_nodes = node or partition or crash or pause or freeze or loss or pod == "random"
-    lab = _lab(c, need=("docker", "kind", "kubectl") if on_nodes else ("kubectl",))
-    chaos_lib.run_rounds(lab, pod, rounds=rounds or int(lab.cfg.chaos.get("rounds", 1)),
-                         interval=interval if interval >= 0 else float(lab.cfg.chaos.get("interval", 30)),
-                         force=force, node=node, partition=partition, down=float(down), among=among,
-                         seed=seed if seed >= 0 else None, crash=crash, cpu_weight=cpu_weight or None,
-                         pause=pause, freeze=freeze, loss=loss, dns=dns, percent=float(percent))
+    _run_chaos(c, chaos_lib.ChaosCommand(
+        pod=pod, node=node, partition=partition, crash=crash, pause=pause, freeze=freeze, loss=loss, dns=dns,
+        percent=float(percent), down=float(down), among=among, seed=seed if seed >= 0 else None, rounds=rounds,
+        interval=interval if interval >= 0 else None, force=force, cpu_weight=cpu_weight))
+
+
+def _run_chaos(c, command):
+    """What `invoke chaos` runs, and each button of `invoke dashboard --allow-actions`: one entry point."""
+
+    return chaos_lib.run_command(_lab(c, need=command.tools()), command)
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",
@@ -402,14 +405,17 @@ def watch(c):
     session.run_watch(_lab(c, need=("kubectl",)))
 
 
-@task(help={"port": "port on 127.0.0.1 (default: a free one)", "open": "open the page in the default browser"})
+@task(help={"port": "port on 127.0.0.1 (default: a free one)", "open": "open the page in the default browser",
+            "allow_actions": "a button for each fault of `invoke chaos`: asks to confirm, then runs that command "
+                             "(one at a time); off by default: read-only"})
 @_handled
-def dashboard(c, port=0, open_=False):
-    """A read-only local web page of the same live state, a chart of the writers' rate, and the history."""
+def dashboard(c, port=0, open_=False, allow_actions=False):
+    """A local web page of the same live state, a chart of the writers' rate, and the history (read-only by default)."""
 
     from lab.live import session
 
-    session.run_dashboard(_lab(c, need=("kubectl",)), port=port, open_browser=open_)
+    session.run_dashboard(_lab(c, need=("kubectl",)), port=port, open_browser=open_,
+                          act=functools.partial(_run_chaos, c) if allow_actions else None)
 
 
 images = Collection("images")

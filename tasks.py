@@ -299,13 +299,15 @@ def lesson(c, step=None):
             "rerender": "render this saved report.json (or its folder) again instead of collecting",
             "check": "exit 1 when a key fact misses its bar (5 nodes, 3 UN, no gaps ...)",
             "pdf": "also write report.pdf, the hand-in (WeasyPrint; needs libpango-1.0-0 and libpangoft2-1.0-0)",
-            "docx": "also write report.docx"})
+            "docx": "also write report.docx",
+            "writer_base": "a writer of your own in a git checkout: show its change since this commit (default: the "
+                           "first commit holding its files)"})
 @_handled
-def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False):
+def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False, writer_base=""):
     """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
 
     report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx,
-                   hand_in=LabConfig.from_invoke(c).report)
+                   hand_in=LabConfig.from_invoke(c).report, writer_base=writer_base)
 
 
 @task(name="registry")

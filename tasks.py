@@ -273,13 +273,16 @@ def chaos(c, pod="", node="", partition="", down=0, among="", seed=-1, rounds=0,
     """Inflict a fault (pod, all pods, node, partition, crash, pause, freeze, loss, dns); time recovery, the writer's
     stall, restarts; verify."""
 
-    on_nodes = node or partition or crash or pause or freeze or loss or pod == "random"
-    lab = _lab(c, need=("docker", "kind", "kubectl") if on_nodes else ("kubectl",))
-    chaos_lib.run_rounds(lab, pod, rounds=rounds or lab.cfg.chaos.rounds,
-                         interval=interval if interval >= 0 else lab.cfg.chaos.interval,
-                         force=force, node=node, partition=partition, down=float(down), among=among,
-                         seed=seed if seed >= 0 else None, crash=crash, cpu_weight=cpu_weight or None,
-                         pause=pause, freeze=freeze, loss=loss, dns=dns, percent=float(percent))
+    _run_chaos(c, chaos_lib.ChaosCommand(
+        pod=pod, node=node, partition=partition, crash=crash, pause=pause, freeze=freeze, loss=loss, dns=dns,
+        percent=float(percent), down=float(down), among=among, seed=seed if seed >= 0 else None, rounds=rounds,
+        interval=interval if interval >= 0 else None, force=force, cpu_weight=cpu_weight))
+
+
+def _run_chaos(c, command):
+    """What `invoke chaos` runs, and each button of `invoke dashboard --allow-actions`: one entry point."""
+
+    return chaos_lib.run_command(_lab(c, need=command.tools()), command)
 
 
 @task(help={"topic": "one topic (default: every topic in ece573.prj04_last_seq)",
@@ -305,13 +308,15 @@ def lesson(c, step=None):
             "rerender": "render this saved report.json (or its folder) again instead of collecting",
             "check": "exit 1 when a key fact misses its bar (5 nodes, 3 UN, no gaps ...)",
             "pdf": "also write report.pdf, the hand-in (WeasyPrint; needs libpango-1.0-0 and libpangoft2-1.0-0)",
-            "docx": "also write report.docx"})
+            "docx": "also write report.docx",
+            "writer_base": "a writer of your own in a git checkout: show its change since this commit (default: the "
+                           "first commit holding its files)"})
 @_handled
-def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False):
+def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=False, writer_base=""):
     """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
 
     report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx,
-                   hand_in=dataclasses.asdict(LabConfig.from_invoke(c).report))
+                   hand_in=dataclasses.asdict(LabConfig.from_invoke(c).report), writer_base=writer_base)
 
 
 @task(name="registry")
@@ -411,14 +416,17 @@ def watch(c):
     session.run_watch(_lab(c, need=("kubectl",)))
 
 
-@task(help={"port": "port on 127.0.0.1 (default: a free one)", "open": "open the page in the default browser"})
+@task(help={"port": "port on 127.0.0.1 (default: a free one)", "open": "open the page in the default browser",
+            "allow_actions": "a button for each fault of `invoke chaos`: asks to confirm, then runs that command "
+                             "(one at a time); off by default: read-only"})
 @_handled
-def dashboard(c, port=0, open_=False):
-    """A read-only local web page of the same live state, a chart of the writers' rate, and the history."""
+def dashboard(c, port=0, open_=False, allow_actions=False):
+    """A local web page of the same live state, a chart of the writers' rate, and the history (read-only by default)."""
 
     from lab.live import session
 
-    session.run_dashboard(_lab(c, need=("kubectl",)), port=port, open_browser=open_)
+    session.run_dashboard(_lab(c, need=("kubectl",)), port=port, open_browser=open_,
+                          act=functools.partial(_run_chaos, c) if allow_actions else None)
 
 
 images = Collection("images")

@@ -43,12 +43,14 @@ class Kubectl:
         return [self.binary, "config", "get-contexts", "--output", "name"]
 
     def get_json_args(self, kind: str, name: str | None = None, *, selector: str | None = None,
-                      namespaced: bool = True) -> list[str]:
+                      namespaced: bool = True, field_selector: str | None = None) -> list[str]:
         argv = self.base(namespaced=namespaced) + ["get", kind]
         if name:
             argv.append(name)
         if selector:
             argv += ["--selector", selector]
+        if field_selector:
+            argv += ["--field-selector", field_selector]
         return argv + ["--output", "json"]
 
     def get_wide_args(self, kind: str, *, selector: str | None = None, namespaced: bool = True) -> list[str]:
@@ -155,14 +157,15 @@ def require_context(runner: Runner, kube: Kubectl) -> None:
 
 
 def get_json(runner: Runner, kube: Kubectl, kind: str, name: str | None = None, *,
-             selector: str | None = None, namespaced: bool = True) -> dict[str, Any] | None:
+             selector: str | None = None, namespaced: bool = True,
+             field_selector: str | None = None) -> dict[str, Any] | None:
     """``kubectl get -o json``; None when the object does not exist."""
-    outcome = runner.probe(kube.get_json_args(kind, name, selector=selector, namespaced=namespaced), timeout=60)
+    argv = kube.get_json_args(kind, name, selector=selector, namespaced=namespaced, field_selector=field_selector)
+    outcome = runner.probe(argv, timeout=60)
     if not outcome.ok:
         if "NotFound" in outcome.stderr or "not found" in outcome.stderr:
             return None
-        raise CommandError(kube.get_json_args(kind, name, selector=selector, namespaced=namespaced),
-                           outcome.exited, outcome.stdout, outcome.stderr)
+        raise CommandError(argv, outcome.exited, outcome.stdout, outcome.stderr)
     return json.loads(outcome.stdout or "{}")
 
 

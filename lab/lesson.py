@@ -5,7 +5,9 @@ Cassandra pod is deleted (and Kubernetes restarts it), and starts again from seq
 stateless. The lab's own writer does none of that, so this task deploys the assignment's behaviour on
 demand (``WRITER_MODE=seed``) and walks the story in four steps:
 
-1. the seed writer with no topic: CrashLoopBackOff, ``Unknown topic`` in ``kubectl logs -l ...``;
+1. the seed writer as the assignment's writer.yml first runs it, with neither TOPIC nor CONSISTENCY:
+   CrashLoopBackOff, ``Unknown topic`` in ``kubectl logs -l ...``; then with the topic fixed, its
+   "remaining issue": CrashLoopBackOff again, ``Unknown consistency level`` (step 2 sets both: it writes);
 2. a topic set, rows flow; ``kubectl delete pod cassandra-1``: the StatefulSet recreates the pod (AGE
    resets, RESTARTS 0) while the seed writer dies on its first failed write and is restarted; if it survives
    the graceful deletion, the same pod is crashed instead (its JVM frozen, then deleted with --force);
@@ -51,6 +53,9 @@ STEPS = {int(n): lesson_record.STEPS[n] for n in sorted(lesson_record.STEPS)}
 VICTIM = "cassandra-1"
 
 _UNKNOWN_TOPIC = re.compile(r"Unknown topic")
+_UNKNOWN_CONSISTENCY = re.compile(r"Unknown consistency level")
+#: What the assignment's writer.yml leaves out at first: step 1 deploys the writer without it.
+_CONSISTENCY = "CONSISTENCY"
 _CANNOT_WRITE = re.compile(r"Cannot (write|connect|query)")
 
 
@@ -191,16 +196,17 @@ class Lesson:
         if not kubectl.wait_until(predicate, timeout=timeout, every=every, clock=self.clock, sleep=self.sleep):
             raise LabError(f"lesson: {what} did not happen within {timeout:.0f}s; `invoke status` shows the pods")
 
-    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool,
-                      recreate: bool = False) -> int | str | None:
+    def deploy_writer(self, step: _Step, *, mode: str, topic: str, resume: bool, recreate: bool = False,
+                      unset: tuple[str, ...] = ()) -> int | str | None:
         """Render writer.yml with these settings and apply it, without waiting for a rollout (a crash-looping
         writer never rolls out, and that is the point of step 1). ``recreate``: first `kubectl delete -f`,
         as section V has students recreate the Deployment from scratch (an unchanged apply starts nothing),
         and wait until its pod is gone; then returns the last_seq stored while no writer ran (what a
-        resuming writer must start from; see ``stored_last_seq``). Without ``recreate``: None."""
+        resuming writer must start from; see ``stored_last_seq``). Without ``recreate``: None. ``unset``: env vars
+        the writer is deployed without (step 1: CONSISTENCY)."""
         cfg = self.lab.cfg.with_writer(mode=mode, resume=resume, topic=topic)
         lab = dataclasses.replace(self.lab, cfg=cfg)
-        path = workflow.render_writer(lab)
+        path = workflow.render_writer(lab, unset=unset)
         old = {kubectl.pod_uid(p) for p in self._writer_pods()}
         stored: int | str | None = None
         if recreate:
@@ -215,14 +221,15 @@ class Lesson:
             self._until(lambda: not self._writer_pods(), "the deleted writer's pod gone", timeout=timeout)
             stored = self.stored_last_seq(step)
         step.facts["writer_mode"] = mode
-        outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}, "
-                               f"WRITER_RESUME={str(resume).lower()}", mutate=True)
+        left_out = "".join(f", {name} unset" for name in unset)
+        outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}"
+                               f"{left_out}, WRITER_RESUME={str(resume).lower()}", mutate=True)
         if not outcome.ok:
             raise LabError(f"lesson: applying the writer failed: {outcome.stderr.strip()[:200]}")
 
-        def replaced() -> bool:
-            pod = self._live_writer()
-            return pod is not None and kubectl.pod_uid(pod) not in old
+        def replaced() -> bool:  # any new pod: the one it replaces may still be listed after it
+            return any(kubectl.pod_uid(p) not in old for p in self._writer_pods()
+                       if not p.get("metadata", {}).get("deletionTimestamp"))
         self._until(replaced, "a new writer pod")
         return stored
 
@@ -262,28 +269,54 @@ class Lesson:
     # -- the steps ---------------------------------------------------------------------------------
 
     def step1(self, step: _Step) -> None:
-        step.note("writer.yml of the assignment sets no TOPIC: the seed writer logs 'Unknown topic' and exits 1; "
-                  "Kubernetes restarts it with growing back-off (CrashLoopBackOff).")
-        self.deploy_writer(step, mode="seed", topic="", resume=False)
-
-        def crashed() -> bool:
-            pod = self._live_writer()
-            return pod is not None and (kubectl.pod_restarts(pod) >= 1
-                                        or kubectl.pod_waiting_reason(pod) == "CrashLoopBackOff")
-        self._until(crashed, "a writer restart")
-        self.sleep(5)  # let the RESTARTS column show more than the first attempt
-        self.get_pods(step, "kubectl get pods: the writer is not Ready and its RESTARTS grow")
-        pod = self._live_writer() or {}
+        cfg = self.lab.cfg
+        step.note("writer.yml of the assignment sets neither TOPIC nor CONSISTENCY: the seed writer logs 'Unknown "
+                  "topic' and exits 1; Kubernetes restarts it with growing back-off (CrashLoopBackOff).")
+        self.deploy_writer(step, mode="seed", topic="", resume=False, unset=(_CONSISTENCY,))
+        pod, line = self._crash_loop(step, _UNKNOWN_TOPIC, "without a topic")
         state = kubectl.pod_waiting_reason(pod)
         step.facts.update(restarts=kubectl.pod_restarts(pod), state=state,
-                          crashloop=state in ("CrashLoopBackOff", "Error"))
-        logs = self.writer_logs(step)
-        match = first_match(_UNKNOWN_TOPIC, logs) or first_match(_UNKNOWN_TOPIC, self.writer_logs(step, previous=True))
-        step.facts["unknown_topic_line"] = match.string.strip() if match else ""
-        step.observe(f"writer restarts {step.facts['restarts']}, state {kubectl.pod_waiting_reason(pod) or 'Running'}; "
-                     f"log: {step.facts['unknown_topic_line'] or 'no Unknown topic line'}")
-        if not match:
+                          crashloop=state in ("CrashLoopBackOff", "Error"), unknown_topic_line=line)
+        step.observe(f"writer restarts {step.facts['restarts']}, state {state or 'Running'}; "
+                     f"log: {line or 'no Unknown topic line'}")
+        if not line:
             raise LabError("lesson: the seed writer did not log 'Unknown topic'; see `invoke logs`")
+        step.note(f"The assignment's remaining issue: with TOPIC={cfg.topic} but still no CONSISTENCY, the writer "
+                  "gets past the topic and crash-loops on 'Unknown consistency level'. Step 2 sets both.")
+        looped = {kubectl.pod_uid(p) for p in self._writer_pods()}  # its RESTARTS are not the new pod's
+        self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False, unset=(_CONSISTENCY,))
+        pod, line = self._crash_loop(step, _UNKNOWN_CONSISTENCY, "without a consistency level", exclude=looped)
+        state = kubectl.pod_waiting_reason(pod)
+        step.facts.update(consistency_restarts=kubectl.pod_restarts(pod), consistency_state=state,
+                          consistency_crashloop=state in ("CrashLoopBackOff", "Error"),
+                          unknown_consistency_line=line)
+        step.observe(f"with TOPIC={cfg.topic}: writer restarts {step.facts['consistency_restarts']}, state "
+                     f"{state or 'Running'}; log: {line or 'no Unknown consistency level line'}")
+        if not line:
+            raise LabError("lesson: the seed writer without CONSISTENCY did not log 'Unknown consistency level'; "
+                           "see `invoke logs`")
+
+    def _crash_loop(self, step: _Step, pattern: re.Pattern, what: str,
+                    exclude: set[str] | frozenset[str] = frozenset()) -> tuple[dict[str, Any], str]:
+        """Wait until the writer deployed last restarts (a pod whose uid is not in ``exclude``: the one it replaces
+        may still be there), then record `kubectl get pods` and the log; returns the pod and the log line matching
+        ``pattern`` (this run's or, once restarted, the previous run's), or ''."""
+        def current() -> dict[str, Any] | None:
+            pods = [p for p in self._writer_pods()
+                    if kubectl.pod_uid(p) not in exclude and not p.get("metadata", {}).get("deletionTimestamp")]
+            return pods[-1] if pods else None
+
+        def crashed() -> bool:
+            pod = current()
+            return pod is not None and (kubectl.pod_restarts(pod) >= 1
+                                        or kubectl.pod_waiting_reason(pod) == "CrashLoopBackOff")
+        self._until(crashed, f"a writer restart ({what})")
+        self.sleep(5)  # let the RESTARTS column show more than the first attempt
+        self.get_pods(step, f"kubectl get pods ({what}): the writer is not Ready and its RESTARTS grow")
+        pod = current() or {}
+        match = first_match(pattern, self.writer_logs(step)) or first_match(pattern,
+                                                                            self.writer_logs(step, previous=True))
+        return pod, match.string.strip() if match else ""
 
     def _wait_progress(self, step: _Step) -> int:
         seen: list[int] = []
@@ -297,8 +330,8 @@ class Lesson:
 
     def step2(self, step: _Step) -> None:
         cfg = self.lab.cfg
-        step.note(f"Now with TOPIC={cfg.topic}: the seed writer makes one synchronous insert per table per seq and "
-                  "exits on its first failed write.")
+        step.note(f"Now with TOPIC={cfg.topic} and CONSISTENCY={cfg.consistency}: the seed writer makes one "
+                  "synchronous insert per table per seq and exits on its first failed write.")
         self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False)
         seq = self._wait_progress(step)
         step.observe(f"rows flow: inserted rows to seq {seq}")

@@ -29,3 +29,5 @@ OWN_WRITER_MODE = "own"
 WRITERS_SELECTOR = "app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-prj04"
 #: Every pod of the lab: Cassandra's and every writer's.
 LAB_SELECTOR = "app.kubernetes.io/part-of=ece573-prj04"
+#: Cassandra's CQL port (cassandra.yml's `cql`): clients connect there, and its NetworkPolicy admits writers to it.
+CQL_PORT = 9042

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import auth, kubectl, names, output, status
+from lab import admission, auth, kubectl, names, output, status
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -223,6 +223,12 @@ def show_status(lab: Lab) -> bool:
     except LabError as err:
         status.info(f"cannot list nodes and pods: {err}")
         return False
+    try:  # a writer of your own that the namespace refuses or the NetworkPolicies block shows no pod, or a loop
+        for line in admission.findings(lab):
+            print(f"\n{line}")
+    except LabError as err:
+        ok = False
+        status.info(f"cannot check the writers' admission: {err}")
     # As deployed, not as configured: lab.cassandra.auth takes effect only with the next deploy.
     print("\n" + auth.describe(auth.deployed_authenticator(
         kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET))))

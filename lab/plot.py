@@ -4,10 +4,14 @@ One picture per chaos round, drawn from the round's JSON record (``progress``: [
 samples; ``deleted_at`` (the fault's start), ``restored_at``, ``ready_at``, ``up_normal_at``) and saved beside it
 (artifacts/chaos/<stamp>-round<N>.png). ``rates`` is the arithmetic, pure and tested; drawing uses
 matplotlib's Agg canvas directly (no pyplot, no display), imported only when a picture is drawn.
+
+matplotlib is the ``plots`` extra: without it a round still records its JSON (the round's evidence) and the
+run says once that its pictures were skipped; ``invoke report`` draws the missing ones once it is installed.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import json
 import logging
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lab import extras, status
 from lab.stall import longest_stall
 
 log = logging.getLogger(__name__)
@@ -64,13 +69,13 @@ def fault_label(record: dict[str, Any]) -> str:
 
 def plot_round(record: dict[str, Any], path: Path) -> Path:
     """Draw one round's timeline into ``path`` (PNG). Time is seconds from the start of the fault."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    canvas = extras.load("matplotlib.backends.backend_agg", needed_by="a chaos timeline (PNG)")
+    figure = extras.load("matplotlib.figure", needed_by="a chaos timeline (PNG)")
 
     t0 = float(record.get("deleted_at") or 0.0)
     samples = record.get("progress") or []
-    fig = Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
-    FigureCanvasAgg(fig)
+    fig = figure.Figure(figsize=(WIDTH, HEIGHT), dpi=DPI)
+    canvas.FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
 
     steps = rates(samples)
@@ -142,10 +147,21 @@ def plot_file(json_path: Path) -> Path:
     return plot_round(json.loads(Path(json_path).read_text()), png_path(Path(json_path)))
 
 
+@functools.cache
+def _skipped(extra: str) -> None:
+    """Said once per run, however many rounds it has: every one of them skips its picture for the same reason."""
+    status.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
+                f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
+                "draws the missing pictures once the extra is there")
+
+
 def plot_beside(json_path: Path) -> Path | None:
     """``plot_file`` for chaos rounds: a picture that cannot be drawn is logged, never a failed round."""
     try:
         return plot_file(json_path)
+    except extras.MissingExtra as err:
+        _skipped(err.extra)
+        return None
     except Exception as err:  # the round's data is already saved; the picture is a convenience
         log.warning("could not draw %s: %s", png_path(Path(json_path)), err)
         return None

@@ -44,6 +44,8 @@ class Finished:
 
 _recorders: list[list[Finished]] = []
 _depth = 0
+#: Every step running now, outermost first, quiet or not: what the dashboard shows of an action it runs.
+_running: list[Step] = []
 
 
 @contextmanager
@@ -100,9 +102,12 @@ class Step:
     def elapsed(self) -> float:
         return time.monotonic() - self.started
 
+    def line(self) -> str:
+        """What it is and how long it has run, then what it waits for now."""
+        return f"{self.message} ({self.elapsed():.0f}s)" + (f"  {self.awaiting}" if self.awaiting else "")
+
     def live_line(self) -> Spinner:
-        text = f"{self.message} ({self.elapsed():.0f}s)" + (f"  {self.awaiting}" if self.awaiting else "")
-        self._spinner.update(text=Text(text, no_wrap=True, overflow="ellipsis"))
+        self._spinner.update(text=Text(self.line(), no_wrap=True, overflow="ellipsis"))
         return self._spinner
 
 
@@ -167,6 +172,8 @@ def step(message: str, *, stream: TextIO | None = None) -> Iterator[Step]:
     out = stream or sys.stderr
     current = Step(message)
     depth, _depth = _depth, _depth + 1
+    with _lock:
+        _running.append(current)
     try:
         if _QUIET:
             yield current
@@ -179,6 +186,16 @@ def step(message: str, *, stream: TextIO | None = None) -> Iterator[Step]:
         _record(current, depth, ok=True)
     finally:
         _depth = depth
+        with _lock:
+            _running.remove(current)
+
+
+def running() -> list[str]:
+    """The steps running now, outermost first, each as its live line says it: "Chaos round 1/1: delete
+    cassandra-1 (12s)  2/3 UN"."""
+    with _lock:
+        steps = list(_running)
+    return [s.line() for s in steps]
 
 
 def _shown(current: Step, message: str, out: TextIO) -> Iterator[Step]:

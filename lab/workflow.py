@@ -343,9 +343,10 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
-def render_writer(lab: Lab, passwords: auth.Passwords | None = None) -> Path:
+def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = ()) -> Path:
     """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py), and the
-    Secret's checksum when given."""
+    Secret's checksum when given. ``unset``: env vars left out of the writer, as the assignment's writer.yml left
+    CONSISTENCY out (lesson step 1)."""
     cfg = lab.cfg
     mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
     env = {"WRITER_MODE": mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
@@ -357,6 +358,8 @@ def render_writer(lab: Lab, passwords: auth.Passwords | None = None) -> Path:
         docs = manifests.without_probes(docs, names.WRITER_CONTAINER)
     if not cfg.cassandra_auth:  # nothing to log in to; and no Secret need exist for the pod to start
         docs = manifests.without_env(docs, names.WRITER_CONTAINER, auth.CREDENTIAL_VARS)
+    if unset:
+        docs = manifests.without_env(docs, names.WRITER_CONTAINER, unset)
     docs = auth.with_secret_checksum(docs, passwords)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 

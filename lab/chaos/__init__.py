@@ -12,12 +12,15 @@ the network for a while (``partition``), SIGKILL Cassandra's JVM in place, one p
                record of each acknowledged advance (/acks)
     round      one round, the same steps for every fault
     rounds     ``invoke chaos``: targets, random draws, the table, one JSON file a round
+    command    one run's flags as a value (ChaosCommand) and run_command, what the command line and the
+               dashboard's buttons both call
     results    what a round records (RoundResult) and the summary table
 
 The stall arithmetic lives in lab.stall, shared with lab.plot (which draws each round's timeline).
 This package re-exports the names its callers use.
 """
 
+from lab.chaos.command import ChaosCommand, configured_rounds, run_command
 from lab.chaos.faults import FAULTS, Fault, register
 from lab.chaos.faults.pod import target_kind
 from lab.chaos.results import (
@@ -45,6 +48,7 @@ from lab.stall import Sample, Stall, longest_stall
 
 __all__ = [
     "CASSANDRA_REPLICAS",
+    "ChaosCommand",
     "DEFAULT_DOWN",
     "DOWN_RANGE",
     "FAULTS",
@@ -62,6 +66,8 @@ __all__ = [
     "longest_stall",
     "parse_metric",
     "plan",
+    "configured_rounds",
+    "run_command",
     "register",
     "replaced_and_ready",
     "restart_counts",

@@ -31,14 +31,19 @@ def rounds(artifacts: Path, root: Path) -> list[dict[str, Any]]:
         if record is None:
             continue
         png = path.with_suffix(".png")
-        stall = record.get("ack_stall_s") if record.get("ack_stall_s") is not None else record.get("stall_s")
-        out.append({"stamp": path.name.split("-round")[0], "round": record.get("round"),
-                    "target": record.get("pod", ""), "fault": record.get("fault", ""),
-                    "began": record.get("deleted_at"), "recovery_s": record.get("recovery_s"), "stall_s": stall,
-                    "stall_source": "acks" if record.get("ack_stall_source") == "acks" else "samples",
-                    "lost_rows": record.get("lost_rows", 0), "result": round_outcome(record),
+        out.append({"stamp": path.name.split("-round")[0], **round_row(record),
                     "json": _rel(path, root), "png": _rel(png, root) if png.exists() else ""})
     return out
+
+
+def round_row(record: dict[str, Any]) -> dict[str, Any]:
+    """A round's figures as the history shows them, from its JSON (RoundResult.to_dict): the stall by
+    acknowledgement where the writer kept a record, else the sampled one."""
+    stall = record.get("ack_stall_s") if record.get("ack_stall_s") is not None else record.get("stall_s")
+    return {"round": record.get("round"), "target": record.get("pod", ""), "fault": record.get("fault", ""),
+            "began": record.get("deleted_at"), "recovery_s": record.get("recovery_s"), "stall_s": stall,
+            "stall_source": "acks" if record.get("ack_stall_source") == "acks" else "samples",
+            "lost_rows": record.get("lost_rows", 0), "result": round_outcome(record)}
 
 
 def soaks(artifacts: Path, root: Path) -> list[dict[str, Any]]:

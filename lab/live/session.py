@@ -6,11 +6,14 @@ import inspect
 import sys
 import time
 import webbrowser
+from collections.abc import Callable
 
 from lab import status
+from lab.chaos.command import configured_rounds
 from lab.context import require_cluster
 from lab.errors import PreconditionError
 from lab.live import history, terminal
+from lab.live.actions import Actions
 from lab.live.collector import Collector, metrics_progress_for
 from lab.live.web import Dashboard
 from lab.report import task as report_task
@@ -39,22 +42,25 @@ def run_watch(lab, *, out=None) -> None:
         collector.stop()
 
 
-def run_dashboard(lab, *, port: int = 0, open_browser: bool = False) -> None:
-    """``invoke dashboard``: serve the page on 127.0.0.1 until Ctrl-C; print its URL (with the token)."""
+def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callable | None = None) -> None:
+    """``invoke dashboard``: serve the page on 127.0.0.1 until Ctrl-C; print its URL (with the token). ``act``
+    (``--allow-actions``): what ``invoke chaos`` runs, given a ChaosCommand; the page then has a button per fault."""
     if not 0 <= port <= 65535:
         raise PreconditionError(f"--port {port}: a TCP port is 1..65535 (0, the default, picks a free one)")
     require_cluster(lab)
     artifacts, reports = lab.cfg.path(lab.cfg.artifacts), _reports_folder(lab)
     collector = collector_for(lab)
+    actions = Actions(act, rounds=configured_rounds(lab.cfg)) if act is not None else None
     try:
         dash = Dashboard(collector.latest, lambda: history.history(lab.cfg.root, artifacts, reports),
-                         root=lab.cfg.root, folders=(artifacts, reports), port=port)
+                         root=lab.cfg.root, folders=(artifacts, reports), port=port, actions=actions)
     except OSError as err:
         raise PreconditionError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({err.strerror or err}); "
                                 f"pick another port, or leave --port out for a free one") from None
     collector.start()
     dash.start()
-    status.info(f"dashboard (read-only) at {dash.url}  (Ctrl-C stops it)")
+    mode = "read-only" if actions is None else "fault buttons on: each runs its `invoke chaos` once confirmed"
+    status.info(f"dashboard ({mode}) at {dash.url}  (Ctrl-C stops it)")
     print(dash.url, flush=True)
     if open_browser:
         webbrowser.open(dash.url)
@@ -65,4 +71,7 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False) -> None:
         pass
     finally:
         dash.stop()
+        if actions is not None and actions.running is not None:
+            status.info(f"waiting for `{actions.running.line}` to end and undo its fault (Ctrl-C again abandons it)")
+            actions.wait()
         collector.stop()

@@ -2,7 +2,8 @@
 hand-in built from it (report.pdf, report.docx).
 
 - ``collect``: read-only commands through ``recording.RecordingRunner``, one module per section
-  (``section_ii`` ... ``section_v``), plus the lesson record (``lesson_record``), into a plain dict;
+  (``section_ii`` ... ``section_v``; ``writer_change``: your writer's source diff), plus the lesson record
+  (``lesson_record``), into a plain dict;
 - ``facts.key_facts`` and ``answers.answers`` (pure): what each section proves, and the assignment's
   questions answered from this cluster's data;
 - ``document`` fixes the order once; ``to_markdown``, ``to_html``, ``to_docx`` and ``to_pdf`` render it;

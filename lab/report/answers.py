@@ -170,8 +170,13 @@ def crash_loop(one: dict[str, Any], two: dict[str, Any] | None, topic: str) -> s
     looped = bool(one.get("crashloop")) or (_int(restarts) and restarts > 0)
     seen = ", ".join(x for x in (state, f"{restarts} restarts" if restarts is not None else "") if x)
     if looped and line:
-        fix = (f" With TOPIC set (here {topic}) rows flowed in lesson step 2." if two is not None
-               else " Setting TOPIC in writer.yml is the fix; lesson step 2 runs the writer with it.")
+        second = one.get("unknown_consistency_line") or ""
+        fix = (f" With TOPIC set (here {topic}) but CONSISTENCY still unset it crash-looped again "
+               f"({one.get('consistency_restarts')} restarts): {_code(second)}, the assignment's remaining issue."
+               if second else "")
+        both = " and CONSISTENCY" if second else ""
+        fix += (f" With TOPIC set (here {topic}){both} rows flowed in lesson step 2." if two is not None
+                else " Setting TOPIC in writer.yml is the fix; lesson step 2 runs the writer with it.")
         return (f"Yes: {who} crash-looped because TOPIC was unset in writer.yml ({seen}); `kubectl logs -l "
                 f"app=ece573-prj04-writer` shows {_code(line)}. It exits when it has no topic, as the assignment's "
                 "writer does, and the Deployment starts it again, with a growing back-off." + fix)

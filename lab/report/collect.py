@@ -76,9 +76,10 @@ def _expected_nodes(cfg) -> tuple[int, int]:
 class Collector:
     """What the section collectors share: the recording runner, the lab, and what earlier sections found."""
 
-    def __init__(self, lab, *, tail: int, clock: Callable[[], float], plot_missing: bool):
+    def __init__(self, lab, *, tail: int, clock: Callable[[], float], plot_missing: bool, writer_base: str = ""):
         self.lab, self.cfg, self.kind, self.kube = lab, lab.cfg, lab.kind, lab.kube
         self.tail, self.clock, self.plot_missing = tail, clock, plot_missing
+        self.writer_base = writer_base  # --writer-base: what your writer's change is shown against
         self.rec = RecordingRunner(lab.runner, clock=clock)
         self.report = new_report(lab.cfg, now=clock())
         self.data = self.report["data"]
@@ -100,10 +101,10 @@ class Collector:
 
 
 def collect(
-    lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True
+    lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True, writer_base: str = ""
 ) -> dict[str, Any]:
     """Collect sections II-V from the running lab into a plain dict (see the module docstring)."""
-    col = Collector(lab, tail=tail, clock=clock, plot_missing=plot_missing)
+    col = Collector(lab, tail=tail, clock=clock, plot_missing=plot_missing, writer_base=writer_base)
     started = clock()
     for key, step in COLLECTORS:
         with status.step(f"Section {key}: {SECTIONS[key]}") as s:

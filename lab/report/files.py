@@ -9,11 +9,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import output
+from lab import extras, output
 from lab.errors import PreconditionError
+from lab.report import to_pdf
 from lab.report.model import SCHEMA
 from lab.report.to_html import render_html
 from lab.report.to_markdown import render_markdown
+
+#: What the user typed to get a .docx: the missing extra's line names it (report.pdf's: to_pdf.NEEDED_BY).
+DOCX_NEEDED_BY = "invoke report --docx"
 
 
 def images_in(report: dict[str, Any]) -> list[dict[str, Any]]:
@@ -45,6 +49,14 @@ def render_into(report: dict[str, Any], folder: Path) -> dict[str, Path]:
     return {"md": md, "html": page}
 
 
+def require_hand_in(*, pdf: bool, docx: bool) -> None:
+    """MissingExtra, before anything is collected, when the report extra a hand-in file needs is not installed."""
+    if pdf:
+        extras.require("weasyprint", needed_by=to_pdf.NEEDED_BY)
+    if docx:
+        extras.require("docx", needed_by=DOCX_NEEDED_BY)
+
+
 def write_hand_in(report: dict[str, Any], folder: Path, *, pdf: bool, docx: bool,
                   written: Callable[[Path], None] = lambda path: None) -> dict[str, Path]:
     """report.docx, then report.pdf (from report.html, already in ``folder``); ``written`` hears of each
@@ -52,6 +64,7 @@ def write_hand_in(report: dict[str, Any], folder: Path, *, pdf: bool, docx: bool
     every other file (the PreconditionError comes after they are written)."""
     paths = {}
     if docx:
+        extras.load("docx", needed_by=DOCX_NEEDED_BY)  # python-docx: the report extra
         from lab.report.to_docx import render_docx
 
         paths["docx"] = render_docx(report, folder / "report.docx", folder=folder)

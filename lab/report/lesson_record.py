@@ -15,7 +15,7 @@ from lab.report.model import heading, note, table
 SCHEMA = 1
 #: The lesson's steps: the section each belongs to and what it shows (used when a step is missing).
 STEPS = {
-    "1": ("IV", "The seed writer without a topic crash-loops"),
+    "1": ("IV", "The seed writer without a topic crash-loops, then without a consistency level"),
     "2": ("IV", "A Cassandra pod deleted under the seed writer: the StatefulSet recreates it; does the writer die?"),
     "4": ("IV", "The robust writer under step 2's fault"),
     "3": ("V", "Stateless: the seed writer redeployed without resume, then with WRITER_RESUME=true"),

@@ -2,7 +2,8 @@
 
 A report is a plain dict (saved as report.json and rendered again from it), so every item is a dict with
 a ``type``: ``command`` (as typed, output, exit status, when and how long), ``note``, ``table``,
-``lines``, ``image``, and from the lesson record also ``observation`` and ``heading``.
+``lines`` (a code block; ``lang`` "diff" for your writer's change, else text), ``image``, and from the lesson
+record also ``observation`` and ``heading``.
 """
 
 from __future__ import annotations

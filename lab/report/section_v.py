@@ -1,5 +1,6 @@
 """Section V, stateless application: each topic's stored last_seq and row count, verify (every seq
-1..last_seq read back), and the writer's ``start from lastSeq=N`` lines (N > 0: it resumed)."""
+1..last_seq read back), the writer's ``start from lastSeq=N`` lines (N > 0: it resumed), and for a writer of
+your own the change you made to it (``writer_change``)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from lab import names
 from lab import verify as verify_lib
 from lab.cassandra import LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
 from lab.errors import LabError
-from lab.report import parse
+from lab.report import parse, writer_change
 from lab.report.model import lines, note, table
 
 
@@ -22,6 +23,7 @@ def collect(col) -> None:
     else:
         progress(col, items)
     resume(col, items)
+    writer_change.collect(col, items, base=col.writer_base)
 
 
 def progress(col, items: list[dict[str, Any]]) -> None:

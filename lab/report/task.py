@@ -9,9 +9,10 @@ from typing import Any
 
 from lab import output
 from lab.errors import LabError, PreconditionError
+from lab.report import writer_change
 from lab.report.collect import collect, derive, refresh_hand_in
 from lab.report.facts import Fact
-from lab.report.files import load_report, render_into, write_hand_in, write_report
+from lab.report.files import load_report, render_into, require_hand_in, write_hand_in, write_report
 
 
 def _rerender(path: Path, hand_in: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path, dict[str, Path]]:
@@ -33,14 +34,16 @@ def rerender_report(path: Path, *, pdf: bool = False, docx: bool = False,
 
 
 def run_report(lab, *, out: str = "reports", tail: int = 20, now: float | None = None, pdf: bool = False,
-               docx: bool = False) -> Path:
+               docx: bool = False, writer_base: str = "") -> Path:
     """``invoke report``: collect, write reports/<timestamp>/, print the key facts; returns the folder."""
     if tail < 1:
         raise PreconditionError(f"--tail {tail}: need at least 1 line")
+    if writer_base:
+        writer_change.check_base(lab.runner, lab.cfg, writer_base)
     base = lab.cfg.path(out)
     if base.exists() and not base.is_dir():
         raise PreconditionError(f"--out {out}: {base} is a file, not a folder")
-    report = collect(lab, tail=tail)
+    report = collect(lab, tail=tail, writer_base=writer_base)
     folder = base / output.timestamp(now)
     try:
         paths = write_report(report, folder)
@@ -74,16 +77,18 @@ def failed_facts(report_folder: Path) -> list[Fact]:
 
 
 def run(open_lab: Callable[[], Any], *, out: str = "reports", tail: int = 20, rerender: str = "",
-        check: bool = False, pdf: bool = False, docx: bool = False, hand_in: Mapping[str, str] | None = None) -> Path:
+        check: bool = False, pdf: bool = False, docx: bool = False, hand_in: Mapping[str, str] | None = None,
+        writer_base: str = "") -> Path:
     """The ``report`` task: collect and write (or re-render a saved report.json); with ``check``, LabError
     (exit 1) naming each key fact that misses its bar. ``hand_in`` (lab.report.*) refreshes a re-render's
     title block. Returns the report's folder."""
+    require_hand_in(pdf=pdf, docx=docx)  # a missing extra is said before a minute of collecting, not after
     if rerender:
         report, folder, paths = _rerender(Path(rerender), hand_in)
         _print_paths(paths)
         write_hand_in(report, folder, pdf=pdf, docx=docx, written=print)
     else:
-        folder = run_report(open_lab(), out=out, tail=tail, pdf=pdf, docx=docx)
+        folder = run_report(open_lab(), out=out, tail=tail, pdf=pdf, docx=docx, writer_base=writer_base)
     missed = failed_facts(folder) if check else []
     if missed:
         raise LabError("report: " + "; ".join(f"{f.name} is {f.value}, expected {f.expected}" for f in missed))

@@ -73,7 +73,7 @@ def item_md(item: dict[str, Any]) -> str:
     if kind == "table":
         return f"**{item['title']}**\n\n" + md_table(item["headers"], item["rows"])
     if kind == "lines":
-        return f"**{item['title']}**\n\n" + fence("\n".join(item["lines"]) or "(none)", "text")
+        return f"**{item['title']}**\n\n" + fence("\n".join(item["lines"]) or "(none)", item.get("lang", "text"))
     if kind == "image":
         return f"![{item['caption']}]({item['path']})\n\n<sub>{item['caption']}</sub>"
     if kind == "heading":

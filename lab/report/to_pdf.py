@@ -2,7 +2,7 @@
 
 WeasyPrint needs Pango from the system (Debian: libpango-1.0-0, libpangoft2-1.0-0). Without it, importing
 WeasyPrint fails (after printing a page of advice to stdout); that becomes one PreconditionError line
-naming the packages to install."""
+naming the packages to install. WeasyPrint itself is the ``report`` extra (lab.extras)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,11 @@ import re
 import warnings
 from pathlib import Path
 
+from lab import extras
 from lab.errors import PreconditionError
+
+#: What the user typed to get a PDF: the missing extra's line names it.
+NEEDED_BY = "invoke report --pdf"
 
 #: Debian/Ubuntu packages that provide what WeasyPrint loads (the rest come with them as dependencies).
 SYSTEM_PACKAGES = ("libpango-1.0-0", "libpangoft2-1.0-0")
@@ -29,21 +33,17 @@ def missing_libraries_message(detail: str) -> str:
 
 
 def load_weasyprint():
-    """The weasyprint module, or PreconditionError (one line) when it or its system libraries are missing."""
+    """The weasyprint module, or PreconditionError (one line) when it (the report extra) or its system
+    libraries are missing."""
     quiet = io.StringIO()
     try:
         # WeasyPrint prints its troubleshooting advice to stdout when a library fails to load, and warns
         # about optional ones: the user gets our single line instead.
         with contextlib.redirect_stdout(quiet), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            import weasyprint
+            return extras.load("weasyprint", needed_by=NEEDED_BY)
     except OSError as err:
         raise PreconditionError(missing_libraries_message(str(err))) from None
-    except ImportError as err:
-        raise PreconditionError(
-            f"report.pdf needs the WeasyPrint package ({err}): `pip install -e .` installs it"
-        ) from None
-    return weasyprint
 
 
 def render_pdf(page: str, target: Path, *, base: Path) -> Path:

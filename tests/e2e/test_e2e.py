@@ -495,6 +495,7 @@ def test_lesson_seed_writer_fails_then_the_robust_one_survives(lab_up):
     steps = {int(k): v["facts"] for k, v in record["steps"].items()}
     print(json.dumps({"steps": steps, "table": record["table"]}, indent=2))
     assert "Unknown topic" in steps[1]["unknown_topic_line"] and steps[1]["restarts"] >= 1
+    assert "Unknown consistency level" in steps[1]["unknown_consistency_line"] and steps[1]["consistency_restarts"] >= 1
     assert steps[2]["seed_restarts_after"] - steps[2]["seed_restarts_before"] >= 1, "the seed writer survived"
     assert steps[2]["pod_restarts"] == 0, "a recreated pod starts with RESTARTS 0"
     assert steps[3]["start_without_resume"] == 0 and steps[3]["start_with_resume"] > 0

@@ -4,12 +4,22 @@ collector over recorded kubectl/nodetool outputs (tests/lab/data/live)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import threading
+import urllib.error
+import urllib.request
 from datetime import datetime
 from pathlib import Path
 
+from lab import status
+from lab.chaos.command import ChaosCommand
+from lab.chaos.results import RoundResult
 from lab.chaos.sampling import parse_acks
+from lab.live import history
+from lab.live.actions import Actions
 from lab.live.collector import Collector
+from lab.live.web import PAGE_TOKEN_HEADER, Dashboard
 from lab.runner import Runner
 from tests.lab.labfakes import DATA, FakeCtx, make_lab
 
@@ -91,16 +101,85 @@ def recorded_collector(tmp_path: Path, ctx: FakeCtx, progress: dict[str, FakePro
                      clock=clock)
 
 
-def round_record(*, began: float, recovery: float = 41.5, stall: float = 3.25, lost: int = 0) -> dict:
-    """A chaos round's JSON (lab.chaos.results.RoundResult.to_dict) as `invoke chaos --pod cassandra-1` writes it."""
-    from lab.chaos.results import RoundResult
-
-    result = RoundResult(round=1, pod="cassandra-1", target="cassandra", force=False, deleted_at=began,
-                         restored_at=began, ready_at=began + recovery, recovery_s=recovery, ack_stall_s=stall,
-                         ack_stall_began_s=0.4, ack_stall_source="acks", stall_s=3.5)
+def round_result(*, began: float, recovery: float = 41.5, stall: float = 3.25, lost: int = 0,
+                 pod: str = "cassandra-1") -> RoundResult:
+    """A chaos round as `invoke chaos --pod cassandra-1` records it."""
+    result = RoundResult(round=1, pod=pod, target="cassandra", force=False, deleted_at=began, restored_at=began,
+                         ready_at=began + recovery, recovery_s=recovery, ack_stall_s=stall, ack_stall_began_s=0.4,
+                         ack_stall_source="acks", stall_s=3.5)
     if lost:
         result.verify = [{"topic": "test", "rows": 5000, "missing": lost, "ok": False}]
-    return result.to_dict()
+    return result
+
+
+def round_record(*, began: float, recovery: float = 41.5, stall: float = 3.25, lost: int = 0) -> dict:
+    """A chaos round's JSON (lab.chaos.results.RoundResult.to_dict) as `invoke chaos --pod cassandra-1` writes it."""
+    return round_result(began=began, recovery=recovery, stall=stall, lost=lost).to_dict()
+
+
+class FakeChaos:
+    """``invoke chaos``'s entry point as the dashboard's buttons call it, with no cluster: it records each
+    ChaosCommand and answers one round (recovery 12.5 s, stall 0.75 s) for its target. ``hold``: each call waits
+    for ``release`` (the action stays running); ``error``: raised instead of answering."""
+
+    def __init__(self, *, hold: bool = False, error: Exception | None = None):
+        self.commands: list[ChaosCommand] = []
+        self.started, self.release, self.error = threading.Event(), threading.Event(), error
+        if not hold:
+            self.release.set()
+
+    def __call__(self, command: ChaosCommand) -> list[RoundResult]:
+        self.commands.append(command)
+        self.started.set()
+        assert self.release.wait(60), "the test never released the fake chaos run"
+        if self.error is not None:
+            raise self.error
+        kind, target = command.check()
+        result = round_result(began=DELETED_AT, recovery=12.5, stall=0.75, pod=target)
+        result.fault = kind
+        return [result]
+
+
+def action_dashboard(tmp_path: Path, run=None, *, progress=None, clock: Clock | None = None) -> Dashboard:
+    """A started dashboard over the recorded collector (polled once), with fault buttons running ``run`` when given
+    (else read-only); ``progress``: the running steps it shows (default: lab.status's)."""
+    clock = clock or Clock(DELETED_AT + 30)
+    writers = {"test": FakeProgress("test", steady(clock.now - 60, clock.now)),
+                "test-2": FakeProgress("test-2", steady(clock.now - 60, clock.now - 5, per_s=50))}
+    collector = recorded_collector(tmp_path, recorded_ctx(), writers, clock)
+    collector.poll()
+    artifacts = tmp_path / "artifacts"
+    actions = None if run is None else Actions(run, progress=progress or status.running)
+    return Dashboard(collector.latest, lambda: history.history(tmp_path, artifacts, tmp_path / "reports"),
+                     root=tmp_path, folders=(artifacts,), actions=actions).start()
+
+
+def page_token(dash: Dashboard) -> str:
+    """The token of one freshly served page ('' when the dashboard has no actions)."""
+    with urllib.request.urlopen(dash.url, timeout=10) as answer:
+        page = answer.read().decode()
+    return re.search(r'<meta name="lab-page-token" content="([^"]*)">', page).group(1)
+
+
+def call(dash: Dashboard, method: str, path: str, body: object = None, *, token: str | None = None,
+         page: str | None = None, origin: str | None = None, content_type: str = "application/json",
+         raw: bytes | None = None) -> tuple[int, str]:
+    """One HTTP request as a browser's fetch sends it (the URL's token and the page's, unless given); (status, body)."""
+    url = f"http://127.0.0.1:{dash.port}{path}?token={dash.token if token is None else token}"
+    data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method)
+    request.add_header("Content-Type", content_type)
+    if page is None and dash.actions is not None:
+        page = page_token(dash)
+    if page:
+        request.add_header(PAGE_TOKEN_HEADER, page)
+    if origin:
+        request.add_header("Origin", origin)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status, answer.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, err.read().decode()
 
 
 def fault_scene(tmp_path: Path, clock: Clock) -> Collector:

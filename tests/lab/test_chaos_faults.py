@@ -665,7 +665,7 @@ def test_the_kill_script_sleeps_until_the_instant_then_kills_and_says_when(tmp_p
         assert done.returncode == 0, done.stderr
         killed = crash_mod.killed_at(done.stdout)
         assert victim.wait(timeout=5) == -9  # SIGKILL
-        assert at <= killed < at + 0.3
+        assert at <= killed < at + 1.0  # not before; after by scheduling only (a loaded 2-core machine: 0.3 s failed)
     finally:
         victim.kill()
     late = subprocess.run(["sh", "-c", crash_mod.kill_at_script(victim.pid, int((time.time() - 5) * 1e9))],

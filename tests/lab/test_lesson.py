@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
+import yaml
 
 from lab import lesson
 from lab.chaos.results import RoundResult
@@ -284,3 +286,69 @@ def test_a_recreated_writer_is_gone_before_the_stored_last_seq_is_read(project):
     assert step.facts["writer_mode"] == "seed"
     assert run.deploy_writer(step, mode="robust", topic="test", resume=False) is None
     assert step.facts["writer_mode"] == "robust"
+
+
+# -- step 1: both of the assignment's configuration failures, in order ----------------------------------------------
+
+class _CrashLoopingWriters:
+    """A namespace where every writer.yml applied crash-loops at once: after the N-th apply the writer pods are the
+    N-th (new, its log the line its env calls for) and, still listed after it by name, the one it replaces. Records
+    each applied writer's env."""
+
+    def __init__(self):
+        self.envs: list[dict[str, str]] = []
+
+    def apply(self, command: str) -> tuple[str, int]:
+        path = command.split("--filename ")[1].split()[0]
+        deployment = next(d for d in yaml.safe_load_all(Path(path).read_text()) if d and d["kind"] == "Deployment")
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        self.envs.append({v["name"]: v.get("value", "") for v in container["env"] if "value" in v})
+        return "deployment.apps/ece573-prj04-writer configured", 0
+
+    def _pod(self, n: int) -> dict:
+        return {"metadata": {"name": f"ece573-prj04-writer-{'zyx'[n - 1]}", "uid": f"u{n}"},
+                "status": {"phase": "Running", "containerStatuses": [
+                    {"name": "writer", "restartCount": n + 1, "state": {"waiting": {"reason": "CrashLoopBackOff"}}}]}}
+
+    def pods(self, command: str) -> tuple[str, int]:
+        n = len(self.envs)
+        return json.dumps({"items": [self._pod(k) for k in (n, n - 1) if k >= 1]}), 0
+
+    def logs(self, command: str) -> tuple[str, int]:
+        env = self.envs[-1]
+        if not env.get("TOPIC"):
+            return "2026/12/07 10:00:01 Unknown topic\n", 0
+        if not env.get("CONSISTENCY"):
+            return f"2026/12/07 10:01:01 Unknown consistency level {env.get('CONSISTENCY', '')}\n", 0
+        return "2026/12/07 10:02:01 test: start from lastSeq=0\n", 0
+
+
+def test_step_1_shows_the_missing_topic_then_the_missing_consistency_level(project):
+    """The assignment's order: writer.yml without TOPIC and CONSISTENCY dies on the topic; with the topic fixed it
+    dies on the consistency level (the pod it replaced, crash-looping, is not taken for the new one)."""
+    cluster = _CrashLoopingWriters()
+    ctx = FakeCtx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
+                   ("logs -l app=ece573-prj04-writer", cluster.logs)])
+    run = lesson.Lesson(make_lab(project, ctx, images={"writer": "ece573-prj04-writer:t"}), clock=lambda: 0.0,
+                        sleep=lambda s: None, wait=30)
+    step = lesson._Step(run.lab, 1, clock=lambda: 0.0)
+    run.step1(step)
+    assert [(e.get("TOPIC"), "CONSISTENCY" in e) for e in cluster.envs] == [("", False), ("test", False)]
+    facts = step.finish()["facts"]
+    assert facts["unknown_topic_line"].endswith("Unknown topic") and facts["restarts"] == 2 and facts["crashloop"]
+    assert facts["unknown_consistency_line"].endswith("Unknown consistency level")
+    assert facts["consistency_restarts"] == 3 and facts["consistency_crashloop"]
+    labels = [i["label"] for i in step.data["items"] if i["type"] == "command" and " apply " in i["command"]]
+    assert labels == ["writer: WRITER_MODE=seed, TOPIC='', CONSISTENCY unset, WRITER_RESUME=false",
+                      "writer: WRITER_MODE=seed, TOPIC='test', CONSISTENCY unset, WRITER_RESUME=false"]
+
+
+def test_step_1_stops_when_the_writer_without_consistency_does_not_say_so(project):
+    cluster = _CrashLoopingWriters()
+    ctx = FakeCtx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
+                   ("logs -l app=ece573-prj04-writer",
+                    lambda c: ("Unknown topic\n", 0) if not cluster.envs[-1]["TOPIC"] else ("panic: nil\n", 0))])
+    run = lesson.Lesson(make_lab(project, ctx, images={"writer": "ece573-prj04-writer:t"}), clock=lambda: 0.0,
+                        sleep=lambda s: None, wait=30)
+    with pytest.raises(LabError, match="did not log 'Unknown consistency level'"):
+        run.step1(lesson._Step(run.lab, 1, clock=lambda: 0.0))

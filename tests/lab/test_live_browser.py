@@ -7,42 +7,31 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 from pathlib import Path
 
 import pytest
 from rich.console import Console
 
+from lab.chaos.command import ChaosCommand
 from lab.live import history, terminal
 from lab.live.web import Dashboard
-from tests.lab.livefakes import DELETED_AT, Clock, fault_scene
+from tests.lab.chromium import chromium
+from tests.lab.livefakes import DELETED_AT, Clock, FakeChaos, action_dashboard, fault_scene
 
 pytestmark = pytest.mark.slow
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
 
 
-def _browser():
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and driver):
-        if os.environ.get("CI"):
-            pytest.fail("CI needs chromium and chromium-driver (apt-get install -y chromium chromium-driver)")
-        pytest.skip("no chromium/chromedriver here (apt-get install -y chromium chromium-driver)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    # --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start
-    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
-                "--window-size=1400,1000"):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(driver), options=options)
+def _missing(why: str):
+    if os.environ.get("CI"):
+        pytest.fail(f"CI {why}")
+    pytest.skip(f"no browser here: {why}")
 
 
 @pytest.fixture
 def browser():
-    driver = _browser()
+    driver = chromium(_missing)
     yield driver
     driver.quit()
 
@@ -102,3 +91,75 @@ def test_the_watch_view_as_a_terminal_draws_it(tmp_path, browser):
     browser.get(svg.as_uri())
     shot = _full_page(browser, SCREENSHOTS / "watch.png")
     assert shot.stat().st_size > 20_000
+
+
+def test_with_allow_actions_a_click_asks_then_runs_and_shows_its_result(tmp_path, browser):
+    """--allow-actions over an injected chaos run (no cluster): the page's button asks in a dialog, the run shows as
+    running with the step it is in, then its result row; a second click meanwhile is refused on the page."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select, WebDriverWait
+
+    chaos = FakeChaos(hold=True)
+    steps = ["Chaos round 1/1: stop node kind-worker3 for 20s, then start it (4s)  kind-worker3 NotReady"]
+    dash = action_dashboard(tmp_path, chaos, progress=lambda: steps)  # what lab.status would say of the round
+    try:
+        browser.get(dash.url)
+        wait = WebDriverWait(browser, 20)
+        row = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#action-menu tr[data-fault="node"]'))
+        wait.until(lambda d: len(row.find_elements(By.CSS_SELECTOR, "select.target option")) == 4)
+        Select(row.find_element(By.CSS_SELECTOR, "select.target")).select_by_value("kind-worker3")
+        down = row.find_element(By.CSS_SELECTOR, "input.down")
+        down.clear()
+        down.send_keys("20")
+
+        row.find_element(By.CSS_SELECTOR, "button.run").click()  # first: cancelled, nothing runs
+        dialog = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog#confirm[open]"))
+        assert "invoke chaos --node kind-worker3 --down 20" in dialog.text
+        browser.find_element(By.ID, "confirm-cancel").click()
+        wait.until(lambda d: "cancelled" in d.find_element(By.ID, "action-message").text)
+        assert chaos.commands == []
+
+        row.find_element(By.CSS_SELECTOR, "button.run").click()
+        dialog = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "dialog#confirm[open]"))
+        assert "stop node kind-worker3 for 20s" in dialog.text
+        _full_page(browser, SCREENSHOTS / "dashboard-confirm.png")
+        browser.find_element(By.ID, "confirm-run").click()
+        running = wait.until(lambda d: d.find_element(By.ID, "action-running"))
+        wait.until(lambda d: running.is_displayed() and "invoke chaos --node kind-worker3 --down 20" in running.text)
+        shown = " ".join(steps[0].split())  # the browser's text collapses runs of spaces
+        wait.until(lambda d: shown in d.find_element(By.ID, "action-steps").text)
+        assert chaos.commands == [ChaosCommand(node="kind-worker3", down=20)]
+
+        dns = browser.find_element(By.CSS_SELECTOR, '#action-menu tr[data-fault="dns"] button.run')
+        dns.click()  # while one runs: refused, with the running command named
+        wait.until(lambda d: d.find_element(By.ID, "action-message").text.startswith(
+            "busy: `invoke chaos --node kind-worker3 --down 20` is running"))
+        _full_page(browser, SCREENSHOTS / "dashboard-action-running.png")
+
+        chaos.release.set()
+        result = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, '#action-results tr[data-action="1"]'))
+        wait.until(lambda d: not d.find_element(By.ID, "action-running").is_displayed())
+        assert "invoke chaos --node kind-worker3 --down 20" in result.text
+        assert result.find_element(By.CSS_SELECTOR, "td.result").text == "ok"
+        assert "round 1 node kind-worker3: recovery 12.5 s, stall 0.750 s, lost 0 (ok)" in result.text
+        assert len(chaos.commands) == 1
+        wait.until(lambda d: d.find_element(By.ID, "action-message").text == "")  # the busy line went with the run
+        _full_page(browser, SCREENSHOTS / "dashboard-action-done.png")
+    finally:
+        chaos.release.set()
+        dash.actions.wait(30)
+        dash.stop()
+
+
+def test_without_allow_actions_the_page_has_no_buttons(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    dash = action_dashboard(tmp_path)
+    try:
+        browser.get(dash.url)
+        WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, '#ring [data-pod="cassandra-1"]'))
+        assert not browser.find_element(By.ID, "actions").is_displayed()
+        assert browser.find_elements(By.CSS_SELECTOR, "button.run") == []
+    finally:
+        dash.stop()

@@ -256,6 +256,10 @@ def test_the_pod_deleted_after_a_crash_says_how():
                                  "topic` line, so this record does not show why", "because TOPIC"),
     ({"state": "Error", "restarts": 1}, "crash-looped because TOPIC was unset in writer.yml (Error, 1 restarts)",
      "CrashLoopBackOff"),
+    ({"unknown_consistency_line": "2026/12/07 10:01:01 Unknown consistency level", "consistency_restarts": 2},
+     "With TOPIC set (here test) but CONSISTENCY still unset it crash-looped again (2 restarts): `2026/12/07 "
+     "10:01:01 Unknown consistency level`, the assignment's remaining issue. With TOPIC set (here test) and "
+     "CONSISTENCY rows flowed in lesson step 2.", "still unset it crash-looped again (None"),
 ])
 def test_the_crash_loop_answer_says_what_step_1_saw(facts, says, never):
     text = asked(lesson_report({"1": facts}), "Do you notice")

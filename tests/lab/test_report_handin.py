@@ -14,7 +14,6 @@ import pytest
 
 from lab import plot
 from lab import report as report_lib
-from lab.errors import PreconditionError
 from lab.report import to_pdf
 from lab.report.collect import derive
 from lab.report.files import write_hand_in
@@ -25,16 +24,6 @@ from tests.lab.reportdata import NB, ROUND, add_chaos, add_lesson, healthy_repor
 ROOT = Path(__file__).resolve().parents[2]
 HEADINGS = ["Key facts", "II. kind cluster setup", "III. The Cassandra service", "IV. Build and deploy an application",
             "V. Stateless application"]
-
-
-@pytest.fixture(scope="module")
-def weasyprint():
-    try:
-        return to_pdf.load_weasyprint()
-    except PreconditionError as err:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true and WeasyPrint cannot load: {err}")
-        pytest.skip(f"{err} (then run the tests again; under CI=true this fails instead of skipping)")
 
 
 @pytest.fixture(scope="module")

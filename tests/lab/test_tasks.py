@@ -428,3 +428,39 @@ def test_dry_deploy_with_auth_off_from_the_environment_plans_no_secret(tools, tm
     assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in out.stderr
     assert "authenticator=AllowAllAuthenticator" in (tmp_path / "state/rendered/cassandra.yml").read_text()
     assert "CASSANDRA_PASSWORD" not in (tmp_path / "state/rendered/writer.yml").read_text()
+
+
+def test_a_dashboard_click_runs_what_invoke_chaos_runs(monkeypatch, mock_tools, tmp_path):
+    """The chaos task and `dashboard --allow-actions` hand the same ChaosCommand to the same entry point, each with
+    the lab opened for what the command needs (docker and kind too, for a node): the click goes through the web."""
+    import json
+
+    import tasks
+    from lab import chaos as chaos_lib
+    from lab.chaos.command import ChaosCommand
+    from lab.live import session
+    from tests.lab.livefakes import action_dashboard, call
+
+    ran = []
+    monkeypatch.setattr(chaos_lib, "run_command", lambda lab, command: ran.append((lab, command, _commands(c))) or [])
+    c = _mock(lab={"tools": mock_tools, "state_dir": str(tmp_path / "state")},
+              answers={"get-contexts": "kind-kind\n", "docker version": "20.10\n"})
+    tasks.chaos(c, node="kind-worker2", down=45)
+    started = {}
+    monkeypatch.setattr(session, "run_dashboard", lambda lab, **kwargs: started.update(kwargs))
+    tasks.dashboard(c, allow_actions=True)
+    dash = action_dashboard(tmp_path, started["act"])
+    try:
+        before = len(_commands(c))
+        code, text = call(dash, "POST", "/api/action", {"fault": "node", "target": "kind-worker2", "down": 45})
+        assert code == 202, text
+        assert dash.actions.wait(30) and dash.actions.done[0].ok, dash.actions.done[0].error
+    finally:
+        dash.stop()
+    (cli_lab, cli, cli_ran), (web_lab, web, web_ran) = ran
+    assert cli == web == ChaosCommand(node="kind-worker2", down=45)
+    assert json.loads(text)["line"] == "invoke chaos --node kind-worker2 --down 45"
+    assert (web_lab.kind, web_lab.kube) == (cli_lab.kind, cli_lab.kube)
+    assert any("docker version" in cmd for cmd in cli_ran) and any("docker version" in cmd for cmd in web_ran[before:])
+    tasks.dashboard(c)
+    assert started["act"] is None  # read-only by default

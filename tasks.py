@@ -24,7 +24,7 @@ from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
 from lab.bench import live as bench_lib
-from lab.config import DEFAULTS, LabConfig
+from lab.config import DEFAULTS, LabConfig, explain
 from lab.context import guard_context, open_lab
 from lab.errors import CommandError, LabError, PreconditionError, split_args
 from lab.images.builders import ImageBuilders
@@ -92,6 +92,15 @@ def doctor(c):
     code = doctor_lib.run(Runner(_RealRun(c), dry=False), LabConfig.from_invoke(c))  # reads only, even under --dry
     if code:
         raise Exit(code=code)
+
+
+@task(name="config", help={"check": "validate only: print \"configuration ok\", or the one ERROR line (exit 2)"})
+@_handled
+def config_(c, check=False):
+    """Every setting's effective value and where it came from: default, invoke.yaml (line), INVOKE_LAB_* or -f file."""
+
+    for line in explain(c.config, check=check):
+        print(line)
 
 
 @task(name="clean", help={"images": "also the lab's images (its own repositories and the aliases it recorded); "
@@ -307,7 +316,7 @@ def report(c, out="reports", tail=20, rerender="", check=False, pdf=False, docx=
     """The lab report: sections II-V from the live cluster, with answers; md, html, json (+ --pdf, --docx)."""
 
     report_lib.run(lambda: _lab(c, need=()), out=out, tail=tail, rerender=rerender, check=check, pdf=pdf, docx=docx,
-                   hand_in=LabConfig.from_invoke(c).report, writer_base=writer_base)
+                   hand_in=dataclasses.asdict(LabConfig.from_invoke(c).report), writer_base=writer_base)
 
 
 @task(name="registry")
@@ -375,7 +384,7 @@ def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=Fa
         return
     the_lab = _lab_with_tools(c) if up else _lab(c, need=("kubectl",))
     bench_lib.run(the_lab, rounds=rounds, pod=pod, force=force, up=up,
-                  interval=float(the_lab.cfg.chaos.get("interval", 30)), cpu_weight=cpu_weight or None)
+                  interval=the_lab.cfg.chaos.interval, cpu_weight=cpu_weight or None)
 
 
 @task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",
@@ -425,6 +434,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(doctor, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool, chaos,
-                verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
+ns = Collection(doctor, config_, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool,
+                chaos, verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
 ns.configure(DEFAULTS)

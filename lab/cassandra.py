@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from lab import names
-from lab.config import check_consistency, check_topic
+from lab.config import VerifyGroup, check_consistency, check_topic
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -71,7 +71,7 @@ def nodetool_args(*args: str) -> list[str]:
     return ["nodetool", *args]
 
 
-def cqlsh_args(statements: str | None = None, *, request_timeout: int = 120,
+def cqlsh_args(statements: str | None = None, *, request_timeout: int = VerifyGroup.request_timeout,
                credentials: str | None = None) -> list[str]:
     """cqlsh in a Cassandra pod; it logs in from ``~/.cassandra/credentials`` (the lab's superuser) unless
     ``credentials`` names another file there (see lab/auth.py)."""
@@ -248,7 +248,8 @@ def is_unanswered(err: LabError) -> bool:
 class Cassandra:
     """cqlsh and nodetool in one pod of the StatefulSet."""
 
-    def __init__(self, runner: Runner, kube: Kubectl, *, pod: str = "cassandra-0", request_timeout: int = 120):
+    def __init__(self, runner: Runner, kube: Kubectl, *, pod: str = "cassandra-0",
+                 request_timeout: int = VerifyGroup.request_timeout):
         self.runner = runner
         self.kube = kube
         self.pod = pod

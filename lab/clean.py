@@ -66,7 +66,7 @@ def lab_repository(cfg: LabConfig, repository: str) -> bool:
 
 
 def lab_directories(cfg: LabConfig, *, everything: bool) -> list[Path]:
-    names = [".cache", "build", *RECIPE_BUILDS, cfg.state_dir, str(cfg.tools.get("bin_dir") or ".cache/bin")]
+    names = [".cache", "build", *RECIPE_BUILDS, cfg.state_dir, cfg.tools.bin_dir]
     if everything:
         names += [cfg.artifacts, REPORTS]
     paths: list[Path] = []

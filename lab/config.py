@@ -1,8 +1,17 @@
-"""The lab's settings: defaults here, overridden by invoke.yaml, INVOKE_LAB_* env vars and task flags.
+"""The lab's settings: one typed model (``LabSettings``), read from invoke's merged configuration.
 
-tasks.py registers ``DEFAULTS`` as the collection's configuration, so invoke's own precedence applies
-(collection defaults < invoke.yaml < env < ``-f file`` < CLI flags). ``LabConfig.from_invoke`` turns the
-merged ``c.config.lab`` tree into a typed, validated value that the library functions take.
+Every setting is declared once below, as a field of a frozen group with its default and its rule (type and
+bounds); ``DEFAULTS``, which tasks.py registers with invoke, is written from the model, so invoke's own
+precedence applies (collection defaults < invoke.yaml < INVOKE_LAB_* env vars < ``-f file``), and a task's
+flag beats all of them for its run. ``LabConfig.from_invoke`` reads the merged ``c.config.lab`` tree into the
+validated value the library functions take; an error is one line naming what the user typed (the file and
+line, the env var, the flag: lab/provenance.py), and ``explain`` is `invoke config`.
+
+Why frozen dataclasses and not pydantic: the values arrive as YAML scalars or as env-var text and each error
+must be one line in the lab's words naming its source, so pydantic would need a translator for its error
+types on top of the same custom readers (on/off, topics, consistency levels, ports) that a field rule here
+already is. Keeping the parse helpers as per-field rules gives the types, bounds and nearest-name errors in
+one place without a new dependency in the core install.
 """
 
 from __future__ import annotations
@@ -13,14 +22,15 @@ import difflib
 import os
 import re
 import shutil
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lab.commitlog import DEFAULT_MODE as COMMITLOG_DEFAULT
-from lab.commitlog import check_mode
+from lab.commitlog import MODES as COMMITLOG_MODES
 from lab.errors import PreconditionError
+from lab.provenance import Origin, origin
 
 #: The project root: tasks.py, the manifests and invoke.yaml sit here.
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,6 +43,7 @@ CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_QUORUM", "E
 
 #: Topics end up inside CQL string literals (cqlsh -e), so only plain names are accepted.
 TOPIC_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+PLAIN_NAME = "letters, digits, _ . -; at most 64"
 
 IMAGE_SOURCES = ("auto", "pull", "build", "local")
 
@@ -41,6 +52,12 @@ LOCAL_REGISTRY = "local"
 
 #: A Kubernetes object name (RFC 1123 subdomain), as a StorageClass's must be.
 K8S_NAME_RE = re.compile(r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+#: A namespace's name (RFC 1123 label).
+K8S_LABEL_RE = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+#: A kind cluster's name (kind names its containers and the kubectl context after it).
+CLUSTER_RE = re.compile(r"[a-z0-9][a-z0-9.-]*")
+#: A Prometheus metric name, as lab.chaos.metric names the writer's gauge.
+METRIC_RE = re.compile(r"[a-zA-Z_:][a-zA-Z0-9_:]*")
 
 #: lab.writer.mode: robust is the lab's writer; seed is the assignment's Go writer (writer/seed.py), for
 #: watching sections IV-V fail (`invoke deploy --writer-mode seed --topic ''` is the Unknown-topic crash loop).
@@ -53,76 +70,197 @@ WRITER_PROBES = ("auto", "http", "none")
 #: lab beyond a handful is a load test, which `invoke bench` is for.
 MAX_WRITERS = 8
 
-DEFAULTS: dict[str, Any] = {
-    "lab": {
-        "cluster": "kind",  # the assignment's kind cluster name; kubectl context kind-<cluster>
-        "context": "",  # empty: kind-<cluster>; anything else is a foreign context (see allow_context)
-        "allow_context": "",  # must equal `context` to let destructive tasks touch a non-kind context
-        "namespace": "default",
-        "cluster_config": "cluster.yml",
-        "cassandra_manifest": "cassandra.yml",
-        "writer_manifest": "writer.yml",
-        "artifacts": "artifacts",
-        "state_dir": ".cache/lab",  # rendered manifests and the image tags chosen by reset/build
-        "quiet": "false",  # "true": no progress lines, only results and errors (text for the reason below)
-        "tools": {"kind": "", "kubectl": "", "bin_dir": ".cache/bin"},
-        "images": {
-            "cassandra": "cassandra:5.0",
-            "cassandra_source": "auto",  # auto: local copy, else pull, else build; pull; build; local
-            "cassandra_version": "",  # empty: lab.images.cassandra's default 5.0.x
-            "kind_node": KIND_NODE_IMAGE,
-            "kind_node_source": "auto",  # auto: local copy, else pull, else build; pull; build; local
-            "writer": "",  # empty: the content-addressed tag that `invoke build` makes
-            "writer_base": "",  # empty: lab.images.writer's default base image
-            # Where the nodes pull the lab's own images from instead of `kind load`: empty (nowhere: kind load),
-            # "local" (the lab's registry container, lab/registry.py: the writer and Cassandra go through it), or
-            # another registry such as registry.example:5000/lab (the writer is pushed there).
-            "registry": "",
-            # The host port of the lab's registry (localhost:<port>/... in image names). Text, as lab.writer.resume
-            # is: invoke casts an INVOKE_LAB_* value by the default's type, and a failed int() there is a traceback,
-            # not our one-line error.
-            "registry_port": "5001",
-            "pull_timeout": 180,
-        },
-        "storage_class": "standard",  # Cassandra's PVCs (cassandra.yml's volumeClaimTemplates); kind's default
-        # mode robust|seed; resume: WRITER_RESUME for the seed writer (section V's fix; robust always resumes).
-        # resume is the text "false", not a bool: invoke casts an env value by the default's type, and for a bool
-        # any text but "" and "0" is True, so INVOKE_LAB_WRITER_RESUME=false would have meant true.
-        # topics: one writer Deployment per topic (lab/writers.py); empty: one writer on `topic`. A YAML list, or
-        # comma-separated text (INVOKE_LAB_WRITER_TOPICS=a,b). When set, its first topic is the first writer's.
-        # source: a writer directory of your own (any language) that `invoke build` builds from its Dockerfile
-        # instead of the lab's writer ("": the lab's); probes: auto|http|none (auto: the lab's HTTP probes for the
-        # lab's robust writer only; http: your writer serves writer.yml's /readyz and /healthz on HTTP_PORT).
-        "writer": {"topic": "test", "topics": "", "consistency": "QUORUM", "mode": "robust", "resume": "false",
-                   "source": "", "probes": "auto"},
-        # auth on: logins and grants (lab/auth.py); off: Cassandra accepts any client, as the assignment's does.
-        # commitlog_sync of every Cassandra pod: periodic (Cassandra's default), group or batch (lab/commitlog.py).
-        "cassandra": {"auth": "on", "commitlog_sync": COMMITLOG_DEFAULT},
-        "verify": {"consistency": "QUORUM", "pod": "cassandra-0", "request_timeout": 120},
-        "chaos": {"rounds": 1, "interval": 30, "sample_every": 0.5, "settle": 10,
-                  "metrics_port": 8080, "metric": "writer_watermark_seq", "cpu_weight": False},
-        "timeouts": {"cluster": 600, "cassandra": 900, "writer": 300, "pod": 600},
-        # The hand-in's title block (invoke report); date "today" is the day the report is collected.
-        "report": {"name": "", "course": "ECE 573", "date": "today",
-                   "title": "Project 4: Container Orchestration with Kubernetes"},
-    }
-}
 
-_LAB = DEFAULTS["lab"]
+# --- rules: how one setting's value is read (from YAML, or from env-var text) and written back as text ---
+
+class Problem(ValueError):
+    """A rule's refusal; its text says what to give instead (the end of the one error line)."""
 
 
 @dataclass(frozen=True)
-class Images:
-    cassandra: str
-    cassandra_source: str
-    cassandra_version: str
-    kind_node: str
-    kind_node_source: str
-    writer: str
-    writer_base: str
-    registry: str
-    registry_port: int
-    pull_timeout: int
+class Rule:
+    read: Callable[[Any], Any]
+    write: Callable[[Any], str] = str
+
+
+def _scalar(value: Any) -> str:
+    """One value as text (YAML reads an empty value as None); a list is refused (a group, by check_keys)."""
+    if isinstance(value, (list, tuple)):
+        raise Problem("give one value, not a list")
+    return "" if value is None else str(value).strip()
+
+
+def text(*, pattern: re.Pattern[str] | None = None, what: str = "", required: bool = False,
+         lower: bool = False) -> Rule:
+    """Text; ``required``: not empty; ``pattern``: the whole of it matches (when not empty)."""
+    def read(value: Any) -> str:
+        out = _scalar(value)
+        out = out.lower() if lower else out
+        if (required and not out) or (pattern is not None and out and not pattern.fullmatch(out)):
+            raise Problem(f"give {what}")
+        return out
+    return Rule(read)
+
+
+def choice(options: tuple[str, ...], note: str = "") -> Rule:
+    def read(value: Any) -> str:
+        out = _scalar(value).lower()
+        if out not in options:
+            raise Problem(f"use one of {', '.join(options)}{note}")
+        return out
+    return Rule(read)
+
+
+def whole(least: int) -> Rule:
+    """A whole number of at least ``least`` (YAML's int, or env text)."""
+    def read(value: Any) -> int:
+        try:
+            number = int(_scalar(value)) if not isinstance(value, bool) else least - 1
+        except ValueError:
+            number = least - 1
+        if number < least:
+            raise Problem(f"give a whole number of {least} or more")
+        return number
+    return Rule(read)
+
+
+def number(least: float, *, above: bool = False) -> Rule:
+    """Any number of at least ``least`` (``above``: more than it; a sample every 0 s is a busy loop)."""
+    def read(value: Any) -> float:
+        try:
+            out = float(_scalar(value)) if not isinstance(value, bool) else float("nan")
+        except ValueError:
+            out = float("nan")
+        if not (out > least or (out == least and not above)) or out == float("inf"):
+            raise Problem(f"give a number above {least:g}" if above else f"give a number of {least:g} or more")
+        return out
+    return Rule(read, write=lambda n: f"{n:g}")
+
+
+def _read_port(value: Any) -> int:
+    out = _scalar(value)
+    if isinstance(value, bool) or not out.isdigit() or not 1 <= int(out) <= 65535:
+        raise Problem("use a TCP port number, 1-65535")
+    return int(out)
+
+
+PORT = Rule(_read_port)
+
+
+def truth(yes: str = "true", no: str = "false") -> Rule:
+    """A bool from YAML, or from text (true/false, yes/no, on/off, 1/0)."""
+    def read(value: Any) -> bool:
+        if isinstance(value, bool):
+            return value
+        out = _scalar(value).lower()
+        if out in ("true", "yes", "1", "on"):
+            return True
+        if out in ("false", "no", "0", "off", ""):
+            return False
+        raise Problem(f"use {yes} or {no}")
+    return Rule(read, write=lambda b: yes if b else no)
+
+
+def _read_level(value: Any) -> str:
+    level = _scalar(value).upper()
+    if level not in CONSISTENCY_LEVELS:
+        raise Problem(f"use one of {', '.join(CONSISTENCY_LEVELS)}")
+    return level
+
+
+def _read_levels(value: Any) -> str:
+    """``QUORUM``, or one level per writer: ``ONE,QUORUM,ALL`` (kept as that text, upper case)."""
+    levels = parse_levels(_scalar(value))
+    if len(levels) == 1:
+        return _read_level(levels[0])
+    for level in levels:
+        if level not in CONSISTENCY_LEVELS:
+            raise Problem(f"{level!r} is not one of {', '.join(CONSISTENCY_LEVELS)}")
+    return ",".join(levels)
+
+
+def _read_topic(value: Any) -> str:
+    """A topic, or "" (no topic: the seed writer's lesson, checked with the mode by LabConfig.validate)."""
+    topic = _scalar(value)
+    if topic and not TOPIC_RE.match(topic):
+        raise Problem(f"give a plain name ({PLAIN_NAME})")
+    return topic
+
+
+def _read_topics(value: Any) -> tuple[str, ...]:
+    """lab.writer.topics: a YAML list or comma-separated text; each a plain name, none twice."""
+    items = value if isinstance(value, (list, tuple)) else _scalar(value).split(",")
+    topics = tuple(str(t).strip() for t in items if str(t).strip())
+    for topic in topics:
+        if not TOPIC_RE.match(topic):
+            raise Problem(f"{topic!r} is not a plain name ({PLAIN_NAME})")
+    repeated = sorted({t for t in topics if topics.count(t) > 1})
+    if repeated:
+        raise Problem(f"it names {repeated[0]} twice; one writer per topic")
+    if len(topics) > MAX_WRITERS:
+        raise Problem(f"it names {len(topics)} topics; at most {MAX_WRITERS}")
+    return topics
+
+
+def _read_date(value: Any) -> str:
+    """"today" or a calendar date (YYYY-MM-DD; YAML reads an unquoted one as a date), so the hand-in shows no typo."""
+    out = value.isoformat() if isinstance(value, datetime.date) else _scalar(value)
+    if out != "today":
+        try:
+            datetime.date.fromisoformat(out)
+        except ValueError:
+            raise Problem('give "today" or a date like 2024-11-03') from None
+    return out
+
+
+TEXT = text()
+PATH = text(required=True, what="a path")
+TOPIC = Rule(_read_topic)
+TOPICS = Rule(_read_topics, write=",".join)
+LEVEL = Rule(_read_level)
+LEVELS = Rule(_read_levels)
+DATE = Rule(_read_date)
+SOURCE = choice(IMAGE_SOURCES)
+
+
+def setting(default: Any, rule: Rule) -> Any:
+    """A field of a settings group: its default (the one place it is written) and its rule."""
+    return field(default=default, metadata={"rule": rule})
+
+
+def group(cls: type) -> Any:
+    """A field holding a group of settings (lab.chaos ...)."""
+    return field(default_factory=cls, metadata={"group": cls})
+
+
+# --- the model: every setting of invoke.yaml's ``lab:`` tree, its default and its rule ---
+
+@dataclass(frozen=True)
+class ToolsGroup:
+    """lab.tools: where kind and kubectl are ("" = PATH, then bin_dir)."""
+
+    kind: str = setting("", TEXT)
+    kubectl: str = setting("", TEXT)
+    bin_dir: str = setting(".cache/bin", PATH)  # where `invoke images.kind-node` puts the kind and kubectl it builds
+
+
+@dataclass(frozen=True)
+class ImagesGroup:
+    """lab.images: which images the lab runs, and where they come from."""
+
+    cassandra: str = setting("cassandra:5.0", text(required=True, what="an image name"))
+    cassandra_source: str = setting("auto", SOURCE)  # auto: local copy, else pull, else build; pull; build; local
+    cassandra_version: str = setting("", TEXT)  # "": lab.images.cassandra's default 5.0.x
+    kind_node: str = setting(KIND_NODE_IMAGE, text(required=True, what="an image name"))
+    kind_node_source: str = setting("auto", SOURCE)
+    writer: str = setting("", TEXT)  # "": the content-addressed tag that `invoke build` makes
+    writer_base: str = setting("", TEXT)  # "": lab.images.writer's default base image
+    #: Where the nodes pull the lab's own images from instead of `kind load`: "" (nowhere: kind load), "local"
+    #: (the lab's registry container, lab/registry.py: the writer and Cassandra go through it), or another
+    #: registry such as registry.example:5000/lab (the writer is pushed there).
+    registry: str = setting("", TEXT)
+    registry_port: int = setting(5001, PORT)  # the lab's registry on 127.0.0.1 (localhost:<port>/... in names)
+    pull_timeout: int = setting(180, whole(1))
 
     @property
     def local_registry(self) -> bool:
@@ -140,46 +278,216 @@ class Images:
 
 
 @dataclass(frozen=True)
-class Timeouts:
-    cluster: int
-    cassandra: int
-    writer: int
-    pod: int
+class WriterGroup:
+    """lab.writer: the writer Deployment(s) that deploy and up apply (their flags beat these)."""
+
+    topic: str = setting("test", TOPIC)
+    #: One writer Deployment per topic (lab/writers.py); empty: one writer on ``topic``. A YAML list, or
+    #: comma-separated text (INVOKE_LAB_WRITER_TOPICS=a,b); its first topic is the first writer's.
+    topics: tuple[str, ...] = setting((), TOPICS)
+    consistency: str = setting("QUORUM", LEVELS)  # one level for all writers, or one each: ONE,QUORUM,ALL
+    mode: str = setting("robust", choice(WRITER_MODES))
+    resume: bool = setting(False, truth())  # the seed writer's WRITER_RESUME (section V's fix; robust always resumes)
+    #: A writer directory of your own (any language) that `invoke build` builds from its Dockerfile ("": the lab's).
+    source: str = setting("", TEXT)
+    #: auto: the lab's HTTP probes for its robust writer only; http: your writer serves writer.yml's /readyz and
+    #: /healthz on HTTP_PORT; none: no probes.
+    probes: str = setting("auto", choice(WRITER_PROBES))
+
+
+@dataclass(frozen=True)
+class CassandraGroup:
+    """lab.cassandra: how the Cassandra pods run."""
+
+    auth: bool = setting(True, truth("on", "off"))  # on: logins and grants (lab/auth.py); off: any client connects
+    #: When a write is acknowledged: periodic (Cassandra's default), group or batch (lab/commitlog.py).
+    commitlog_sync: str = setting(COMMITLOG_DEFAULT, choice(COMMITLOG_MODES,
+                                                            f" (Cassandra's default: {COMMITLOG_DEFAULT})"))
+
+
+@dataclass(frozen=True)
+class VerifyGroup:
+    """lab.verify: how verify (and every round's check) reads the data back."""
+
+    consistency: str = setting("QUORUM", LEVEL)
+    pod: str = setting("cassandra-0", text(pattern=K8S_NAME_RE, required=True, what="a pod name"))
+    request_timeout: int = setting(120, whole(1))  # cqlsh --request-timeout for full-partition reads
+
+
+@dataclass(frozen=True)
+class ChaosGroup:
+    """lab.chaos: the rounds' pacing and how the writer's progress is sampled (chaos's flags beat these)."""
+
+    rounds: int = setting(1, whole(1))
+    interval: float = setting(30.0, number(0))  # seconds between rounds
+    sample_every: float = setting(0.5, number(0, above=True))  # seconds between samples of the writer's progress
+    settle: float = setting(10.0, number(0))  # seconds to keep sampling after recovery
+    metrics_port: int = setting(8080, PORT)  # the writer's HTTP port (/metrics)
+    #: The acknowledged-prefix gauge on /metrics (the round's witness); falls back to last_seq via cqlsh.
+    metric: str = setting("writer_watermark_seq", text(pattern=METRIC_RE, required=True,
+                                                       what="a Prometheus metric name (letters, digits, _ and :)"))
+    cpu_weight: bool = setting(False, truth())  # the writers' kind nodes get 4x CPU weight during a round
+    #: After recovery, how long the writer may take to write again before the round calls it wedged (the writer
+    #: re-resolves its seeds after a bound of its own when every address went stale).
+    resume_timeout: float = setting(180.0, number(0, above=True))
+
+
+@dataclass(frozen=True)
+class TimeoutsGroup:
+    """lab.timeouts, in seconds."""
+
+    cluster: int = setting(600, whole(1))
+    cassandra: int = setting(900, whole(1))
+    writer: int = setting(300, whole(1))
+    pod: int = setting(600, whole(1))
+
+
+@dataclass(frozen=True)
+class ReportGroup:
+    """lab.report: the hand-in's title block (invoke report --pdf / --docx)."""
+
+    name: str = setting("", TEXT)
+    course: str = setting("ECE 573", TEXT)
+    date: str = setting("today", DATE)  # "today" is the day the report is collected
+    title: str = setting("Project 4: Container Orchestration with Kubernetes", TEXT)
+
+
+@dataclass(frozen=True)
+class LabSettings:
+    """invoke.yaml's ``lab:`` tree, typed: the one place each setting's default and bounds are written."""
+
+    cluster: str = setting("kind", text(pattern=CLUSTER_RE, required=True,
+                                        what="a kind cluster name (lowercase letters, digits, - and .)"))
+    context: str = setting("", TEXT)  # "": kind-<cluster>; anything else is a foreign context (see allow_context)
+    allow_context: str = setting("", TEXT)  # must equal `context` to let destructive tasks touch a non-kind context
+    namespace: str = setting("default", text(pattern=K8S_LABEL_RE, required=True,
+                                             what="a namespace name (lowercase letters, digits and -)"))
+    cluster_config: str = setting("cluster.yml", PATH)
+    cassandra_manifest: str = setting("cassandra.yml", PATH)
+    writer_manifest: str = setting("writer.yml", PATH)
+    artifacts: str = setting("artifacts", PATH)  # chaos and verify JSON records land here
+    state_dir: str = setting(".cache/lab", PATH)  # rendered manifests and the image tags chosen by reset/build
+    #: Cassandra's PVCs (cassandra.yml's volumeClaimTemplates); kind's default: the local-path provisioner.
+    storage_class: str = setting("standard", text(pattern=K8S_NAME_RE, required=True,
+                                                  what="a StorageClass name (lowercase letters, digits, - and .)"))
+    quiet: bool = setting(False, truth())  # true: no progress lines, only results and errors
+    tools: ToolsGroup = group(ToolsGroup)
+    images: ImagesGroup = group(ImagesGroup)
+    writer: WriterGroup = group(WriterGroup)
+    cassandra: CassandraGroup = group(CassandraGroup)
+    verify: VerifyGroup = group(VerifyGroup)
+    chaos: ChaosGroup = group(ChaosGroup)
+    timeouts: TimeoutsGroup = group(TimeoutsGroup)
+    report: ReportGroup = group(ReportGroup)
+
+
+def settings_fields(cls: type = LabSettings, keys: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Rule]]:
+    """Every setting of the model: its keys under lab (chaos, rounds) and its rule, in the model's order."""
+    for f in dataclasses.fields(cls):
+        if "group" in f.metadata:
+            yield from settings_fields(f.metadata["group"], (*keys, f.name))
+        else:
+            yield (*keys, f.name), f.metadata["rule"]
+
+
+def _invoke_tree(value: Any) -> dict[str, Any]:
+    return {f.name: _invoke_tree(getattr(value, f.name)) if "group" in f.metadata
+            else f.metadata["rule"].write(getattr(value, f.name)) for f in dataclasses.fields(value)}
+
+
+#: The collection's configuration for invoke, written from the model. Every value is text: invoke casts an
+#: INVOKE_LAB_* value by its default's type (any text but "" and "0" is True for a bool, so
+#: INVOKE_LAB_QUIET=false would mean true; a failed int() is a traceback naming no variable), so the lab reads
+#: the text itself, with the rules above, and its errors name the variable.
+DEFAULTS: dict[str, Any] = {"lab": _invoke_tree(LabSettings())}
+
+
+class SettingError(PreconditionError):
+    """A setting the rules refuse: ``keys`` under lab, the value given and ``problem`` (what to give instead),
+    so the line can start from where the value came from (``blame``)."""
+
+    def __init__(self, keys: tuple[str, ...], value: Any, problem: str, message: str | None = None):
+        self.keys, self.value, self.problem = keys, value, problem
+        self.key = ".".join(("lab", *keys))
+        super().__init__(message or f"{self.key} is {value!r}; {problem}")
+
+    def blame(self, source: Origin) -> PreconditionError:
+        return PreconditionError(source.blame(self.key, self.value, self.problem, str(self)))
+
+
+def read_group(cls: type, raw: Mapping[str, Any], keys: tuple[str, ...] = ()) -> Any:
+    """A group of the model from its tree (keys checked by check_keys first); missing keys take the defaults."""
+    values = {}
+    for f in dataclasses.fields(cls):
+        if f.name not in raw:
+            continue
+        if "group" in f.metadata:
+            values[f.name] = read_group(f.metadata["group"], raw[f.name], (*keys, f.name))
+            continue
+        try:
+            values[f.name] = f.metadata["rule"].read(raw[f.name])
+        except Problem as problem:
+            raise SettingError((*keys, f.name), raw[f.name], str(problem)) from None
+    return cls(**values)
+
+
+def read_settings(raw: Any) -> LabSettings:
+    """invoke's ``lab`` tree (a plain mapping, or invoke's DataProxy) as the typed model."""
+    raw = _plain(raw if raw is not None else {})
+    if not isinstance(raw, Mapping):
+        raise SettingError((), raw, "it holds settings", f"lab is {raw!r}; it holds settings (lab: {{cluster: kind, "
+                                                         "...}), see invoke.yaml")
+    check_keys(raw, DEFAULTS["lab"], "lab")
+    return read_group(LabSettings, raw)
+
+
+def read_flag(cls: type, key: str, value: Any, flag: str) -> Any:
+    """A task flag's value for setting ``key`` of group ``cls``, read by that setting's rule; an error names
+    the flag as typed (``--consistency FOO: use one of ...``)."""
+    rule = next(f.metadata["rule"] for f in dataclasses.fields(cls) if f.name == key)
+    try:
+        return rule.read(value)
+    except Problem as problem:
+        raise SettingError((key,), value, str(problem)).blame(Origin("flag", flag)) from None
+
+
+#: deploy's and up's flags over lab.writer.* (tasks.py), for errors that name them.
+WRITER_FLAGS = {"mode": "--writer-mode", "topic": "--topic", "consistency": "--consistency"}
 
 
 @dataclass(frozen=True)
 class LabConfig:
-    """Everything a lab operation needs to know, validated once."""
+    """Everything a lab operation needs to know, validated once: the model's groups, with lab.writer and
+    lab.cassandra as the flat fields the operations read (deploy's flags change them: ``with_writer``)."""
 
-    # Field defaults come from DEFAULTS (the one place in code; invoke.yaml documents the same values).
-    cluster: str = _LAB["cluster"]
-    context: str = _LAB["context"]
-    allow_context: str = _LAB["allow_context"]
-    namespace: str = _LAB["namespace"]
-    cluster_config: str = _LAB["cluster_config"]
-    cassandra_manifest: str = _LAB["cassandra_manifest"]
-    writer_manifest: str = _LAB["writer_manifest"]
-    artifacts: str = _LAB["artifacts"]
-    state_dir: str = _LAB["state_dir"]
-    quiet: bool = False  # lab.quiet, parsed (DEFAULTS holds the text "false")
-    tools: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["tools"]))
-    images: Images = field(default_factory=lambda: parse_images(_LAB["images"]))
-    topic: str = _LAB["writer"]["topic"]
+    cluster: str
+    context: str
+    allow_context: str
+    namespace: str
+    cluster_config: str
+    cassandra_manifest: str
+    writer_manifest: str
+    artifacts: str
+    state_dir: str
+    quiet: bool
+    tools: ToolsGroup
+    images: ImagesGroup
+    topic: str
     #: Every writer's topic when there are several (lab.writer.topics, --writers N); () means one, on ``topic``.
-    writer_topics: tuple[str, ...] = ()
-    consistency: str = _LAB["writer"]["consistency"]
-    writer_mode: str = _LAB["writer"]["mode"]
-    writer_resume: bool = False  # lab.writer.resume, parsed (DEFAULTS holds the text "false")
+    writer_topics: tuple[str, ...]
+    consistency: str
+    writer_mode: str
+    writer_resume: bool
     #: lab.writer.source: a writer directory with its own Dockerfile ("" = the lab's writer).
-    writer_source: str = _LAB["writer"]["source"]
-    writer_probes: str = _LAB["writer"]["probes"]
-    cassandra_auth: bool = True  # lab.cassandra.auth, parsed (DEFAULTS holds the text "on")
-    verify: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["verify"]))
-    chaos: Mapping[str, Any] = field(default_factory=lambda: dict(_LAB["chaos"]))
-    timeouts: Timeouts = field(default_factory=lambda: Timeouts(**_LAB["timeouts"]))
-    report: Mapping[str, str] = field(default_factory=lambda: dict(_LAB["report"]))
-    storage_class: str = _LAB["storage_class"]
-    commitlog_sync: str = _LAB["cassandra"]["commitlog_sync"]
+    writer_source: str
+    writer_probes: str
+    cassandra_auth: bool
+    verify: VerifyGroup
+    chaos: ChaosGroup
+    timeouts: TimeoutsGroup
+    report: ReportGroup
+    storage_class: str
+    commitlog_sync: str
     root: Path = ROOT
 
     @property
@@ -214,64 +522,45 @@ class LabConfig:
         return p if p.is_absolute() else self.root / p
 
     @classmethod
-    def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT) -> LabConfig:
-        """Build from a ``lab:`` tree (missing keys take DEFAULTS); raises PreconditionError on bad values."""
-        raw = _plain(raw or {})
-        if not isinstance(raw, Mapping):
-            raise PreconditionError(f"lab is {raw!r}; it holds settings (lab: {{cluster: kind, ...}}), see invoke.yaml")
-        check_keys(raw, DEFAULTS["lab"], "lab")
-        lab = _merge(DEFAULTS["lab"], raw)
-        images = parse_images(lab["images"])
-        timeouts = Timeouts(**{k: parse_number(lab["timeouts"][k], key=f"lab.timeouts.{k}", least=1)
-                               for k in _LAB["timeouts"]})
-        chaos = {**lab["chaos"], **{k: parse_number(lab["chaos"][k], key=f"lab.chaos.{k}", least=least, real=real,
-                                                    above=k == "sample_every")
-                                    for k, (least, real) in CHAOS_NUMBERS.items() if k in lab["chaos"]}}
-        verify = {**lab["verify"], "request_timeout": parse_number(lab["verify"]["request_timeout"],
-                                                                   key="lab.verify.request_timeout", least=1)}
-        topics = parse_topics(lab["writer"].get("topics"))
+    def from_settings(cls, s: LabSettings, *, root: Path = ROOT) -> LabConfig:
+        """The operations' view of the model, validated (the checks that span several settings)."""
+        topics = s.writer.topics
         cfg = cls(
-            cluster=str(lab["cluster"]),
-            context=str(lab["context"] or ""),
-            allow_context=str(lab["allow_context"] or ""),
-            namespace=str(lab["namespace"]),
-            cluster_config=str(lab["cluster_config"]),
-            cassandra_manifest=str(lab["cassandra_manifest"]),
-            writer_manifest=str(lab["writer_manifest"]),
-            artifacts=str(lab["artifacts"]),
-            state_dir=str(lab["state_dir"]),
-            quiet=parse_bool(lab["quiet"], key="lab.quiet"),
-            tools=dict(lab["tools"]),
-            images=images,
-            topic=topics[0] if topics else str(lab["writer"]["topic"]),
-            writer_topics=topics if len(topics) > 1 else (),
-            consistency=",".join(parse_levels(lab["writer"]["consistency"])),
-            writer_mode=str(lab["writer"]["mode"]).lower(),
-            writer_resume=parse_bool(lab["writer"]["resume"], key="lab.writer.resume"),
-            writer_source=str(lab["writer"]["source"] or ""),
-            writer_probes=str(lab["writer"]["probes"]).lower(),
-            cassandra_auth=parse_on_off(lab["cassandra"]["auth"], key="lab.cassandra.auth"),
-            verify=verify,
-            chaos=chaos,
-            timeouts=timeouts,
-            report={
-                k: str(lab["report"][k] if lab["report"][k] is not None else "") for k in _LAB["report"]
-            },
-            storage_class=str(lab["storage_class"] or ""),
-            commitlog_sync=check_mode(lab["cassandra"]["commitlog_sync"]),
+            cluster=s.cluster, context=s.context, allow_context=s.allow_context, namespace=s.namespace,
+            cluster_config=s.cluster_config, cassandra_manifest=s.cassandra_manifest,
+            writer_manifest=s.writer_manifest, artifacts=s.artifacts, state_dir=s.state_dir, quiet=s.quiet,
+            tools=s.tools, images=s.images,
+            topic=topics[0] if topics else s.writer.topic, writer_topics=topics if len(topics) > 1 else (),
+            consistency=s.writer.consistency, writer_mode=s.writer.mode, writer_resume=s.writer.resume,
+            writer_source=s.writer.source, writer_probes=s.writer.probes,
+            cassandra_auth=s.cassandra.auth, commitlog_sync=s.cassandra.commitlog_sync,
+            verify=s.verify, chaos=s.chaos, timeouts=s.timeouts, report=s.report, storage_class=s.storage_class,
             root=root,
         )
         cfg.validate()
         return cfg
 
     @classmethod
+    def from_mapping(cls, raw: Mapping[str, Any] | None, *, root: Path = ROOT,
+                     origin_of: Callable[[tuple[str, ...]], Origin] | None = None) -> LabConfig:
+        """Build from a ``lab:`` tree (missing keys take the model's defaults); raises PreconditionError on bad
+        values, a line that starts from where the value came from when ``origin_of`` says (keys -> Origin)."""
+        try:
+            settings = read_settings(raw)
+        except SettingError as err:
+            if origin_of is None:
+                raise
+            raise err.blame(origin_of(("lab", *err.keys))) from None
+        return cls.from_settings(settings, root=root)
+
+    @classmethod
     def from_invoke(cls, c) -> LabConfig:
-        """From an invoke Context: ``c.config.lab`` (collection defaults merged with invoke.yaml)."""
+        """From an invoke Context: ``c.config.lab`` (every layer merged), errors naming the layer's source."""
         try:
             raw = c.config["lab"]
         except (KeyError, AttributeError):
             raw = {}
-        return cls.from_mapping(raw)
+        return cls.from_mapping(raw, origin_of=lambda keys: origin(c.config, keys))
 
     def with_writer(self, *, mode: str | None = None, resume: bool | None = None, topic: str | None = None,
                     consistency: str | None = None, writers: int | None = None) -> LabConfig:
@@ -280,13 +569,15 @@ class LabConfig:
         ``topic`` alone means one writer on it; ``writers`` N means N writers on ``topic`` (or lab.writer.topic),
         ``topic-2`` .. ``topic-N`` (lab/writers.py)."""
 
-        levels = None if consistency is None else ",".join(parse_levels(consistency))
-        changes: dict[str, Any] = {"writer_mode": None if mode is None else mode.lower(), "writer_resume": resume,
-                                   "topic": topic, "consistency": levels}
+        given = {"mode": mode, "topic": topic, "consistency": consistency}
+        read = {key: read_flag(WriterGroup, key, value, WRITER_FLAGS[key])
+                for key, value in given.items() if value is not None}
+        changes: dict[str, Any] = {"writer_mode": read.get("mode"), "writer_resume": resume,
+                                   "topic": read.get("topic"), "consistency": read.get("consistency")}
         if writers is not None:
             if not 1 <= writers <= MAX_WRITERS:
                 raise PreconditionError(f"--writers {writers}: give 1 to {MAX_WRITERS} (one Deployment per topic)")
-            first = self.topic if topic is None else topic
+            first = self.topic if topic is None else read["topic"]
             changes["writer_topics"] = topics_for(first, writers) if writers > 1 else ()
         elif topic is not None:
             changes["writer_topics"] = ()
@@ -295,16 +586,10 @@ class LabConfig:
         return cfg
 
     def validate(self) -> None:
-        if not re.fullmatch(r"[a-z0-9][a-z0-9.-]*", self.cluster):
-            raise PreconditionError(
-                f"lab.cluster {self.cluster!r} is not a valid kind cluster name (lowercase, digits, - .)"
-            )
+        """The checks that span several settings (each setting alone was read by its rule)."""
         levels = parse_levels(self.consistency)
         for level in levels:
             check_writer(self.writer_mode, self.topic, level, own=self.own_writer)
-        if self.writer_probes not in WRITER_PROBES:
-            raise PreconditionError(f"lab.writer.probes is {self.writer_probes!r}; "
-                                    f"use one of {', '.join(WRITER_PROBES)}")
         if len(levels) not in (1, len(self.topics)):
             raise PreconditionError(f"lab.writer.consistency {self.consistency!r} names {len(levels)} levels for "
                                     f"{len(self.topics)} writer(s); give one level for all, or one per writer")
@@ -313,33 +598,25 @@ class LabConfig:
                 raise PreconditionError("several writers need a topic each; the empty topic is for one seed writer")
             for topic in self.writer_topics:
                 check_topic(topic)
-        for level in levels:
-            check_consistency(level, key="lab.writer.consistency")
-        check_consistency(str(self.verify.get("consistency", "QUORUM")), key="lab.verify.consistency")
-        for key in ("cassandra_source", "kind_node_source"):
-            value = getattr(self.images, key)
-            if value not in IMAGE_SOURCES:
-                raise PreconditionError(f"lab.images.{key} is {value!r}; use one of {', '.join(IMAGE_SOURCES)}")
-        check_report_date(self.report["date"])
-        check_mode(self.commitlog_sync)
-        if not K8S_NAME_RE.match(self.storage_class):
-            raise PreconditionError(f"lab.storage_class {self.storage_class!r} is not a StorageClass name "
-                                    "(lowercase letters, digits, - and .)")
 
 
-def parse_images(raw: Mapping[str, Any]) -> Images:
-    """lab.images with its port and timeout parsed (a bad one is one line, exit 2)."""
-    return Images(**{k: raw[k] for k in _LAB["images"] if k not in ("registry_port", "pull_timeout")},
-                  registry_port=parse_port(raw["registry_port"], key="lab.images.registry_port"),
-                  pull_timeout=parse_number(raw["pull_timeout"], key="lab.images.pull_timeout", least=1))
-
-
-#: lab.chaos's numbers: the least each takes, and whether a fraction is allowed (sample_every: 0.5 s); a
-#: least of 0 for a fraction means above 0 (a sample every 0 s is a busy loop).
-CHAOS_NUMBERS: dict[str, tuple[float, bool]] = {
-    "rounds": (1, False), "interval": (0, True), "sample_every": (0, True), "settle": (0, True),
-    "metrics_port": (1, False),
-}
+def explain(config: Any, *, check: bool = False) -> list[str]:
+    """`invoke config`: each setting's effective value and where it came from (default, a file and its line,
+    an env var, a flag), read from invoke's ``config``; with ``check``, only "configuration ok". A bad setting
+    raises the one-line PreconditionError, as every task would."""
+    raw = config["lab"] if "lab" in config else {}
+    LabConfig.from_mapping(raw, origin_of=lambda keys: origin(config, keys))  # a task's own errors, as it meets them
+    if check:
+        return ["configuration ok"]
+    model = read_settings(raw)
+    rows = []
+    for keys, rule in settings_fields():
+        value: Any = model
+        for key in keys:
+            value = getattr(value, key)
+        rows.append((".".join(("lab", *keys)), origin(config, ("lab", *keys)).label(), rule.write(value) or '""'))
+    widths = [max(len(row[i]) for row in rows) for i in (0, 1)]
+    return [f"{k:<{widths[0]}}  {s:<{widths[1]}}  {v}" for k, s, v in [("setting", "from", "value"), *rows]]
 
 
 #: What a setting takes, where a group of settings was given instead and the general words would mislead.
@@ -349,67 +626,26 @@ VALUE_HINTS = {"lab.writer.topics": "give a list of topics, or a,b,c"}
 def check_keys(raw: Mapping[str, Any], known: Mapping[str, Any], where: str) -> None:
     """Every key of ``raw`` is one of ``known``'s (recursively where both hold a group): a misspelt key
     (lab.clustr) would otherwise be ignored in silence, so name the nearest known one."""
+    keys = tuple(where.split(".")[1:])
     for key, value in raw.items():
         if key not in known:
             close = difflib.get_close_matches(key, list(known), n=1, cutoff=0.6)
             hint = f"; did you mean {where}.{close[0]}?" if close else f"; known: {', '.join(sorted(known))}"
-            raise PreconditionError(f"unknown setting {where}.{key}{hint}")
+            raise SettingError((*keys, key), value, "unknown setting", f"unknown setting {where}.{key}{hint}")
         if isinstance(value, Mapping) and not isinstance(known[key], Mapping):
             hint = VALUE_HINTS.get(f"{where}.{key}", "it takes one value, not a group of settings")
-            raise PreconditionError(f"{where}.{key} is {value!r}; {hint}")
+            raise SettingError((*keys, key), value, hint)
         if isinstance(known[key], Mapping):
             if not isinstance(value, Mapping):
-                raise PreconditionError(f"{where}.{key} is {value!r}; it is a group of settings "
-                                        f"({', '.join(sorted(known[key]))})")
+                raise SettingError((*keys, key), value, f"it is a group of settings ({', '.join(sorted(known[key]))})")
             check_keys(value, known[key], f"{where}.{key}")
-
-
-def parse_number(value: Any, *, key: str, least: float, real: bool = False, above: bool = False) -> Any:
-    """A whole number (or, with ``real``, any number) of at least ``least`` (``above``: more than it), from YAML
-    or from text (INVOKE_LAB_* env vars)."""
-    kind = "a number" if real else "a whole number"
-    bound = f"above {least:g}" if above else f"of {least:g} or more"
-    problem = PreconditionError(f"{key} is {value!r}; give {kind} {bound}")
-    if isinstance(value, bool):
-        raise problem
-    try:
-        number = float(str(value).strip()) if real else int(str(value).strip())
-    except ValueError:
-        raise problem from None
-    if number < least or (above and number == least):
-        raise problem
-    return number
-
-
-def parse_port(value: Any, *, key: str) -> int:
-    """A TCP port from YAML (an int) or from text (INVOKE_LAB_* env vars)."""
-    text = str(value).strip()
-    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 65535:
-        raise PreconditionError(f"{key} is {value!r}; use a TCP port number, 1-65535")
-    return int(text)
 
 
 def check_topic(topic: str) -> str:
     """A topic goes into CQL literals and pod env; refuse anything but a plain name."""
     if not TOPIC_RE.match(topic or ""):
-        raise PreconditionError(f"topic {topic!r} is not a plain name (letters, digits, _ . -; at most 64)")
+        raise PreconditionError(f"topic {topic!r} is not a plain name ({PLAIN_NAME})")
     return topic
-
-
-def parse_topics(value: Any) -> tuple[str, ...]:
-    """lab.writer.topics: a YAML list or comma-separated text; each a plain name, none twice."""
-    if value is None or value == "":
-        return ()
-    items = value.split(",") if isinstance(value, str) else value if isinstance(value, (list, tuple)) else None
-    if items is None:
-        raise PreconditionError(f"lab.writer.topics is {value!r}; give a list of topics, or a,b,c")
-    topics = tuple(check_topic(str(t).strip()) for t in items if str(t).strip())
-    repeated = sorted({t for t in topics if topics.count(t) > 1})
-    if repeated:
-        raise PreconditionError(f"lab.writer.topics names {repeated[0]} twice; one writer per topic")
-    if len(topics) > MAX_WRITERS:
-        raise PreconditionError(f"lab.writer.topics names {len(topics)} topics; at most {MAX_WRITERS}")
-    return topics
 
 
 def parse_levels(value: str) -> tuple[str, ...]:
@@ -426,7 +662,7 @@ def check_writer(mode: str, topic: str, consistency: str, *, own: bool = False) 
     """The writer settings together: an empty topic only for the seed writer, which crash-loops on it, or for a
     writer of your own (``own``: lab.writer.source), whose crash loop is yours to watch."""
     if mode not in WRITER_MODES:
-        raise PreconditionError(f"lab.writer.mode {mode!r} is not one of {', '.join(WRITER_MODES)}")
+        raise PreconditionError(f"lab.writer.mode is {mode!r}; use one of {', '.join(WRITER_MODES)}")
     if topic == "" and mode == "robust" and not own:
         raise PreconditionError("the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty "
                                 "topic is only for --writer-mode seed, where it shows the assignment's 'Unknown topic'")
@@ -437,41 +673,13 @@ def check_writer(mode: str, topic: str, consistency: str, *, own: bool = False) 
                                 f"knows only {', '.join(SEED_CONSISTENCY_LEVELS)}")
 
 
-def parse_bool(value: Any, *, key: str) -> bool:
-    """true/false from YAML, or from a string (INVOKE_LAB_* env vars arrive as text)."""
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("true", "yes", "1", "on"):
-        return True
-    if text in ("false", "no", "0", "off", ""):
-        return False
-    raise PreconditionError(f"{key} is {value!r}; use true or false")
-
-
-def parse_on_off(value: Any, *, key: str) -> bool:
-    """on/off (YAML reads a bare on/off as a bool; INVOKE_LAB_* env vars arrive as text)."""
-    try:
-        return parse_bool(value, key=key)
-    except PreconditionError:
-        raise PreconditionError(f"{key} is {value!r}; use on or off") from None
-
-
 def check_consistency(level: str, *, key: str = "consistency") -> str:
-    level = (level or "").upper()
-    if level not in CONSISTENCY_LEVELS:
-        raise PreconditionError(f"{key} {level!r} is not one of {', '.join(CONSISTENCY_LEVELS)}")
-    return level
-
-
-def check_report_date(value: str) -> str:
-    """lab.report.date: "today" or a calendar date (YYYY-MM-DD), so the hand-in never shows a typo."""
-    if value != "today":
-        try:
-            datetime.date.fromisoformat(value)
-        except ValueError:
-            raise PreconditionError(f"lab.report.date {value!r} is not \"today\" or a date like 2024-11-03") from None
-    return value
+    """A consistency level; ``key`` is the setting or the flag (``--consistency``) the error names."""
+    try:
+        return _read_level(level)
+    except Problem as problem:
+        line = f"{key} {level}: {problem}" if key.startswith("--") else f"{key} is {level!r}; {problem}"
+        raise PreconditionError(line) from None
 
 
 def resolve_tool(name: str, configured: str = "", *, bin_dir: str = ".cache/bin", root: Path = ROOT) -> str | None:

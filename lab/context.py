@@ -36,7 +36,7 @@ class Lab:
 
     def cassandra(self, pod: str = "cassandra-0") -> Cassandra:
         return Cassandra(self.runner, self.kube, pod=pod,
-                         request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
+                         request_timeout=self.cfg.verify.request_timeout)
 
 
 def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl"),

@@ -236,7 +236,7 @@ class Lesson:
     def stored_last_seq(self, step: _Step) -> int | str | None:
         """The topic's stored last_seq (None: no row), or "not read" when Cassandra did not answer."""
         try:
-            level = str(self.lab.cfg.verify.get("consistency", "QUORUM"))  # as the writer reads it, not ONE
+            level = self.lab.cfg.verify.consistency  # as the writer reads it, not ONE
             stored: int | str | None = self.lab.cassandra().last_seqs(consistency=level).get(self.lab.cfg.topic)
         except LabError as err:
             step.observe(f"the stored last_seq could not be read: {err}")
@@ -258,7 +258,7 @@ class Lesson:
     def _verify_gaps(self, step: _Step) -> int | str:
         try:
             reports = verify(self.lab.cassandra(), topics=[self.lab.cfg.topic],
-                             consistency=str(self.lab.cfg.verify.get("consistency", "QUORUM")))
+                             consistency=self.lab.cfg.verify.consistency)
         except LabError as err:
             step.observe(f"verify could not read the data: {err}")
             return "not verified"
@@ -460,7 +460,7 @@ class Lesson:
                                                                               VICTIM) or {})) if crash \
             else DeletePod(VICTIM)
         result = chaos.run_round(self.lab.runner, self.kube, fault, 1, settings,
-                                 request_timeout=int(cfg.verify.get("request_timeout", 120)))
+                                 request_timeout=cfg.verify.request_timeout)
         self.get_pods(step, f"kubectl get pods after the {fault.title()}: the writer's RESTARTS")
         step.facts.update(robust_restarts=result.writer_restarts, robust_stall_s=result.stall_s,
                           recovery_s=result.recovery_s, crashed=crash, gaps=result.lost_rows, error=result.error)

@@ -31,12 +31,11 @@ class Tools:
 
 
 def find_tool(cfg: LabConfig, name: str) -> str | None:
-    bin_dir = str(cfg.tools.get("bin_dir") or ".cache/bin")
-    return resolve_tool(name, str(cfg.tools.get(name) or ""), bin_dir=bin_dir, root=cfg.root)
+    return resolve_tool(name, getattr(cfg.tools, name), bin_dir=cfg.tools.bin_dir, root=cfg.root)
 
 
 def missing_message(cfg: LabConfig, name: str) -> str:
-    bin_dir = str(cfg.tools.get("bin_dir") or ".cache/bin")
+    bin_dir = cfg.tools.bin_dir
     return f"{name} not found on PATH or in {bin_dir}; " + HOW_TO_GET[name].format(bin_dir=bin_dir)
 
 

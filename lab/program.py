@@ -21,8 +21,9 @@ import os
 import re
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
-from invoke import Exit, ParseError, Program
+from invoke import Config, Exit, ParseError, Program
 from invoke.config import AmbiguousMergeError
 from invoke.env import Environment
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
@@ -124,21 +125,43 @@ def env_error_line(config, err: Exception) -> str:
 
 
 def mismatch_line(path: str, err: Exception) -> str:
-    """invoke cannot merge a value into a group of settings; say which key, by the lab's own key check."""
-    from lab.config import DEFAULTS, check_keys
-    from lab.errors import PreconditionError
+    """invoke cannot merge a value into a group of settings; say which key, by the lab's own key check, from the
+    file and line it is on."""
+    from lab.config import DEFAULTS, SettingError, check_keys
+    from lab.provenance import Origin
 
     try:
         data = invoke_yaml.safe_load(Path(path).read_text()) or {}
         lab = data.get("lab", {})
         if not isinstance(lab, dict):
-            return f"lab is {lab!r}; it holds settings (lab: {{cluster: kind, ...}})"
+            found = SettingError((), lab, "it holds settings", f"lab is {lab!r}; it holds settings (lab: {{cluster: "
+                                                               "kind, ...}})")
+            return str(found.blame(Origin("file", path, ("lab",))))
         check_keys(lab, DEFAULTS["lab"], "lab")
-    except PreconditionError as found:
-        return str(found)
+    except SettingError as found:
+        return str(found.blame(Origin("file", path, ("lab", *found.keys))))
     except (OSError, invoke_yaml.YAMLError, ValueError, AttributeError):
         pass
-    return f"a value where a group of settings belongs ({err})"
+    return f"{Path(path).name}: a value where a group of settings belongs ({err})"
+
+
+def _as_text(tree: Any) -> Any:
+    """``tree`` with every leaf as text (None stays None: invoke keeps an env value over None as text too)."""
+    if hasattr(tree, "items"):
+        return {k: _as_text(v) for k, v in tree.items()}
+    return tree if tree is None else str(tree)
+
+
+class LabInvokeConfig(Config):
+    """invoke's Config, reading INVOKE_LAB_* as the text typed: invoke casts an env value by the type of the value
+    it replaces (invoke.yaml's ``cpu_weight: false`` makes any text but "" and "0" True; its ``interval: 30``
+    refuses 0.5 with a traceback), and the lab's own rules (lab/config.py) read the text and name the variable."""
+
+    def load_shell_env(self) -> None:
+        self.merge()
+        known = {**self._config, "lab": _as_text(self._config.get("lab", {}))}
+        self._set(_env=Environment(config=known, prefix=self._env_prefix).load())
+        self.merge()
 
 
 class LabProgram(Program):
@@ -166,10 +189,12 @@ class LabProgram(Program):
     def execute(self) -> None:
         # The executor merges the collection's defaults with the files, then reads INVOKE_* variables; do both
         # first (they are idempotent), so a value of the wrong kind is named here instead of a traceback there.
+        if type(self.config) is Config:
+            self.config.__class__ = LabInvokeConfig  # the executor reads the env again, per task
         try:
             self.config.load_collection(self.collection.configuration())
         except AmbiguousMergeError as err:
-            raise fail(f"invoke.yaml: {mismatch_line(self.config._project_path or 'invoke.yaml', err)}") from None
+            raise fail(mismatch_line(self.config._project_path or "invoke.yaml", err)) from None
         try:
             self.config.load_shell_env()
         except (ValueError, UncastableEnvVar, AmbiguousEnvVar) as err:
@@ -188,8 +213,8 @@ def check_project_file(path: Path) -> None:
         raise fail(yaml_error_line(str(path), err)) from None
     if isinstance(data, dict) and "lab" in data:
         line = mismatch_line(str(path), ValueError("unreadable"))
-        if not line.startswith("a value where"):
-            raise fail(f"{path.name}: {line}")
+        if ": a value where" not in line:
+            raise fail(line)
 
 
 def adopt(project: Path, program: Program | None = None) -> None:

@@ -366,7 +366,7 @@ def read_live_witness(lab, writer) -> tuple[Witness | None, str]:
         return None, "the seed writer serves no /metrics"
     if writer.mode == names.OWN_WRITER_MODE:
         return None, "a writer of your own: the lab reads no acknowledged progress from it"
-    port = int(lab.cfg.chaos.get("metrics_port", 8080))
+    port = lab.cfg.chaos.metrics_port
     progress = MetricsProgress(lab.runner, lab.kube, remote_port=port, metric=WATERMARK_METRIC, topic=writer.topic,
                                deployment=writer.name)
     try:
@@ -424,10 +424,10 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
     from lab import writers as writers_mod
 
     cfg = lab.cfg
-    level = check_consistency(consistency or str(cfg.verify.get("consistency", "QUORUM")), key="--consistency")
+    level = check_consistency(consistency, key="--consistency") if consistency else cfg.verify.consistency
     topics = [check_topic(topic)] if topic else None
     require_cluster(lab)
-    cass = lab.cassandra(str(cfg.verify.get("pod", "cassandra-0")))
+    cass = lab.cassandra(cfg.verify.pod)
     if lab.runner.dry:
         # Reads are probes, so a dry run would really query; show the command instead.
         # The chunks follow each topic's last_seq, unknown here: shown for a topic of one chunk.

@@ -16,7 +16,7 @@ from lab.chaos.rounds import DEFAULT_DOWN, plan, run_rounds
 
 def configured_rounds(cfg) -> int:
     """How many rounds a run without --rounds makes (lab.chaos.rounds)."""
-    return int(cfg.chaos.get("rounds", 1))
+    return cfg.chaos.rounds
 
 
 @dataclass(frozen=True)
@@ -82,8 +82,7 @@ def run_command(lab, command: ChaosCommand) -> list[RoundResult]:
     soak's); raises LabError when a round failed (lab.chaos.rounds.run_rounds)."""
     cfg = lab.cfg
     return run_rounds(lab, command.pod, rounds=command.rounds or configured_rounds(cfg),
-                      interval=command.interval if command.interval is not None
-                      else float(cfg.chaos.get("interval", 30)),
+                      interval=command.interval if command.interval is not None else cfg.chaos.interval,
                       force=command.force, node=command.node, partition=command.partition, down=float(command.down),
                       among=command.among, seed=command.seed, crash=command.crash,
                       cpu_weight=command.cpu_weight or None, pause=command.pause, freeze=command.freeze,

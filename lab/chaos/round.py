@@ -34,6 +34,7 @@ from lab.chaos.faults import Fault
 from lab.chaos.results import RoundResult
 from lab.chaos.sampling import CqlProgress, LastSeqReads, Sampler, metrics_progress
 from lab.chaos.watch import ChaosSettings, Env
+from lab.config import VerifyGroup
 from lab.errors import CommandError, LabError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
@@ -54,7 +55,7 @@ def as_fault(target: Fault | str, settings: ChaosSettings) -> Fault:
 
 
 def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, settings: ChaosSettings, *,
-              request_timeout: int = 120, clock: Callable[[], float] = time.time,
+              request_timeout: int = VerifyGroup.request_timeout, clock: Callable[[], float] = time.time,
               sleep: Callable[[float], None] = time.sleep, make_progress=metrics_progress,
               kind: Kind | None = None) -> RoundResult:
     """One round of ``target`` (a Fault, or a pod name); returns what happened.

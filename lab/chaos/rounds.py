@@ -188,7 +188,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
             sleep(interval)
         with status.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
             result = run_round(lab.runner, lab.kube, fault, number, settings, kind=lab.kind,
-                               request_timeout=int(cfg.verify.get("request_timeout", 120)))
+                               request_timeout=cfg.verify.request_timeout)
             result.seed = seed if pod == "random" else None
             if not lab.runner.dry:
                 path = output.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())

@@ -15,6 +15,7 @@ from typing import Any
 from lab import kubectl, names, status, writers
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
+from lab.config import ChaosGroup, TimeoutsGroup, VerifyGroup
 from lab.errors import LabError, PreconditionError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
@@ -22,22 +23,25 @@ from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
 from lab.writers import Writer
 
+#: The settings' defaults, from the model (lab/config.py), where a round is set up without a configuration.
+_CHAOS, _VERIFY, _TIMEOUTS = ChaosGroup(), VerifyGroup(), TimeoutsGroup()
+
 
 @dataclass
 class ChaosSettings:
     topic: str
-    consistency: str = "QUORUM"
-    sample_every: float = 0.5
-    settle: float = 10.0
-    timeout: float = 600.0
-    metrics_port: int = 8080
+    consistency: str = _VERIFY.consistency
+    sample_every: float = _CHAOS.sample_every
+    settle: float = _CHAOS.settle
+    timeout: float = _TIMEOUTS.pod
+    metrics_port: int = _CHAOS.metrics_port
     #: The gauge sampled on /metrics: the writer's acknowledged contiguous prefix, which is also the round's
     #: witness of what the writer had acknowledged (writer_last_seq, the stored checkpoint, lags it).
-    metric: str = "writer_watermark_seq"
+    metric: str = _CHAOS.metric
     force: bool = False
     #: After recovery, how long the writer may take to write again before the round calls it wedged
-    #: (the writer re-resolves its seeds after a bound of its own when every address went stale).
-    resume_timeout: float = 180.0
+    #: (lab.chaos.resume_timeout).
+    resume_timeout: float = _CHAOS.resume_timeout
     #: Give the writers' kind nodes 4x the CPU weight during the round (``--cpu-weight``; lab.chaos.cpu_weight).
     cpu_weight: bool = False
     #: Topics the seed writer wrote (random values by design): verify does not check their values.
@@ -50,15 +54,11 @@ class ChaosSettings:
         to this cluster's, lab.verify.lab_seed_topics); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""
         from lab.verify import seed_topics  # lab.verify is no part of lab.chaos: imported when asked
 
-        chaos_cfg = cfg.chaos
-        if cpu_weight is None:
-            cpu_weight = str(chaos_cfg.get("cpu_weight", False)).lower() in ("true", "1", "yes")
-        return cls(topic=cfg.topic, consistency=str(cfg.verify.get("consistency", "QUORUM")),
-                   sample_every=float(chaos_cfg.get("sample_every", 0.5)),
-                   settle=float(chaos_cfg.get("settle", 10)), timeout=float(cfg.timeouts.pod),
-                   metrics_port=int(chaos_cfg.get("metrics_port", 8080)),
-                   metric=str(chaos_cfg.get("metric", cls.metric)), force=force,
-                   resume_timeout=float(chaos_cfg.get("resume_timeout", 180)), cpu_weight=cpu_weight,
+        chaos = cfg.chaos
+        return cls(topic=cfg.topic, consistency=cfg.verify.consistency, sample_every=chaos.sample_every,
+                   settle=chaos.settle, timeout=float(cfg.timeouts.pod), metrics_port=chaos.metrics_port,
+                   metric=chaos.metric, force=force, resume_timeout=chaos.resume_timeout,
+                   cpu_weight=chaos.cpu_weight if cpu_weight is None else cpu_weight,
                    seed_topics=tuple(sorted(seed_topics(cfg.path(cfg.artifacts)))))
 
 
@@ -71,7 +71,7 @@ class Env:
     settings: ChaosSettings
     clock: Callable[[], float]
     sleep: Callable[[float], None]
-    request_timeout: int = 120
+    request_timeout: int = _VERIFY.request_timeout
     kind: Kind | None = None
     #: The writers the round watches (every topic's Deployment, ``find_writers``); empty: the configured one.
     writers: list[Writer] = field(default_factory=list)

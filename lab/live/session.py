@@ -22,8 +22,8 @@ from lab.report import task as report_task
 def collector_for(lab) -> Collector:
     """The collector of ``lab``'s cluster, reading the writers' metric on the port and name chaos rounds use."""
     chaos = lab.cfg.chaos
-    progress = metrics_progress_for(lab.runner, lab.kube, port=int(chaos.get("metrics_port", 8080)),
-                                    metric=str(chaos.get("metric", "writer_watermark_seq")))
+    progress = metrics_progress_for(lab.runner, lab.kube, port=chaos.metrics_port,
+                                    metric=chaos.metric)
     return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=progress)
 
 

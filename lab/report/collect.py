@@ -33,8 +33,8 @@ COLLECTORS = [("II", section_ii.collect), ("III", section_iii.collect), ("IV", s
 
 def hand_in(cfg, *, now: float) -> dict[str, str]:
     """The title block from lab.report.*: "today" becomes the UTC date the report is collected."""
-    settings = dict(cfg.report)
-    if settings.get("date", "today") == "today":
+    settings = asdict(cfg.report)
+    if cfg.report.date == "today":
         settings["date"] = datetime.datetime.fromtimestamp(now, datetime.UTC).date().isoformat()
     return settings
 
@@ -94,7 +94,7 @@ class Collector:
         return items
 
     def cassandra(self, pod: str) -> Cassandra:
-        return Cassandra(self.rec, self.kube, pod=pod, request_timeout=int(self.cfg.verify.get("request_timeout", 120)))
+        return Cassandra(self.rec, self.kube, pod=pod, request_timeout=self.cfg.verify.request_timeout)
 
     def show_path(self, path: Path) -> str:
         return str(path.relative_to(self.cfg.root)) if path.is_relative_to(self.cfg.root) else str(path)

@@ -29,7 +29,7 @@ def collect(col) -> None:
 def progress(col, items: list[dict[str, Any]]) -> None:
 
     cass = col.cassandra(col.exec_pod)
-    level = str(col.cfg.verify.get("consistency", "QUORUM"))
+    level = col.cfg.verify.consistency
     out = col.rec.show(cass.exec_args(cqlsh_args(select_script(LAST_SEQS_QUERY, consistency=level),
                                                  request_timeout=cass.request_timeout)),
                        "Each topic's last_seq, the writer's stored progress", timeout=cass.request_timeout + 30)

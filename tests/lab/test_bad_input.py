@@ -49,34 +49,49 @@ CASES = [
     Case("test-quote", ("test", "--args", '"x'), "--args '\"x': no closing quotation"),
     Case("replicas-missing", ("scale",), "--replicas N is required"),
     # settings from the environment
-    Case("env-timeout-text", ("status",), "INVOKE_LAB_TIMEOUTS_CLUSTER='abc': lab.timeouts.cluster takes a whole",
+    Case("env-timeout-text", ("status",), "INVOKE_LAB_TIMEOUTS_CLUSTER=abc: give a whole number of 1 or more",
          env={"INVOKE_LAB_TIMEOUTS_CLUSTER": "abc"}),
-    Case("env-rounds-text", ("status",), "INVOKE_LAB_CHAOS_ROUNDS='many': lab.chaos.rounds takes a whole number",
+    Case("env-rounds-text", ("status",), "INVOKE_LAB_CHAOS_ROUNDS=many: give a whole number of 1 or more",
          env={"INVOKE_LAB_CHAOS_ROUNDS": "many"}),
-    Case("env-request-timeout", ("status",), "INVOKE_LAB_VERIFY_REQUEST_TIMEOUT='x'",
+    Case("env-rounds-0", ("status",), "INVOKE_LAB_CHAOS_ROUNDS=0: give a whole number of 1 or more",
+         env={"INVOKE_LAB_CHAOS_ROUNDS": "0"}),
+    Case("env-request-timeout", ("status",), "INVOKE_LAB_VERIFY_REQUEST_TIMEOUT=x: give a whole number",
          env={"INVOKE_LAB_VERIFY_REQUEST_TIMEOUT": "x"}),
-    Case("env-consistency", ("status",), "lab.writer.consistency 'FOO' is not one of",
+    Case("env-consistency", ("status",), "INVOKE_LAB_WRITER_CONSISTENCY=FOO: use one of ONE, TWO",
          env={"INVOKE_LAB_WRITER_CONSISTENCY": "FOO"}),
+    Case("env-cpu-weight", ("config", "--check"), "INVOKE_LAB_CHAOS_CPU_WEIGHT=maybe: use true or false",
+         env={"INVOKE_LAB_CHAOS_CPU_WEIGHT": "maybe"}),
+    Case("env-spaces", ("config",), "INVOKE_LAB_WRITER_TOPIC='a b': give a plain name",
+         env={"INVOKE_LAB_WRITER_TOPIC": "a b"}),
+    # flags over settings: the error names the flag as typed
+    Case("flag-consistency", ("deploy", "--consistency", "FOO"), "--consistency FOO: use one of ONE, TWO"),
+    Case("flag-writer-mode", ("up", "--writer-mode", "naive"), "--writer-mode naive: use one of robust, seed"),
+    Case("flag-topic", ("deploy", "--topic", "a b"), "--topic 'a b': give a plain name"),
     # invoke.yaml
     Case("yaml-syntax", ("status",), "invoke.yaml, line 2: expected ',' or ']'", yaml="lab: {cluster: [kind\n"),
     Case("yaml-date", ("status",), "invoke.yaml: month must be in 1..12",
          yaml="lab:\n  report:\n    date: 2024-13-45\n"),
-    Case("timeout-ten", ("status",), "lab.timeouts.cluster is 'ten'; give a whole number of 1 or more",
+    Case("timeout-ten", ("status",), "invoke.yaml, line 3: lab.timeouts.cluster is 'ten'; give a whole number of 1",
          yaml="lab:\n  timeouts:\n    cluster: ten\n"),
     Case("timeout-negative", ("status",), "lab.timeouts.cluster is -5; give a whole number of 1 or more",
          yaml="lab:\n  timeouts:\n    cluster: -5\n"),
-    Case("lab-list", ("status",), "invoke.yaml: lab is [1, 2]; it holds settings", yaml="lab: [1, 2]\n"),
+    Case("lab-list", ("status",), "invoke.yaml, line 1: lab is [1, 2]; it holds settings", yaml="lab: [1, 2]\n"),
     Case("topics-mapping", ("status",), "lab.writer.topics is {'a': 1}; give a list of topics",
          yaml="lab:\n  writer:\n    topics: {a: 1}\n"),
-    Case("unknown-key", ("status",), "unknown setting lab.clustr; did you mean lab.cluster?",
+    Case("unknown-key", ("status",), "invoke.yaml, line 2: unknown setting lab.clustr; did you mean lab.cluster?",
          yaml="lab:\n  clustr: kind\n"),
     Case("unknown-nested-key", ("status",), "unknown setting lab.chaos.roundz; did you mean lab.chaos.rounds?",
          yaml="lab:\n  chaos:\n    roundz: 3\n"),
     Case("sample-every-0", ("status",), "lab.chaos.sample_every is 0; give a number above 0",
          yaml="lab:\n  chaos:\n    sample_every: 0\n"),
-    Case("rounds-many", ("status",), "lab.chaos.rounds is 'many'", yaml="lab:\n  chaos:\n    rounds: many\n"),
+    Case("rounds-many", ("status",), "invoke.yaml, line 3: lab.chaos.rounds is 'many'; give a whole number",
+         yaml="lab:\n  chaos:\n    rounds: many\n"),
+    Case("check-rounds-many", ("config", "--check"), "invoke.yaml, line 3: lab.chaos.rounds is 'many'",
+         yaml="lab:\n  chaos:\n    rounds: many\n"),
     Case("group-scalar", ("status",), "lab.chaos is 3; it is a group of settings", yaml="lab:\n  chaos: 3\n"),
     Case("runtime-file-bad", ("-f", "other.yaml", "status"), "other.yaml, line 2", yaml=None),
+    Case("runtime-file-value", ("-f", "value.yaml", "config"), "value.yaml, line 3: lab.chaos.sample_every is 0;",
+         yaml=None),
 ]
 
 RECORDER = """#!/bin/sh
@@ -105,6 +120,8 @@ def _run(project: Path, tmp: Path, case: Case) -> tuple[subprocess.CompletedProc
         (here / "invoke.yaml").write_text(case.yaml)
     if case.id == "runtime-file-bad":
         (here / "other.yaml").write_text("lab: {cluster: [kind\n")
+    if case.id == "runtime-file-value":
+        (here / "value.yaml").write_text("lab:\n  chaos:\n    sample_every: 0\n")
     bin_dir = tmp / f"{case.id}-bin"
     for tool in ("docker", "kind", "kubectl"):
         executable(bin_dir / tool).write_text(RECORDER)

@@ -3,7 +3,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab.config import DEFAULTS, KIND_NODE_IMAGE, LabConfig, check_topic, resolve_tool
+from lab.config import (
+    DEFAULTS,
+    KIND_NODE_IMAGE,
+    LabConfig,
+    LabSettings,
+    check_topic,
+    read_settings,
+    resolve_tool,
+    settings_fields,
+)
 from lab.errors import PreconditionError
 from tests.lab.labfakes import executable
 
@@ -19,8 +28,25 @@ def _leaves(tree, prefix=""):
 
 
 def test_invoke_yaml_documents_every_default_with_the_same_value():
+    """invoke.yaml names every setting of the model, each with the value the model declares (read by its rule:
+    the file may write 30 where DEFAULTS, written from the model, holds the text "30")."""
     shipped = dict(_leaves(yaml.safe_load((ROOT / "invoke.yaml").read_text())))
-    assert shipped == dict(_leaves(DEFAULTS))
+    assert set(shipped) == set(dict(_leaves(DEFAULTS)))
+    model = LabSettings()
+    for keys, rule in settings_fields():
+        declared = model
+        for key in keys:
+            declared = getattr(declared, key)
+        assert rule.read(shipped[".".join(("lab", *keys))]) == declared, keys
+    assert read_settings(yaml.safe_load((ROOT / "invoke.yaml").read_text())["lab"]) == model
+
+
+def test_defaults_for_invoke_are_the_models_as_text():
+    """Every leaf invoke gets is text (so invoke's own casts of INVOKE_LAB_* never apply) that reads back as the
+    model's default."""
+    leaves = dict(_leaves(DEFAULTS))
+    assert all(isinstance(v, str) for v in leaves.values())
+    assert read_settings(DEFAULTS["lab"]) == LabSettings()
 
 
 def test_cluster_yml_pins_the_default_node_image():
@@ -61,9 +87,9 @@ def test_a_foreign_context_is_not_kind():
 
 
 @pytest.mark.parametrize("raw, message", [
-    ({"writer": {"topic": "x'; DROP"}}, "topic \"x'; DROP\" is not a plain name"),
-    ({"writer": {"consistency": "SOME"}}, "lab.writer.consistency 'SOME' is not one of"),
-    ({"verify": {"consistency": "ANY"}}, "lab.verify.consistency 'ANY' is not one of"),
+    ({"writer": {"topic": "x'; DROP"}}, "lab.writer.topic is \"x'; DROP\"; give a plain name"),
+    ({"writer": {"consistency": "SOME"}}, "lab.writer.consistency is 'SOME'; use one of ONE, TWO"),
+    ({"verify": {"consistency": "ANY"}}, "lab.verify.consistency is 'ANY'; use one of"),
     ({"images": {"cassandra_source": "docker"}}, "lab.images.cassandra_source is 'docker'; use one of auto, pull"),
     ({"images": {"casandra": "x"}}, "unknown setting lab.images.casandra; did you mean lab.images.cassandra?"),
     ({"clustr": "kind"}, "unknown setting lab.clustr; did you mean lab.cluster?"),
@@ -74,18 +100,18 @@ def test_a_foreign_context_is_not_kind():
     ({"chaos": {"rounds": "many"}}, "lab.chaos.rounds is 'many'; give a whole number of 1 or more"),
     ({"verify": {"request_timeout": 0}}, "lab.verify.request_timeout is 0; give a whole number of 1 or more"),
     ({"chaos": 3}, "lab.chaos is 3; it is a group of settings"),
-    ({"cluster": "Kind_1"}, "lab.cluster 'Kind_1' is not a valid kind cluster name"),
-    ({"writer": {"mode": "naive"}}, "lab.writer.mode 'naive' is not one of robust, seed"),
+    ({"cluster": "Kind_1"}, "lab.cluster is 'Kind_1'; give a kind cluster name"),
+    ({"writer": {"mode": "naive"}}, "lab.writer.mode is 'naive'; use one of robust, seed"),
     ({"writer": {"resume": "maybe"}}, "lab.writer.resume is 'maybe'; use true or false"),
     ({"writer": {"topic": ""}}, "the robust writer needs a topic (lab.writer.topic / --topic is empty); an empty "
                                 "topic is only for --writer-mode seed"),
     ({"writer": {"mode": "seed", "consistency": "TWO"}},
      "lab.writer.consistency 'TWO': the seed writer (the assignment's Go writer) knows only ONE, QUORUM, ALL"),
-    ({"writer": {"mode": "seed", "topic": "a b"}}, "topic 'a b' is not a plain name"),
+    ({"writer": {"mode": "seed", "topic": "a b"}}, "lab.writer.topic is 'a b'; give a plain name"),
     ({"images": {"registry_port": "five"}}, "lab.images.registry_port is 'five'; use a TCP port number, 1-65535"),
     ({"images": {"registry_port": 65536}}, "lab.images.registry_port is 65536; use a TCP port number, 1-65535"),
     ({"images": {"registry_port": True}}, "lab.images.registry_port is True; use a TCP port number"),
-    ({"storage_class": "Fast SSD"}, "lab.storage_class 'Fast SSD' is not a StorageClass name"),
+    ({"storage_class": "Fast SSD"}, "lab.storage_class is 'Fast SSD'; give a StorageClass name"),
     ({"cassandra": {"auth": "maybe"}}, "lab.cassandra.auth is 'maybe'; use on or off"),
     ({"writer": {"probes": "grpc"}}, "lab.writer.probes is 'grpc'; use one of auto, http, none"),
     ({"cassandra": {"commitlog_sync": "fsync"}},
@@ -201,8 +227,8 @@ def test_one_consistency_level_for_all_writers_or_one_each():
      "lab.writer.consistency 'ONE,ALL' names 2 levels for 3 writer(s); give one level for all, or one per writer"),
     ({"writer": {"consistency": "QUORUM,ALL"}}, {},
      "lab.writer.consistency 'QUORUM,ALL' names 2 levels for 1 writer(s)"),
-    ({}, {"writers": 2, "consistency": "ONE,FOUR"}, "lab.writer.consistency 'FOUR' is not one of"),
-    ({}, {"writers": 2, "consistency": "ONE,"}, "lab.writer.consistency '' is not one of"),
+    ({}, {"writers": 2, "consistency": "ONE,FOUR"}, "--consistency ONE,FOUR: 'FOUR' is not one of"),
+    ({}, {"writers": 2, "consistency": "ONE,"}, "--consistency ONE,: '' is not one of"),
     ({}, {"writers": 2, "mode": "seed", "consistency": "ONE,LOCAL_ONE"},
      "lab.writer.consistency 'LOCAL_ONE': the seed writer (the assignment's Go writer) knows only ONE, QUORUM, ALL"),
 ], ids=["too-few", "list-for-one", "bad-level", "empty-level", "seed-level"])
@@ -213,10 +239,10 @@ def test_bad_writer_levels_fail_with_one_line(raw, change, message):
 
 
 @pytest.mark.parametrize("raw, writers, message", [
-    ({"writer": {"topics": "a,a"}}, None, "lab.writer.topics names a twice; one writer per topic"),
-    ({"writer": {"topics": "a,b c"}}, None, "topic 'b c' is not a plain name"),
+    ({"writer": {"topics": "a,a"}}, None, "lab.writer.topics is 'a,a'; it names a twice; one writer per topic"),
+    ({"writer": {"topics": "a,b c"}}, None, "lab.writer.topics is 'a,b c'; 'b c' is not a plain name"),
     ({"writer": {"topics": {"a": 1}}}, None, "lab.writer.topics is {'a': 1}; give a list of topics, or a,b,c"),
-    ({"writer": {"topics": [f"t{n}" for n in range(9)]}}, None, "lab.writer.topics names 9 topics; at most 8"),
+    ({"writer": {"topics": [f"t{n}" for n in range(9)]}}, None, "; it names 9 topics; at most 8"),
     ({}, 0, "--writers 0: give 1 to 8 (one Deployment per topic)"),
     ({}, 9, "--writers 9: give 1 to 8"),
     ({"writer": {"topic": "x" * 64}}, 2, f"topic '{'x' * 64}-2' is not a plain name"),
@@ -248,6 +274,6 @@ def test_resolve_tool_refuses_a_configured_path_that_is_not_there(tmp_path):
         resolve_tool("kubectl", "nope/kubectl", root=tmp_path)
 
 
-def test_the_dataclass_defaults_are_the_settings_defaults():
-    """One source of defaults: LabConfig() and the parsed DEFAULTS (what invoke.yaml documents) agree."""
-    assert LabConfig() == LabConfig.from_mapping({})
+def test_the_operations_view_takes_the_models_defaults():
+    """One source of defaults: an empty tree is the model's defaults, through LabConfig."""
+    assert LabConfig.from_mapping({}) == LabConfig.from_settings(LabSettings())

@@ -241,4 +241,4 @@ def test_ctrl_c_waits_for_the_running_round_to_end(tmp_path, monkeypatch):
     (dash,) = served
     assert dash.actions.running is None and dash.actions.done[0].ok is True
     assert chaos.commands == [ChaosCommand(pod="cassandra-1")]
-    assert dash.actions.rounds == int(lab.cfg.chaos.get("rounds", 1))
+    assert dash.actions.rounds == lab.cfg.chaos.rounds

@@ -18,6 +18,7 @@ TASKS = [
     "build",
     "chaos",
     "clean",
+    "config",
     "cqlsh",
     "dashboard",
     "delete",
@@ -114,7 +115,7 @@ def test_quiet_leaves_only_the_plan(tools, tmp_path):
 def test_a_quiet_that_is_not_a_boolean_is_one_line(tools, tmp_path):
     out = invoke("down", tools=tools, tmp_path=tmp_path, INVOKE_LAB_QUIET="sometimes")
     assert out.returncode == 2
-    assert out.stderr.strip() == "ERROR: lab.quiet is 'sometimes'; use true or false"
+    assert out.stderr.strip() == "ERROR: INVOKE_LAB_QUIET=sometimes: use true or false"
 
 
 @pytest.mark.parametrize("port", ["50o1", "0", "70000"])
@@ -122,7 +123,7 @@ def test_a_bad_registry_port_is_one_line(tools, tmp_path, port):
     """Text from the environment is parsed by the lab, not cast by invoke (a failed int() was a traceback)."""
     out = invoke("registry", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_REGISTRY_PORT=port)
     assert out.returncode == 2
-    assert out.stderr.strip() == f"ERROR: lab.images.registry_port is '{port}'; use a TCP port number, 1-65535"
+    assert out.stderr.strip() == f"ERROR: INVOKE_LAB_IMAGES_REGISTRY_PORT={port}: use a TCP port number, 1-65535"
 
 
 def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
@@ -247,17 +248,17 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
             "ERROR: --pod 'coredns-0': name a Cassandra pod (cassandra-0..2), the writer ('writer', or 'writer-N' for "
             "the N-th topic's)",
         ),
-        ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency 'MOST' is not one of ONE, TWO"),
+        ("verify", {"consistency": "MOST"}, {}, "ERROR: --consistency MOST: use one of ONE, TWO"),
         ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),
         ("logs", {"target": "db"}, {}, "ERROR: --target 'db': use writer or cassandra"),
         ("deploy", {}, {}, "ERROR: no writer image yet; run `invoke build` (or set lab.images.writer)"),
-        ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: topic 'a b' is not a plain name"),
+        ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: lab.writer.topic is 'a b'; give a plain name"),
         ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
         ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
         ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),
         ("deploy", {"topic": ""}, {}, "ERROR: the robust writer needs a topic (lab.writer.topic / --topic is empty)"),
         ("up", {"topic": ""}, {}, "ERROR: the robust writer needs a topic"),  # refused before the long reset
-        ("deploy", {"writer_mode": "go"}, {}, "ERROR: lab.writer.mode 'go' is not one of robust, seed"),
+        ("deploy", {"writer_mode": "go"}, {}, "ERROR: --writer-mode go: use one of robust, seed"),
         ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
         ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
         ("bench", {"up": True}, {}, "ERROR: --up and --force measure the lab: add --lab"),

@@ -87,7 +87,7 @@ def test_run_verify_with_nothing_written_fails(project):
 
 def test_run_verify_refuses_bad_input_before_running_anything(project):
     lab = make_lab(project, FakeCtx())
-    with pytest.raises(PreconditionError, match="--consistency 'MOST'"):
+    with pytest.raises(PreconditionError, match="--consistency most: use one of"):
         verify.run_verify(lab, consistency="most")
     with pytest.raises(PreconditionError, match="is not a plain name"):
         verify.run_verify(lab, topic="a b")

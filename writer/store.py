@@ -34,7 +34,7 @@ from cassandra.policies import (
 )
 from cassandra.query import BatchStatement, BatchType, SimpleStatement
 
-from writer import seeds as seeds_mod
+from writer import contact_points
 from writer.config import Config
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, AvoidSickHosts, HostWatch, LatencyTracker, attempt_timeout
@@ -84,7 +84,7 @@ class _Connection:
 
     cluster: Cluster
     session: object
-    resolution: seeds_mod.Resolution  # what the seeds resolved to when this generation was opened
+    resolution: contact_points.Resolution  # what the seeds resolved to when this generation was opened
     insert: object = None
     insert_last: object = None
     select_last: object = None
@@ -119,13 +119,13 @@ class CassandraStore:
         return self._conn.session
 
     @property
-    def resolution(self) -> seeds_mod.Resolution:
+    def resolution(self) -> contact_points.Resolution:
         """What the seeds resolved to for the session in use (a failed rebuild leaves it unchanged)."""
         return self._conn.resolution
 
     def _open(self) -> _Connection:
         config = self.config
-        resolution = seeds_mod.resolve(config.seeds)
+        resolution = contact_points.resolve(config.seeds)
         for failed in resolution.failed:
             log.warning("seed %s does not resolve; trying the others", failed)
         # Without CASSANDRA_DC the policy takes the datacenter of the first contact point the control connection
@@ -195,8 +195,8 @@ class CassandraStore:
         not resolve (no pod ready yet) is not a move: None.
         """
         try:
-            resolution = seeds_mod.resolve(self.config.seeds)
-        except seeds_mod.UnresolvableSeeds:
+            resolution = contact_points.resolve(self.config.seeds)
+        except contact_points.UnresolvableSeeds:
             return None
         conn = self._conn
         known = {host for host, _ in conn.resolution.points}

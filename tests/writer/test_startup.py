@@ -11,8 +11,8 @@ from cassandra.cluster import NoHostAvailable
 from writer import errors
 from writer.__main__ import _retrying, _Stop
 from writer.config import load
+from writer.contact_points import Resolution
 from writer.levels import Placement, unmet
-from writer.seeds import Resolution
 
 
 class Clock:

@@ -1,4 +1,6 @@
-"""Resolving CASSANDRA_SEEDS to addresses, naming every seed that does not resolve.
+"""The driver's contact points: CASSANDRA_SEEDS resolved to addresses, naming every seed that does not resolve.
+
+(Named for the driver's word: "seed" alone also names the assignment's writer mode, writer.seed.)
 
 The driver resolves contact points once, when a Cluster is built, and silently drops a name it cannot
 resolve. Behind a headless Service (``cassandra-service``) the addresses change whenever the Cassandra pods are

@@ -29,7 +29,8 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from types import FrameType
 from typing import TYPE_CHECKING, TypeVar
 
 from writer import config as config_mod
@@ -58,11 +59,11 @@ class _Stop:
     """Set by SIGTERM/SIGINT. Handlers only flip attributes: they run between bytecodes of the main thread,
     which may hold a lock at that moment."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested = False
         self.loop: WriteLoop | None = None
 
-    def __call__(self, signum, _frame):
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
         self.requested = True
         if self.loop is not None:
             self.loop.request_stop()
@@ -137,7 +138,7 @@ def _retrying(what: str, action: Callable[[], T], stop: _Stop, config: config_mo
     raise Stopped(what)
 
 
-def main(env=None) -> int:
+def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     # Before any validation of ours: the seed mode is the assignment's writer, with its own (naive) rules.
     if (env.get("WRITER_MODE") or "").strip().lower() == "seed":

@@ -50,6 +50,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from writer import errors
 from writer.acks import AckLog
@@ -57,6 +58,9 @@ from writer.config import MAX_SEQ, Config
 from writer.outage import RESOLVE_EVERY, Outage
 from writer.rate import TokenBucket
 from writer.watermark import Watermark
+
+if TYPE_CHECKING:  # writer.store imports this module (and the driver)
+    from writer.store import Store
 
 log = logging.getLogger("writer")
 
@@ -134,14 +138,14 @@ def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], 
 
     The jitter keeps several writers (or one writer's retries) from hitting a recovering node in lockstep.
     """
-    delay = min(cap, first * (2 ** min(attempt, 30)))
+    delay = min(cap, first * (2.0 ** min(attempt, 30)))
     return delay * (0.5 + rand() / 2)
 
 
 class WriteLoop:
     """Writes seqs start+1, start+2, ... through ``store`` until stopped or ``config.max_seqs`` are written."""
 
-    def __init__(self, store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, store: Store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
                  observe_latency: Callable[[float], None] | None = None, acks: AckLog | None = None,
                  attempt_timeout: Callable[[], float] | None = None):
@@ -191,7 +195,7 @@ class WriteLoop:
         self._checkpoint_busy = False
         self._checkpoint_at = -1e9
         self._issued: deque[_Unit] = deque()  # units in issue order, for the request timeout
-        self._late: dict[_Unit, None] = {}  # expired units the driver still holds, oldest first
+        self._late: dict[_Sent, None] = {}  # expired units the driver still holds, oldest first
         self._checkpoints: dict[_Sent, None] = {}  # checkpoints the driver holds, oldest first
         self._held_logged = float("-inf")
         self._issued_in_outage = 0  # probes of the current outage still unsettled
@@ -309,7 +313,7 @@ class WriteLoop:
         except Exception as exc:  # noqa: BLE001 - the driver may raise synchronously (session closing)
             self._on_checkpoint_failed(exc, seq, sent)
 
-    def _on_checkpoint(self, _result, seq: int, sent: _Sent) -> None:
+    def _on_checkpoint(self, _result: object, seq: int, sent: _Sent) -> None:
         with self._lock:
             self._release_locked(sent)
         self.stored = max(self.stored, seq)
@@ -572,7 +576,7 @@ class WriteLoop:
             self._issued_in_outage -= 1
         return True
 
-    def _on_written(self, _result, unit: _Unit) -> None:
+    def _on_written(self, _result: object, unit: _Unit) -> None:
         now = self.clock()
         ended = None
         first, last, issued = unit.first, unit.last, unit.issued
@@ -609,6 +613,7 @@ class WriteLoop:
         self._retry_at = now + backoff_delay(0, first=_FIRST_BACKOFF, cap=self.config.max_backoff, rand=self.rand)
 
     def _end_outage_locked(self, now: float, *, log_it: bool = True) -> float:
+        assert self.outage_since is not None, "no outage to end"
         ended = now - self.outage_since
         self.outage_seconds += ended
         self.outage_since = None

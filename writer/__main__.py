@@ -29,6 +29,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable, Mapping
+from types import FrameType
+from typing import TYPE_CHECKING, TypeVar
 
 from writer import config as config_mod
 from writer import errors, levels
@@ -40,7 +43,11 @@ from writer.latency import LatencyTracker
 from writer.loop import WriteLoop, backoff_delay
 from writer.metrics import WriterMetrics
 
+if TYPE_CHECKING:  # the driver loads at run time only (see _run)
+    from writer.store import CassandraStore
+
 log = logging.getLogger("writer")
+T = TypeVar("T")
 
 _STARTUP_FIRST_BACKOFF = 0.5
 #: During a failing startup step: one line when it starts failing, then one per this many seconds (with the
@@ -52,14 +59,19 @@ class _Stop:
     """Set by SIGTERM/SIGINT. Handlers only flip attributes: they run between bytecodes of the main thread,
     which may hold a lock at that moment."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.requested = False
         self.loop: WriteLoop | None = None
 
-    def __call__(self, signum, _frame):
+    def __call__(self, signum: int, _frame: FrameType | None) -> None:
         self.requested = True
         if self.loop is not None:
             self.loop.request_stop()
+
+
+class Stopped(Exception):
+    """A stop request interrupted startup: ``_run`` exits 0, as after a stop while writing (nothing was
+    written yet, so there is no watermark to store)."""
 
 
 #: Kept for callers of the old name: a startup failure that retrying cannot fix.
@@ -72,9 +84,10 @@ def _check_fatal(exc: BaseException, doing: str = "connecting to Cassandra") -> 
     errors.check(exc, doing)
 
 
-def _retrying(what: str, action, stop: _Stop, config: config_mod.Config, *, store=None, probes=None,
-              clock=time.monotonic, sleep=time.sleep):
-    """Run ``action`` until it succeeds or a stop is requested (then None).
+def _retrying(what: str, action: Callable[[], T], stop: _Stop, config: config_mod.Config, *,
+              store: CassandraStore | None = None, probes: Probes | None = None,
+              clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep) -> T:
+    """Run ``action`` until it succeeds; raise Stopped if a stop is requested first.
 
     Failed attempts back off exponentially from 0.5 s to WRITER_MAX_BACKOFF (jittered). The log gets one line
     when the step starts failing and then one per _STILL_FAILING_EVERY seconds with the count of attempts, each
@@ -122,10 +135,10 @@ def _retrying(what: str, action, stop: _Stop, config: config_mod.Config, *, stor
             if failing_since is not None:
                 log.info("%s succeeded after %.1f s and %d failed attempts", what, clock() - failing_since, attempt)
             return result
-    return None
+    raise Stopped(what)
 
 
-def main(env=None) -> int:
+def main(env: Mapping[str, str] | None = None) -> int:
     env = os.environ if env is None else env
     # Before any validation of ours: the seed mode is the assignment's writer, with its own (naive) rules.
     if (env.get("WRITER_MODE") or "").strip().lower() == "seed":
@@ -165,28 +178,12 @@ def _run(config: config_mod.Config) -> int:
     tracker = LatencyTracker()
     log.info("Connecting cluster at %s with consistency %s for topic %s",
              config.seed_text, config.consistency, config.topic)
-    store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config, tracker), stop, config,
-                      probes=probes)
-    if store is None:
-        return 0
+    store = None
     try:
-        def retry(what, action):
-            return _retrying(what, action, stop, config, store=store, probes=probes)
+        store = _retrying("connecting to Cassandra", lambda: CassandraStore.connect(config, tracker), stop, config,
+                          probes=probes)
 
-        name = retry("reading the cluster name", store.cluster_name)
-        if name is None:
-            return 0
-        log.info("Connected to cluster %s", name)
-        if retry("creating the schema", lambda: store.ensure_schema() or True) is None:
-            return 0
-        log.info("Tables %s.prj04 and %s.prj04_last_seq ready.", config.keyspace, config.keyspace)
-        placement = store.placement()
-        if placement is not None and (line := levels.unmet(config.consistency, placement)):
-            raise errors.Permanent(line)
-        start = retry("reading last_seq", store.read_last_seq)
-        if start is None:
-            return 0
-        log.info("%s: start from lastSeq=%d", config.topic, start)
+        start = _prepare(store, config, stop, probes)
         if start >= MAX_SEQ:
             log.warning("%s: %s", config.topic, _FULL)
             return 0
@@ -215,8 +212,29 @@ def _run(config: config_mod.Config) -> int:
         if loop.topic_full:
             log.warning("%s: %s", config.topic, _FULL)
         return 0
+    except Stopped:  # during startup: the loop never ran, nothing to store
+        return 0
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+
+
+def _prepare(store: CassandraStore, config: config_mod.Config, stop: _Stop, probes: Probes) -> int:
+    """The startup steps after connecting, each retried: the cluster's name, the schema, the level check, the
+    seq to resume from (last_seq)."""
+
+    def retry(what: str, action: Callable[[], T]) -> T:
+        return _retrying(what, action, stop, config, store=store, probes=probes)
+
+    log.info("Connected to cluster %s", retry("reading the cluster name", store.cluster_name))
+    retry("creating the schema", store.ensure_schema)
+    log.info("Tables %s.prj04 and %s.prj04_last_seq ready.", config.keyspace, config.keyspace)
+    placement = store.placement()
+    if placement is not None and (line := levels.unmet(config.consistency, placement)):
+        raise errors.Permanent(line)
+    start = retry("reading last_seq", store.read_last_seq)
+    log.info("%s: start from lastSeq=%d", config.topic, start)
+    return start
 
 
 _FULL = (f"reached seq {MAX_SEQ}, the largest the int column seq holds; this topic is full and the writer "

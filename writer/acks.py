@@ -17,6 +17,7 @@ import threading
 import time
 from array import array
 from collections.abc import Callable
+from typing import Any
 
 #: Advances kept (16 bytes each: 3.2 MB when full).
 CAPACITY = 200_000
@@ -51,7 +52,7 @@ class AckLog:
     def __len__(self) -> int:
         return len(self._times)
 
-    def advances(self, since: float | None = None) -> list[list]:
+    def advances(self, since: float | None = None) -> list[list[float]]:
         """[[t, seq], ...] in time order: every entry with t >= since, preceded by the last one before
         ``since`` if any (the level at ``since``); everything kept when ``since`` is None."""
         with self._lock:
@@ -60,7 +61,7 @@ class AckLog:
         start = 0 if since is None else max(0, bisect.bisect_left(times, since) - 1)
         return [[t, s] for t, s in zip(times[start:], seqs[start:], strict=True)]
 
-    def snapshot(self, since: float | None = None) -> dict:
+    def snapshot(self, since: float | None = None) -> dict[str, Any]:
         """The body of ``GET /acks``: topic, now, capacity, oldest (time of the oldest entry kept or None)."""
         if since is not None and not math.isfinite(since):
             raise ValueError(f"since must be a finite number of epoch seconds, got {since}")

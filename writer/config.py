@@ -15,7 +15,8 @@ import ipaddress
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
+from typing import Any
 
 #: Levels a write may use; SERIAL/LOCAL_SERIAL are for LWT conditions, ANY cannot serve the read of last_seq.
 CONSISTENCY_LEVELS = ("ONE", "TWO", "THREE", "QUORUM", "ALL", "LOCAL_ONE", "LOCAL_QUORUM", "EACH_QUORUM")
@@ -71,6 +72,10 @@ _LABEL = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?$")
 _UNPRINTABLE = ("Cc", "Zl", "Zp")
 
 
+#: Cassandra's native-protocol port: the default of CASSANDRA_PORT and of every seed's port.
+_CQL_PORT = 9042
+
+
 class ConfigError(ValueError):
     """A configuration value is missing or invalid; ``str(err)`` is the one line to print."""
 
@@ -81,8 +86,8 @@ class Config:
 
     topic: str
     consistency: str = "QUORUM"
-    seeds: tuple[tuple[str, int], ...] = (("127.0.0.1", 9042),)
-    port: int = 9042
+    seeds: tuple[tuple[str, int], ...] = (("127.0.0.1", _CQL_PORT),)  # load() gives the hosts CASSANDRA_PORT
+    port: int = _CQL_PORT
     keyspace: str = "ece573"
     replication_factor: int = 3
     local_dc: str | None = None  # None: the datacenter of the first node the driver reaches
@@ -110,6 +115,10 @@ class Config:
         return ",".join(host if port == self.port else f"{host}:{port}" for host, port in self.seeds)
 
 
+#: The defaults, as the dataclass declares them: load() reads each from here, so each is written once.
+_DEFAULTS: dict[str, Any] = {f.name: f.default for f in fields(Config) if f.default is not MISSING}
+
+
 def load(env: Mapping[str, str]) -> Config:
     """Build a Config from ``env`` (normally os.environ); raises ConfigError with one line on bad input."""
     _check_names(env)
@@ -128,13 +137,13 @@ def load(env: Mapping[str, str]) -> Config:
                           f"{bad}); use letters, digits and punctuation")
     if "CONSISTENCY" in env and _get(env, "CONSISTENCY") is None:
         raise ConfigError(f"writer: CONSISTENCY is set but empty; use one of {', '.join(CONSISTENCY_LEVELS)} "
-                          "(or unset it for QUORUM)")
-    consistency = (_get(env, "CONSISTENCY") or "QUORUM").upper()
+                          f"(or unset it for {_DEFAULTS['consistency']})")
+    consistency = (_get(env, "CONSISTENCY") or _DEFAULTS["consistency"]).upper()
     if consistency not in CONSISTENCY_LEVELS:
         raise ConfigError(
             f"writer: CONSISTENCY must be one of {', '.join(CONSISTENCY_LEVELS)}, got {env['CONSISTENCY']!r}")
-    port = _int(env, "CASSANDRA_PORT", 9042, low=1, high=65535)
-    keyspace = _get(env, "KEYSPACE") or "ece573"
+    port = _int(env, "CASSANDRA_PORT", "port", low=1, high=65535)
+    keyspace = _get(env, "KEYSPACE") or _DEFAULTS["keyspace"]
     if not _IDENTIFIER.match(keyspace):
         raise ConfigError(f"writer: KEYSPACE must be a CQL identifier (a letter, then letters, digits or _), "
                           f"got {keyspace!r}")
@@ -144,9 +153,9 @@ def load(env: Mapping[str, str]) -> Config:
     username, password = _get(env, "CASSANDRA_USERNAME"), _get(env, "CASSANDRA_PASSWORD")
     if (username is None) != (password is None):
         raise ConfigError("writer: CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together")
-    http_port = _int(env, "HTTP_PORT", 8080, low=0, high=65535)
-    in_flight = _int(env, "WRITER_IN_FLIGHT", 128, low=1, high=10_000)
-    batch_size = _int(env, "WRITER_BATCH_SIZE", 32, low=1, high=1000)
+    http_port = _int(env, "HTTP_PORT", "http_port", low=0, high=65535)
+    in_flight = _int(env, "WRITER_IN_FLIGHT", "in_flight", low=1, high=10_000)
+    batch_size = _int(env, "WRITER_BATCH_SIZE", "batch_size", low=1, high=1000)
     if in_flight * batch_size > MAX_ROWS_IN_FLIGHT:
         raise ConfigError(f"writer: WRITER_IN_FLIGHT x WRITER_BATCH_SIZE is {in_flight} x {batch_size} = "
                           f"{in_flight * batch_size} rows in flight, more than {MAX_ROWS_IN_FLIGHT} (their memory); "
@@ -154,28 +163,28 @@ def load(env: Mapping[str, str]) -> Config:
     return Config(
         topic=topic,
         consistency=consistency,
-        seeds=parse_seeds(_get(env, "CASSANDRA_SEEDS") or "127.0.0.1", port),
+        seeds=_seeds(env, port),
         port=port,
         keyspace=keyspace,
-        replication_factor=_int(env, "REPLICATION_FACTOR", 3, low=1, high=99),
+        replication_factor=_int(env, "REPLICATION_FACTOR", "replication_factor", low=1, high=99),
         local_dc=_get(env, "CASSANDRA_DC"),
         username=username,
         password=password,
-        max_seqs=_int(env, "WRITER_MAX_SEQS", None, low=0, high=MAX_SEQ),
+        max_seqs=_int(env, "WRITER_MAX_SEQS", "max_seqs", low=0, high=MAX_SEQ),
         in_flight=in_flight,
         batch_size=batch_size,
-        rate=_float(env, "WRITER_RATE", None, low=0.001, high=10_000_000),
-        log_every=_int(env, "LOG_EVERY", 1000, low=1, high=MAX_SEQ),
+        rate=_float(env, "WRITER_RATE", "rate", low=0.001, high=10_000_000),
+        log_every=_int(env, "LOG_EVERY", "log_every", low=1, high=MAX_SEQ),
         http_port=http_port or None,
-        checkpoint_interval=_float(env, "WRITER_CHECKPOINT_INTERVAL", 0.2, low=0.001, high=60),
-        request_timeout=_float(env, "WRITER_REQUEST_TIMEOUT", 5.0, low=0.1, high=120),
-        connect_timeout=_float(env, "WRITER_CONNECT_TIMEOUT", 5.0, low=0.1, high=120),
-        max_backoff=_float(env, "WRITER_MAX_BACKOFF", 1.0, low=0.01, high=300),
-        stop_timeout=_float(env, "WRITER_STOP_TIMEOUT", 8.0, low=0.0, high=MAX_STOP_TIMEOUT),
-        resolve_after=_float(env, "WRITER_RESOLVE_AFTER", 60.0, low=1, high=3600),
-        unhealthy_after=_float(env, "WRITER_UNHEALTHY_AFTER", 120.0, low=1, high=86400),
-        unready_after=_float(env, "WRITER_UNREADY_AFTER", 10.0, low=1, high=3600),
-        startup_budget=_float(env, "WRITER_STARTUP_BUDGET", 300.0, low=10, high=86400),
+        checkpoint_interval=_float(env, "WRITER_CHECKPOINT_INTERVAL", "checkpoint_interval", low=0.001, high=60),
+        request_timeout=_float(env, "WRITER_REQUEST_TIMEOUT", "request_timeout", low=0.1, high=120),
+        connect_timeout=_float(env, "WRITER_CONNECT_TIMEOUT", "connect_timeout", low=0.1, high=120),
+        max_backoff=_float(env, "WRITER_MAX_BACKOFF", "max_backoff", low=0.01, high=300),
+        stop_timeout=_float(env, "WRITER_STOP_TIMEOUT", "stop_timeout", low=0.0, high=MAX_STOP_TIMEOUT),
+        resolve_after=_float(env, "WRITER_RESOLVE_AFTER", "resolve_after", low=1, high=3600),
+        unhealthy_after=_float(env, "WRITER_UNHEALTHY_AFTER", "unhealthy_after", low=1, high=86400),
+        unready_after=_float(env, "WRITER_UNREADY_AFTER", "unready_after", low=1, high=3600),
+        startup_budget=_float(env, "WRITER_STARTUP_BUDGET", "startup_budget", low=10, high=86400),
     )
 
 
@@ -220,10 +229,19 @@ def _get(env: Mapping[str, str], name: str) -> str | None:
     return value.strip()
 
 
-def _int(env, name: str, default: int | None, *, low: int, high: int) -> int | None:
+def _seeds(env: Mapping[str, str], port: int) -> tuple[tuple[str, int], ...]:
+    """CASSANDRA_SEEDS, or the default seeds' hosts, on CASSANDRA_PORT either way."""
+    text = _get(env, "CASSANDRA_SEEDS")
+    if text is None:
+        return tuple((host, port) for host, _ in _DEFAULTS["seeds"])
+    return parse_seeds(text, port)
+
+
+def _int(env: Mapping[str, str], name: str, field_name: str, *, low: int, high: int) -> Any:
+    """Variable ``name`` as an int in [low, high], or the default of Config.<field_name> when unset."""
     text = _get(env, name)
     if text is None:
-        return default
+        return _DEFAULTS[field_name]
     try:
         value = int(text, 10)
     except ValueError:
@@ -233,10 +251,11 @@ def _int(env, name: str, default: int | None, *, low: int, high: int) -> int | N
     return value
 
 
-def _float(env, name: str, default: float | None, *, low: float, high: float) -> float | None:
+def _float(env: Mapping[str, str], name: str, field_name: str, *, low: float, high: float) -> Any:
+    """Variable ``name`` as a number in [low, high], or the default of Config.<field_name> when unset."""
     text = _get(env, name)
     if text is None:
-        return default
+        return _DEFAULTS[field_name]
     try:
         value = float(text)
     except ValueError:

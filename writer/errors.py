@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import struct
+from typing import Any
 
 #: Errors raised before a request leaves the process: a value the driver cannot encode or a number no clock or
 #: socket accepts. A TypeError counts only as the driver's bind() words it (a seq beyond int32 reaches bind() as
@@ -18,7 +19,7 @@ _BIND_REFUSED = "Received an argument of invalid type for column"
 
 
 @functools.cache
-def _kinds():
+def _kinds() -> tuple[tuple[type[BaseException], ...], tuple[tuple[Any, str], ...]]:
     """(permanent classes, hints), imported on first use: a configuration error never loads the driver."""
     from cassandra import AuthenticationFailed, InvalidRequest, Unauthorized
     from cassandra.protocol import ConfigurationException, SyntaxException
@@ -40,7 +41,7 @@ class Permanent(Exception):
     """Retrying cannot help; ``str()`` is the one line to print before exiting 2."""
 
 
-def inner_errors(exc: BaseException) -> list:
+def inner_errors(exc: BaseException) -> list[Any]:
     """The per-host errors a NoHostAvailable (or OperationTimedOut) carries, whatever their shape.
 
     The driver fills ``errors`` with a dict {endpoint: exception} when it tried hosts, but with a *list* of
@@ -63,7 +64,7 @@ def inner_errors(exc: BaseException) -> list:
 _AUTH_UNAVAILABLE = ("Unable to perform auth", "Cannot achieve consistency level", "Operation timed out")
 
 
-def _is_permanent(err: BaseException, permanent: tuple) -> bool:
+def _is_permanent(err: BaseException, permanent: tuple[type[BaseException], ...]) -> bool:
     from cassandra import AuthenticationFailed, Unauthorized
 
     if isinstance(err, (AuthenticationFailed, Unauthorized)) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
@@ -85,7 +86,7 @@ def permanent_cause(exc: BaseException) -> BaseException | None:
 
 
 @functools.cache
-def _answers():
+def _answers() -> tuple[type[BaseException], type]:
     from cassandra import RequestExecutionException
     from cassandra.protocol import ErrorMessage
 

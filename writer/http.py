@@ -23,10 +23,15 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlsplit
 
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
+
+if TYPE_CHECKING:
+    from writer.acks import AckLog
 
 #: /healthz fails when the main loop has not ticked for this long (a wedged process should be restarted).
 STALE_AFTER = 30.0
@@ -51,7 +56,8 @@ class Probes:
     and health decide.
     """
 
-    def __init__(self, registry, acks=None, *, startup_budget: float = float("inf"), clock=time.monotonic):
+    def __init__(self, registry: CollectorRegistry, acks: AckLog | None = None, *,
+                 startup_budget: float = float("inf"), clock: Callable[[], float] = time.monotonic):
         self.registry = registry
         self.acks = acks  # writer.acks.AckLog served on /acks (404 without one)
         self.clock = clock
@@ -60,9 +66,10 @@ class Probes:
         self.startup_step = "starting"  # what startup is doing, e.g. "connecting to Cassandra"
         self.startup_error = ""  # its last failure
         self.ready = False
-        self.heartbeat = None  # the loop's heartbeat once it runs
-        self.health = lambda: (True, "ok")  # replaced by the loop's health once it runs
-        self.readiness = lambda: (True, "ready")  # replaced by the loop's readiness once it runs
+        self.heartbeat: Callable[[], float] | None = None  # the loop's heartbeat once it runs
+        # Replaced by the loop's health and readiness once it runs.
+        self.health: Callable[[], tuple[bool, str]] = lambda: (True, "ok")
+        self.readiness: Callable[[], tuple[bool, str]] = lambda: (True, "ready")
 
     def status(self) -> tuple[bool, str]:
         """(healthy, reason): a startup over its budget, a wedged main loop, or an outage the loop gave up
@@ -90,23 +97,24 @@ class Probes:
         return self.status()[0]
 
 
-def _handler(probes: Probes):
+def _handler(probes: Probes) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         """Serves one request whose head the server has already read: ``request`` is (connection, head,
         deadline); the response is written to the connection within the deadline."""
 
-        def setup(self):
+        def setup(self) -> None:
             self.connection, head, deadline = self.request
             self.rfile = io.BytesIO(head)  # after the head: EOF, so one request per connection
-            self.wfile = _DeadlineWriter(self.connection, deadline)
+            # Unbuffered, each write within the deadline: the handler only ever calls write().
+            self.wfile = _DeadlineWriter(self.connection, deadline)  # type: ignore[assignment]
 
-        def finish(self):  # the server closes the connection
+        def finish(self) -> None:  # the server closes the connection
             pass
 
-        def do_GET(self):  # noqa: N802 - the http.server API
+        def do_GET(self) -> None:  # noqa: N802 - the http.server API
             path = self.path.split("?", 1)[0]
             if path == "/acks" and probes.acks is not None:
-                self._acks()
+                self._acks(probes.acks)
             elif path == "/metrics":
                 self._send(200, generate_latest(probes.registry), CONTENT_TYPE_LATEST)
             elif path == "/healthz":
@@ -118,27 +126,27 @@ def _handler(probes: Probes):
             else:
                 self._send(404, b"not found\n")
 
-        def _acks(self):
+        def _acks(self, acks: AckLog) -> None:
             query = parse_qs(urlsplit(self.path).query, keep_blank_values=True)
             since = None
             try:
                 if "since" in query:
                     since = float(query["since"][-1])
-                body = probes.acks.snapshot(since)
+                body = acks.snapshot(since)
             except ValueError:
                 text = query["since"][-1][:40]
                 self._send(400, f"since must be epoch seconds (a finite number), got {text!r}\n".encode())
                 return
             self._send(200, json.dumps(body, separators=(",", ":")).encode(), "application/json")
 
-        def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8"):
+        def _send(self, code: int, body: bytes, content_type: str = "text/plain; charset=utf-8") -> None:
             self.send_response(code)
             self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
-        def log_message(self, *args):  # probes every few seconds would drown the writer's own lines
+        def log_message(self, *args: Any) -> None:  # probes every few seconds would drown the writer's own lines
             pass
 
     return Handler
@@ -176,7 +184,7 @@ class ProbeServer:
                 if key.data is None:
                     self._accept()
                 else:
-                    self._receive(key.fileobj)
+                    self._receive(cast(socket.socket, key.fileobj))  # registered by _accept
             self._close_expired(time.monotonic())
 
     def _accept(self) -> None:
@@ -231,7 +239,8 @@ class ProbeServer:
 
     def _serve(self, conn: socket.socket, pending: _Pending, slot: threading.BoundedSemaphore) -> None:
         try:
-            self.handler((conn, pending.head, pending.deadline), pending.address, self)
+            # Driven directly, not by socketserver: setup() unpacks this request, nothing reads the server.
+            self.handler((conn, pending.head, pending.deadline), pending.address, self)  # type: ignore[arg-type]
         except Exception:  # noqa: BLE001 - a broken or slow client must not take the server down
             pass
         finally:
@@ -266,7 +275,7 @@ class _Pending:
 
     __slots__ = ("address", "deadline", "head")
 
-    def __init__(self, address, deadline: float):
+    def __init__(self, address: Any, deadline: float):
         self.address, self.deadline, self.head = address, deadline, b""
 
 
@@ -280,7 +289,7 @@ class _DeadlineWriter(io.RawIOBase):
     def writable(self) -> bool:
         return True
 
-    def write(self, data) -> int:
+    def write(self, data: bytes) -> int:  # type: ignore[override]  # the handler writes bytes only
         left = self.deadline - time.monotonic()
         if left <= 0:
             raise TimeoutError("request deadline passed while writing the response")

@@ -22,8 +22,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
-from cassandra.policies import SpeculativeExecutionPlan, SpeculativeExecutionPolicy, WrapperPolicy
+from cassandra.policies import (
+    LoadBalancingPolicy,
+    SpeculativeExecutionPlan,
+    SpeculativeExecutionPolicy,
+    WrapperPolicy,
+)
 
 #: The per-attempt timeout is this many p99s of recent writes: a re-send costs about one write in a hundred
 #: on a healthy cluster, and a write stuck on a frozen coordinator is re-sent well within a second.
@@ -69,7 +75,7 @@ class AdaptiveSpeculativePolicy(SpeculativeExecutionPolicy):
     def delay(self) -> float:
         return min(self.high, max(self.low, self.tracker.p99))
 
-    def new_plan(self, keyspace, statement):
+    def new_plan(self, keyspace: str | None, statement: Any) -> _Plan:
         return _Plan(self.delay, self.max_attempts)
 
 
@@ -77,7 +83,7 @@ class _Plan(SpeculativeExecutionPlan):
     def __init__(self, delay: float, attempts: int):
         self.delay, self.remaining = delay, attempts
 
-    def next_execution(self, host):
+    def next_execution(self, host: Any) -> float:
         if self.remaining <= 0:
             return -1
         self.remaining -= 1
@@ -127,7 +133,7 @@ class HostWatch:
             self._waiting.pop(host, None)
             self._probation.pop(host, None)
 
-    def sick(self) -> set:
+    def sick(self) -> set[object]:
         """Hosts waited on for longer than ``after()`` with no answer, or that were so less than
         PROBATION_S ago."""
         now = self.clock()
@@ -143,24 +149,24 @@ class AvoidSickHosts(WrapperPolicy):
     gets no first attempt (nor a speculative one) while a live replica is left, and is tried again as soon as it
     answers. When every host is sick (the whole cluster slow) the plan is the child's, unchanged."""
 
-    def __init__(self, child_policy, watch: HostWatch):
+    def __init__(self, child_policy: LoadBalancingPolicy, watch: HostWatch):
         super().__init__(child_policy)
         self.watch = watch
 
-    def check_supported(self):
+    def check_supported(self) -> None:
         self._child_policy.check_supported()
 
     # A sick host gets no first attempt, so no chance to answer: one that went down (its connections reset, its
     # requests failed by the driver, not answered) is healthy again only through these.
-    def on_up(self, host, *args, **kwargs):
+    def on_up(self, host: Any, *args: Any, **kwargs: Any) -> Any:
         self.watch.forget(host)
         return self._child_policy.on_up(host, *args, **kwargs)
 
-    def on_add(self, host, *args, **kwargs):
+    def on_add(self, host: Any, *args: Any, **kwargs: Any) -> Any:
         self.watch.forget(host)
         return self._child_policy.on_add(host, *args, **kwargs)
 
-    def make_query_plan(self, working_keyspace=None, query=None):
+    def make_query_plan(self, working_keyspace: str | None = None, query: Any = None) -> list[Any]:
         plan = list(self._child_policy.make_query_plan(working_keyspace, query))
         sick = self.watch.sick()
         if not sick:

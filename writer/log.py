@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 import sys
+from typing import TextIO
 
 GO_FORMAT = "%(asctime)s %(message)s"
 GO_DATEFMT = "%Y/%m/%d %H:%M:%S"
 
 
-def setup(stream=None) -> None:
+def setup(stream: TextIO | None = None) -> None:
     """Send the writer's lines to ``stream`` (stderr); keep the driver to errors only.
 
     The driver logs a warning for every failed reconnection attempt; during an outage our own

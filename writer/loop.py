@@ -34,9 +34,11 @@ WRITER_UNHEALTHY_AFTER later turns ``health()`` red, so Kubernetes restarts the 
 
 Every advance of the watermark is recorded with its wall-clock time in ``acks`` (writer.acks, served on /acks).
 
-One module, longer than the others, on purpose: the watermark, the retry heap, the in-flight units and the
-outage and rebuild timers are one state shared under one lock by the main thread and the driver's callbacks,
-and its invariants (a unit settles once; only a write issued during an outage ends it) read best in one place.
+One module, longer than the others, on purpose: the watermark, the retry heap and the in-flight units are one
+state shared under one lock by the main thread and the driver's callbacks, and its invariants (a unit settles
+once; only a write issued during an outage ends it) read best in one place. What needs no lock lives apart:
+the contiguous watermark (writer.watermark), one outage's recovery timers (writer.outage) and the rate cap's
+token bucket (writer.rate).
 """
 
 from __future__ import annotations
@@ -48,11 +50,17 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from writer import errors
 from writer.acks import AckLog
 from writer.config import MAX_SEQ, Config
+from writer.outage import RESOLVE_EVERY, Outage
+from writer.rate import TokenBucket
 from writer.watermark import Watermark
+
+if TYPE_CHECKING:  # writer.store imports this module (and the driver)
+    from writer.store import Store
 
 log = logging.getLogger("writer")
 
@@ -69,8 +77,6 @@ _STILL_DOWN_EVERY = 10.0  # seconds between "still retrying" lines during a long
 _PROBES = 3
 #: After a failed rebuild (DNS not answering yet, no node up yet), try again this often.
 _REBUILD_RETRY = 5.0
-#: Seconds between DNS checks of the seeds during an outage (``store.moved``): a lookup, cheap.
-RESOLVE_EVERY = 2.0
 #: Row writes the driver may hold, as a multiple of WRITER_IN_FLIGHT: those the loop waits for, plus as many
 #: first attempts it stopped waiting for (re-sent after WRITER_REQUEST_TIMEOUT, alive for the late window).
 OUTSTANDING_FACTOR = 2
@@ -132,14 +138,14 @@ def backoff_delay(attempt: int, *, first: float, cap: float, rand: Callable[[], 
 
     The jitter keeps several writers (or one writer's retries) from hitting a recovering node in lockstep.
     """
-    delay = min(cap, first * (2 ** min(attempt, 30)))
+    delay = min(cap, first * (2.0 ** min(attempt, 30)))
     return delay * (0.5 + rand() / 2)
 
 
 class WriteLoop:
     """Writes seqs start+1, start+2, ... through ``store`` until stopped or ``config.max_seqs`` are written."""
 
-    def __init__(self, store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
+    def __init__(self, store: Store, config: Config, start: int, *, clock: Callable[[], float] = time.monotonic,
                  sleep: Callable[[float], None] = time.sleep, rand: Callable[[], float] = random.random,
                  observe_latency: Callable[[float], None] | None = None, acks: AckLog | None = None,
                  attempt_timeout: Callable[[], float] | None = None):
@@ -173,6 +179,7 @@ class WriteLoop:
         self.fatal: str | None = None  # a permanent error's one line: the loop stopped because of it
         self.errors: Counter[str] = Counter()  # failures by exception class, for /metrics
         self.outage_since: float | None = None
+        self._outage: Outage | None = None  # the current outage's recovery timers, set and dropped with outage_since
         self.outage_seconds = 0.0  # total of finished outages
         self._outage_reported = 0.0  # highest total outage_total() returned
         self.outages = 0
@@ -184,25 +191,15 @@ class WriteLoop:
         self._retry_at = 0.0
         self._attempt = 0  # probes failed in this outage, drives the backoff
         self._last_error = ""
-        self._still_down_logged = 0.0
-        self._tokens = float(self.unit_size)
-        self._tokens_at = clock()
+        self._bucket = TokenBucket(config.rate, float(self.unit_size), clock()) if config.rate is not None else None
         self._checkpoint_busy = False
         self._checkpoint_at = -1e9
         self._issued: deque[_Unit] = deque()  # units in issue order, for the request timeout
-        self._late: dict[_Unit, None] = {}  # expired units the driver still holds, oldest first
+        self._late: dict[_Sent, None] = {}  # expired units the driver still holds, oldest first
         self._checkpoints: dict[_Sent, None] = {}  # checkpoints the driver holds, oldest first
         self._held_logged = float("-inf")
         self._issued_in_outage = 0  # probes of the current outage still unsettled
-        self._rebuilding = False
-        self._rebuild_next: float | None = None  # when to rebuild the session, during an outage
-        self._rebuild_first: float | None = None  # first rebuild attempt of this outage
-        self._resolve_next: float | None = None  # next DNS check of the seeds, during an outage
-        # The outage those timers were set for: a rebuild thread finishing after its outage ended still
-        # writes them, so a new outage sets its own instead of trusting what it finds.
-        self._timers_for: float | None = None
-        self._rebuild_failed_logged = self._moved_logged = float("-inf")
-        self._unhealthy_logged = False
+        self._rebuilding = False  # a rebuild thread is out (it may outlive its outage): start no other
         self._answered_at: float | None = None  # last time a Cassandra node answered, even with an error
         self._newest_acked = float("-inf")  # issue time of the newest write acknowledged so far
         self.isolated_failures = 0  # failures re-sent at once, without an outage
@@ -251,9 +248,10 @@ class WriteLoop:
         as when every pod was deleted and the StatefulSet brings them back one by one), the writer is not
         wedged, and a restart would only add one to RESTARTS."""
         now = self.clock() if now is None else now
-        since, first = self.outage_since, self._rebuild_first
-        if since is None or first is None:
+        outage = self._outage
+        if outage is None or outage.rebuild_first is None:
             return True, "ok"
+        since, first = outage.since, outage.rebuild_first
         quiet_since = max(first, self._answered_at or first)
         if now - quiet_since < self.config.unhealthy_after:
             return True, "ok"
@@ -315,7 +313,7 @@ class WriteLoop:
         except Exception as exc:  # noqa: BLE001 - the driver may raise synchronously (session closing)
             self._on_checkpoint_failed(exc, seq, sent)
 
-    def _on_checkpoint(self, _result, seq: int, sent: _Sent) -> None:
+    def _on_checkpoint(self, _result: object, seq: int, sent: _Sent) -> None:
         with self._lock:
             self._release_locked(sent)
         self.stored = max(self.stored, seq)
@@ -365,13 +363,13 @@ class WriteLoop:
                         "%d above it)", self.topic, above, self.watermark.value + 1, self.window)
 
     def _log_still_down(self, now: float) -> None:
-        since = self.outage_since
-        if since is None:
+        outage = self._outage
+        if outage is None:
             return
-        if now - since >= _STILL_DOWN_EVERY and now - self._still_down_logged >= _STILL_DOWN_EVERY:
-            self._still_down_logged = now
+        if now - outage.since >= _STILL_DOWN_EVERY and now - outage.still_down_logged >= _STILL_DOWN_EVERY:
+            outage.still_down_logged = now
             log.warning("%s: still retrying seq %d after %.1f s (%s)", self.topic, self.watermark.value + 1,
-                        now - since, self._last_error)
+                        now - outage.since, self._last_error)
 
     # ---- issuing (any thread) ----------------------------------------------------------------------------
 
@@ -422,7 +420,7 @@ class WriteLoop:
                 last = first + size - 1
                 if last - self.watermark.value > self.window:  # a hole below: hold new seqs (module docstring)
                     return None
-                if self.config.rate is not None and not self._take_tokens(now, size):
+                if self._bucket is not None and not self._bucket.take(now, size):
                     return None
                 self.next_seq = last + 1
             self.in_flight += 1
@@ -451,16 +449,6 @@ class WriteLoop:
         """A skipped retry freed nothing; tell the caller's fill loop to look again (outside the lock)."""
         self._local.again = True
         return None
-
-    def _take_tokens(self, now: float, size: int) -> bool:
-        """Token bucket for WRITER_RATE; the burst is 100 ms of rate so a pause is not made up in a rush."""
-        rate = self.config.rate
-        self._tokens = min(max(float(size), rate * 0.1), self._tokens + (now - self._tokens_at) * rate)
-        self._tokens_at = now
-        if self._tokens < size:
-            return False
-        self._tokens -= size
-        return True
 
     def _submit(self, unit: _Unit) -> None:
         try:
@@ -508,37 +496,33 @@ class WriteLoop:
     # ---- recovery: re-resolve and rebuild when an outage lasts -------------------------------------------
 
     def _recover(self, now: float) -> None:
-        since = self.outage_since
-        if since is None:
-            self._rebuild_next = self._rebuild_first = self._resolve_next = self._timers_for = None
-            self._unhealthy_logged = False
+        outage = self._outage
+        if outage is None:
             return
-        if self._timers_for != since:
-            self._timers_for, self._rebuild_first = since, None
-            self._rebuild_next = since + self.config.resolve_after
-            self._resolve_next = since + RESOLVE_EVERY
         ok, reason = self.health(now)
-        if not ok and not self._unhealthy_logged:
-            self._unhealthy_logged = True
+        if not ok and not outage.unhealthy_logged:
+            outage.unhealthy_logged = True
             log.warning("%s; /healthz now reports unhealthy so that Kubernetes restarts this writer", reason)
         rebuild = getattr(self.store, "rebuild", None)
         if rebuild is None or self._rebuilding:
             return
         moved = getattr(self.store, "moved", None)
-        if now >= self._rebuild_next:
+        if now >= outage.rebuild_next:
             moved = None  # the slow fallback: rebuild whatever DNS says
-        elif moved is None or now < self._resolve_next:
+        elif moved is None or now < outage.resolve_next:
             return
         self._rebuilding = True
-        threading.Thread(target=self._rebuild, args=(rebuild, moved, now - since), name="rebuild",
+        threading.Thread(target=self._rebuild, args=(outage, rebuild, moved, now - outage.since), name="rebuild",
                          daemon=True).start()
 
-    def _rebuild(self, rebuild: Callable[[], str], moved: Callable[[], str | None] | None, down: float) -> None:
+    def _rebuild(self, outage: Outage, rebuild: Callable[[], str], moved: Callable[[], str | None] | None,
+                 down: float) -> None:
         """On its own thread: a DNS lookup or connecting may take seconds, and the main thread must keep ticking.
-        With ``moved``, rebuild only if the seeds resolve to an address the session does not know."""
+        With ``moved``, rebuild only if the seeds resolve to an address the session does not know. It moves
+        the timers of ``outage`` only, the one it was started for, even if that outage is over by then."""
         try:
             if moved is not None:
-                self._resolve_next = self.clock() + RESOLVE_EVERY
+                outage.resolve_next = self.clock() + RESOLVE_EVERY
                 try:
                     where = moved()
                 except Exception as exc:  # noqa: BLE001 - a failed lookup is no news: the next one may answer
@@ -547,26 +531,26 @@ class WriteLoop:
                 if where is None:
                     return
                 # Pods listed by DNS before their CQL port opens fail each rebuild: one line per 10 s, not per try.
-                if self.clock() - self._moved_logged >= _STILL_DOWN_EVERY:
-                    self._moved_logged = self.clock()
+                if self.clock() - outage.moved_logged >= _STILL_DOWN_EVERY:
+                    outage.moved_logged = self.clock()
                     log.warning("%s: no write succeeded for %.1f s and the seeds now resolve to new addresses (%s); "
                                 "rebuilding the session", self.topic, down, where)
             else:
                 log.warning("%s: no write succeeded for %.1f s (%s); re-resolving the seeds and rebuilding the "
                             "session", self.topic, down, self._last_error)
-            if self._rebuild_first is None:
-                self._rebuild_first = self.clock()
+            if outage.rebuild_first is None:
+                outage.rebuild_first = self.clock()
             summary = rebuild()
         except Exception as exc:  # noqa: BLE001 - no node answers yet: try again soon
-            self._rebuild_next = self.clock() + min(_REBUILD_RETRY, self.config.resolve_after)
-            if self.clock() - self._rebuild_failed_logged >= _STILL_DOWN_EVERY:  # new pods refuse until CQL is up
-                self._rebuild_failed_logged = self.clock()
+            outage.rebuild_next = self.clock() + min(_REBUILD_RETRY, self.config.resolve_after)
+            if self.clock() - outage.rebuild_failed_logged >= _STILL_DOWN_EVERY:  # new pods refuse until CQL is up
+                outage.rebuild_failed_logged = self.clock()
                 log.warning("%s: rebuilding the session failed (%s); trying again within %.0f s", self.topic,
                             errors.describe(exc), min(_REBUILD_RETRY, self.config.resolve_after))
             self._check_permanent(exc, "rebuilding the session")
         else:
             self.rebuilds += 1
-            self._rebuild_next = self.clock() + self.config.resolve_after
+            outage.rebuild_next = self.clock() + self.config.resolve_after
             with self._lock:
                 self._retry_at = 0.0  # probe the new session at once
                 self._attempt = 0
@@ -592,7 +576,7 @@ class WriteLoop:
             self._issued_in_outage -= 1
         return True
 
-    def _on_written(self, _result, unit: _Unit) -> None:
+    def _on_written(self, _result: object, unit: _Unit) -> None:
         now = self.clock()
         ended = None
         first, last, issued = unit.first, unit.last, unit.issued
@@ -620,10 +604,20 @@ class WriteLoop:
             self._log_outage_over(ended)
         self._fill()
 
+    def _begin_outage_locked(self, now: float) -> None:
+        self.outage_since = now
+        self._outage = Outage(now, self.config.resolve_after)
+        self._issued_in_outage = 0
+        self.outages += 1
+        self._attempt = 0
+        self._retry_at = now + backoff_delay(0, first=_FIRST_BACKOFF, cap=self.config.max_backoff, rand=self.rand)
+
     def _end_outage_locked(self, now: float, *, log_it: bool = True) -> float:
+        assert self.outage_since is not None, "no outage to end"
         ended = now - self.outage_since
         self.outage_seconds += ended
         self.outage_since = None
+        self._outage = None  # a rebuild still out keeps it, and moves only its timers
         self._issued_in_outage = 0
         self._attempt = 0
         self._retry_at = 0.0
@@ -667,13 +661,7 @@ class WriteLoop:
                     self._isolated_logged, log_isolated = now, True
             elif self.outage_since is None:
                 started = True
-                self.outage_since = now
-                self._issued_in_outage = 0
-                self.outages += 1
-                self._attempt = 0
-                self._still_down_logged = now
-                self._retry_at = now + backoff_delay(0, first=_FIRST_BACKOFF, cap=self.config.max_backoff,
-                                                     rand=self.rand)
+                self._begin_outage_locked(now)
             elif issued >= self.outage_since:  # a probe failed: back off further
                 self._attempt += 1
                 self._retry_at = now + backoff_delay(self._attempt, first=_FIRST_BACKOFF,

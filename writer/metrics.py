@@ -6,8 +6,14 @@ integer add; only the write latency is a real Histogram (one observation per row
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+if TYPE_CHECKING:
+    from writer.loop import WriteLoop
 
 _LATENCY_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 
@@ -17,19 +23,19 @@ class WriterMetrics:
 
     def __init__(self, topic: str):
         self.topic = topic
-        self.loop = None
+        self.loop: WriteLoop | None = None
         self.registry = CollectorRegistry()
         self.latency = Histogram("writer_write_latency_seconds", "Latency of one write (a row or a batch of rows)",
                                  ["topic"], buckets=_LATENCY_BUCKETS, registry=self.registry).labels(topic)
         self.registry.register(self)
 
-    def attach(self, loop) -> None:
+    def attach(self, loop: WriteLoop) -> None:
         self.loop = loop
 
-    def describe(self):
+    def describe(self) -> list[Metric]:
         return []  # metrics are only known at collect time; an empty describe skips a collect at register
 
-    def collect(self):
+    def collect(self) -> Iterator[Metric]:
         loop, topic = self.loop, self.topic
         rows = CounterMetricFamily("writer_rows_written", "Rows acknowledged by Cassandra", labels=["topic"])
         retries = CounterMetricFamily("writer_retries", "Writes re-issued after a failure, by error class",

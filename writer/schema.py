@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def schema_statements(keyspace: str, replication_factor: int) -> dict[str, str]:
     """The Go writer's schema, one CREATE ... IF NOT EXISTS per object, in creation order (keyspace first)."""
@@ -16,7 +18,7 @@ def schema_statements(keyspace: str, replication_factor: int) -> dict[str, str]:
     }
 
 
-def missing_schema(metadata, keyspace: str) -> list[str]:
+def missing_schema(metadata: Any, keyspace: str) -> list[str]:
     """What of the writer's schema the driver's metadata lacks, in creation order (keyspace first)."""
     tables = ("prj04", "prj04_last_seq")
     ks = metadata.keyspaces.get(keyspace)

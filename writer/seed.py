@@ -28,6 +28,8 @@ import random
 import signal
 import time
 from collections.abc import Mapping
+from types import FrameType
+from typing import Any, NoReturn
 
 from writer import log as log_mod
 
@@ -55,7 +57,7 @@ class _Signalled(BaseException):
         self.signum = signum
 
 
-def _on_signal(signum, _frame):
+def _on_signal(signum: int, _frame: FrameType | None) -> NoReturn:
     raise _Signalled(signum)
 
 
@@ -80,7 +82,7 @@ def main(env: Mapping[str, str]) -> int:
     return 0  # not reached: the loop only ends by an error or a signal
 
 
-def _run(env: Mapping[str, str]):
+def _run(env: Mapping[str, str]) -> Any:  # the driver's Cluster, loaded lazily
     topic = env.get("TOPIC", "")
     if topic == "":  # writer.go tests exactly this: a blank-but-set value is a topic
         raise _Fatal("Unknown topic")
@@ -116,7 +118,7 @@ def _run(env: Mapping[str, str]):
         raise
 
 
-def _session(cluster, seed: str, topic: str, resume: bool, rate: float | None):
+def _session(cluster: Any, seed: str, topic: str, resume: bool, rate: float | None) -> Any:
     try:
         session = cluster.connect()
     except Exception as err:  # noqa: BLE001 - writer.go: CreateSession's error is fatal, never retried
@@ -143,14 +145,14 @@ def _session(cluster, seed: str, topic: str, resume: bool, rate: float | None):
     return cluster
 
 
-def _ddl(session, statement: str, what: str) -> None:
+def _ddl(session: Any, statement: str, what: str) -> None:
     try:
         session.execute(statement)
     except Exception as err:  # noqa: BLE001
         raise _Fatal(f"Cannot create {what}: {_text(err)}") from None
 
 
-def _read_last_seq(session, topic: str) -> int:
+def _read_last_seq(session: Any, topic: str) -> int:
     """Section V's fix: continue after the topic's stored last seq (0 when it has none)."""
     try:
         row = session.execute(f"SELECT seq FROM {KEYSPACE}.prj04_last_seq WHERE topic = %s", (topic,)).one()
@@ -159,7 +161,7 @@ def _read_last_seq(session, topic: str) -> int:
     return row.seq if row is not None and row.seq is not None else 0
 
 
-def _loop(session, topic: str, last_seq: int, rate: float | None) -> None:
+def _loop(session: Any, topic: str, last_seq: int, rate: float | None) -> None:
     """writer.go's loop: two synchronous inserts per seq, forever; the first failure is fatal."""
     # gocql prepares a statement with bound values on its first use; preparing them here is the same traffic,
     # and a failure to prepare is reported as the write it would have been.
@@ -189,16 +191,16 @@ def _loop(session, topic: str, last_seq: int, rate: float | None) -> None:
         seq += 1
 
 
-def _prepare(session, statement: str, seq: int, table: str):
+def _prepare(session: Any, statement: str, seq: int, table: str) -> Any:
     try:
         return session.prepare(statement)
     except Exception as err:  # noqa: BLE001
         raise _Fatal(f"Cannot write {seq} to table {table}: {_text(err)}") from None
 
 
-def _hosts(seed: str) -> list:
+def _hosts(seed: str) -> list[str | tuple[str, int]]:
     """writer.go hands CASSANDRA_SEEDS to gocql.NewCluster as one host; a comma list and host:port also work."""
-    hosts = []
+    hosts: list[str | tuple[str, int]] = []
     for item in (part.strip() for part in seed.split(",")):
         if not item:
             continue
@@ -234,7 +236,7 @@ def _rate(env: Mapping[str, str]) -> float | None:
     return rate
 
 
-def _auth(env: Mapping[str, str]):
+def _auth(env: Mapping[str, str]) -> Any:
     username, password = env.get("CASSANDRA_USERNAME", ""), env.get("CASSANDRA_PASSWORD", "")
     if bool(username) != bool(password):
         raise _Fatal("CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together")

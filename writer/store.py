@@ -20,11 +20,18 @@ import threading
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from cassandra import ConsistencyLevel, DriverException, InvalidRequest
 from cassandra.auth import PlainTextAuthProvider
-from cassandra.cluster import EXEC_PROFILE_DEFAULT, Cluster, ExecutionProfile, NoHostAvailable
+from cassandra.cluster import (
+    EXEC_PROFILE_DEFAULT,
+    Cluster,
+    ExecutionProfile,
+    NoHostAvailable,
+    ResponseFuture,
+    Session,
+)
 from cassandra.metadata import NetworkTopologyStrategy, SimpleStrategy
 from cassandra.policies import (
     DCAwareRoundRobinPolicy,
@@ -32,9 +39,9 @@ from cassandra.policies import (
     RetryPolicy,
     TokenAwarePolicy,
 )
-from cassandra.query import BatchStatement, BatchType, SimpleStatement
+from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement
 
-from writer import seeds as seeds_mod
+from writer import contact_points
 from writer.config import Config
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, AvoidSickHosts, HostWatch, LatencyTracker, attempt_timeout
@@ -62,17 +69,17 @@ _UNKNOWN_SCHEMA = re.compile(r"does not exist|doesn't exist")
 class Store(Protocol):
     """What the loop needs from storage. Callbacks may run on another thread, or synchronously."""
 
-    def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args) -> None:
+    def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args: Any) -> None:
         """Write seqs first..last; then ``callback(result, *args)`` or ``errback(exc, *args)``."""
 
-    def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args) -> None:
+    def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args: Any) -> None:
         """Store ``seq`` as the topic's last_seq, asynchronously."""
 
     def write_last_seq(self, seq: int, timeout: float) -> None:
         """Store ``seq`` as the topic's last_seq and wait for it; raises on failure."""
 
 
-def _auth(config: Config):
+def _auth(config: Config) -> PlainTextAuthProvider | None:
     if config.username is None:
         return None
     return PlainTextAuthProvider(username=config.username, password=config.password)
@@ -83,11 +90,12 @@ class _Connection:
     """One generation of driver objects: replaced whole by ``rebuild``, never patched."""
 
     cluster: Cluster
-    session: object
-    resolution: seeds_mod.Resolution  # what the seeds resolved to when this generation was opened
-    insert: object = None
-    insert_last: object = None
-    select_last: object = None
+    session: Session
+    resolution: contact_points.Resolution  # what the seeds resolved to when this generation was opened
+    # Prepared statements, once the schema is there (CassandraStore._prepare).
+    insert: PreparedStatement = None
+    insert_last: PreparedStatement = None
+    select_last: PreparedStatement = None
 
 
 class CassandraStore:
@@ -99,7 +107,7 @@ class CassandraStore:
         self.local_dc: str | None = config.local_dc  # CASSANDRA_DC, or what the driver chose when connecting
         # A coordinator that holds a request longer than the loop waits for one attempt is sick (writer.latency).
         self.hosts = HostWatch(self.attempt_timeout)
-        self._conn: _Connection | None = None
+        self._conn: _Connection = None  # type: ignore[assignment]  # connect() opens it; close() copes without
         self._schema_ready = False
         self._lock = threading.Lock()
 
@@ -115,17 +123,17 @@ class CassandraStore:
         return self._conn.cluster
 
     @property
-    def session(self):
+    def session(self) -> Session:
         return self._conn.session
 
     @property
-    def resolution(self) -> seeds_mod.Resolution:
+    def resolution(self) -> contact_points.Resolution:
         """What the seeds resolved to for the session in use (a failed rebuild leaves it unchanged)."""
         return self._conn.resolution
 
     def _open(self) -> _Connection:
         config = self.config
-        resolution = seeds_mod.resolve(config.seeds)
+        resolution = contact_points.resolve(config.seeds)
         for failed in resolution.failed:
             log.warning("seed %s does not resolve; trying the others", failed)
         # Without CASSANDRA_DC the policy takes the datacenter of the first contact point the control connection
@@ -195,8 +203,8 @@ class CassandraStore:
         not resolve (no pod ready yet) is not a move: None.
         """
         try:
-            resolution = seeds_mod.resolve(self.config.seeds)
-        except seeds_mod.UnresolvableSeeds:
+            resolution = contact_points.resolve(self.config.seeds)
+        except contact_points.UnresolvableSeeds:
             return None
         conn = self._conn
         known = {host for host, _ in conn.resolution.points}
@@ -209,7 +217,7 @@ class CassandraStore:
         """How long the loop waits for one attempt of a write before re-sending it (writer.latency)."""
         return attempt_timeout(self.tracker, self.config.request_timeout)
 
-    def _watched(self, future) -> None:
+    def _watched(self, future: ResponseFuture) -> None:
         """Tell the host watch which coordinator ``future``'s first attempt went to, and who answered it."""
         hosts = getattr(future, "attempted_hosts", None)  # empty when no host could take it: the errback says so
         if hosts:
@@ -220,7 +228,8 @@ class CassandraStore:
     def cluster_name(self, timeout: float | None = None) -> str:
         # At ONE: system.local has one replica (LocalStrategy), so TWO or THREE there is Unavailable forever.
         query = SimpleStatement("SELECT cluster_name FROM system.local", consistency_level=ConsistencyLevel.ONE)
-        return self.session.execute(query, timeout=self._startup_timeout(timeout)).one().cluster_name
+        name: str = self.session.execute(query, timeout=self._startup_timeout(timeout)).one().cluster_name
+        return name
 
     def _startup_timeout(self, timeout: float | None) -> float:
         return timeout if timeout is not None else max(self.config.request_timeout, _STARTUP_TIMEOUT)
@@ -302,7 +311,7 @@ class CassandraStore:
                                    timeout=self._startup_timeout(timeout)).one()
         return row.seq if row is not None and row.seq is not None else 0
 
-    def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args) -> None:
+    def submit_rows(self, first: int, last: int, callback: Callback, errback: Callback, *args: Any) -> None:
         conn, topic = self._conn, self.config.topic
         if first == last:
             statement = conn.insert.bind((topic, first, value_for(topic, first)))
@@ -317,7 +326,7 @@ class CassandraStore:
         self._watched(future)
         future.add_callbacks(callback, errback, callback_args=args, errback_args=args)
 
-    def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args) -> None:
+    def submit_last_seq(self, seq: int, callback: Callback, errback: Callback, *args: Any) -> None:
         conn = self._conn
         future = conn.session.execute_async(conn.insert_last, (self.config.topic, seq))
         self._watched(future)

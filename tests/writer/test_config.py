@@ -1,7 +1,12 @@
 """writer.config: every variable parsed, every bad value one line naming the variable."""
 
+import ast
+from dataclasses import MISSING, fields
+from pathlib import Path
+
 import pytest
 
+from writer import config as config_mod
 from writer.config import CONSISTENCY_LEVELS, Config, ConfigError, load
 
 
@@ -260,3 +265,43 @@ def test_the_password_never_shows_in_a_repr_or_a_log_line():
     assert config.password == "s3cr3t-Pw"
     assert "s3cr3t-Pw" not in repr(config) and "s3cr3t-Pw" not in str(config)
     assert "username='writer'" in repr(config)
+
+
+def test_load_gives_every_field_the_default_the_dataclass_declares():
+    loaded, declared = load({"TOPIC": "t"}), Config(topic="t")
+    for item in fields(Config):
+        assert getattr(loaded, item.name) == getattr(declared, item.name), item.name
+
+
+def _atoms(value):
+    """The strings and numbers inside a default (the seeds default is a tuple of tuples)."""
+    if isinstance(value, tuple):
+        return [atom for part in value for atom in _atoms(part)]
+    return [] if value is None or isinstance(value, bool) else [value]
+
+
+def test_no_default_is_written_again_in_load():
+    """Defaults are declared once, on Config; load() reads them from there. Fails on a default written in load():
+    _int/_float given anything but a Config field's name as the default, or a literal holding a default's value
+    (`or "QUORUM"`, `or 8080`; the low/high bounds aside)."""
+    source = Path(config_mod.__file__).read_text()
+    load_def = next(node for node in ast.parse(source).body if isinstance(node, ast.FunctionDef)
+                    and node.name == "load")
+    names = {item.name for item in fields(Config)}
+    defaults = [atom for item in fields(Config) if item.default is not MISSING for atom in _atoms(item.default)]
+    bounds = {id(keyword.value) for node in ast.walk(load_def) if isinstance(node, ast.Call)
+              for keyword in node.keywords if keyword.arg in ("low", "high")}
+    found = []
+    for node in ast.walk(load_def):
+        if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("_int", "_float"):
+            default = node.args[2]
+            if not (isinstance(default, ast.Constant) and default.value in names):
+                found.append(ast.unparse(node))
+        elif isinstance(node, ast.Constant) and id(node) not in bounds:
+            value = node.value
+            if isinstance(value, str):
+                found += [f"{value!r} holds the default {atom!r}" for atom in defaults
+                          if isinstance(atom, str) and atom in value]
+            elif isinstance(value, int | float) and not isinstance(value, bool) and value in defaults:
+                found.append(f"{value!r} is a default")
+    assert found == []

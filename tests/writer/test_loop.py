@@ -496,17 +496,42 @@ def test_new_addresses_found_by_the_dns_check_rebuild_the_session_within_seconds
 
 def test_a_rebuild_that_ends_after_its_outage_does_not_leave_the_next_outage_without_timers():
     """CI, 2026-12-07: a rebuild that failed just as its outage ended set the rebuild timer again; the next
-    outage found it set, kept the DNS check's timer unset and the loop died comparing with None."""
+    outage found it set, kept the DNS check's timer unset and the loop died comparing with None. Each outage
+    now has its own timers (writer.outage), and the rebuild thread moves only those of the outage it began in."""
     from writer.loop import RESOLVE_EVERY
 
-    loop = WriteLoop(RebuildStore(), config(max_seqs=None, resolve_after=9), start=0)
-    loop._rebuilding = True  # a rebuild thread is out, so _recover starts no other
-    loop.outage_since = 10.0
-    loop._recover(10.5)
-    loop.outage_since = None  # a write succeeded: the outage is over
-    loop._recover(11.0)
-    loop._rebuild_next = 14.0  # the rebuild thread fails now and schedules its retry
-    loop._rebuilding = False
-    loop.outage_since = 20.0  # the next outage
-    loop._recover(20.5)  # raised TypeError before
-    assert loop._rebuild_next == 20.0 + 9 and loop._resolve_next == 20.0 + RESOLVE_EVERY
+    class SlowFailingRebuild:
+        def __init__(self):
+            self.started, self.release = threading.Event(), threading.Event()
+
+        def rebuild(self):
+            self.started.set()
+            assert self.release.wait(10)
+            raise ConnectionError("no node answers yet")
+
+    now = [10.0]
+    store = SlowFailingRebuild()
+    loop = WriteLoop(store, config(max_seqs=None, resolve_after=9), start=0, clock=lambda: now[0])
+    with loop._lock:
+        loop._begin_outage_locked(10.0)
+    first = loop._outage
+    now[0] = 19.0
+    loop._recover(19.0)  # WRITER_RESOLVE_AFTER passed: a rebuild starts on its own thread
+    assert store.started.wait(10)
+    with loop._lock:
+        loop._end_outage_locked(19.5, log_it=False)  # a write succeeded: the outage is over
+    loop._recover(19.6)
+    with loop._lock:
+        loop._begin_outage_locked(20.0)  # the next outage, while the old rebuild is still out
+    now[0] = 21.0
+    store.release.set()  # the rebuild fails now and schedules its retry
+    deadline = time.monotonic() + 10
+    while loop._rebuilding and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert not loop._rebuilding
+    assert (first.rebuild_first, first.rebuild_next) == (19.0, 21.0 + 5)  # the retry went to its own outage
+    loop._recover(21.0)  # raised TypeError before
+    second = loop._outage
+    assert second is not first
+    assert (second.rebuild_next, second.resolve_next, second.rebuild_first) == (20.0 + 9, 20.0 + RESOLVE_EVERY, None)
+    assert loop.health(40.0) == (True, "ok")  # no rebuild tried in this outage: not red on the old one's account

@@ -152,7 +152,8 @@ def test_each_permanent_error_gives_its_line(make, line):
     lambda: __import__("cassandra").ReadTimeout("timed out"),
     lambda: __import__("cassandra").OperationTimedOut({"10.0.0.1": "Client request timeout"}),
     lambda: ConnectionRefusedError(111, "Connection refused"),
-    lambda: __import__("writer.seeds").seeds.UnresolvableSeeds("no seed resolves: cassandra-service (no name)"),
+    lambda: __import__("writer.contact_points").contact_points.UnresolvableSeeds(
+        "no seed resolves: cassandra-service (no name)"),
     # system_auth's replicas short while the ring comes back: Cassandra could not *check*, it did not refuse.
     lambda: __import__("cassandra").Unauthorized(
         'Error from server: code=2100 [Unauthorized] message="Unable to perform authorization of permissions: '

@@ -11,8 +11,8 @@ from cassandra.cluster import NoHostAvailable
 from writer import errors
 from writer.__main__ import _retrying, _Stop
 from writer.config import load
+from writer.contact_points import Resolution
 from writer.levels import Placement, unmet
-from writer.seeds import Resolution
 
 
 class Clock:
@@ -230,3 +230,46 @@ def test_placement_reads_the_factor_and_the_ring_from_the_drivers_metadata(strat
     else:
         assert placement == Placement("ece573", expected, {"dc1": 3, "dc2": 1}, "dc1")
     assert store_over(SimpleNamespace(keyspaces={}, all_hosts=lambda: hosts)).placement() is None
+
+
+@pytest.mark.parametrize("step", ["cluster_name", "ensure_schema", "read_last_seq"])
+def test_a_stop_during_a_startup_step_exits_0_and_closes_the_session(monkeypatch, step):
+    """SIGTERM while a step after connecting keeps failing: _run stops retrying, closes the session, exits 0
+    (nothing was written, so there is no watermark to store) and never starts the loop."""
+    import signal
+
+    import writer.__main__ as main_mod
+    from writer.store import CassandraStore
+
+    handlers = {}
+    monkeypatch.setattr(signal, "signal", lambda signum, handler: handlers.setdefault(signum, handler))
+
+    class Store:
+        closed = False
+
+        def cluster_name(self):
+            return "lab"
+
+        def ensure_schema(self):
+            return None
+
+        def placement(self):
+            return None  # unknown: no level check
+
+        def read_last_seq(self):
+            return 0
+
+        def close(self):
+            self.closed = True
+
+    store = Store()
+
+    def failing():
+        handlers[signal.SIGTERM](signal.SIGTERM, None)  # the pod is deleted while this step fails
+        raise refused()
+
+    monkeypatch.setattr(store, step, failing)
+    monkeypatch.setattr(CassandraStore, "connect", classmethod(lambda cls, config, tracker: store))
+    monkeypatch.setattr(main_mod, "WriteLoop", None)  # the loop must not start
+    assert main_mod._run(load({"TOPIC": "t", "HTTP_PORT": "0"})) == 0
+    assert store.closed

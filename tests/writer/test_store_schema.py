@@ -7,8 +7,8 @@ from cassandra import InvalidRequest
 from cassandra.cluster import NoHostAvailable
 
 from writer.config import load
+from writer.contact_points import Resolution
 from writer.errors import permanent_cause
-from writer.seeds import Resolution
 from writer.store import CassandraStore, _Connection
 
 KS = "ece573"
@@ -125,17 +125,17 @@ def test_only_what_is_missing_is_created_in_order():
     (None, False),  # the name does not resolve (no pod ready): no news
 ], ids=["same", "known peer", "new address", "unresolvable"])
 def test_moved_reports_only_an_address_the_session_does_not_know(monkeypatch, resolved, moved):
-    from writer import seeds
+    from writer import contact_points
 
     store, _ = _store({"prj04", "prj04_last_seq"}, None)
     store._conn.cluster.metadata.all_hosts = lambda: [SimpleNamespace(address="10.0.0.6")]
 
     def resolve(seed_list):
         if resolved is None:
-            raise seeds.UnresolvableSeeds("no seed resolves: cassandra (Name or service not known)")
+            raise contact_points.UnresolvableSeeds("no seed resolves: cassandra (Name or service not known)")
         return Resolution(tuple((ip, 9042) for ip in resolved), ())
 
-    monkeypatch.setattr(seeds, "resolve", resolve)
+    monkeypatch.setattr(contact_points, "resolve", resolve)
     answer = store.moved()
     assert (answer is not None) == moved
     if moved:

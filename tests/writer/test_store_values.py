@@ -13,7 +13,7 @@ from cassandra.protocol import ColumnMetadata
 from cassandra.query import BatchStatement, PreparedStatement
 
 from writer.config import load
-from writer.seeds import Resolution
+from writer.contact_points import Resolution
 from writer.store import CassandraStore, _Connection
 from writer.values import value_for
 

@@ -1,4 +1,6 @@
-"""Resolving CASSANDRA_SEEDS to addresses, naming every seed that does not resolve.
+"""The driver's contact points: CASSANDRA_SEEDS resolved to addresses, naming every seed that does not resolve.
+
+(Named for the driver's word: "seed" alone also names the assignment's writer mode, writer.seed.)
 
 The driver resolves contact points once, when a Cluster is built, and silently drops a name it cannot
 resolve. Behind a headless Service (``cassandra-service``) the addresses change whenever the Cassandra pods are
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 
 class UnresolvableSeeds(ConnectionError):
@@ -22,7 +26,7 @@ class Resolution:
     points: tuple[tuple[str, int], ...]  # (address, port), in seed order, without duplicates
     failed: tuple[str, ...]  # "name (reason)" of seeds that did not resolve
 
-    def summary(self, seeds) -> str:
+    def summary(self, seeds: Iterable[tuple[str, int]]) -> str:
         """'cassandra-service -> 10.0.0.5, 10.0.0.6' for the log."""
         addresses = ", ".join(host if ":" not in host else f"[{host}]" for host, _ in self.points)
         names = ",".join(host for host, _ in seeds)
@@ -32,7 +36,8 @@ class Resolution:
         return text
 
 
-def resolve(seeds, getaddrinfo=socket.getaddrinfo) -> Resolution:
+def resolve(seeds: Iterable[tuple[str, int]], getaddrinfo: Callable[..., list[Any]] = socket.getaddrinfo
+            ) -> Resolution:
     """Every address of every seed; raises UnresolvableSeeds when none resolves."""
     points, failed = [], []
     for host, port in seeds:

@@ -283,13 +283,14 @@ def _admin_login(cass: Cassandra) -> str:
     return _failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30))
 
 
-def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords) -> bool:
+def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords, seen: list[str]) -> bool:
     """lab_admin logs in, or the bootstrap made it. The bootstrap is tried only once CQL answers (a refused
     login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run, not two, on a
-    machine whose cores the starting JVM needs."""
+    machine whose cores the starting JVM needs. ``seen`` gets the last problem, for the error if none ends."""
     problem = _admin_login(cass)
     if not problem:
         return True
+    seen[:] = [problem]
     return "AuthenticationFailed" in problem and _bootstrap(cass, passwords)
 
 
@@ -309,10 +310,13 @@ def ensure_admin(cass: Cassandra, passwords: Passwords, *, timeout: float = 300,
         status.info(f"(dry run) would create role {ADMIN} and disable the built-in login via cqlsh")
         return
     # Until the pod runs, CQL opens and the built-in superuser exists, both logins fail, and the wait goes on.
-    if not kubectl.wait_until(lambda: _admin_or_bootstrap(cass, passwords), timeout=timeout, every=poll):
-        raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s; "
-                       f"if Secret {SECRET} was recreated after the roles were made, restore it, or start over "
-                       f"with `invoke delete --what cassandra --pvcs` and `invoke deploy`")
+    seen: list[str] = []
+    if not kubectl.wait_until(lambda: _admin_or_bootstrap(cass, passwords, seen), timeout=timeout, every=poll):
+        # What the last try met says which case this is: a pod that never ran, CQL never open, or a refused login.
+        last = f" (last try: {seen[0]})" if seen else ""
+        raise LabError(f"cannot log in to Cassandra as {ADMIN} or as the built-in superuser within {timeout:.0f}s"
+                       f"{last}; if Secret {SECRET} was recreated after the roles were made, restore it, or start "
+                       f"over with `invoke delete --what cassandra --pvcs` and `invoke deploy`")
 
 
 def ensure_roles(cass: Cassandra, passwords: Passwords, *, timeout: float = 300, replication_factor: int = 3,

@@ -170,7 +170,8 @@ def test_no_login_at_all_is_one_line_that_says_what_to_do():
     failed = ("Connection error: ('Unable to connect to any servers', {AuthenticationFailed(...)})", 1)
     ctx = FakeCtx([("cqlsh", failed)])
     with pytest.raises(LabError, match=r"cannot log in to Cassandra as lab_admin or as the built-in superuser "
-                                       r"within 0s; if Secret cassandra-auth was recreated"):
+                                       r"within 0s \(last try: Connection error: .*AuthenticationFailed.*\); if "
+                                       r"Secret cassandra-auth was recreated"):
         auth.ensure_roles(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=0, poll=0)
 
 

@@ -54,7 +54,7 @@ def png_path(json_path: Path) -> Path:
     return json_path.with_suffix(".png")
 
 
-#: How a picture names each fault kind's start and (for timed faults) its end.
+#: How a picture names each fault type's start and (for timed faults) its end.
 _VERBS = {"pod": ("delete", ""), "all-pods": ("delete", ""), "node": ("stop", "start"),
           "partition": ("cut off", "reconnect"), "crash": ("SIGKILL", ""), "pause": ("SIGSTOP", "SIGCONT"),
           "freeze": ("freeze", "thaw"), "loss": ("drop packets of", "loss ends"), "dns": ("stop", "scale back")}

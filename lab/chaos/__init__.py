@@ -22,7 +22,7 @@ This package re-exports the names its callers use.
 
 from lab.chaos.command import ChaosCommand, configured_rounds, run_command
 from lab.chaos.faults import FAULTS, Fault, register
-from lab.chaos.faults.pod import target_kind
+from lab.chaos.faults.pod import target_of
 from lab.chaos.results import (
     ROUND_HEADERS,
     SUMMARY_HEADERS,
@@ -76,7 +76,7 @@ __all__ = [
     "run_round",
     "run_rounds",
     "summary_rows",
-    "target_kind",
+    "target_of",
     "totals",
     "writer_restarts",
     "writer_rows",

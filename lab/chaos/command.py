@@ -48,7 +48,7 @@ class ChaosCommand:
         return ("docker", "kind", "kubectl") if on_nodes else ("kubectl",)
 
     def check(self) -> tuple[str, str]:
-        """(fault kind, target) of its first round, for a fixed target; PreconditionError (one line) for a value or
+        """(fault type, target) of its first round, for a fixed target; PreconditionError (one line) for a value or
         combination the command refuses before it touches the cluster. Reads nothing: which nodes host Cassandra
         (what a random freeze draws from) is the cluster's to say when it runs."""
         steps = plan(pod=self.pod, node=self.node, partition=self.partition, down=self.down, among=self.among,
@@ -58,11 +58,11 @@ class ChaosCommand:
 
     def title(self) -> str:
         """What its first round does, in the round's own words ("stop node kind-worker2 for 30s")."""
-        kind, target = self.check()
+        fault_type, target = self.check()
         if self.pod == "random":
             return "a fault drawn at random each round"
-        options = {"percent": float(self.percent or loss_mod.DEFAULT_PERCENT)} if kind == "loss" else {}
-        return faults_mod.make(kind, target, down=float(self.down or DEFAULT_DOWN), force=self.force,
+        options = {"percent": float(self.percent or loss_mod.DEFAULT_PERCENT)} if fault_type == "loss" else {}
+        return faults_mod.make(fault_type, target, down=float(self.down or DEFAULT_DOWN), force=self.force,
                                **options).title()
 
     def line(self) -> str:

@@ -50,8 +50,8 @@ def as_fault(target: Fault | str, settings: ChaosSettings) -> Fault:
     """A Fault for ``target``; a bare pod name ('cassandra-1', 'writer', 'cassandra') as before faults."""
     if isinstance(target, Fault):
         return target
-    kind = "all-pods" if target == "cassandra" else "pod"
-    return faults_mod.make(kind, target, force=settings.force)
+    fault_type = "all-pods" if target == "cassandra" else "pod"
+    return faults_mod.make(fault_type, target, force=settings.force)
 
 
 def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, settings: ChaosSettings, *,
@@ -70,7 +70,7 @@ def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, s
     if runner.dry:
         fault.dry_run(env)  # the plan: only the mutating commands print (readiness/progress are reads)
         return RoundResult(round=number, pod=fault.name, target=fault.target, force=fault.force,
-                           deleted_at=clock(), fault=fault.kind, down_s=fault.down or None)
+                           deleted_at=clock(), fault=fault.type, down_s=fault.down or None)
 
     fault.prepare(env)
     weighted = _favour_writer_nodes(env) if settings.cpu_weight else False
@@ -94,7 +94,7 @@ def _run(env: Env, fault: Fault, number: int, make_progress, weighted: bool) -> 
     _witness_before_fault(env, watched, make_progress)
     first = watched[0]
     result = RoundResult(round=number, pod=fault.name, target=fault.target, force=fault.force, deleted_at=clock(),
-                         fault=fault.kind, down_s=fault.down or None, progress_source=first.source,
+                         fault=fault.type, down_s=fault.down or None, progress_source=first.source,
                          sample_every_s=first.every, cpu_weight=weighted)
     try:
         try:

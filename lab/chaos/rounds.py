@@ -1,6 +1,6 @@
 """``invoke chaos``: the rounds, from the command line's targets to a table and one JSON file a round.
 
-Targets (exactly one kind a run):
+Targets (exactly one fault type a run):
   --pod cassandra-N | writer   delete that pod
   --pod cassandra              delete all three Cassandra pods at once
   --pod random                 each round one of ``--among`` (default: the three Cassandra pods, the
@@ -31,7 +31,7 @@ from lab.chaos.faults import Fault
 from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import dns as dns_mod
 from lab.chaos.faults import loss as loss_mod
-from lab.chaos.faults.pod import target_kind
+from lab.chaos.faults.pod import target_of
 from lab.chaos.results import (
     ROUND_HEADERS,
     WRITER_HEADERS,
@@ -81,7 +81,7 @@ def parse_among(among: str) -> tuple[str, ...]:
 def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0, among: str = "",
          rounds: int = 1, rng: random.Random | None = None, crash: str = "", pause: str = "", freeze: str = "",
          loss: str = "", dns: bool = False, percent: float = 0, workers: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """(fault kind, target) for each round; one line for a bad combination or value. ``workers``: the nodes a
+    """(fault type, target) for each round; one line for a bad combination or value. ``workers``: the nodes a
     random freeze draws from (those hosting a Cassandra pod)."""
     given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition),
                                       ("--crash", crash), ("--pause", pause), ("--freeze", freeze),
@@ -108,8 +108,8 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
     for flag, value in (("--pause", pause), ("--loss", loss)):
         if value and value not in CASSANDRA_PODS:
             raise PreconditionError(f"{flag} {value!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
-    timed = [(kind, value) for kind, value in (("node", node), ("partition", partition), ("pause", pause),
-                                               ("freeze", freeze), ("loss", loss)) if value]
+    timed = [(fault_type, value) for fault_type, value in (("node", node), ("partition", partition), ("pause", pause),
+                                                           ("freeze", freeze), ("loss", loss)) if value]
     if dns:
         timed.append(("dns", dns_mod.TARGET))
     if timed:
@@ -139,7 +139,7 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
         raise PreconditionError(DOWN_ONLY)
     if pod == "cassandra":
         return [("all-pods", "cassandra")] * rounds
-    target_kind(pod)
+    target_of(pod)
     return [("pod", pod)] * rounds
 
 
@@ -176,10 +176,11 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                                 f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
     settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
                                    seed_topics=tuple(sorted(lab_seed_topics(lab))))
-    faults = [faults_mod.make(kind, name, down=down, force=force, **options.get(kind, {})) for kind, name in steps]
+    faults = [faults_mod.make(fault_type, name, down=down, force=force, **options.get(fault_type, {}))
+              for fault_type, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
-    for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
-        faults_mod.make(kind, name, down=down, **options.get(kind, {})).validate(env)
+    for fault_type, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
+        faults_mod.make(fault_type, name, down=down, **options.get(fault_type, {})).validate(env)
     stamp = output.timestamp()
     folder = cfg.path(cfg.artifacts) / "chaos"
     results = []

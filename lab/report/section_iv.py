@@ -70,7 +70,7 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
         paths.append(path)
         col.data["chaos"].append({
             "file": col.show_path(path), "round": result.round, "pod": result.pod, "force": result.force,
-            # the kind of fault (pod deletion, partition, node stop ...); records before fault kinds were deletions
+            # the fault type (pod deletion, partition, node stop ...); records before fault types were deletions
             "fault": getattr(result, "fault", "pod") or "pod",
             "recovery_s": result.recovery_s, "stall_s": result.stall_s, "stall_open": result.stall_open,
             "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,

@@ -134,9 +134,9 @@ class FakeChaos:
         assert self.release.wait(60), "the test never released the fake chaos run"
         if self.error is not None:
             raise self.error
-        kind, target = command.check()
+        fault_type, target = command.check()
         result = round_result(began=DELETED_AT, recovery=12.5, stall=0.75, pod=target)
-        result.fault = kind
+        result.fault = fault_type
         return [result]
 
 

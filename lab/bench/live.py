@@ -259,10 +259,10 @@ def _show(lab: Lab, bench: LabBench) -> None:
             rows.append([label, *(_secs(figures[f"{c}_s"]) for c in REPLACE_PHASES), _secs(figures["recovery_s"]),
                          _ms(figures["ack_stall_s"]), _secs(figures["sampled_stall_s"]), _secs(figures["send_gap_s"]),
                          "", ""])
-        kind = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
+        deletion = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
         weighted = sum(r.cpu_weight for r in bench.rounds)
         sampled = any(r.ack_stall_source not in ("acks", "") for r in bench.rounds)
-        output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}, writer at {bench.consistency}: "
+        output.table(headers, rows, title=f"{bench.rounds[0].pod} {deletion}, writer at {bench.consistency}: "
                                           "seconds per phase from the deletion; ack stall: longest time with no "
                                           "acknowledged progress; send gap: longest time between two writes sent"
                                           + ("; * ack stall from samples (no /acks)" if sampled else "")

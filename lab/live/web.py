@@ -112,9 +112,9 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format, *args):  # the terminal shows the URL, not one line per poll
             pass
 
-        def _send(self, code: int, body: bytes, kind: str) -> None:
+        def _send(self, code: int, body: bytes, content_type: str) -> None:
             self.send_response(code)
-            self.send_header("Content-Type", kind)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
@@ -154,8 +154,8 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             elif url.path in ("/api/action", "/api/action/check"):
                 self._line(405, "method not allowed: POST only")
             elif url.path.startswith("/files/") and (path := dash.file(url.path[len("/files/"):])) is not None:
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                self._send(200, path.read_bytes(), kind)
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                self._send(200, path.read_bytes(), content_type)
             else:
                 self._send(404, b"not found\n", "text/plain; charset=utf-8")
 

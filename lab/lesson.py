@@ -36,7 +36,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import chaos, crictl, kubectl, names, output, status, workflow
+from lab import chaos, crictl, kubectl, names, output, progress, workflow
 from lab.chaos.faults.pod import DeletePod
 from lab.context import guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -120,11 +120,11 @@ class _Step:
 
     def note(self, text: str) -> None:
         """Why this matters, printed for the student and kept for the report."""
-        status.info(f"   {text}")
+        progress.info(f"   {text}")
         self.data["items"].append({"type": "note", "text": text})
 
     def observe(self, text: str) -> None:
-        status.info(f"   seen: {text}")
+        progress.info(f"   seen: {text}")
         self.data["items"].append({"type": "observation", "at": utc(self.clock()), "text": text})
 
     def command(self, argv: list[str], label: str = "", *, mutate: bool = False, timeout: float = 120,
@@ -141,7 +141,7 @@ class _Step:
             outcome = runner.probe(argv, timeout=timeout)
         if show and outcome.stdout.strip():
             for line in outcome.stdout.splitlines()[-15:]:
-                status.info(f"     {line}")
+                progress.info(f"     {line}")
         self.data["items"].append(command_item(argv, outcome, started=started, finished=self.clock(), label=label,
                                                aside=not show))
         return outcome
@@ -517,14 +517,14 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
         for number in steps:
             section, title = STEPS[number]
             step = _Step(lab, number, clock=clock)
-            with status.step(f"Lesson step {number} (section {section}): {title}"):
+            with progress.step(f"Lesson step {number} (section {section}): {title}"):
                 getattr(lesson, f"step{number}")(step)
             merge_step(record, number, step.finish(), now=clock())
             output.write_json(path, record)
     finally:
         if steps[-1] != 4:  # step 4 ends on the robust writer already
-            with status.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
+            with progress.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
                 lesson.restore(_Step(lab, steps[-1], clock=clock))
     output.table(lesson_table.HEADERS, record["table"]["rows"], title=lesson_table.title(record["steps"]))
-    status.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
+    progress.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
     return record

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab import extras, status
+from lab import extras, progress
 from lab.stall import longest_stall
 
 log = logging.getLogger(__name__)
@@ -150,7 +150,7 @@ def plot_file(json_path: Path) -> Path:
 @functools.cache
 def _skipped(extra: str) -> None:
     """Said once per run, however many rounds it has: every one of them skips its picture for the same reason."""
-    status.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
+    progress.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
                 f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
                 "draws the missing pictures once the extra is there")
 

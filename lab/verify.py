@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from lab import names, output, status
+from lab import names, output, progress
 from lab.cassandra import (
     LAST_SEQS_QUERY,
     SEQ_CHUNK,
@@ -367,16 +367,16 @@ def read_live_witness(lab, writer) -> tuple[Witness | None, str]:
     if writer.mode == names.OWN_WRITER_MODE:
         return None, "a writer of your own: the lab reads no acknowledged progress from it"
     port = lab.cfg.chaos.metrics_port
-    progress = MetricsProgress(lab.runner, lab.kube, remote_port=port, metric=WATERMARK_METRIC, topic=writer.topic,
-                               deployment=writer.name)
+    reader = MetricsProgress(lab.runner, lab.kube, remote_port=port, metric=WATERMARK_METRIC, topic=writer.topic,
+                             deployment=writer.name)
     try:
-        if not progress.start(timeout=10):
+        if not reader.start(timeout=10):
             return None, f"{writer.name}'s /metrics did not answer"
-        witness = witness_from_metrics(progress.scrape(), writer.topic, source=f"{writer.name} /metrics, live")
+        witness = witness_from_metrics(reader.scrape(), writer.topic, source=f"{writer.name} /metrics, live")
     except OSError as err:
         return None, f"{writer.name}'s /metrics did not answer ({err})"
     finally:
-        progress.close()
+        reader.close()
     return (witness, "") if witness else (None, f"{writer.name}'s /metrics has no {WATERMARK_METRIC}")
 
 
@@ -441,7 +441,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
     running = [w for w in writers_mod.deployed(lab.runner, lab.kube) if w.topic]
     witnesses: dict[str, Witness] = {}
     without: dict[str, str] = {}
-    with status.step("Reading the live writers' acknowledged seqs (the witness)") as s:
+    with progress.step("Reading the live writers' acknowledged seqs (the witness)") as s:
         for writer in running:
             if topics and writer.topic not in topics:
                 continue
@@ -452,17 +452,17 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
                 without[writer.topic] = why
         s.note(f"{len(witnesses)} of {len(running)} writer(s)" if running else "no writer deployed")
     values = value_checks(running, lab_seed_topics(lab))
-    with status.step(f"Counting every seq at {level}") as s:
+    with progress.step(f"Counting every seq at {level}") as s:
         reports = verify_patiently(cass, topics=topics, consistency=level, witnesses=witnesses, values=values,
                                    on_retry=s.waiting)
         s.note(f"{len(reports)} topic(s)")
     output.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
     for r in reports:
         if r.witness is None:
-            status.info(f"topic {r.topic}: no witness ({without.get(r.topic, 'no writer of it is running')}): "
+            progress.info(f"topic {r.topic}: no witness ({without.get(r.topic, 'no writer of it is running')}): "
                         f"checked 1..last_seq as Cassandra stores it, nothing outside it")
         if r.values != "checked":
-            status.info(f"topic {r.topic}: values {r.values}")
+            progress.info(f"topic {r.topic}: values {r.values}")
     output.write_json(cfg.path(cfg.artifacts) / "verify" / f"{output.timestamp()}.json",
                       {"consistency": level, "topics": [r.to_dict() for r in reports],
                        "without_witness": without})

@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 
-from lab import kubectl, names, output, plot, ring, status
+from lab import kubectl, names, output, plot, progress, ring
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
@@ -187,7 +187,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     for number, fault in enumerate(faults, start=1):
         if number > 1:
             sleep(interval)
-        with status.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
+        with progress.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
             result = run_round(lab.runner, lab.kube, fault, number, settings, kind=lab.kind,
                                request_timeout=cfg.verify.request_timeout)
             result.seed = seed if pod == "random" else None
@@ -216,7 +216,7 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                      title="Each writer's longest stall, sampled and by acknowledgement (the table above shows the "
                            "worst)")
     total = totals(results)
-    status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
+    progress.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
                 f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
                 f"writer restarts {total['writer_restarts']}")
     if len(results) > 1:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, names, status, writers
+from lab import kubectl, names, progress, writers
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
 from lab.config import ChaosGroup, TimeoutsGroup, VerifyGroup
@@ -95,7 +95,7 @@ class Env:
             now = self.clock()
             result.observe(now, f"{key}: {state}")
             # Live too: a long round (a node down for minutes) shows where it is as it happens.
-            status.info(f"   +{now - result.deleted_at:4.0f}s  {key}: {state}")
+            progress.info(f"   +{now - result.deleted_at:4.0f}s  {key}: {state}")
 
 
 # -- pure ----------------------------------------------------------------------------------------------

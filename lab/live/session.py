@@ -8,7 +8,7 @@ import time
 import webbrowser
 from collections.abc import Callable
 
-from lab import status
+from lab import progress
 from lab.chaos.command import configured_rounds
 from lab.context import require_cluster
 from lab.errors import PreconditionError
@@ -22,9 +22,8 @@ from lab.report import task as report_task
 def collector_for(lab) -> Collector:
     """The collector of ``lab``'s cluster, reading the writers' metric on the port and name chaos rounds use."""
     chaos = lab.cfg.chaos
-    progress = metrics_progress_for(lab.runner, lab.kube, port=chaos.metrics_port,
-                                    metric=chaos.metric)
-    return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=progress)
+    reader_for = metrics_progress_for(lab.runner, lab.kube, port=chaos.metrics_port, metric=chaos.metric)
+    return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=reader_for)
 
 
 def _reports_folder(lab):
@@ -60,7 +59,7 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callab
     collector.start()
     dash.start()
     mode = "read-only" if actions is None else "fault buttons on: each runs its `invoke chaos` once confirmed"
-    status.info(f"dashboard ({mode}) at {dash.url}  (Ctrl-C stops it)")
+    progress.info(f"dashboard ({mode}) at {dash.url}  (Ctrl-C stops it)")
     print(dash.url, flush=True)
     if open_browser:
         webbrowser.open(dash.url)
@@ -72,6 +71,6 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callab
     finally:
         dash.stop()
         if actions is not None and actions.running is not None:
-            status.info(f"waiting for `{actions.running.line}` to end and undo its fault (Ctrl-C again abandons it)")
+            progress.info(f"waiting for `{actions.running.line}` to end and undo its fault (Ctrl-C again abandons it)")
             actions.wait()
         collector.stop()

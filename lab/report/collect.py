@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from lab import status
+from lab import progress
 from lab.cassandra import Cassandra
 from lab.names import CASSANDRA_REPLICAS, CLUSTER_NAME
 from lab.report import lesson_record, section_ii, section_iii, section_iv, section_v
@@ -107,7 +107,7 @@ def collect(
     col = Collector(lab, tail=tail, clock=clock, plot_missing=plot_missing, writer_base=writer_base)
     started = clock()
     for key, step in COLLECTORS:
-        with status.step(f"Section {key}: {SECTIONS[key]}") as s:
+        with progress.step(f"Section {key}: {SECTIONS[key]}") as s:
             step(col)
             commands = [i for i in col.report["sections"][key]["items"] if i["type"] == "command"]
             failed = sum(1 for i in commands if i["exited"] != 0)

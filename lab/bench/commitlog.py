@@ -17,7 +17,7 @@ import uuid
 from lab import commitlog
 from lab.bench.container import start_cassandra, stop_cassandra
 from lab.bench.contenders import run_writer
-from lab.bench.report import combine
+from lab.bench.table import combine
 from lab.errors import LabError, PreconditionError
 from lab.runner import Runner
 
@@ -83,7 +83,7 @@ def run_commitlog_bench(runner: Runner, image: str, modes: tuple[str, ...], *, s
     return report
 
 
-def format_commitlog_report(report: dict) -> str:
+def format_commitlog_table(report: dict) -> str:
     """The table: one row per mode, the writer's seqs/s and its ratio to the baseline mode."""
     base = report["baseline"]
     out = [f"{'commitlog_sync':<16} {'running (system_views.settings)':<34} {'seqs':>8} {'seconds':>8} "

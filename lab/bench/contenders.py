@@ -14,8 +14,8 @@ import sys
 import threading
 import time
 
-from lab.bench.report import measurement
 from lab.bench.session import KEYSPACE
+from lab.bench.table import measurement
 from lab.config import ROOT
 from lab.errors import LabError
 from lab.runner import Runner

@@ -7,8 +7,8 @@ import uuid
 from invoke import Context
 
 from lab.bench.contenders import raw_async, run_writer, seed_loop
-from lab.bench.report import summarize
 from lab.bench.session import connect, create_schema
+from lab.bench.table import summarize
 from lab.runner import Runner
 
 

@@ -249,8 +249,9 @@ def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
         try:
             runner.run(argv, hide=True, timeout=60)
         except CommandError as err:
-            if "AlreadyExists" in err.stderr:  # created meanwhile by another deploy: theirs wins
-                return read_passwords(runner, kube)
+            theirs = read_passwords(runner, kube) if "AlreadyExists" in err.stderr else None
+            if theirs is not None:  # created meanwhile by another deploy: theirs wins
+                return theirs
             raise LabError(f"failed to create Secret {SECRET}: {err}") from err
     return passwords
 

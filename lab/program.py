@@ -160,7 +160,8 @@ class LabInvokeConfig(Config):
     def load_shell_env(self) -> None:
         self.merge()
         known = {**self._config, "lab": _as_text(self._config.get("lab", {}))}
-        self._set(_env=Environment(config=known, prefix=self._env_prefix).load())
+        # Environment only reads its config as a mapping (typed Config in invoke); the merged dict is one.
+        self._set(_env=Environment(config=known, prefix=self._env_prefix).load())  # type: ignore[arg-type]
         self.merge()
 
 

@@ -54,7 +54,7 @@ def widest_keyspace(cass: Cassandra) -> tuple[str, int]:
         raise LabError(f"failed to read the keyspaces' replication in {cass.pod}: {err}") from err
     if not factors:
         raise LabError(f"cqlsh in {cass.pod} listed no keyspace with a replication factor")
-    name = max(sorted(factors), key=factors.get)
+    name = max(sorted(factors), key=lambda keyspace: factors[keyspace])
     return name, factors[name]
 
 

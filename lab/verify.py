@@ -153,7 +153,7 @@ class TopicReport:
         if not self.has_last_seq:
             found.append(f"{self.rows} row(s) but no last_seq row" if self.rows else
                          "no rows and no last_seq: nothing was ever written to it (is the topic name right?)")
-        if self.below_witness:
+        if self.below_witness and self.witness is not None:  # below_witness: there is a witness
             found.append(f"stored last_seq {self.last_seq} is below {self.witness.floor} witnessed acknowledged "
                          f"({self.witness.source})")
         if self.gaps:

@@ -16,6 +16,7 @@ from pathlib import Path
 import yaml
 
 from lab import auth, docker, kind, kubectl, manifests, names, preflight, progress, registry, ring, state, writers
+from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -68,7 +69,7 @@ def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
 
 
 def _build_cassandra(lab: Lab, *, force: bool = False) -> str:
-    kwargs = {"force": force}
+    kwargs: dict[str, bool | str] = {"force": force}
     if lab.cfg.images.cassandra_version:
         kwargs["version"] = lab.cfg.images.cassandra_version
     return lab.builders.cassandra(lab.runner, **kwargs)
@@ -481,7 +482,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
                         "connects without a login; no roles or grants made, the writer creates its own schema")
         else:
-            with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's "
+            with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
                              "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":

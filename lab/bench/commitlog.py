@@ -13,6 +13,7 @@ acknowledgement (one row per seq), and the ratio to the first mode given (period
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from lab import commitlog
 from lab.bench.container import start_cassandra, stop_cassandra
@@ -70,8 +71,8 @@ def run_commitlog_bench(runner: Runner, image: str, modes: tuple[str, ...], *, s
     finally:
         for name, _ in started.values():
             stop(runner, name)
-    report = {"modes": {}, "seconds": seconds, "rows": rows, "rounds": rounds, "consistency": consistency,
-              "baseline": modes[0]}
+    report: dict[str, Any] = {"modes": {}, "seconds": seconds, "rows": rows, "rounds": rounds,
+                              "consistency": consistency, "baseline": modes[0]}
     for mode in modes:
         combined = combine(parts[mode])
         combined["running"] = commitlog.describe(running[mode])

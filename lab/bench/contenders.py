@@ -73,6 +73,7 @@ def run_writer(runner: Runner, contact_points, topic: str, seconds: float, rows:
                         stderr=subprocess.PIPE)
     lines: list[str] = []
     timer = None
+    assert proc.stderr is not None  # stderr=PIPE above
     for line in proc.stderr:
         lines.append(line.rstrip())
         if timer is None and ": start from lastSeq=" in line:

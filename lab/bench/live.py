@@ -161,7 +161,7 @@ def _milestones(lab: Lab, pod: str, *, since: float | None = None) -> dict[str, 
     item = kubectl.get_json(lab.runner, lab.kube, "pod", pod)
     logs = lab.runner.output(lab.kube.logs_args(pod=pod, container=names.CASSANDRA_CONTAINER, timestamps=True),
                              timeout=60)
-    return pod_milestones(item, logs, container=names.CASSANDRA_CONTAINER)
+    return pod_milestones(item or {}, logs, container=names.CASSANDRA_CONTAINER)
 
 
 def _measure(lab: Lab, result: RoundResult) -> DeletionRound:

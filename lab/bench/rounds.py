@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from invoke import Context
 
@@ -23,7 +24,7 @@ def run_bench(contact_points: list[tuple[str, int]], seconds: float = 10.0, rows
     runner = runner or Runner(Context(), echo=False)
     run_id = uuid.uuid4().hex[:6]
     slice_, slice_rows = seconds / rounds, (None if rows is None else max(1, rows // rounds))
-    common = dict(consistency=consistency, replication_factor=replication_factor)
+    common: dict[str, Any] = dict(consistency=consistency, replication_factor=replication_factor)
     parts: dict[str, list[dict]] = {"seed": [], "raw_async": [], "writer": []}
     if like_for_like:
         parts["writer_batch1"] = []

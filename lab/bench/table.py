@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 #: The product brief's targets: the writer (c) >= 20x the seed loop (a) and >= 70% of raw async (b).
 TARGET_VS_SEED = 20.0
 TARGET_VS_RAW = 0.70
@@ -23,7 +25,7 @@ def combine(results: list[dict]) -> dict:
 def summarize(parts: dict[str, list[dict]], *, seconds: float, rows: int | None, rounds: int,
               consistency: str) -> dict:
     """Each contender's rounds combined, the run's settings, (c)'s ratios to (a) and (b), and whether both hold."""
-    summary = {name: combine(results) for name, results in parts.items()}
+    summary: dict[str, Any] = {name: combine(results) for name, results in parts.items()}
     summary.update(seconds=seconds, rows=rows, rounds=rounds, consistency=consistency)
     seed, raw, writer = summary["seed"], summary["raw_async"], summary["writer"]
     summary["vs_seed"] = writer["rate"] / seed["rate"] if seed["rate"] else float("inf")

@@ -37,13 +37,13 @@ from lab.chaos.round import run_round
 from lab.chaos.rounds import DEFAULT_DOWN, DOWN_RANGE, RANDOM_AMONG, plan, run_rounds
 from lab.chaos.sampling import MetricsProgress, Sampler, parse_metric
 from lab.chaos.watch import (
-                             CASSANDRA_REPLICAS,
                              ChaosSettings,
                              replaced_and_ready,
                              restart_counts,
                              restarts_since,
                              writer_restarts,
 )
+from lab.names import CASSANDRA_REPLICAS
 from lab.stall import Sample, Stall, longest_stall
 
 __all__ = [

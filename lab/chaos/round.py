@@ -146,6 +146,8 @@ def _favour_writer_nodes(env: Env) -> bool:
 def _restore_cpu_weight(env: Env) -> None:
     """Every node of the cluster back to Docker's default CPU weight (a failure is logged: the round's data
     stands, but the weight would stay)."""
+    if env.kind is None:  # only a round on kind weighs nodes
+        return
     try:
         kind_mod.reset_weights(env.runner, env.kind)
     except CommandError as err:
@@ -346,7 +348,8 @@ def _await_resume(env: Env, result: RoundResult, watched: list[_Watched]) -> Non
 
     if kubectl.wait_until(all_resumed, timeout=env.settings.resume_timeout, every=0.5, clock=env.clock,
                           sleep=env.sleep):
-        result.resumed_at = max(first_new(e, above) for e, above in zip(watched, levels, strict=True))
+        result.resumed_at = max(t for e, above in zip(watched, levels, strict=True)
+                                if (t := first_new(e, above)) is not None)
         return
     stuck = [(e, above) for e, above in zip(watched, levels, strict=True) if first_new(e, above) is None]
     names = [f"{e.writer.name} (topic {e.writer.topic})" for e, _ in stuck]

@@ -23,6 +23,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
 from lab import kubectl, names, output, plot, progress, ring
 from lab.chaos import faults as faults_mod
@@ -161,12 +162,12 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     run_round = run_round or round_mod.run_round
     cfg = lab.cfg
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    gray = dict(pause=pause, freeze=freeze, loss=loss, dns=dns, percent=percent)
-    targets = dict(node=node, partition=partition, crash=crash, **gray)
+    gray: dict[str, Any] = dict(pause=pause, freeze=freeze, loss=loss, dns=dns, percent=percent)
+    targets: dict[str, Any] = dict(node=node, partition=partition, crash=crash, **gray)
     steps = plan(pod=pod, down=down, among=among, rounds=rounds, rng=random.Random(seed), **targets,
                  workers=cassandra_workers(lab) if pod == "random" and "freeze" in parse_among(among) else ())
     down = float(down or DEFAULT_DOWN)
-    options = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
+    options: dict[str, dict[str, Any]] = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
     guard_context(cfg, action="inflict faults" if any(targets.values()) else "delete pods")
     require_cluster(lab)
     size = ring.live_replicas(lab.runner, lab.kube)

@@ -81,7 +81,8 @@ class Dashboard:
     def page_token_valid(self, given: str | None) -> bool:
         with self._tokens_lock:
             issued = list(self._page_tokens)
-        return bool(given) and any(hmac.compare_digest(given.encode(), t.encode()) for t in issued)
+        return given is not None and given != "" and any(hmac.compare_digest(given.encode(), t.encode())
+                                                          for t in issued)
 
     def same_origin(self, origin: str | None) -> bool:
         """No Origin (an old browser, a script) passes: the page token is the check; one from elsewhere does not."""
@@ -149,6 +150,7 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             elif url.path == "/api/history":
                 self._json(dash.history())
             elif url.path == "/api/actions":
+                assert dash.actions is not None  # _refused answered 403 without actions
                 self._json({"menu": actions_mod.menu(dash.state()), "defaults": actions_mod.DEFAULTS,
                             **dash.actions.state()})
             elif url.path in ("/api/action", "/api/action/check"):
@@ -177,6 +179,7 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             except LabError as err:
                 self._line(400, f"ERROR: {err}")
                 return
+            assert dash.actions is not None  # _refused answered 403 without actions
             try:
                 if url.path == "/api/action/check":
                     dash.actions.refuse_if_busy()  # said before the confirmation, not after it

@@ -148,5 +148,5 @@ def render_docx(report: dict[str, Any], target: Path, *, folder: Path) -> Path:
             _item(doc, item, folder)
     doc.core_properties.title = head["title"]
     doc.core_properties.author = (report.get("hand_in") or {}).get("name", "")
-    doc.save(target)
+    doc.save(str(target))
     return target

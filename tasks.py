@@ -144,7 +144,7 @@ _WRITER_FLAGS = {
 }
 
 
-def _writer_cfg(cfg, writer_mode, resume, no_resume, topic, writers, consistency):
+def _writer_cfg(cfg: LabConfig, writer_mode, resume, no_resume, topic, writers, consistency):
     """``cfg`` with the writer flags applied and checked (before anything runs: a bad flag is one line, exit 2)."""
 
     if resume and no_resume:

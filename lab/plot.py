@@ -151,8 +151,8 @@ def plot_file(json_path: Path) -> Path:
 def _skipped(extra: str) -> None:
     """Said once per run, however many rounds it has: every one of them skips its picture for the same reason."""
     progress.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
-                f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
-                "draws the missing pictures once the extra is there")
+                  f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
+                  "draws the missing pictures once the extra is there")
 
 
 def plot_beside(json_path: Path) -> Path | None:

@@ -247,8 +247,8 @@ def wire(lab: Lab) -> list[str]:
         written.append(node)
     if unpatched:
         progress.info(f"warning: containerd in {', '.join(unpatched)} does not read {CERTS_D} (the cluster was "
-                    "created by an older lab or another tool), so those nodes cannot pull from the registry; "
-                    "`invoke reset` recreates the cluster with it")
+                      "created by an older lab or another tool), so those nodes cannot pull from the registry; "
+                      "`invoke reset` recreates the cluster with it")
     path = manifests.write([hosting_configmap(cfg)], lab.state_dir / "rendered" / f"{HOSTING_CONFIGMAP}.yml")
     kubectl.apply(runner, lab.kube, str(path), namespaced=False)
     return written
@@ -313,7 +313,7 @@ def show(lab: Lab) -> list[str]:
         progress.info(f"no kind cluster {cfg.cluster} yet: `invoke reset` creates it with the registry wired in")
     if not cfg.images.local_registry:
         progress.info(f"note: lab.images.registry is {cfg.images.registry!r}, not 'local': reset and build do not "
-                    "use this registry")
+                      "use this registry")
     lines = [f"registry {host(cfg)} (container {name}; nodes pull through {in_cluster_url(cfg)})"]
     if lab.runner.dry:
         return lines

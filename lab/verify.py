@@ -42,7 +42,7 @@ from lab.cassandra import (
     server_words,
 )
 from lab.config import check_consistency, check_topic
-from lab.context import require_cluster
+from lab.context import Lab, require_cluster
 from lab.errors import LabError
 from writer.values import RESOLUTION, sum_units, value_for, value_units
 
@@ -316,7 +316,7 @@ def _epoch(stamp) -> float | None:
         return None
 
 
-def lab_seed_topics(lab) -> set[str]:
+def lab_seed_topics(lab: Lab) -> set[str]:
     """``seed_topics`` of this lab's record, since its cluster was made (the namespace's creation)."""
     from lab import kubectl
 
@@ -358,7 +358,7 @@ def witness_from_metrics(text: str, topic: str, *, source: str) -> Witness | Non
     return Witness(None if acked is None else int(acked), None if floor is None else int(floor), source)
 
 
-def read_live_witness(lab, writer) -> tuple[Witness | None, str]:
+def read_live_witness(lab: Lab, writer) -> tuple[Witness | None, str]:
     """``writer``'s witness through a port-forward to its /metrics (as a chaos round samples it), or None and why."""
     from lab.chaos.sampling import MetricsProgress  # see witness_from_metrics
 
@@ -415,7 +415,8 @@ def report_rows(reports: list[TopicReport]) -> list[list[str]]:
              r.above_text(), _values(r), _result(r)] for r in reports]
 
 
-def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read_live_witness) -> list[TopicReport]:
+def run_verify(lab: Lab, *, topic: str = "", consistency: str = "",
+               read_witness=read_live_witness) -> list[TopicReport]:
     """verify for the task: a table on stdout, a JSON record under <artifacts>/verify/, LabError when a topic fails.
 
     The live writers' /metrics are read first (``read_witness(lab, writer)``, each writer's (Witness or None, why
@@ -460,7 +461,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
     for r in reports:
         if r.witness is None:
             progress.info(f"topic {r.topic}: no witness ({without.get(r.topic, 'no writer of it is running')}): "
-                        f"checked 1..last_seq as Cassandra stores it, nothing outside it")
+                          f"checked 1..last_seq as Cassandra stores it, nothing outside it")
         if r.values != "checked":
             progress.info(f"topic {r.topic}: values {r.values}")
     output.write_json(cfg.path(cfg.artifacts) / "verify" / f"{output.timestamp()}.json",

@@ -34,7 +34,7 @@ def ensure_tools(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None 
     if not missing or runner.dry:
         return
     with progress.step(f"{' and '.join(missing)} not found: building from source into .cache/bin "
-                     "(once; tens of minutes)") as s:
+                       "(once; tens of minutes)") as s:
         built = (builders or ImageBuilders()).tools(runner)
         s.note(", ".join(str(v) for v in built.values()))
 
@@ -134,7 +134,7 @@ def reset(lab: Lab) -> float:
     for warning in preflight.inotify_warnings():
         progress.info(warning)
     with progress.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
-                     "(its containerd reads registries' hosts.toml)"):
+                       "(its containerd reads registries' hosts.toml)"):
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
@@ -475,15 +475,15 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
         if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
             with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
-                             "login disabled"):
+                               "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
         wait_cassandra(lab, replicas)
         if passwords is None:
             progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
-                        "connects without a login; no roles or grants made, the writer creates its own schema")
+                          "connects without a login; no roles or grants made, the writer creates its own schema")
         else:
             with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
-                             "grants"):
+                               "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":
         return
@@ -495,7 +495,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         said = ("your writer has no TOPIC: if it exits on that, as the assignment's does ('Unknown topic'), "
                 if cfg.own_writer else "the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and ")
         progress.info(f"{said}Kubernetes restarts it (CrashLoopBackOff); watch it with `kubectl get pods` and "
-                    f"`kubectl logs -l {names.WRITER_SELECTOR}`")
+                      f"`kubectl logs -l {names.WRITER_SELECTOR}`")
         return
     timeout = cfg.timeouts.writer
     for writer in writers.planned(cfg.topics):

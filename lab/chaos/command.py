@@ -12,9 +12,11 @@ from lab.chaos import faults as faults_mod
 from lab.chaos.faults import loss as loss_mod
 from lab.chaos.results import RoundResult
 from lab.chaos.rounds import DEFAULT_DOWN, plan, run_rounds
+from lab.config import LabConfig
+from lab.context import Lab
 
 
-def configured_rounds(cfg) -> int:
+def configured_rounds(cfg: LabConfig) -> int:
     """How many rounds a run without --rounds makes (lab.chaos.rounds)."""
     return cfg.chaos.rounds
 
@@ -77,7 +79,7 @@ class ChaosCommand:
         return shlex.join(words)
 
 
-def run_command(lab, command: ChaosCommand) -> list[RoundResult]:
+def run_command(lab: Lab, command: ChaosCommand) -> list[RoundResult]:
     """Run ``command`` on ``lab`` as ``invoke chaos`` does: the rounds, the table, one JSON file a round (and the
     soak's); raises LabError when a round failed (lab.chaos.rounds.run_rounds)."""
     cfg = lab.cfg

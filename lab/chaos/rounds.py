@@ -43,7 +43,7 @@ from lab.chaos.results import (
     writer_rows,
 )
 from lab.chaos.watch import ChaosSettings, Env
-from lab.context import guard_context, require_cluster
+from lab.context import Lab, guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
 from lab.verify import lab_seed_topics
@@ -144,13 +144,13 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
     return [("pod", pod)] * rounds
 
 
-def cassandra_workers(lab) -> tuple[str, ...]:
+def cassandra_workers(lab: Lab) -> tuple[str, ...]:
     """The nodes that host a Cassandra pod (what a random freeze draws from); read-only, also under --dry."""
     pods = kubectl.pods(lab.runner, lab.kube, names.CASSANDRA_SELECTOR)
     return tuple(sorted({p.get("spec", {}).get("nodeName") or "" for p in pods} - {""}))
 
 
-def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
+def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
                partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
                cpu_weight: bool | None = None, sleep: Callable[[float], None] = time.sleep,
                run_round=None, crash: str = "", pause: str = "", freeze: str = "", loss: str = "",
@@ -218,8 +218,8 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                            "worst)")
     total = totals(results)
     progress.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
-                f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
-                f"writer restarts {total['writer_restarts']}")
+                  f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
+                  f"writer restarts {total['writer_restarts']}")
     if len(results) > 1:
         output.write_json(
             folder / "soak" / f"{stamp}.json",

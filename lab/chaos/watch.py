@@ -15,7 +15,7 @@ from typing import Any
 from lab import kubectl, names, progress, writers
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
-from lab.config import ChaosGroup, TimeoutsGroup, VerifyGroup
+from lab.config import ChaosGroup, LabConfig, TimeoutsGroup, VerifyGroup
 from lab.errors import LabError, PreconditionError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
@@ -48,7 +48,7 @@ class ChaosSettings:
     seed_topics: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, cfg, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
+    def from_config(cls, cfg: LabConfig, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
         """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts) and the lesson's record
         (every topic it ever gave the seed writer: values unchecked rather than miscalled; ``run_rounds`` narrows it
         to this cluster's, lab.verify.lab_seed_topics); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""

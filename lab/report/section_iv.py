@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab import kubectl, names, plot
 from lab.chaos import SUMMARY_HEADERS, WRITER_HEADERS, RoundResult, summary_rows, writer_rows
@@ -13,8 +13,11 @@ from lab.errors import LabError
 from lab.report import parse
 from lab.report.model import image, note, table
 
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
-def collect(col) -> None:
+
+def collect(col: Collector) -> None:
     items = col.section("IV")
     rec, data = col.rec, col.data
     if not col.cluster_up:
@@ -44,7 +47,7 @@ def collect(col) -> None:
     chaos_rounds(col, items)
 
 
-def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
+def chaos_rounds(col: Collector, items: list[dict[str, Any]]) -> None:
 
     folder = col.cfg.path(col.cfg.artifacts) / "chaos"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []

@@ -19,7 +19,7 @@ from lab import chaos as chaos_lib
 from lab import clean as clean_lib
 from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
-from lab import observe, program, registry, status, suites, workflow
+from lab import observe, program, progress, registry, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
@@ -72,8 +72,8 @@ def _handled(body):
     @functools.wraps(body)
     def wrapper(c, *args, **kwargs):
         try:
-            status.set_dry(bool(c.config.run.dry))
-            status.set_quiet(LabConfig.from_invoke(c).quiet)
+            progress.set_dry(bool(c.config.run.dry))
+            progress.set_quiet(LabConfig.from_invoke(c).quiet)
             return body(c, *args, **kwargs)
         except LabError as err:
             cause = err if isinstance(err, CommandError) else err.__cause__
@@ -144,7 +144,7 @@ _WRITER_FLAGS = {
 }
 
 
-def _writer_cfg(cfg, writer_mode, resume, no_resume, topic, writers, consistency):
+def _writer_cfg(cfg: LabConfig, writer_mode, resume, no_resume, topic, writers, consistency):
     """``cfg`` with the writer flags applied and checked (before anything runs: a bad flag is one line, exit 2)."""
 
     if resume and no_resume:
@@ -213,13 +213,13 @@ def logs(c, target="writer", follow=False, tail=-1, save=False):
         return
     folder, errors = observe.collect_logs(lab)
     for error in errors:
-        status.info(f"warning: {error}")
+        progress.info(f"warning: {error}")
     print(folder)
 
 
-@task(name="status")
+@task
 @_handled
-def status_(c):
+def status(c):
     """Nodes, pods (node, restarts, age), nodetool status, and each topic's last_seq and rows."""
 
     if not observe.show_status(_lab(c, need=("kubectl",))):
@@ -346,7 +346,7 @@ def images_kind_node(c, force=False):
     """Build kind, kubectl and a kind node image from source (no registry needed); prints the image."""
 
     runner = _runner(c)
-    with status.step("kind and kubectl in .cache/bin") as s:
+    with progress.step("kind and kubectl in .cache/bin") as s:
         tools = BUILDERS.tools(runner)
         s.note(", ".join(str(v) for v in tools.values()))
     print(BUILDERS.kind_node(runner, force=force))
@@ -434,6 +434,6 @@ images.add_task(images_cassandra)
 images.add_task(images_kind_node)
 images.add_task(images_registry)
 
-ns = Collection(doctor, config_, clean_, reset, build, deploy, delete, scale, down, up, logs, status_, cqlsh, nodetool,
+ns = Collection(doctor, config_, clean_, reset, build, deploy, delete, scale, down, up, logs, status, cqlsh, nodetool,
                 chaos, verify, lesson, report, bench, test, e2e, registry_, watch, dashboard, images)
 ns.configure(DEFAULTS)

@@ -34,7 +34,7 @@ import tempfile
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, manifests, names, status
+from lab import kubectl, manifests, names, progress
 from lab.cassandra import KEYSPACE, Cassandra
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -166,8 +166,8 @@ def secret_data(passwords: Passwords) -> dict[str, str]:
 def _disable_default_login(*, superuser: bool) -> str:
     throwaway = secrets.token_urlsafe(24)  # nobody ever knows it: the login is off anyway
     # A role may not take away its own superuser status: the bootstrap, logged in as it, leaves that to lab_admin.
-    status_ = "SUPERUSER = false AND " if superuser else ""
-    return f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH {status_}LOGIN = false AND PASSWORD = '{throwaway}';\n"
+    revoke = "SUPERUSER = false AND " if superuser else ""
+    return f"ALTER ROLE {DEFAULT_LOGIN[0]} WITH {revoke}LOGIN = false AND PASSWORD = '{throwaway}';\n"
 
 
 def bootstrap_script(passwords: Passwords, *, auth_replication: int = AUTH_REPLICATION) -> str:
@@ -230,7 +230,7 @@ def read_passwords(runner: Runner, kube: Kubectl) -> Passwords | None:
 def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
     """The lab's passwords: read from the Secret, or generated and stored in a new one (never overwritten)."""
     if runner.dry:
-        status.info(f"(dry run) would create Secret {SECRET} with generated passwords unless it exists")
+        progress.info(f"(dry run) would create Secret {SECRET} with generated passwords unless it exists")
         return Passwords(admin="<admin-password>", writer="<writer-password>")
     existing = read_passwords(runner, kube)
     if existing is not None:
@@ -249,8 +249,9 @@ def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
         try:
             runner.run(argv, hide=True, timeout=60)
         except CommandError as err:
-            if "AlreadyExists" in err.stderr:  # created meanwhile by another deploy: theirs wins
-                return read_passwords(runner, kube)
+            theirs = read_passwords(runner, kube) if "AlreadyExists" in err.stderr else None
+            if theirs is not None:  # created meanwhile by another deploy: theirs wins
+                return theirs
             raise LabError(f"failed to create Secret {SECRET}: {err}") from err
     return passwords
 
@@ -307,7 +308,7 @@ def ensure_admin(cass: Cassandra, passwords: Passwords, *, timeout: float = 300,
     Cassandra creates the built-in superuser about 10 s after the first node opens CQL, and only when no role
     exists at all: a node joining later (``invoke scale``), a restart or a re-deploy never brings it back."""
     if cass.runner.dry:
-        status.info(f"(dry run) would create role {ADMIN} and disable the built-in login via cqlsh")
+        progress.info(f"(dry run) would create role {ADMIN} and disable the built-in login via cqlsh")
         return
     # Until the pod runs, CQL opens and the built-in superuser exists, both logins fail, and the wait goes on.
     seen: list[str] = []
@@ -323,7 +324,7 @@ def ensure_roles(cass: Cassandra, passwords: Passwords, *, timeout: float = 300,
                  poll: float = BOOTSTRAP_POLL) -> None:
     """lab_admin, the writer role, the schema and the grants, as described above; idempotent."""
     if cass.runner.dry:
-        status.info(f"(dry run) would create roles {ADMIN} and {WRITER} and the {KEYSPACE} schema via cqlsh")
+        progress.info(f"(dry run) would create roles {ADMIN} and {WRITER} and the {KEYSPACE} schema via cqlsh")
         return
     ensure_admin(cass, passwords, timeout=timeout, poll=poll)
     outcome = _cqlsh_stdin(cass, roles_script(passwords, replication_factor=replication_factor))

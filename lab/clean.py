@@ -16,7 +16,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import docker, state, status
+from lab import docker, progress, state
 from lab.config import LabConfig
 from lab.errors import CommandError
 from lab.images import cassandra as cassandra_image
@@ -112,7 +112,7 @@ def clean(runner: Runner, cfg: LabConfig, *, images: bool = False, everything: b
         try:
             runner.run(docker.remove_images_args([ref]))
         except CommandError as err:
-            status.info(f"   kept image {ref}: {err} (a container uses it? `invoke down` first)")
+            progress.info(f"   kept image {ref}: {err} (a container uses it? `invoke down` first)")
             continue
         removed.append(Removed(f"image {ref}", size))
     return removed

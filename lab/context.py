@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import kubectl, preflight, status
+from lab import kubectl, preflight, progress
 from lab.cassandra import Cassandra
 from lab.config import LabConfig
 from lab.errors import PreconditionError
@@ -62,7 +62,7 @@ def require_cluster(lab: Lab) -> None:
     if kubectl.context_exists(lab.runner, lab.kube):
         return
     if lab.runner.dry:
-        status.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
+        progress.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
         return
     if lab.cfg.is_kind_context:
         raise PreconditionError(f"kube context {lab.kube.context} not found; create the cluster with `invoke reset`")

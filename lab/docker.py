@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Sequence
 
 from lab.errors import CommandError, PreconditionError
 from lab.runner import Runner
@@ -124,7 +125,7 @@ def run_detached_args(image: str, *, name: str, env: dict[str, str] | None = Non
     return argv + [image] + list(args or [])
 
 
-def commit_args(container: str, tag: str, *, changes: list[str] = ()) -> list[str]:
+def commit_args(container: str, tag: str, *, changes: Sequence[str] = ()) -> list[str]:
     """``docker commit [--change INSTRUCTION]... CONTAINER TAG``: a container's filesystem as an image."""
     argv = [DOCKER, "commit"]
     for change in changes:

@@ -36,9 +36,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lab import chaos, crictl, kubectl, names, output, status, workflow
+from lab import chaos, crictl, kubectl, names, output, progress, workflow
 from lab.chaos.faults.pod import DeletePod
-from lab.context import guard_context, require_cluster
+from lab.config import LabConfig
+from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report import lesson_record, lesson_table
 from lab.report.model import command_item, utc
@@ -61,7 +62,7 @@ _CANNOT_WRITE = re.compile(r"Cannot (write|connect|query)")
 
 # -- the record (pure) ---------------------------------------------------------------------------------
 
-def record_path(cfg) -> Path:
+def record_path(cfg: LabConfig) -> Path:
     return cfg.path(cfg.artifacts) / "lesson" / "lesson.json"
 
 
@@ -108,7 +109,7 @@ def pod_age(pod: dict[str, Any], *, now: float) -> float | None:
 class _Step:
     """What one step records: commands with their output, notes (why), observations (what was seen)."""
 
-    def __init__(self, lab, number: int, *, clock: Callable[[], float]):
+    def __init__(self, lab: Lab, number: int, *, clock: Callable[[], float]):
         self.lab, self.number, self.clock = lab, number, clock
         section, title = STEPS[number]
         self.data: dict[str, Any] = {"title": title, "section": section, "started": utc(clock()), "items": [],
@@ -120,11 +121,11 @@ class _Step:
 
     def note(self, text: str) -> None:
         """Why this matters, printed for the student and kept for the report."""
-        status.info(f"   {text}")
+        progress.info(f"   {text}")
         self.data["items"].append({"type": "note", "text": text})
 
     def observe(self, text: str) -> None:
-        status.info(f"   seen: {text}")
+        progress.info(f"   seen: {text}")
         self.data["items"].append({"type": "observation", "at": utc(self.clock()), "text": text})
 
     def command(self, argv: list[str], label: str = "", *, mutate: bool = False, timeout: float = 120,
@@ -141,7 +142,7 @@ class _Step:
             outcome = runner.probe(argv, timeout=timeout)
         if show and outcome.stdout.strip():
             for line in outcome.stdout.splitlines()[-15:]:
-                status.info(f"     {line}")
+                progress.info(f"     {line}")
         self.data["items"].append(command_item(argv, outcome, started=started, finished=self.clock(), label=label,
                                                aside=not show))
         return outcome
@@ -171,7 +172,7 @@ class Lesson:
     """The four steps against a live lab. ``record`` is the lesson so far (step 4 applies the fault step 2
     recorded); ``clock``/``sleep`` are injectable for the unit tests."""
 
-    def __init__(self, lab, *, record: dict[str, Any] | None = None, clock: Callable[[], float] = time.time,
+    def __init__(self, lab: Lab, *, record: dict[str, Any] | None = None, clock: Callable[[], float] = time.time,
                  sleep: Callable[[float], None] = time.sleep, wait: float = 240):
         self.lab, self.clock, self.sleep, self.wait = lab, clock, sleep, wait
         self.kube = lab.kube
@@ -500,7 +501,7 @@ def parse_steps(values: list[str]) -> list[int]:
     return sorted(set(steps))
 
 
-def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float] = time.time) -> dict[str, Any]:
+def run_lesson(lab: Lab, *, steps: list[int] | None = None, clock: Callable[[], float] = time.time) -> dict[str, Any]:
     """Run ``steps`` (default all) in order, saving the record after each; print the side-by-side table."""
     steps = steps or sorted(STEPS)
     unknown = [n for n in steps if n not in STEPS]
@@ -517,14 +518,14 @@ def run_lesson(lab, *, steps: list[int] | None = None, clock: Callable[[], float
         for number in steps:
             section, title = STEPS[number]
             step = _Step(lab, number, clock=clock)
-            with status.step(f"Lesson step {number} (section {section}): {title}"):
+            with progress.step(f"Lesson step {number} (section {section}): {title}"):
                 getattr(lesson, f"step{number}")(step)
             merge_step(record, number, step.finish(), now=clock())
             output.write_json(path, record)
     finally:
         if steps[-1] != 4:  # step 4 ends on the robust writer already
-            with status.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
+            with progress.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
                 lesson.restore(_Step(lab, steps[-1], clock=clock))
     output.table(lesson_table.HEADERS, record["table"]["rows"], title=lesson_table.title(record["steps"]))
-    status.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
+    progress.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")
     return record

@@ -51,7 +51,7 @@ def render(docs: list[dict[str, Any]], *, images: dict[str, str] | None = None,
         if doc.get("kind") not in WORKLOAD_KINDS:
             continue
         for container in containers(doc, init=True):
-            name = container.get("name")
+            name = container.get("name") or ""
             if images and name in images and images[name]:
                 container["image"] = images[name]
             for key, value in ((env or {}).get(name) or {}).items():

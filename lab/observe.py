@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import admission, auth, kubectl, names, output, status
+from lab import admission, auth, kubectl, names, output, progress
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -68,7 +68,7 @@ class LogFollower:
                 try:
                     pods = kubectl.pods(self.lab.runner, self.lab.kube, self.selector)
                 except LabError as err:
-                    status.info(f"warning: cannot list pods ({err}); trying again")
+                    progress.info(f"warning: cannot list pods ({err}); trying again")
                     pods = []
                 for pod in pods:
                     self._follow(pod, tail=self.tail if first else -1)
@@ -221,14 +221,14 @@ def show_status(lab: Lab) -> bool:
                         pod_rows(kubectl.get_json(lab.runner, lab.kube, "pods", selector=selector) or {}),
                         title=f"Pods ({lab.cfg.namespace})")
     except LabError as err:
-        status.info(f"cannot list nodes and pods: {err}")
+        progress.info(f"cannot list nodes and pods: {err}")
         return False
     try:  # a writer of your own that the namespace refuses or the NetworkPolicies block shows no pod, or a loop
         for line in admission.findings(lab):
             print(f"\n{line}")
     except LabError as err:
         ok = False
-        status.info(f"cannot check the writers' admission: {err}")
+        progress.info(f"cannot check the writers' admission: {err}")
     # As deployed, not as configured: lab.cassandra.auth takes effect only with the next deploy.
     print("\n" + auth.describe(auth.deployed_authenticator(
         kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET))))
@@ -238,11 +238,11 @@ def show_status(lab: Lab) -> bool:
         print(lab.runner.output(cass.exec_args(nodetool_args("status")), timeout=90).rstrip())
     except LabError as err:
         ok = False
-        status.info(f"nodetool status failed: {err}")
+        progress.info(f"nodetool status failed: {err}")
     try:
         last = cass.last_seqs(consistency="ONE")
     except LabError as err:
-        status.info(f"cannot read writer progress: {err}")
+        progress.info(f"cannot read writer progress: {err}")
         return False
     rows = []
     for topic, seq in sorted(last.items()):
@@ -250,7 +250,7 @@ def show_status(lab: Lab) -> bool:
             count = str(cass.row_count(topic))
         except LabError as err:  # a slow count(*) must not hide last_seq
             ok, count = False, "?"
-            status.info(f"cannot count rows: {err}")
+            progress.info(f"cannot count rows: {err}")
         rows.append([topic, str(seq), count])
     print()
     output.table(["topic", "last_seq", "rows"], rows or [["(none yet)", "", ""]], title="Writer progress")

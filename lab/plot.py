@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lab import extras, status
+from lab import extras, progress
 from lab.stall import longest_stall
 
 log = logging.getLogger(__name__)
@@ -54,7 +54,7 @@ def png_path(json_path: Path) -> Path:
     return json_path.with_suffix(".png")
 
 
-#: How a picture names each fault kind's start and (for timed faults) its end.
+#: How a picture names each fault type's start and (for timed faults) its end.
 _VERBS = {"pod": ("delete", ""), "all-pods": ("delete", ""), "node": ("stop", "start"),
           "partition": ("cut off", "reconnect"), "crash": ("SIGKILL", ""), "pause": ("SIGSTOP", "SIGCONT"),
           "freeze": ("freeze", "thaw"), "loss": ("drop packets of", "loss ends"), "dns": ("stop", "scale back")}
@@ -150,9 +150,9 @@ def plot_file(json_path: Path) -> Path:
 @functools.cache
 def _skipped(extra: str) -> None:
     """Said once per run, however many rounds it has: every one of them skips its picture for the same reason."""
-    status.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
-                f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
-                "draws the missing pictures once the extra is there")
+    progress.info(f"warning: chaos timelines (PNG) skipped, the {extra} extra is not installed "
+                  f"({extras.install_command(extra)}); each round's JSON holds its record, and `invoke report` "
+                  "draws the missing pictures once the extra is there")
 
 
 def plot_beside(json_path: Path) -> Path | None:

@@ -6,7 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab import docker, status
+from lab import docker, progress
 from lab.config import LabConfig, resolve_tool
 from lab.errors import PreconditionError
 from lab.runner import Runner
@@ -51,16 +51,16 @@ def check(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", 
         if path is None and name in need:
             if not runner.dry:
                 raise PreconditionError(missing_message(cfg, name))
-            status.info(f"warning: {missing_message(cfg, name)}")
+            progress.info(f"warning: {missing_message(cfg, name)}")
         found[name] = path or name
     if "docker" in need:
         if runner.dry and shutil.which(docker.DOCKER) is None:
-            status.info("warning: docker not found on PATH; the plan below still names it")
+            progress.info("warning: docker not found on PATH; the plan below still names it")
         elif runner.dry:
             try:
                 docker.ensure_engine(runner)
             except PreconditionError as err:
-                status.info(f"warning: {err}")
+                progress.info(f"warning: {err}")
         else:
             docker.ensure_engine(runner)
     return Tools(kind=found["kind"], kubectl=found["kubectl"])

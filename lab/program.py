@@ -119,8 +119,8 @@ def env_error_line(config, err: Exception) -> str:
             env._cast(env._path_get(key_path), os.environ[prefixed])
         except (ValueError, UncastableEnvVar):
             old = env._path_get(key_path)
-            kind = "a whole number" if isinstance(old, int) else f"a {type(old).__name__}"
-            return f"{prefixed}={os.environ[prefixed]!r}: {'.'.join(key_path)} takes {kind}"
+            expected = "a whole number" if isinstance(old, int) else f"a {type(old).__name__}"
+            return f"{prefixed}={os.environ[prefixed]!r}: {'.'.join(key_path)} takes {expected}"
     return f"an INVOKE_* environment variable has a value of the wrong type ({err})"
 
 
@@ -160,7 +160,8 @@ class LabInvokeConfig(Config):
     def load_shell_env(self) -> None:
         self.merge()
         known = {**self._config, "lab": _as_text(self._config.get("lab", {}))}
-        self._set(_env=Environment(config=known, prefix=self._env_prefix).load())
+        # Environment only reads its config as a mapping (typed Config in invoke); the merged dict is one.
+        self._set(_env=Environment(config=known, prefix=self._env_prefix).load())  # type: ignore[arg-type]
         self.merge()
 
 

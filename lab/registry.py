@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from lab import docker, kind, kubectl, manifests, status
+from lab import docker, kind, kubectl, manifests, progress
 from lab.config import LabConfig
 from lab.context import Lab
 from lab.errors import CommandError, LabError, PreconditionError
@@ -183,7 +183,7 @@ def start(lab: Lab) -> str:
 
 def start_step(lab: Lab) -> None:
     """``start`` as one progress step, its outcome ("started", "already running" ...) as the step's note."""
-    with status.step(f"Registry {container_name(lab.cfg)}") as s:
+    with progress.step(f"Registry {container_name(lab.cfg)}") as s:
         s.note(start(lab))
 
 
@@ -246,9 +246,9 @@ def wire(lab: Lab) -> list[str]:
             raise LabError(f"failed to write {hosts_toml_path(cfg)} in node {node}: {err}") from err
         written.append(node)
     if unpatched:
-        status.info(f"warning: containerd in {', '.join(unpatched)} does not read {CERTS_D} (the cluster was "
-                    "created by an older lab or another tool), so those nodes cannot pull from the registry; "
-                    "`invoke reset` recreates the cluster with it")
+        progress.info(f"warning: containerd in {', '.join(unpatched)} does not read {CERTS_D} (the cluster was "
+                      "created by an older lab or another tool), so those nodes cannot pull from the registry; "
+                      "`invoke reset` recreates the cluster with it")
     path = manifests.write([hosting_configmap(cfg)], lab.state_dir / "rendered" / f"{HOSTING_CONFIGMAP}.yml")
     kubectl.apply(runner, lab.kube, str(path), namespaced=False)
     return written
@@ -306,14 +306,14 @@ def show(lab: Lab) -> list[str]:
     name = container_name(cfg)
     start_step(lab)
     if kind.cluster_exists(lab.runner, lab.kind):
-        with status.step(f"Wiring {name} into kind cluster {cfg.cluster}") as s:
+        with progress.step(f"Wiring {name} into kind cluster {cfg.cluster}") as s:
             written = wire(lab)
             s.note(f"hosts.toml written in {', '.join(written)}" if written else "every node already had it")
     else:
-        status.info(f"no kind cluster {cfg.cluster} yet: `invoke reset` creates it with the registry wired in")
+        progress.info(f"no kind cluster {cfg.cluster} yet: `invoke reset` creates it with the registry wired in")
     if not cfg.images.local_registry:
-        status.info(f"note: lab.images.registry is {cfg.images.registry!r}, not 'local': reset and build do not "
-                    "use this registry")
+        progress.info(f"note: lab.images.registry is {cfg.images.registry!r}, not 'local': reset and build do not "
+                      "use this registry")
     lines = [f"registry {host(cfg)} (container {name}; nodes pull through {in_cluster_url(cfg)})"]
     if lab.runner.dry:
         return lines

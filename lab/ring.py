@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from lab import kubectl, names, status
+from lab import kubectl, names, progress
 from lab.cassandra import Cassandra, all_up_normal, ring_summary
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -54,7 +54,7 @@ def widest_keyspace(cass: Cassandra) -> tuple[str, int]:
         raise LabError(f"failed to read the keyspaces' replication in {cass.pod}: {err}") from err
     if not factors:
         raise LabError(f"cqlsh in {cass.pod} listed no keyspace with a replication factor")
-    name = max(sorted(factors), key=factors.get)
+    name = max(sorted(factors), key=lambda keyspace: factors[keyspace])
     return name, factors[name]
 
 
@@ -76,7 +76,7 @@ def schedulable_workers(runner: Runner, kube: Kubectl) -> list[str]:
     return sorted(out)
 
 
-def wait_up_normal(cass: Cassandra, expected: int, *, timeout: float, step: status.Step | None = None) -> bool:
+def wait_up_normal(cass: Cassandra, expected: int, *, timeout: float, step: progress.Step | None = None) -> bool:
     """Poll ``nodetool status`` in ``cass``'s pod until exactly ``expected`` nodes are listed, all UN; says how far
     it is on ``step``. False on timeout."""
     def up_normal() -> bool:

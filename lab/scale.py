@@ -19,7 +19,7 @@ healthy to begin with. The PodDisruptionBudget (maxUnavailable: 1) holds at ever
 
 from __future__ import annotations
 
-from lab import kubectl, names, ring, status
+from lab import kubectl, names, progress, ring
 from lab.cassandra import all_up_normal, nodetool_args, ring_summary
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -41,7 +41,7 @@ def check_target(target: int, *, keyspace: str, replication_factor: int, workers
             f"{workers}")
 
 
-def scale(lab: Lab, replicas: int) -> list[status.Finished]:
+def scale(lab: Lab, replicas: int) -> list[progress.Finished]:
     """Bring the ring from its live size to ``replicas`` nodes, one node at a time; returns its steps, timed."""
     cfg = lab.cfg
     guard_context(cfg, action="scale Cassandra")
@@ -55,9 +55,9 @@ def scale(lab: Lab, replicas: int) -> list[status.Finished]:
                                 "`invoke deploy --what cassandra` first")
     cass = lab.cassandra(ring.pod_name(0))  # never removed: a ring keeps at least one node
     if lab.runner.dry:
-        status.info(f"[dry-run] scale {names.CASSANDRA_STATEFULSET} from {current} to {replicas}, one node at a time")
+        progress.info(f"[dry-run] scale {names.CASSANDRA_STATEFULSET} from {current} to {replicas}, one node at a time")
         return []
-    with status.step(f"Checking the ring ({current} nodes) before scaling to {replicas}") as s:
+    with progress.step(f"Checking the ring ({current} nodes) before scaling to {replicas}") as s:
         try:
             nodes = cass.nodetool_status()
         except CommandError as err:
@@ -70,9 +70,9 @@ def scale(lab: Lab, replicas: int) -> list[status.Finished]:
         check_target(replicas, keyspace=keyspace, replication_factor=factor, workers=len(workers))
         s.note(f"{current} UN; {keyspace} replication factor {factor}; {len(workers)} schedulable workers")
     if replicas == current:
-        status.info(f"the ring already has {current} nodes; nothing to do")
+        progress.info(f"the ring already has {current} nodes; nothing to do")
         return []
-    with status.recording() as finished:
+    with progress.recording() as finished:
         if replicas > current:
             _grow(lab, current, replicas)
         else:
@@ -95,7 +95,7 @@ def _grow(lab: Lab, current: int, target: int) -> None:
     cass = lab.cassandra(ring.pod_name(0))
     for ordinal in range(current, target):
         pod = ring.pod_name(ordinal)
-        with status.step(f"{pod} joins the ring (bootstrap, then UN)") as s:
+        with progress.step(f"{pod} joins the ring (bootstrap, then UN)") as s:
             _set_replicas(lab, ordinal + 1)
             s.waiting(f"{pod} starting")
             try:
@@ -108,7 +108,7 @@ def _grow(lab: Lab, current: int, target: int) -> None:
                                f"({s.awaiting})")
     for ordinal in range(current):
         pod = ring.pod_name(ordinal)
-        with status.step(f"nodetool cleanup in {pod} (drops the ranges the new nodes own now)"):
+        with progress.step(f"nodetool cleanup in {pod} (drops the ranges the new nodes own now)"):
             _nodetool(lab, pod, "cleanup", timeout=timeout)
 
 
@@ -117,12 +117,12 @@ def _shrink(lab: Lab, current: int, target: int) -> None:
     cass = lab.cassandra(ring.pod_name(0))
     for ordinal in reversed(range(target, current)):
         pod = ring.pod_name(ordinal)
-        with status.step(f"nodetool decommission in {pod} (streams its data to the others)") as s:
+        with progress.step(f"nodetool decommission in {pod} (streams its data to the others)") as s:
             _nodetool(lab, pod, "decommission", timeout=timeout)
             if not ring.wait_up_normal(cass, ordinal, timeout=timeout, step=s):
                 raise LabError(f"{pod} was decommissioned but the ring is not {ordinal} nodes UN within {timeout}s "
                                f"({s.awaiting}); `invoke status` shows it")
-        with status.step(f"{pod} removed, and its PVC {_claim(pod)}"):
+        with progress.step(f"{pod} removed, and its PVC {_claim(pod)}"):
             _set_replicas(lab, ordinal)
             try:
                 lab.runner.run(lab.kube.wait_deleted_args(f"pod/{pod}", timeout=timeout), timeout=timeout + 30)

@@ -6,7 +6,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lab import status
+from lab import progress
 from lab.errors import CommandError, LabError, split_args
 from lab.runner import Runner
 
@@ -41,7 +41,7 @@ def run_tests(runner: Runner, *, quick: bool = False, extra: str = "", paths: tu
     argv = pytest_args(quick=quick, extra=extra, paths=paths)  # a bad --args is one line before anything runs
     env = None
     if not quick and not os.environ.get("CASSANDRA_IMAGE") and cassandra_image is not None:
-        with status.step("Cassandra image for the integration tests") as s:
+        with progress.step("Cassandra image for the integration tests") as s:
             tag = cassandra_image()
             s.note(tag)
         env = {"CASSANDRA_IMAGE": tag}

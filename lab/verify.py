@@ -30,7 +30,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 
-from lab import names, output, status
+from lab import names, output, progress
 from lab.cassandra import (
     LAST_SEQS_QUERY,
     SEQ_CHUNK,
@@ -42,7 +42,7 @@ from lab.cassandra import (
     server_words,
 )
 from lab.config import check_consistency, check_topic
-from lab.context import require_cluster
+from lab.context import Lab, require_cluster
 from lab.errors import LabError
 from writer.values import RESOLUTION, sum_units, value_for, value_units
 
@@ -153,7 +153,7 @@ class TopicReport:
         if not self.has_last_seq:
             found.append(f"{self.rows} row(s) but no last_seq row" if self.rows else
                          "no rows and no last_seq: nothing was ever written to it (is the topic name right?)")
-        if self.below_witness:
+        if self.below_witness and self.witness is not None:  # below_witness: there is a witness
             found.append(f"stored last_seq {self.last_seq} is below {self.witness.floor} witnessed acknowledged "
                          f"({self.witness.source})")
         if self.gaps:
@@ -316,7 +316,7 @@ def _epoch(stamp) -> float | None:
         return None
 
 
-def lab_seed_topics(lab) -> set[str]:
+def lab_seed_topics(lab: Lab) -> set[str]:
     """``seed_topics`` of this lab's record, since its cluster was made (the namespace's creation)."""
     from lab import kubectl
 
@@ -358,7 +358,7 @@ def witness_from_metrics(text: str, topic: str, *, source: str) -> Witness | Non
     return Witness(None if acked is None else int(acked), None if floor is None else int(floor), source)
 
 
-def read_live_witness(lab, writer) -> tuple[Witness | None, str]:
+def read_live_witness(lab: Lab, writer) -> tuple[Witness | None, str]:
     """``writer``'s witness through a port-forward to its /metrics (as a chaos round samples it), or None and why."""
     from lab.chaos.sampling import MetricsProgress  # see witness_from_metrics
 
@@ -367,16 +367,16 @@ def read_live_witness(lab, writer) -> tuple[Witness | None, str]:
     if writer.mode == names.OWN_WRITER_MODE:
         return None, "a writer of your own: the lab reads no acknowledged progress from it"
     port = lab.cfg.chaos.metrics_port
-    progress = MetricsProgress(lab.runner, lab.kube, remote_port=port, metric=WATERMARK_METRIC, topic=writer.topic,
-                               deployment=writer.name)
+    reader = MetricsProgress(lab.runner, lab.kube, remote_port=port, metric=WATERMARK_METRIC, topic=writer.topic,
+                             deployment=writer.name)
     try:
-        if not progress.start(timeout=10):
+        if not reader.start(timeout=10):
             return None, f"{writer.name}'s /metrics did not answer"
-        witness = witness_from_metrics(progress.scrape(), writer.topic, source=f"{writer.name} /metrics, live")
+        witness = witness_from_metrics(reader.scrape(), writer.topic, source=f"{writer.name} /metrics, live")
     except OSError as err:
         return None, f"{writer.name}'s /metrics did not answer ({err})"
     finally:
-        progress.close()
+        reader.close()
     return (witness, "") if witness else (None, f"{writer.name}'s /metrics has no {WATERMARK_METRIC}")
 
 
@@ -415,7 +415,8 @@ def report_rows(reports: list[TopicReport]) -> list[list[str]]:
              r.above_text(), _values(r), _result(r)] for r in reports]
 
 
-def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read_live_witness) -> list[TopicReport]:
+def run_verify(lab: Lab, *, topic: str = "", consistency: str = "",
+               read_witness=read_live_witness) -> list[TopicReport]:
     """verify for the task: a table on stdout, a JSON record under <artifacts>/verify/, LabError when a topic fails.
 
     The live writers' /metrics are read first (``read_witness(lab, writer)``, each writer's (Witness or None, why
@@ -441,7 +442,7 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
     running = [w for w in writers_mod.deployed(lab.runner, lab.kube) if w.topic]
     witnesses: dict[str, Witness] = {}
     without: dict[str, str] = {}
-    with status.step("Reading the live writers' acknowledged seqs (the witness)") as s:
+    with progress.step("Reading the live writers' acknowledged seqs (the witness)") as s:
         for writer in running:
             if topics and writer.topic not in topics:
                 continue
@@ -452,17 +453,17 @@ def run_verify(lab, *, topic: str = "", consistency: str = "", read_witness=read
                 without[writer.topic] = why
         s.note(f"{len(witnesses)} of {len(running)} writer(s)" if running else "no writer deployed")
     values = value_checks(running, lab_seed_topics(lab))
-    with status.step(f"Counting every seq at {level}") as s:
+    with progress.step(f"Counting every seq at {level}") as s:
         reports = verify_patiently(cass, topics=topics, consistency=level, witnesses=witnesses, values=values,
                                    on_retry=s.waiting)
         s.note(f"{len(reports)} topic(s)")
     output.table(HEADERS, report_rows(reports), title=f"Verify at {level}")
     for r in reports:
         if r.witness is None:
-            status.info(f"topic {r.topic}: no witness ({without.get(r.topic, 'no writer of it is running')}): "
-                        f"checked 1..last_seq as Cassandra stores it, nothing outside it")
+            progress.info(f"topic {r.topic}: no witness ({without.get(r.topic, 'no writer of it is running')}): "
+                          f"checked 1..last_seq as Cassandra stores it, nothing outside it")
         if r.values != "checked":
-            status.info(f"topic {r.topic}: values {r.values}")
+            progress.info(f"topic {r.topic}: values {r.values}")
     output.write_json(cfg.path(cfg.artifacts) / "verify" / f"{output.timestamp()}.json",
                       {"consistency": level, "topics": [r.to_dict() for r in reports],
                        "without_witness": without})

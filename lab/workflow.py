@@ -1,6 +1,6 @@
 """The cluster lifecycle: reset, build, deploy, delete, down (``up`` is reset + build + deploy).
 
-Each function is one user-visible operation made of ``status.step``s over kind.py, kubectl.py, docker.py and
+Each function is one user-visible operation made of ``progress.step``s over kind.py, kubectl.py, docker.py and
 registry.py (the lab's own registry, when lab.images.registry is ``local``). Images are built through
 ``lab.builders`` (lab.images.builders.ImageBuilders: the real recipes, or a test's fakes). The operations
 share the image choices and the rendered manifests, which is why they stay together although the module is
@@ -15,7 +15,8 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, registry, ring, state, status, writers
+from lab import auth, docker, kind, kubectl, manifests, names, preflight, progress, registry, ring, state, writers
+from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -32,8 +33,8 @@ def ensure_tools(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None 
     missing = [name for name in ("kind", "kubectl") if preflight.find_tool(cfg, name) is None]
     if not missing or runner.dry:
         return
-    with status.step(f"{' and '.join(missing)} not found: building from source into .cache/bin "
-                     "(once; tens of minutes)") as s:
+    with progress.step(f"{' and '.join(missing)} not found: building from source into .cache/bin "
+                       "(once; tens of minutes)") as s:
         built = (builders or ImageBuilders()).tools(runner)
         s.note(", ".join(str(v) for v in built.values()))
 
@@ -63,12 +64,12 @@ def resolve_image(lab: Lab, ref: str, source: str, build, *, what: str) -> str:
         return ref
     if source == "pull":
         raise LabError(f"failed to pull {what} image {ref}; set its source to 'auto' or 'build' to build it here")
-    status.info(f"   {ref} cannot be pulled; building the {what} image locally")
+    progress.info(f"   {ref} cannot be pulled; building the {what} image locally")
     return build()
 
 
 def _build_cassandra(lab: Lab, *, force: bool = False) -> str:
-    kwargs = {"force": force}
+    kwargs: dict[str, bool | str] = {"force": force}
     if lab.cfg.images.cassandra_version:
         kwargs["version"] = lab.cfg.images.cassandra_version
     return lab.builders.cassandra(lab.runner, **kwargs)
@@ -114,10 +115,10 @@ def reset(lab: Lab) -> float:
     if not config_path.is_file():
         raise PreconditionError(f"{cfg.cluster_config} not found (lab.cluster_config)")
     pinned = manifests.kind_node_images(yaml.safe_load(config_path.read_text()) or {})
-    with status.step("Cassandra image") as s:
+    with progress.step("Cassandra image") as s:
         cass = cassandra_image(lab)
         s.note(cass)
-    with status.step("kind node image") as s:
+    with progress.step("kind node image") as s:
         node = node_image(lab)
         s.note(node)
     if local:
@@ -125,15 +126,15 @@ def reset(lab: Lab) -> float:
     # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):
     # its containerd reads per-registry hosts.toml files, and pulls as before where there is none.
     config_path = registry.render_cluster_config(lab, config_path)
-    with status.step(f"Deleting kind cluster {cfg.cluster}") as s:
+    with progress.step(f"Deleting kind cluster {cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
         else:
             s.note("none")
     for warning in preflight.inotify_warnings():
-        status.info(warning)
-    with status.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
-                     "(its containerd reads registries' hosts.toml)"):
+        progress.info(warning)
+    with progress.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
+                       "(its containerd reads registries' hosts.toml)"):
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
@@ -143,7 +144,7 @@ def reset(lab: Lab) -> float:
         _reset_through_kind_load(lab, cass)
     elapsed = time.monotonic() - started
     if not lab.runner.dry:
-        status.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
+        progress.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
     return elapsed
 
 
@@ -164,7 +165,7 @@ def _reset_through_registry(lab: Lab, cass: str) -> None:
     Nothing is kind-loaded, so the fixed names of the checked-in manifests (cassandra:5.0,
     ece573-prj04-writer:v1) are not on the nodes: a plain `kubectl apply -f` of them is the kind-load path's.
     """
-    with status.step(f"Wiring {registry.container_name(lab.cfg)} into the nodes") as s:
+    with progress.step(f"Wiring {registry.container_name(lab.cfg)} into the nodes") as s:
         written = registry.wire(lab)
         s.note(f"hosts.toml in {len(written)} nodes" if written else "every node already had it")
     _push(lab, cass, key="cassandra_image")
@@ -176,14 +177,14 @@ def _reset_through_registry(lab: Lab, cass: str) -> None:
 def _push(lab: Lab, image: str, *, key: str) -> str:
     """Push ``image`` to the configured registry and record the name deploy renders under ``key``."""
     ref = registry.registry_ref(lab.cfg.images.push_prefix, image)
-    with status.step(f"Pushing {ref}"):
+    with progress.step(f"Pushing {ref}"):
         registry.push(lab.runner, image, lab.cfg.images.push_prefix)
     state.put(lab.state_dir, key, ref, dry=lab.runner.dry)
     return ref
 
 
 def _load(lab: Lab, image: str) -> None:
-    with status.step(f"Loading {image} into the nodes") as s:
+    with progress.step(f"Loading {image} into the nodes") as s:
         loaded = kind.load_image(lab.runner, lab.kind, image)
         if not loaded:
             s.note("already on every node")
@@ -210,7 +211,7 @@ def _load_as(lab: Lab, image: str, name: str | None) -> None:
         if state.get(lab.state_dir, _alias_key(name)):  # a pulled or configured image took the name back
             state.put(lab.state_dir, _alias_key(name), "", dry=lab.runner.dry)
         return
-    with status.step(f"Tagging {image} as {name}") as s:
+    with progress.step(f"Tagging {image} as {name}") as s:
         try:
             lab.runner.run(docker.tag_args(image, name), timeout=60)
         except CommandError as err:
@@ -227,12 +228,12 @@ def _alias_key(name: str) -> str:
 def down(lab: Lab) -> None:
     """Delete the kind cluster, and the lab's registry container with it (whatever lab.images.registry says now:
     a registry started under ``local`` is the lab's leftover all the same)."""
-    with status.step(f"Deleting kind cluster {lab.cfg.cluster}") as s:
+    with progress.step(f"Deleting kind cluster {lab.cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
         else:
             s.note("no such cluster")
-    with status.step(f"Removing the registry {registry.container_name(lab.cfg)}") as s:
+    with progress.step(f"Removing the registry {registry.container_name(lab.cfg)}") as s:
         s.note(registry.remove(lab))
 
 
@@ -255,7 +256,7 @@ def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> st
     state records the directory, so deploy knows the writer it runs is yours (with_built_writer)."""
     cfg = lab.cfg
     source = writer_source_dir(cfg, writer_dir)
-    with status.step(f"Writer image from {source}" if source else "Writer image") as s:
+    with progress.step(f"Writer image from {source}" if source else "Writer image") as s:
         kwargs: dict = {"force": force}
         if source:
             kwargs["source"] = source
@@ -272,7 +273,7 @@ def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> st
     if not kind.cluster_exists(lab.runner, lab.kind):
         if not lab.runner.dry:
             raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
-        status.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
+        progress.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
     _load(lab, tag)
     # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
     _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
@@ -404,7 +405,7 @@ def _wait_or_explain(lab: Lab, what: str, selector: str, container: str, wait) -
     if ok:
         return
     for line in kubectl.diagnose(lab.runner, lab.kube, selector, container=container):
-        status.info(line)
+        progress.info(line)
     raise LabError(f"{what}{': ' + detail if detail else ''}; see the pod state and events above")
 
 
@@ -419,7 +420,7 @@ def _wait_rollout(lab: Lab, what: str, resource: str, selector: str, container: 
 
 def wait_cassandra(lab: Lab, replicas: int = CASSANDRA_REPLICAS) -> None:
     timeout = lab.cfg.timeouts.cassandra
-    with status.step(f"Waiting for StatefulSet {names.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
+    with progress.step(f"Waiting for StatefulSet {names.CASSANDRA_STATEFULSET} to be Ready (up to {timeout}s)"):
         _wait_rollout(
             lab,
             f"StatefulSet {names.CASSANDRA_STATEFULSET}",
@@ -431,7 +432,7 @@ def wait_cassandra(lab: Lab, replicas: int = CASSANDRA_REPLICAS) -> None:
         )
     if lab.runner.dry:
         return
-    with status.step(f"Waiting for nodetool status to show {replicas} nodes UN") as s:
+    with progress.step(f"Waiting for nodetool status to show {replicas} nodes UN") as s:
         cass = lab.cassandra()
         _wait_or_explain(lab, f"not every Cassandra node UN within {timeout}s", names.CASSANDRA_SELECTOR,
                          names.CASSANDRA_CONTAINER,
@@ -463,42 +464,43 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what != "cassandra":
         check_built_writer(lab)
     secret = f" and Secret {auth.SECRET}" if cfg.cassandra_auth else ""
-    with status.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard){secret}"):
+    with progress.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard){secret}"):
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
     if what != "writer":
         replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
-        with status.step(f"Applying {cfg.cassandra_manifest}") as s:
+        with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
             kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
         if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
-            with status.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
-                             "login disabled"):
+            with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
+                               "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
         wait_cassandra(lab, replicas)
         if passwords is None:
-            status.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
-                        "connects without a login; no roles or grants made, the writer creates its own schema")
+            progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
+                          "connects without a login; no roles or grants made, the writer creates its own schema")
         else:
-            with status.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {auth.KEYSPACE} schema and the writer's "
-                             "grants"):
+            with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
+                               "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
     if what == "cassandra":
         return
-    with status.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
+    with progress.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
         kubectl.apply(lab.runner, lab.kube, str(render_writer(lab, passwords)))
     remove_unplanned_writers(lab)
     if (cfg.writer_mode == "seed" or cfg.own_writer) and not cfg.topic:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.
         said = ("your writer has no TOPIC: if it exits on that, as the assignment's does ('Unknown topic'), "
                 if cfg.own_writer else "the seed writer has no TOPIC: it logs 'Unknown topic', exits 1, and ")
-        status.info(f"{said}Kubernetes restarts it (CrashLoopBackOff); watch it with `kubectl get pods` and "
-                    f"`kubectl logs -l {names.WRITER_SELECTOR}`")
+        progress.info(f"{said}Kubernetes restarts it (CrashLoopBackOff); watch it with `kubectl get pods` and "
+                      f"`kubectl logs -l {names.WRITER_SELECTOR}`")
         return
     timeout = cfg.timeouts.writer
     for writer in writers.planned(cfg.topics):
-        with status.step(f"Waiting for Deployment {writer.name} (topic {writer.topic}) to roll out (up to {timeout}s)"):
+        with progress.step(f"Waiting for Deployment {writer.name} (topic {writer.topic}) to roll out "
+                           f"(up to {timeout}s)"):
             _wait_rollout(lab, f"Deployment {writer.name}", f"deployment/{writer.name}",
                           writer.selector, names.WRITER_CONTAINER, timeout=timeout, state="rolled out")
 
@@ -511,7 +513,7 @@ def remove_unplanned_writers(lab: Lab) -> None:
     if not extra:
         return
     timeout = lab.cfg.timeouts.pod
-    with status.step(f"Removing writers no longer asked for: {writers.describe(extra)}"):
+    with progress.step(f"Removing writers no longer asked for: {writers.describe(extra)}"):
         for writer in extra:
             try:
                 lab.runner.run(lab.kube.delete_args("deployment", writer.name, timeout=timeout), timeout=timeout + 30)
@@ -545,7 +547,7 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
     if what in ("cassandra", "all"):
         steps.append(cfg.cassandra_manifest)
     for manifest in steps:
-        with status.step(f"Deleting the objects of {manifest}"):
+        with progress.step(f"Deleting the objects of {manifest}"):
             try:
                 lab.runner.run(
                     lab.kube.delete_file_args(str(cfg.path(manifest)), timeout=timeout), timeout=timeout + 30
@@ -558,7 +560,7 @@ def delete(lab: Lab, *, what: str = "all", pvcs: bool = False) -> None:
     if pvcs:
         if what == "writer":
             raise PreconditionError("--pvcs deletes Cassandra's data; use it with --what cassandra or all")
-        with status.step("Deleting Cassandra's PersistentVolumeClaims"):
+        with progress.step("Deleting Cassandra's PersistentVolumeClaims"):
             try:
                 lab.runner.run(lab.kube.delete_args("persistentvolumeclaim", selector=names.CASSANDRA_SELECTOR,
                                                     timeout=timeout), timeout=timeout + 30)

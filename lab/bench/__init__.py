@@ -29,15 +29,15 @@ This package re-exports the names its callers use.
 """
 
 from lab.bench.container import start_cassandra, stop_cassandra
-from lab.bench.report import TARGET_VS_RAW, TARGET_VS_SEED, format_report
 from lab.bench.rounds import run_bench
 from lab.bench.session import KEYSPACE
+from lab.bench.table import TARGET_VS_RAW, TARGET_VS_SEED, format_table
 
 __all__ = [
     "KEYSPACE",
     "TARGET_VS_RAW",
     "TARGET_VS_SEED",
-    "format_report",
+    "format_table",
     "run_bench",
     "start_cassandra",
     "stop_cassandra",

@@ -15,10 +15,10 @@ import sys
 from invoke import Context
 
 from lab import docker
-from lab.bench.commitlog import format_commitlog_report, parse_modes, run_commitlog_bench
+from lab.bench.commitlog import format_commitlog_table, parse_modes, run_commitlog_bench
 from lab.bench.container import start_cassandra, stop_cassandra
-from lab.bench.report import format_report
 from lab.bench.rounds import run_bench
+from lab.bench.table import format_table
 from lab.errors import LabError, PreconditionError
 from lab.runner import Runner
 
@@ -73,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if name:
             stop_cassandra(runner, name)
-    print(format_report(report))
+    print(format_table(report))
     return 1 if args.check and not report["ok"] else 0
 
 
@@ -100,7 +100,7 @@ def _commitlog(runner: Runner, args) -> int:
     except LabError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return err.exit_code
-    print(format_commitlog_report(report))
+    print(format_commitlog_table(report))
     return 0
 
 

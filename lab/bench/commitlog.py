@@ -13,11 +13,12 @@ acknowledgement (one row per seq), and the ratio to the first mode given (period
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from lab import commitlog
 from lab.bench.container import start_cassandra, stop_cassandra
 from lab.bench.contenders import run_writer
-from lab.bench.report import combine
+from lab.bench.table import combine
 from lab.errors import LabError, PreconditionError
 from lab.runner import Runner
 
@@ -70,8 +71,8 @@ def run_commitlog_bench(runner: Runner, image: str, modes: tuple[str, ...], *, s
     finally:
         for name, _ in started.values():
             stop(runner, name)
-    report = {"modes": {}, "seconds": seconds, "rows": rows, "rounds": rounds, "consistency": consistency,
-              "baseline": modes[0]}
+    report: dict[str, Any] = {"modes": {}, "seconds": seconds, "rows": rows, "rounds": rounds,
+                              "consistency": consistency, "baseline": modes[0]}
     for mode in modes:
         combined = combine(parts[mode])
         combined["running"] = commitlog.describe(running[mode])
@@ -83,7 +84,7 @@ def run_commitlog_bench(runner: Runner, image: str, modes: tuple[str, ...], *, s
     return report
 
 
-def format_commitlog_report(report: dict) -> str:
+def format_commitlog_table(report: dict) -> str:
     """The table: one row per mode, the writer's seqs/s and its ratio to the baseline mode."""
     base = report["baseline"]
     out = [f"{'commitlog_sync':<16} {'running (system_views.settings)':<34} {'seqs':>8} {'seconds':>8} "

@@ -14,8 +14,8 @@ import sys
 import threading
 import time
 
-from lab.bench.report import measurement
 from lab.bench.session import KEYSPACE
+from lab.bench.table import measurement
 from lab.config import ROOT
 from lab.errors import LabError
 from lab.runner import Runner
@@ -73,6 +73,7 @@ def run_writer(runner: Runner, contact_points, topic: str, seconds: float, rows:
                         stderr=subprocess.PIPE)
     lines: list[str] = []
     timer = None
+    assert proc.stderr is not None  # stderr=PIPE above
     for line in proc.stderr:
         lines.append(line.rstrip())
         if timer is None and ": start from lastSeq=" in line:

@@ -3,7 +3,7 @@
 Three parts, each printed as a table and kept in one JSON file (<artifacts>/bench/lab-<time>.json):
 
 1. ``--up`` only: the lab recreated as ``invoke up`` does it (reset, build, deploy), every step's seconds as
-   lab.status recorded them (cluster create, each image load or its skip, the waits for Ready and UN ...).
+   lab.progress recorded them (cluster create, each image load or its skip, the waits for Ready and UN ...).
 2. Each Cassandra pod's start as the cluster recorded it: created → scheduled → init done → container
    started → NORMAL in the ring → CQL open → Ready (lab.bench.phases).
 3. ``rounds`` deletions of one Cassandra pod (graceful, or ``force``), each a chaos round (recovery, restarts,
@@ -25,7 +25,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from lab import kubectl, names, output, status, workflow, writers
+from lab import kubectl, names, output, progress, workflow, writers
 from lab.bench.phases import (
     Gap,
     longest_write_gap,
@@ -135,12 +135,12 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         guard_context(lab.cfg, action="delete pods")  # before anything runs, --up's reset included
     bench = LabBench()
     if up:
-        with status.recording() as steps:
+        with progress.recording() as steps:
             workflow.up(lab)
         bench.up_steps = [asdict(s) for s in steps]
     require_cluster(lab)
     bench.consistency = writers.deployed_consistency(lab.runner, lab.kube) or "no writer"
-    with status.step("Each Cassandra pod's start, as the cluster recorded it"):
+    with progress.step("Each Cassandra pod's start, as the cluster recorded it"):
         bench.pods = {name: phase_seconds(_milestones(lab, name)) for name in names.CASSANDRA_PODS}
     if rounds:
         measured: list[DeletionRound] = []
@@ -161,7 +161,7 @@ def _milestones(lab: Lab, pod: str, *, since: float | None = None) -> dict[str, 
     item = kubectl.get_json(lab.runner, lab.kube, "pod", pod)
     logs = lab.runner.output(lab.kube.logs_args(pod=pod, container=names.CASSANDRA_CONTAINER, timestamps=True),
                              timeout=60)
-    return pod_milestones(item, logs, container=names.CASSANDRA_CONTAINER)
+    return pod_milestones(item or {}, logs, container=names.CASSANDRA_CONTAINER)
 
 
 def _measure(lab: Lab, result: RoundResult) -> DeletionRound:
@@ -259,10 +259,10 @@ def _show(lab: Lab, bench: LabBench) -> None:
             rows.append([label, *(_secs(figures[f"{c}_s"]) for c in REPLACE_PHASES), _secs(figures["recovery_s"]),
                          _ms(figures["ack_stall_s"]), _secs(figures["sampled_stall_s"]), _secs(figures["send_gap_s"]),
                          "", ""])
-        kind = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
+        deletion = "forced deletion (2 s grace)" if bench.rounds[0].force else "deletion"
         weighted = sum(r.cpu_weight for r in bench.rounds)
         sampled = any(r.ack_stall_source not in ("acks", "") for r in bench.rounds)
-        output.table(headers, rows, title=f"{bench.rounds[0].pod} {kind}, writer at {bench.consistency}: "
+        output.table(headers, rows, title=f"{bench.rounds[0].pod} {deletion}, writer at {bench.consistency}: "
                                           "seconds per phase from the deletion; ack stall: longest time with no "
                                           "acknowledged progress; send gap: longest time between two writes sent"
                                           + ("; * ack stall from samples (no /acks)" if sampled else "")
@@ -272,4 +272,4 @@ def _show(lab: Lab, bench: LabBench) -> None:
     stamp = output.timestamp()
     path = output.write_json(lab.cfg.path(lab.cfg.artifacts) / "bench" / f"lab-{stamp}.json",
                              {"at": time.time(), **bench.to_dict()})
-    status.info(f"bench --lab: {path}")
+    progress.info(f"bench --lab: {path}")

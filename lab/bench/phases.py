@@ -46,9 +46,9 @@ def first_log_time(log_text: str, needle: str, *, also: str = "") -> float | Non
     return None
 
 
-def _condition(pod: dict[str, Any], kind: str) -> float | None:
+def _condition(pod: dict[str, Any], condition: str) -> float | None:
     for cond in pod.get("status", {}).get("conditions") or []:
-        if cond.get("type") == kind and cond.get("status") == "True":
+        if cond.get("type") == condition and cond.get("status") == "True":
             return parse_time(cond.get("lastTransitionTime"))
     return None
 

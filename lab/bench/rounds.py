@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from invoke import Context
 
 from lab.bench.contenders import raw_async, run_writer, seed_loop
-from lab.bench.report import summarize
 from lab.bench.session import connect, create_schema
+from lab.bench.table import summarize
 from lab.runner import Runner
 
 
@@ -23,7 +24,7 @@ def run_bench(contact_points: list[tuple[str, int]], seconds: float = 10.0, rows
     runner = runner or Runner(Context(), echo=False)
     run_id = uuid.uuid4().hex[:6]
     slice_, slice_rows = seconds / rounds, (None if rows is None else max(1, rows // rounds))
-    common = dict(consistency=consistency, replication_factor=replication_factor)
+    common: dict[str, Any] = dict(consistency=consistency, replication_factor=replication_factor)
     parts: dict[str, list[dict]] = {"seed": [], "raw_async": [], "writer": []}
     if like_for_like:
         parts["writer_batch1"] = []

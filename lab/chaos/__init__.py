@@ -22,7 +22,7 @@ This package re-exports the names its callers use.
 
 from lab.chaos.command import ChaosCommand, configured_rounds, run_command
 from lab.chaos.faults import FAULTS, Fault, register
-from lab.chaos.faults.pod import target_kind
+from lab.chaos.faults.pod import target_of
 from lab.chaos.results import (
     ROUND_HEADERS,
     SUMMARY_HEADERS,
@@ -37,13 +37,13 @@ from lab.chaos.round import run_round
 from lab.chaos.rounds import DEFAULT_DOWN, DOWN_RANGE, RANDOM_AMONG, plan, run_rounds
 from lab.chaos.sampling import MetricsProgress, Sampler, parse_metric
 from lab.chaos.watch import (
-                             CASSANDRA_REPLICAS,
                              ChaosSettings,
                              replaced_and_ready,
                              restart_counts,
                              restarts_since,
                              writer_restarts,
 )
+from lab.names import CASSANDRA_REPLICAS
 from lab.stall import Sample, Stall, longest_stall
 
 __all__ = [
@@ -76,7 +76,7 @@ __all__ = [
     "run_round",
     "run_rounds",
     "summary_rows",
-    "target_kind",
+    "target_of",
     "totals",
     "writer_restarts",
     "writer_rows",

@@ -12,9 +12,11 @@ from lab.chaos import faults as faults_mod
 from lab.chaos.faults import loss as loss_mod
 from lab.chaos.results import RoundResult
 from lab.chaos.rounds import DEFAULT_DOWN, plan, run_rounds
+from lab.config import LabConfig
+from lab.context import Lab
 
 
-def configured_rounds(cfg) -> int:
+def configured_rounds(cfg: LabConfig) -> int:
     """How many rounds a run without --rounds makes (lab.chaos.rounds)."""
     return cfg.chaos.rounds
 
@@ -48,7 +50,7 @@ class ChaosCommand:
         return ("docker", "kind", "kubectl") if on_nodes else ("kubectl",)
 
     def check(self) -> tuple[str, str]:
-        """(fault kind, target) of its first round, for a fixed target; PreconditionError (one line) for a value or
+        """(fault type, target) of its first round, for a fixed target; PreconditionError (one line) for a value or
         combination the command refuses before it touches the cluster. Reads nothing: which nodes host Cassandra
         (what a random freeze draws from) is the cluster's to say when it runs."""
         steps = plan(pod=self.pod, node=self.node, partition=self.partition, down=self.down, among=self.among,
@@ -58,11 +60,11 @@ class ChaosCommand:
 
     def title(self) -> str:
         """What its first round does, in the round's own words ("stop node kind-worker2 for 30s")."""
-        kind, target = self.check()
+        fault_type, target = self.check()
         if self.pod == "random":
             return "a fault drawn at random each round"
-        options = {"percent": float(self.percent or loss_mod.DEFAULT_PERCENT)} if kind == "loss" else {}
-        return faults_mod.make(kind, target, down=float(self.down or DEFAULT_DOWN), force=self.force,
+        options = {"percent": float(self.percent or loss_mod.DEFAULT_PERCENT)} if fault_type == "loss" else {}
+        return faults_mod.make(fault_type, target, down=float(self.down or DEFAULT_DOWN), force=self.force,
                                **options).title()
 
     def line(self) -> str:
@@ -77,7 +79,7 @@ class ChaosCommand:
         return shlex.join(words)
 
 
-def run_command(lab, command: ChaosCommand) -> list[RoundResult]:
+def run_command(lab: Lab, command: ChaosCommand) -> list[RoundResult]:
     """Run ``command`` on ``lab`` as ``invoke chaos`` does: the rounds, the table, one JSON file a round (and the
     soak's); raises LabError when a round failed (lab.chaos.rounds.run_rounds)."""
     cfg = lab.cfg

@@ -29,7 +29,7 @@ class RoundResult:
     target: str  # "cassandra", "writer" or "node"
     force: bool
     deleted_at: float
-    fault: str = "pod"  # the registered fault kind: pod, all-pods, node, partition, crash, pause, freeze, loss, dns
+    fault: str = "pod"  # the registered fault type: pod, all-pods, node, partition, crash, pause, freeze, loss, dns
     down_s: float | None = None  # how long a timed fault (node, partition, pause, freeze, loss, dns) was in place
     restored_at: float | None = None
     ready_at: float | None = None
@@ -134,7 +134,7 @@ def _outcome(r: RoundResult) -> str:
 
 
 def summary_rows(results: list[RoundResult]) -> list[list[str]]:
-    """Rows for the notebook's table, one per round (its columns predate the fault kinds)."""
+    """Rows for the notebook's table, one per round (its columns predate the fault types)."""
     return [[str(r.round), r.pod, _secs(r.recovery_s), _secs(r.stall_s) + ("+" if r.stall_open else ""),
              _ack_stall(r), _witnessed(r), str(r.writer_restarts), str(r.lost_rows), _outcome(r)] for r in results]
 
@@ -144,7 +144,7 @@ SUMMARY_HEADERS = ["round", "pod", "recovery s", "writer stall s (sampled)", "ac
 
 
 def round_rows(results: list[RoundResult]) -> list[list[str]]:
-    """Rows for ``invoke chaos``'s table: ``summary_rows`` with the fault kind before its target."""
+    """Rows for ``invoke chaos``'s table: ``summary_rows`` with the fault type before its target."""
     return [[row[0], r.fault, *row[1:]] for r, row in zip(results, summary_rows(results), strict=True)]
 
 
@@ -190,10 +190,10 @@ def distinct_lost_rows(results: list[RoundResult]) -> int:
 
 def totals(results: list[RoundResult]) -> dict[str, Any]:
     """The soak's bottom line: rounds, faults, rows verified at the end, rows lost, writer restarts."""
-    kinds: dict[str, int] = {}
+    types: dict[str, int] = {}
     for r in results:
-        kinds[r.fault] = kinds.get(r.fault, 0) + 1
-    return {"rounds": len(results), "ok": sum(r.ok for r in results), "faults": kinds,
+        types[r.fault] = types.get(r.fault, 0) + 1
+    return {"rounds": len(results), "ok": sum(r.ok for r in results), "faults": types,
             "rows": max((r.rows for r in results), default=0), "lost_rows": distinct_lost_rows(results),
             "corrupted_rows": sum(r.corrupted_rows for r in results),
             "writer_restarts": sum(r.writer_restarts for r in results)}

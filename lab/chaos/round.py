@@ -50,8 +50,8 @@ def as_fault(target: Fault | str, settings: ChaosSettings) -> Fault:
     """A Fault for ``target``; a bare pod name ('cassandra-1', 'writer', 'cassandra') as before faults."""
     if isinstance(target, Fault):
         return target
-    kind = "all-pods" if target == "cassandra" else "pod"
-    return faults_mod.make(kind, target, force=settings.force)
+    fault_type = "all-pods" if target == "cassandra" else "pod"
+    return faults_mod.make(fault_type, target, force=settings.force)
 
 
 def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, settings: ChaosSettings, *,
@@ -70,7 +70,7 @@ def run_round(runner: Runner, kube: Kubectl, target: Fault | str, number: int, s
     if runner.dry:
         fault.dry_run(env)  # the plan: only the mutating commands print (readiness/progress are reads)
         return RoundResult(round=number, pod=fault.name, target=fault.target, force=fault.force,
-                           deleted_at=clock(), fault=fault.kind, down_s=fault.down or None)
+                           deleted_at=clock(), fault=fault.type, down_s=fault.down or None)
 
     fault.prepare(env)
     weighted = _favour_writer_nodes(env) if settings.cpu_weight else False
@@ -94,7 +94,7 @@ def _run(env: Env, fault: Fault, number: int, make_progress, weighted: bool) -> 
     _witness_before_fault(env, watched, make_progress)
     first = watched[0]
     result = RoundResult(round=number, pod=fault.name, target=fault.target, force=fault.force, deleted_at=clock(),
-                         fault=fault.kind, down_s=fault.down or None, progress_source=first.source,
+                         fault=fault.type, down_s=fault.down or None, progress_source=first.source,
                          sample_every_s=first.every, cpu_weight=weighted)
     try:
         try:
@@ -146,6 +146,8 @@ def _favour_writer_nodes(env: Env) -> bool:
 def _restore_cpu_weight(env: Env) -> None:
     """Every node of the cluster back to Docker's default CPU weight (a failure is logged: the round's data
     stands, but the weight would stay)."""
+    if env.kind is None:  # only a round on kind weighs nodes
+        return
     try:
         kind_mod.reset_weights(env.runner, env.kind)
     except CommandError as err:
@@ -346,7 +348,8 @@ def _await_resume(env: Env, result: RoundResult, watched: list[_Watched]) -> Non
 
     if kubectl.wait_until(all_resumed, timeout=env.settings.resume_timeout, every=0.5, clock=env.clock,
                           sleep=env.sleep):
-        result.resumed_at = max(first_new(e, above) for e, above in zip(watched, levels, strict=True))
+        result.resumed_at = max(t for e, above in zip(watched, levels, strict=True)
+                                if (t := first_new(e, above)) is not None)
         return
     stuck = [(e, above) for e, above in zip(watched, levels, strict=True) if first_new(e, above) is None]
     names = [f"{e.writer.name} (topic {e.writer.topic})" for e, _ in stuck]

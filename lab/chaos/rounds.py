@@ -1,6 +1,6 @@
 """``invoke chaos``: the rounds, from the command line's targets to a table and one JSON file a round.
 
-Targets (exactly one kind a run):
+Targets (exactly one fault type a run):
   --pod cassandra-N | writer   delete that pod
   --pod cassandra              delete all three Cassandra pods at once
   --pod random                 each round one of ``--among`` (default: the three Cassandra pods, the
@@ -23,15 +23,16 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
+from typing import Any
 
-from lab import kubectl, names, output, plot, ring, status
+from lab import kubectl, names, output, plot, progress, ring
 from lab.chaos import faults as faults_mod
 from lab.chaos import round as round_mod
 from lab.chaos.faults import Fault
 from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import dns as dns_mod
 from lab.chaos.faults import loss as loss_mod
-from lab.chaos.faults.pod import target_kind
+from lab.chaos.faults.pod import target_of
 from lab.chaos.results import (
     ROUND_HEADERS,
     WRITER_HEADERS,
@@ -42,7 +43,7 @@ from lab.chaos.results import (
     writer_rows,
 )
 from lab.chaos.watch import ChaosSettings, Env
-from lab.context import guard_context, require_cluster
+from lab.context import Lab, guard_context, require_cluster
 from lab.errors import LabError, PreconditionError
 from lab.names import CASSANDRA_PODS, CASSANDRA_REPLICAS
 from lab.verify import lab_seed_topics
@@ -81,7 +82,7 @@ def parse_among(among: str) -> tuple[str, ...]:
 def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0, among: str = "",
          rounds: int = 1, rng: random.Random | None = None, crash: str = "", pause: str = "", freeze: str = "",
          loss: str = "", dns: bool = False, percent: float = 0, workers: tuple[str, ...] = ()) -> list[tuple[str, str]]:
-    """(fault kind, target) for each round; one line for a bad combination or value. ``workers``: the nodes a
+    """(fault type, target) for each round; one line for a bad combination or value. ``workers``: the nodes a
     random freeze draws from (those hosting a Cassandra pod)."""
     given = [flag for flag, value in (("--pod", pod), ("--node", node), ("--partition", partition),
                                       ("--crash", crash), ("--pause", pause), ("--freeze", freeze),
@@ -108,8 +109,8 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
     for flag, value in (("--pause", pause), ("--loss", loss)):
         if value and value not in CASSANDRA_PODS:
             raise PreconditionError(f"{flag} {value!r}: name a Cassandra pod ({', '.join(CASSANDRA_PODS)})")
-    timed = [(kind, value) for kind, value in (("node", node), ("partition", partition), ("pause", pause),
-                                               ("freeze", freeze), ("loss", loss)) if value]
+    timed = [(fault_type, value) for fault_type, value in (("node", node), ("partition", partition), ("pause", pause),
+                                                           ("freeze", freeze), ("loss", loss)) if value]
     if dns:
         timed.append(("dns", dns_mod.TARGET))
     if timed:
@@ -139,17 +140,17 @@ def plan(*, pod: str = "", node: str = "", partition: str = "", down: float = 0,
         raise PreconditionError(DOWN_ONLY)
     if pod == "cassandra":
         return [("all-pods", "cassandra")] * rounds
-    target_kind(pod)
+    target_of(pod)
     return [("pod", pod)] * rounds
 
 
-def cassandra_workers(lab) -> tuple[str, ...]:
+def cassandra_workers(lab: Lab) -> tuple[str, ...]:
     """The nodes that host a Cassandra pod (what a random freeze draws from); read-only, also under --dry."""
     pods = kubectl.pods(lab.runner, lab.kube, names.CASSANDRA_SELECTOR)
     return tuple(sorted({p.get("spec", {}).get("nodeName") or "" for p in pods} - {""}))
 
 
-def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
+def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: bool = False, node: str = "",
                partition: str = "", down: float = 0, among: str = "", seed: int | None = None,
                cpu_weight: bool | None = None, sleep: Callable[[float], None] = time.sleep,
                run_round=None, crash: str = "", pause: str = "", freeze: str = "", loss: str = "",
@@ -161,12 +162,12 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
     run_round = run_round or round_mod.run_round
     cfg = lab.cfg
     seed = seed if seed is not None else random.SystemRandom().randrange(2**31)
-    gray = dict(pause=pause, freeze=freeze, loss=loss, dns=dns, percent=percent)
-    targets = dict(node=node, partition=partition, crash=crash, **gray)
+    gray: dict[str, Any] = dict(pause=pause, freeze=freeze, loss=loss, dns=dns, percent=percent)
+    targets: dict[str, Any] = dict(node=node, partition=partition, crash=crash, **gray)
     steps = plan(pod=pod, down=down, among=among, rounds=rounds, rng=random.Random(seed), **targets,
                  workers=cassandra_workers(lab) if pod == "random" and "freeze" in parse_among(among) else ())
     down = float(down or DEFAULT_DOWN)
-    options = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
+    options: dict[str, dict[str, Any]] = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
     guard_context(cfg, action="inflict faults" if any(targets.values()) else "delete pods")
     require_cluster(lab)
     size = ring.live_replicas(lab.runner, lab.kube)
@@ -176,17 +177,18 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                                 f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
     settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
                                    seed_topics=tuple(sorted(lab_seed_topics(lab))))
-    faults = [faults_mod.make(kind, name, down=down, force=force, **options.get(kind, {})) for kind, name in steps]
+    faults = [faults_mod.make(fault_type, name, down=down, force=force, **options.get(fault_type, {}))
+              for fault_type, name in steps]
     env = Env(lab.runner, lab.kube, settings, time.time, sleep, kind=lab.kind)
-    for kind, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
-        faults_mod.make(kind, name, down=down, **options.get(kind, {})).validate(env)
+    for fault_type, name in dict.fromkeys(steps):  # a bad --node or --partition fails before round 1
+        faults_mod.make(fault_type, name, down=down, **options.get(fault_type, {})).validate(env)
     stamp = output.timestamp()
     folder = cfg.path(cfg.artifacts) / "chaos"
     results = []
     for number, fault in enumerate(faults, start=1):
         if number > 1:
             sleep(interval)
-        with status.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
+        with progress.step(f"Chaos round {number}/{len(faults)}: {fault.title()}") as s:
             result = run_round(lab.runner, lab.kube, fault, number, settings, kind=lab.kind,
                                request_timeout=cfg.verify.request_timeout)
             result.seed = seed if pod == "random" else None
@@ -215,9 +217,9 @@ def run_rounds(lab, pod: str = "", *, rounds: int, interval: float, force: bool 
                      title="Each writer's longest stall, sampled and by acknowledgement (the table above shows the "
                            "worst)")
     total = totals(results)
-    status.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
-                f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
-                f"writer restarts {total['writer_restarts']}")
+    progress.info(f"{total['rounds']} round(s), {total['ok']} ok; rows verified {total['rows']}, "
+                  f"lost {total['lost_rows']}, corrupted {total['corrupted_rows']}, "
+                  f"writer restarts {total['writer_restarts']}")
     if len(results) > 1:
         output.write_json(
             folder / "soak" / f"{stamp}.json",

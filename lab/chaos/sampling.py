@@ -110,7 +110,7 @@ class MetricsProgress:
         self.runner, self.kube = runner, kube
         self.remote_port, self.metric, self.topic, self.deployment = remote_port, metric, topic, deployment
         self.local_port = free_port()
-        self.proc = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self._opened = 0.0
 
     def _open(self) -> None:

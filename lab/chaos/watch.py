@@ -12,10 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, names, status, writers
+from lab import kubectl, names, progress, writers
 from lab.cassandra import Cassandra, all_up_normal
 from lab.chaos.results import RoundResult
-from lab.config import ChaosGroup, TimeoutsGroup, VerifyGroup
+from lab.config import ChaosGroup, LabConfig, TimeoutsGroup, VerifyGroup
 from lab.errors import LabError, PreconditionError
 from lab.kind import Kind
 from lab.kubectl import Kubectl
@@ -48,7 +48,7 @@ class ChaosSettings:
     seed_topics: tuple[str, ...] = ()
 
     @classmethod
-    def from_config(cls, cfg, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
+    def from_config(cls, cfg: LabConfig, *, force: bool = False, cpu_weight: bool | None = None) -> ChaosSettings:
         """The settings a round takes from invoke.yaml (lab.chaos, lab.verify, lab.timeouts) and the lesson's record
         (every topic it ever gave the seed writer: values unchecked rather than miscalled; ``run_rounds`` narrows it
         to this cluster's, lab.verify.lab_seed_topics); ``cpu_weight`` (the flag) beats lab.chaos.cpu_weight."""
@@ -95,7 +95,7 @@ class Env:
             now = self.clock()
             result.observe(now, f"{key}: {state}")
             # Live too: a long round (a node down for minutes) shows where it is as it happens.
-            status.info(f"   +{now - result.deleted_at:4.0f}s  {key}: {state}")
+            progress.info(f"   +{now - result.deleted_at:4.0f}s  {key}: {state}")
 
 
 # -- pure ----------------------------------------------------------------------------------------------

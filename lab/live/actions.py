@@ -5,7 +5,7 @@ A click names a fault (one of ``invoke chaos``'s target flags), its target and, 
 --percent or --force. ``command_for`` turns that into the ``ChaosCommand`` the typed command would be, refusing with
 one line what the command would refuse, and a target the cluster does not have (the nodes and writers come from the
 collector's latest snapshot). ``Actions`` hands the command to the same entry point ``invoke chaos`` calls, in a
-thread of its own, one at a time; while it runs, the page shows the steps it is in (lab.status), and then its
+thread of its own, one at a time; while it runs, the page shows the steps it is in (lab.progress), and then its
 result and each round's figures.
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import status
+from lab import progress
 from lab.chaos.command import ChaosCommand
 from lab.chaos.faults import crash as crash_mod
 from lab.chaos.faults import loss as loss_mod
@@ -150,9 +150,9 @@ class Actions:
     Ctrl-C during that wait can still abandon it."""
 
     def __init__(self, run: Callable[[ChaosCommand], Iterable[RoundResult] | None], *,
-                 progress: Callable[[], list[str]] = status.running, clock: Callable[[], float] = time.time,
+                 steps: Callable[[], list[str]] = progress.running, clock: Callable[[], float] = time.time,
                  keep: int = 20, rounds: int = 1):
-        self._run, self._progress, self._clock, self._keep = run, progress, clock, keep
+        self._run, self._steps, self._clock, self._keep = run, steps, clock, keep
         self.rounds = rounds  # what a click runs (lab.chaos.rounds: the page has no --rounds), said before it does
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -206,5 +206,5 @@ class Actions:
         with self._lock:
             running, done = self.running, list(self.done)
         return {"at": self._clock(), "running": running.to_dict() if running else None,
-                "steps": self._progress() if running else [],
+                "steps": self._steps() if running else [],
                 "done": [a.to_dict() for a in reversed(done)]}

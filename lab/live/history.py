@@ -75,8 +75,8 @@ def reports(folder: Path, root: Path) -> list[dict[str, Any]]:
     """Each report folder (reports/<stamp>/) with the files it has: HTML, and PDF when asked for."""
     out = []
     for sub in sorted(p for p in folder.glob("*") if p.is_dir()):
-        files = {kind: _rel(sub / f"report.{kind}", root) for kind in ("html", "pdf", "docx")
-                 if (sub / f"report.{kind}").exists()}
+        files = {ext: _rel(sub / f"report.{ext}", root) for ext in ("html", "pdf", "docx")
+                 if (sub / f"report.{ext}").exists()}
         if files:
             out.append({"stamp": sub.name, **files})
     return out

@@ -8,9 +8,9 @@ import time
 import webbrowser
 from collections.abc import Callable
 
-from lab import status
+from lab import progress
 from lab.chaos.command import configured_rounds
-from lab.context import require_cluster
+from lab.context import Lab, require_cluster
 from lab.errors import PreconditionError
 from lab.live import history, terminal
 from lab.live.actions import Actions
@@ -19,20 +19,19 @@ from lab.live.web import Dashboard
 from lab.report import task as report_task
 
 
-def collector_for(lab) -> Collector:
+def collector_for(lab: Lab) -> Collector:
     """The collector of ``lab``'s cluster, reading the writers' metric on the port and name chaos rounds use."""
     chaos = lab.cfg.chaos
-    progress = metrics_progress_for(lab.runner, lab.kube, port=chaos.metrics_port,
-                                    metric=chaos.metric)
-    return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=progress)
+    reader_for = metrics_progress_for(lab.runner, lab.kube, port=chaos.metrics_port, metric=chaos.metric)
+    return Collector(lab.runner, lab.kube, artifacts=lab.cfg.path(lab.cfg.artifacts), progress_for=reader_for)
 
 
-def _reports_folder(lab):
+def _reports_folder(lab: Lab):
     """Where ``invoke report`` writes by default (its --out)."""
     return lab.cfg.path(inspect.signature(report_task.run).parameters["out"].default)
 
 
-def run_watch(lab, *, out=None) -> None:
+def run_watch(lab: Lab, *, out=None) -> None:
     """``invoke watch``: redraw (or, in a pipe, print changes) until Ctrl-C."""
     require_cluster(lab)
     collector = collector_for(lab).start()
@@ -42,7 +41,7 @@ def run_watch(lab, *, out=None) -> None:
         collector.stop()
 
 
-def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callable | None = None) -> None:
+def run_dashboard(lab: Lab, *, port: int = 0, open_browser: bool = False, act: Callable | None = None) -> None:
     """``invoke dashboard``: serve the page on 127.0.0.1 until Ctrl-C; print its URL (with the token). ``act``
     (``--allow-actions``): what ``invoke chaos`` runs, given a ChaosCommand; the page then has a button per fault."""
     if not 0 <= port <= 65535:
@@ -60,7 +59,7 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callab
     collector.start()
     dash.start()
     mode = "read-only" if actions is None else "fault buttons on: each runs its `invoke chaos` once confirmed"
-    status.info(f"dashboard ({mode}) at {dash.url}  (Ctrl-C stops it)")
+    progress.info(f"dashboard ({mode}) at {dash.url}  (Ctrl-C stops it)")
     print(dash.url, flush=True)
     if open_browser:
         webbrowser.open(dash.url)
@@ -72,6 +71,6 @@ def run_dashboard(lab, *, port: int = 0, open_browser: bool = False, act: Callab
     finally:
         dash.stop()
         if actions is not None and actions.running is not None:
-            status.info(f"waiting for `{actions.running.line}` to end and undo its fault (Ctrl-C again abandons it)")
+            progress.info(f"waiting for `{actions.running.line}` to end and undo its fault (Ctrl-C again abandons it)")
             actions.wait()
         collector.stop()

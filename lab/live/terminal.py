@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import TextIO
 
-from rich.console import Console, Group
+from rich.console import Console, Group, RenderableType
 from rich.live import Live
 from rich.table import Table
 from rich.text import Text
@@ -58,7 +58,8 @@ def render(snap: Snapshot) -> Group:
     events = Text()
     for e in snap.events[-EVENTS_SHOWN:]:
         events.append(f"{_clock(e.at)}  {e.text}\n", style="magenta" if e.source == "chaos" else "")
-    parts = [nodes, ring, writers, Text("last events", style="bold"), events or Text("(none yet)", style="dim")]
+    parts: list[RenderableType] = [nodes, ring, writers, Text("last events", style="bold"),
+                                   events or Text("(none yet)", style="dim")]
     parts += [Text(f"cannot read {e}", style="yellow") for e in snap.errors]
     parts.append(Text(f"{_clock(snap.at)}  Ctrl-C quits", style="dim"))
     return Group(*parts)

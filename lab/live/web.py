@@ -81,7 +81,8 @@ class Dashboard:
     def page_token_valid(self, given: str | None) -> bool:
         with self._tokens_lock:
             issued = list(self._page_tokens)
-        return bool(given) and any(hmac.compare_digest(given.encode(), t.encode()) for t in issued)
+        return given is not None and given != "" and any(hmac.compare_digest(given.encode(), t.encode())
+                                                          for t in issued)
 
     def same_origin(self, origin: str | None) -> bool:
         """No Origin (an old browser, a script) passes: the page token is the check; one from elsewhere does not."""
@@ -112,9 +113,9 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
         def log_message(self, format, *args):  # the terminal shows the URL, not one line per poll
             pass
 
-        def _send(self, code: int, body: bytes, kind: str) -> None:
+        def _send(self, code: int, body: bytes, content_type: str) -> None:
             self.send_response(code)
-            self.send_header("Content-Type", kind)
+            self.send_header("Content-Type", content_type)
             self.send_header("Content-Length", str(len(body)))
             self.send_header("Cache-Control", "no-store")
             self.send_header("X-Content-Type-Options", "nosniff")
@@ -149,13 +150,14 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             elif url.path == "/api/history":
                 self._json(dash.history())
             elif url.path == "/api/actions":
+                assert dash.actions is not None  # _refused answered 403 without actions
                 self._json({"menu": actions_mod.menu(dash.state()), "defaults": actions_mod.DEFAULTS,
                             **dash.actions.state()})
             elif url.path in ("/api/action", "/api/action/check"):
                 self._line(405, "method not allowed: POST only")
             elif url.path.startswith("/files/") and (path := dash.file(url.path[len("/files/"):])) is not None:
-                kind = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
-                self._send(200, path.read_bytes(), kind)
+                content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+                self._send(200, path.read_bytes(), content_type)
             else:
                 self._send(404, b"not found\n", "text/plain; charset=utf-8")
 
@@ -177,6 +179,7 @@ def _handler(dash: Dashboard) -> type[BaseHTTPRequestHandler]:
             except LabError as err:
                 self._line(400, f"ERROR: {err}")
                 return
+            assert dash.actions is not None  # _refused answered 403 without actions
             try:
                 if url.path == "/api/action/check":
                     dash.actions.refuse_if_busy()  # said before the confirmation, not after it

@@ -13,7 +13,7 @@ that produces it, so the hand-in shows what is left to do.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 from lab.names import CLUSTER_NAME
 from lab.report import lesson_record, lesson_table
@@ -149,7 +149,7 @@ def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _int(value: Any) -> bool:
+def _int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
@@ -217,7 +217,10 @@ def pod_still_there(two: dict[str, Any], chaos: str) -> str:
 def seed_under_fault(two: dict[str, Any]) -> str:
     """Lesson step 2: was the seed writer restarted? Its RESTARTS before and after decide, nothing else."""
     who, pod = _writer(two, "seed"), two.get("deleted_pod") or "cassandra-1"
-    before, after, crashed = two.get("seed_restarts_before"), two.get("seed_restarts_after"), two.get("crashed")
+    # Any: both counts are in every step-2 record (a record without them fails here, as it always did).
+    before: Any = two.get("seed_restarts_before")
+    after: Any = two.get("seed_restarts_after")
+    crashed = two.get("crashed")
     if after < before:
         return (f"{_cap(who)}'s RESTARTS went from {before} to {after}: its pod was replaced (a new pod counts from "
                 "0), so this record does not show whether it died.")

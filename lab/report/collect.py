@@ -17,8 +17,10 @@ from typing import Any
 
 import yaml
 
-from lab import status
+from lab import progress
 from lab.cassandra import Cassandra
+from lab.config import LabConfig
+from lab.context import Lab
 from lab.names import CASSANDRA_REPLICAS, CLUSTER_NAME
 from lab.report import lesson_record, section_ii, section_iii, section_iv, section_v
 from lab.report.answers import answers
@@ -31,7 +33,7 @@ COLLECTORS = [("II", section_ii.collect), ("III", section_iii.collect), ("IV", s
               ("V", section_v.collect)]
 
 
-def hand_in(cfg, *, now: float) -> dict[str, str]:
+def hand_in(cfg: LabConfig, *, now: float) -> dict[str, str]:
     """The title block from lab.report.*: "today" becomes the UTC date the report is collected."""
     settings = asdict(cfg.report)
     if cfg.report.date == "today":
@@ -49,7 +51,7 @@ def refresh_hand_in(saved: dict[str, str], settings: Mapping[str, str]) -> dict[
     return out
 
 
-def new_report(cfg, *, now: float) -> dict[str, Any]:
+def new_report(cfg: LabConfig, *, now: float) -> dict[str, Any]:
     expected_nodes, expected_workers = _expected_nodes(cfg)
     return {
         "schema": SCHEMA, "generated_at": utc(now), "cluster": cfg.cluster, "context": cfg.kube_context,
@@ -64,7 +66,7 @@ def new_report(cfg, *, now: float) -> dict[str, Any]:
     }
 
 
-def _expected_nodes(cfg) -> tuple[int, int]:
+def _expected_nodes(cfg: LabConfig) -> tuple[int, int]:
     """Nodes and workers that cluster.yml asks for (the assignment's 5 = 1 control plane + 4 workers)."""
     try:
         nodes = (yaml.safe_load(cfg.path(cfg.cluster_config).read_text()) or {}).get("nodes") or []
@@ -76,7 +78,7 @@ def _expected_nodes(cfg) -> tuple[int, int]:
 class Collector:
     """What the section collectors share: the recording runner, the lab, and what earlier sections found."""
 
-    def __init__(self, lab, *, tail: int, clock: Callable[[], float], plot_missing: bool, writer_base: str = ""):
+    def __init__(self, lab: Lab, *, tail: int, clock: Callable[[], float], plot_missing: bool, writer_base: str = ""):
         self.lab, self.cfg, self.kind, self.kube = lab, lab.cfg, lab.kind, lab.kube
         self.tail, self.clock, self.plot_missing = tail, clock, plot_missing
         self.writer_base = writer_base  # --writer-base: what your writer's change is shown against
@@ -100,14 +102,13 @@ class Collector:
         return str(path.relative_to(self.cfg.root)) if path.is_relative_to(self.cfg.root) else str(path)
 
 
-def collect(
-    lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True, writer_base: str = ""
-) -> dict[str, Any]:
+def collect(lab: Lab, *, tail: int = 20, clock: Callable[[], float] = time.time, plot_missing: bool = True,
+            writer_base: str = "") -> dict[str, Any]:
     """Collect sections II-V from the running lab into a plain dict (see the module docstring)."""
     col = Collector(lab, tail=tail, clock=clock, plot_missing=plot_missing, writer_base=writer_base)
     started = clock()
     for key, step in COLLECTORS:
-        with status.step(f"Section {key}: {SECTIONS[key]}") as s:
+        with progress.step(f"Section {key}: {SECTIONS[key]}") as s:
             step(col)
             commands = [i for i in col.report["sections"][key]["items"] if i["type"] == "command"]
             failed = sum(1 for i in commands if i["exited"] != 0)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from lab.config import LabConfig
 from lab.report import lesson_table
 from lab.report.model import heading, note, table
 
@@ -22,11 +23,11 @@ STEPS = {
 }
 
 
-def path_of(cfg):
+def path_of(cfg: LabConfig):
     return cfg.path(cfg.artifacts) / "lesson" / "lesson.json"
 
 
-def read(cfg) -> dict[str, Any]:
+def read(cfg: LabConfig) -> dict[str, Any]:
     """{"path", "record" (None when absent or unreadable), "error"} for report['lesson']."""
     path = path_of(cfg)
     shown = str(path.relative_to(cfg.root)) if path.is_relative_to(cfg.root) else str(path)

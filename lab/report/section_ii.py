@@ -5,12 +5,17 @@ It also decides ``col.cluster_up``: the later sections ask the cluster only when
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lab import docker, kind, kubectl
 from lab.report import parse
 from lab.report.model import note
 
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
-def collect(col) -> None:
+
+def collect(col: Collector) -> None:
     items = col.section("II")
     cfg, rec, data = col.cfg, col.rec, col.data
     out = rec.show(col.kind.get_nodes_args(), "The cluster's nodes")

@@ -4,14 +4,18 @@ and a cqlsh round trip inside a Ready pod (which ``col.exec_pod`` names for sect
 from __future__ import annotations
 
 from dataclasses import asdict
+from typing import TYPE_CHECKING
 
 from lab import kubectl, names
 from lab.cassandra import cqlsh_args, nodetool_args, parse_cqlsh_table, parse_nodetool_status
 from lab.errors import LabError
 from lab.report.model import note
 
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
-def collect(col) -> None:
+
+def collect(col: Collector) -> None:
     items = col.section("III")
     rec, data = col.rec, col.data
     if not col.cluster_up:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import fields
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab import kubectl, names, plot
 from lab.chaos import SUMMARY_HEADERS, WRITER_HEADERS, RoundResult, summary_rows, writer_rows
@@ -13,8 +13,11 @@ from lab.errors import LabError
 from lab.report import parse
 from lab.report.model import image, note, table
 
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
-def collect(col) -> None:
+
+def collect(col: Collector) -> None:
     items = col.section("IV")
     rec, data = col.rec, col.data
     if not col.cluster_up:
@@ -44,7 +47,7 @@ def collect(col) -> None:
     chaos_rounds(col, items)
 
 
-def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
+def chaos_rounds(col: Collector, items: list[dict[str, Any]]) -> None:
 
     folder = col.cfg.path(col.cfg.artifacts) / "chaos"
     files = sorted(folder.glob("*.json")) if folder.is_dir() else []
@@ -70,7 +73,7 @@ def chaos_rounds(col, items: list[dict[str, Any]]) -> None:
         paths.append(path)
         col.data["chaos"].append({
             "file": col.show_path(path), "round": result.round, "pod": result.pod, "force": result.force,
-            # the kind of fault (pod deletion, partition, node stop ...); records before fault kinds were deletions
+            # the fault type (pod deletion, partition, node stop ...); records before fault types were deletions
             "fault": getattr(result, "fault", "pod") or "pod",
             "recovery_s": result.recovery_s, "stall_s": result.stall_s, "stall_open": result.stall_open,
             "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,

@@ -4,7 +4,7 @@ your own the change you made to it (``writer_change``)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab import names
 from lab import verify as verify_lib
@@ -13,22 +13,25 @@ from lab.errors import LabError
 from lab.report import parse, writer_change
 from lab.report.model import lines, note, table
 
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
-def collect(col) -> None:
+
+def collect(col: Collector) -> None:
     items = col.section("V")
     if not col.cluster_up:
         items.append(note(f"Not collected: progress and verify: {col.down_reason}."))
     elif col.exec_pod is None:
         items.append(note("Not collected: progress and verify: no Ready Cassandra pod to run cqlsh in."))
     else:
-        progress(col, items)
+        progress(col, items, col.exec_pod)
     resume(col, items)
     writer_change.collect(col, items, base=col.writer_base)
 
 
-def progress(col, items: list[dict[str, Any]]) -> None:
-
-    cass = col.cassandra(col.exec_pod)
+def progress(col: Collector, items: list[dict[str, Any]], pod: str) -> None:
+    """Each topic's stored progress and verify's verdict, read with cqlsh in ``pod`` (Ready)."""
+    cass = col.cassandra(pod)
     level = col.cfg.verify.consistency
     out = col.rec.show(cass.exec_args(cqlsh_args(select_script(LAST_SEQS_QUERY, consistency=level),
                                                  request_timeout=cass.request_timeout)),
@@ -59,7 +62,7 @@ def progress(col, items: list[dict[str, Any]]) -> None:
                        verify_lib.HEADERS, verify_lib.report_rows(reports)))
 
 
-def resume(col, items: list[dict[str, Any]]) -> None:
+def resume(col: Collector, items: list[dict[str, Any]]) -> None:
     """``start from lastSeq=N`` lines: saved logs first (older), then each writer pod's previous and
     current run. N > 0 means a writer resumed from progress stored in Cassandra."""
     found: list[dict[str, Any]] = []

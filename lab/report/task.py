@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import output
+from lab.context import Lab
 from lab.errors import LabError, PreconditionError
 from lab.report import writer_change
 from lab.report.collect import collect, derive, refresh_hand_in
@@ -33,7 +34,7 @@ def rerender_report(path: Path, *, pdf: bool = False, docx: bool = False,
     return {**paths, **write_hand_in(report, folder, pdf=pdf, docx=docx)}
 
 
-def run_report(lab, *, out: str = "reports", tail: int = 20, now: float | None = None, pdf: bool = False,
+def run_report(lab: Lab, *, out: str = "reports", tail: int = 20, now: float | None = None, pdf: bool = False,
                docx: bool = False, writer_base: str = "") -> Path:
     """``invoke report``: collect, write reports/<timestamp>/, print the key facts; returns the folder."""
     if tail < 1:

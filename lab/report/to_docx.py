@@ -84,38 +84,38 @@ def _table(doc, headers: list[str], rows: list[list[Any]], *, size: float = 7.5)
 
 def _item(doc, item: dict[str, Any], folder: Path) -> None:
 
-    kind = item["type"]
-    if kind == "command":
+    item_type = item["type"]
+    if item_type == "command":
         if item.get("label"):
             _inline(doc.add_paragraph(), item["label"], bold=True)
         lines, _ = console_lines(item)
         _block(doc, lines)
         _small(doc, command_note(item))
-    elif kind == "note":
+    elif item_type == "note":
         para = doc.add_paragraph(style="Intense Quote")
         _inline(para, item["text"])
-    elif kind == "observation":
+    elif item_type == "observation":
         para = doc.add_paragraph()
         para.add_run(f"Observed {item.get('at', '')}: ").bold = True
         _inline(para, item.get("text", ""))
-    elif kind == "table":
+    elif item_type == "table":
         _inline(doc.add_paragraph(), item["title"], bold=True)
         _table(doc, item["headers"], item["rows"])
-    elif kind == "lines":
+    elif item_type == "lines":
         _inline(doc.add_paragraph(), item["title"], bold=True)
         _block(doc, item["lines"] or ["(none)"])
-    elif kind == "image":
+    elif item_type == "image":
         picture = folder / item["path"]
         if picture.is_file():
             doc.add_picture(io.BytesIO(picture.read_bytes()), width=Mm(170))
         _small(doc, item["caption"])
-    elif kind == "heading":
+    elif item_type == "heading":
         doc.add_heading(item["text"], level=min(item.get("level", 4) - 1, 9))
-    elif kind == "answers":
+    elif item_type == "answers":
         for answer in item["answers"]:
             _inline(doc.add_paragraph(), f"Q: {answer['question']}", bold=True)
             _inline(doc.add_paragraph(), document.answer_text(answer))
-    elif kind == "aside":
+    elif item_type == "aside":
         doc.add_paragraph("Other read-only commands behind this part (their output is in report.json):")
         for command in item["commands"]:
             para = doc.add_paragraph(style="List Bullet")
@@ -148,5 +148,5 @@ def render_docx(report: dict[str, Any], target: Path, *, folder: Path) -> Path:
             _item(doc, item, folder)
     doc.core_properties.title = head["title"]
     doc.core_properties.author = (report.get("hand_in") or {}).get("name", "")
-    doc.save(target)
+    doc.save(str(target))
     return target

@@ -63,24 +63,24 @@ def answer_md(answer: dict[str, Any]) -> str:
 
 
 def item_md(item: dict[str, Any]) -> str:
-    kind = item["type"]
-    if kind == "command":
+    item_type = item["type"]
+    if item_type == "command":
         return command_md(item)
-    if kind == "note":
+    if item_type == "note":
         return f"> {item['text']}"
-    if kind == "observation":
+    if item_type == "observation":
         return f"**Observed** {item.get('at', '')}: {item.get('text', '')}"
-    if kind == "table":
+    if item_type == "table":
         return f"**{item['title']}**\n\n" + md_table(item["headers"], item["rows"])
-    if kind == "lines":
+    if item_type == "lines":
         return f"**{item['title']}**\n\n" + fence("\n".join(item["lines"]) or "(none)", item.get("lang", "text"))
-    if kind == "image":
+    if item_type == "image":
         return f"![{item['caption']}]({item['path']})\n\n<sub>{item['caption']}</sub>"
-    if kind == "heading":
+    if item_type == "heading":
         return "#" * item.get("level", 4) + " " + item["text"]
-    if kind == "answers":
+    if item_type == "answers":
         return "\n\n".join(answer_md(a) for a in item["answers"])
-    if kind == "aside":
+    if item_type == "aside":
         return "Other read-only commands behind this part (their output is in report.json):\n\n" + "\n".join(
             f"- `{cell(a['command'])}`: {status_line(a)}" for a in item["commands"])
     return ""

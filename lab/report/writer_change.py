@@ -10,18 +10,22 @@ checkout gets one sentence saying so.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lab import workflow
+from lab.config import LabConfig
 from lab.errors import PreconditionError
 from lab.report.model import lines, note
 from lab.runner import Runner
+
+if TYPE_CHECKING:  # collect.py imports this module
+    from lab.report.collect import Collector
 
 #: Lines of the diff shown in the report; a longer one is cut there, and the report says so.
 DIFF_LINES = 400
 
 
-def source_dir(cfg) -> Path | None:
+def source_dir(cfg: LabConfig) -> Path | None:
     """Your writer's directory (the one the writer image was built from), or None for the lab's writer."""
     return workflow.writer_source_dir(workflow.with_built_writer(cfg))
 
@@ -46,7 +50,7 @@ def first_commit(runner: Runner, folder: Path) -> str | None:
     return _first_line(out.stdout) or None
 
 
-def check_base(runner: Runner, cfg, base: str) -> None:
+def check_base(runner: Runner, cfg: LabConfig, base: str) -> None:
     """``--writer-base REF`` names a commit of your writer's checkout; else one PreconditionError line."""
     folder = source_dir(cfg)
     if folder is None:
@@ -58,7 +62,7 @@ def check_base(runner: Runner, cfg, base: str) -> None:
         raise PreconditionError(f"--writer-base {base}: no such commit in {folder}")
 
 
-def collect(col, items: list[dict[str, Any]], *, base: str = "") -> None:
+def collect(col: Collector, items: list[dict[str, Any]], *, base: str = "") -> None:
     """Append the writer's change (or why there is none) to section V's ``items``; record it in the data."""
     folder = source_dir(col.cfg)
     if folder is None:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from lab import state, status
+from lab import progress, state
 from lab.errors import PreconditionError
 from lab.report import to_pdf
 from tests.lab.labfakes import FakeCtx, executable
@@ -24,8 +24,8 @@ def _clean_dry_state():
     state.forget_dry()
     yield
     state.forget_dry()
-    status.set_dry(False)
-    status.set_quiet(False)
+    progress.set_dry(False)
+    progress.set_quiet(False)
 
 
 @pytest.fixture

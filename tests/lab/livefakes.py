@@ -12,7 +12,7 @@ import urllib.request
 from datetime import datetime
 from pathlib import Path
 
-from lab import status
+from lab import progress
 from lab.chaos.command import ChaosCommand
 from lab.chaos.results import RoundResult
 from lab.chaos.sampling import parse_acks
@@ -134,22 +134,22 @@ class FakeChaos:
         assert self.release.wait(60), "the test never released the fake chaos run"
         if self.error is not None:
             raise self.error
-        kind, target = command.check()
+        fault_type, target = command.check()
         result = round_result(began=DELETED_AT, recovery=12.5, stall=0.75, pod=target)
-        result.fault = kind
+        result.fault = fault_type
         return [result]
 
 
-def action_dashboard(tmp_path: Path, run=None, *, progress=None, clock: Clock | None = None) -> Dashboard:
+def action_dashboard(tmp_path: Path, run=None, *, steps=None, clock: Clock | None = None) -> Dashboard:
     """A started dashboard over the recorded collector (polled once), with fault buttons running ``run`` when given
-    (else read-only); ``progress``: the running steps it shows (default: lab.status's)."""
+    (else read-only); ``steps``: the running steps it shows (default: lab.progress's)."""
     clock = clock or Clock(DELETED_AT + 30)
     writers = {"test": FakeProgress("test", steady(clock.now - 60, clock.now)),
                 "test-2": FakeProgress("test-2", steady(clock.now - 60, clock.now - 5, per_s=50))}
     collector = recorded_collector(tmp_path, recorded_ctx(), writers, clock)
     collector.poll()
     artifacts = tmp_path / "artifacts"
-    actions = None if run is None else Actions(run, progress=progress or status.running)
+    actions = None if run is None else Actions(run, steps=steps or progress.running)
     return Dashboard(collector.latest, lambda: history.history(tmp_path, artifacts, tmp_path / "reports"),
                      root=tmp_path, folders=(artifacts,), actions=actions).start()
 

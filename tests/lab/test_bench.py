@@ -4,7 +4,7 @@ import pytest
 
 from lab import bench
 from lab.bench.__main__ import main, parse_seeds
-from lab.bench.report import combine, measurement, summarize
+from lab.bench.table import combine, measurement, summarize
 from lab.errors import PreconditionError
 
 
@@ -21,7 +21,7 @@ def report(seed=500.0, raw=2000.0, writer=15000.0):
 
 
 def test_table_shows_rates_ratios_verdicts_and_memory():
-    text = bench.format_report(report())
+    text = bench.format_table(report())
     assert "(c) writer (python -m writer, defaults)" in text
     assert "target (c) >= 20x (a):   30.0x  PASS" in text
     assert "target (c) >= 70% of (b): 750%  PASS" in text
@@ -29,7 +29,7 @@ def test_table_shows_rates_ratios_verdicts_and_memory():
 
 
 def test_a_missed_target_says_miss():
-    text = bench.format_report(report(writer=5000.0))
+    text = bench.format_table(report(writer=5000.0))
     assert "target (c) >= 20x (a):   10.0x  MISS" in text
 
 

@@ -5,8 +5,8 @@ import pytest
 
 from lab import commitlog
 from lab.bench.__main__ import main
-from lab.bench.commitlog import format_commitlog_report, parse_modes, run_commitlog_bench
-from lab.bench.report import measurement
+from lab.bench.commitlog import format_commitlog_table, parse_modes, run_commitlog_bench
+from lab.bench.table import measurement
 from lab.errors import LabError, PreconditionError
 
 RATES = {"periodic": 4000.0, "group": 3000.0, "batch": 1000.0}
@@ -66,7 +66,7 @@ def test_each_mode_gets_its_own_container_and_the_writer_runs_them_interleaved()
 
 
 def test_the_table_shows_each_modes_rate_and_its_ratio_to_the_first():
-    text = format_commitlog_report(bench(FakeBench()))
+    text = format_commitlog_table(bench(FakeBench()))
     lines = text.splitlines()
     assert lines[0].split() == ["commitlog_sync", "running", "(system_views.settings)", "seqs", "seconds", "seqs/s",
                                 "vs", "periodic"]

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from lab import status
+from lab import progress
 from lab.bench import live
 from lab.bench.phases import parse_time
 from lab.chaos import RoundResult
@@ -163,7 +163,7 @@ def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):
     lab, _ = cluster
 
     def fake_up(the_lab):
-        with status.step("Creating kind cluster kind"), status.step("Waiting for nodes"):
+        with progress.step("Creating kind cluster kind"), progress.step("Waiting for nodes"):
             pass
 
     monkeypatch.setattr(live.workflow, "up", fake_up)

@@ -861,11 +861,11 @@ def test_a_restart_during_the_pause_is_reported():
     assert any("restarted during the pause (restarts 0 -> 1)" in w for _, w in result.observed)
 
 
-@pytest.mark.parametrize("kind", ["pause", "loss"])
+@pytest.mark.parametrize("fault_type", ["pause", "loss"])
 @pytest.mark.parametrize("name", ["writer", "cassandra-7", "cassandra"])
-def test_a_pause_or_a_loss_takes_a_cassandra_pod_only(kind, name):
-    with pytest.raises(PreconditionError, match=rf"--{kind} '{name}': name a Cassandra pod \(cassandra-0, "):
-        play(FakeCtx(), faults.make(kind, name, down=10))
+def test_a_pause_or_a_loss_takes_a_cassandra_pod_only(fault_type, name):
+    with pytest.raises(PreconditionError, match=rf"--{fault_type} '{name}': name a Cassandra pod \(cassandra-0, "):
+        play(FakeCtx(), faults.make(fault_type, name, down=10))
 
 
 def test_a_freeze_pauses_the_node_container_then_unpauses_it():
@@ -1015,9 +1015,10 @@ def test_gray_faults_are_planned_with_down_and_drawn_by_among():
     assert chaos.plan(dns=True, down=10) == [("dns", "coredns")]
     drawn = chaos.plan(pod="random", among="pause,freeze,loss,dns", rounds=40, rng=random.Random(5),
                        workers=("kind-worker", "kind-worker3"))
-    assert {kind for kind, _ in drawn} == {"pause", "freeze", "loss", "dns"}
-    assert {name for kind, name in drawn if kind in ("pause", "loss")} == {"cassandra-0", "cassandra-1", "cassandra-2"}
-    assert {name for kind, name in drawn if kind == "freeze"} == {"kind-worker", "kind-worker3"}
+    assert {fault_type for fault_type, _ in drawn} == {"pause", "freeze", "loss", "dns"}
+    assert {name for fault_type, name in drawn if fault_type in ("pause", "loss")} == {
+        "cassandra-0", "cassandra-1", "cassandra-2"}
+    assert {name for fault_type, name in drawn if fault_type == "freeze"} == {"kind-worker", "kind-worker3"}
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -1035,7 +1036,7 @@ def test_bad_gray_input_is_one_line(kwargs, message):
 
 
 def test_gray_rounds_are_named_in_their_timelines():
-    assert [plot.fault_label({"fault": kind, "pod": target, "down_s": 10}) for kind, target in (
+    assert [plot.fault_label({"fault": fault_type, "pod": target, "down_s": 10}) for fault_type, target in (
         ("pause", "cassandra-1"), ("freeze", "kind-worker2"), ("loss", "cassandra-2"), ("dns", "coredns"))] == [
         "SIGSTOP cassandra-1 for 10 s", "freeze kind-worker2 for 10 s", "drop packets of cassandra-2 for 10 s",
         "stop coredns for 10 s"]

@@ -26,9 +26,9 @@ def test_plan_maps_each_flag_to_its_fault():
 def test_random_rounds_draw_from_the_default_set_reproducibly():
     first = plan(pod="random", rounds=40, rng=random.Random(7))
     assert first == plan(pod="random", rounds=40, rng=random.Random(7))
-    kinds = {kind for kind, _ in first}
+    types = {fault_type for fault_type, _ in first}
     targets = {name for _, name in first}
-    assert kinds == {"pod", "partition"}  # all three at once only when --among asks for it
+    assert types == {"pod", "partition"}  # all three at once only when --among asks for it
     assert targets <= {"cassandra-0", "cassandra-1", "cassandra-2", "writer"}
     assert "writer" in targets and len(targets) == 4
 
@@ -155,9 +155,9 @@ def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch)
     seen = []
 
     def fake_round(runner, kube, fault, number, settings, **kw):
-        seen.append((fault.kind, fault.name, fault.down))
+        seen.append((fault.type, fault.name, fault.down))
         result = chaos.RoundResult(round=number, pod=fault.name, target=fault.target, force=False, deleted_at=0.0,
-                                   fault=fault.kind, recovery_s=10.0, stall_s=1.0,
+                                   fault=fault.type, recovery_s=10.0, stall_s=1.0,
                                    verify=[{"missing": 0, "rows": 100 * number}])
         return result
 
@@ -185,7 +185,7 @@ def test_crash_rounds_name_the_commitlog_mode_in_the_table(project, monkeypatch,
 
     def fake_round(runner, kube, fault, number, settings, **kw):
         return chaos.RoundResult(round=number, pod=fault.name, target=fault.target, force=False, deleted_at=0.0,
-                                 fault=fault.kind, recovery_s=30.0, commitlog_sync="batch", kill_spread_ms=4.0,
+                                 fault=fault.type, recovery_s=30.0, commitlog_sync="batch", kill_spread_ms=4.0,
                                  verify=[{"topic": "test", "missing": 0, "rows": 100}])
 
     chaos.run_rounds(lab, crash="cassandra", rounds=1, interval=0, run_round=fake_round)

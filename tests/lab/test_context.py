@@ -2,7 +2,7 @@
 
 import pytest
 
-from lab import status
+from lab import progress
 from lab.context import guard_context, open_lab, require_cluster
 from lab.errors import PreconditionError
 from lab.images import builders as builders_module
@@ -17,7 +17,7 @@ GET_CONTEXTS = "kubectl config get-contexts --output name"
 
 @pytest.fixture(autouse=True)
 def _not_quiet(monkeypatch):
-    monkeypatch.setattr(status, "_QUIET", False)
+    monkeypatch.setattr(progress, "_QUIET", False)
 
 
 def test_guard_context(project):

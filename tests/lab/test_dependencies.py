@@ -28,7 +28,7 @@ TESTS = [ROOT / "tests"]
 # Our own top-level packages: the library, the writer, tasks.py and the tests (a package: tests.lab ...).
 LOCAL = {"lab", "writer", "tasks", "tests"}
 #: Test-extra packages that are run as a command, never imported, each with the test that runs it.
-COMMANDS = {"ruff": "tests/lab/test_lint.py"}
+COMMANDS = {"ruff": "tests/lab/test_lint.py", "mypy": "tests/lab/test_types.py"}
 
 
 def _name(requirement: str) -> str:

@@ -194,7 +194,7 @@ def test_the_menu_offers_the_labs_targets_and_the_commands_defaults(dash):
 def test_while_it_runs_the_state_shows_the_steps_it_is_in():
     steps = [["Chaos round 1/1: delete cassandra-1 (3s)  2/3 UN"]]
     chaos = FakeChaos(hold=True)
-    actions = Actions(chaos, progress=lambda: steps[0])
+    actions = Actions(chaos, steps=lambda: steps[0])
     try:
         actions.start(ChaosCommand(pod="cassandra-1"))
         assert chaos.started.wait(10)

@@ -101,7 +101,7 @@ def test_with_allow_actions_a_click_asks_then_runs_and_shows_its_result(tmp_path
 
     chaos = FakeChaos(hold=True)
     steps = ["Chaos round 1/1: stop node kind-worker3 for 20s, then start it (4s)  kind-worker3 NotReady"]
-    dash = action_dashboard(tmp_path, chaos, progress=lambda: steps)  # what lab.status would say of the round
+    dash = action_dashboard(tmp_path, chaos, steps=lambda: steps)  # what lab.progress would say of the round
     try:
         browser.get(dash.url)
         wait = WebDriverWait(browser, 20)

@@ -136,7 +136,7 @@ def test_only_a_pod_deletion_answers_why_the_pod_is_still_there():
     deletion = {"pod": "cassandra-2", "fault": "pod", "recovery_s": 52.0, "writer_restarts": 0, "stall_s": 0.8}
     assert "`invoke chaos --pod cassandra-2` measured the same: back Ready and UN after 52 s." in \
         asked([partition, deletion]).answer
-    older = {"pod": "cassandra-1", "recovery_s": 41.2, "writer_restarts": 0, "stall_s": 2.0}  # before fault kinds
+    older = {"pod": "cassandra-1", "recovery_s": 41.2, "writer_restarts": 0, "stall_s": 2.0}  # before fault types
     assert "--pod cassandra-1` measured the same: back Ready and UN after 41.2 s" in asked([older, deletion]).answer
 
 

@@ -252,7 +252,7 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         ("chaos", {"rounds": -1}, {}, "ERROR: --rounds -1: need at least 1"),
         ("logs", {"target": "db"}, {}, "ERROR: --target 'db': use writer or cassandra"),
         ("deploy", {}, {}, "ERROR: no writer image yet; run `invoke build` (or set lab.images.writer)"),
-        ("status_", {}, {"writer": {"topic": "a b"}}, "ERROR: lab.writer.topic is 'a b'; give a plain name"),
+        ("status", {}, {"writer": {"topic": "a b"}}, "ERROR: lab.writer.topic is 'a b'; give a plain name"),
         ("delete", {"what": "db"}, {}, "ERROR: --what 'db': use one of writer, cassandra, all"),
         ("chaos", {}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
         ("reset", {}, {"context": "gke_prod"}, "ERROR: refusing to reset the cluster in kube context 'gke_prod'"),

@@ -10,16 +10,16 @@ from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.errors import PreconditionError
 
-#: kind -> the Fault class (its ``kind`` attribute is the same name, recorded in every round's JSON).
+#: fault type -> the Fault class (its ``type`` attribute is the same name, recorded in every round's JSON).
 FAULTS: dict[str, type[Fault]] = {}
 
 
-def register(kind: str) -> Callable[[type[Fault]], type[Fault]]:
+def register(fault_type: str) -> Callable[[type[Fault]], type[Fault]]:
     def add(cls: type[Fault]) -> type[Fault]:
-        if kind in FAULTS:
-            raise ValueError(f"fault kind {kind!r} registered twice")
-        cls.kind = kind
-        FAULTS[kind] = cls
+        if fault_type in FAULTS:
+            raise ValueError(f"fault type {fault_type!r} registered twice")
+        cls.type = fault_type
+        FAULTS[fault_type] = cls
         return cls
     return add
 
@@ -27,7 +27,7 @@ def register(kind: str) -> Callable[[type[Fault]], type[Fault]]:
 class Fault:
     """One fault against one target. Subclasses set ``target`` and override the steps they need."""
 
-    kind: ClassVar[str] = ""
+    type: ClassVar[str] = ""
     #: "cassandra", "writer" or "node": what the round watches come back.
     target: str = "cassandra"
     #: True for faults left in place for ``down`` seconds and then undone (node stop, partition).
@@ -90,8 +90,8 @@ class Fault:
         raise NotImplementedError
 
 
-def make(kind: str, name: str, *, down: float = 0.0, force: bool = False, **options) -> Fault:
-    """The fault ``kind`` against ``name``; ``options`` are that kind's own (``percent`` for loss)."""
-    if kind not in FAULTS:
-        raise PreconditionError(f"unknown fault {kind!r}: one of {', '.join(sorted(FAULTS))}")
-    return FAULTS[kind](name, down=down, force=force, **options)
+def make(fault_type: str, name: str, *, down: float = 0.0, force: bool = False, **options) -> Fault:
+    """The fault ``fault_type`` against ``name``; ``options`` are that type's own (``percent`` for loss)."""
+    if fault_type not in FAULTS:
+        raise PreconditionError(f"unknown fault {fault_type!r}: one of {', '.join(sorted(FAULTS))}")
+    return FAULTS[fault_type](name, down=down, force=force, **options)

@@ -23,6 +23,7 @@ the host's clock), kills, and prints the instant it did. The spread of those ins
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -154,7 +155,7 @@ class CrashCassandra(Fault):
         env.note(result, "commitlog_sync", result.commitlog_sync)
         at_ns = int((env.clock() + LEAD_S) * 1e9)
         argvs = {name: kill_args(node, pid, at_ns) for name, (node, pid) in self.located.items()}
-        outcomes = together([lambda argv=argv: env.runner.run(argv, timeout=60, hide=True)
+        outcomes = together([functools.partial(env.runner.run, argv, timeout=60, hide=True)
                              for argv in argvs.values()])
         instants: dict[str, float] = {}
         failed = []

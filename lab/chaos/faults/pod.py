@@ -17,7 +17,7 @@ POD_HELP = ("name a Cassandra pod (cassandra-0..2), the writer ('writer', or 'wr
             "a writer pod by name, 'cassandra' for all three at once, or 'random'")
 
 
-def target_kind(pod: str) -> str:
+def target_of(pod: str) -> str:
     """"cassandra" or "writer" for a pod name a user may give; one line for anything else."""
     if re.fullmatch(r"cassandra-\d+", pod):
         return "cassandra"
@@ -52,7 +52,7 @@ def other_cassandra(pod: str) -> str:
 class DeletePod(Fault):
     def __init__(self, name: str, **kwargs):
         super().__init__(name, **kwargs)
-        self.target = target_kind(name)
+        self.target = target_of(name)
         self.victim = name
         self.writer: Writer | None = None  # for a writer target: whose pod (found in prepare)
         self.old_uids: set[str] = set()

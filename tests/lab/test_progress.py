@@ -4,12 +4,12 @@ import time
 
 import pytest
 
-from lab import status
+from lab import progress
 
 
 def test_step_prints_start_and_tick():
     out = io.StringIO()
-    with status.step("Creating cluster", stream=out) as s:
+    with progress.step("Creating cluster", stream=out) as s:
         s.note("5 nodes")
     assert out.getvalue() == " • Creating cluster ...\n ✓ Creating cluster (5 nodes)\n"
 
@@ -17,17 +17,17 @@ def test_step_prints_start_and_tick():
 def test_step_prints_a_cross_and_reraises():
     out = io.StringIO()
     with pytest.raises(ValueError):
-        with status.step("Loading image", stream=out):
+        with progress.step("Loading image", stream=out):
             raise ValueError("boom")
     assert out.getvalue().splitlines()[-1] == " ✗ Loading image"
 
 
 def test_quiet_silences_steps(monkeypatch):
     out = io.StringIO()
-    monkeypatch.setattr(status, "_QUIET", True)
-    with status.step("x", stream=out):
+    monkeypatch.setattr(progress, "_QUIET", True)
+    with progress.step("x", stream=out):
         pass
-    status.info("y", stream=out)
+    progress.info("y", stream=out)
     assert out.getvalue() == ""
 
 
@@ -38,7 +38,7 @@ class _Terminal(io.StringIO):
 
 def test_off_a_terminal_a_wait_prints_a_timestamped_line_each_time_it_changes():
     out = io.StringIO()
-    with status.step("Waiting for nodetool status to show 3 nodes UN", stream=out) as s:
+    with progress.step("Waiting for nodetool status to show 3 nodes UN", stream=out) as s:
         for seen in ("1/3 UN; 10.244.2.4 UJ", "1/3 UN; 10.244.2.4 UJ", "2/3 UN", "3/3 UN"):
             s.waiting(seen)
     lines = out.getvalue().splitlines()
@@ -51,12 +51,12 @@ def test_off_a_terminal_a_wait_prints_a_timestamped_line_each_time_it_changes():
 def test_on_a_terminal_running_steps_are_a_live_block_replaced_by_their_results(monkeypatch):
     monkeypatch.setenv("TERM", "xterm")
     out = _Terminal()
-    with status.step("Chaos round 1/1", stream=out):
-        with status.step("Waiting for nodetool status", stream=out) as inner:
+    with progress.step("Chaos round 1/1", stream=out):
+        with progress.step("Waiting for nodetool status", stream=out) as inner:
             inner.waiting("2/3 UN; 10.244.2.4 UJ")
             time.sleep(0.4)  # a few refreshes of the live block
             drawn = out.getvalue()
-            status.info("   +  3s  cassandra-0: Terminating", stream=out)
+            progress.info("   +  3s  cassandra-0: Terminating", stream=out)
     text = out.getvalue()
     # While it ran: both steps on the block, the inner one with what it awaited.
     assert "Chaos round 1/1 (0s)" in drawn and "Waiting for nodetool status (0s)  2/3 UN; 10.244.2.4 UJ" in drawn
@@ -64,29 +64,29 @@ def test_on_a_terminal_running_steps_are_a_live_block_replaced_by_their_results(
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     finished = [line for line in plain.splitlines() if line.startswith(("   +", " ✓"))]
     assert finished == ["   +  3s  cassandra-0: Terminating", " ✓ Waiting for nodetool status", " ✓ Chaos round 1/1"]
-    assert status._live is None  # the block is gone with its last step
+    assert progress._live is None  # the block is gone with its last step
 
 
 def test_a_dry_run_plans_steps_instead_of_ticking_them(monkeypatch):
     out = io.StringIO()
-    monkeypatch.setattr(status, "_DRY", True)
-    with status.step("Deleting kind cluster kind", stream=out):
+    monkeypatch.setattr(progress, "_DRY", True)
+    with progress.step("Deleting kind cluster kind", stream=out):
         pass
     assert out.getvalue() == " • Deleting kind cluster kind ...\n - Deleting kind cluster kind (planned)\n"
 
 
 def test_recording_collects_every_step_that_ends_with_its_depth_and_outcome(monkeypatch):
     out = io.StringIO()
-    with status.recording() as steps:
-        with status.step("Creating cluster", stream=out):
-            with status.step("Waiting for nodes", stream=out) as inner:
+    with progress.recording() as steps:
+        with progress.step("Creating cluster", stream=out):
+            with progress.step("Waiting for nodes", stream=out) as inner:
                 inner.note("5 Ready")
-        with pytest.raises(RuntimeError), status.step("Loading image", stream=out):
+        with pytest.raises(RuntimeError), progress.step("Loading image", stream=out):
             raise RuntimeError("no space")
-        monkeypatch.setattr(status, "_QUIET", True)
-        with status.step("Quiet step", stream=out):
+        monkeypatch.setattr(progress, "_QUIET", True)
+        with progress.step("Quiet step", stream=out):
             pass
-    with status.step("After the block", stream=out):
+    with progress.step("After the block", stream=out):
         pass
     assert [(s.message, s.depth, s.ok, s.detail) for s in steps] == [
         ("Waiting for nodes", 1, True, "5 Ready"),  # steps are recorded as they end: inner first

@@ -225,8 +225,9 @@ class WriteLoop:
             self.sleep(_TICK)
         self._drain()
         self._log_progress()
-        self._final_checkpoint()
-        return self.watermark.value
+        # The watermark checkpointed, not the watermark now: an answer the drain gave up on may still arrive
+        # and move it, and the stop line must name the seq the next start resumes from.
+        return self._final_checkpoint()
 
     def request_stop(self) -> None:
         """Stop issuing writes; safe from a signal handler (sets one attribute, takes no lock)."""
@@ -327,8 +328,9 @@ class WriteLoop:
         self._checkpoint_busy = False
         self._check_permanent(exc, "storing last_seq")
 
-    def _final_checkpoint(self) -> None:
-        """Store the watermark before exiting, retrying until stop_timeout (a restart re-writes if it fails)."""
+    def _final_checkpoint(self) -> int:
+        """Store the watermark before exiting, retrying until stop_timeout (a restart re-writes if it fails);
+        returns the watermark it stored (or tried to)."""
         seq = self.watermark.value
         deadline = self.clock() + max(self.config.stop_timeout, 1.0)
         attempt = 0
@@ -342,9 +344,10 @@ class WriteLoop:
                 if self.clock() >= deadline or errors.permanent_cause(exc) is not None:
                     log.warning("%s: could not store last_seq=%d (%s); the next start re-writes from %d",
                                 self.topic, seq, _describe(exc), self.stored + 1)
-                    return
+                    return seq
                 self.sleep(backoff_delay(attempt, first=0.1, cap=1.0, rand=self.rand))
                 attempt += 1
+        return seq
 
     def _log_progress(self) -> None:
         """The Go writer's line, once for every LOG_EVERY-th seq the watermark passes."""

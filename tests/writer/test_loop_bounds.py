@@ -83,3 +83,29 @@ def test_a_hole_holds_new_seqs_within_the_window_then_writing_goes_on(caplog):
     assert store.peak <= OUTSTANDING_FACTOR * cfg.in_flight  # the re-sends of the hole stayed in budget
     assert "holding new seqs" in caplog.text and "waiting for seq 41" in caplog.text
     assert store.rows >= set(range(1, 4001)) and store.last_seq_writes[-1] == 4000
+
+
+def test_the_stop_returns_the_watermark_it_stored_though_late_answers_move_it_after():
+    """CI under load: the drain gave up on writes whose answers came later and moved the watermark past the
+    stored last_seq, so the stop line said "stopped at seq 4864 ... last_seq=4576"."""
+    slow_from = 400  # from here every write answers after 0.6 s, beyond the drain (stop_timeout 0.1 s)
+
+    class SlowCheckpoint(DriverLike):  # the final last_seq write takes long enough for those answers to land
+        def write_last_seq(self, seq, timeout):
+            time.sleep(0.8)
+            super().write_last_seq(seq, timeout)
+
+    store = SlowCheckpoint(lambda first, last: 0.6 if last > slow_from else 0.001)
+    # No checkpoint while running: the stop's is the one that stores the watermark.
+    loop = WriteLoop(store, config(stop_timeout=0.1, request_timeout=0.05, checkpoint_interval=60), start=0)
+    runner = threading.Thread(target=lambda: setattr(runner, "result", loop.run()), daemon=True)
+    runner.start()
+    deadline = time.monotonic() + 10
+    while loop.watermark.value < slow_from and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # slow writes issued and unanswered
+    loop.request_stop()
+    runner.join(10)
+    stopped = runner.result
+    assert stopped == loop.stored == store.last_seq_writes[-1]
+    assert loop.watermark.value > stopped, "no answer came after the drain: the test shows nothing"

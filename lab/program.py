@@ -16,10 +16,12 @@ loads (``invoke -f`` with no value at all) keep invoke's own message.
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +180,10 @@ class LabProgram(Program):
             raise fail(bad_number_line(err, list(self.core.unparsed))) from None
         check_minimums(self.tasks)
 
+    def parse_cleanup(self) -> None:
+        with _reader_gone():  # `invoke --help chaos | head`
+            super().parse_cleanup()
+
     def update_config(self, merge: bool = True) -> None:
         runtime = self.args.config.value or os.environ.get("INVOKE_RUNTIME_CONFIG")
         if runtime and not Path(os.path.expanduser(runtime)).is_file():
@@ -200,7 +206,19 @@ class LabProgram(Program):
             self.config.load_shell_env()
         except (ValueError, UncastableEnvVar, AmbiguousEnvVar) as err:
             raise fail(env_error_line(self.config, err)) from None
-        super().execute()
+        with _reader_gone():  # `invoke status | head`
+            super().execute()
+
+
+@contextlib.contextmanager
+def _reader_gone() -> Iterator[None]:
+    """Output piped into a reader that stopped reading (``| head``) ends the program quietly, as for any Unix
+    tool, instead of a BrokenPipeError traceback: stdout goes to /dev/null for the interpreter's own flush."""
+    try:
+        yield
+    except BrokenPipeError:
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        raise SystemExit(141) from None  # 128 + SIGPIPE, what a shell reports for such a pipe
 
 
 def check_project_file(path: Path) -> None:

@@ -165,3 +165,18 @@ def test_good_input_still_runs(project, tmp_path):
     ran, created, commands = _run(project, tmp_path, Case("good", ("status",), ""))
     assert "kubectl" in commands or "kind" in commands or "docker" in commands, ran.stderr
     assert "Traceback" not in ran.stderr
+
+
+def test_help_piped_into_a_reader_that_stops_ends_quietly():
+    """`invoke --help chaos | head -3`: the reader is gone before the output is written (its end of the pipe
+    closed at once, so every write fails, whatever the buffering); no BrokenPipeError traceback."""
+    invoke = Path(sys.executable).with_name("invoke")
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        proc = subprocess.run([str(invoke), "--help", "chaos"], cwd=ROOT, stdout=write_end, stderr=subprocess.PIPE,
+                              text=True, timeout=60)
+    finally:
+        os.close(write_end)
+    assert "Traceback" not in proc.stderr and "BrokenPipe" not in proc.stderr, proc.stderr
+    assert proc.returncode == 141

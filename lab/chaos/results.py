@@ -71,10 +71,14 @@ class RoundResult:
     witness: list[dict[str, Any]] = field(default_factory=list)
     #: Whether the writers' kind nodes had more CPU weight during the round (``--cpu-weight``; off by default).
     cpu_weight: bool = False
+    #: Rows this round's verify found missing that an earlier round of the same run had already found missing:
+    #: verify reads the whole topic, so they are not this round's loss (``lost_rows`` leaves them out).
+    lost_earlier: int = 0
 
     @property
     def lost_rows(self) -> int:
-        return sum(t.get("missing", 0) for t in self.verify)
+        """Rows missing after this round that no earlier round of the run had found missing: its own loss."""
+        return sum(t.get("missing", 0) for t in self.verify) - self.lost_earlier
 
     @property
     def rows(self) -> int:
@@ -91,8 +95,11 @@ class RoundResult:
 
     @property
     def ok(self) -> bool:
+        # A topic's gaps fail it in verify; here only this round's own loss counts (lost_rows), so a topic whose
+        # one problem is its gaps (verify names each kind of problem once) passes when they are all earlier.
         return (not self.error and self.lost_rows == 0 and self.recovery_s is not None
-                and all(t.get("ok", True) for t in self.verify))
+                and all(t.get("ok", True) or (t.get("gaps") and len(t.get("problems", [])) == 1)
+                        for t in self.verify))
 
     def observe(self, when: float, what: str) -> None:
         self.observed.append([round(when, 3), what])
@@ -125,7 +132,7 @@ def _witnessed(r: RoundResult) -> str:
 
 def _outcome(r: RoundResult) -> str:
     if r.ok:
-        return "ok"
+        return f"ok; {r.lost_earlier} still missing from an earlier round" if r.lost_earlier else "ok"
     if r.error:
         return r.error
     if r.lost_rows:
@@ -168,6 +175,28 @@ def writer_rows(results: list[RoundResult]) -> list[list[str]]:
                          "-" if ack.get("stall_s") is None else f"{ack['stall_s']:.3f}",
                          str(found.get("rows", "-")), str(found.get("missing", "-"))])
     return rows
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
+def count_earlier(result: RoundResult, earlier: list[RoundResult]) -> int:
+    """How many of the rows ``result``'s verify found missing an earlier round's verify had found missing too."""
+    count = 0
+    for topic in result.verify:
+        name = topic.get("topic", "")
+        before = _merged([(a, b) for r in earlier for t in r.verify if t.get("topic", "") == name
+                          for a, b in t.get("gaps", [])])
+        for a, b in topic.get("gaps", []):
+            count += sum(max(0, min(b, d) - max(a, c) + 1) for c, d in before)
+    return count
 
 
 def distinct_lost_rows(results: list[RoundResult]) -> int:

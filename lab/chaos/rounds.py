@@ -37,6 +37,7 @@ from lab.chaos.results import (
     ROUND_HEADERS,
     WRITER_HEADERS,
     RoundResult,
+    count_earlier,
     distinct_lost_rows,
     round_rows,
     totals,
@@ -192,6 +193,7 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
             result = run_round(lab.runner, lab.kube, fault, number, settings, kind=lab.kind,
                                request_timeout=cfg.verify.request_timeout)
             result.seed = seed if pod == "random" else None
+            result.lost_earlier = count_earlier(result, results)
             if not lab.runner.dry:
                 path = output.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
                 png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round

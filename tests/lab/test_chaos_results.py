@@ -2,7 +2,7 @@
 
 from lab import chaos
 from lab.chaos import RoundResult, Stall, longest_stall, totals
-from lab.chaos.results import distinct_lost_rows
+from lab.chaos.results import distinct_lost_rows, summary_rows
 
 # Recorded shape: a writer at ~1000 rows/s sampled every 0.5 s; cassandra-1 deleted at t=2.0, writes
 # blocked (QUORUM with a slow coordinator failover) from t=2.5 until t=4.0, then a failed scrape at 4.5.
@@ -98,3 +98,27 @@ def test_rows_lost_over_several_rounds_are_counted_once():
     assert [r.lost_rows for r in rounds] == [10, 20, 30]
     assert distinct_lost_rows(rounds) == totals(rounds)["lost_rows"] == 30
     assert distinct_lost_rows([crashed(1, [[1, 10]]), crashed(2, [[5, 12]])]) == 12  # overlapping gaps
+
+
+def test_a_gap_an_earlier_round_found_is_not_the_next_rounds_loss():
+    """Three crashes under periodic, 2026-12-07: round 3 lost seqs 205271-205280 and rounds 4 and 5, whose verify
+    reads the whole topic, reported the same ten as their own "LOST ROWS"."""
+    from lab.chaos.results import count_earlier
+
+    def crashed(number, gaps):
+        missing = sum(b - a + 1 for a, b in gaps)
+        problems = [f"{missing} missing seq(s)"] if gaps else []
+        return RoundResult(round=number, pod="cassandra-0,cassandra-1,cassandra-2", target="cassandra", force=True,
+                           deleted_at=0.0, fault="crash", recovery_s=30.0,
+                           verify=[{"topic": "test", "missing": missing, "gaps": gaps, "problems": problems,
+                                    "ok": not gaps}])
+
+    rounds = [crashed(1, []), crashed(2, [[205271, 205280]]), crashed(3, [[205271, 205280]]),
+              crashed(4, [[205271, 205280], [300001, 300004]])]
+    for i, r in enumerate(rounds):
+        r.lost_earlier = count_earlier(r, rounds[:i])
+    assert [r.lost_rows for r in rounds] == [0, 10, 0, 4]
+    assert [r.ok for r in rounds] == [True, False, True, False]
+    assert summary_rows(rounds)[2][-1] == "ok; 10 still missing from an earlier round"
+    assert distinct_lost_rows(rounds) == 14
+    assert rounds[2].to_dict()["lost_rows"] == 0 and rounds[2].to_dict()["lost_earlier"] == 10

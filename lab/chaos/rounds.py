@@ -185,7 +185,7 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
         faults_mod.make(fault_type, name, down=down, **options.get(fault_type, {})).validate(env)
     stamp = output.timestamp()
     folder = cfg.path(cfg.artifacts) / "chaos"
-    results = []
+    results: list[RoundResult] = []
     for number, fault in enumerate(faults, start=1):
         if number > 1:
             sleep(interval)

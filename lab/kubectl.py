@@ -109,11 +109,12 @@ class Kubectl:
         return self.base() + ["delete", "--filename", path, "--ignore-not-found", "--wait", f"--timeout={timeout}s"]
 
     def delete_args(self, kind: str, name: str | None = None, *, selector: str | None = None,
-                    timeout: int) -> list[str]:
+                    timeout: int, orphan: bool = False) -> list[str]:
         """Delete one object (``name``) or those ``selector`` matches, and wait until they are gone; objects
-        already gone are fine."""
+        already gone are fine. ``orphan``: the objects it owns (a StatefulSet's pods) stay."""
         argv = self.base() + ["delete", kind] + ([name] if name else [])
         argv += ["--selector", selector] if selector else []
+        argv += ["--cascade=orphan"] if orphan else []
         return argv + ["--ignore-not-found", "--wait", f"--timeout={timeout}s"]
 
     def scale_args(self, resource: str, replicas: int) -> list[str]:
@@ -178,6 +179,30 @@ def apply(runner: Runner, kube: Kubectl, path: str, *, namespaced: bool = True) 
         runner.run(kube.apply_args(path, namespaced=namespaced), timeout=120)
     except CommandError as err:
         raise LabError(f"failed to apply {path}: {err}") from err
+
+
+#: kubectl apply's refusal of a change to a StatefulSet field fixed at creation (podManagementPolicy,
+#: volumeClaimTemplates, serviceName, selector).
+IMMUTABLE_STATEFULSET = "updates to statefulset spec for fields other than"
+
+
+def apply_statefulset(runner: Runner, kube: Kubectl, path: str, name: str) -> bool:
+    """Apply ``path``; when Kubernetes refuses it because a field the StatefulSet ``name`` cannot change
+    differs, delete that StatefulSet alone (``--cascade=orphan``: its pods and PVCs keep running) and apply
+    again: the new StatefulSet adopts the running pods by their labels. True when it was replaced."""
+    try:
+        runner.run(kube.apply_args(path), timeout=120)
+        return False
+    except CommandError as err:
+        if IMMUTABLE_STATEFULSET not in err.stderr + err.stdout:
+            raise LabError(f"failed to apply {path}: {err}") from err
+    try:
+        runner.run(kube.delete_args("statefulset", name, timeout=60, orphan=True), timeout=90)
+        runner.run(kube.apply_args(path), timeout=120)
+    except CommandError as err:
+        raise LabError(f"failed to replace statefulset {name} (a field it cannot change differs) with "
+                       f"{path}: {err}") from err
+    return True
 
 
 def rollout_status(runner: Runner, kube: Kubectl, resource: str, *, timeout: int) -> None:

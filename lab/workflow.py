@@ -470,7 +470,9 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what != "writer":
         replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
         with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
-            kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
+            if kubectl.apply_statefulset(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)),
+                                         names.CASSANDRA_STATEFULSET):
+                s.note("the StatefulSet was replaced (a field fixed at creation changed); its pods kept running")
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
         if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start

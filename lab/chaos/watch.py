@@ -233,7 +233,8 @@ def await_cassandra(env: Env, result: RoundResult, pod_names: tuple[str, ...] | 
 
     Records ready_at / up_normal_at / recovery_s on ``result``, or a plain error naming where it stuck.
     ``poll`` runs each round of the wait (a fault's own observation, e.g. the node's state).
-    The timeout (lab.timeouts.pod) is per pod: the StatefulSet starts them one after another (OrderedReady).
+    The timeout (lab.timeouts.pod) is per pod: the StatefulSet starts them together (Parallel), but a ring
+    that must form again can bring them back one after another.
     """
     timeout = env.settings.timeout * max(1, len(pod_names))
     states: dict[str, str] = {}

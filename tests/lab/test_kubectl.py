@@ -3,7 +3,7 @@ import json
 import pytest
 
 from lab import kubectl
-from lab.errors import CommandError, PreconditionError
+from lab.errors import CommandError, LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
 from tests.lab.labfakes import DATA, FakeCtx
@@ -157,3 +157,29 @@ def test_diagnose_shows_state_events_and_log_tail_of_unready_pods():
     assert "    | ERROR Exception encountered during startup" in lines
     assert not any("cassandra-0" in line for line in lines)  # Ready pods are not noise
     assert lines[-1].startswith("--- ece573-prj04-writer-7bcccffd6d-2s87k: Pending: Unschedulable")
+
+
+FORBIDDEN = ('The StatefulSet "cassandra" is invalid: spec: Forbidden: updates to statefulset spec for fields other '
+             "than 'replicas', 'ordinals', 'template', 'updateStrategy', 'persistentVolumeClaimRetentionPolicy' and "
+             "'minReadySeconds' are forbidden")
+
+
+def test_a_statefulset_whose_fixed_field_changed_is_replaced_and_its_pods_kept():
+    """podManagementPolicy went from OrderedReady to Parallel: apply is refused, so the StatefulSet alone is
+    deleted (its pods orphaned, not stopped) and applied again; an ordinary apply touches nothing else."""
+    ctx = FakeCtx([("apply", [(FORBIDDEN, 1), ("statefulset.apps/cassandra created", 0)])])
+    assert kubectl.apply_statefulset(Runner(ctx), K, "/p/cassandra.yml", "cassandra")
+    assert [c.split(" --namespace default ")[-1] for c in ctx.commands] == [
+        "apply --filename /p/cassandra.yml",
+        "delete statefulset cassandra --cascade=orphan --ignore-not-found --wait --timeout=60s",
+        "apply --filename /p/cassandra.yml"]
+    quiet = FakeCtx([("apply", ("statefulset.apps/cassandra configured", 0))])
+    assert not kubectl.apply_statefulset(Runner(quiet), K, "/p/cassandra.yml", "cassandra")
+    assert len(quiet.commands) == 1
+
+
+def test_any_other_refused_apply_is_an_error_and_deletes_nothing():
+    ctx = FakeCtx([("apply", ('error: error parsing /p/cassandra.yml: yaml: line 3', 1))])
+    with pytest.raises(LabError, match="failed to apply /p/cassandra.yml: .*yaml: line 3"):
+        kubectl.apply_statefulset(Runner(ctx), K, "/p/cassandra.yml", "cassandra")
+    assert not ctx.matching("delete")

@@ -1,5 +1,5 @@
-"""Delete every Cassandra pod at once: a full outage. The StatefulSet brings them back one by one
-(OrderedReady), each with a new IP address, so the writer must find the new addresses by itself."""
+"""Delete every Cassandra pod at once: a full outage. The StatefulSet brings them back together (Parallel),
+each with a new IP address, so the writer must find the new addresses by itself."""
 
 from __future__ import annotations
 

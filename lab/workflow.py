@@ -138,6 +138,7 @@ def reset(lab: Lab) -> float:
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
+    lab.cluster_planned = lab.runner.dry  # the later steps of this dry run plan on the cluster it would create
     if local:
         _reset_through_registry(lab, cass)
     else:

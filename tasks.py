@@ -61,11 +61,12 @@ def _lab(c, need=("docker", "kind", "kubectl"), tools_planned=False):
 
 
 def _lab_with_tools(c):
-    """reset/up: refuse a foreign context first, then build kind/kubectl if missing, then preflight."""
+    """reset/up: refuse a foreign context first, then say the plan and build kind/kubectl if missing, then
+    preflight."""
 
     cfg = LabConfig.from_invoke(c)
     guard_context(cfg, action="reset the cluster")
-    workflow.ensure_tools(_runner(c), cfg, BUILDERS)
+    workflow.prepare(_runner(c), cfg, BUILDERS)
     return _lab(c, tools_planned=True)
 
 

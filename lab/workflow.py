@@ -19,10 +19,19 @@ from lab import auth, docker, kind, kubectl, manifests, names, preflight, progre
 from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
+from lab.doctor import Host, prediction
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.images.builders import ImageBuilders
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
+
+
+def prepare(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None,
+            host: Host | None = None) -> None:
+    """reset/up, before anything else: doctor's one-line prediction of the paths ahead (each image reused,
+    pulled or built from source and roughly how long; kind/kubectl compiled or found), then ensure_tools."""
+    progress.info(prediction(runner, cfg, host))
+    ensure_tools(runner, cfg, builders)
 
 
 def ensure_tools(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None) -> None:
@@ -469,7 +478,8 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
     if what != "writer":
-        replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
+        # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
+        replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
         with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
             kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
             if replicas != CASSANDRA_REPLICAS:
@@ -509,6 +519,8 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
 def remove_unplanned_writers(lab: Lab) -> None:
     """Delete the writer Deployments an earlier deploy made that lab.writer.topics no longer names (after
     ``--writers 3``, a plain deploy goes back to one). Their rows and progress stay in Cassandra."""
+    if lab.cluster_planned:
+        return
     planned = {w.name for w in writers.planned(lab.cfg.topics)}
     extra = [w for w in writers.deployed(lab.runner, lab.kube) if w.name not in planned]
     if not extra:

@@ -13,7 +13,8 @@ import functools
 import logging
 from pathlib import Path
 
-from invoke import Collection, Exit, task
+import invoke
+from invoke import Collection, Exit
 
 from lab import chaos as chaos_lib
 from lab import clean as clean_lib
@@ -32,6 +33,8 @@ from lab.runner import Runner
 
 #: invoke's own parse, flag and config errors as one ERROR line, exit 2 (lab/program.py).
 program.adopt(Path(__file__).resolve().parent)
+#: Every task's short flags pinned, one meaning per letter (lab/program.py SHORT_FLAGS).
+task = functools.partial(invoke.task, klass=program.LabTask)
 
 #: Who builds the images (and kind/kubectl) for every task: the real recipes; the tests put fakes here.
 BUILDERS = ImageBuilders()
@@ -52,18 +55,19 @@ def _runner(c) -> Runner:
     return Runner(_RealRun(c), dry=bool(c.config.run.dry))
 
 
-def _lab(c, need=("docker", "kind", "kubectl")):
+def _lab(c, need=("docker", "kind", "kubectl"), tools_planned=False):
 
-    return open_lab(_runner(c), LabConfig.from_invoke(c), need=need, builders=BUILDERS)
+    return open_lab(_runner(c), LabConfig.from_invoke(c), need=need, builders=BUILDERS, tools_planned=tools_planned)
 
 
 def _lab_with_tools(c):
-    """reset/up: refuse a foreign context first, then build kind/kubectl if missing, then preflight."""
+    """reset/up: refuse a foreign context first, then say the plan and build kind/kubectl if missing, then
+    preflight."""
 
     cfg = LabConfig.from_invoke(c)
     guard_context(cfg, action="reset the cluster")
-    workflow.ensure_tools(_runner(c), cfg, BUILDERS)
-    return _lab(c)
+    workflow.prepare(_runner(c), cfg, BUILDERS)
+    return _lab(c, tools_planned=True)
 
 
 def _handled(body):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import kubectl, preflight, progress
+from lab import kubectl, preflight
 from lab.cassandra import Cassandra
 from lab.config import LabConfig
 from lab.errors import PreconditionError
@@ -29,6 +29,8 @@ class Lab:
     kind: Kind
     kube: Kubectl
     builders: ImageBuilders = field(default_factory=ImageBuilders)
+    #: A dry run's earlier step planned the cluster (`invoke --dry up`'s reset): later steps plan on it.
+    cluster_planned: bool = False
 
     @property
     def state_dir(self) -> Path:
@@ -40,10 +42,10 @@ class Lab:
 
 
 def open_lab(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl"),
-             builders: ImageBuilders | None = None) -> Lab:
+             builders: ImageBuilders | None = None, tools_planned: bool = False) -> Lab:
     """Preflight the tools ``need`` names and build the CLI wrappers around them; ``builders`` default to the
-    real image recipes."""
-    tools = preflight.check(runner, cfg, need=need)
+    real image recipes; ``tools_planned``: the task builds a missing kind/kubectl (reset, up)."""
+    tools = preflight.check(runner, cfg, need=need, tools_planned=tools_planned)
     return Lab(cfg=cfg, runner=runner, kind=Kind(tools.kind, cfg.cluster),
                kube=Kubectl(tools.kubectl, cfg.kube_context, cfg.namespace), builders=builders or ImageBuilders())
 
@@ -58,12 +60,13 @@ def guard_context(cfg: LabConfig, *, action: str) -> None:
 
 
 def require_cluster(lab: Lab) -> None:
-    """kubectl tasks need the cluster's context; under --dry only warn, so `invoke --dry up` shows a plan."""
-    if kubectl.context_exists(lab.runner, lab.kube):
+    """kubectl tasks need the cluster's context. A dry run goes on without it only where its own reset step
+    planned the cluster (`invoke --dry up`); any other task's plan reads the running lab, so it stops here."""
+    if lab.cluster_planned or kubectl.context_exists(lab.runner, lab.kube):
         return
-    if lab.runner.dry:
-        progress.info(f"warning: kube context {lab.kube.context} not found (the plan assumes `invoke reset` ran)")
-        return
+    if lab.runner.dry and lab.cfg.is_kind_context:
+        raise PreconditionError(f"kube context {lab.kube.context} not found: this dry run reads the running lab; "
+                                "create it with `invoke up` (`invoke --dry up` shows that plan)")
     if lab.cfg.is_kind_context:
         raise PreconditionError(f"kube context {lab.kube.context} not found; create the cluster with `invoke reset`")
     raise PreconditionError(f"kube context {lab.kube.context} not found in your kubeconfig")

@@ -12,6 +12,7 @@ drive the failing branches with fakes; docker's answers come through the lab's R
 from __future__ import annotations
 
 import ctypes.util
+import dataclasses
 import os
 import shutil
 import socket
@@ -212,7 +213,8 @@ def pango_check(host: Host) -> Check:
 def _minutes(what: str, cores: int) -> str:
     low, high = BUILD_MINUTES_ON_2_CORES[what]
     scale = 2 / max(cores, 1)
-    return f"roughly {max(1, round(low * scale))}-{max(2, round(high * scale))} min on {cores} cores"
+    low, high = max(1, round(low * scale)), max(2, round(high * scale))
+    return f"roughly {low}-{high} min on {cores} cores" if low < high else f"about {low} min on {cores} cores"
 
 
 def image_plan(runner: Runner, cfg: LabConfig, host: Host, what: str) -> Plan:
@@ -266,6 +268,36 @@ def tools_check(cfg: LabConfig, host: Host) -> Check:
     if host.which("go") is None:
         return Check(False, found, "install Go, or install kind v0.23+ and kubectl", blocks=True)
     return Check(True, found)
+
+
+def plan_phrase(what: str, plan: Plan, host: Host) -> str:
+    """One image's path in a few words, with the minutes of a build (also the one a failed pull falls back to)."""
+    if plan.how == "reused":
+        return f"{what} image reused ({plan.ref})"
+    if plan.how == "pulled":
+        return f"{what} image pulled ({plan.ref}; if the pull fails, built here: {_minutes(what, host.cores())})"
+    if plan.how == "built":
+        return f"{what} image built from source ({plan.ref}, {plan.note})"
+    return f"{what} image {plan.ref} not here" + (f" ({plan.note})" if plan.note else "")
+
+
+def prediction(runner: Runner, cfg: LabConfig, host: Host | None = None) -> str:
+    """The one line `invoke up` (and reset) prints before it starts: doctor's plan for each image and for
+    kind/kubectl, so a slow path (a build from source, a compile) is announced with its minutes, not silent."""
+    host = host or Host()
+    asked: dict[str, bool] = {}  # both images usually come from one registry: ask it once
+
+    def answers(name: str) -> bool:
+        if name not in asked:
+            asked[name] = host.registry_answers(name)
+        return asked[name]
+
+    once = dataclasses.replace(host, registry_answers=answers)
+    parts = [plan_phrase(what, image_plan(runner, cfg, once, what), once) for what in ("Cassandra", "kind node")]
+    missing = [name for name in ("kind", "kubectl") if preflight.find_tool(cfg, name) is None]
+    parts.append(f"{' and '.join(missing)} compiled from Go into {cfg.tools.bin_dir} (once, tens of minutes)"
+                 if missing else "kind and kubectl found")
+    return "plan: " + "; ".join(parts)
 
 
 def diagnose(runner: Runner, cfg: LabConfig, host: Host | None = None) -> Diagnosis:

@@ -39,17 +39,18 @@ def missing_message(cfg: LabConfig, name: str) -> str:
     return f"{name} not found on PATH or in {bin_dir}; " + HOW_TO_GET[name].format(bin_dir=bin_dir)
 
 
-def check(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl")) -> Tools:
+def check(runner: Runner, cfg: LabConfig, *, need: tuple[str, ...] = ("docker", "kind", "kubectl"),
+          tools_planned: bool = False) -> Tools:
     """Resolve the tools ``need`` names; raise PreconditionError (exit 2) for the first one missing.
 
-    Under --dry a missing tool is a warning and the plan names the bare command, so a dry run works on a
-    fresh machine and still shows what would run.
+    Under --dry of a task that builds a missing kind/kubectl first (``tools_planned``: reset, up) a missing
+    one is a warning and the plan names the bare command, so `invoke --dry up` works on a fresh machine.
     """
     found = {}
     for name in ("kind", "kubectl"):
         path = find_tool(cfg, name)
         if path is None and name in need:
-            if not runner.dry:
+            if not (runner.dry and tools_planned):
                 raise PreconditionError(missing_message(cfg, name))
             progress.info(f"warning: {missing_message(cfg, name)}")
         found[name] = path or name

@@ -25,7 +25,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from invoke import Config, Exit, ParseError, Program
+from invoke import Config, Exit, ParseError, Program, Task
 from invoke.config import AmbiguousMergeError
 from invoke.env import Environment
 from invoke.exceptions import AmbiguousEnvVar, UncastableEnvVar
@@ -47,6 +47,23 @@ FLAG_MINIMUM: dict[tuple[str, str], float] = {
     ("report", "tail"): 0,
     ("bench", "rounds"): 0,
 }
+
+
+#: The only short flags, one meaning per letter in every task (invoke's automatic ones gave ``-r`` to
+#: ``--resume`` in up and to ``--writer-mode`` in deploy). A flag not named here has its long form only.
+SHORT_FLAGS = {"args": "a", "consistency": "c", "down": "d", "execute": "e", "force": "f", "interval": "i",
+               "node": "n", "out": "o", "pod": "p", "rounds": "r", "seed": "s", "topic": "t", "writer-mode": "w"}
+
+
+class LabTask(Task):
+    """invoke's Task with the short flags of SHORT_FLAGS instead of the first free letter of each name."""
+
+    def arg_opts(self, name: str, default: str, taken_names: set[str]) -> dict[str, Any]:
+        opts = super().arg_opts(name, default, taken_names)
+        long = opts["names"][0]
+        short = SHORT_FLAGS.get(long)
+        opts["names"] = [long, *([short] if self.auto_shortflags and short and short not in taken_names else [])]
+        return opts
 
 
 def fail(message: str) -> Exit:
@@ -96,6 +113,19 @@ def check_minimums(tasks) -> None:
                 continue  # a flag another kind of value (text parsed by its task) checks itself
             if arg.value < least:
                 raise fail(f"--{name.replace('_', '-')} {arg.value}: give {least:g} or more")
+
+
+#: invoke's own flags that act while it finds and loads tasks.py: after a task name they come too late and
+#: invoke skips them, so a task's short flag typed where the task has none (``deploy -r``) would vanish.
+TOO_LATE = {"search-root": "-r", "collection": "-c"}
+
+
+def check_late_core_flags(core_via_tasks, tasks) -> None:
+    for arg in core_via_tasks.args.values():
+        if arg.name in TOO_LATE and arg.got_value:
+            task = tasks[-1].name if tasks else "<task>"
+            raise fail(f"{TOO_LATE[arg.name]}/--{arg.name} after a task name: {task} has no such flag "
+                       f"(`invoke --help {task}` lists them); invoke's own --{arg.name} goes before the task")
 
 
 def yaml_error_line(path: str, err: Exception) -> str:
@@ -178,6 +208,7 @@ class LabProgram(Program):
             raise fail(parse_error_line(err, [*known, *(a for v in known.values() for a in v)])) from None
         except ValueError as err:
             raise fail(bad_number_line(err, list(self.core.unparsed))) from None
+        check_late_core_flags(self.core_via_tasks, self.tasks)
         check_minimums(self.tasks)
 
     def parse_cleanup(self) -> None:

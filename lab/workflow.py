@@ -19,10 +19,19 @@ from lab import auth, docker, kind, kubectl, manifests, names, preflight, progre
 from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
+from lab.doctor import Host, prediction
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.images.builders import ImageBuilders
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
+
+
+def prepare(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None,
+            host: Host | None = None) -> None:
+    """reset/up, before anything else: doctor's one-line prediction of the paths ahead (each image reused,
+    pulled or built from source and roughly how long; kind/kubectl compiled or found), then ensure_tools."""
+    progress.info(prediction(runner, cfg, host))
+    ensure_tools(runner, cfg, builders)
 
 
 def ensure_tools(runner: Runner, cfg: LabConfig, builders: ImageBuilders | None = None) -> None:
@@ -138,6 +147,7 @@ def reset(lab: Lab) -> float:
         # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
         kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
                             timeout=cfg.timeouts.cluster)
+    lab.cluster_planned = lab.runner.dry  # the later steps of this dry run plan on the cluster it would create
     if local:
         _reset_through_registry(lab, cass)
     else:
@@ -270,10 +280,8 @@ def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> st
         ref = _push(lab, tag, key="writer_image")
         state.put(lab.state_dir, BUILT_SOURCE, str(source or ""), dry=lab.runner.dry)
         return ref
-    if not kind.cluster_exists(lab.runner, lab.kind):
-        if not lab.runner.dry:
-            raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
-        progress.info(f"warning: kind cluster {cfg.cluster} not found (the plan assumes `invoke reset` ran)")
+    if not lab.cluster_planned and not kind.cluster_exists(lab.runner, lab.kind):  # as require_cluster
+        raise PreconditionError(f"kind cluster {cfg.cluster} not found; run `invoke reset` first")
     _load(lab, tag)
     # Only for kind: with a registry the nodes pull, and the fixed name would have to be pushed as well.
     _load_as(lab, tag, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
@@ -468,7 +476,8 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
     if what != "writer":
-        replicas = ring.live_replicas(lab.runner, lab.kube) or CASSANDRA_REPLICAS
+        # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
+        replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
         with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
             if kubectl.apply_statefulset(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)),
                                          names.CASSANDRA_STATEFULSET):
@@ -510,6 +519,8 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
 def remove_unplanned_writers(lab: Lab) -> None:
     """Delete the writer Deployments an earlier deploy made that lab.writer.topics no longer names (after
     ``--writers 3``, a plain deploy goes back to one). Their rows and progress stay in Cassandra."""
+    if lab.cluster_planned:
+        return
     planned = {w.name for w in writers.planned(lab.cfg.topics)}
     extra = [w for w in writers.deployed(lab.runner, lab.kube) if w.name not in planned]
     if not extra:

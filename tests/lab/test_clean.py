@@ -119,18 +119,20 @@ def _build(tag: str, base: str) -> None:
 def test_real_docker_bystanders_survive(project, monkeypatch, capsys):
     """Real images and a real container. The lab's repositories are replaced by a unique test name (so the
     machine's real lab images are out of reach, which is checked before anything is removed): an image of
-    that name goes; a look-alike name and the base it shares stay, and so does an image a container runs."""
+    that name goes; a look-alike name and the base it shares stay, and so does an image a container runs, and a
+    bystander container of the same base (clean removes no container)."""
     unique = f"clean-test-{os.getpid()}"
     monkeypatch.setattr(clean, "LAB_REPOSITORIES", (unique,))
     monkeypatch.setattr(clean, "COMPONENT_PREFIX", f"{unique}/")
     base = "debian:bookworm-slim"
     refs = {"ours": f"{unique}:a", "in-use": f"{unique}:in-use", "bystander": f"{unique}-bystander:a"}
-    container = f"{unique}-user"
+    container, bystander = f"{unique}-user", f"{unique}-bystander"
     try:
         _build(refs["ours"], base)
         _build(refs["in-use"], base)
         _docker("tag", base, refs["bystander"])
         _docker("run", "-d", "--name", container, refs["in-use"], "sleep", "300")
+        _docker("run", "-d", "--name", bystander, base, "sleep", "300")
         cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
         runner = Runner(Context(), echo=False)
         assert sorted(ref for ref, _ in clean.lab_images(runner, cfg)) == sorted([refs["in-use"], refs["ours"]])
@@ -138,10 +140,11 @@ def test_real_docker_bystanders_survive(project, monkeypatch, capsys):
         exists = {k: _docker("image", "inspect", ref, check=False).returncode == 0 for k, ref in refs.items()}
         assert exists == {"ours": False, "in-use": True, "bystander": True}
         assert _docker("image", "inspect", base, check=False).returncode == 0
-        assert _docker("container", "inspect", container, check=False).returncode == 0
+        for name in (container, bystander):
+            assert _docker("container", "inspect", name, "--format", "{{.State.Running}}").stdout.strip() == "true"
         captured = capsys.readouterr()
         assert f"removed image {refs['ours']}" in captured.out
         assert f"kept image {refs['in-use']}" in captured.out + captured.err
     finally:
-        _docker("rm", "-f", container, check=False)
+        _docker("rm", "-f", "--volumes", container, bystander, check=False)
         _docker("rmi", *refs.values(), check=False)

@@ -49,12 +49,17 @@ def test_a_missing_foreign_context_is_not_something_reset_creates(project):
     assert str(err.value) == "kube context gke_prod not found in your kubeconfig"
 
 
-def test_require_cluster_only_warns_under_dry_run(project, capsys):
+def test_a_dry_run_without_the_cluster_stops_unless_its_reset_planned_it(project, capsys):
     ctx = FakeCtx([("config get-contexts", "")])
-    require_cluster(make_lab(project, ctx, dry=True))
+    with pytest.raises(PreconditionError) as err:
+        require_cluster(make_lab(project, ctx, dry=True))  # `invoke --dry chaos` on a fresh machine
+    assert str(err.value) == ("kube context kind-kind not found: this dry run reads the running lab; create it with "
+                              "`invoke up` (`invoke --dry up` shows that plan)")
     assert ctx.commands == [GET_CONTEXTS]  # asked even under --dry
-    assert capsys.readouterr().err == (
-        "warning: kube context kind-kind not found (the plan assumes `invoke reset` ran)\n")
+    planned = make_lab(project, ctx, dry=True)
+    planned.cluster_planned = True  # `invoke --dry up`: its reset step planned the cluster
+    assert require_cluster(planned) is None
+    assert capsys.readouterr().err == ""
 
 
 def test_open_lab_builds_the_clis_with_the_configured_cluster_context_and_namespace(project):

@@ -165,3 +165,32 @@ def test_missing_kind_without_go_blocks(tmp_path, capsys, monkeypatch):
     tools = next(x for x in lines if "not found: `invoke up` will compile" in x)
     assert tools.startswith(" ✗ kind and kubectl not found") and "install Go" in tools
     assert code == 2
+
+
+# -- the one line `invoke up` prints before it starts ---------------------------------------------------------
+
+
+def test_the_prediction_of_a_warm_machine_reuses_everything(cfg):
+    line = doctor.prediction(_docker(), cfg, HEALTHY)
+    assert line == (f"plan: Cassandra image reused (cassandra:5.0); kind node image reused ({cfg.images.kind_node}); "
+                    "kind and kubectl found")
+
+
+def test_the_prediction_names_a_pull_and_the_build_a_failed_pull_falls_back_to(cfg):
+    asked = []
+    host = dataclasses.replace(HEALTHY, registry_answers=lambda host: asked.append(host) or True, cores=lambda: 4)
+    line = doctor.prediction(_docker(images=()), cfg, host)
+    assert "Cassandra image pulled (cassandra:5.0; if the pull fails, built here: about 2 min on 4 cores)" in line
+    assert "kind node image pulled (kindest/node:v1.30.0@sha256:" in line and "roughly 8-20 min on 4 cores" in line
+    assert asked == ["registry-1.docker.io"]  # one question for both images
+
+
+def test_the_prediction_of_a_fresh_machine_without_a_registry_says_build_and_compile(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # config.resolve_tool asks the real PATH for kind
+    cfg = make_cfg(tmp_path, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
+    line = doctor.prediction(_docker(images=()), cfg, HEALTHY)
+    parts = line.removeprefix("plan: ").split("; ")
+    assert parts[0].startswith("Cassandra image built from source (cassandra-lab:") and "roughly 3-5 min on 2 " in line
+    assert parts[1].startswith("kind node image built from source (") and parts[1].endswith("roughly 15-40 min on 2 "
+                                                                                           "cores)")
+    assert parts[2] == "kind and kubectl compiled from Go into .cache/bin (once, tens of minutes)"

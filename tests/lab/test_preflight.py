@@ -26,12 +26,20 @@ def test_tools_in_the_projects_bin_dir_are_found(project, no_tools):
     assert (tools.kind, tools.kubectl) == (f"{project}/.cache/bin/kind", f"{project}/.cache/bin/kubectl")
 
 
-def test_dry_run_warns_and_names_the_bare_command(project, no_tools, capsys):
+def test_dry_run_of_a_task_that_builds_the_tools_warns_and_names_the_bare_command(project, no_tools, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
-    tools = preflight.check(Runner(FakeCtx(), dry=True), cfg, need=("kind", "kubectl", "docker"))
+    tools = preflight.check(Runner(FakeCtx(), dry=True), cfg, need=("kind", "kubectl", "docker"), tools_planned=True)
     assert (tools.kind, tools.kubectl) == ("kind", "kubectl")
     err = capsys.readouterr().err
     assert "warning: kind not found" in err and "warning: docker not found on PATH" in err
+
+
+def test_dry_run_of_any_other_task_stops_at_a_missing_tool(project, no_tools, capsys):
+    """`invoke --dry chaos` without kubectl: its plan reads the running lab through kubectl; one line."""
+    cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
+    with pytest.raises(PreconditionError, match="^kubectl not found on PATH or in nobin; "):
+        preflight.check(Runner(FakeCtx(), dry=True), cfg, need=("kubectl",))
+    assert capsys.readouterr().err == ""
 
 
 def test_engine_that_does_not_answer(project, monkeypatch):

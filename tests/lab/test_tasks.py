@@ -97,6 +97,28 @@ def test_every_flag_has_help():
                 assert param.help, f"{name} --{param.name} has no help"
 
 
+def test_a_short_flag_means_one_flag_in_every_task():
+    """invoke's automatic short flags gave -r to --resume in up and to --writer-mode in deploy; pinned, a letter
+    names one long flag wherever it exists (lab/program.py SHORT_FLAGS), and a flag not pinned has none."""
+    import copy
+
+    import tasks
+    from lab.program import SHORT_FLAGS
+
+    meaning: dict[str, set[str]] = {}
+    for name in tasks.ns.task_names:
+        task = copy.copy(tasks.ns[name])
+        task.help = dict(task.help)  # get_arguments consumes the help it reads
+        for arg in task.get_arguments():
+            for short in arg.names[1:]:
+                meaning.setdefault(short, set()).add(arg.names[0])
+    assert {short: longs for short, longs in meaning.items() if len(longs) > 1} == {}
+    assert {short: next(iter(longs)) for short, longs in meaning.items()} == {v: k for k, v in SHORT_FLAGS.items()}
+    readme = " ".join((ROOT / "README.md").read_text().split())
+    said = dict(re.findall(r"`-(\w)` ([\w-]+)", readme[readme.index("A short flag means one thing"):][:400]))
+    assert said == {v: k for k, v in SHORT_FLAGS.items()}
+
+
 def test_dry_down_prints_the_kind_command(tools, tmp_path):
     out = invoke("--dry", "down", tools=tools, tmp_path=tmp_path)
     assert out.returncode == 0, out.stderr

@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-from lab import state, workflow, writers
+from lab import doctor, progress, state, workflow, writers
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
@@ -492,6 +492,39 @@ def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeyp
     assert built == []  # a dry run only shows the plan (preflight warns)
     workflow.ensure_tools(Runner(FakeCtx()), missing, builders)
     assert len(built) == 1
+
+
+def test_dry_up_on_a_fresh_machine_plans_on_the_cluster_its_reset_would_create(project, images, builders, capsys):
+    """`invoke --dry up` without a cluster: its deploy step neither stops at the missing context nor reads the
+    cluster (kubectl, as a real one does for a context that does not exist, fails every get)."""
+    ctx = _reset_ctx(cluster_exists=False)
+    ctx.add("kubectl .*config get-contexts", "", first=True)
+    ctx.add(r"kubectl .*--context kind-kind .*get ", ('error: context "kind-kind" does not exist', 1), first=True)
+    lab = make_lab(project, ctx, dry=True, builders=builders)
+    workflow.up(lab)
+    assert lab.cluster_planned
+    assert ctx.matching(r"kubectl .* get ") == []
+    planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run] kubectl")]
+    assert [line.rsplit("/", 1)[-1] for line in planned if " apply " in line] == [
+        "namespace.yml", "cassandra.yml", "writer.yml"]
+
+
+def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkeypatch, capsys):
+    """`invoke up` on a machine without kind, kubectl or a registry: the one line naming each slow path (with its
+    minutes) is out before the compile begins."""
+    said_before_build = []
+    builders = dataclasses.replace(NO_IMAGE_BUILDS, tools=lambda runner: (
+        said_before_build.append(capsys.readouterr().err) or {"kind": "k", "kubectl": "c"}))
+    monkeypatch.setenv("PATH", str(project / "nothing"))
+    monkeypatch.setattr(progress, "_QUIET", False)
+    cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
+    no_registry = doctor.Host(registry_answers=lambda host: False, cores=lambda: 2)
+    workflow.prepare(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, builders, no_registry)
+    [before] = said_before_build
+    plan = before.splitlines()[0]
+    assert plan.startswith("plan: Cassandra image built from source (") and "roughly 3-5 min on 2 cores" in plan
+    assert "kind node image built from source (" in plan and "roughly 15-40 min on 2 cores" in plan
+    assert plan.endswith("; kind and kubectl compiled from Go into nobin (once, tens of minutes)")
 
 
 def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, capsys, images, builders):

@@ -6,6 +6,7 @@ Every function here is pure (the clock is an argument), so the state model is te
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -169,13 +170,10 @@ def merge_points(points: list[Point], new: list[Point], *, now: float, keep: flo
 
 
 def seq_at(points: list[Point], t: float) -> int | None:
-    """The acknowledged seq held at time ``t``: the last point at or before it (None before the first)."""
-    held = None
-    for when, seq in points:
-        if when > t:
-            break
-        held = seq
-    return held
+    """The acknowledged seq held at time ``t``: the last point at or before it (None before the first). A search,
+    not a scan: ten minutes of a writer's advances are thousands of points, and the chart asks 600 times a pass."""
+    i = bisect_right(points, t, key=lambda p: p[0])
+    return points[i - 1][1] if i else None
 
 
 def rate(points: list[Point], *, now: float, window: float = RATE_WINDOW) -> float | None:

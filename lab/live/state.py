@@ -86,6 +86,14 @@ class Snapshot:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """The snapshot ``to_dict`` gave (another viewer's, lab.live.shared)."""
+        return cls(at=data["at"], nodes=[KindNode(**n) for n in data["nodes"]],
+                   ring=[RingNode(**r) for r in data["ring"]], writers=[WriterState(**w) for w in data["writers"]],
+                   events=[Event(**e) for e in data["events"]], errors=list(data["errors"]),
+                   rates=dict(data["rates"]), faults=list(data["faults"]))
+
 
 # -- kind nodes -------------------------------------------------------------------------------------------
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socketserver
 import threading
 import urllib.error
 import urllib.request
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lab import progress
 from lab.chaos.command import ChaosCommand
@@ -204,3 +207,90 @@ def fault_scene(tmp_path: Path, clock: Clock) -> Collector:
     clock.now = now
     collector.poll()
     return collector
+
+
+class FakeApi(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """``kubectl proxy --unix-socket`` over recorded lists: a GET of a list path answers its file of tests/lab/data/live
+    (``files``: kind -> file name, e.g. pods -> pods_during.json); any other path 404. ``paths`` holds every path
+    asked, ``connections`` how many connections were opened."""
+
+    daemon_threads = True
+
+    def __init__(self, path: str, files: dict[str, str]):
+        self.files, self.paths, self.connections = files, [], 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept alive, as the real proxy's
+
+            def setup(self):
+                fake.connections += 1
+                super().setup()
+
+            def address_string(self):
+                return "unix"
+
+            def log_message(self, format, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                fake.paths.append(self.path)
+                name = fake.files.get(urlsplit(self.path).path.rsplit("/", 1)[-1])
+                body, code = (text(name).encode(), 200) if name else (b'{"kind":"Status","code":404}', 404)
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(path, Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+class FakeProxyProcess:
+    """The Popen of a spawned ``kubectl proxy``: running while its FakeApi serves; ``end()`` as the proxy dying."""
+
+    def __init__(self, api: FakeApi):
+        self.api, self.returncode = api, None
+
+    def poll(self):
+        return self.returncode
+
+    def end(self, code: int = 1) -> None:
+        if self.returncode is None:
+            self.api.shutdown()
+            self.api.server_close()
+            self.returncode = code
+
+    def terminate(self):
+        self.end(-15)
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+    kill = terminate
+
+
+class SpawningRunner(Runner):
+    """A Runner over a FakeCtx whose ``spawn`` of ``kubectl proxy --unix-socket S`` starts a FakeApi on S (over
+    ``files``); every spawn's argv is kept in ``spawned``, each proxy in ``proxies``."""
+
+    def __init__(self, ctx: FakeCtx, files: dict[str, str]):
+        super().__init__(ctx)
+        self.files, self.spawned, self.proxies = files, [], []
+
+    def spawn(self, argv, **popen_kwargs):
+        self.spawned.append(argv)
+        assert "proxy" in argv, f"only kubectl proxy is spawned here, not {argv}"
+        process = FakeProxyProcess(FakeApi(argv[argv.index("--unix-socket") + 1], self.files))
+        self.proxies.append(process)
+        return process
+
+    def processes(self) -> int:
+        """Processes started: one per command run, one per spawn."""
+        return len(self.ctx.commands) + len(self.spawned)
+
+
+#: The lists FakeApi serves by default (the same recordings recorded_ctx answers `kubectl get` with).
+RECORDED_LISTS = {"pods": "pods_during.json", "nodes": "nodes.json", "events": "events.json",
+                  "deployments": "deployments.json"}

@@ -209,6 +209,34 @@ def fault_scene(tmp_path: Path, clock: Clock) -> Collector:
     return collector
 
 
+#: A soak's rounds seconds apart (seconds before now, fault, target, recovery s, stall s, lost rows): the chart's
+#: marks of the first four fall within a few pixels of each other.
+CLOSE_ROUNDS = [(250, "pod", "cassandra-0", 35.2, 2.75, 0), (238, "crash", "cassandra-1", 9.8, 0.5, 0),
+                (229, "pause", "cassandra-2", 12.1, 6.25, 0), (221, "pod", "cassandra-1", 36.9, 3.0, 12),
+                (95, "node", "kind-worker2", 61.3, 4.5, 0)]
+
+
+def close_rounds_scene(tmp_path: Path, clock: Clock) -> Collector:
+    """A collector polled once after the rounds of CLOSE_ROUNDS, their JSONs in its artifacts (round 1..5 of one
+    soak), the ring all UN and both writers acknowledging."""
+    now = clock.now
+    progress = {"test": FakeProgress("test", steady(now - 600, now, per_s=120)),
+                "test-2": FakeProgress("test-2", steady(now - 600, now, per_s=60, first_seq=500))}
+    rounds = []
+    for number, (ago, fault, target, recovery, stall, lost) in enumerate(CLOSE_ROUNDS, 1):
+        result = round_result(began=now - ago, recovery=recovery, stall=stall, lost=lost, pod=target)
+        result.round, result.fault = number, fault
+        path = tmp_path / f"20261207T040000Z-round{number}.json"
+        path.write_text(json.dumps(result.to_dict()))
+        rounds.append(path)
+    ctx = recorded_ctx(pods="pods_before.json")
+    ctx.add("nodetool status", (DATA / "nodetool_status_dn.txt").read_text().replace("DN  10.244.2.3", "UN  10.244.2.3")
+            .replace("UJ  10.244.1.7", "UN  10.244.1.7"), first=True)
+    collector = recorded_collector(tmp_path, ctx, progress, clock, rounds=rounds)
+    collector.poll()
+    return collector
+
+
 class FakeApi(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     """``kubectl proxy --unix-socket`` over recorded lists: a GET of a list path answers its file of tests/lab/data/live
     (``files``: kind -> file name, e.g. pods -> pods_during.json); any other path 404. ``paths`` holds every path

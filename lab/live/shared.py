@@ -39,8 +39,9 @@ def folder_for(kube: Kubectl, artifacts: Path, *, base: Path | None = None) -> P
     this user's (mode 0700) in the temporary directory; a private new one when that folder is someone else's."""
     top = (base or Path(tempfile.gettempdir())) / f"lab-live-{os.getuid()}"
     top.mkdir(mode=0o700, exist_ok=True)
-    if top.stat().st_uid != os.getuid() or top.stat().st_mode & 0o077:
-        return Path(tempfile.mkdtemp(prefix="lab-live-"))  # not ours to trust: poll alone
+    if top.is_symlink() or top.stat().st_uid != os.getuid():
+        return Path(tempfile.mkdtemp(prefix="lab-live-"))  # someone else's: not ours to trust, poll alone
+    top.chmod(0o700)
     key = hashlib.sha256(f"{kube.context}\0{kube.namespace}\0{artifacts.resolve()}".encode()).hexdigest()[:16]
     folder = top / key
     folder.mkdir(mode=0o700, exist_ok=True)
@@ -113,11 +114,13 @@ class Viewer:
         """One pass: the collector's when this viewer polls; else the published snapshot, after trying to take over
         the polling (free once the viewer that polled has quit)."""
         if self.collector is None and self._take_lock():
-            self.collector = self.make()
-            self.collector.publish = self.publish
-            self._read = None
+            collector = self.make()
+            collector.publish = self.publish
             if self._threaded:
-                return self.collector.start().latest()
+                collector.start()  # its first pass done before the views read it: no empty frame in between
+            self.collector, self._read = collector, None
+            if self._threaded:
+                return collector.latest()
         if self.collector is not None:
             return self.collector.latest() if self._threaded else self.collector.poll()
         return self._published()

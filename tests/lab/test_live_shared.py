@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import time
 from itertools import pairwise
 from pathlib import Path
 
@@ -198,3 +199,38 @@ def test_a_missing_list_is_none_and_a_dead_proxy_an_error_until_it_is_started_ag
 def test_an_api_path_names_the_namespace_only_of_namespaced_kinds():
     assert api_path(Kubectl(namespace="lab"), "events") == "/api/v1/namespaces/lab/events"
     assert api_path(Kubectl(namespace="lab"), "nodes") == "/api/v1/nodes"
+
+
+def test_started_viewers_share_in_their_threads_and_hand_over(tmp_path):
+    """As the two commands run them: each viewer in a thread of its own, the collector in another."""
+    clock = Clock(DELETED_AT)
+    ctx = recorded_ctx()
+    progress = {t: FakeProgress(t, steady(DELETED_AT - 60, DELETED_AT)) for t in ("test", "test-2")}
+    made: list[Collector] = []
+
+    def make() -> Collector:
+        made.append(recorded_collector(tmp_path, ctx, progress, clock))
+        made[-1].tick = 0.05
+        return made[-1]
+
+    def until(condition) -> None:
+        deadline = time.monotonic() + 20
+        while not condition():
+            assert time.monotonic() < deadline, "not within 20 s"
+            time.sleep(0.02)
+
+    folder = tmp_path / "live"
+    folder.mkdir()
+    first, second = (Viewer(make, folder, clock=clock, tick=0.05) for _ in range(2))
+    try:
+        first.start()
+        second.start()
+        until(lambda: second.latest().ring)
+        assert len(made) == 1 and first.polling and not second.polling
+        assert second.latest().ring == first.latest().ring
+        first.stop()
+        until(lambda: second.polling)
+        assert len(made) == 2 and second.latest().ring
+    finally:
+        first.stop()
+        second.stop()

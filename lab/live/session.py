@@ -4,10 +4,13 @@ by every viewer of it on this machine (lab.live.shared)."""
 from __future__ import annotations
 
 import inspect
+import signal
 import sys
+import threading
 import time
 import webbrowser
 from collections.abc import Callable
+from contextlib import contextmanager
 
 from lab import progress
 from lab.chaos.command import configured_rounds
@@ -43,11 +46,29 @@ def _reports_folder(lab: Lab):
 def run_watch(lab: Lab, *, out=None) -> None:
     """``invoke watch``: redraw (or, in a pipe, print changes) until Ctrl-C."""
     require_cluster(lab)
-    viewer = viewer_for(lab).start()
+    with _term_as_interrupt():
+        viewer = viewer_for(lab).start()
+        try:
+            terminal.watch(viewer.latest, out=out or sys.stdout)
+        finally:
+            viewer.stop()
+
+
+@contextmanager
+def _term_as_interrupt():
+    """SIGTERM (``kill``, a service manager) ends a view as Ctrl-C does, through its ``finally``: the kubectl proxy
+    and port-forwards it started would otherwise outlive it."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+    previous = signal.signal(signal.SIGTERM, interrupt)
     try:
-        terminal.watch(viewer.latest, out=out or sys.stdout)
+        yield
     finally:
-        viewer.stop()
+        signal.signal(signal.SIGTERM, previous)
 
 
 def run_dashboard(lab: Lab, *, port: int = 0, open_browser: bool = False, act: Callable | None = None) -> None:
@@ -57,14 +78,14 @@ def run_dashboard(lab: Lab, *, port: int = 0, open_browser: bool = False, act: C
         raise PreconditionError(f"--port {port}: a TCP port is 1..65535 (0, the default, picks a free one)")
     require_cluster(lab)
     artifacts, reports = lab.cfg.path(lab.cfg.artifacts), _reports_folder(lab)
-    viewer = viewer_for(lab)
     actions = Actions(act, rounds=configured_rounds(lab.cfg)) if act is not None else None
-    try:
-        dash = Dashboard(viewer.latest, lambda: history.history(lab.cfg.root, artifacts, reports),
+    try:  # the port first: a refused one ends here, before the viewer makes its shared folder
+        dash = Dashboard(lambda: viewer.latest(), lambda: history.history(lab.cfg.root, artifacts, reports),
                          root=lab.cfg.root, folders=(artifacts, reports), port=port, actions=actions)
     except OSError as err:
         raise PreconditionError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({err.strerror or err}); "
                                 f"pick another port, or leave --port out for a free one") from None
+    viewer = viewer_for(lab)
     viewer.start()
     dash.start()
     mode = "read-only" if actions is None else "fault buttons on: each runs its `invoke chaos` once confirmed"
@@ -73,8 +94,9 @@ def run_dashboard(lab: Lab, *, port: int = 0, open_browser: bool = False, act: C
     if open_browser:
         webbrowser.open(dash.url)
     try:
-        while True:
-            time.sleep(1)
+        with _term_as_interrupt():
+            while True:
+                time.sleep(1)
     except KeyboardInterrupt:
         pass
     finally:

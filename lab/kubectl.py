@@ -140,6 +140,10 @@ class Kubectl:
     def rollout_status_args(self, resource: str, *, timeout: int) -> list[str]:
         return self.base() + ["rollout", "status", resource, "--watch", f"--timeout={timeout}s"]
 
+    def proxy_args(self, unix_socket: str) -> list[str]:
+        """The API server on a Unix socket (kubectl proxy's default filters: no exec, no attach)."""
+        return self.base(namespaced=False) + ["proxy", "--unix-socket", unix_socket]
+
     def port_forward_args(self, resource: str, local: int, remote: int) -> list[str]:
         return self.base() + ["port-forward", resource, f"{local}:{remote}", "--address", "127.0.0.1"]
 

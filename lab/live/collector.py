@@ -1,11 +1,14 @@
 """One poller of the lab's state, shared by every viewer: ``invoke watch`` and each dashboard tab read its latest
 ``Snapshot`` and never ask the cluster themselves, so two views cost what one does.
 
-What it asks, and how often (``Intervals``): ``kubectl get pods`` every 2 s, nodes and events every 5 s, one
-``nodetool status`` every 5 s (in the first Ready Cassandra pod, so a deleted cassandra-0 does not blind it), the
-writer Deployments every 10 s, and each writer's /acks every second through a port-forward of its own
-(lab.chaos.sampling.MetricsProgress, which reopens a forward that died with its pod). A writer's reads run in a
-thread of their own: a forward being reopened must not hold up the ring.
+What it asks, and how often (``Intervals``): the lab's pods every 2 s, nodes and events every 5 s, the writer
+Deployments every 10 s, all through ``reads`` (lab.live.api: one long-lived ``kubectl proxy`` for the views, not a
+kubectl process a read); ``nodetool status`` (a ``kubectl exec``, the one process a poll still starts) every 5 s
+while anything moves (a pod not Ready or changed in the last ``nodetool_quiet`` seconds, a node not UN) and every
+``nodetool_quiet`` seconds while all is still, in the first Ready Cassandra pod, so a deleted cassandra-0 does not
+blind it; and each writer's /acks every second through a port-forward of its own (lab.chaos.sampling.MetricsProgress,
+which reopens a forward that died with its pod). A writer's reads run in a thread of their own: a forward being
+reopened must not hold up the ring. Several viewers share one collector: lab.live.shared.
 """
 
 from __future__ import annotations
@@ -18,13 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from lab import kubectl, names
 from lab import writers as writers_mod
 from lab.cassandra import Cassandra, NodeStatus
 from lab.chaos.sampling import MetricsProgress
 from lab.errors import LabError
 from lab.kubectl import Kubectl
 from lab.live import state
+from lab.live.api import KubectlReads, Reads
 from lab.live.history import load_json
 from lab.runner import Runner
 from lab.writers import Writer
@@ -43,6 +46,7 @@ class Intervals:
     nodes: float = 5.0
     events: float = 5.0
     nodetool: float = 5.0
+    nodetool_quiet: float = 15.0
     writers: float = 10.0
     acks: float = 1.0
 
@@ -135,12 +139,16 @@ class WriterFeed:
 class Collector:
     """Polls the cluster and keeps the latest ``Snapshot``. ``poll()`` does one pass of whatever is due (the tests
     call it with a fake runner and fake progress readers); ``start()`` runs it every ``tick`` seconds in a thread,
-    with each writer's reads in a thread of its own."""
+    with each writer's reads in a thread of its own. ``reads``: how the Kubernetes lists are read (default: a
+    ``kubectl get`` each); ``publish``: given each pass's snapshot (lab.live.shared hands it to other viewers)."""
 
     def __init__(self, runner: Runner, kube: Kubectl, *, artifacts: Path,
                  progress_for: Callable[[Writer], Progress], intervals: Intervals = Intervals(),
-                 clock: Callable[[], float] = time.time, tick: float = 0.5):
+                 clock: Callable[[], float] = time.time, tick: float = 0.5, reads: Reads | None = None,
+                 publish: Callable[[state.Snapshot], None] | None = None):
         self.runner, self.kube, self.artifacts = runner, kube, artifacts
+        self.reads = reads or KubectlReads(runner, kube)
+        self.publish = publish
         self.progress_for, self.intervals, self.clock, self.tick = progress_for, intervals, clock, tick
         self.feeds: dict[str, WriterFeed] = {}
         self._due: dict[str, float] = {}
@@ -148,6 +156,8 @@ class Collector:
         self._phases: dict[str, str] | None = None
         self._nodes: list[state.KindNode] = []
         self._members: list[NodeStatus] | None = None
+        self._nodetool_at = float("-inf")
+        self._changed_at = float("-inf")  # when a pod last changed phase (or appeared, or went)
         self._known: dict[str, str] = {}  # host ID -> pod, remembered across a pod's new IP
         self._events: dict[tuple[float, str], state.Event] = {}
         self._rounds: dict[str, dict[str, Any]] = {}  # round JSON (relative name) -> its record
@@ -179,24 +189,27 @@ class Collector:
     def poll(self) -> state.Snapshot:
         now = self.clock()
         if self._is_due("pods", now):
-            listing = self._read("pods", lambda: kubectl.get_json(self.runner, self.kube, "pods",
-                                                                  selector=names.LAB_SELECTOR))
+            listing = self._read("pods", lambda: self.reads.get("pods"))
             if listing is not None:
                 self._pods = listing.get("items", []) or []
                 phases = {p["metadata"]["name"]: state.pod_phase(p) for p in self._pods}
                 if self._phases is not None:
-                    self._add(state.pod_transitions(self._phases, phases, now=now))
+                    changes = state.pod_transitions(self._phases, phases, now=now)
+                    if changes:
+                        self._changed_at = now
+                    self._add(changes)
                 self._phases = phases
         if self._is_due("nodes", now):
-            listing = self._read("nodes", lambda: kubectl.get_json(self.runner, self.kube, "nodes", namespaced=False))
+            listing = self._read("nodes", lambda: self.reads.get("nodes"))
             if listing is not None:
                 self._nodes = state.kind_nodes(listing)
         if self._is_due("events", now):
-            listing = self._read("events", lambda: kubectl.get_json(self.runner, self.kube, "events"))
+            listing = self._read("events", lambda: self.reads.get("events"))
             if listing is not None:
                 self._add(e for e in state.kube_events(listing) if e.at >= now - state.HISTORY_SECONDS)
             self._read_rounds(now)
-        if self._is_due("nodetool", now):
+        if self._nodetool_due(now):
+            self._nodetool_at = now
             self._nodetool()
         if self._is_due("writers", now):
             self._sync_writers()
@@ -206,7 +219,23 @@ class Collector:
         snapshot = self._build(now)
         with self._lock:
             self._latest = snapshot
+        if self.publish is not None:
+            self.publish(snapshot)
         return snapshot
+
+    def _nodetool_due(self, now: float) -> bool:
+        """Every ``nodetool`` seconds while anything moves, every ``nodetool_quiet`` while all is still: each is a
+        kubectl process here and a JVM in the pod, and a still ring has nothing new to say."""
+        waited = now - self._nodetool_at
+        if waited >= self.intervals.nodetool_quiet:
+            return True
+        if waited < self.intervals.nodetool:
+            return False
+        cassandra = [p for p in self._pods if state.is_cassandra(p)]
+        still = (self._members is not None and all(m.state == "UN" for m in self._members)
+                 and bool(cassandra) and all(state.pod_phase(p) == "Ready" for p in cassandra)
+                 and now - self._changed_at >= self.intervals.nodetool_quiet)
+        return not still
 
     def _nodetool(self) -> None:
         ready = [p["metadata"]["name"] for p in self._pods if state.is_cassandra(p) and state.pod_phase(p) == "Ready"]
@@ -221,9 +250,10 @@ class Collector:
             self._members = members
 
     def _sync_writers(self) -> None:
-        deployed = self._read("writers", lambda: writers_mod.deployed(self.runner, self.kube))
-        if deployed is None:
+        listing = self._read("writers", lambda: self.reads.get("deployments") or {})  # none: no writers
+        if listing is None:
             return
+        deployed = writers_mod.from_deployments(listing)
         wanted = {w.name: w for w in deployed}
         for name in [n for n in self.feeds if n not in wanted]:
             self.feeds.pop(name).close()
@@ -289,3 +319,4 @@ class Collector:
             self._thread.join(timeout=10)
         for feed in self.feeds.values():
             feed.close()
+        self.reads.close()

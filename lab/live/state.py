@@ -6,6 +6,7 @@ Every function here is pure (the clock is an argument), so the state model is te
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -83,7 +84,18 @@ class Snapshot:
     faults: list[dict[str, Any]] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """As JSON wants it. The chart's series are handed over, not copied (asdict's deep copy of them was most of a
+        dashboard answer's cost): a snapshot is built anew each pass and never changed after."""
+        flat = {f: [asdict(item) for item in getattr(self, f)] for f in ("nodes", "ring", "writers", "events")}
+        return {"at": self.at, **flat, "errors": list(self.errors), "rates": self.rates, "faults": self.faults}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Snapshot:
+        """The snapshot ``to_dict`` gave (another viewer's, lab.live.shared)."""
+        return cls(at=data["at"], nodes=[KindNode(**n) for n in data["nodes"]],
+                   ring=[RingNode(**r) for r in data["ring"]], writers=[WriterState(**w) for w in data["writers"]],
+                   events=[Event(**e) for e in data["events"]], errors=list(data["errors"]),
+                   rates=dict(data["rates"]), faults=list(data["faults"]))
 
 
 # -- kind nodes -------------------------------------------------------------------------------------------
@@ -163,19 +175,15 @@ def merge_points(points: list[Point], new: list[Point], *, now: float, keep: flo
     for t, seq in sorted(new):
         if not merged or (t > merged[-1][0] and seq > merged[-1][1]):
             merged.append((t, seq))
-    cut = now - keep
-    older = [i for i, (t, _) in enumerate(merged) if t < cut]
-    return merged[older[-1]:] if older else merged
+    first_kept = bisect_left(merged, (now - keep, float("-inf")))  # the first point at or after the cut
+    return merged[first_kept - 1:] if first_kept else merged
 
 
 def seq_at(points: list[Point], t: float) -> int | None:
-    """The acknowledged seq held at time ``t``: the last point at or before it (None before the first)."""
-    held = None
-    for when, seq in points:
-        if when > t:
-            break
-        held = seq
-    return held
+    """The acknowledged seq held at time ``t``: the last point at or before it (None before the first). A search,
+    not a scan: ten minutes of a writer's advances are thousands of points, and the chart asks 600 times a pass."""
+    i = bisect_right(points, (t, float("inf")))  # past every point at ``t``, whatever its seq
+    return points[i - 1][1] if i else None
 
 
 def rate(points: list[Point], *, now: float, window: float = RATE_WINDOW) -> float | None:
@@ -197,11 +205,12 @@ def rate_series(points: list[Point], *, now: float, span: float = HISTORY_SECOND
     at both ends (the chart's line; its gaps are when nothing was read)."""
     out = []
     t = now - span
+    a = seq_at(points, t)
     while t + step <= now + 1e-9:
-        a, b = seq_at(points, t), seq_at(points, t + step)
+        b = seq_at(points, t + step)  # each step's end is the next one's start: one search a step
         if a is not None and b is not None:
             out.append([round(t + step, 3), round((b - a) / step, 2)])
-        t += step
+        t, a = t + step, b
     return out
 
 

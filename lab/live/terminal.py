@@ -112,10 +112,12 @@ def watch(latest: Callable[[], Snapshot], *, out: TextIO | None = None, every: f
     done = 0
     try:
         if getattr(out, "isatty", lambda: False)():
-            with Live(render(latest()), console=Console(file=out), refresh_per_second=2, screen=False,
+            # Drawn once a pass, by this loop: rich's own refresh thread would draw the same tables again between
+            # passes (each drawing is milliseconds of CPU, for nothing new).
+            with Live(render(latest()), console=Console(file=out), auto_refresh=False, screen=False,
                       transient=False) as live:
                 while passes is None or done < passes:
-                    live.update(render(latest()))
+                    live.update(render(latest()), refresh=True)
                     done += 1
                     time.sleep(every)
         else:

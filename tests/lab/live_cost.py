@@ -5,10 +5,10 @@ dashboard's URL in ``--tabs`` windows of headless Chromium (Debian's chromium an
 Selenium; each tab in a window of its own, so none is throttled as a background tab), waits ``--warmup`` seconds,
 then reads the CPU time of each command from /proc/<pid>/stat at the start and the end of ``--seconds``: the
 process's own user+system time, its reaped children's (cutime, cstime: each kubectl the poller ran), and that of
-every descendant still running (the port-forwards). Prints the conditions (machine, load, commands, tabs, window)
-and the figures: CPU seconds and % of one core for each command, their sum against the 5% target, and the
-browser's for comparison. The Cassandra pods' own work (nodetool's JVM runs in its pod) is the cluster's, not
-counted here. A figure, not a test: the arithmetic is tested in test_live_cost.py.
+every descendant still running (the kubectl proxy, the port-forwards). Prints the conditions (machine, load,
+commands, tabs, window) and the figures: CPU seconds and % of one core for each command, their sum against the 5%
+target, and the browser's for comparison. The Cassandra pods' own work (nodetool's JVM runs in its pod) is the
+cluster's, not counted here. A figure, not a test: the arithmetic is tested in test_live_cost.py.
 
 ``--watch`` and ``--dashboard`` replace the two commands (quoted, as a shell would split them), e.g. to measure a
 lab configured elsewhere: ``--dashboard "invoke -f other.yaml dashboard"``.

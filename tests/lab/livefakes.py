@@ -6,11 +6,14 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import socketserver
 import threading
 import urllib.error
 import urllib.request
 from datetime import datetime
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from lab import progress
 from lab.chaos.command import ChaosCommand
@@ -204,3 +207,118 @@ def fault_scene(tmp_path: Path, clock: Clock) -> Collector:
     clock.now = now
     collector.poll()
     return collector
+
+
+#: A soak's rounds seconds apart (seconds before now, fault, target, recovery s, stall s, lost rows): the chart's
+#: marks of the first four fall within a few pixels of each other.
+CLOSE_ROUNDS = [(250, "pod", "cassandra-0", 35.2, 2.75, 0), (238, "crash", "cassandra-1", 9.8, 0.5, 0),
+                (229, "pause", "cassandra-2", 12.1, 6.25, 0), (221, "pod", "cassandra-1", 36.9, 3.0, 12),
+                (95, "node", "kind-worker2", 61.3, 4.5, 0)]
+
+
+def close_rounds_scene(tmp_path: Path, clock: Clock) -> Collector:
+    """A collector polled once after the rounds of CLOSE_ROUNDS, their JSONs in its artifacts (round 1..5 of one
+    soak), the ring all UN and both writers acknowledging."""
+    now = clock.now
+    progress = {"test": FakeProgress("test", steady(now - 600, now, per_s=120)),
+                "test-2": FakeProgress("test-2", steady(now - 600, now, per_s=60, first_seq=500))}
+    rounds = []
+    for number, (ago, fault, target, recovery, stall, lost) in enumerate(CLOSE_ROUNDS, 1):
+        result = round_result(began=now - ago, recovery=recovery, stall=stall, lost=lost, pod=target)
+        result.round, result.fault = number, fault
+        path = tmp_path / f"20261207T040000Z-round{number}.json"
+        path.write_text(json.dumps(result.to_dict()))
+        rounds.append(path)
+    ctx = recorded_ctx(pods="pods_before.json")
+    ctx.add("nodetool status", (DATA / "nodetool_status_dn.txt").read_text().replace("DN  10.244.2.3", "UN  10.244.2.3")
+            .replace("UJ  10.244.1.7", "UN  10.244.1.7"), first=True)
+    collector = recorded_collector(tmp_path, ctx, progress, clock, rounds=rounds)
+    collector.poll()
+    return collector
+
+
+class FakeApi(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    """``kubectl proxy --unix-socket`` over recorded lists: a GET of a list path answers its file of tests/lab/data/live
+    (``files``: kind -> file name, e.g. pods -> pods_during.json); any other path 404. ``paths`` holds every path
+    asked, ``connections`` how many connections were opened."""
+
+    daemon_threads = True
+
+    def __init__(self, path: str, files: dict[str, str]):
+        self.files, self.paths, self.connections = files, [], 0
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # kept alive, as the real proxy's
+
+            def setup(self):
+                fake.connections += 1
+                super().setup()
+
+            def address_string(self):
+                return "unix"
+
+            def log_message(self, format, *args):
+                pass
+
+            def do_GET(self):  # noqa: N802 (http.server's name)
+                fake.paths.append(self.path)
+                name = fake.files.get(urlsplit(self.path).path.rsplit("/", 1)[-1])
+                body, code = (text(name).encode(), 200) if name else (b'{"kind":"Status","code":404}', 404)
+                self.send_response(code)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        super().__init__(path, Handler)
+        threading.Thread(target=self.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+
+
+class FakeProxyProcess:
+    """The Popen of a spawned ``kubectl proxy``: running while its FakeApi serves; ``end()`` as the proxy dying."""
+
+    def __init__(self, api: FakeApi):
+        self.api, self.returncode = api, None
+
+    def poll(self):
+        return self.returncode
+
+    def end(self, code: int = 1) -> None:
+        if self.returncode is None:
+            self.api.shutdown()
+            self.api.server_close()
+            self.returncode = code
+
+    def terminate(self):
+        self.end(-15)
+
+    def wait(self, timeout=None):
+        return self.returncode
+
+    kill = terminate
+
+
+class SpawningRunner(Runner):
+    """A Runner over a FakeCtx whose ``spawn`` of ``kubectl proxy --unix-socket S`` starts a FakeApi on S (over
+    ``files``); every spawn's argv is kept in ``spawned``, each proxy in ``proxies``."""
+
+    def __init__(self, ctx: FakeCtx, files: dict[str, str]):
+        super().__init__(ctx)
+        self.files, self.spawned, self.proxies = files, [], []
+
+    def spawn(self, argv, **popen_kwargs):
+        self.spawned.append(argv)
+        assert "proxy" in argv, f"only kubectl proxy is spawned here, not {argv}"
+        process = FakeProxyProcess(FakeApi(argv[argv.index("--unix-socket") + 1], self.files))
+        self.proxies.append(process)
+        return process
+
+    def processes(self) -> int:
+        """Processes started: one per command run, one per spawn."""
+        return len(self.ctx.commands) + len(self.spawned)
+
+
+#: The lists FakeApi serves by default (the same recordings recorded_ctx answers `kubectl get` with).
+RECORDED_LISTS = {"pods": "pods_during.json", "nodes": "nodes.json", "events": "events.json",
+                  "deployments": "deployments.json"}

@@ -218,6 +218,7 @@ def test_ctrl_c_waits_for_the_running_round_to_end(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from lab.live import session
+    from lab.live.shared import Viewer
     from tests.lab.labfakes import make_lab
     from tests.lab.livefakes import DELETED_AT, Clock, FakeProgress, recorded_collector, recorded_ctx, steady
 
@@ -235,8 +236,9 @@ def test_ctrl_c_waits_for_the_running_round_to_end(tmp_path, monkeypatch):
     ctx.add("config get-contexts", "kind-kind\n")
     lab = make_lab(tmp_path, ctx)
     writers = {t: FakeProgress(t, steady(DELETED_AT - 60, DELETED_AT)) for t in ("test", "test-2")}
-    monkeypatch.setattr(session, "collector_for", lambda lab: recorded_collector(tmp_path, ctx, writers,
-                                                                                  Clock(DELETED_AT)))
+    (tmp_path / "live").mkdir()
+    monkeypatch.setattr(session, "viewer_for", lambda lab: Viewer(
+        lambda: recorded_collector(tmp_path, ctx, writers, Clock(DELETED_AT)), tmp_path / "live"))
     session.run_dashboard(lab, act=chaos)
     (dash,) = served
     assert dash.actions.running is None and dash.actions.done[0].ok is True

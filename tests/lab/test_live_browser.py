@@ -16,7 +16,15 @@ from lab.chaos.command import ChaosCommand
 from lab.live import history, terminal
 from lab.live.web import Dashboard
 from tests.lab.chromium import chromium
-from tests.lab.livefakes import DELETED_AT, Clock, FakeChaos, action_dashboard, fault_scene
+from tests.lab.livefakes import (
+    CLOSE_ROUNDS,
+    DELETED_AT,
+    Clock,
+    FakeChaos,
+    action_dashboard,
+    close_rounds_scene,
+    fault_scene,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -74,6 +82,37 @@ def test_the_dashboard_draws_the_ring_the_writers_and_the_history(tmp_path, brow
         cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#rounds tbody tr:first-child td")]
         assert cells[2:8] == ["cassandra-1", "pod", "38.2", "3.500", "0", "ok"]
         shot = _full_page(browser, SCREENSHOTS / "dashboard.png")
+        assert shot.stat().st_size > 20_000
+    finally:
+        dash.stop()
+
+
+def test_rounds_seconds_apart_get_numbered_marks_that_do_not_overlap_and_a_list_of_their_figures(tmp_path, browser):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    collector = close_rounds_scene(tmp_path, Clock(DELETED_AT + 5))
+    artifacts = tmp_path / "artifacts"
+    dash = Dashboard(collector.latest, lambda: history.history(tmp_path, artifacts, tmp_path / "reports"),
+                     root=tmp_path, folders=(artifacts,)).start()
+    try:
+        browser.set_window_size(1400, 1000)
+        browser.get(dash.url)
+        wait = WebDriverWait(browser, 20)
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "#chart .fault-mark")) == len(CLOSE_ROUNDS))
+        boxes = browser.execute_script("return [...document.querySelectorAll('#chart .fault-mark')].map((m) => {const "
+                                       "r = m.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom];})")
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], f"marks {a} and {b} overlap"
+        rows = sorted({round(b[1]) for b in boxes})
+        assert len(rows) > 1 and round(boxes[4][1]) == rows[0]  # stacked where close; round 5, alone, on the first
+        items = [li.text for li in browser.find_elements(By.CSS_SELECTOR, "#fault-legend li")]
+        assert [i.split(" ", 1)[0] for i in items] == ["1", "2", "3", "4", "5"]
+        assert "round 2 crash cassandra-1, began " in items[1] and items[1].endswith(
+            "recovery 9.8 s, stall 0.50 s, lost 0 (ok)")
+        assert items[3].endswith("lost 12 (LOST 12 rows)")
+        shot = _full_page(browser, SCREENSHOTS / "dashboard-close-rounds.png")
         assert shot.stat().st_size > 20_000
     finally:
         dash.stop()

@@ -37,13 +37,17 @@ STATE_DIR = ARTIFACTS / "state"
 BYSTANDER = "kind-control-plane"
 
 
+def lab_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment every `invoke` of the tests runs in: ``lab-e2e``, its kubeconfig, state and artifacts."""
+    return {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), "INVOKE_LAB_CLUSTER": CLUSTER,
+            "INVOKE_LAB_STATE_DIR": str(STATE_DIR), "KUBECONFIG": str(KUBECONFIG), **(env or {})}
+
+
 def invoke(*args: str, env: dict[str, str] | None = None, timeout: float = 1800, check: bool = True) -> Ran:
     """``invoke <args>`` from the repository root against ``lab-e2e``, its output echoed into the test log
     (whatever its exit code: the log shows a failed step's output before the assertion fails)."""
-    full_env = {**os.environ, "INVOKE_LAB_ARTIFACTS": str(ARTIFACTS), "INVOKE_LAB_CLUSTER": CLUSTER,
-                "INVOKE_LAB_STATE_DIR": str(STATE_DIR), "KUBECONFIG": str(KUBECONFIG), **(env or {})}
     started = time.monotonic()
-    proc = run(INVOKE, *args, _env=full_env, _timeout=timeout)
+    proc = run(INVOKE, *args, _env=lab_env(env), _timeout=timeout)
     print(f"$ invoke {' '.join(args)}  # exit {proc.returncode} after {time.monotonic() - started:.0f}s")
     print(proc.stdout[-6000:], proc.stderr[-3000:], sep="\n")
     if check:

@@ -15,11 +15,15 @@ Safe beside your own lab: see tests/kind_lab.py (cluster ``lab-e2e``, its own ku
 from __future__ import annotations
 
 import base64
+import concurrent.futures
+import contextlib
 import json
 import os
 import re
 import shutil
+import signal
 import socket
+import sys
 import time
 from pathlib import Path
 
@@ -30,7 +34,7 @@ from lab import kind
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
-from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke
+from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke, lab_env
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The bar from the product brief: a writer stall under 2 s when one Cassandra pod dies at QUORUM.
@@ -372,6 +376,88 @@ def test_partition_of_one_replica_keeps_the_writer_writing(lab_up):
     assert record["writer_restarts"] == 0, f"the writer restarted: {record['writer_restart_causes']}"
     report = verify_topic()
     assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def watch_states(screen: str, pod: str) -> list[str]:
+    """The states `invoke watch` drew in its ring table for ``pod`` (any row: ".*"), frame after frame, repeats
+    collapsed. Rows are drawn with box characters, or with "|" when the terminal cannot show them."""
+    states: list[str] = []
+    for state in re.findall(rf"{pod}\s*[│|]\s*([UD][NJLM])\s*[│|]", ANSI.sub("", screen)):
+        if not states or states[-1] != state:
+            states.append(state)
+    return states
+
+
+def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
+    """`invoke dashboard` in headless Chromium and `invoke watch` in a pseudo-terminal, both on the live lab, while
+    `invoke chaos --pod cassandra-1` runs: before, 5 kind nodes and 3 UN with the writer's acknowledged seq rising;
+    during, cassandra-1 leaves the ring; after, it is back and the page's history row has the round JSON's figures.
+    Screenshots of the three moments go to artifacts/screenshots/e2e-dashboard-*.png."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from tests.lab.chromium import chromium
+
+    shots = ROOT / "artifacts" / "screenshots"
+    shots.mkdir(parents=True, exist_ok=True)
+    dash_out: list[str] = []
+    screen: list[str] = []
+    command = sh.Command(sys.executable).bake("-m", "invoke", _cwd=ROOT, _env=lab_env(), _bg=True,
+                                              _bg_exc=False, _ok_code=range(256))
+    dash = command("dashboard", "--port", str(free_port()), _out=dash_out.append, _err=lambda line: None)
+    watch = command("watch", _out=screen.append, _tty_out=True, _tty_size=(60, 160))
+    browser = chromium(lambda why: pytest.fail(f"CI {why}"))
+    try:
+        url = wait_for(lambda: next((line.strip() for line in dash_out if line.startswith("http://127.0.0.1:")),
+                                    None), timeout=60, every=0.5, what="the dashboard's URL")
+        browser.get(url)
+        page = WebDriverWait(browser, 60)
+
+        def ring() -> dict[str, str]:
+            return {e.get_attribute("data-pod"): e.get_attribute("data-state")
+                    for e in browser.find_elements(By.CSS_SELECTOR, "#ring .ring-node")}
+
+        def acked() -> int:
+            cell = browser.find_element(By.CSS_SELECTOR, f'#writers tr[data-writer="{WRITERS[0]}"] td.seq').text
+            return int(cell) if cell.isdigit() else 0
+
+        page.until(lambda d: ring() == {f"cassandra-{i}": "UN" for i in range(3)} and acked() > 0)
+        assert len(browser.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 5
+        first = acked()
+        page.until(lambda d: acked() > first)  # the page updates by itself, from the writer's /metrics
+        browser.save_screenshot(str(shots / "e2e-dashboard-before.png"))
+
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            round_ = pool.submit(chaos, "cassandra-1")
+            WebDriverWait(browser, 120).until(lambda d: ring().get("cassandra-1") != "UN" or round_.done())
+            assert ring().get("cassandra-1") != "UN", "the page never showed cassandra-1 away during its deletion"
+            browser.save_screenshot(str(shots / "e2e-dashboard-during.png"))
+            record = round_.result()
+        assert record["ok"], record.get("error")
+
+        page.until(lambda d: ring().get("cassandra-1") == "UN")
+        newest_row = "#rounds tbody tr:first-child td"
+        page.until(lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, newest_row)][2:3] == ["cassandra-1"])
+        cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, newest_row)]
+        assert cells[3:5] == ["pod", f"{record['recovery_s']:.1f}"], cells
+        assert cells[6:8] == [str(record["lost_rows"]), "ok"], cells
+        browser.save_screenshot(str(shots / "e2e-dashboard-after.png"))
+
+        # While it was away its old address was DN, under its name or as "(no pod)"; then it is UN again.
+        wait_for(lambda: watch_states("".join(screen), "cassandra-1")[-1:] == ["UN"], timeout=60, every=1,
+                 what="invoke watch drawing cassandra-1 UN again")
+        assert "DN" in watch_states("".join(screen), ".*?"), "invoke watch never drew a node DN"
+    finally:
+        browser.quit()
+        for process in (watch, dash):
+            with contextlib.suppress(ProcessLookupError):
+                process.signal(signal.SIGINT)  # Ctrl-C: both quit cleanly
+        ended = [process.wait(timeout=30) for process in (watch, dash)]
+    assert [p.exit_code for p in ended] == [0, 0], ended
+    assert "Traceback" not in "".join(screen)
 
 
 def observed(record: dict, pattern: str) -> re.Match:

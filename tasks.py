@@ -20,7 +20,7 @@ from lab import chaos as chaos_lib
 from lab import clean as clean_lib
 from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
-from lab import observe, program, progress, registry, suites, workflow
+from lab import observe, program, progress, registry, state, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
@@ -70,15 +70,26 @@ def _lab_with_tools(c):
     return _lab(c, tools_planned=True)
 
 
+def _planned(c) -> dict[str, str]:
+    """What dry runs would have recorded, kept on invoke's config: the tasks of one command line share it
+    (``invoke --dry build deploy`` deploys the tag build would make), the next command line starts empty."""
+    record = getattr(c.config, "_lab_planned", None)
+    if record is None:
+        record = {}
+        c.config._set(_lab_planned=record)
+    return record
+
+
 def _handled(body):
-    """LabError -> invoke Exit: one line on stderr, exit 2 (precondition) or 1; output only under --debug."""
+    """Runs the task with its own progress (dry, quiet) and dry-run record; LabError -> invoke Exit: one line on
+    stderr, exit 2 (precondition) or 1; output only under --debug."""
 
     @functools.wraps(body)
     def wrapper(c, *args, **kwargs):
         try:
-            progress.set_dry(bool(c.config.run.dry))
-            progress.set_quiet(LabConfig.from_invoke(c).quiet)
-            return body(c, *args, **kwargs)
+            shown = progress.Progress(dry=bool(c.config.run.dry), quiet=LabConfig.from_invoke(c).quiet)
+            with progress.showing(shown), state.planning(_planned(c)):
+                return body(c, *args, **kwargs)
         except LabError as err:
             cause = err if isinstance(err, CommandError) else err.__cause__
             if isinstance(cause, CommandError) and cause.output and logging.getLogger().isEnabledFor(logging.DEBUG):

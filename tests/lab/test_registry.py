@@ -279,8 +279,9 @@ def test_reset_pushes_a_writer_built_before_again(project, builders, answering):
 def test_dry_reset_plans_the_registry_too(project, builders, capsys):
     ctx = _reset_ctx()
     ctx.add("container inspect", NO_CONTAINER, first=True)
-    workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
-                            images={**LOCAL, "cassandra_source": "build", "kind_node_source": "build"}))
+    with state.planning({}):
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
+                                images={**LOCAL, "cassandra_source": "build", "kind_node_source": "build"}))
     planned = [line.removeprefix("[dry-run] ") for line in capsys.readouterr().out.splitlines()
                if line.startswith("[dry-run]")]
     assert planned[0] == RUN and "docker network connect kind kind-registry" in planned

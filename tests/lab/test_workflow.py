@@ -97,8 +97,9 @@ def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images, buil
 
 def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True, images={"cassandra_source": "build", "kind_node_source": "build"},
-                            builders=builders))
+    with state.planning({}) as planned:  # what a task opens around its run
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
+                                images={"cassandra_source": "build", "kind_node_source": "build"}))
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
     assert printed == [
         "[dry-run] kind delete cluster --name kind",
@@ -110,6 +111,7 @@ def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     ]
     assert ctx.matching("kind (create|delete|load)") == []  # only probes ran
     assert not (project / ".cache/lab/state.json").exists()
+    assert planned["cassandra_image"] == "lab/cassandra:5.0.2-abc"  # kept for the run's later steps only
 
 
 def test_reset_with_source_pull_fails_with_one_line(project, builders):
@@ -529,7 +531,8 @@ def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkey
 
 def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, capsys, images, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True, builders=builders))
+    with state.planning({}):
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders))
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[dry-run] docker pull cassandra:5.0   # if it fails: build the Cassandra image locally"
     assert ctx.matching("docker pull") == [] and images == []

@@ -149,6 +149,8 @@ def test_diagnose_shows_state_events_and_log_tail_of_unready_pods():
             ("get pods", json.dumps({"items": PODS})),
             ("get events .*cassandra-1", "LAST SEEN  TYPE     REASON   OBJECT\n1m  Warning  BackOff  pod/cassandra-1"),
             ("logs cassandra-1", "INFO starting\nERROR Exception encountered during startup"),
+            ("get events .*ece573-prj04-writer-", ""),  # the Pending writer: no events, no log yet
+            ("logs ece573-prj04-writer-", ""),
         ]
     )
     lines = kubectl.diagnose(Runner(ctx), K, "app=cassandra", container="cassandra")

@@ -38,10 +38,10 @@ from lab.bench.phases import (
 from lab.cassandra import ROWS_TABLE, Cassandra
 from lab.chaos import RoundResult, run_round, run_rounds
 from lab.chaos.faults.pod import other_cassandra
+from lab.command_output import PROGRESS
 from lab.config import check_topic
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
-from lab.report.parse import PROGRESS
 
 #: Phase columns of a Cassandra pod's start (a deployed pod) and of a replacement (after a deletion).
 START_PHASES = ("scheduled", "initialized", "started", "normal", "cql_open", "ready")

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lab import docker, kind, kubectl
-from lab.report import parse
+from lab import command_output, docker, kind, kubectl
 from lab.report.model import note
 
 if TYPE_CHECKING:  # collect.py imports this module
@@ -19,15 +18,15 @@ def collect(col: Collector) -> None:
     items = col.section("II")
     cfg, rec, data = col.cfg, col.rec, col.data
     out = rec.show(col.kind.get_nodes_args(), "The cluster's nodes")
-    nodes = parse.kind_nodes(out.stdout) if out.ok else []
+    nodes = command_output.kind_nodes(out.stdout) if out.ok else []
     data["kind_nodes"] = nodes
     out = rec.show(docker.ps_args(kind.cluster_label_filter(cfg.cluster)), "Each node is a Docker container")
-    data["node_containers"] = parse.docker_ps(out.stdout) if out.ok else []
+    data["node_containers"] = command_output.docker_ps(out.stdout) if out.ok else []
     workers = [n for n in nodes if "worker" in n]
     if workers:
         out = rec.show(docker.exec_args(workers[0], ["crictl", "ps"]),
                        f"Kubernetes containers inside {workers[0]} (crictl, the CRI client)", timeout=60)
-        names = parse.crictl_names(out.stdout) if out.ok else []
+        names = command_output.crictl_names(out.stdout) if out.ok else []
         data["crictl"] = {"node": workers[0], "containers": len(names) if out.ok else None, "names": names}
     else:
         items.append(note(f"Not collected: `crictl ps` inside a worker: kind cluster {cfg.cluster} has no "
@@ -44,10 +43,10 @@ def collect(col: Collector) -> None:
         col.down_reason = (f"kind cluster {cfg.cluster} has no nodes (its kube context is stale; "
                            "`invoke up` creates the cluster)")
     out = rec.show(col.kube.version_args(), "kubectl and Kubernetes versions")
-    data["versions"].update(parse.versions(out.stdout))
+    data["versions"].update(command_output.versions(out.stdout))
     if "client" not in data["versions"]:  # without the context kubectl prints only the error
         out = rec.show(col.kube.version_args(client=True), "kubectl's own version")
-        data["versions"].update(parse.versions(out.stdout))
+        data["versions"].update(command_output.versions(out.stdout))
     images = sorted({c.get("image", "") for c in data["node_containers"]} - {""})
     data["versions"]["node_image"] = ", ".join(images)
     if col.cluster_up:
@@ -55,7 +54,7 @@ def collect(col: Collector) -> None:
         out = rec.show(
             col.kube.cluster_info_args(), "The cluster answers (as `kind create cluster` suggests)", timeout=30
         )
-        data["cluster_info"] = parse.cluster_info(out.stdout) if out.ok else None
+        data["cluster_info"] = command_output.cluster_info(out.stdout) if out.ok else None
         rec.show(col.kube.get_wide_args("nodes", namespaced=False), "Nodes as Kubernetes sees them")
     else:
         items.append(note(f"Not collected: `kubectl cluster-info --context {col.kube.context}` and "

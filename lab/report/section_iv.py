@@ -7,10 +7,9 @@ import json
 from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
-from lab import kubectl, names, plot
+from lab import command_output, kubectl, names, plot
 from lab.chaos import SUMMARY_HEADERS, WRITER_HEADERS, RoundResult, summary_rows, writer_rows
 from lab.errors import LabError
-from lab.report import parse
 from lab.report.model import image, note, table
 
 if TYPE_CHECKING:  # collect.py imports this module
@@ -41,7 +40,7 @@ def collect(col: Collector) -> None:
             out = rec.show(col.kube.logs_args(selector=names.WRITER_SELECTOR, container=names.WRITER_CONTAINER,
                                               tail=col.tail), f"The writer's last {col.tail} log lines "
                            f"({names.WRITER_DEPLOYMENT})", timeout=60)
-            data["writer_progress"] = parse.last_progress(out.stdout.splitlines()) if out.ok else None
+            data["writer_progress"] = command_output.last_progress(out.stdout.splitlines()) if out.ok else None
         else:
             items.append(note(f"No writer pod: no pod matches {names.WRITERS_SELECTOR} (`invoke deploy`)."))
     chaos_rounds(col, items)

@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from lab import names
+from lab import command_output, names
 from lab import verify as verify_lib
 from lab.cassandra import LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
 from lab.errors import LabError
-from lab.report import parse, writer_change
+from lab.report import writer_change
 from lab.report.model import lines, note, table
 
 if TYPE_CHECKING:  # collect.py imports this module
@@ -73,7 +73,7 @@ def resume(col: Collector, items: list[dict[str, Any]]) -> None:
         except OSError:
             continue
         found += [{"source": col.show_path(path), "line": line, "seq": n}
-                  for line in text for _, n in parse.log_starts([line])]
+                  for line in text for _, n in command_output.log_starts([line])]
     if col.cluster_up:
         for pod in col.data.get("writer_pods", []):
             for previous in ([True, False] if pod["restarts"] else [False]):
@@ -82,7 +82,7 @@ def resume(col: Collector, items: list[dict[str, Any]]) -> None:
                 if out.ok:
                     source = f"pod {pod['name']}, {'previous run' if previous else 'current run'}"
                     found += [{"source": source, "line": line, "seq": n}
-                              for line in out.stdout.splitlines() for _, n in parse.log_starts([line])]
+                              for line in out.stdout.splitlines() for _, n in command_output.log_starts([line])]
     resumed = [f for f in found if f["seq"] > 0]
     col.data["resume"] = {"starts": found, "resumed": bool(resumed),
                           "seq": resumed[-1]["seq"] if resumed else None,

@@ -1,4 +1,5 @@
-"""The report's vocabulary: its sections, the items a section holds, and the small helpers that make them.
+"""The report's vocabulary: its sections, the items a section holds, its key facts and answers, and the small
+helpers that make them.
 
 A report is a plain dict (saved as report.json and rendered again from it), so every item is a dict with
 a ``type``: ``command`` (as typed, output, exit status, when and how long), ``note``, ``table``,
@@ -8,6 +9,7 @@ record also ``observation`` and ``heading``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 SCHEMA = 1
@@ -20,6 +22,35 @@ SECTIONS = {
     "IV": "Build and deploy an application",
     "V": "Stateless application",
 }
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing the report shows at a glance (its key facts); ``ok`` None for information without a bar."""
+
+    section: str
+    name: str
+    value: str
+    expected: str = ""
+    ok: bool | None = None
+
+
+NOT_COLLECTED = "not collected"
+
+
+def fact(section: str, name: str, value: Any, expected: Any = "", ok: bool | None = None) -> Fact:
+    """A key fact; ``value`` None: not collected."""
+    return Fact(section, name, NOT_COLLECTED if value is None else str(value), str(expected), ok)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One of the assignment's questions answered from this cluster's data."""
+
+    section: str
+    question: str
+    answer: str
+    missing: tuple[str, ...] = ()  # the commands that produce the data still missing from the answer
+
 
 def note(text: str) -> dict[str, Any]:
     return {"type": "note", "text": text}

@@ -7,7 +7,8 @@ from lab import report as report_lib
 from lab.command_output import keep
 from lab.errors import LabError
 from lab.kubectl import Kubectl
-from lab.report.facts import Fact, key_facts
+from lab.report.facts import key_facts
+from lab.report.model import Fact
 from tests.lab.labfakes import FakeCtx, make_lab
 from tests.lab.reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read
 

@@ -20,7 +20,7 @@ from lab import chaos as chaos_lib
 from lab import clean as clean_lib
 from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
-from lab import observe, program, progress, registry, state, suites, workflow
+from lab import names, observe, program, progress, registry, state, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
@@ -244,7 +244,7 @@ def status(c):
 @task(help={"pod": "Cassandra pod (default cassandra-0)", "execute": "run this CQL and exit (cqlsh -e)",
             "user": "admin (the lab's superuser, default) or writer (the writer's role: SELECT and MODIFY only)"})
 @_handled
-def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
+def cqlsh(c, pod=names.CASSANDRA_PODS[0], execute="", user="admin"):
     """cqlsh inside a Cassandra pod (interactive, or -e 'CQL'), logged in from the lab's Secret."""
 
     observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute, user=user)
@@ -252,7 +252,7 @@ def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
 
 @task(help={"pod": "Cassandra pod (default cassandra-0)", "args": "nodetool arguments (default: status)"})
 @_handled
-def nodetool(c, pod="cassandra-0", args="status"):
+def nodetool(c, pod=names.CASSANDRA_PODS[0], args="status"):
     """nodetool inside a Cassandra pod (default: nodetool status)."""
 
     observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=split_args(args))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from lab import command_output, docker, kind, kubectl
+from lab.config import LabSettings
 from lab.report.model import Answer, Fact, fact, note
 
 if TYPE_CHECKING:  # collect.py imports this module
@@ -99,8 +100,9 @@ def cluster_running(report: dict[str, Any]) -> Answer:
     q = "Is the kind cluster running, with the nodes cluster.yml asks for? (`kind get nodes`)"
     nodes = report.get("data", {}).get("kind_nodes") or []
     if not nodes:
-        return Answer("II", q, f"No: kind cluster {report.get('cluster', 'kind')} has no nodes, so there is nothing "
-                               "to show yet.", ("invoke up",))
+        cluster = report.get("cluster", LabSettings.cluster)
+        return Answer("II", q, f"No: kind cluster {cluster} has no nodes, so there is nothing to show yet.",
+                      ("invoke up",))
     workers = [n for n in nodes if "worker" in n]
     want = report.get("expected", {}).get("nodes", CLUSTER_NODES)
     verdict = "as cluster.yml asks" if len(nodes) == want else f"but cluster.yml asks for {want}"

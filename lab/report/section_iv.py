@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from lab import command_output, kubectl, names, plot
 from lab.chaos import SUMMARY_HEADERS, WRITER_HEADERS, RoundResult, summary_rows, writer_rows
+from lab.config import WriterGroup
 from lab.errors import LabError
 from lab.report import lesson_record, lesson_table
 from lab.report.model import Answer, Fact, fact, image, note, table
@@ -135,7 +136,7 @@ def something_wrong(report: dict[str, Any]) -> Answer:
     q = "Do you notice that something is wrong with our writer application?"
     one, two = lesson_record.step_facts(report, "1"), lesson_record.step_facts(report, "2")
     if one is not None:
-        return Answer("IV", q, crash_loop(one, two, report.get("topic", "test")))
+        return Answer("IV", q, crash_loop(one, two, report.get("topic", WriterGroup.topic)))
     crashing = [p for p in report.get("data", {}).get("writer_pods") or [] if p.get("state") == "CrashLoopBackOff"]
     if crashing:
         return Answer("IV", q, f"Yes: the writer pod {crashing[0]['name']} is in CrashLoopBackOff with "

@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from lab import command_output, names
 from lab import verify as verify_lib
-from lab.cassandra import LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
+from lab.cassandra import LAST_SEQ_TABLE, LAST_SEQS_QUERY, count_query, cqlsh_args, parse_cqlsh_table, select_script
 from lab.errors import LabError
 from lab.report import lesson_record, writer_change
 from lab.report.model import Answer, Fact, fact, lines, note, table
-from lab.report.wording import LAST_SEQ_TABLE, is_int, writer_named
+from lab.report.wording import is_int, writer_named
 
 if TYPE_CHECKING:  # collect.py imports this module
     from lab.report.collect import Collector

@@ -4,7 +4,7 @@ import json
 import pytest
 import yaml
 
-from lab import doctor, progress, state, workflow, writers
+from lab import doctor, state, workflow, writers
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
@@ -515,8 +515,10 @@ def test_dry_up_on_a_fresh_machine_plans_on_the_cluster_its_reset_would_create(p
     ctx = _reset_ctx(cluster_exists=False)
     ctx.add("kubectl .*config get-contexts", "", first=True)
     ctx.add(r"kubectl .*--context kind-kind .*get ", ('error: context "kind-kind" does not exist', 1), first=True)
+    ctx.add(*WRITER_BUILT, first=True)
     lab = make_lab(project, ctx, dry=True, builders=builders)
-    workflow.up(lab)
+    with state.planning({}):  # what a task opens around its run: build's planned tag for deploy
+        workflow.up(lab)
     assert lab.cluster_planned
     assert ctx.matching(r"kubectl .* get ") == []
     planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run] kubectl")]
@@ -531,10 +533,9 @@ def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkey
     builders = dataclasses.replace(NO_IMAGE_BUILDS, tools=lambda runner: (
         said_before_build.append(capsys.readouterr().err) or {"kind": "k", "kubectl": "c"}))
     monkeypatch.setenv("PATH", str(project / "nothing"))
-    monkeypatch.setattr(progress, "_QUIET", False)
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
     no_registry = doctor.Host(registry_answers=lambda host: False, cores=lambda: 2)
-    workflow.prepare(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, builders, no_registry)
+    workflow.prepare(Runner(_ctx([("docker image inspect", ("", 1))])), cfg, builders, no_registry)
     [before] = said_before_build
     plan = before.splitlines()[0]
     assert plan.startswith("plan: Cassandra image built from source (") and "roughly 3-5 min on 2 cores" in plan

@@ -20,7 +20,7 @@ from lab import chaos as chaos_lib
 from lab import clean as clean_lib
 from lab import doctor as doctor_lib
 from lab import lesson as lesson_lib
-from lab import observe, program, progress, registry, suites, workflow
+from lab import names, observe, program, progress, registry, state, suites, workflow
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
@@ -70,15 +70,26 @@ def _lab_with_tools(c):
     return _lab(c, tools_planned=True)
 
 
+def _planned(c) -> dict[str, str]:
+    """What dry runs would have recorded, kept on invoke's config: the tasks of one command line share it
+    (``invoke --dry build deploy`` deploys the tag build would make), the next command line starts empty."""
+    record = getattr(c.config, "_lab_planned", None)
+    if record is None:
+        record = {}
+        c.config._set(_lab_planned=record)
+    return record
+
+
 def _handled(body):
-    """LabError -> invoke Exit: one line on stderr, exit 2 (precondition) or 1; output only under --debug."""
+    """Runs the task with its own progress (dry, quiet) and dry-run record; LabError -> invoke Exit: one line on
+    stderr, exit 2 (precondition) or 1; output only under --debug."""
 
     @functools.wraps(body)
     def wrapper(c, *args, **kwargs):
         try:
-            progress.set_dry(bool(c.config.run.dry))
-            progress.set_quiet(LabConfig.from_invoke(c).quiet)
-            return body(c, *args, **kwargs)
+            shown = progress.Progress(dry=bool(c.config.run.dry), quiet=LabConfig.from_invoke(c).quiet)
+            with progress.showing(shown), state.planning(_planned(c)):
+                return body(c, *args, **kwargs)
         except LabError as err:
             cause = err if isinstance(err, CommandError) else err.__cause__
             if isinstance(cause, CommandError) and cause.output and logging.getLogger().isEnabledFor(logging.DEBUG):
@@ -233,7 +244,7 @@ def status(c):
 @task(help={"pod": "Cassandra pod (default cassandra-0)", "execute": "run this CQL and exit (cqlsh -e)",
             "user": "admin (the lab's superuser, default) or writer (the writer's role: SELECT and MODIFY only)"})
 @_handled
-def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
+def cqlsh(c, pod=names.CASSANDRA_PODS[0], execute="", user="admin"):
     """cqlsh inside a Cassandra pod (interactive, or -e 'CQL'), logged in from the lab's Secret."""
 
     observe.cqlsh(_lab(c, need=("kubectl",)), pod=pod, execute=execute, user=user)
@@ -241,7 +252,7 @@ def cqlsh(c, pod="cassandra-0", execute="", user="admin"):
 
 @task(help={"pod": "Cassandra pod (default cassandra-0)", "args": "nodetool arguments (default: status)"})
 @_handled
-def nodetool(c, pod="cassandra-0", args="status"):
+def nodetool(c, pod=names.CASSANDRA_PODS[0], args="status"):
     """nodetool inside a Cassandra pod (default: nodetool status)."""
 
     observe.nodetool(_lab(c, need=("kubectl",)), pod=pod, args=split_args(args))

@@ -36,6 +36,7 @@ from typing import Any
 
 from lab import kubectl, manifests, names, progress
 from lab.cassandra import KEYSPACE, Cassandra
+from lab.config import VerifyGroup
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -258,7 +259,8 @@ def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
 
 # -- roles and schema ----------------------------------------------------------------------------------
 
-def _cqlsh_stdin(cass: Cassandra, script: str, *, login: tuple[str, str] | None = None, timeout: int = 120):
+def _cqlsh_stdin(cass: Cassandra, script: str, *, login: tuple[str, str] | None = None,
+                 timeout: int = VerifyGroup.request_timeout):
     """cqlsh in the pod reading ``script`` on stdin; ``login`` is only ever the built-in, public one."""
     command = ["cqlsh", f"--request-timeout={timeout}"]
     if login is not None:

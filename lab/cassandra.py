@@ -248,7 +248,7 @@ def is_unanswered(err: LabError) -> bool:
 class Cassandra:
     """cqlsh and nodetool in one pod of the StatefulSet."""
 
-    def __init__(self, runner: Runner, kube: Kubectl, *, pod: str = "cassandra-0",
+    def __init__(self, runner: Runner, kube: Kubectl, *, pod: str = names.CASSANDRA_PODS[0],
                  request_timeout: int = VerifyGroup.request_timeout):
         self.runner = runner
         self.kube = kube
@@ -262,10 +262,10 @@ class Cassandra:
         text = self.runner.output(self.exec_args(nodetool_args("status")), timeout=90)
         return parse_nodetool_status(text)
 
-    def query(self, query: str, *, consistency: str = "QUORUM") -> list[dict[str, str]]:
+    def query(self, query: str, *, consistency: str = VerifyGroup.consistency) -> list[dict[str, str]]:
         return self.queries([query], consistency=consistency)[-1]
 
-    def queries(self, queries: list[str], *, consistency: str = "QUORUM") -> list[list[dict[str, str]]]:
+    def queries(self, queries: list[str], *, consistency: str = VerifyGroup.consistency) -> list[list[dict[str, str]]]:
         """Several SELECTs in one cqlsh process (its start-up costs a second or two); one table each."""
         script = select_script(" ".join(queries), consistency=consistency)
         argv = self.exec_args(cqlsh_args(script, request_timeout=self.request_timeout))
@@ -274,7 +274,7 @@ class Cassandra:
             raise LabError(f"cqlsh in {self.pod} printed {len(tables)} result table(s) for {len(queries)} queries")
         return tables
 
-    def last_seqs(self, *, consistency: str = "QUORUM") -> dict[str, int]:
+    def last_seqs(self, *, consistency: str = VerifyGroup.consistency) -> dict[str, int]:
         """topic -> last_seq from the writer's progress table; empty before the writer made it."""
         try:
             rows = self.query(LAST_SEQS_QUERY, consistency=consistency)
@@ -285,7 +285,7 @@ class Cassandra:
         return {row["topic"]: int(row["seq"]) for row in rows if row.get("seq", "").lstrip("-").isdigit()}
 
     def census(self, topic: str, bound: int, *, last_seq: int | None = None,
-               consistency: str = "QUORUM") -> SeqCensus:
+               consistency: str = VerifyGroup.consistency) -> SeqCensus:
         """Counts and sums of ``topic``'s rows per chunk of 1..bound, the rows past bound and past ``last_seq``
         (default: bound), and its highest seq (one cqlsh)."""
         last_seq = bound if last_seq is None else last_seq
@@ -302,7 +302,8 @@ class Cassandra:
         return SeqCensus(counted, self._count(beyond, topic), max(_seqs(top), default=0),
                          above=self._count(above, topic), first_above=min(_seqs(first), default=0))
 
-    def seqs_in(self, topic: str, ranges: list[tuple[int, int]], *, consistency: str = "QUORUM") -> list[int]:
+    def seqs_in(self, topic: str, ranges: list[tuple[int, int]], *,
+                consistency: str = VerifyGroup.consistency) -> list[int]:
         """Every seq stored for ``topic`` within the inclusive ``ranges`` (each at most SEQ_CHUNK long)."""
         if not ranges:
             return []
@@ -315,7 +316,7 @@ class Cassandra:
         return [seq for rows in tables for seq in _seqs(rows)]
 
     def values_in(self, topic: str, ranges: list[tuple[int, int]], *,
-                  consistency: str = "QUORUM") -> dict[int, str]:
+                  consistency: str = VerifyGroup.consistency) -> dict[int, str]:
         """seq -> value (as Cassandra printed it, every digit) of ``topic``'s rows within the inclusive ``ranges``."""
         if not ranges:
             return {}

@@ -17,6 +17,7 @@ from lab.errors import PreconditionError
 from lab.images.builders import ImageBuilders
 from lab.kind import Kind
 from lab.kubectl import Kubectl
+from lab.names import CASSANDRA_PODS
 from lab.runner import Runner
 
 
@@ -36,7 +37,7 @@ class Lab:
     def state_dir(self) -> Path:
         return self.cfg.path(self.cfg.state_dir)
 
-    def cassandra(self, pod: str = "cassandra-0") -> Cassandra:
+    def cassandra(self, pod: str = CASSANDRA_PODS[0]) -> Cassandra:
         return Cassandra(self.runner, self.kube, pod=pod,
                          request_timeout=self.cfg.verify.request_timeout)
 

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from lab.config import LabSettings
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.runner import Runner
 
@@ -22,7 +23,7 @@ class Kubectl:
 
     binary: str = "kubectl"
     context: str = "kind-kind"
-    namespace: str = "default"
+    namespace: str = LabSettings.namespace
 
     def base(self, *, namespaced: bool = True) -> list[str]:
         argv = [self.binary, "--context", self.context]

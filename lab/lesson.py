@@ -38,12 +38,11 @@ from typing import Any
 
 from lab import chaos, crictl, kubectl, names, output, progress, workflow
 from lab.chaos.faults.pod import DeletePod
+from lab.command_output import PROGRESS, RESUME, command_item, utc
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.report import lesson_record, lesson_table
-from lab.report.model import command_item, utc
-from lab.report.parse import PROGRESS, RESUME
 from lab.runner import Outcome
 from lab.verify import verify
 

@@ -132,7 +132,7 @@ def collect_logs(lab: Lab, *, now: float | None = None) -> tuple[Path, list[str]
 CQLSH_USERS = {"admin": None, "writer": auth.WRITER_CREDENTIALS}
 
 
-def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "", user: str = "admin") -> None:
+def cqlsh(lab: Lab, *, pod: str = names.CASSANDRA_PODS[0], execute: str = "", user: str = "admin") -> None:
     """cqlsh in ``pod``: interactive with a TTY, or one script with -e; as the lab's superuser or the writer."""
     if user not in CQLSH_USERS:
         raise PreconditionError(f"--user {user!r}: use one of {', '.join(CQLSH_USERS)}")
@@ -146,7 +146,7 @@ def cqlsh(lab: Lab, *, pod: str = "cassandra-0", execute: str = "", user: str = 
         raise LabError(f"cqlsh in {pod} failed: {err}") from err
 
 
-def nodetool(lab: Lab, *, pod: str = "cassandra-0", args: list[str] | None = None) -> None:
+def nodetool(lab: Lab, *, pod: str = names.CASSANDRA_PODS[0], args: list[str] | None = None) -> None:
     require_cluster(lab)
     argv = lab.kube.exec_args(pod, nodetool_args(*(args or ["status"])), container=names.CASSANDRA_CONTAINER)
     try:

@@ -6,8 +6,12 @@ time and what it waits for right now (``Step.waiting``: "2/3 UN, 10.244.2.4 UJ")
 Off a terminal (CI, a pipe) a step prints " • msg ..." when it starts and one timestamped line each time
 what it waits for changes, so a long wait is visible in a log without a line per poll.
 
-Under ``invoke --dry`` nothing ran, so a step ends with " - msg (planned)", never ✓. ``set_quiet`` silences
-all of it (``lab.quiet`` in invoke.yaml, or ``INVOKE_LAB_QUIET=1``). Diagnostics go through ``logging``.
+Under ``invoke --dry`` nothing ran, so a step ends with " - msg (planned)", never ✓; ``quiet`` silences all of
+it (``lab.quiet`` in invoke.yaml, or ``INVOKE_LAB_QUIET=1``). Both are fixed when a ``Progress`` is made: each
+task makes its own and shows through it while it runs (``showing``, in tasks.py), as kind hands each action
+its ``Status``; the module's ``step``/``info`` print through the progress shown now, else through a plain one
+(not quiet, not dry). Nothing of it outlives the task, so no test resets anything. Diagnostics go through
+``logging``.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TextIO
 
@@ -25,9 +29,6 @@ from rich.console import Console, Group
 from rich.live import Live
 from rich.spinner import Spinner
 from rich.text import Text
-
-_QUIET = False
-_DRY = False
 
 
 @dataclass(frozen=True)
@@ -40,40 +41,6 @@ class Finished:
     depth: int
     ok: bool
     detail: str = ""
-
-
-_recorders: list[list[Finished]] = []
-_depth = 0
-#: Every step running now, outermost first, quiet or not: what the dashboard shows of an action it runs.
-_running: list[Step] = []
-
-
-@contextmanager
-def recording() -> Iterator[list[Finished]]:
-    """Collect every step that ends inside the block, in the order they end (quiet or not): a benchmark reads
-    where the time of ``invoke up`` went without timing anything itself."""
-    steps: list[Finished] = []
-    _recorders.append(steps)
-    try:
-        yield steps
-    finally:
-        _recorders.remove(steps)
-
-
-def _record(current: Step, depth: int, ok: bool) -> None:
-    for steps in _recorders:
-        steps.append(Finished(current.message, round(current.elapsed(), 2), depth, ok, current.detail))
-
-
-def set_quiet(value: bool) -> None:
-    global _QUIET
-    _QUIET = value
-
-
-def set_dry(value: bool) -> None:
-    """Steps under ``invoke --dry`` end as "planned": their mutating commands were only printed."""
-    global _DRY
-    _DRY = value
 
 
 class Step:
@@ -114,110 +81,16 @@ class Step:
 class _Block:
     """The live block: every running step, outermost first (a lesson step around a chaos round)."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.steps: list[Step] = []
 
     def __rich__(self) -> Group:
         return Group(*(s.live_line() for s in self.steps))
 
 
-_lock = threading.RLock()
-_block = _Block()
-_live: Live | None = None
-
-
 def _is_terminal(out: TextIO) -> bool:
     isatty = getattr(out, "isatty", None)
     return bool(isatty and isatty()) and os.environ.get("TERM") != "dumb"
-
-
-def _emit(line: str, out: TextIO) -> None:
-    """One finished line: above the live block while one is drawn, else straight to ``out``."""
-    with _lock:
-        if _live is not None:
-            _live.console.print(Text(line), soft_wrap=True)
-        else:
-            print(line, file=out, flush=True)
-
-
-def _enter(current: Step, out: TextIO) -> None:
-    global _live
-    with _lock:
-        if _live is None and not _is_terminal(out):
-            current._plain = out
-            print(f" • {current.message} ...", file=out, flush=True)
-            return
-        _block.steps.append(current)
-        if _live is None:
-            console = Console(file=out, force_terminal=True)
-            _live = Live(_block, console=console, refresh_per_second=8, transient=True,
-                         redirect_stdout=True, redirect_stderr=out is sys.stderr)
-            _live.start()
-
-
-def _leave(current: Step) -> None:
-    global _live
-    with _lock:
-        if current in _block.steps:
-            _block.steps.remove(current)
-            if not _block.steps and _live is not None:
-                _live.stop()
-                _live = None
-
-
-@contextmanager
-def step(message: str, *, stream: TextIO | None = None) -> Iterator[Step]:
-    """Print ✓/✗ around a block; every early exit (an exception) shows ✗ and re-raises."""
-    global _depth
-    out = stream or sys.stderr
-    current = Step(message)
-    depth, _depth = _depth, _depth + 1
-    with _lock:
-        _running.append(current)
-    try:
-        if _QUIET:
-            yield current
-        else:
-            yield from _shown(current, message, out)
-    except BaseException:
-        _record(current, depth, ok=False)
-        raise
-    else:
-        _record(current, depth, ok=True)
-    finally:
-        _depth = depth
-        with _lock:
-            _running.remove(current)
-
-
-def running() -> list[str]:
-    """The steps running now, outermost first, each as its live line says it: "Chaos round 1/1: delete
-    cassandra-1 (12s)  2/3 UN"."""
-    with _lock:
-        steps = list(_running)
-    return [s.line() for s in steps]
-
-
-def _shown(current: Step, message: str, out: TextIO) -> Iterator[Step]:
-    """The body of ``step`` when it prints: the live line (or " • ..."), then ✓, ✗ or "planned"."""
-    _enter(current, out)
-    try:
-        yield current
-    except BaseException:
-        _leave(current)
-        _emit(f" ✗ {message}{_suffix(current)}", out)
-        raise
-    _leave(current)
-    if _DRY:
-        _emit(f" - {message} (planned)", out)
-    else:
-        _emit(f" ✓ {message}{_suffix(current)}", out)
-
-
-def info(message: str, *, stream: TextIO | None = None) -> None:
-    """A plain status line (a summary, a skip reason) that quiet also silences."""
-    if not _QUIET:
-        _emit(message, stream or sys.stderr)
 
 
 def _suffix(current: Step) -> str:
@@ -226,3 +99,158 @@ def _suffix(current: Step) -> str:
     if elapsed >= 1:
         parts.append(f"{elapsed:.0f}s")
     return f" ({', '.join(parts)})" if parts else ""
+
+
+class Progress:
+    """One task's progress: whether it is quiet or a dry run (fixed when made), and what it shows now: the
+    running steps, their nesting depth, the live block and whoever records finished steps."""
+
+    def __init__(self, *, quiet: bool = False, dry: bool = False):
+        self.quiet = quiet
+        self.dry = dry  # steps end as "planned": their mutating commands were only printed
+        self._lock = threading.RLock()
+        self._block = _Block()
+        self._live: Live | None = None
+        self._depth = 0
+        #: Every step running now, outermost first, quiet or not: what the dashboard shows of an action it runs.
+        self._running: list[Step] = []
+        self._recorders: list[list[Finished]] = []
+
+    @property
+    def drawing(self) -> bool:
+        """Whether a live block is on the terminal now."""
+        return self._live is not None
+
+    @contextmanager
+    def recording(self) -> Iterator[list[Finished]]:
+        """Collect every step that ends inside the block, in the order they end (quiet or not): a benchmark
+        reads where the time of ``invoke up`` went without timing anything itself."""
+        steps: list[Finished] = []
+        self._recorders.append(steps)
+        try:
+            yield steps
+        finally:
+            self._recorders.remove(steps)
+
+    @contextmanager
+    def step(self, message: str, *, stream: TextIO | None = None) -> Iterator[Step]:
+        """Print ✓/✗ around a block; every early exit (an exception) shows ✗ and re-raises."""
+        out = stream or sys.stderr
+        current = Step(message)
+        depth, self._depth = self._depth, self._depth + 1
+        with self._lock:
+            self._running.append(current)
+        try:
+            if self.quiet:
+                yield current
+            else:
+                yield from self._shown(current, message, out)
+        except BaseException:
+            self._record(current, depth, ok=False)
+            raise
+        else:
+            self._record(current, depth, ok=True)
+        finally:
+            self._depth = depth
+            with self._lock:
+                self._running.remove(current)
+
+    def info(self, message: str, *, stream: TextIO | None = None) -> None:
+        """A plain status line (a summary, a skip reason) that quiet also silences."""
+        if not self.quiet:
+            self._emit(message, stream or sys.stderr)
+
+    def running(self) -> list[str]:
+        """The steps running now, outermost first, each as its live line says it: "Chaos round 1/1: delete
+        cassandra-1 (12s)  2/3 UN"."""
+        with self._lock:
+            steps = list(self._running)
+        return [s.line() for s in steps]
+
+    def _record(self, current: Step, depth: int, ok: bool) -> None:
+        for steps in self._recorders:
+            steps.append(Finished(current.message, round(current.elapsed(), 2), depth, ok, current.detail))
+
+    def _shown(self, current: Step, message: str, out: TextIO) -> Iterator[Step]:
+        """The body of ``step`` when it prints: the live line (or " • ..."), then ✓, ✗ or "planned"."""
+        self._enter(current, out)
+        try:
+            yield current
+        except BaseException:
+            self._leave(current)
+            self._emit(f" ✗ {message}{_suffix(current)}", out)
+            raise
+        self._leave(current)
+        if self.dry:
+            self._emit(f" - {message} (planned)", out)
+        else:
+            self._emit(f" ✓ {message}{_suffix(current)}", out)
+
+    def _emit(self, line: str, out: TextIO) -> None:
+        """One finished line: above the live block while one is drawn, else straight to ``out``."""
+        with self._lock:
+            if self._live is not None:
+                self._live.console.print(Text(line), soft_wrap=True)
+            else:
+                print(line, file=out, flush=True)
+
+    def _enter(self, current: Step, out: TextIO) -> None:
+        with self._lock:
+            if self._live is None and not _is_terminal(out):
+                current._plain = out
+                print(f" • {current.message} ...", file=out, flush=True)
+                return
+            self._block.steps.append(current)
+            if self._live is None:
+                console = Console(file=out, force_terminal=True)
+                self._live = Live(self._block, console=console, refresh_per_second=8, transient=True,
+                                  redirect_stdout=True, redirect_stderr=out is sys.stderr)
+                self._live.start()
+
+    def _leave(self, current: Step) -> None:
+        with self._lock:
+            if current in self._block.steps:
+                self._block.steps.remove(current)
+                if not self._block.steps and self._live is not None:
+                    self._live.stop()
+                    self._live = None
+
+
+#: The progress each task shows through, innermost last; empty between tasks (then ``_PLAIN`` prints).
+_shown_now: list[Progress] = []
+_PLAIN = Progress()
+
+
+def current() -> Progress:
+    """The progress of the task running now, else the plain one (not quiet, not dry)."""
+    return _shown_now[-1] if _shown_now else _PLAIN
+
+
+@contextmanager
+def showing(shown: Progress) -> Iterator[Progress]:
+    """Print through ``shown`` inside the block (a task's whole run); the one before comes back after it."""
+    _shown_now.append(shown)
+    try:
+        yield shown
+    finally:
+        _shown_now.remove(shown)
+
+
+def step(message: str, *, stream: TextIO | None = None) -> AbstractContextManager[Step]:
+    """``Progress.step`` of the progress shown now."""
+    return current().step(message, stream=stream)
+
+
+def info(message: str, *, stream: TextIO | None = None) -> None:
+    """``Progress.info`` of the progress shown now."""
+    current().info(message, stream=stream)
+
+
+def running() -> list[str]:
+    """``Progress.running`` of the progress shown now."""
+    return current().running()
+
+
+def recording() -> AbstractContextManager[list[Finished]]:
+    """``Progress.recording`` of the progress shown now."""
+    return current().recording()

@@ -41,7 +41,7 @@ from lab.cassandra import (
     select_script,
     server_words,
 )
-from lab.config import check_consistency, check_topic
+from lab.config import VerifyGroup, check_consistency, check_topic
 from lab.context import Lab, require_cluster
 from lab.errors import LabError
 from writer.values import RESOLUTION, sum_units, value_for, value_units
@@ -182,7 +182,7 @@ class TopicReport:
         return data
 
 
-def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = "QUORUM",
+def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = VerifyGroup.consistency,
            witnesses: Mapping[str, Witness] | None = None,
            values: Mapping[str, str] | None = None) -> list[TopicReport]:
     """Read last_seq and check every seq of each topic (all topics in the progress table unless named).
@@ -195,7 +195,7 @@ def verify(cassandra: Cassandra, *, topics: list[str] | None = None, consistency
                          values=values.get(t, VALUES_UNKNOWN)) for t in topics or sorted(last)]
 
 
-def verify_topic(cassandra: Cassandra, topic: str, last_seq: int | None, *, consistency: str = "QUORUM",
+def verify_topic(cassandra: Cassandra, topic: str, last_seq: int | None, *, consistency: str = VerifyGroup.consistency,
                  witness: Witness | None = None, values: str = VALUES_UNKNOWN) -> TopicReport:
     """Count and sum ``topic``'s chunks on the server; read back only the short ones (their gaps) and those whose
     sum differs (their corrupted rows)."""
@@ -257,8 +257,9 @@ def _check_values(cassandra: Cassandra, report: TopicReport, chunks, present: se
 READ_ATTEMPTS, READ_PAUSE = 3, 15.0
 
 
-def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None, consistency: str = "QUORUM",
-                     witnesses: Mapping[str, Witness] | None = None, values: Mapping[str, str] | None = None,
+def verify_patiently(cassandra: Cassandra, *, topics: list[str] | None = None,
+                     consistency: str = VerifyGroup.consistency, witnesses: Mapping[str, Witness] | None = None,
+                     values: Mapping[str, str] | None = None,
                      on_retry: Callable[[str], None] = lambda why: None) -> list[TopicReport]:
     """``verify``, asked again (up to READ_ATTEMPTS times) while the cluster does not answer in time."""
     for attempt in range(1, READ_ATTEMPTS):

@@ -34,12 +34,15 @@ from collections.abc import Callable, Iterator
 import pytest
 from testcontainers.core.config import testcontainers_config  # reads its settings lazily, on first use
 
+from tests.cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode
+
 
 def _reaper_disabled() -> str:
     """testcontainers' reaper ("ryuk") removes the containers of a test run that was killed. It is an image from
     Docker Hub: on where the engine has it, off where it does not (a machine without a registry could not
     start it), and then the fixtures below still remove their own containers. TESTCONTAINERS_RYUK_DISABLED
-    set by you wins either way."""
+    set by you wins either way. Asked by ``docker_engine``, the first time a test needs Docker (testcontainers
+    reads the setting when it starts its first container), never at import: the quick tier runs no Docker."""
     try:
         inspect = subprocess.run(["docker", "image", "inspect", testcontainers_config.ryuk_image],
                                  capture_output=True, timeout=20)
@@ -47,10 +50,6 @@ def _reaper_disabled() -> str:
         return "true"
     return "false" if inspect.returncode == 0 else "true"
 
-
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", _reaper_disabled())
-
-from tests.cassandra_nodes import DEFAULT_IMAGE, Cluster, SingleNode  # noqa: E402  (testcontainers after the env)
 
 
 def in_ci() -> bool:
@@ -102,6 +101,7 @@ def docker_engine() -> None:
         if in_ci():
             pytest.fail(f"CI needs Docker: {err}", pytrace=False)
         pytest.skip(f"no Docker engine: {err}")
+    os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", _reaper_disabled())
 
 
 @pytest.fixture(scope="session")

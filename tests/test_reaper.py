@@ -26,3 +26,23 @@ def test_without_a_docker_cli_the_reaper_is_off(monkeypatch):
 
     monkeypatch.setattr(conftest.subprocess, "run", run)
     assert conftest._reaper_disabled() == "true"
+
+
+def test_importing_the_fixtures_runs_no_docker(tmp_path):
+    """The quick tier collects tests/conftest.py too: Docker is asked only when a test needs it."""
+    import os
+    import sys
+    from pathlib import Path
+
+    called = tmp_path / "called"
+    fake = tmp_path / "bin/docker"
+    fake.parent.mkdir()
+    fake.write_text(f"#!/bin/sh\necho \"$@\" >> {called}\n")
+    fake.chmod(0o755)
+    env = {**os.environ, "PATH": f"{fake.parent}{os.pathsep}{os.environ['PATH']}"}
+    env.pop("TESTCONTAINERS_RYUK_DISABLED", None)
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, "-c", "import tests.conftest"], cwd=root, env=env, capture_output=True,
+                          text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert not called.exists(), called.read_text()

@@ -32,10 +32,11 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from writer import log as log_mod
+from writer.config import Config
 
 log = logging.getLogger("writer.seed")
 
-KEYSPACE = "ece573"
+KEYSPACE = Config.keyspace  # the assignment's keyspace, as the writer's model declares it
 PORT = 9042
 #: writer.go's switch: ALL (also its default value), ONE, QUORUM; every other spelling is fatal.
 LEVELS = ("ALL", "ONE", "QUORUM")

@@ -38,10 +38,10 @@ from lab.bench.phases import (
 from lab.cassandra import ROWS_TABLE, Cassandra
 from lab.chaos import RoundResult, run_round, run_rounds
 from lab.chaos.faults.pod import other_cassandra
-from lab.config import check_topic
+from lab.command_output import PROGRESS
+from lab.config import ChaosGroup, check_topic
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
-from lab.report.parse import PROGRESS
 
 #: Phase columns of a Cassandra pod's start (a deployed pod) and of a replacement (after a deletion).
 START_PHASES = ("scheduled", "initialized", "started", "normal", "cql_open", "ready")
@@ -126,7 +126,7 @@ class LabBench:
 
 
 def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = False, up: bool = False,
-        interval: float = 30.0, cpu_weight: bool | None = None) -> LabBench:
+        interval: float = ChaosGroup.interval, cpu_weight: bool | None = None) -> LabBench:
     if pod not in names.CASSANDRA_PODS:
         raise PreconditionError(f"--pod must be one of {', '.join(names.CASSANDRA_PODS)}, got {pod!r}")
     if rounds < 0:

@@ -23,7 +23,7 @@ from pathlib import Path
 from invoke import Context
 
 from lab import docker
-from lab.config import ROOT
+from lab.config import ROOT, ImagesGroup
 from lab.digest import tree_digest
 from lab.errors import CommandError, LabError, PreconditionError
 from lab.images import wheels
@@ -139,7 +139,7 @@ def base_images(dockerfile: str) -> list[str]:
     return found
 
 
-def ensure_base_images(runner: Runner, dockerfile: Path, *, pull_timeout: float = 180) -> None:
+def ensure_base_images(runner: Runner, dockerfile: Path, *, pull_timeout: float = ImagesGroup.pull_timeout) -> None:
     """Each FROM image local, else pulled; one that is neither is one line saying how to provide it."""
     for image in base_images(dockerfile.read_text()):
         if docker.image_exists(runner, image) or docker.pull_image(runner, image, timeout=pull_timeout):

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from lab import writers as writers_mod
 from lab.cassandra import Cassandra, NodeStatus
 from lab.chaos.sampling import MetricsProgress
+from lab.config import ChaosGroup
 from lab.errors import LabError
 from lab.kubectl import Kubectl
 from lab.live import state
@@ -63,8 +64,8 @@ class Progress(Protocol):
     def close(self) -> None: ...
 
 
-def metrics_progress_for(runner: Runner, kube: Kubectl, *, port: int = 8080,
-                         metric: str = "writer_watermark_seq") -> Callable[[Writer], Progress]:
+def metrics_progress_for(runner: Runner, kube: Kubectl, *, port: int = ChaosGroup.metrics_port,
+                         metric: str = ChaosGroup.metric) -> Callable[[Writer], Progress]:
     """The real readers: ``writer``'s /metrics and /acks through ``kubectl port-forward deployment/<writer>``."""
     def make(writer: Writer) -> Progress:
         return MetricsProgress(runner, kube, remote_port=port, metric=metric, topic=writer.topic,

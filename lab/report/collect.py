@@ -19,13 +19,14 @@ import yaml
 
 from lab import progress
 from lab.cassandra import Cassandra
+from lab.command_output import utc
 from lab.config import LabConfig
 from lab.context import Lab
 from lab.names import CASSANDRA_REPLICAS, CLUSTER_NAME
 from lab.report import lesson_record, section_ii, section_iii, section_iv, section_v
 from lab.report.answers import answers
 from lab.report.facts import key_facts
-from lab.report.model import SCHEMA, SECTIONS, utc
+from lab.report.model import SCHEMA, SECTIONS
 from lab.report.recording import RecordingRunner
 
 #: Each section's collector, in the assignment's order (a section may use what an earlier one found).

@@ -12,7 +12,8 @@ from typing import Any
 
 from lab.report import lesson_record
 from lab.report.answers import answers as write_answers
-from lab.report.facts import Fact, key_facts
+from lab.report.facts import key_facts
+from lab.report.model import Fact
 
 FACT_HEADERS = ["section", "fact", "value", "expected", ""]
 

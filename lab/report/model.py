@@ -1,4 +1,5 @@
-"""The report's vocabulary: its sections, the items a section holds, and the small helpers that make them.
+"""The report's vocabulary: its sections, the items a section holds, its key facts and answers, and the small
+helpers that make them.
 
 A report is a plain dict (saved as report.json and rendered again from it), so every item is a dict with
 a ``type``: ``command`` (as typed, output, exit status, when and how long), ``note``, ``table``,
@@ -8,15 +9,10 @@ record also ``observation`` and ``heading``.
 
 from __future__ import annotations
 
-import shlex
-import time
+from dataclasses import dataclass
 from typing import Any
 
-from lab.report.parse import strip_escapes
-
 SCHEMA = 1
-#: Lines of a command's output kept in report.json (head and tail); verify's reads list every seq.
-KEEP_LINES = 400
 #: Lines of a command's output shown in the report (the tail); the JSON keeps more.
 SHOW_LINES = 60
 
@@ -27,29 +23,33 @@ SECTIONS = {
     "V": "Stateless application",
 }
 
-def utc(stamp: float) -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+@dataclass(frozen=True)
+class Fact:
+    """One thing the report shows at a glance (its key facts); ``ok`` None for information without a bar."""
+
+    section: str
+    name: str
+    value: str
+    expected: str = ""
+    ok: bool | None = None
 
 
-def keep(text: str, limit: int = KEEP_LINES) -> tuple[str, int]:
-    """(text without terminal escapes, trimmed to its first and last lines; its total line count)."""
-    lines = strip_escapes(text).splitlines()
-    if len(lines) <= limit:
-        return "\n".join(lines) + ("\n" if lines else ""), len(lines)
-    half = limit // 2
-    cut = len(lines) - 2 * half
-    return "\n".join(lines[:half] + [f"... ({cut} lines not kept) ..."] + lines[-half:]) + "\n", len(lines)
+NOT_COLLECTED = "not collected"
 
 
-def command_item(argv: list[str], outcome, *, started: float, finished: float, label: str = "",
-                 aside: bool = True) -> dict[str, Any]:
-    """A command as typed, with its output, exit status, start and duration: the report's evidence (the
-    lesson records its commands the same way, so the report renders both alike)."""
-    stdout, lines = keep(outcome.stdout)
-    stderr, _ = keep(outcome.stderr, 40)
-    return {"type": "command", "aside": aside, "label": label, "command": shlex.join(argv), "argv": list(argv),
-            "exited": outcome.exited, "stdout": stdout, "stdout_lines": lines, "stderr": stderr,
-            "started": utc(started), "seconds": round(finished - started, 2)}
+def fact(section: str, name: str, value: Any, expected: Any = "", ok: bool | None = None) -> Fact:
+    """A key fact; ``value`` None: not collected."""
+    return Fact(section, name, NOT_COLLECTED if value is None else str(value), str(expected), ok)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One of the assignment's questions answered from this cluster's data."""
+
+    section: str
+    question: str
+    answer: str
+    missing: tuple[str, ...] = ()  # the commands that produce the data still missing from the answer
 
 
 def note(text: str) -> dict[str, Any]:

@@ -7,8 +7,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from lab.command_output import command_item
 from lab.errors import LabError
-from lab.report.model import command_item
 from lab.runner import Outcome, Runner
 
 

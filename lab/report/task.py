@@ -12,8 +12,8 @@ from lab.context import Lab
 from lab.errors import LabError, PreconditionError
 from lab.report import writer_change
 from lab.report.collect import collect, derive, refresh_hand_in
-from lab.report.facts import Fact
 from lab.report.files import load_report, render_into, require_hand_in, write_hand_in, write_report
+from lab.report.model import Fact
 
 
 def _rerender(path: Path, hand_in: Mapping[str, str] | None = None) -> tuple[dict[str, Any], Path, dict[str, Path]]:

@@ -6,7 +6,7 @@ import json
 import time
 
 from lab.kubectl import Kubectl
-from tests.lab.labfakes import DATA, CqlRows
+from tests.lab.labfakes import DATA, CqlRows, lab_ctx
 
 K = Kubectl("kubectl", "kind-kind", "default")
 NODES = {"cassandra-0": "kind-worker", "cassandra-1": "kind-worker3", "cassandra-2": "kind-worker2"}
@@ -56,6 +56,24 @@ def node(name, ready) -> str:
 WRITER = items(pod("ece573-prj04-writer-x", "w", True, node="kind-worker4"))
 
 
+#: The commands that inflict and undo the faults, answered with success unless a test's rules say otherwise:
+#: pod deletions, node containers stopped/started/paused, a JVM stopped/continued, iptables in a pod's netns,
+#: CoreDNS scaled, the nodes' CPU weight.
+FAULT_ACTIONS = (
+    " delete pod ",
+    r"^docker (stop|start|pause|unpause) kind-",
+    r"^docker exec kind-\S+ kill -(STOP|CONT) ",
+    r"^docker exec kind-\S+ nsenter --net=\S+ sh -c .*iptables",
+    " scale deployment/coredns ",
+    r"^docker update --cpu-shares ",
+)
+
+
+def round_ctx(rules=(), *, ok=FAULT_ACTIONS):
+    """A FakeCtx for a chaos round (``lab_ctx``): the fault's own commands succeed unless ``rules`` say otherwise."""
+    return lab_ctx(rules, ok=ok)
+
+
 def verify_rules():
     return [("prj04_last_seq", LAST_SEQ), ("SELECT seq", CqlRows(ALL_SEQS))]
 
@@ -93,4 +111,4 @@ class FakeProgress:
 
 
 __all__ = ["DATA", "K", "FakeClock", "FakeProgress", "cassandra_pods", "items", "node", "pod",
-           "verify_rules", "WRITER"]
+           "round_ctx", "verify_rules", "WRITER"]

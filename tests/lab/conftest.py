@@ -8,24 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from lab import progress, state
 from lab.errors import PreconditionError
 from lab.report import to_pdf
 from tests.lab.labfakes import FakeCtx, executable
 from tests.lab.reportdata import add_chaos, add_lesson
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(autouse=True)
-def _clean_dry_state():
-    """Dry-run state and the progress switches are process-wide: a task run in-process under --dry (test_tasks)
-    must not make a later test's steps end as "planned"."""
-    state.forget_dry()
-    yield
-    state.forget_dry()
-    progress.set_dry(False)
-    progress.set_quiet(False)
 
 
 @pytest.fixture

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import stat
 from pathlib import Path
 
 from invoke import Result
 
+from lab import names
 from lab.config import LabConfig
 from lab.context import Lab
 from lab.images.builders import ImageBuilders
@@ -18,14 +20,22 @@ from lab.runner import Runner
 DATA = Path(__file__).parent / "data"
 
 
+class Unanswered(AssertionError):
+    """A command the test did not expect: its FakeCtx has no rule for it."""
+
+
 class FakeCtx:
     """Stands in for invoke's Context under lab.runner.Runner.
 
     ``rules`` is an ordered list of (regex, answer); the first regex that *searches* the command wins.
     An answer is a Result, a (stdout, exited) pair, a callable given the command that returns one of those
     (a fake server: ``CqlRows``), or a list of those consumed one per call (the last one repeats), for polls.
-    Unmatched commands succeed with empty output; tests assert ``commands``.
+    A command no rule matches fails the test (``Unanswered``): a test says what each command it causes answers,
+    even when that is only success (``FakeCtx.ANY_OK``); tests assert ``commands``.
     """
+
+    #: The answer of a command whose output does not matter, only that it succeeds.
+    ANY_OK = ("", 0)
 
     def __init__(self, rules=None):
         self.rules = [(re.compile(p), a) for p, a in (rules or [])]
@@ -51,10 +61,42 @@ class FakeCtx:
                     raise answer
                 stdout, exited = answer if isinstance(answer, tuple) else (answer, 0)
                 return Result(stdout=stdout, stderr="" if exited == 0 else stdout, exited=exited, command=command)
-        return Result(stdout="", exited=0, command=command)
+        raise Unanswered(f"FakeCtx was not told what {command!r} answers")
 
     def matching(self, pattern: str) -> list[str]:
         return [c for c in self.commands if re.search(pattern, c)]
+
+
+#: kubectl's answers in a lab without these objects, for the questions a task asks on its way (tests that care
+#: answer them first): no namespace, no Cassandra StatefulSet, no writer Deployment, ReplicaSet or pod listed, no
+#: refused pod creation.
+ABSENT = [
+    (r"get namespace \S+ --output json", ('Error from server (NotFound): namespaces "default" not found', 1)),
+    (r"get statefulset cassandra --output json",
+     ('Error from server (NotFound): statefulsets.apps "cassandra" not found', 1)),
+    (f"get deployments --selector {names.WRITERS_SELECTOR} --output json", json.dumps({"items": []})),
+    ("get replicasets,pods --output json", json.dumps({"items": []})),
+    ("get events --field-selector reason=FailedCreate --output json", json.dumps({"items": []})),
+]
+
+
+#: The commands that change the lab (apply and delete manifests, create and delete the cluster, load, tag, push
+#: and run images, the registry container), answered with success unless a test's rules say otherwise.
+LAB_ACTIONS = (
+    r"^kubectl .* (apply|delete) --filename ",
+    r"^kind (create|delete) cluster ",
+    r"^\S*kind load docker-image ",
+    r"^docker (tag|push|start|run --detach|rm --force|network connect) ",
+    r"^kubectl .* rollout status ",
+    r"^kubectl .* delete (deployment|persistentvolumeclaim) ",
+    r"^docker exec --interactive kind-\S+ sh -c 'mkdir -p /etc/containerd/certs.d/",
+)
+
+
+def lab_ctx(rules=(), *, ok=()) -> FakeCtx:
+    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then ``ok``: the commands (regexes) whose
+    answer is only success."""
+    return FakeCtx([*rules, *ABSENT, *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
 
 
 def cqlsh_seqs(text: str) -> list[int]:
@@ -127,8 +169,9 @@ def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
                        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
 
 
-#: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works.
-AUTH_RULES = [("get secret cassandra-auth", lab_secret_json())]
+#: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works (its cqlsh scripts, the
+#: roles and the schema, succeed).
+AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
 
 
 def executable(path: Path) -> Path:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from lab import admission, manifests, names, observe
-from tests.lab.labfakes import DATA, FakeCtx, make_lab
+from tests.lab.labfakes import DATA, lab_ctx, make_lab
 
 RECORDED = DATA / "admission"
 ROOT = DATA.parents[2]
@@ -97,7 +97,7 @@ _CASSANDRA_ANSWERS = [
 
 
 def test_status_prints_the_refusal_and_the_unadmitted_pod(project, capsys):
-    ctx = FakeCtx([
+    ctx = lab_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get nodes", (DATA / "nodes.json").read_text()),
         ("get replicasets,pods --output json", (RECORDED / "replicasets_pods.json").read_text()),
@@ -113,7 +113,7 @@ def test_status_prints_the_refusal_and_the_unadmitted_pod(project, capsys):
 
 
 def test_status_with_every_writer_admitted_prints_no_such_line(project, capsys):
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("get nodes", (DATA / "nodes.json").read_text()),
+    ctx = lab_ctx([("get-contexts", "kind-kind\n"), ("get nodes", (DATA / "nodes.json").read_text()),
                    ("get replicasets,pods", json.dumps({"items": _items("replicasets_pods.json")[3:4]})),
                    *_CASSANDRA_ANSWERS])
     assert observe.show_status(make_lab(project, ctx)) is True
@@ -122,7 +122,7 @@ def test_status_with_every_writer_admitted_prints_no_such_line(project, capsys):
 
 
 def test_status_says_when_it_cannot_check_and_goes_on(project, capsys):
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("get nodes", (DATA / "nodes.json").read_text()),
+    ctx = lab_ctx([("get-contexts", "kind-kind\n"), ("get nodes", (DATA / "nodes.json").read_text()),
                    ("get replicasets,pods", ("error: You must be logged in to the server (Unauthorized)", 1)),
                    *_CASSANDRA_ANSWERS])
     assert observe.show_status(make_lab(project, ctx)) is False

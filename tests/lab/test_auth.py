@@ -36,7 +36,7 @@ class SecretCapturingCtx(FakeCtx):
 
 
 def test_a_missing_secret_is_created_from_private_files_and_no_password_reaches_a_command_line(capsys):
-    ctx = SecretCapturingCtx([("get secret cassandra-auth", NOT_FOUND)])
+    ctx = SecretCapturingCtx([("get secret cassandra-auth", NOT_FOUND), ("create secret generic", FakeCtx.ANY_OK)])
     passwords = auth.ensure_secret(Runner(ctx), Kubectl())
     [create] = ctx.matching("create secret generic cassandra-auth")
     assert set(ctx.files) == {"admin-username", "admin-password", "writer-username", "writer-password",
@@ -133,6 +133,7 @@ def test_roles_are_bootstrapped_through_stdin_once_the_builtin_login_answers():
         # lab_admin cannot log in yet; the built-in superuser is not created on a new ring for a while
         ("cqlsh --request-timeout=30$", failed),
         (r"cqlsh --request-timeout=120 -u cassandra", [failed, ("", 0)]),
+        (r"cqlsh --request-timeout=120$", ("", 0)),  # then lab_admin's own script runs
     ])
     auth.ensure_roles(_cassandra(ctx), passwords, timeout=60, poll=0)
     bootstraps = [i for i, c in enumerate(ctx.commands) if "-u cassandra" in c]
@@ -232,11 +233,11 @@ def test_deploy_makes_lab_admin_before_waiting_for_the_ring_and_renders_the_secr
     import yaml
 
     from lab import state, workflow
-    from tests.lab.labfakes import AUTH_RULES, DATA, make_lab
+    from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, lab_ctx, make_lab
 
     state.put(project / ".cache/lab", "writer_image", "w:1")
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
-                   *AUTH_RULES])
+    ctx = lab_ctx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+                   *AUTH_RULES], ok=LAB_ACTIONS)
     workflow.deploy(make_lab(project, ctx))
     steps = [c for c in ctx.commands if "rollout status statefulset" in c or "cqlsh" in c]
     assert "cqlsh" in steps[0] and "rollout status statefulset" in steps[1], steps

@@ -28,9 +28,10 @@ from tests.lab.chaosfakes import (
     items,
     node,
     pod,
+    round_ctx,
     verify_rules,
 )
-from tests.lab.labfakes import CqlRows, FakeCtx
+from tests.lab.labfakes import CqlRows
 
 KIND = Kind("kind", "kind")
 KIND_NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
@@ -59,7 +60,7 @@ def play(ctx, target, *, progress=None, **kw):
 # -- one pod ---------------------------------------------------------------------------------------------
 
 def _one_pod_ctx(*, recovers=True, seqs=None):
-    return FakeCtx([
+    return round_ctx([
         ("get pod cassandra-1 ", json.dumps(pod("cassandra-1", "old", True))),
         ("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-x", "w", True, restarts=2))),
         ("get pods --selector app=cassandra", [items(pod("cassandra-1", "old", True, deleting=True)),
@@ -95,7 +96,7 @@ TWO_WRITERS = json.dumps({"items": [
 
 def _two_writers_round():
     ctx = _one_pod_ctx(seqs=" seq\n-----\n" + "".join(f" {n}\n" for n in range(1, 11)) + "\n(10 rows)\n")
-    ctx.add("get deployments", TWO_WRITERS)
+    ctx.add("get deployments", TWO_WRITERS, first=True)
     progress = {"ece573-prj04-writer": FakeProgress(), "ece573-prj04-writer-2": FakeProgress(stuck_at=100)}
     clock = FakeClock()
     result = chaos.run_round(Runner(ctx), K, "cassandra-1", 1, settings(), clock=clock, sleep=clock.sleep,
@@ -143,7 +144,7 @@ def test_a_wedged_writer_fails_the_round_after_recovery():
 
 
 def test_a_round_refuses_a_target_that_is_not_ready():
-    ctx = FakeCtx([("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "u", False)))])
+    ctx = round_ctx([("get pod cassandra-2 ", json.dumps(pod("cassandra-2", "u", False)))])
     with pytest.raises(PreconditionError, match="cassandra-2 is not Ready"):
         chaos.run_round(Runner(ctx), K, "cassandra-2", 1, ChaosSettings(topic="test"))
     assert ctx.matching("delete") == []
@@ -175,7 +176,7 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
     new = pod("ece573-prj04-writer-b", "w-new", True, restarts=1)
     new["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 2, "reason": "Error"}}
     seq = iter(range(3, 10_000))
-    ctx = FakeCtx([
+    ctx = round_ctx([
         ("logs ece573-prj04-writer-b --container writer --previous --tail 3",
          "2026-12-02 08:29:40 WARNING test: rebuilding the session failed\n"
          "2026-12-02 08:29:41 ERROR writer: the Cassandra role of CASSANDRA_USERNAME lacks a permission\n"),
@@ -201,7 +202,7 @@ def test_a_writer_round_samples_last_seq_with_cqlsh_and_counts_restarts(monkeypa
 def test_writer_n_deletes_the_n_th_writers_pod_and_waits_for_its_replacement_only(monkeypatch):
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
     seq = iter(range(3, 10_000))
-    ctx = FakeCtx([
+    ctx = round_ctx([
         ("get deployments", TWO_WRITERS),
         ("app=ece573-prj04-writer-2 ", [items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
                                         items(pod("ece573-prj04-writer-2-a", "w2-old", True)),
@@ -222,7 +223,7 @@ def test_writer_n_deletes_the_n_th_writers_pod_and_waits_for_its_replacement_onl
 
 
 def test_a_dry_writer_round_names_the_ready_pod(capsys):
-    ctx = FakeCtx([("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-a", "w", True)))])
+    ctx = round_ctx([("app=ece573-prj04-writer", items(pod("ece573-prj04-writer-a", "w", True)))])
     chaos.run_round(Runner(ctx, dry=True), K, "writer", 1, ChaosSettings(topic="test"))
     assert capsys.readouterr().out.endswith("delete pod ece573-prj04-writer-a --wait=false\n")
 
@@ -230,7 +231,7 @@ def test_a_dry_writer_round_names_the_ready_pod(capsys):
 # -- all Cassandra pods at once ----------------------------------------------------------------------------
 
 def _all_pods_ctx(*, last="new"):
-    return FakeCtx([
+    return round_ctx([
         ("app=ece573-prj04-writer", WRITER),
         ("get pods --selector app=cassandra", [
             cassandra_pods(),  # prepare
@@ -268,7 +269,7 @@ def test_all_pods_round_names_every_pod_still_missing():
 
 
 def test_all_pods_needs_all_three_ready_first():
-    ctx = FakeCtx([("get pods --selector app=cassandra", cassandra_pods(except_ready=("cassandra-1",)))])
+    ctx = round_ctx([("get pods --selector app=cassandra", cassandra_pods(except_ready=("cassandra-1",)))])
     with pytest.raises(PreconditionError, match="cassandra-1 is not Ready"):
         play(ctx, "cassandra")
     assert ctx.matching("delete") == []
@@ -279,7 +280,7 @@ def test_all_pods_needs_all_three_ready_first():
 def _node_ctx(*, comes_back=True):
     down = items(pod("cassandra-0", "cassandra-0", True), pod("cassandra-1", "cassandra-1", True),
                  pod("cassandra-2", "cassandra-2", False))
-    return FakeCtx([
+    return round_ctx([
         ("kind get nodes", KIND_NODES),
         ("app=ece573-prj04-writer", WRITER),
         ("get pods --selector app=cassandra", [cassandra_pods(), cassandra_pods(), down, down, down, down,
@@ -338,7 +339,7 @@ def test_an_interrupted_node_round_still_starts_the_node():
     ("kind-control-plane", "--node 'kind-control-plane': the control plane serves the API this round watches"),
 ])
 def test_a_node_round_refuses_what_is_not_a_worker(name, message):
-    ctx = FakeCtx([("kind get nodes", KIND_NODES)])
+    ctx = round_ctx([("kind get nodes", KIND_NODES)])
     with pytest.raises(PreconditionError) as err:
         play(ctx, faults.make("node", name, down=30))
     assert str(err.value).startswith(message)
@@ -367,7 +368,7 @@ CRICTL_INSPECTP = json.dumps({"status": {"id": "sb-2"}, "info": {"pid": 777}})
 
 
 def _partition_ctx():
-    return FakeCtx([
+    return round_ctx([
         ("crictl inspect cid-cassandra-2", CRICTL_INSPECT),
         ("crictl inspectp sb-2", CRICTL_INSPECTP),
         ("app=ece573-prj04-writer", WRITER),
@@ -417,7 +418,7 @@ def test_a_restarted_cassandra_during_the_cut_is_reported():
 @pytest.mark.parametrize("name", ["writer", "cassandra-7", "cassandra"])
 def test_a_partition_takes_a_cassandra_pod_only(name):
     with pytest.raises(PreconditionError, match=rf"--partition '{name}': name a Cassandra pod \(cassandra-0, "):
-        play(FakeCtx(), faults.make("partition", name, down=10))
+        play(round_ctx(), faults.make("partition", name, down=10))
 
 
 def test_the_cut_keeps_loopback_and_the_gateway_and_drops_the_rest_both_ways():
@@ -490,7 +491,7 @@ def test_a_slow_observation_does_not_stretch_a_timed_fault():
         def observe(self, env, result):
             release.wait(10)  # nodetool on a loaded laptop
 
-    env = chaos.watch.Env(Runner(FakeCtx()), K, settings(), time.time, time.sleep)
+    env = chaos.watch.Env(Runner(round_ctx()), K, settings(), time.time, time.sleep)
     began = time.monotonic()
     Slow("x", down=0.3).hold(env, chaos.RoundResult(round=1, pod="x", target="cassandra", force=False, deleted_at=0))
     release.set()
@@ -552,7 +553,7 @@ def _crash_ctx(victims, *, nodes, restarted=True, mode=None):
     def pods(restarts, ready=True):
         return items(*(pod(n, n, ready, restarts=restarts if n in victims else 0) for n in NODES))
 
-    return FakeCtx([
+    return round_ctx([
         *[(f"crictl inspect cid-{n}", json.dumps({"info": {"sandboxID": "sb", "pid": PIDS[n]}})) for n in NODES],
         ("sh -c .*kill -KILL", nodes),
         ("system_views.settings", mode or settings_table()),
@@ -633,7 +634,7 @@ def test_a_cluster_half_way_through_a_rollout_records_each_pods_mode():
 def test_a_crash_takes_cassandra_or_one_of_its_pods_only(name):
     message = (f"--crash '{name}': name 'cassandra' (every Cassandra JVM at once) or one pod (cassandra-0, "
                "cassandra-1, cassandra-2)")
-    ctx = FakeCtx()
+    ctx = round_ctx()
     with pytest.raises(PreconditionError) as err:
         play(ctx, faults.make("crash", name))
     assert str(err.value) == message and err.value.exit_code == 2
@@ -771,7 +772,7 @@ def test_a_writer_round_reads_the_acknowledged_prefix_once_before_the_fault(monk
     replacement resumed and stored 3000, so the round passes, and its record shows what was compared."""
     monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
     old, new = pod("ece573-prj04-writer-a", "w-old", True), pod("ece573-prj04-writer-b", "w-new", True)
-    ctx = FakeCtx([("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
+    ctx = round_ctx([("app=ece573-prj04-writer", [items(old), items(old), items(new)]),
                    ("SELECT seq|SELECT count", CqlRows(list(range(1, 3001))))])
     stored = lambda _c: f" topic | seq\n-------+-----\n  test |  {3000 if ctx.matching('delete pod') else 2000}\n\n(1 rows)\n"  # noqa: E501, E731
     ctx.add("prj04_last_seq", stored, first=True)
@@ -815,7 +816,7 @@ def interrupted_round(ctx, fault):
 
 
 def _pause_ctx():
-    return FakeCtx([
+    return round_ctx([
         ("crictl inspect cid-cassandra-2", CRICTL_INSPECT),
         ("app=ece573-prj04-writer", WRITER),
         ("get pods --selector app=cassandra", cassandra_pods()),
@@ -865,7 +866,7 @@ def test_a_restart_during_the_pause_is_reported():
 @pytest.mark.parametrize("name", ["writer", "cassandra-7", "cassandra"])
 def test_a_pause_or_a_loss_takes_a_cassandra_pod_only(fault_type, name):
     with pytest.raises(PreconditionError, match=rf"--{fault_type} '{name}': name a Cassandra pod \(cassandra-0, "):
-        play(FakeCtx(), faults.make(fault_type, name, down=10))
+        play(round_ctx(), faults.make(fault_type, name, down=10))
 
 
 def test_a_freeze_pauses_the_node_container_then_unpauses_it():
@@ -893,7 +894,7 @@ def test_a_failed_or_interrupted_freeze_still_unpauses_the_node():
 
 
 def test_a_freeze_refuses_what_is_not_a_worker():
-    ctx = FakeCtx([("kind get nodes", KIND_NODES)])
+    ctx = round_ctx([("kind get nodes", KIND_NODES)])
     with pytest.raises(PreconditionError, match=r"^--freeze 'kind-control-plane': the control plane serves"):
         play(ctx, faults.make("freeze", "kind-control-plane", down=30))
     assert ctx.matching("docker") == []
@@ -942,7 +943,7 @@ def coredns(replicas, ready):
 
 
 def _dns_ctx(*, back=True):
-    return FakeCtx([
+    return round_ctx([
         ("get deployment coredns", [coredns(2, 2), coredns(0, 0), coredns(0, 0), coredns(2, 1),
                                     coredns(2, 2 if back else 1)]),
         ("app=ece573-prj04-writer", WRITER),

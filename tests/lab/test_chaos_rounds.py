@@ -10,8 +10,8 @@ import pytest
 from lab import chaos
 from lab.chaos import plan
 from lab.errors import LabError, PreconditionError
-from tests.lab.chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, verify_rules
-from tests.lab.labfakes import DATA, CqlRows, FakeCtx, make_lab
+from tests.lab.chaosfakes import WRITER, FakeClock, FakeProgress, cassandra_pods, items, pod, round_ctx, verify_rules
+from tests.lab.labfakes import DATA, CqlRows, make_lab
 
 
 def test_plan_maps_each_flag_to_its_fault():
@@ -58,7 +58,7 @@ def test_bad_input_is_one_line(kwargs, message):
 
 
 def _round_ctx():
-    return FakeCtx([
+    return round_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get pod cassandra-1 ", json.dumps(pod("cassandra-1", "old", True))),
         ("app=ece573-prj04-writer", WRITER),
@@ -149,7 +149,7 @@ def test_random_rounds_record_target_fault_seed_and_totals(project, monkeypatch)
     from lab import plot
 
     monkeypatch.setattr(plot, "plot_beside", lambda path: None)  # pictures are test_plot's business
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("app=ece573-prj04-writer", WRITER),
+    ctx = round_ctx([("get-contexts", "kind-kind\n"), ("app=ece573-prj04-writer", WRITER),
                    ("get pods --selector app=cassandra", cassandra_pods()), *verify_rules()])
     lab = make_lab(project, ctx, chaos={"sample_every": 0.01, "settle": 0, "metric": "writer_rows_written"})
     seen = []
@@ -181,7 +181,7 @@ def test_crash_rounds_name_the_commitlog_mode_in_the_table(project, monkeypatch,
     from lab import plot
 
     monkeypatch.setattr(plot, "plot_beside", lambda path: None)
-    lab = make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")]), chaos={"sample_every": 0.01, "settle": 0})
+    lab = make_lab(project, round_ctx([("get-contexts", "kind-kind\n")]), chaos={"sample_every": 0.01, "settle": 0})
 
     def fake_round(runner, kube, fault, number, settings, **kw):
         return chaos.RoundResult(round=number, pod=fault.name, target=fault.target, force=False, deleted_at=0.0,
@@ -196,7 +196,7 @@ def test_crash_rounds_name_the_commitlog_mode_in_the_table(project, monkeypatch,
 
 
 def test_rounds_refuse_a_foreign_context(project):
-    lab = make_lab(project, FakeCtx(), context="prod")
+    lab = make_lab(project, round_ctx(), context="prod")
     with pytest.raises(PreconditionError, match="refusing to delete pods in kube context 'prod'"):
         chaos.run_rounds(lab, "cassandra-1", rounds=1, interval=0)
     with pytest.raises(PreconditionError, match="refusing to inflict faults in kube context 'prod'"):
@@ -205,7 +205,7 @@ def test_rounds_refuse_a_foreign_context(project):
 
 
 def test_an_unknown_node_is_refused_before_anything_runs(project):
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("kind get nodes", "kind-control-plane\nkind-worker\n")])
+    ctx = round_ctx([("get-contexts", "kind-kind\n"), ("kind get nodes", "kind-control-plane\nkind-worker\n")])
     lab = make_lab(project, ctx)
     with pytest.raises(PreconditionError, match=r"--node 'kind-worker7': not a worker of kind cluster 'kind' "
                                                 r"\(workers: kind-worker\)"):
@@ -214,7 +214,7 @@ def test_an_unknown_node_is_refused_before_anything_runs(project):
 
 
 def test_a_dry_node_round_prints_stop_then_start(project, capsys):
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"), ("kind get nodes", "kind-control-plane\nkind-worker2\n")])
+    ctx = round_ctx([("get-contexts", "kind-kind\n"), ("kind get nodes", "kind-control-plane\nkind-worker2\n")])
     chaos.run_rounds(make_lab(project, ctx, dry=True), node="kind-worker2", down=40, rounds=1, interval=0)
     assert [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")] == [
         "[dry-run] docker stop kind-worker2", "[dry-run] # ... 40s later", "[dry-run] docker start kind-worker2"]

@@ -67,9 +67,13 @@ def test_clean_all_also_removes_artifacts_and_reports(project, capsys):
     assert "removed artifacts/ (2 B)" in capsys.readouterr().out
 
 
+#: ``docker rmi`` where the image is not in use: it goes.
+REMOVED = (r"^docker rmi ", ("Untagged: the image\n", 0))
+
+
 def test_clean_images_removes_only_the_labs_by_repository_and_recorded_alias(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    ctx = FakeCtx([(r"docker images", (LISTING, 0))])
+    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
     assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in OURS]
     out = capsys.readouterr().out
@@ -77,7 +81,7 @@ def test_clean_images_removes_only_the_labs_by_repository_and_recorded_alias(pro
     assert "cassandra:5.0 " not in out and "debian" not in out and "fork" not in out and "myapp" not in out
 
     state.put(project / ".cache/lab", "alias cassandra:5.0", "cassandra-lab:5.0.9-54a5986ee439")
-    ctx = FakeCtx([(r"docker images", (LISTING, 0))])
+    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
     assert "docker rmi cassandra:5.0" in ctx.matching("docker rmi")  # the lab's own tag on its build
 
@@ -86,7 +90,7 @@ def test_an_image_in_use_stays_and_is_named(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
     ctx = FakeCtx([(r"docker images", ("kind-node-lab:v1\t1.47GB\nece573-prj04-writer:v1\t184MB", 0)),
                    (r"docker rmi kind-node-lab", ("Error response from daemon: conflict: image is being used by "
-                                                  "running container 3b1f", 1))])
+                                                  "running container 3b1f", 1)), REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
     captured = capsys.readouterr()
     assert "kept image kind-node-lab:v1" in captured.out + captured.err

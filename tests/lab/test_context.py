@@ -2,7 +2,6 @@
 
 import pytest
 
-from lab import progress
 from lab.context import guard_context, open_lab, require_cluster
 from lab.errors import PreconditionError
 from lab.images import builders as builders_module
@@ -13,11 +12,6 @@ from lab.runner import Runner
 from tests.lab.labfakes import NO_IMAGE_BUILDS, FakeCtx, make_cfg, make_lab
 
 GET_CONTEXTS = "kubectl config get-contexts --output name"
-
-
-@pytest.fixture(autouse=True)
-def _not_quiet(monkeypatch):
-    monkeypatch.setattr(progress, "_QUIET", False)
 
 
 def test_guard_context(project):

@@ -77,7 +77,8 @@ def test_image_exists_asks_docker_even_under_dry(exited, exists):
 
 
 def test_pull_image_is_false_when_no_registry_answers():
-    assert docker.pull_image(Runner(FakeCtx()), "cassandra:5.0") is True
+    assert docker.pull_image(Runner(FakeCtx([("docker pull", "5.0: Pulling from library/cassandra\n")])),
+                             "cassandra:5.0") is True
     ctx = FakeCtx([("docker pull", ("Error response from daemon: Get https://registry-1.docker.io/v2/", 1))])
     assert docker.pull_image(Runner(ctx), "cassandra:5.0", timeout=5) is False
     assert ctx.commands == ["docker pull cassandra:5.0"]
@@ -85,7 +86,7 @@ def test_pull_image_is_false_when_no_registry_answers():
 
 
 def test_build_image_runs_the_build_with_an_hour_to_finish():
-    ctx = FakeCtx()
+    ctx = FakeCtx([("docker build", FakeCtx.ANY_OK)])
     docker.build_image(Runner(ctx), "lab/w:1", "images/writer", build_args={"A": "1"})
     assert ctx.commands == ["docker build --tag lab/w:1 --build-arg A=1 images/writer"]
     assert ctx.kwargs[0]["timeout"] == 3600

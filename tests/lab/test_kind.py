@@ -58,13 +58,14 @@ def test_load_skips_when_every_node_has_the_same_image_id():
 def test_load_names_only_the_nodes_missing_it_or_holding_another_id():
     other = SAME.replace(ID, "sha256:0000")
     ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID), ("exec kind-worker2 ", ("no such image", 1)),
-                   ("exec kind-worker ", other), ("crictl", SAME)])
+                   ("exec kind-worker ", other), ("crictl", SAME), ("kind load", FakeCtx.ANY_OK)])
     assert kind.load_image(Runner(ctx), K, "lab/writer:abc") == ["kind-worker", "kind-worker2"]
     assert ctx.commands[-1] == "/bin/kind load docker-image lab/writer:abc --name kind --nodes kind-worker,kind-worker2"
 
 
 def test_load_into_all_nodes_without_naming_them():
-    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID), ("crictl", ("", 1))])
+    ctx = FakeCtx([("get nodes", NODES), ("docker image inspect", ID), ("crictl", ("", 1)),
+                   ("kind load", FakeCtx.ANY_OK)])
     assert kind.load_image(Runner(ctx), K, "w:1") == NODES.split()
     assert ctx.commands[-1] == "/bin/kind load docker-image w:1 --name kind"
 
@@ -92,7 +93,7 @@ def test_no_clusters_sentence_is_not_a_cluster_named_kind():
 
 
 def test_weigh_nodes_favours_the_named_nodes_and_puts_the_others_back():
-    ctx = FakeCtx([("get nodes", NODES)])
+    ctx = FakeCtx([("get nodes", NODES), ("docker update", FakeCtx.ANY_OK)])
     assert kind.weigh_nodes(Runner(ctx), K, {"kind-worker2", "elsewhere-worker"}) == ["kind-worker2"]
     updates = ctx.matching("docker update")
     assert len(updates) == len(NODES.split())  # every node: one favoured, each other one back to 1024
@@ -102,7 +103,7 @@ def test_weigh_nodes_favours_the_named_nodes_and_puts_the_others_back():
 
 
 def test_reset_weights_puts_every_node_back_to_dockers_default():
-    ctx = FakeCtx([("get nodes", NODES)])
+    ctx = FakeCtx([("get nodes", NODES), ("docker update", FakeCtx.ANY_OK)])
     assert kind.reset_weights(Runner(ctx), K) == sorted(NODES.split())
     expected = [f"docker update --cpu-shares 1024 {n}" for n in sorted(NODES.split())]
     assert sorted(ctx.matching("docker update")) == expected

@@ -149,6 +149,8 @@ def test_diagnose_shows_state_events_and_log_tail_of_unready_pods():
             ("get pods", json.dumps({"items": PODS})),
             ("get events .*cassandra-1", "LAST SEEN  TYPE     REASON   OBJECT\n1m  Warning  BackOff  pod/cassandra-1"),
             ("logs cassandra-1", "INFO starting\nERROR Exception encountered during startup"),
+            ("get events .*ece573-prj04-writer-", ""),  # the Pending writer: no events, no log yet
+            ("logs ece573-prj04-writer-", ""),
         ]
     )
     lines = kubectl.diagnose(Runner(ctx), K, "app=cassandra", container="cassandra")
@@ -167,7 +169,8 @@ FORBIDDEN = ('The StatefulSet "cassandra" is invalid: spec: Forbidden: updates t
 def test_a_statefulset_whose_fixed_field_changed_is_replaced_and_its_pods_kept():
     """podManagementPolicy went from OrderedReady to Parallel: apply is refused, so the StatefulSet alone is
     deleted (its pods orphaned, not stopped) and applied again; an ordinary apply touches nothing else."""
-    ctx = FakeCtx([("apply", [(FORBIDDEN, 1), ("statefulset.apps/cassandra created", 0)])])
+    ctx = FakeCtx([("apply", [(FORBIDDEN, 1), ("statefulset.apps/cassandra created", 0)]),
+                   ("delete statefulset cassandra --cascade=orphan", ('statefulset.apps "cassandra" deleted', 0))])
     assert kubectl.apply_statefulset(Runner(ctx), K, "/p/cassandra.yml", "cassandra")
     assert [c.split(" --namespace default ")[-1] for c in ctx.commands] == [
         "apply --filename /p/cassandra.yml",

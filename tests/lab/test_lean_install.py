@@ -23,7 +23,8 @@ import lab
 from lab import chaos, extras, plot
 from lab.errors import PreconditionError
 from tests.commands import INVOKE, run
-from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.chaosfakes import round_ctx
+from tests.lab.labfakes import make_lab
 from tests.lab.reportdata import NB, ROUND
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -152,7 +153,7 @@ def no_matplotlib(monkeypatch):
 def _rounds(project, rounds: int) -> Path:
     """``invoke chaos --pod cassandra-1 --rounds N`` under the fake runner, each round a recorded round's
     samples (so there is a timeline to draw); returns artifacts/chaos."""
-    lab_ = make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")]), chaos={"sample_every": 0.01, "settle": 0})
+    lab_ = make_lab(project, round_ctx([("get-contexts", "kind-kind\n")]), chaos={"sample_every": 0.01, "settle": 0})
     record = json.loads((NB / f"artifacts/chaos/{ROUND}.json").read_text())
 
     def fake_round(runner, kube, fault, number, settings, **kw):

@@ -14,7 +14,15 @@ from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.errors import LabError, PreconditionError
 from lab.report import lesson_table
-from tests.lab.labfakes import FakeCtx, make_lab
+from tests.lab.chaosfakes import FAULT_ACTIONS, round_ctx
+from tests.lab.labfakes import make_lab
+
+
+def _lesson_ctx(rules=()):
+    """What the lesson's steps cause beyond a chaos round's faults, answered with success: the pod listing and
+    writer log it shows, the writer's deletion and deployment between steps."""
+    return round_ctx(rules, ok=(*FAULT_ACTIONS, r" get pods$", r" logs -l app=\S+ --tail \d+$", r" delete --filename ",
+                                r" apply --filename "))
 
 
 def _step(facts):
@@ -99,7 +107,7 @@ def test_first_match_finds_the_go_writer_lines():
 
 
 def test_unknown_step_is_refused(project):
-    lab = make_lab(project, FakeCtx())
+    lab = make_lab(project, _lesson_ctx())
     with pytest.raises(PreconditionError, match="--step 7: the lesson has steps 1, 2, 3, 4"):
         lesson.run_lesson(lab, steps=[7])
 
@@ -116,13 +124,13 @@ def test_parse_steps_refuses(value):
 
 
 def test_foreign_context_is_refused(project):
-    lab = make_lab(project, FakeCtx(), context="prod")
+    lab = make_lab(project, _lesson_ctx(), context="prod")
     with pytest.raises(PreconditionError, match="refusing to run the lesson"):
         lesson.run_lesson(lab, steps=[1])
 
 
 def test_no_dry_run(project):
-    ctx = FakeCtx([(r"config get-contexts", ("kind-kind\n", 0))])
+    ctx = _lesson_ctx([(r"config get-contexts", ("kind-kind\n", 0))])
     lab = make_lab(project, ctx, dry=True)
     with pytest.raises(PreconditionError, match="no dry run"):
         lesson.run_lesson(lab, steps=[1])
@@ -134,7 +142,7 @@ def test_the_start_seq_is_read_from_the_new_pod_not_the_one_terminating(project)
     the resumed writer's start is read from the live pod only (seen on a loaded machine: a 0 read too soon)."""
     old = {"metadata": {"name": "ece573-prj04-writer-old", "uid": "o", "deletionTimestamp": "2026-12-02T10:46:36Z"}}
     new = {"metadata": {"name": "ece573-prj04-writer-new", "uid": "n"}}
-    ctx = FakeCtx([
+    ctx = _lesson_ctx([
         ("get pods --selector app=ece573-prj04-writer", json.dumps({"items": [old, new]})),
         ("logs ece573-prj04-writer-old", "2026/12/02 10:46:21 test: start from lastSeq=0\n"),
         ("logs ece573-prj04-writer-new", ["", "2026/12/02 10:46:39 test: start from lastSeq=2604\n"]),
@@ -155,9 +163,10 @@ def _victim(uid: str, *, ready: bool = True) -> str:
 def test_the_crash_freezes_the_jvm_from_the_node_then_deletes_the_pod(project):
     """A forced deletion still sends SIGTERM (and Cassandra shuts down cleanly within the kubelet's 2 s), so the
     lesson's crash freezes the JVM by its host pid on the node, then deletes the pod; the new one is awaited."""
-    ctx = FakeCtx([
+    ctx = _lesson_ctx([
         ("get pod cassandra-1", [_victim("old"), _victim("new")]),
         ("crictl inspect c-old", json.dumps({"info": {"sandboxID": "sb", "pid": 4242}})),
+        ("get pods --selector app=ece573-prj04-writer", json.dumps({"items": []})),  # no writer to watch
     ])
     clock = iter(range(1000))
     run = lesson.Lesson(make_lab(project, ctx), clock=lambda: next(clock), sleep=lambda s: None, wait=30)
@@ -178,7 +187,7 @@ def _writer_with_restarts(count: int) -> str:
 @pytest.mark.parametrize(("restarts", "waited"), [(1, 0.0), (0, 20.0)])
 def test_after_the_pod_is_back_the_wait_for_the_writers_restart_ends_when_it_shows(project, restarts, waited):
     """Up to 20 s for the seed writer's RESTARTS to grow after the pod is back; not a second once it has."""
-    ctx = FakeCtx([("get pod cassandra-1", [_victim("old"), _victim("new")]),
+    ctx = _lesson_ctx([("get pod cassandra-1", [_victim("old"), _victim("new")]),
                    ("get pods --selector app=ece573-prj04-writer", _writer_with_restarts(restarts))])
     now = [0.0]
     slept: list[float] = []
@@ -192,7 +201,7 @@ def test_after_the_pod_is_back_the_wait_for_the_writers_restart_ends_when_it_sho
 
 
 def test_a_crash_without_a_pid_stops_with_one_line_and_deletes_nothing(project):
-    ctx = FakeCtx([("get pod cassandra-1", _victim("old")), ("crictl inspect", '{"info": {}}')])
+    ctx = _lesson_ctx([("get pod cassandra-1", _victim("old")), ("crictl inspect", '{"info": {}}')])
     run = lesson.Lesson(make_lab(project, ctx), clock=lambda: 0.0, sleep=lambda s: None, wait=30)
     with pytest.raises(LabError, match="crictl on kind-worker2 did not give cassandra-1's pid"):
         run._delete_and_wait(lesson._Step(run.lab, 2, clock=lambda: 0.0), crash=True)
@@ -205,7 +214,7 @@ def _step4(project, monkeypatch, record, rules=()):
     """Lesson step 4 on fakes: ``chaos.run_round`` (whose waits and sampling have their own tests) injects the
     fault it is given against the FakeCtx and returns a measured-looking round; the robust writer's rollout is
     skipped. Returns (the commands, the step's record, the faults given to the round)."""
-    ctx = FakeCtx(list(rules))
+    ctx = _lesson_ctx(list(rules))
     faults = []
 
     def one_round(runner, kube, target, number, settings, **kwargs):
@@ -271,7 +280,7 @@ def test_a_recreated_writer_is_gone_before_the_stored_last_seq_is_read(project):
     writer = {"metadata": {"name": "ece573-prj04-writer-a", "uid": "a"}}
     fresh = {"metadata": {"name": "ece573-prj04-writer-b", "uid": "b"}}
     robust = {"metadata": {"name": "ece573-prj04-writer-c", "uid": "c"}}
-    ctx = FakeCtx([
+    ctx = _lesson_ctx([
         ("get pods --selector app=ece573-prj04-writer", [json.dumps({"items": [writer]})] * 3
          + [json.dumps({"items": p}) for p in ([], [fresh], [fresh], [robust])]),
         ("prj04_last_seq", " topic | seq\n-------+------\n  test | 4187\n\n(1 rows)\n"),
@@ -327,7 +336,7 @@ def test_step_1_shows_the_missing_topic_then_the_missing_consistency_level(proje
     """The assignment's order: writer.yml without TOPIC and CONSISTENCY dies on the topic; with the topic fixed it
     dies on the consistency level (the pod it replaced, crash-looping, is not taken for the new one)."""
     cluster = _CrashLoopingWriters()
-    ctx = FakeCtx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
+    ctx = _lesson_ctx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
                    ("logs -l app=ece573-prj04-writer", cluster.logs)])
     run = lesson.Lesson(make_lab(project, ctx, images={"writer": "ece573-prj04-writer:t"}), clock=lambda: 0.0,
                         sleep=lambda s: None, wait=30)
@@ -345,7 +354,7 @@ def test_step_1_shows_the_missing_topic_then_the_missing_consistency_level(proje
 
 def test_step_1_stops_when_the_writer_without_consistency_does_not_say_so(project):
     cluster = _CrashLoopingWriters()
-    ctx = FakeCtx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
+    ctx = _lesson_ctx([(r" apply ", cluster.apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
                    ("logs -l app=ece573-prj04-writer",
                     lambda c: ("Unknown topic\n", 0) if not cluster.envs[-1]["TOPIC"] else ("panic: nil\n", 0))])
     run = lesson.Lesson(make_lab(project, ctx, images={"writer": "ece573-prj04-writer:t"}), clock=lambda: 0.0,

@@ -2,7 +2,7 @@ import json
 from datetime import datetime
 
 from lab import observe
-from tests.lab.labfakes import DATA, FakeCtx, make_lab
+from tests.lab.labfakes import DATA, lab_ctx, make_lab
 
 NOW = datetime.fromisoformat("2026-11-25T19:30:00+00:00").timestamp()
 
@@ -24,7 +24,7 @@ def test_node_rows():
 
 
 def test_status_shows_every_section(project, capsys):
-    ctx = FakeCtx([
+    ctx = lab_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get nodes", (DATA / "nodes.json").read_text()),
         ("get pods", (DATA / "pods.json").read_text()),
@@ -44,7 +44,7 @@ def test_status_shows_every_section(project, capsys):
 
 
 def test_status_reports_a_failed_part_and_goes_on(project, capsys):
-    ctx = FakeCtx([
+    ctx = lab_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get nodes", (DATA / "nodes.json").read_text()),
         ("get pods", (DATA / "pods.json").read_text()),
@@ -63,7 +63,7 @@ def test_collect_logs_writes_one_file_per_pod_and_previous_run(project):
     pods = json.loads((DATA / "pods.json").read_text())
     writer = {"items": [p for p in pods["items"] if p["metadata"]["name"].startswith("ece573")]}
     cass = {"items": [p for p in pods["items"] if p["metadata"]["name"].startswith("cassandra")]}
-    ctx = FakeCtx([
+    ctx = lab_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get pods --selector app.kubernetes.io/component=writer", json.dumps(writer)),
         ("get pods --selector app=cassandra", json.dumps(cass)),
@@ -106,7 +106,7 @@ def test_follow_keeps_following_a_replaced_and_a_restarted_writer(project, capsy
                 [_writer_pod(a, "ua", "running"), _writer_pod(b, "ub", "waiting")],  # b: ContainerCreating
                 [_writer_pod(b, "ub", "running")],
                 [_writer_pod(b, "ub", "running", restarts=1)]]  # b's container restarted
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"),
+    ctx = lab_ctx([("get-contexts", "kind-kind\n"),
                    ("get pods --selector app.kubernetes.io/component=writer",
                     [json.dumps({"items": p}) for p in listings])])
     lab = make_lab(project, ctx)
@@ -137,7 +137,7 @@ def test_status_says_cassandras_logins_are_off_as_deployed(project, capsys):
     sts = {"kind": "StatefulSet", "spec": {"template": {"spec": {"containers": [{"name": "cassandra", "env": [
         {"name": "JVM_OPTS", "value": "-Dcassandra.settings.authenticator=AllowAllAuthenticator "
                                       "-Dcassandra.settings.authorizer=AllowAllAuthorizer"}]}]}}}}
-    ctx = FakeCtx([
+    ctx = lab_ctx([
         ("get-contexts", "kind-kind\n"),
         ("get nodes", (DATA / "nodes.json").read_text()),
         ("get pods", (DATA / "pods.json").read_text()),

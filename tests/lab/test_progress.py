@@ -22,13 +22,22 @@ def test_step_prints_a_cross_and_reraises():
     assert out.getvalue().splitlines()[-1] == " ✗ Loading image"
 
 
-def test_quiet_silences_steps(monkeypatch):
+def test_quiet_silences_steps():
     out = io.StringIO()
-    monkeypatch.setattr(progress, "_QUIET", True)
-    with progress.step("x", stream=out):
-        pass
-    progress.info("y", stream=out)
+    with progress.showing(progress.Progress(quiet=True)):
+        with progress.step("x", stream=out):
+            pass
+        progress.info("y", stream=out)
     assert out.getvalue() == ""
+
+
+def test_a_task_s_progress_ends_with_it():
+    out = io.StringIO()
+    with progress.showing(progress.Progress(quiet=True, dry=True)):
+        progress.info("hidden", stream=out)
+    with progress.step("after", stream=out):
+        pass
+    assert out.getvalue() == " • after ...\n ✓ after\n"  # neither quiet nor dry any more
 
 
 class _Terminal(io.StringIO):
@@ -64,27 +73,26 @@ def test_on_a_terminal_running_steps_are_a_live_block_replaced_by_their_results(
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
     finished = [line for line in plain.splitlines() if line.startswith(("   +", " ✓"))]
     assert finished == ["   +  3s  cassandra-0: Terminating", " ✓ Waiting for nodetool status", " ✓ Chaos round 1/1"]
-    assert progress._live is None  # the block is gone with its last step
+    assert not progress.current().drawing  # the block is gone with its last step
 
 
-def test_a_dry_run_plans_steps_instead_of_ticking_them(monkeypatch):
+def test_a_dry_run_plans_steps_instead_of_ticking_them():
     out = io.StringIO()
-    monkeypatch.setattr(progress, "_DRY", True)
-    with progress.step("Deleting kind cluster kind", stream=out):
+    with progress.showing(progress.Progress(dry=True)), progress.step("Deleting kind cluster kind", stream=out):
         pass
     assert out.getvalue() == " • Deleting kind cluster kind ...\n - Deleting kind cluster kind (planned)\n"
 
 
-def test_recording_collects_every_step_that_ends_with_its_depth_and_outcome(monkeypatch):
+def test_recording_collects_every_step_that_ends_with_its_depth_and_outcome():
     out = io.StringIO()
-    with progress.recording() as steps:
+    quiet = progress.Progress(quiet=True)
+    with progress.recording() as steps, quiet.recording() as quiet_steps:
         with progress.step("Creating cluster", stream=out):
             with progress.step("Waiting for nodes", stream=out) as inner:
                 inner.note("5 Ready")
         with pytest.raises(RuntimeError), progress.step("Loading image", stream=out):
             raise RuntimeError("no space")
-        monkeypatch.setattr(progress, "_QUIET", True)
-        with progress.step("Quiet step", stream=out):
+        with progress.showing(quiet), progress.step("Quiet step", stream=out):
             pass
     with progress.step("After the block", stream=out):
         pass
@@ -92,6 +100,6 @@ def test_recording_collects_every_step_that_ends_with_its_depth_and_outcome(monk
         ("Waiting for nodes", 1, True, "5 Ready"),  # steps are recorded as they end: inner first
         ("Creating cluster", 0, True, ""),
         ("Loading image", 0, False, ""),
-        ("Quiet step", 0, True, ""),
     ]
+    assert [(s.message, s.depth, s.ok) for s in quiet_steps] == [("Quiet step", 0, True)]  # quiet, still recorded
     assert all(s.seconds >= 0 for s in steps)

@@ -14,7 +14,7 @@ import yaml
 from lab import registry, state, workflow
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
-from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_cfg, make_lab
+from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, FakeCtx, lab_ctx, make_cfg, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 LOCAL = {"registry": "local"}
@@ -23,6 +23,11 @@ RUN = ("docker run --detach --name kind-registry --restart always --label cassan
        f"--publish 127.0.0.1:5001:5000 {IMAGE}")
 HOSTS_TOML = ("# localhost:5001 on the host is the registry container kind-registry (written by the lab)\n"
               '[host."http://kind-registry:5000"]\n')
+
+
+def _ctx(rules=()):
+    """A FakeCtx whose lab actions (``LAB_ACTIONS``) succeed unless ``rules`` say otherwise."""
+    return lab_ctx(rules, ok=LAB_ACTIONS)
 
 
 def container(*, running=True, image=IMAGE, port=5001, ours=True, networks=("bridge",)) -> str:
@@ -105,7 +110,7 @@ def test_hosts_toml_sends_localhost_port_to_the_registry_container(project):
 
 
 def test_the_rendered_cluster_config_patches_containerd_and_keeps_every_node(project):
-    lab = make_lab(project, FakeCtx(), images=LOCAL)
+    lab = make_lab(project, _ctx(), images=LOCAL)
     path = registry.render_cluster_config(lab, project / "cluster.yml")
     assert path == project / ".cache/lab/rendered/cluster.yml"
     rendered, source = yaml.safe_load(path.read_text()), yaml.safe_load((project / "cluster.yml").read_text())
@@ -130,7 +135,7 @@ def test_the_configmap_documents_the_registry_as_kep_1755_says(project):
 # -- the container -------------------------------------------------------------------------------------------------
 
 def test_start_runs_the_registry_on_localhost_when_there_is_none(project, builders, built, answering):
-    ctx = FakeCtx([("container inspect", NO_CONTAINER)])
+    ctx = _ctx([("container inspect", NO_CONTAINER)])
     note = registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
     assert _mutating(ctx) == [RUN]
     assert built == ["registry"]
@@ -144,15 +149,15 @@ def test_start_runs_the_registry_on_localhost_when_there_is_none(project, builde
     (container(image="lab-registry:old"), ["docker rm --force --volumes kind-registry", RUN], "recreated"),
 ], ids=["running", "stopped", "other-port", "other-image"])
 def test_start_is_idempotent_and_follows_a_changed_port_or_image(project, builders, answering, found, expected, note):
-    ctx = FakeCtx([("container inspect", found)])
+    ctx = _ctx([("container inspect", found)])
     assert note in registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
     assert _mutating(ctx) == expected
 
 
 def test_a_registry_container_the_lab_did_not_start_is_used_or_refused_never_replaced(project, builders, answering):
-    ctx = FakeCtx([("container inspect", container(ours=False))])
+    ctx = _ctx([("container inspect", container(ours=False))])
     assert "used as it is" in registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
-    ctx = FakeCtx([("container inspect", container(ours=False, port=5000))])
+    ctx = _ctx([("container inspect", container(ours=False, port=5000))])
     with pytest.raises(PreconditionError) as err:
         registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
     assert str(err.value).startswith("a container named kind-registry exists that the lab did not start")
@@ -164,27 +169,27 @@ def test_start_waits_until_the_registry_answers_and_says_so_when_it_does_not(pro
         raise LabError("the registry does not answer at http://127.0.0.1:5001/v2/_catalog: Connection refused")
     monkeypatch.setattr(registry, "catalog", refused)
     monkeypatch.setattr("lab.kubectl.time.sleep", lambda s: None)
-    ctx = FakeCtx([("container inspect", NO_CONTAINER)])
+    ctx = _ctx([("container inspect", NO_CONTAINER)])
     with pytest.raises(LabError, match=r"the registry kind-registry did not answer on localhost:5001 within 0s; "
                                        r"`docker logs kind-registry` says why"):
         registry.wait_answering(make_lab(project, ctx, images=LOCAL, builders=builders), timeout=0)
 
 
 def test_remove_takes_only_the_labs_own_container(project):
-    ctx = FakeCtx([("container inspect", container())])
+    ctx = _ctx([("container inspect", container())])
     assert registry.remove(make_lab(project, ctx)) == "removed"
     assert _mutating(ctx) == ["docker rm --force --volumes kind-registry"]
-    ctx = FakeCtx([("container inspect", container(ours=False))])
+    ctx = _ctx([("container inspect", container(ours=False))])
     assert "left alone" in registry.remove(make_lab(project, ctx))
     assert _mutating(ctx) == []
-    ctx = FakeCtx([("container inspect", NO_CONTAINER)])
+    ctx = _ctx([("container inspect", NO_CONTAINER)])
     assert registry.remove(make_lab(project, ctx)) == "none"
 
 
 # -- wiring ----------------------------------------------------------------------------------------------------------
 
 def _wire_ctx(**found):
-    return FakeCtx([("container inspect", container(**found)), ("get nodes", NODES),
+    return _ctx([("container inspect", container(**found)), ("get nodes", NODES),
                     ("grep -q 'config_path", ("", 0)), ("cat /etc/containerd/certs.d", ("", 1))])
 
 
@@ -229,7 +234,7 @@ def test_show_starts_wires_and_lists_the_catalog(project, builders, answering):
 
 
 def test_show_without_a_cluster_only_starts_the_registry(project, builders, answering, capsys):
-    ctx = FakeCtx([("container inspect", NO_CONTAINER), ("get clusters", "No kind clusters found.\n")])
+    ctx = _ctx([("container inspect", NO_CONTAINER), ("get clusters", "No kind clusters found.\n")])
     lines = registry.show(make_lab(project, ctx, builders=builders))
     assert _mutating(ctx) == [RUN]
     assert lines[1:] == ["  (empty)"]
@@ -241,7 +246,7 @@ def test_show_without_a_cluster_only_starts_the_registry(project, builders, answ
 # -- the workflow with lab.images.registry: local ---------------------------------------------------------------------
 
 def _reset_ctx():
-    return FakeCtx([("docker image inspect .*(cassandra:5.0|kindest/node)", ("", 1)),
+    return _ctx([("docker image inspect .*(cassandra:5.0|kindest/node)", ("", 1)),
                     ("docker pull", ("Error response from daemon: dial tcp: lookup registry-1.docker.io", 1)),
                     ("container inspect", [NO_CONTAINER, container()]), ("get clusters", "kind\n"),
                     ("get nodes", NODES), ("grep -q 'config_path", ("", 0)), ("cat /etc/containerd/certs.d", ("", 1))])
@@ -269,7 +274,7 @@ def test_reset_starts_the_registry_creates_the_patched_cluster_wires_it_and_push
 def test_reset_pushes_a_writer_built_before_again(project, builders, answering):
     state.put(project / ".cache/lab", "writer_image", "localhost:5001/ece573-prj04-writer:0123456789ab")
     ctx = _reset_ctx()
-    ctx.add("docker image inspect localhost:5001/ece573-prj04-writer", "sha256:w\n", first=True)
+    ctx.add("docker image inspect .* localhost:5001/ece573-prj04-writer:", "sha256:w\n", first=True)
     workflow.reset(make_lab(project, ctx, images=LOCAL, builders=builders))
     # already the registry's name: no tag, only the push (the registry may be new and empty)
     assert ctx.matching("docker (tag|push)")[-1] == "docker push localhost:5001/ece573-prj04-writer:0123456789ab"
@@ -279,8 +284,9 @@ def test_reset_pushes_a_writer_built_before_again(project, builders, answering):
 def test_dry_reset_plans_the_registry_too(project, builders, capsys):
     ctx = _reset_ctx()
     ctx.add("container inspect", NO_CONTAINER, first=True)
-    workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
-                            images={**LOCAL, "cassandra_source": "build", "kind_node_source": "build"}))
+    with state.planning({}):
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
+                                images={**LOCAL, "cassandra_source": "build", "kind_node_source": "build"}))
     planned = [line.removeprefix("[dry-run] ") for line in capsys.readouterr().out.splitlines()
                if line.startswith("[dry-run]")]
     assert planned[0] == RUN and "docker network connect kind kind-registry" in planned
@@ -289,7 +295,7 @@ def test_dry_reset_plans_the_registry_too(project, builders, capsys):
 
 
 def test_build_pushes_the_writer_to_the_labs_registry(project, builders, answering):
-    ctx = FakeCtx([("container inspect", container())])
+    ctx = _ctx([("container inspect", container())])
     lab = make_lab(project, ctx, images=LOCAL, builders=builders)
     assert workflow.build(lab) == "localhost:5001/writer:0123456789ab"
     assert _mutating(ctx) == ["docker tag lab/writer:0123456789ab localhost:5001/writer:0123456789ab",
@@ -299,14 +305,14 @@ def test_build_pushes_the_writer_to_the_labs_registry(project, builders, answeri
 
 
 def test_build_starts_the_registry_when_it_is_not_running(project, builders, answering):
-    ctx = FakeCtx([("container inspect", NO_CONTAINER)])
+    ctx = _ctx([("container inspect", NO_CONTAINER)])
     workflow.build(make_lab(project, ctx, images=LOCAL, builders=builders))
     assert _mutating(ctx)[0] == RUN
 
 
 def test_a_failed_push_is_one_line(project, builders, answering):
     refused = 'Get "http://localhost:5001/v2/": dial tcp 127.0.0.1:5001: connect: connection refused'
-    ctx = FakeCtx([("container inspect", container()), ("docker push", (refused, 1))])
+    ctx = _ctx([("container inspect", container()), ("docker push", (refused, 1))])
     with pytest.raises(LabError) as err:
         workflow.build(make_lab(project, ctx, images=LOCAL, builders=builders))
     assert str(err.value).startswith("failed to push localhost:5001/writer:0123456789ab: `docker push")
@@ -314,7 +320,7 @@ def test_a_failed_push_is_one_line(project, builders, answering):
 
 
 def _deploy_ctx():
-    return FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+    return _ctx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
                     *AUTH_RULES])
 
 
@@ -329,7 +335,7 @@ def _rendered_images(project) -> dict[str, str]:
 
 
 def test_deploy_renders_the_registry_references_reset_and_build_recorded(project, builders, answering):
-    ctx = FakeCtx([("container inspect", container())])
+    ctx = _ctx([("container inspect", container())])
     lab = make_lab(project, ctx, images=LOCAL, builders=builders)
     state.put(lab.state_dir, "cassandra_image", "localhost:5001/cassandra:5.0.2-abc")  # as reset records it
     workflow.build(lab)
@@ -339,13 +345,13 @@ def test_deploy_renders_the_registry_references_reset_and_build_recorded(project
 
 
 def test_the_local_registry_serves_only_kind(project):
-    lab = make_lab(project, FakeCtx(), context="prod", allow_context="prod", images=LOCAL)
+    lab = make_lab(project, _ctx(), context="prod", allow_context="prod", images=LOCAL)
     with pytest.raises(PreconditionError, match="lab.images.registry 'local' serves only the lab's kind nodes"):
         workflow.deploy(lab)
 
 
 def test_down_removes_the_labs_registry_with_the_cluster(project):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("container inspect", container())])
+    ctx = _ctx([("get clusters", "kind\n"), ("container inspect", container())])
     workflow.down(make_lab(project, ctx))
     assert _mutating(ctx) == ["kind delete cluster --name kind", "docker rm --force --volumes kind-registry"]
 

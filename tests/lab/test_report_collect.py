@@ -2,35 +2,35 @@
 
 import pytest
 
-from lab import docker, kind
+from lab import command_output, docker, kind
 from lab import report as report_lib
+from lab.command_output import keep
 from lab.errors import LabError
 from lab.kubectl import Kubectl
-from lab.report import parse
-from lab.report.facts import Fact, key_facts
-from lab.report.model import keep
+from lab.report.facts import key_facts
+from lab.report.model import Fact
 from tests.lab.labfakes import FakeCtx, make_lab
 from tests.lab.reportdata import ROUND, WRITER, Clock, down_rules, healthy_rules, read
 
 
 def test_parsers_on_recorded_outputs():
-    assert parse.kind_nodes(read("kind_get_nodes.txt")) == [
+    assert command_output.kind_nodes(read("kind_get_nodes.txt")) == [
         "kind-control-plane", "kind-worker", "kind-worker2", "kind-worker3", "kind-worker4"]
-    assert parse.kind_nodes('No kind nodes found for cluster "kind".\n') == []
-    rows = parse.docker_ps(read("docker_ps.txt"))
+    assert command_output.kind_nodes('No kind nodes found for cluster "kind".\n') == []
+    rows = command_output.docker_ps(read("docker_ps.txt"))
     assert [r["names"] for r in rows][-1] == "kind-control-plane"
     assert rows[0] == {"container_id": "1398729f7693", "image": "kindest/node:v1.30.0", "created": "47 minutes ago",
                        "status": "Up 47 minutes", "names": "kind-worker3"}
-    assert parse.versions(read("kubectl_version.txt")) == {"client": "v1.30.0", "server": "v1.30.0"}
-    assert parse.crictl_names(read("crictl_ps.txt")) == ["cassandra", "kindnet-cni", "kube-proxy"]
+    assert command_output.versions(read("kubectl_version.txt")) == {"client": "v1.30.0", "server": "v1.30.0"}
+    assert command_output.crictl_names(read("crictl_ps.txt")) == ["cassandra", "kindnet-cni", "kube-proxy"]
     lines = read("writer_log_current.txt").splitlines()
-    assert parse.log_starts(lines) == [("test", 2990)] and parse.last_progress(lines) == 4000
+    assert command_output.log_starts(lines) == [("test", 2990)] and command_output.last_progress(lines) == 4000
 
 
 def test_cluster_info_is_parsed_and_kept_without_its_colours():
     text, count = keep(read("cluster_info.txt"))
     assert "\x1b" not in text and count == 4 and text.startswith("Kubernetes control plane is running at https://")
-    assert parse.cluster_info(read("cluster_info.txt")) == {
+    assert command_output.cluster_info(read("cluster_info.txt")) == {
         "Kubernetes control plane": "https://127.0.0.1:39321",
         "CoreDNS": "https://127.0.0.1:39321/api/v1/namespaces/kube-system/services/kube-dns:dns/proxy"}
 

@@ -38,6 +38,12 @@ NODES = json.dumps({"items": [_node("kind-control-plane", taint="NoSchedule"), _
                               _node("kind-worker2"), _node("kind-worker3"), _node("kind-worker4")]})
 
 
+#: What scaling does to the cluster and waits for, answered with success: the StatefulSet scaled and rolled out,
+#: nodetool's cleanup and decommission, the removed pod gone and its claim deleted.
+SCALING = (" scale statefulset/cassandra ", " rollout status statefulset/cassandra ",
+           r" -- nodetool (cleanup|decommission)$", " wait --for=delete pod/", " delete persistentvolumeclaim ")
+
+
 def _ctx(replicas: int, status_answers) -> FakeCtx:
     return FakeCtx([
         ("get-contexts", "kind-kind\n"),
@@ -46,6 +52,7 @@ def _ctx(replicas: int, status_answers) -> FakeCtx:
         ("system_schema.keyspaces", REPLICATION),
         ("nodetool status", status_answers),
         *AUTH_RULES,
+        *((action, FakeCtx.ANY_OK) for action in SCALING),
     ])
 
 

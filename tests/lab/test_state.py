@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from lab import state
 
 
@@ -17,18 +19,24 @@ def test_put_get_round_trip_on_disk(tmp_path):
     assert json.loads((state_dir / "state.json").read_text())["writer_image"] == "lab/writer:xyz"
 
 
-def test_dry_put_stays_in_memory_until_forgotten(tmp_path):
-    state.put(tmp_path, "writer_image", "lab/writer:dry", dry=True)
-    assert not (tmp_path / "state.json").exists()
-    assert state.get(tmp_path, "writer_image") == "lab/writer:dry"
-    state.forget_dry()
-    assert state.get(tmp_path, "writer_image") is None
+def test_dry_put_stays_in_the_record_of_its_run(tmp_path):
+    with state.planning({}) as record:
+        state.put(tmp_path, "writer_image", "lab/writer:dry", dry=True)
+        assert not (tmp_path / "state.json").exists()
+        assert state.get(tmp_path, "writer_image") == "lab/writer:dry"
+    assert record == {"writer_image": "lab/writer:dry"}
+    assert state.get(tmp_path, "writer_image") is None  # the run is over
 
 
 def test_a_dry_value_shadows_the_file_without_changing_it(tmp_path):
     state.put(tmp_path, "writer_image", "lab/writer:disk")
-    state.put(tmp_path, "writer_image", "lab/writer:dry", dry=True)
-    assert state.load(tmp_path) == {"writer_image": "lab/writer:dry"}
+    with state.planning({}):
+        state.put(tmp_path, "writer_image", "lab/writer:dry", dry=True)
+        assert state.load(tmp_path) == {"writer_image": "lab/writer:dry"}
     assert json.loads((tmp_path / "state.json").read_text()) == {"writer_image": "lab/writer:disk"}
-    state.forget_dry()
     assert state.get(tmp_path, "writer_image") == "lab/writer:disk"
+
+
+def test_a_dry_put_outside_a_run_is_refused(tmp_path):
+    with pytest.raises(RuntimeError, match="planning"):
+        state.put(tmp_path, "writer_image", "lab/writer:dry", dry=True)

@@ -36,6 +36,10 @@ def node_build(monkeypatch):
     return builds, dataclasses.replace(NO_IMAGE_BUILDS, kind_node=lambda runner, **kw: builds.append(kw) or BUILT)
 
 
+#: The Docker engine answering preflight's version question.
+ENGINE = ("docker version --format", "24.0.7\n")
+
+
 @pytest.mark.parametrize("source, local_copy, pullable, expected, built", [
     ("auto", True, False, KIND_NODE_IMAGE, False),   # the configured image, already in the engine
     ("auto", False, True, KIND_NODE_IMAGE, False),   # pulled
@@ -46,7 +50,7 @@ def node_build(monkeypatch):
 def test_the_node_image_follows_the_lab_policy(project, node_build, source, local_copy, pullable,
                                                                   expected, built):
     ctx = FakeCtx([(f"docker image inspect .*{re.escape(KIND_NODE_IMAGE)}", ("", 0 if local_copy else 1)),
-                   ("docker pull", ("", 0 if pullable else 1))])
+                   ("docker pull", ("", 0 if pullable else 1)), ENGINE])
     cfg = make_cfg(project, images={"kind_node_source": source})
     builds, builders = node_build
     assert workflow.node_image(open_lab(Runner(ctx), cfg, need=("docker",), builders=builders)) == expected
@@ -57,6 +61,6 @@ def test_the_node_image_follows_the_lab_policy(project, node_build, source, loca
 def test_a_missing_local_node_image_is_refused(project, node_build):
     cfg = make_cfg(project, images={"kind_node_source": "local"})
     with pytest.raises(PreconditionError, match="kind node image .* is not in the local engine"):
-        workflow.node_image(open_lab(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, need=("docker",),
-                                     builders=node_build[1]))
+        workflow.node_image(open_lab(Runner(FakeCtx([("docker image inspect", ("", 1)), ENGINE])), cfg,
+                                     need=("docker",), builders=node_build[1]))
     assert not node_build[0]

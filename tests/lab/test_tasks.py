@@ -486,3 +486,33 @@ def test_a_dashboard_click_runs_what_invoke_chaos_runs(monkeypatch, mock_tools, 
     assert any("docker version" in cmd for cmd in cli_ran) and any("docker version" in cmd for cmd in web_ran[before:])
     tasks.dashboard(c)
     assert started["act"] is None  # read-only by default
+
+
+def test_the_tasks_of_one_command_line_share_a_dry_run_s_record_and_nothing_outlives_them(tmp_path):
+    import io
+
+    import tasks
+    from lab import progress, state
+
+    seen, out = [], io.StringIO()
+
+    @tasks._handled
+    def plan(c):
+        state.put(tmp_path, "writer_image", "w:planned", dry=True)
+
+    @tasks._handled
+    def read(c):
+        seen.append(state.get(tmp_path, "writer_image"))
+        with progress.step("inside", stream=out):
+            pass
+
+    c = _mock(dry=True)
+    plan(c)
+    read(c)  # `invoke --dry build deploy`: deploy sees the tag build planned
+    read(_mock(dry=False))  # the next command line starts empty
+    with progress.step("after", stream=out):
+        pass
+    assert seen == ["w:planned", None]
+    assert not (tmp_path / "state.json").exists()
+    assert out.getvalue().splitlines() == [" • inside ...", " - inside (planned)", " • inside ...", " ✓ inside",
+                                           " • after ...", " ✓ after"]

@@ -5,7 +5,7 @@ import pytest
 from lab import verify
 from lab.errors import LabError, PreconditionError
 from lab.verify import TopicReport, Witness, find_gaps, format_ranges
-from tests.lab.labfakes import DATA, CqlRows, FakeCtx, make_lab
+from tests.lab.labfakes import DATA, CqlRows, lab_ctx, make_lab
 
 
 @pytest.mark.parametrize("seqs, last, gaps", [
@@ -51,7 +51,7 @@ def test_report_on_recorded_rows():
 
 def _ctx(last_seq_text, seqs_text):
     stored = seqs_text if isinstance(seqs_text, CqlRows) else CqlRows(seqs_text)
-    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT seq", stored),
+    return lab_ctx([("prj04_last_seq", last_seq_text), ("SELECT seq", stored),
                     ("get-contexts", "kind-kind\n")])
 
 
@@ -86,7 +86,7 @@ def test_run_verify_with_nothing_written_fails(project):
 
 
 def test_run_verify_refuses_bad_input_before_running_anything(project):
-    lab = make_lab(project, FakeCtx())
+    lab = make_lab(project, lab_ctx())
     with pytest.raises(PreconditionError, match="--consistency most: use one of"):
         verify.run_verify(lab, consistency="most")
     with pytest.raises(PreconditionError, match="is not a plain name"):
@@ -95,7 +95,7 @@ def test_run_verify_refuses_bad_input_before_running_anything(project):
 
 
 def test_run_verify_dry_run_prints_the_reads(project, capsys):
-    lab = make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")]), dry=True)
+    lab = make_lab(project, lab_ctx([("get-contexts", "kind-kind\n")]), dry=True)
     assert verify.run_verify(lab, topic="test") == []
     out = capsys.readouterr().out.splitlines()
     assert out[0].startswith("[dry-run] kubectl --context kind-kind --namespace default exec cassandra-0 "
@@ -137,7 +137,7 @@ READ_TIMEOUT = ("<stdin>:1:ReadTimeout: Error from server: code=1200 [Coordinato
 
 def _failing_ctx(last_seq_text, answers):
     """Like ``_ctx``, the rows table answering with ``answers`` (one per cqlsh, the last repeating)."""
-    return FakeCtx([("prj04_last_seq", last_seq_text), ("SELECT count|SELECT seq", answers),
+    return lab_ctx([("prj04_last_seq", last_seq_text), ("SELECT count|SELECT seq", answers),
                     ("get-contexts", "kind-kind\n")])
 
 

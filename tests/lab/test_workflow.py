@@ -4,14 +4,23 @@ import json
 import pytest
 import yaml
 
-from lab import doctor, progress, state, workflow, writers
+from lab import doctor, state, workflow, writers
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
-from tests.lab.labfakes import AUTH_RULES, DATA, NO_IMAGE_BUILDS, FakeCtx, make_cfg, make_lab
+from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, NO_IMAGE_BUILDS, lab_ctx, make_cfg, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
+
+
+#: The writer image the fake builders made, as the engine has it.
+WRITER_BUILT = ("docker image inspect .* (lab/writer:0123456789ab|ece573-prj04-writer:v1)$", "sha256:w\n")
+
+
+def _ctx(rules=()):
+    """A FakeCtx whose lab actions (``LAB_ACTIONS``) succeed unless ``rules`` say otherwise."""
+    return lab_ctx(rules, ok=LAB_ACTIONS)
 
 
 @pytest.fixture
@@ -37,7 +46,7 @@ def builders(images):
 
 
 def _reset_ctx(*, cluster_exists=True, pullable=False):
-    return FakeCtx([
+    return _ctx([
         ("docker image inspect .*(cassandra:5.0|kindest/node)", ("", 0 if pullable else 1)),
         ("docker pull", ("Error response from daemon: Get https://registry-1.docker.io/v2/: dial tcp: lookup", 1)),
         ("get clusters", "kind\n" if cluster_exists else "No kind clusters found.\n"),
@@ -97,8 +106,9 @@ def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images, buil
 
 def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True, images={"cassandra_source": "build", "kind_node_source": "build"},
-                            builders=builders))
+    with state.planning({}) as planned:  # what a task opens around its run
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders,
+                                images={"cassandra_source": "build", "kind_node_source": "build"}))
     printed = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run]")]
     assert printed == [
         "[dry-run] kind delete cluster --name kind",
@@ -110,6 +120,7 @@ def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
     ]
     assert ctx.matching("kind (create|delete|load)") == []  # only probes ran
     assert not (project / ".cache/lab/state.json").exists()
+    assert planned["cassandra_image"] == "lab/cassandra:5.0.2-abc"  # kept for the run's later steps only
 
 
 def test_reset_with_source_pull_fails_with_one_line(project, builders):
@@ -137,7 +148,7 @@ def test_kind_create_failure_is_wrapped(project, builders):
 # -- build ----------------------------------------------------------------------------------------------
 
 def test_build_loads_the_content_tag_and_records_it(project, images, builders):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1))])
+    ctx = _ctx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)), WRITER_BUILT])
     lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"}, builders=builders)
     assert workflow.build(lab) == "lab/writer:0123456789ab"
     assert images == [("writer", {"force": False, "base_image": "debian:bookworm-slim"})]
@@ -151,7 +162,7 @@ def test_build_loads_the_content_tag_and_records_it(project, images, builders):
 
 
 def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, builders):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
+    ctx = _ctx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
                    ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
     workflow.build(make_lab(project, ctx, builders=builders))
     assert ctx.matching("kind load") == []
@@ -159,7 +170,7 @@ def test_build_is_a_no_op_on_nodes_that_have_the_tag(project, builders):
 
 def test_build_reloads_the_fixed_name_only_where_it_is_stale(project, builders):
     """ece573-prj04-writer:v1 is compared by image ID like any tag: after a rebuild it moves, else it is kept."""
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
+    ctx = _ctx([("get clusters", "kind\n"), ("get nodes", NODES), ("docker image inspect", "sha256:ab\n"),
                    ("crictl inspecti .*:v1", '{"status": {"id": "sha256:old"}}'),
                    ("crictl inspecti", '{"status": {"id": "sha256:ab"}}')])
     workflow.build(make_lab(project, ctx, builders=builders))
@@ -169,7 +180,7 @@ def test_build_reloads_the_fixed_name_only_where_it_is_stale(project, builders):
 def test_reset_also_loads_a_writer_built_before_under_both_names(project, builders):
     state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
     ctx = _reset_ctx(pullable=True)
-    ctx.add("docker image inspect lab/writer", "sha256:w\n", first=True)
+    ctx.add(*WRITER_BUILT, first=True)
     workflow.reset(make_lab(project, ctx, builders=builders))
     assert ctx.matching("docker tag|kind load") == [
         "kind load docker-image cassandra:5.0 --name kind",  # cassandra.yml's own name: nothing to tag
@@ -179,7 +190,7 @@ def test_reset_also_loads_a_writer_built_before_under_both_names(project, builde
 
 
 def test_a_failed_tag_is_one_line(project, builders):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)),
+    ctx = _ctx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)), WRITER_BUILT,
                    ("docker tag", ("Error response from daemon: No such image: lab/writer:0123456789ab", 1))])
     with pytest.raises(LabError, match=r"failed to tag lab/writer:0123456789ab as ece573-prj04-writer:v1: .*No such"):
         workflow.build(make_lab(project, ctx, builders=builders))
@@ -187,11 +198,11 @@ def test_a_failed_tag_is_one_line(project, builders):
 
 def test_build_without_a_cluster_says_reset(project, builders):
     with pytest.raises(PreconditionError, match=r"kind cluster kind not found; run `invoke reset` first"):
-        workflow.build(make_lab(project, FakeCtx([("get clusters", "")]), builders=builders))
+        workflow.build(make_lab(project, _ctx([("get clusters", "")]), builders=builders))
 
 
 def test_build_pushes_to_a_registry_when_one_is_named(project, builders):
-    ctx = FakeCtx()
+    ctx = _ctx()
     ref = workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}, builders=builders))
     assert ref == "registry.example:5000/lab/writer:0123456789ab"
     assert ctx.matching("docker (tag|push)") == [
@@ -203,7 +214,7 @@ def test_build_pushes_to_a_registry_when_one_is_named(project, builders):
 # -- deploy ---------------------------------------------------------------------------------------------
 
 def _deploy_ctx():
-    return FakeCtx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+    return _ctx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
                     *AUTH_RULES])
 
 
@@ -355,7 +366,7 @@ def test_deploy_writers_at_a_level_each(project, capsys):
 def test_deploy_removes_the_writers_no_longer_asked_for(project, capsys):
     """After --writers 3, a plain deploy goes back to one writer: the other two Deployments are deleted."""
     state.put(project / ".cache/lab", "writer_image", "w:1")
-    ctx = FakeCtx([("get-contexts", "kind-kind\n"),
+    ctx = _ctx([("get-contexts", "kind-kind\n"),
                    ("get deployments", _deployments(("ece573-prj04-writer", "test"),
                                                     ("ece573-prj04-writer-2", "test-2"),
                                                     ("ece573-prj04-writer-3", "test-3"))), *AUTH_RULES])
@@ -390,6 +401,8 @@ def test_deploy_failed_wait_shows_why(project, capsys):
     ctx.add("rollout status statefulset", ("error: timed out waiting for the condition", 1), first=True)
     ctx.add("get pods", json.dumps(json.loads((DATA / "pods.json").read_text())), first=True)
     ctx.add("logs cassandra-1", "Exception (java.lang.OutOfMemoryError) encountered during startup", first=True)
+    ctx.add("get events --field-selector involvedObject.name=", "", first=True)  # no events
+    ctx.add("logs ece573-prj04-writer-", "", first=True)  # the other pod in pods.json has logged nothing
     with pytest.raises(LabError) as err:
         workflow.deploy(make_lab(project, ctx, timeouts={"cassandra": 60}))
     assert str(err.value).startswith("StatefulSet cassandra not Ready within 60s: `kubectl")
@@ -430,9 +443,9 @@ def test_deploy_keeps_the_ring_size_scale_left_and_waits_for_all_of_it(project, 
 
 def test_deploy_to_a_foreign_context_needs_permission_and_a_registry(project):
     with pytest.raises(PreconditionError, match="refusing to deploy in kube context 'prod'"):
-        workflow.deploy(make_lab(project, FakeCtx(), context="prod"))
+        workflow.deploy(make_lab(project, _ctx(), context="prod"))
     with pytest.raises(PreconditionError, match="set lab.images.registry"):
-        workflow.deploy(make_lab(project, FakeCtx(), context="prod", allow_context="prod"))
+        workflow.deploy(make_lab(project, _ctx(), context="prod", allow_context="prod"))
 
 
 def test_deploy_without_the_cluster_says_reset(project):
@@ -440,7 +453,7 @@ def test_deploy_without_the_cluster_says_reset(project):
     with pytest.raises(
         PreconditionError, match=r"kube context kind-kind not found; create the cluster with `invoke reset`"
     ):
-        workflow.deploy(make_lab(project, FakeCtx([("get-contexts", "")])))
+        workflow.deploy(make_lab(project, _ctx([("get-contexts", "")])))
 
 
 # -- delete / down -------------------------------------------------------------------------------------
@@ -456,7 +469,7 @@ WRITERS = "app.kubernetes.io/component=writer,app.kubernetes.io/part-of=ece573-p
                    "delete --filename {p}/cassandra.yml", "delete persistentvolumeclaim --selector app=cassandra"]),
 ])
 def test_delete(project, what, pvcs, expected):
-    ctx = FakeCtx([("get-contexts", "kind-kind\n")])
+    ctx = _ctx([("get-contexts", "kind-kind\n")])
     workflow.delete(make_lab(project, ctx), what=what, pvcs=pvcs)
     deletes = [c.split("default ", 1)[1].split(" --ignore")[0] for c in ctx.matching(" delete ")]
     assert deletes == [e.format(p=project) for e in expected]
@@ -464,16 +477,18 @@ def test_delete(project, what, pvcs, expected):
 
 def test_delete_bad_input(project):
     with pytest.raises(PreconditionError, match="--what 'db': use one of writer, cassandra, all"):
-        workflow.delete(make_lab(project, FakeCtx()), what="db")
+        workflow.delete(make_lab(project, _ctx()), what="db")
     with pytest.raises(PreconditionError, match="--pvcs deletes Cassandra's data"):
-        workflow.delete(make_lab(project, FakeCtx([("get-contexts", "kind-kind\n")])), what="writer", pvcs=True)
+        workflow.delete(make_lab(project, _ctx([("get-contexts", "kind-kind\n")])), what="writer", pvcs=True)
 
 
 def test_down_deletes_only_an_existing_cluster(project):
-    ctx = FakeCtx([("get clusters", "kind\n")])
+    no_registry = ("container inspect kind-registry",
+                   ("Error response from daemon: No such container: kind-registry", 1))
+    ctx = _ctx([("get clusters", "kind\n"), no_registry])
     workflow.down(make_lab(project, ctx))
     assert ctx.matching("delete") == ["kind delete cluster --name kind"]
-    ctx = FakeCtx([("get clusters", "other\n")])
+    ctx = _ctx([("get clusters", "other\n"), no_registry])
     workflow.down(make_lab(project, ctx))
     assert ctx.matching("delete") == []
 
@@ -485,12 +500,12 @@ def test_ensure_tools_builds_kind_and_kubectl_only_when_missing(project, monkeyp
     ))
     monkeypatch.setenv("PATH", str(project / "nothing"))
     present = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    workflow.ensure_tools(Runner(FakeCtx()), present, builders)
+    workflow.ensure_tools(Runner(_ctx()), present, builders)
     assert built == []
     missing = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
-    workflow.ensure_tools(Runner(FakeCtx(), dry=True), missing, builders)
+    workflow.ensure_tools(Runner(_ctx(), dry=True), missing, builders)
     assert built == []  # a dry run only shows the plan (preflight warns)
-    workflow.ensure_tools(Runner(FakeCtx()), missing, builders)
+    workflow.ensure_tools(Runner(_ctx()), missing, builders)
     assert len(built) == 1
 
 
@@ -500,8 +515,10 @@ def test_dry_up_on_a_fresh_machine_plans_on_the_cluster_its_reset_would_create(p
     ctx = _reset_ctx(cluster_exists=False)
     ctx.add("kubectl .*config get-contexts", "", first=True)
     ctx.add(r"kubectl .*--context kind-kind .*get ", ('error: context "kind-kind" does not exist', 1), first=True)
+    ctx.add(*WRITER_BUILT, first=True)
     lab = make_lab(project, ctx, dry=True, builders=builders)
-    workflow.up(lab)
+    with state.planning({}):  # what a task opens around its run: build's planned tag for deploy
+        workflow.up(lab)
     assert lab.cluster_planned
     assert ctx.matching(r"kubectl .* get ") == []
     planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run] kubectl")]
@@ -516,10 +533,9 @@ def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkey
     builders = dataclasses.replace(NO_IMAGE_BUILDS, tools=lambda runner: (
         said_before_build.append(capsys.readouterr().err) or {"kind": "k", "kubectl": "c"}))
     monkeypatch.setenv("PATH", str(project / "nothing"))
-    monkeypatch.setattr(progress, "_QUIET", False)
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": "nobin"})
     no_registry = doctor.Host(registry_answers=lambda host: False, cores=lambda: 2)
-    workflow.prepare(Runner(FakeCtx([("docker image inspect", ("", 1))])), cfg, builders, no_registry)
+    workflow.prepare(Runner(_ctx([("docker image inspect", ("", 1))])), cfg, builders, no_registry)
     [before] = said_before_build
     plan = before.splitlines()[0]
     assert plan.startswith("plan: Cassandra image built from source (") and "roughly 3-5 min on 2 cores" in plan
@@ -529,7 +545,8 @@ def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkey
 
 def test_dry_reset_in_auto_mode_says_a_failed_pull_means_a_local_build(project, capsys, images, builders):
     ctx = _reset_ctx()
-    workflow.reset(make_lab(project, ctx, dry=True, builders=builders))
+    with state.planning({}):
+        workflow.reset(make_lab(project, ctx, dry=True, builders=builders))
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "[dry-run] docker pull cassandra:5.0   # if it fails: build the Cassandra image locally"
     assert ctx.matching("docker pull") == [] and images == []
@@ -559,7 +576,7 @@ def test_rollout_waits_carry_kubectl_and_process_timeouts(project):
 # -- a writer of your own, and Cassandra without logins ---------------------------------------------------
 
 def test_build_of_a_writer_directory_builds_it_loads_it_and_records_where_it_came_from(project, images, builders):
-    ctx = FakeCtx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1))])
+    ctx = _ctx([("get clusters", "kind\n"), ("get nodes", NODES), ("crictl inspecti", ("", 1)), WRITER_BUILT])
     lab = make_lab(project, ctx, images={"writer_base": "debian:bookworm-slim"}, builders=builders)
     workflow.build(lab, writer_dir=str(project / "gowriter"))
     # its own Dockerfile decides the base: lab.images.writer_base is the lab's writer's

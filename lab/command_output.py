@@ -1,8 +1,18 @@
-"""Parsers for the tools' printed output (pure: text in, data out)."""
+"""The commands' printed output: what the lab reads from it (pure parsers: text in, data out) and what it keeps of
+a command as evidence (``command_item``: the report's sections and the lesson's record keep commands alike).
+
+The parsers read kind, docker, crictl and kubectl's tables and lines, and the writer's log lines (``RESUME``,
+``PROGRESS``), for the report, the lesson and the bench.
+"""
 
 from __future__ import annotations
 
 import re
+import shlex
+import time
+from typing import Any
+
+from lab.runner import Outcome
 
 #: The writer's start line ("<topic>: start from lastSeq=<n>").
 RESUME = re.compile(r"(\S+): start from lastSeq=(\d+)")
@@ -72,3 +82,33 @@ def last_progress(lines: list[str]) -> int | None:
     """The highest ``inserted rows to seq N`` in the lines, or None."""
     seqs = [int(m.group(2)) for m in (PROGRESS.search(line) for line in lines) if m]
     return max(seqs) if seqs else None
+
+
+#: Lines of a command's output kept in report.json and the lesson record (head and tail); verify's reads list
+#: every seq.
+KEEP_LINES = 400
+
+
+def utc(stamp: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(stamp))
+
+
+def keep(text: str, limit: int = KEEP_LINES) -> tuple[str, int]:
+    """(text without terminal escapes, trimmed to its first and last lines; its total line count)."""
+    lines = strip_escapes(text).splitlines()
+    if len(lines) <= limit:
+        return "\n".join(lines) + ("\n" if lines else ""), len(lines)
+    half = limit // 2
+    cut = len(lines) - 2 * half
+    return "\n".join(lines[:half] + [f"... ({cut} lines not kept) ..."] + lines[-half:]) + "\n", len(lines)
+
+
+def command_item(argv: list[str], outcome: Outcome, *, started: float, finished: float, label: str = "",
+                 aside: bool = True) -> dict[str, Any]:
+    """A command as typed, with its output, exit status, start and duration: the report's evidence (the
+    lesson records its commands the same way, so the report renders both alike)."""
+    stdout, lines = keep(outcome.stdout)
+    stderr, _ = keep(outcome.stderr, 40)
+    return {"type": "command", "aside": aside, "label": label, "command": shlex.join(argv), "argv": list(argv),
+            "exited": outcome.exited, "stdout": stdout, "stdout_lines": lines, "stderr": stderr,
+            "started": utc(started), "seconds": round(finished - started, 2)}

@@ -81,10 +81,16 @@ def chaos_rounds(col: Collector, items: list[dict[str, Any]]) -> None:
             "fault": getattr(result, "fault", "pod") or "pod",
             "recovery_s": result.recovery_s, "stall_s": result.stall_s, "stall_open": result.stall_open,
             "writer_restarts": result.writer_restarts, "lost_rows": result.lost_rows, "ok": result.ok,
-            "error": result.error, "png": f"chaos/{png.name}" if png.exists() else ""})
+            "error": result.error, "png": f"chaos/{png.name}" if png.exists() else "",
+            "cpu_weight": result.cpu_weight})
     if results:
         rows = [[path.stem.split("-round")[0]] + row for path, row in zip(paths, summary_rows(results), strict=True)]
-        items.append(table(f"Chaos rounds recorded under {col.show_path(folder)}", ["run"] + SUMMARY_HEADERS, rows))
+        # A round run with --cpu-weight favoured the writer's node: its figures are not the lab's own, say so.
+        weighted = sum(r.cpu_weight for r in results)
+        title = f"Chaos rounds recorded under {col.show_path(folder)}"
+        if weighted:
+            title += f"; {weighted} of them WITH 4x CPU weight on the writers' nodes (--cpu-weight)"
+        items.append(table(title, ["run"] + SUMMARY_HEADERS, rows))
         several = [(path, r) for path, r in zip(paths, results, strict=True) if r.writers]
         if several:  # rounds that watched a writer per topic: each one's stall (the table above has the worst)
             items.append(table("Each writer's longest stall, in rounds with several writers", ["run"] + WRITER_HEADERS,

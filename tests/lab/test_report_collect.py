@@ -192,3 +192,21 @@ def test_a_round_with_several_writers_shows_each_writers_stall(with_chaos):
     assert writers["rows"] == [
         [ROUND.split("-round")[0], "1", "ece573-prj04-writer", "test", "QUORUM", "1.4", "-", "53472", "0"],
         [ROUND.split("-round")[0], "1", "ece573-prj04-writer-2", "test-2", "-", "2.6", "-", "19700", "0"]]
+
+
+def test_rounds_run_with_the_cpu_weight_are_named_in_the_table_title(with_chaos):
+    """--cpu-weight flatters the writer's figures: the hand-in says which rounds had it, and says nothing otherwise."""
+    import json
+
+    def rounds_title(report):
+        [title] = [i["title"] for i in report["sections"]["IV"]["items"]
+                   if i["type"] == "table" and i["title"].startswith("Chaos rounds recorded under")]
+        return title
+
+    plain = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
+    assert "CPU weight" not in rounds_title(plain)
+    path = with_chaos / f"artifacts/chaos/{ROUND}.json"
+    path.write_text(json.dumps(dict(json.loads(path.read_text()), cpu_weight=True)))
+    weighted = report_lib.collect(make_lab(with_chaos, FakeCtx(healthy_rules())), clock=Clock())
+    assert rounds_title(weighted).endswith("; 1 of them WITH 4x CPU weight on the writers' nodes (--cpu-weight)")
+    assert weighted["data"]["chaos"][0]["cpu_weight"] is True

@@ -396,7 +396,6 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
     `invoke chaos --pod cassandra-1` runs: before, 5 kind nodes and 3 UN with the writer's acknowledged seq rising;
     during, cassandra-1 leaves the ring; after, it is back and the page's history row has the round JSON's figures.
     Screenshots of the three moments go to artifacts/screenshots/e2e-dashboard-*.png."""
-    from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     from tests.lab.chromium import chromium
@@ -416,16 +415,24 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
         browser.get(url)
         page = WebDriverWait(browser, 60)
 
+        # Read in one script each: the page redraws its elements on every update, so a found element can be
+        # gone by the time it is asked for its text.
         def ring() -> dict[str, str]:
-            return {e.get_attribute("data-pod"): e.get_attribute("data-state")
-                    for e in browser.find_elements(By.CSS_SELECTOR, "#ring .ring-node")}
+            pairs = browser.execute_script("return Array.from(document.querySelectorAll('#ring .ring-node'))"
+                                           ".map((e) => [e.dataset.pod, e.dataset.state])")
+            return dict(pairs)
 
         def acked() -> int:
-            cell = browser.find_element(By.CSS_SELECTOR, f'#writers tr[data-writer="{WRITERS[0]}"] td.seq').text
+            cell = browser.execute_script(f"const c = document.querySelector('#writers tr[data-writer=\"{WRITERS[0]}\"]"
+                                          " td.seq'); return c ? c.textContent : ''")
             return int(cell) if cell.isdigit() else 0
 
+        def newest_round() -> list[str]:
+            return browser.execute_script("return Array.from(document.querySelectorAll("
+                                          "'#rounds tbody tr:first-child td')).map((c) => c.textContent)")
+
         page.until(lambda d: ring() == {f"cassandra-{i}": "UN" for i in range(3)} and acked() > 0)
-        assert len(browser.find_elements(By.CSS_SELECTOR, "#nodes tbody tr")) == 5
+        assert browser.execute_script("return document.querySelectorAll('#nodes tbody tr').length") == 5
         first = acked()
         page.until(lambda d: acked() > first)  # the page updates by itself, from the writer's /metrics
         browser.save_screenshot(str(shots / "e2e-dashboard-before.png"))
@@ -439,10 +446,9 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
         assert record["ok"], record.get("error")
 
         page.until(lambda d: ring().get("cassandra-1") == "UN")
-        newest_row = "#rounds tbody tr:first-child td"
-        page.until(lambda d: [c.text for c in d.find_elements(By.CSS_SELECTOR, newest_row)][2:3] == ["cassandra-1"])
-        cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, newest_row)]
-        assert cells[3:5] == ["pod", f"{record['recovery_s']:.1f}"], cells
+        figures = ["cassandra-1", "pod", f"{record['recovery_s']:.1f}"]
+        page.until(lambda d: newest_round()[2:5] == figures)  # the history re-read after the round's JSON
+        cells = newest_round()
         assert cells[6:8] == [str(record["lost_rows"]), "ok"], cells
         browser.save_screenshot(str(shots / "e2e-dashboard-after.png"))
 

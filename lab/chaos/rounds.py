@@ -23,6 +23,7 @@ import dataclasses
 import random
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from lab import kubectl, names, output, plot, progress, ring
@@ -171,11 +172,7 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
     options: dict[str, dict[str, Any]] = {"loss": {"percent": float(percent or loss_mod.DEFAULT_PERCENT)}}
     guard_context(cfg, action="inflict faults" if any(targets.values()) else "delete pods")
     require_cluster(lab)
-    size = ring.live_replicas(lab.runner, lab.kube)
-    if size is not None and size != CASSANDRA_REPLICAS:
-        # Every fault's recovery is "all pods of the 3-node ring Ready and UN", and its pods are cassandra-0..2.
-        raise PreconditionError(f"the ring has {size} nodes (after `invoke scale`); chaos rounds are written for "
-                                f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
+    _require_three_nodes(lab)
     settings = dataclasses.replace(ChaosSettings.from_config(cfg, force=force, cpu_weight=cpu_weight),
                                    seed_topics=tuple(sorted(lab_seed_topics(lab))))
     faults = [faults_mod.make(fault_type, name, down=down, force=force, **options.get(fault_type, {}))
@@ -195,18 +192,40 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
             result.seed = seed if pod == "random" else None
             result.lost_earlier = count_earlier(result, results)
             if not lab.runner.dry:
-                path = output.write_json(folder / f"{stamp}-round{number}.json", result.to_dict())
-                png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
-                shown = path.relative_to(cfg.root) if path.is_relative_to(cfg.root) else path
-                drawn = f" and its timeline {shown.with_suffix('.png').name}" if png is not None else ""
-                why = result.error or ("lost rows" if result.lost_rows else "; ".join(result.verify_problems()))
-                s.note(f"{'ok' if result.ok else 'FAILED: ' + why}; {shown}{drawn}")
+                s.note(_record(lab, result, folder / f"{stamp}-round{number}.json"))
         results.append(result)
     if lab.runner.dry:
         return results
+    _summarize(lab, results, what=_what(pod, node, partition, crash, **gray), folder=folder, stamp=stamp,
+               seed=seed if pod == "random" else None)
+    return results
+
+
+def _require_three_nodes(lab: Lab) -> None:
+    size = ring.live_replicas(lab.runner, lab.kube)
+    if size is not None and size != CASSANDRA_REPLICAS:
+        # Every fault's recovery is "all pods of the 3-node ring Ready and UN", and its pods are cassandra-0..2.
+        raise PreconditionError(f"the ring has {size} nodes (after `invoke scale`); chaos rounds are written for "
+                                f"{CASSANDRA_REPLICAS}: run `invoke scale --replicas {CASSANDRA_REPLICAS}` first")
+
+
+def _record(lab: Lab, result: RoundResult, path: Path) -> str:
+    """The round's JSON at ``path`` and its timeline PNG beside it; returns what its step line says."""
+    output.write_json(path, result.to_dict())
+    png = plot.plot_beside(path)  # the timeline PNG beside the JSON (lab.plot); never fails a round
+    shown = path.relative_to(lab.cfg.root) if path.is_relative_to(lab.cfg.root) else path
+    drawn = f" and its timeline {shown.with_suffix('.png').name}" if png is not None else ""
+    why = result.error or ("lost rows" if result.lost_rows else "; ".join(result.verify_problems()))
+    return f"{'ok' if result.ok else 'FAILED: ' + why}; {shown}{drawn}"
+
+
+def _summarize(lab: Lab, results: list[RoundResult], *, what: str, folder: Path, stamp: str,
+               seed: int | None) -> None:
+    """The rounds' tables and totals on stdout, the soak record of several rounds; LabError when any failed."""
+    cfg = lab.cfg
     topics = sorted({w["topic"] for r in results for w in r.writers}) or [cfg.topic]
     weighted = sum(r.cpu_weight for r in results)
-    title = (f"Chaos: {_what(pod, node, partition, crash, **gray)}, {len(results)} round(s), "
+    title = (f"Chaos: {what}, {len(results)} round(s), "
              f"topic{'s' if len(topics) > 1 else ''} {', '.join(topics)}")
     modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})
     if modes:  # a crash's outcome depends on it: said where the rows lost are
@@ -227,9 +246,9 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
             folder / "soak" / f"{stamp}.json",
             {
                 **total,
-                "seed": seed if pod == "random" else None,
+                "seed": seed,
                 "cpu_weight_rounds": weighted,
-                "target": _what(pod, node, partition, crash, **gray),
+                "target": what,
                 "rounds_table": [dict(zip(ROUND_HEADERS, row, strict=True)) for row in round_rows(results)],
                 "writers_table": [dict(zip(WRITER_HEADERS, row, strict=True)) for row in writer_rows(results)],
             },
@@ -240,7 +259,6 @@ def run_rounds(lab: Lab, pod: str = "", *, rounds: int, interval: float, force: 
         first = failed[0].error or "; ".join(failed[0].verify_problems())
         raise LabError(f"chaos: {len(failed)} of {len(results)} round(s) failed"
                        + (f", {lost} row(s) missing" if lost else f": {first}"))
-    return results
 
 
 def _what(pod: str, node: str, partition: str, crash: str = "", *, pause: str = "", freeze: str = "",

@@ -17,13 +17,19 @@ from __future__ import annotations
 import base64
 import concurrent.futures
 import contextlib
+import fcntl
 import json
 import os
+import pty
 import re
 import shutil
 import signal
 import socket
+import struct
+import subprocess
 import sys
+import termios
+import threading
 import time
 from pathlib import Path
 
@@ -404,10 +410,11 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
     shots.mkdir(parents=True, exist_ok=True)
     dash_out: list[str] = []
     screen: list[str] = []
-    command = sh.Command(sys.executable).bake("-m", "invoke", _cwd=ROOT, _env=lab_env(), _bg=True,
-                                              _bg_exc=False, _ok_code=range(256))
-    dash = command("dashboard", "--port", str(free_port()), _out=dash_out.append, _err=lambda line: None)
-    watch = command("watch", _out=screen.append, _tty_out=True, _tty_size=(60, 160))
+    dash = subprocess.Popen([sys.executable, "-m", "invoke", "dashboard", "--port", str(free_port())], cwd=ROOT,
+                            env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            preexec_fn=_as_at_a_terminal)
+    threading.Thread(target=lambda: dash_out.extend(dash.stdout or ()), daemon=True).start()
+    watch = _in_a_terminal([sys.executable, "-m", "invoke", "watch"], screen, rows=60, columns=160)
     browser = chromium(lambda why: pytest.fail(f"CI {why}"))
     try:
         url = wait_for(lambda: next((line.strip() for line in dash_out if line.startswith("http://127.0.0.1:")),
@@ -459,11 +466,44 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
     finally:
         browser.quit()
         for process in (watch, dash):
-            with contextlib.suppress(ProcessLookupError):
-                process.signal(signal.SIGINT)  # Ctrl-C: both quit cleanly
-        ended = [process.wait(timeout=30) for process in (watch, dash)]
-    assert [p.exit_code for p in ended] == [0, 0], ended
+            process.send_signal(signal.SIGINT)  # Ctrl-C: both quit cleanly
+        exits = [_exit_or_kill(process, timeout=30) for process in (watch, dash)]
+    assert exits == [0, 0], f"watch and dashboard after Ctrl-C exited {exits} (None: killed after 30 s)"
     assert "Traceback" not in "".join(screen)
+
+
+def _as_at_a_terminal() -> None:
+    """Ctrl-C as a terminal delivers it: a test runner started in the background (`cmd &` in a script) ignores
+    SIGINT, and its children would inherit that."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def _in_a_terminal(argv: list[str], screen: list[str], *, rows: int, columns: int) -> subprocess.Popen:
+    """``argv`` in a pseudo-terminal of ``rows`` x ``columns``, what it draws appended to ``screen``."""
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+    process = subprocess.Popen(argv, cwd=ROOT, env={**lab_env(), "TERM": "xterm-256color"}, stdin=child,
+                               stdout=child, stderr=child, preexec_fn=_as_at_a_terminal, start_new_session=True)
+    os.close(child)
+
+    def read() -> None:
+        with contextlib.suppress(OSError):  # EIO once the process has gone
+            while chunk := os.read(main, 65536):
+                screen.append(chunk.decode(errors="replace"))
+        os.close(main)
+
+    threading.Thread(target=read, daemon=True).start()
+    return process
+
+
+def _exit_or_kill(process: subprocess.Popen, *, timeout: float) -> int | None:
+    """The exit code, or None when it did not end within ``timeout`` and was killed."""
+    try:
+        return process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return None
 
 
 def observed(record: dict, pattern: str) -> re.Match:

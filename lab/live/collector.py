@@ -35,6 +35,22 @@ from lab.writers import Writer
 
 log = logging.getLogger(__name__)
 
+
+def every(tick: float, step: Callable[[], object], *, until: threading.Event, name: str) -> threading.Thread:
+    """``step`` every ``tick`` seconds in a daemon thread until ``until`` is set. A failed pass is logged and the
+    next one runs: a view that dies on one odd answer (or one torn snapshot file) is worse than a stale second."""
+
+    def loop() -> None:
+        while not until.wait(tick):
+            try:
+                step()
+            except Exception:
+                log.exception("%s: a pass failed", name)
+
+    thread = threading.Thread(target=loop, name=name, daemon=True)
+    thread.start()
+    return thread
+
 #: Events kept (the views show the last few).
 EVENTS_KEPT = 200
 
@@ -303,15 +319,7 @@ class Collector:
     def start(self) -> Collector:
         self._threaded = True
         self.poll()
-
-        def loop():
-            while not self._stop.wait(self.tick):
-                try:
-                    self.poll()
-                except Exception:  # a view that dies on one odd answer is worse than one stale second
-                    log.exception("live poll failed")
-        self._thread = threading.Thread(target=loop, name="live-collector", daemon=True)
-        self._thread.start()
+        self._thread = every(self.tick, self.poll, until=self._stop, name="live-collector")
         return self
 
     def stop(self) -> None:

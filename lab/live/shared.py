@@ -14,7 +14,6 @@ from __future__ import annotations
 import fcntl
 import hashlib
 import json
-import logging
 import os
 import tempfile
 import threading
@@ -25,10 +24,8 @@ from pathlib import Path
 from typing import IO
 
 from lab.kubectl import Kubectl
-from lab.live.collector import Collector
+from lab.live.collector import Collector, every
 from lab.live.state import Snapshot
-
-log = logging.getLogger(__name__)
 
 #: Seconds without a new snapshot after which a viewer that reads another's says so.
 STALE_AFTER = 10.0
@@ -131,15 +128,7 @@ class Viewer:
     def start(self) -> Viewer:
         self._threaded = True
         self.step()
-
-        def loop():
-            while not self._stop.wait(self.tick):
-                try:
-                    self.step()
-                except Exception:  # one bad pass (a snapshot file torn by a full disk) must not end the view
-                    log.exception("live viewer pass failed")
-        self._thread = threading.Thread(target=loop, name="live-viewer", daemon=True)
-        self._thread.start()
+        self._thread = every(self.tick, self.step, until=self._stop, name="live-viewer")
         return self
 
     def stop(self) -> None:

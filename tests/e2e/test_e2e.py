@@ -16,19 +16,14 @@ from __future__ import annotations
 
 import base64
 import concurrent.futures
-import contextlib
-import fcntl
 import json
 import os
-import pty
 import re
 import shutil
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import termios
 import threading
 import time
 from pathlib import Path
@@ -41,6 +36,7 @@ from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
 from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke, lab_env
+from tests.terminal import in_a_terminal, restore_ctrl_c
 
 ROOT = Path(__file__).resolve().parents[2]
 #: The bar from the product brief: a writer stall under 2 s when one Cassandra pod dies at QUORUM.
@@ -412,9 +408,10 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
     screen: list[str] = []
     dash = subprocess.Popen([sys.executable, "-m", "invoke", "dashboard", "--port", str(free_port())], cwd=ROOT,
                             env=lab_env(), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                            preexec_fn=_as_at_a_terminal)
+                            preexec_fn=restore_ctrl_c)
     threading.Thread(target=lambda: dash_out.extend(dash.stdout or ()), daemon=True).start()
-    watch = _in_a_terminal([sys.executable, "-m", "invoke", "watch"], screen, rows=60, columns=160)
+    watch = in_a_terminal([sys.executable, "-m", "invoke", "watch"], rows=60, columns=160, cwd=ROOT, env=lab_env(),
+                          screen=screen)
     browser = chromium(lambda why: pytest.fail(f"CI {why}"))
     try:
         url = wait_for(lambda: next((line.strip() for line in dash_out if line.startswith("http://127.0.0.1:")),
@@ -470,30 +467,6 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
         exits = [_exit_or_kill(process, timeout=30) for process in (watch, dash)]
     assert exits == [0, 0], f"watch and dashboard after Ctrl-C exited {exits} (None: killed after 30 s)"
     assert "Traceback" not in "".join(screen)
-
-
-def _as_at_a_terminal() -> None:
-    """Ctrl-C as a terminal delivers it: a test runner started in the background (`cmd &` in a script) ignores
-    SIGINT, and its children would inherit that."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _in_a_terminal(argv: list[str], screen: list[str], *, rows: int, columns: int) -> subprocess.Popen:
-    """``argv`` in a pseudo-terminal of ``rows`` x ``columns``, what it draws appended to ``screen``."""
-    main, child = pty.openpty()
-    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
-    process = subprocess.Popen(argv, cwd=ROOT, env={**lab_env(), "TERM": "xterm-256color"}, stdin=child,
-                               stdout=child, stderr=child, preexec_fn=_as_at_a_terminal, start_new_session=True)
-    os.close(child)
-
-    def read() -> None:
-        with contextlib.suppress(OSError):  # EIO once the process has gone
-            while chunk := os.read(main, 65536):
-                screen.append(chunk.decode(errors="replace"))
-        os.close(main)
-
-    threading.Thread(target=read, daemon=True).start()
-    return process
 
 
 def _exit_or_kill(process: subprocess.Popen, *, timeout: float) -> int | None:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import pty
 import re
 import shlex
 import subprocess
@@ -30,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.lab.chromium import chromium
+from tests.terminal import in_a_terminal, restore_ctrl_c
 
 TARGET_PERCENT = 5.0
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -91,28 +91,15 @@ def percent_of_core(ticks: int, seconds: float) -> float:
     return 100.0 * ticks / TICKS / seconds
 
 
-def _drain(fd: int) -> None:
-    """Read the watch's screen and throw it away, as a terminal would show it (a full pty would block it)."""
-    try:
-        while os.read(fd, 65536):
-            pass
-    except OSError:
-        pass
-
-
 def start_watch(command: list[str]) -> subprocess.Popen:
-    master, slave = pty.openpty()
     env = {**os.environ, "TERM": os.environ.get("TERM", "xterm-256color"), "COLUMNS": "140", "LINES": "50"}
-    process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True)
-    os.close(slave)
-    threading.Thread(target=_drain, args=(master,), daemon=True).start()
-    return process
+    return in_a_terminal(command, rows=50, columns=140, env=env)
 
 
 def start_dashboard(command: list[str], timeout: float = 60) -> tuple[subprocess.Popen, str]:
     """The dashboard and the URL it printed (its first line on stdout)."""
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
-                               start_new_session=True)
+                               preexec_fn=restore_ctrl_c, start_new_session=True)
     found: list[str] = []
     reader = threading.Thread(target=lambda: found.extend(URL.findall(process.stdout.readline())), daemon=True)
     reader.start()

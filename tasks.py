@@ -120,7 +120,8 @@ def config_(c, check=False):
 
 @task(name="clean", help={"images": "also the lab's images (its own repositories and the aliases it recorded); "
                                      "never an image of another name",
-                           "all_": "also artifacts/ and reports/ (the records and hand-ins)"})
+                           "all_": "everything the lab made: --images too, and artifacts/ and reports/ "
+                                   "(the records and hand-ins)"})
 @_handled
 def clean_(c, images=False, all_=False):
     """Remove what the lab made: .cache/ and build/ (+ its images, + artifacts/, reports/); print what and how much."""

@@ -2,11 +2,14 @@
 
 Always: its working directories (.cache/: state, rendered manifests, kind and kubectl; build/ and each image
 recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab built or tagged, found by
-their repositories (``LAB_REPOSITORIES``, the names the lab's builders give) and by the aliases the lab
-recorded in its state (``cassandra:5.0`` tagged onto the lab's own build); an image of any other name (a
-pulled ``cassandra:5.0``, ``debian:bookworm-slim``, yours) is never touched, and ``docker rmi`` runs without
+their repositories (``LAB_REPOSITORIES``, the names the lab's builders give), by the aliases the lab
+recorded in its state (``cassandra:5.0`` tagged onto the lab's own build), and the node recipe's Kubernetes
+component images (``registry.k8s.io/kube-apiserver:v1.30.0`` ...) where they were built here: a locally
+built image has no registry digest, a pulled one always has. An image of any other name (a pulled
+``cassandra:5.0``, ``debian:bookworm-slim``, yours) is never touched, and ``docker rmi`` runs without
 ``--force``, so an image a container still uses (a kind node's, before `invoke down`) stays and is named.
-With ``everything``: also artifacts/ and reports/, the records and hand-ins. Under --dry it only lists.
+With ``everything``: the images too, and artifacts/ and reports/, the records and hand-ins: the machine as it
+was before the lab. Under --dry it only lists.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from lab.images import cassandra as cassandra_image
 from lab.images import registry as registry_image
 from lab.images import writer as writer_image
 from lab.images.kindnode import pins
+from lab.images.kindnode.component_images import components
 from lab.runner import Runner
 
 #: The repositories of the images the lab's builders make (lab/images/*), and the prefix of the kind node
@@ -30,6 +34,8 @@ from lab.runner import Runner
 LAB_REPOSITORIES = (writer_image.REPOSITORY, cassandra_image.IMAGE_NAME, registry_image.IMAGE_NAME, pins.IMAGE_REPO,
                     pins.BASE_REPO, pins.IPTABLES_REPO)
 COMPONENT_PREFIX = "localhost/kind-node-lab/"
+#: The node recipe's images under the upstream names kubeadm runs them by: the lab's only when built here.
+UPSTREAM_NAMED = frozenset(c.tag for c in components("", "") if not c.tag.startswith(COMPONENT_PREFIX))
 #: What the image recipes build on the host (as .gitignore lists them), beside .cache/ and build/.
 RECIPE_BUILDS = ("images/cassandra/build", "images/kind-node/build", "images/registry/build")
 #: Where `invoke report` writes unless told otherwise (tasks.py's --out default).
@@ -81,14 +87,15 @@ def lab_images(runner: Runner, cfg: LabConfig) -> list[tuple[str, int]]:
     """(ref, bytes) of every local image that is the lab's: by repository, or an alias the lab recorded."""
     aliases = {key.removeprefix("alias ") for key, value in state.load(cfg.path(cfg.state_dir)).items()
                if key.startswith("alias ") and value}
-    listing = runner.probe([docker.DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}\t{{.Size}}"])
+    listing = runner.probe([docker.DOCKER, "images", "--format", "{{.Repository}}:{{.Tag}}\t{{.Size}}\t{{.Digest}}"])
     found = []
     for line in listing.stdout.splitlines() if listing.ok else []:
-        ref, _, size = line.partition("\t")
+        ref, size, digest = (line.split("\t") + ["", ""])[:3]
         repository = ref.rsplit(":", 1)[0]
         if ref.endswith(":<none>"):
             continue  # untagged layers go with the image that holds them
-        if lab_repository(cfg, repository) or ref in aliases:
+        built_here = digest in ("", "<none>")
+        if lab_repository(cfg, repository) or ref in aliases or (ref in UPSTREAM_NAMED and built_here):
             found.append((ref, parse_size(size)))
     return found
 
@@ -102,7 +109,8 @@ def _du(path: Path) -> int:
 def clean(runner: Runner, cfg: LabConfig, *, images: bool = False, everything: bool = False) -> list[Removed]:
     """Remove (or under --dry list) what the lab made; returns what went, with its size."""
     removed: list[Removed] = []
-    refs = lab_images(runner, cfg) if images else []  # before .cache/ goes: the aliases are recorded there
+    # Listed before .cache/ goes: the aliases are recorded there.
+    refs = lab_images(runner, cfg) if images or everything else []
     for path in lab_directories(cfg, everything=everything):
         size = _du(path)
         if not runner.dry:

@@ -24,12 +24,13 @@ LISTING = "\n".join([
     "debian:bookworm-slim\t117MB",
     "ece573-prj04-writer-fork:1\t90MB",
     "myapp/ece573-prj04-writer:2\t90MB",
-    "registry.k8s.io/pause:3.7\t1.27MB",
+    "registry.k8s.io/pause:3.7\t1.27MB\tsha256:9c2f1d",  # pulled (a registry digest): a bystander
+    "registry.k8s.io/kube-apiserver:v1.30.0\t117MB\t<none>",  # the node recipe's, built here: the lab's
     "<none>:<none>\t290MB",
 ])
 OURS = ["ece573-prj04-writer:06ede40a28e2", "ece573-prj04-writer:v1", "cassandra-lab:5.0.9-54a5986ee439",
         "kind-node-lab:v1.30.0-8d77dbe1a7ea", "localhost/kind-node-lab/podnet:8d77dbe1a7ea",
-        "localhost:5001/ece573-prj04-writer:06ede40a28e2"]
+        "localhost:5001/ece573-prj04-writer:06ede40a28e2", "registry.k8s.io/kube-apiserver:v1.30.0"]
 
 
 @pytest.fixture
@@ -60,10 +61,12 @@ def test_clean_removes_the_lab_directories_and_keeps_records_and_bystanders(proj
                    "clean: 3 item(s), 2 kB freed"]
 
 
-def test_clean_all_also_removes_artifacts_and_reports(project, capsys):
+def test_clean_all_also_removes_the_images_artifacts_and_reports(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    clean.run(Runner(FakeCtx()), cfg, everything=True)
+    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
+    clean.run(Runner(ctx), cfg, everything=True)
     assert _left(project) == ["images/registry/Dockerfile", "lab/__init__.py", "notes.txt"]
+    assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in OURS]
     assert "removed artifacts/ (2 B)" in capsys.readouterr().out
 
 

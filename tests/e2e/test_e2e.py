@@ -706,7 +706,10 @@ def test_changed_build_rolls_out_and_resumes(lab_up):
     changed_base = "lab-e2e/debian:changed-base"
     sh.docker("tag", "debian:bookworm-slim", changed_base)  # raises sh.ErrorReturnCode if it fails
     before = verify_topic()
-    invoke("build", "deploy", env={"INVOKE_LAB_IMAGES_WRITER_BASE": changed_base})
+    try:
+        invoke("build", "deploy", env={"INVOKE_LAB_IMAGES_WRITER_BASE": changed_base})
+    finally:
+        sh.docker("rmi", changed_base)  # only the test's tag goes: debian:bookworm-slim keeps the image
     logs = wait_for(lambda: (out := writer_logs()) and re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", out),
                     timeout=180, what="the rolled-out writer's resume line")
     assert int(logs[-1]) >= before["last_seq"], "the new build did not resume from the stored progress"

@@ -10,6 +10,7 @@ WRITERS = {
     "seed": "the seed writer (the lab's Python writer in WRITER_MODE=seed, which reproduces the assignment's Go "
             "writer)",
     "robust": "the lab's robust writer",
+    "own": "your writer (the one `invoke build --writer-dir` built)",
 }
 
 

@@ -151,8 +151,9 @@ def build(c, force=False, writer_dir=""):
 #: deploy/up flags over lab.writer.* (invoke.yaml); None/False leave invoke.yaml's value.
 _WRITER_FLAGS = {
     "writer_mode": "robust (the lab's writer) or seed (the assignment's Go writer); default lab.writer.mode",
-    "resume": "seed writer: read the stored last seq before the loop (WRITER_RESUME=true, section V's fix)",
-    "no_resume": "seed writer: start from lastSeq=0 every time, as the assignment's writer does",
+    "resume": "seed writer (or your own, if it reads it): WRITER_RESUME=true, read the stored last seq before the "
+              "loop (section V's fix)",
+    "no_resume": "seed writer: start from lastSeq=0 every time, as the assignment's writer does (WRITER_RESUME=false)",
     "topic": "the writer's TOPIC (default lab.writer.topic); --topic '' only with --writer-mode seed",
     "writers": "N writers, one Deployment per topic: TOPIC, TOPIC-2 .. TOPIC-N (default: lab.writer.topics, else 1)",
     "consistency": "the writers' CONSISTENCY: one level, or one per writer (ONE,QUORUM,ALL with --writers 3); "

@@ -3,7 +3,9 @@
 Every check reads, none changes anything: the Docker engine and its version, free memory and disk against
 what the lab needs, the inotify limits kind asks for, the lab's registry port, Pango for `report --pdf`,
 kind and kubectl, and for each image whether `up` will reuse a local copy, pull it or build it here (and
-roughly how long that takes). One line per check, ✓ or ✗ with the fix; exit 2 when one blocks `invoke up`.
+roughly how long that takes). With the lab's cluster up, also a writer the namespace refuses or the
+NetworkPolicies keep from Cassandra (lab/admission.py, as `invoke status` says it). One line per check, ✓ or
+✗ with the fix; exit 2 when one blocks `invoke up`.
 
 What the machine answers (memory, disk, a registry's reachability ...) comes through ``Host``, so the tests
 drive the failing branches with fakes; docker's answers come through the lab's Runner, as everywhere.
@@ -22,10 +24,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from lab import docker, preflight, registry, state
+from lab import admission, docker, kubectl, preflight, registry, state
 from lab.config import LabConfig
+from lab.context import Lab
+from lab.errors import LabError
 from lab.images import cassandra as cassandra_image
 from lab.images.kindnode import node as kind_node_image
+from lab.kind import Kind
+from lab.kubectl import Kubectl
 from lab.runner import Runner
 
 GB = 1024**3
@@ -270,6 +276,31 @@ def tools_check(cfg: LabConfig, host: Host) -> Check:
     return Check(True, found)
 
 
+def writer_checks(runner: Runner, cfg: LabConfig) -> list[Check]:
+    """With the lab's kube context in the kubeconfig (its cluster up): one ✗ line per writer ReplicaSet the
+    namespace refuses and per writer pod the NetworkPolicies keep from CQL, with the fix (lab/admission.py, as
+    `invoke status` prints them), else one ✓ line. No context, or no kubectl: nothing to say."""
+    tool = preflight.find_tool(cfg, "kubectl")
+    if tool is None:
+        return []
+    lab = Lab(cfg=cfg, runner=runner, kind=Kind(preflight.find_tool(cfg, "kind") or "kind", cfg.cluster),
+              kube=Kubectl(tool, cfg.kube_context, cfg.namespace))
+    if not kubectl.context_exists(runner, lab.kube):
+        return []
+    try:
+        found = admission.findings(lab)
+    except LabError as err:
+        return [Check(False, f"the writers' admission in {cfg.kube_context} could not be checked",
+                      f"`invoke status` shows the cluster ({err})")]
+    if not found:
+        return [Check(True, f"writers in {cfg.kube_context}: none refused by Pod Security or kept from Cassandra")]
+    checks = []
+    for line in found:  # "<what>; fix: <fix>" (a refusal that is not Pod Security's has no fix of ours)
+        what, _, fix = line.partition("; fix: ")
+        checks.append(Check(False, what, fix or "`kubectl describe` it: its events say why"))
+    return checks
+
+
 def plan_phrase(what: str, plan: Plan, host: Host) -> str:
     """One image's path in a few words, with the minutes of a build (also the one a failed pull falls back to)."""
     if plan.how == "reused":
@@ -316,6 +347,7 @@ def diagnose(runner: Runner, cfg: LabConfig, host: Host | None = None) -> Diagno
     result.checks.append(pango_check(host))
     result.checks.extend(image_check(plan, what, host) for what, plan in plans.items())
     result.checks.append(tools_check(cfg, host))
+    result.checks.extend(writer_checks(runner, cfg))
     return result
 
 

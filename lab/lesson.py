@@ -16,6 +16,12 @@ demand (``WRITER_MODE=seed``) and walks the story in four steps:
 4. the robust writer under step 2's fault, whichever step 2 finally applied (graceful, or the crash), so the
    two stalls compare like with like; its restarts and stall measured.
 
+With a writer of your own (lab.writer.source, or `invoke build --writer-dir`), steps 1-3 run it in place of the
+seed writer: the same deployments (WRITER_RESUME=true in step 3: your writer may read it, or resume anyway once
+changed), its own log lines read (the assignment's ``Unknown topic``, ``inserted rows to seq N``, ``start from
+lastSeq=N``). Step 4 needs the lab's robust writer, whose image `invoke build` without a writer directory makes:
+the whole lesson then runs steps 1-3 and leaves your writer deployed, as `invoke deploy` would.
+
 Every command (as typed, output, exit status, time), note and observation is recorded, with timestamps,
 into ``<artifacts>/lesson/lesson.json`` (merged step by step, so ``--step N`` can be re-run alone), which
 ``invoke report`` turns into sections IV and V. Whatever step runs, the task ends with the robust writer
@@ -176,6 +182,8 @@ class Lesson:
         self.lab, self.clock, self.sleep, self.wait = lab, clock, sleep, wait
         self.kube = lab.kube
         self.record = record if record is not None else {"steps": {}}
+        #: Who steps 1-3 deploy: the seed writer, or your own (lab.writer.source; its image is the built one).
+        self.student = f"your writer ({Path(lab.cfg.writer_source).name})" if lab.cfg.own_writer else "the seed writer"
 
     # -- building blocks ---------------------------------------------------------------------------
 
@@ -220,6 +228,7 @@ class Lesson:
             # is only final once the pod is gone.
             self._until(lambda: not self._writer_pods(), "the deleted writer's pod gone", timeout=timeout)
             stored = self.stored_last_seq(step)
+        mode = names.OWN_WRITER_MODE if cfg.own_writer else mode  # what render_writer gave it
         step.facts["writer_mode"] = mode
         left_out = "".join(f", {name} unset" for name in unset)
         outcome = step.command(self.kube.apply_args(str(path)), f"writer: WRITER_MODE={mode}, TOPIC={topic!r}"
@@ -270,7 +279,7 @@ class Lesson:
 
     def step1(self, step: _Step) -> None:
         cfg = self.lab.cfg
-        step.note("writer.yml of the assignment sets neither TOPIC nor CONSISTENCY: the seed writer logs 'Unknown "
+        step.note(f"writer.yml of the assignment sets neither TOPIC nor CONSISTENCY: {self.student} logs 'Unknown "
                   "topic' and exits 1; Kubernetes restarts it with growing back-off (CrashLoopBackOff).")
         self.deploy_writer(step, mode="seed", topic="", resume=False, unset=(_CONSISTENCY,))
         pod, line = self._crash_loop(step, _UNKNOWN_TOPIC, "without a topic")
@@ -280,7 +289,7 @@ class Lesson:
         step.observe(f"writer restarts {step.facts['restarts']}, state {state or 'Running'}; "
                      f"log: {line or 'no Unknown topic line'}")
         if not line:
-            raise LabError("lesson: the seed writer did not log 'Unknown topic'; see `invoke logs`")
+            raise LabError(f"lesson: {self.student} did not log 'Unknown topic'; see `invoke logs`")
         step.note(f"The assignment's remaining issue: with TOPIC={cfg.topic} but still no CONSISTENCY, the writer "
                   "gets past the topic and crash-loops on 'Unknown consistency level'. Step 2 sets both.")
         looped = {kubectl.pod_uid(p) for p in self._writer_pods()}  # its RESTARTS are not the new pod's
@@ -293,7 +302,7 @@ class Lesson:
         step.observe(f"with TOPIC={cfg.topic}: writer restarts {step.facts['consistency_restarts']}, state "
                      f"{state or 'Running'}; log: {line or 'no Unknown consistency level line'}")
         if not line:
-            raise LabError("lesson: the seed writer without CONSISTENCY did not log 'Unknown consistency level'; "
+            raise LabError(f"lesson: {self.student} without CONSISTENCY did not log 'Unknown consistency level'; "
                            "see `invoke logs`")
 
     def _crash_loop(self, step: _Step, pattern: re.Pattern, what: str,
@@ -330,7 +339,7 @@ class Lesson:
 
     def step2(self, step: _Step) -> None:
         cfg = self.lab.cfg
-        step.note(f"Now with TOPIC={cfg.topic} and CONSISTENCY={cfg.consistency}: the seed writer makes one "
+        step.note(f"Now with TOPIC={cfg.topic} and CONSISTENCY={cfg.consistency}: {self.student} makes one "
                   "synchronous insert per table per seq and exits on its first failed write.")
         self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False)
         seq = self._wait_progress(step)
@@ -353,7 +362,7 @@ class Lesson:
                 # SIGTERM and waits 2 s, long enough for Cassandra's shutdown), and neither is a bare SIGKILL
                 # (the kernel closes the sockets at once and the driver routes around them). So the JVM is
                 # frozen from its node (SIGSTOP, which a process cannot ignore), then the pod is deleted.
-                step.observe(f"the seed writer survived the graceful deletion ({VICTIM} shut down cleanly: its "
+                step.observe(f"{self.student} survived the graceful deletion ({VICTIM} shut down cleanly: its "
                              "in-flight writes finished); now the same pod crashes instead")
                 step.note(f"A crash: {VICTIM}'s Cassandra process frozen on its node (SIGSTOP: it stops answering "
                           "without closing a connection, as a crashed machine), then the pod deleted with --force.")
@@ -373,7 +382,7 @@ class Lesson:
         start = [int(m.group(2)) for m in map(RESUME.search, logs.splitlines()) if m]
         step.facts["seed_resumed_from"] = start[-1] if start else "n/a"
         step.observe(f"{VICTIM} Ready after {step.facts['recovery_s']} s, AGE {step.facts['pod_age_s']} s, "
-                     f"RESTARTS {step.facts['pod_restarts']}; seed writer restarts {before} -> {after}")
+                     f"RESTARTS {step.facts['pod_restarts']}; {self.student}: restarts {before} -> {after}")
         step.facts["gaps"] = self._verify_gaps(step)
 
     def _crash(self, step: _Step, pod: dict[str, Any]) -> None:
@@ -434,7 +443,7 @@ class Lesson:
     def step3(self, step: _Step) -> None:
         cfg = self.lab.cfg
         step.note("A Deployment's pods are interchangeable and keep nothing: progress must live in Cassandra. "
-                  "Redeployed without resume, the seed writer starts from 0 again.")
+                  f"Redeployed without resume, {self.student} starts from 0 again.")
         stored = self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=False, recreate=True)
         step.facts["stored_before_without_resume"] = stored
         step.facts["start_without_resume"] = self._start_seq(step, "without resume")
@@ -442,7 +451,9 @@ class Lesson:
         self.sleep(5)
         step.observe(f"without resume: start from lastSeq={step.facts['start_without_resume']} "
                      f"(last_seq stored before it: {stored})")
-        step.note("WRITER_RESUME=true reads ece573.prj04_last_seq before the loop (the section V fix).")
+        step.note("WRITER_RESUME=true reads ece573.prj04_last_seq before the loop (the section V fix)." if not
+                  cfg.own_writer else "Redeployed with WRITER_RESUME=true: your writer resumes from "
+                  "ece573.prj04_last_seq if your change reads it (or always, if it resumes unasked).")
         stored = self.deploy_writer(step, mode="seed", topic=cfg.topic, resume=True, recreate=True)
         step.facts["stored_before_with_resume"] = stored
         step.facts["start_with_resume"] = self._start_seq(step, "with resume")
@@ -483,9 +494,10 @@ class Lesson:
         return crashed is True
 
     def restore(self, step: _Step) -> None:
-        """The robust writer, rolled out: how every lesson run leaves the lab."""
+        """The robust writer (or your own, with lab.writer.resume as set), rolled out: how every lesson run leaves
+        the lab, as `invoke deploy` would."""
         cfg = self.lab.cfg
-        self.deploy_writer(step, mode="robust", topic=cfg.topic, resume=False)
+        self.deploy_writer(step, mode="robust", topic=cfg.topic, resume=cfg.own_writer and cfg.writer_resume)
         timeout = cfg.timeouts.writer
         kubectl.rollout_status(self.lab.runner, self.kube, f"deployment/{names.WRITER_DEPLOYMENT}", timeout=timeout)
 
@@ -500,9 +512,21 @@ def parse_steps(values: list[str]) -> list[int]:
     return sorted(set(steps))
 
 
+#: The steps a writer of your own runs in (step 4 is the lab's robust writer under step 2's fault).
+OWN_WRITER_STEPS = (1, 2, 3)
+
+
 def run_lesson(lab: Lab, *, steps: list[int] | None = None, clock: Callable[[], float] = time.time) -> dict[str, Any]:
-    """Run ``steps`` (default all) in order, saving the record after each; print the side-by-side table."""
-    steps = steps or sorted(STEPS)
+    """Run ``steps`` (default all; with a writer of your own 1-3) in order, saving the record after each; print the
+    side-by-side table."""
+    lab = dataclasses.replace(lab, cfg=workflow.with_built_writer(lab.cfg))  # `invoke build --writer-dir` made it
+    workflow.check_built_writer(lab)  # a lab.writer.source the image was not built from: one line, as deploy says
+    own = lab.cfg.own_writer
+    if own and 4 in (steps or ()):
+        raise PreconditionError("lesson step 4 runs the lab's robust writer, and the writer image is yours "
+                                f"({lab.cfg.writer_source}): run `invoke build` (no --writer-dir, lab.writer.source "
+                                "unset) first")
+    steps = steps or list(OWN_WRITER_STEPS if own else sorted(STEPS))
     unknown = [n for n in steps if n not in STEPS]
     if unknown:
         raise PreconditionError(f"--step {unknown[0]}: the lesson has steps {', '.join(map(str, STEPS))}")
@@ -523,7 +547,8 @@ def run_lesson(lab: Lab, *, steps: list[int] | None = None, clock: Callable[[], 
             output.write_json(path, record)
     finally:
         if steps[-1] != 4:  # step 4 ends on the robust writer already
-            with progress.step("Leaving the lab with the robust writer (invoke deploy's writer)"):
+            with progress.step(f"Leaving the lab with {'your' if own else 'the robust'} writer (invoke deploy's "
+                               "writer)"):
                 lesson.restore(_Step(lab, steps[-1], clock=clock))
     output.table(lesson_table.HEADERS, record["table"]["rows"], title=lesson_table.title(record["steps"]))
     progress.info(f"   recorded in {path}; `invoke report --pdf` turns it into sections IV and V")

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from lab import extras, progress
+from lab.chaos.results import PROGRESS_STALL
 from lab.stall import longest_stall
 
 log = logging.getLogger(__name__)
@@ -104,9 +105,12 @@ def plot_round(record: dict[str, Any], path: Path) -> Path:
 
     if record.get("ack_stall_s") is not None and record.get("ack_stall_began_s") is not None:
         began = float(record["ack_stall_began_s"])
+        source = str(record.get("ack_stall_source") or "")
+        label = (f"{PROGRESS_STALL} {float(record['ack_stall_s']):.3f} s" if source.startswith(PROGRESS_STALL)
+                 else f"no acknowledged progress {float(record['ack_stall_s']):.3f} s "
+                      f"({'writer record' if source == 'acks' else 'from samples'})")
         ax.axvspan(began, began + float(record["ack_stall_s"]), ymin=0, ymax=0.06, color="black", alpha=0.6,
-                   label=f"no acknowledged progress {float(record['ack_stall_s']):.3f} s "
-                         f"({'writer record' if record.get('ack_stall_source') == 'acks' else 'from samples'})")
+                   label=label)
 
     start_verb, end_verb = _VERBS.get(str(record.get("fault") or "pod"), ("delete", ""))
     ax.axvline(0, color="tab:red", linewidth=2, label=f"{start_verb} {record.get('pod', '?')}")

@@ -5,6 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+#: ``progress_source`` of a round whose progress was ``ece573.prj04_last_seq`` read with cqlsh (a writer that serves
+#: no /metrics, or one a port-forward cannot reach through the fault).
+CQL_SOURCE = "cql:last_seq"
+#: What ``ack_stall_source`` begins with when that is what the stall was measured on: not a time with no
+#: acknowledged progress (a writer's own record) but a plateau of the last_seq it stored, sampled.
+PROGRESS_STALL = "progress stall (last_seq via CQL)"
+
 
 @dataclass
 class RoundResult:
@@ -19,7 +26,9 @@ class RoundResult:
     Two stalls: ``stall_s`` is the longest plateau of the sampled progress (resolution: the sampling interval);
     ``ack_stall_s`` the longest time with no acknowledged progress, from the writer's own record of each advance
     (/acks, to the millisecond; ``ack_stall_source`` says "acks", or "samples every X s" where the writer kept no
-    record the round could read), beginning ``ack_stall_began_s`` seconds after the fault began.
+    record the round could read), beginning ``ack_stall_began_s`` seconds after the fault began. Where the progress
+    was last_seq read with cqlsh (``progress_source`` ``cql:last_seq``: a writer without /metrics) no writer said
+    what it acknowledged, and ``ack_stall_source`` says so: "progress stall (last_seq via CQL), samples every X s".
     ``witness``: per topic, what the writer was seen to acknowledge (before the fault, and at most) and the
     last_seq stored after recovery; verify checks up to the higher of them.
     """
@@ -118,7 +127,15 @@ def _ack_stall(r: RoundResult) -> str:
     if r.ack_stall_s is None:
         return "-"
     began = "" if r.ack_stall_began_s is None else f" at {r.ack_stall_began_s:+.1f}"
-    return f"{r.ack_stall_s:.3f}{began}" + ("" if r.ack_stall_source == "acks" else " (sampled)")
+    return f"{r.ack_stall_s:.3f}{began}" + stall_kind(r.ack_stall_source)
+
+
+def stall_kind(source: str) -> str:
+    """What an "ack stall" cell adds to its seconds: nothing from the writer's /acks, " (sampled)" from samples of its
+    acknowledged prefix, " (progress stall, last_seq via CQL)" where no writer said what it acknowledged."""
+    if source == "acks":
+        return ""
+    return " (progress stall, last_seq via CQL)" if source.startswith(PROGRESS_STALL) else " (sampled)"
 
 
 def _witnessed(r: RoundResult) -> str:
@@ -172,7 +189,8 @@ def writer_rows(results: list[RoundResult]) -> list[list[str]]:
             ack = acks.get(w["writer"], {})
             rows.append([str(r.round), w["writer"], w["topic"], w.get("consistency") or "-",
                          _secs(w["stall_s"]) + ("+" if w["stall_open"] else ""),
-                         "-" if ack.get("stall_s") is None else f"{ack['stall_s']:.3f}",
+                         "-" if ack.get("stall_s") is None
+                         else f"{ack['stall_s']:.3f}" + stall_kind(ack.get("source", "")),
                          str(found.get("rows", "-")), str(found.get("missing", "-"))])
     return rows
 

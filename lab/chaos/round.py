@@ -9,8 +9,10 @@
 4. ``fault.recover``: Ready (and UN) again; then every writer must write again within
    ``resume_timeout`` (a wedged writer fails the round), and sampling goes on ``settle`` seconds.
 5. Each writer's record of its acknowledged advances (/acks) gives its longest time with no acknowledged
-   progress; the writers' restarts since step 1; verify every seq of every writer's topic up to the higher of
-   the stored last_seq and the witness, and the stored last_seq against what was witnessed before the fault.
+   progress (a writer of your own that serves no /metrics: its progress stall, the plateau of the last_seq it
+   stored, read with cqlsh, and named so); the writers' restarts since step 1; verify every seq of every
+   writer's topic up to the higher of the stored last_seq and the witness, and the stored last_seq against
+   what was witnessed before the fault.
 
 A failed recovery is recorded on the result (``error``), not raised: the data is still verified.
 With ``--cpu-weight`` (off by default) the writers' kind nodes get more CPU weight for the round, restored
@@ -31,7 +33,7 @@ from lab.cassandra import server_words
 from lab.chaos import faults as faults_mod
 from lab.chaos import watch
 from lab.chaos.faults import Fault
-from lab.chaos.results import RoundResult
+from lab.chaos.results import CQL_SOURCE, PROGRESS_STALL, RoundResult
 from lab.chaos.sampling import CqlProgress, LastSeqReads, Sampler, metrics_progress
 from lab.chaos.watch import ChaosSettings, Env
 from lab.config import VerifyGroup
@@ -167,6 +169,8 @@ class _Watched:
     samples: list = field(default_factory=list)  # all of them, once sampling stopped
     #: The writer's acknowledged prefix read once just before the fault, where the round samples cqlsh instead.
     before_fault: int | None = None
+    #: Its /metrics was asked for and did not answer: a writer of your own that serves none (or not yet).
+    no_metrics: bool = False
 
 
 def _start_sampling(env: Env, fault: Fault, make_progress) -> list[_Watched]:
@@ -175,15 +179,17 @@ def _start_sampling(env: Env, fault: Fault, make_progress) -> list[_Watched]:
     settings, watched = env.settings, []
     reads = LastSeqReads(env.cassandra(fault.observer_pod()))
     for writer in env.all_writers():
-        progress = make_progress(env.runner, env.kube, settings, writer) if fault.sample_metrics(env) else None
+        asked = fault.sample_metrics(env)
+        progress = make_progress(env.runner, env.kube, settings, writer) if asked else None
         if progress is not None:
             source, every = f"metrics:{settings.metric}", settings.sample_every
         else:
             progress = CqlProgress(reads.cass, writer.topic, reads=reads)
-            source, every = "cql:last_seq", max(settings.sample_every, CqlProgress.MIN_EVERY)
+            source, every = CQL_SOURCE, max(settings.sample_every, CqlProgress.MIN_EVERY)
         started_at = env.clock()
         sampler = Sampler(progress.read, every=every, clock=env.clock).start()
-        watched.append(_Watched(writer, progress, sampler, source, every, started_at))
+        watched.append(_Watched(writer, progress, sampler, source, every, started_at,
+                                no_metrics=asked and source == CQL_SOURCE))
     return watched
 
 
@@ -194,8 +200,8 @@ def _witness_before_fault(env: Env, watched: list[_Watched], make_progress) -> N
     if env.settings.metric != WATERMARK_METRIC:
         return
     for entry in watched:
-        if entry.source != "cql:last_seq" or entry.writer.mode == "seed":
-            continue
+        if entry.source != CQL_SOURCE or entry.writer.mode == "seed" or entry.no_metrics:
+            continue  # a writer that served no /metrics a moment ago is not asked again
         progress = None
         try:
             progress = make_progress(env.runner, env.kube, env.settings, entry.writer)
@@ -253,8 +259,8 @@ def _ack_stall(entry: _Watched, samples, ended_at: float, result: RoundResult) -
             source += " (its /acks did not reach back to the baseline: the writer restarted, or its record is full)"
         elif entry.source.startswith("metrics:"):
             source += " (no /acks: an older writer image)"
-        else:
-            source += " (the writer's HTTP port was not reachable through the fault)"
+        else:  # not an acknowledgement stall: the plateau of the last_seq it stored, as cqlsh read it
+            source = f"{PROGRESS_STALL}, {source} ({_why_cql(entry)})"
     if stall is None:
         return None
     found = {"writer": entry.writer.name, "topic": entry.writer.topic, "stall_s": round(stall.seconds, 3),
@@ -265,9 +271,15 @@ def _ack_stall(entry: _Watched, samples, ended_at: float, result: RoundResult) -
     return found
 
 
+def _why_cql(entry: _Watched) -> str:
+    """Why ``entry``'s progress came from last_seq via cqlsh."""
+    return ("the writer serves no /metrics" if entry.no_metrics
+            else "the writer's HTTP port was not reachable through the fault")
+
+
 #: What a round's samples may witness from: the writer's acknowledged prefix, the last_seq it saw stored, or
 #: last_seq read with cqlsh. Another gauge (lab.chaos.metric set to a counter) shows progress but proves nothing.
-WITNESS_SOURCES = ("metrics:writer_watermark_seq", "metrics:writer_last_seq", "cql:last_seq")
+WITNESS_SOURCES = ("metrics:writer_watermark_seq", "metrics:writer_last_seq", CQL_SOURCE)
 
 
 def _witness(entry: _Watched, deleted_at: float) -> Witness | None:
@@ -287,7 +299,7 @@ def _witness(entry: _Watched, deleted_at: float) -> Witness | None:
         source = (f"{entry.writer.name} its acknowledged prefix, read just before the fault "
                   f"({entry.before_fault}); then last_seq with cqlsh")
     else:
-        source = "last_seq read with cqlsh during the round (the writer's port was not reachable)"
+        source = f"last_seq read with cqlsh during the round ({_why_cql(entry)})"
     return Witness(acked=max(seq for _, seq in seen), floor=max(before) if before else None, source=source)
 
 

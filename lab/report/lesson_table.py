@@ -1,10 +1,12 @@
-"""The lesson's side-by-side table (seed, seed + resume, robust) from its steps' facts, and whether steps 2
+"""The lesson's side-by-side table (seed or your writer, + resume, robust) from its steps' facts, and whether steps 2
 and 4 applied the same fault (pure). ``invoke lesson`` prints and records it; the report derives it again
 from the steps, so a record made before steps recorded their fault is read as it is, not as hoped."""
 
 from __future__ import annotations
 
 from typing import Any
+
+from lab.names import OWN_WRITER_MODE
 
 HEADERS = ["writer", "fault", "restarts", "longest stall (s)", "resumed from", "gaps"]
 TITLE = "The writers side by side (invoke lesson)"
@@ -51,12 +53,14 @@ def side_by_side(steps: dict[str, dict[str, Any]]) -> list[list[Any]]:
         before, after = facts.get("seed_restarts_before"), facts.get("seed_restarts_after")
         return after - before if isinstance(before, int) and isinstance(after, int) else "not run"
 
+    # Steps 2 and 3 ran a writer of your own in place of the seed writer (lab.writer.source): named so.
+    student = "your writer" if OWN_WRITER_MODE in (two.get("writer_mode"), three.get("writer_mode")) else "seed"
     rows = []
     if two:
-        rows.append(["seed", fault(two), restarts(two), stall(two.get("seed_stall_s", "n/a")),
+        rows.append([student, fault(two), restarts(two), stall(two.get("seed_stall_s", "n/a")),
                      two.get("seed_resumed_from", "n/a"), two.get("gaps", "n/a")])
     if three:
-        rows.append(["seed + resume", "redeployed", three.get("resume_restarts", "n/a"), "n/a",
+        rows.append([f"{student} + resume", "redeployed", three.get("resume_restarts", "n/a"), "n/a",
                      three.get("start_with_resume", "n/a"), three.get("gaps", "n/a")])
     if four:
         rows.append(["robust", fault(four), four.get("robust_restarts", "n/a"),

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from typing import Any, TypeGuard
 
-#: The writers this lab runs, in words. The assignment's Go writer itself is never run: the seed mode
-#: reproduces it, line for line, in the lab's Python writer (writer/seed.py).
+from lab.names import OWN_WRITER_MODE
+
+#: The writers this lab runs, in words. The assignment's Go writer itself is not the lab's: the seed mode
+#: reproduces it, line for line, in the lab's Python writer (writer/seed.py); a student's own (any language) is
+#: "own" (lab.writer.source).
 WRITERS = {
     "seed": "the seed writer (the lab's Python writer in WRITER_MODE=seed, which reproduces the assignment's Go "
             "writer)",
     "robust": "the lab's robust writer",
+    OWN_WRITER_MODE: "your writer (the one `invoke build --writer-dir` built)",
 }
 
 

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -66,14 +67,15 @@ def chaos_round(*args: str, env: dict[str, str] | None = None) -> dict:
     return rounds[0]
 
 
-def verify_topic() -> dict:
+def verify_topic(topic: str = TOPIC) -> dict:
+    """`invoke verify --topic` (the lab's writer's by default): that topic's report, its stored last_seq included."""
     since = time.time()
-    invoke("verify", "--topic", TOPIC)
+    invoke("verify", "--topic", topic)
     records = newest(ARTIFACTS / "verify", since)
     assert records, "verify wrote no record"
     record = records[-1]
     topics = record["topics"] if isinstance(record, dict) and "topics" in record else record
-    [report] = [t for t in topics if t["topic"] == TOPIC]
+    [report] = [t for t in topics if t["topic"] == topic]
     return report
 
 
@@ -653,15 +655,60 @@ def go_writer_logs(*, previous: bool = False) -> str:
                    *(["--previous"] if previous else [])).stdout
 
 
-def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_assignment(lab_up, labs_writer_after):
-    """A student's writer as it is: the tests' Go writer (gocql, log.Fatalf on any error, from seq 1 on every start,
-    no credentials) built with `invoke build --writer-dir` and deployed on Cassandra without logins. No topic: it
-    crash-loops on 'Unknown topic'; with one it writes; deleting cassandra-1 kills it (at ALL a write cannot succeed
-    with a replica down) and Kubernetes restarts it; verify finds every row up to its last_seq."""
+#: What the Go writer reads only with its resume flag: cut out, it is the assignment's writer as a student first
+#: commits it (the writer's checkout's first commit), so the report's section V shows the resume as the change.
+GO_RESUME_CODE = (
+    re.compile(r'^\t"flag"\n', re.M),
+    re.compile(r"^\tresumeFlag := flag\.Bool\(.*\n\tflag\.Parse\(\)\n\n", re.M),
+    re.compile(r"^\tresume := \*resumeFlag .*\n", re.M),
+    re.compile(r"^\tif resume \{\n(?:\t\t.*\n)*?\t\}\n", re.M),
+)
+
+
+def go_writer_checkout(folder: Path) -> Path:
+    """The tests' Go writer (compiled) as a student's git checkout in ``folder``: first commit without the resume
+    code (the assignment's writer), second commit the writer as it is (the section V change)."""
     from tests.gowriter import GOWRITER, build_binary
 
     build_binary()
-    source = str(GOWRITER.relative_to(ROOT))
+    checkout = folder / "gowriter"
+    shutil.copytree(GOWRITER, checkout)
+    main = checkout / "main.go"
+    changed = main.read_text()
+    original = changed
+    for code in GO_RESUME_CODE:
+        original, cut = code.subn("", original)
+        assert cut == 1, f"{code.pattern} is not once in {GOWRITER / 'main.go'}: update GO_RESUME_CODE"
+
+    def git(*args: str) -> None:
+        done = subprocess.run(["git", "-C", str(checkout), "-c", "user.name=student", "-c",
+                               "user.email=student@example.org", *args], capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, f"git {' '.join(args)}: {done.stderr}"
+
+    main.write_text(original)
+    git("init", "--quiet")
+    git("add", ".")
+    git("commit", "--quiet", "--message", "the assignment's writer")
+    main.write_text(changed)
+    git("commit", "--quiet", "--all", "--message", "resume from prj04_last_seq (WRITER_RESUME=true)")
+    return checkout
+
+
+def no_writer_pod() -> bool:
+    return not json.loads(kubectl("get", "pods", "--selector", "app=ece573-prj04-writer", "--output",
+                                  "json").stdout)["items"]
+
+
+def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_assignment(lab_up, labs_writer_after,
+                                                                                            tmp_path):
+    """A student's writer as it is: the tests' Go writer (gocql, log.Fatalf on any error, from seq 1 on every start,
+    no credentials) in a git checkout, built with `invoke build --writer-dir` and deployed on Cassandra without
+    logins. No topic: it crash-loops on 'Unknown topic'; with one it writes; deleting cassandra-1 kills it (at ALL a
+    write cannot succeed with a replica down) and Kubernetes restarts it. Deleted and deployed again with its resume
+    flag (`invoke deploy --resume`: WRITER_RESUME=true) it starts from the last_seq stored while no writer ran and
+    writes on; verify finds every row up to its last_seq; `invoke report` shows in section V the checkout's change
+    (the resume code) and the resumed start."""
+    source = str(go_writer_checkout(tmp_path))
     deployed = invoke("build", "--writer-dir", source, "deploy", "--topic", "", "--consistency", "ALL", env=AUTH_OFF,
                       timeout=2400)
     assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in deployed.stderr
@@ -697,8 +744,31 @@ def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_a
     wait_for(lambda: writer_running_again(before) and (out := go_writer_logs())
              and f"{GO_TOPIC}: start from lastSeq=0" in out and f"{GO_TOPIC}: inserted rows to seq 1000" in out,
              timeout=420, what="the restarted Go writer writing again")
-    report = verify_all()[GO_TOPIC]
-    assert report["missing"] == 0 and report["rows"] >= report["last_seq"] > 0, report
+
+    # Section V: the Deployment deleted (its pod gone, so nothing writes), then deployed with the resume flag.
+    invoke("delete", "--what", "writer", env=AUTH_OFF)
+    wait_for(no_writer_pod, timeout=120, every=2, what="the deleted Go writer's pod gone")
+    stored = verify_topic(GO_TOPIC)["last_seq"]
+    assert stored >= 1000
+    invoke("deploy", "--what", "writer", "--topic", GO_TOPIC, "--consistency", "ALL", "--resume", env=AUTH_OFF)
+    next_thousand = (stored // 1000 + 1) * 1000
+    logs = wait_for(lambda: (out := go_writer_logs()) and f"{GO_TOPIC}: inserted rows to seq {next_thousand}" in out
+                    and out, timeout=240, what=f"the resumed Go writer past seq {next_thousand}")
+    assert re.findall(rf"{GO_TOPIC}: start from lastSeq=(\d+)", logs) == [str(stored)], logs[-2000:]
+    report = verify_topic(GO_TOPIC)
+    assert report["missing"] == 0 and report["rows"] >= report["last_seq"] >= next_thousand, report
+
+    # The hand-in: the change since the checkout's first commit, and the resume the lab saw.
+    out = ARTIFACTS / "reports-go-writer"
+    invoke("report", "--out", str(out), env={**AUTH_OFF, "INVOKE_LAB_WRITER_TOPIC": GO_TOPIC})
+    [folder] = sorted(p for p in out.iterdir() if p.is_dir())[-1:]
+    change = json.loads((folder / "report.json").read_text())["data"]["writer_change"]
+    assert change["git"] is True and Path(change["dir"]) == Path(source).resolve() and change["lines"] > 0, change
+    html = unescape((folder / "report.html").read_text())
+    assert '<code class="language-diff">' in (folder / "report.html").read_text()
+    assert re.search(r'^\+\tresume := \*resumeFlag \|\| os\.Getenv\("WRITER_RESUME"\) == "true"$', html, re.M), html
+    assert re.search(r"^\+\tif resume \{$", html, re.M)
+    assert f"start from lastSeq={stored}" in html
 
 
 def test_changed_build_rolls_out_and_resumes(lab_up):

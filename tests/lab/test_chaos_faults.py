@@ -1041,3 +1041,56 @@ def test_gray_rounds_are_named_in_their_timelines():
         ("pause", "cassandra-1"), ("freeze", "kind-worker2"), ("loss", "cassandra-2"), ("dns", "coredns"))] == [
         "SIGSTOP cassandra-1 for 10 s", "freeze kind-worker2 for 10 s", "drop packets of cassandra-2 for 10 s",
         "stop coredns for 10 s"]
+
+
+# -- a writer of your own that serves no /metrics (lab.writer.source): its rows' progress in Cassandra -----------
+
+def _own_writer_deployment() -> str:
+    env = [{"name": "TOPIC", "value": "test"}, {"name": "CONSISTENCY", "value": "ALL"},
+           {"name": "WRITER_MODE", "value": "own"}]
+    return json.dumps({"items": [{"metadata": {"name": "ece573-prj04-writer"}, "spec": {"template": {"spec": {
+        "containers": [{"name": "writer", "env": env}]}}}}]})
+
+
+def test_a_writer_without_metrics_is_measured_from_its_last_seq_via_cql_and_its_stall_named_so(monkeypatch):
+    """The Go writer of section IV (no HTTP at all) under a cassandra-1 deletion: asked once for /metrics, it answers
+    nothing, so every reading is its stored last_seq read with cqlsh; its pod restarts (log.Fatalf on the failed write)
+    and its last_seq stands still, then moves again. Recovery, the stall, the restart and verify all come from that,
+    and the record says so: the progress source, the stall as a progress stall of last_seq (not an acknowledgement
+    stall: no writer said what it acknowledged), the witness as last_seq read with cqlsh."""
+    monkeypatch.setattr(CqlProgress, "MIN_EVERY", 0.02)
+    crashed = pod("ece573-prj04-writer-x", "w", True, restarts=1)
+    crashed["status"]["containerStatuses"][0]["lastState"] = {"terminated": {"exitCode": 1, "reason": "Error"}}
+    ctx = _one_pod_ctx(seqs=list(range(1, 3001)))
+    ctx.add("get deployments --selector", _own_writer_deployment(), first=True)
+    running = items(pod("ece573-prj04-writer-x", "w", True, restarts=0))
+    ctx.add("app=ece573-prj04-writer", lambda _c: items(crashed) if ctx.matching("delete pod") else running, first=True)
+    ctx.add("logs ece573-prj04-writer-x --container writer --previous --tail 3",
+            "2026/12/07 10:00:03 Cannot write 1812 to table ece573.prj04: Cannot achieve consistency level ALL\n",
+            first=True)
+    reads = iter(range(100_000))
+
+    def stored(_command):  # rising, then standing still for 30 reads once cassandra-1 is deleted, then rising again
+        n = next(reads)
+        if ctx.matching("delete pod") and not deleted:
+            deleted.append(n)
+        seq = 1000 + 10 * n if not deleted else 1000 + 10 * deleted[0] + 10 * max(0, n - deleted[0] - 30)
+        return f" topic | seq\n-------+-----\n  test |  {min(seq, 3000)}\n\n(1 rows)\n"
+    deleted: list[int] = []
+    ctx.add("prj04_last_seq", stored, first=True)
+    asked = []
+    clock = FakeClock()
+    result = chaos.run_round(Runner(ctx), K, "cassandra-1", 1, settings(metric="writer_watermark_seq", settle=1),
+                             clock=clock, sleep=clock.sleep, kind=KIND,
+                             make_progress=lambda runner, kube, s, writer: asked.append(writer.name))
+    assert asked == ["ece573-prj04-writer"], "a writer that served no /metrics is not asked again before the fault"
+    assert result.ok, (result.error, result.verify_problems())
+    assert (result.progress_source, result.recovery_s is not None, result.writer_restarts) == ("cql:last_seq", True, 1)
+    assert result.writer_restart_causes[0].endswith("Cannot achieve consistency level ALL")
+    assert result.ack_stall_source == ("progress stall (last_seq via CQL), samples every 0.02 s (the writer serves "
+                                       "no /metrics)")
+    assert result.ack_stall_s == round(result.stall_s, 3) > 0
+    [witness] = result.witness
+    assert witness["source"] == "last_seq read with cqlsh during the round (the writer serves no /metrics)"
+    row = chaos.summary_rows([result])[0]
+    assert row[4].endswith(" (progress stall, last_seq via CQL)") and "sampled" not in row[4]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import ctypes.util
 import dataclasses
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -15,7 +17,7 @@ import pytest
 from lab import doctor
 from lab.runner import Runner
 from tests.commands import INVOKE, run
-from tests.lab.labfakes import FakeCtx, executable, make_cfg
+from tests.lab.labfakes import DATA, FakeCtx, executable, make_cfg
 
 GB = 1024**3
 
@@ -24,7 +26,9 @@ GB = 1024**3
 
 @pytest.fixture(scope="module")
 def real():
-    return run(INVOKE, "doctor", _timeout=120)
+    """The machine's answers; a cluster name no kubeconfig knows, so a lab running here is neither asked nor
+    shown (the cluster's lines are tested with fakes below)."""
+    return run(INVOKE, "doctor", _timeout=120, _env={**os.environ, "INVOKE_LAB_CLUSTER": "doctor-test-no-cluster"})
 
 
 def test_doctor_prints_one_line_per_check_and_a_verdict(real):
@@ -69,12 +73,14 @@ HEALTHY = doctor.Host(memory_available=lambda: 16 * GB, disk_free=lambda path: 1
                       cores=lambda: 2, inotify=Path("/nonexistent"))
 
 
-def _docker(version="27.3.1", images=("cassandra:5.0", "kindest/node"), root="/"):
-    """docker's answers: the engine version, which images exist locally, the root dir; the rest fails."""
+def _docker(version="27.3.1", images=("cassandra:5.0", "kindest/node"), root="/", cluster=()):
+    """docker's answers: the engine version, which images exist locally, the root dir; the rest fails. No lab
+    cluster (kubectl knows no context) unless ``cluster`` gives kubectl's answers (the context listed first)."""
     ctx = FakeCtx([(r"docker version", (version, 0) if version else ("Cannot connect to the Docker daemon", 1)),
-                   (r"docker info", (root, 0))])
+                   (r"docker info", (root, 0)), *cluster])
     ctx.add(r"docker image inspect", lambda cmd: ("[]", 0) if any(i in cmd for i in images) else ("", 1))
     ctx.add(r"docker container inspect", ("", 1))
+    ctx.add(r"kubectl config get-contexts", ("", 0))
     return Runner(ctx)
 
 
@@ -194,3 +200,56 @@ def test_the_prediction_of_a_fresh_machine_without_a_registry_says_build_and_com
     assert parts[1].startswith("kind node image built from source (") and parts[1].endswith("roughly 15-40 min on 2 "
                                                                                            "cores)")
     assert parts[2] == "kind and kubectl compiled from Go into .cache/bin (once, tens of minutes)"
+
+
+# -- with the lab's cluster up: writers the namespace refuses or the NetworkPolicies block (lab/admission.py) ------
+
+ADMISSION = DATA / "admission"
+
+
+def _cluster(replicasets_pods: str):
+    return [(r"get-contexts", "kind-kind\n"), (r"get replicasets,pods --output json", replicasets_pods),
+            (r"get events --field-selector reason=FailedCreate --output json",
+             (ADMISSION / "events_failedcreate.json").read_text())]
+
+
+def test_with_the_cluster_up_a_refused_writer_and_an_unadmitted_pod_are_one_line_each_with_the_fix(project, capsys):
+    """The lines `invoke status` prints (test_admission.py), as ✗ checks: what is wrong, then the fix. They do not
+    block `invoke up` (the cluster already runs)."""
+    runner = _docker(cluster=_cluster((ADMISSION / "replicasets_pods.json").read_text()))
+    code, lines = _lines(runner, make_cfg(project), HEALTHY, capsys)
+    refused = next(x for x in lines if "ReplicaSet ece573-prj04-writer-7d9f8b6c4d" in x)
+    assert refused.startswith(' ✗ ReplicaSet ece573-prj04-writer-7d9f8b6c4d creates no pod: PodSecurity '
+                              '"restricted:latest" refuses it (allowPrivilegeEscalation != false, ')
+    assert refused.endswith("seccompProfile): use the lab's writer.yml rendering (`invoke deploy --what writer`), or "
+                            "add the restricted securityContext: allowPrivilegeEscalation: false, capabilities: "
+                            "{drop: [ALL]}, runAsNonRoot: true, seccompProfile: {type: RuntimeDefault}")
+    other = next(x for x in lines if "ReplicaSet quota-demo" in x)
+    assert other.endswith(": `kubectl describe` it: its events say why")
+    unadmitted = next(x for x in lines if "prj04-writer-go-8c7d6e5f4a-r4t9v" in x)
+    assert unadmitted == (" ✗ pod prj04-writer-go-8c7d6e5f4a-r4t9v lacks the labels Cassandra's NetworkPolicy admits "
+                          "to 9042 (app.kubernetes.io/component=writer, app.kubernetes.io/part-of=ece573-prj04): its "
+                          "connections are refused: use the lab's writer.yml rendering (`invoke deploy --what "
+                          "writer`), or add them to its pod template's metadata.labels")
+    assert code == 0 and lines[-1] == "doctor: `invoke up` can run (3 warning(s) above)"
+
+
+def test_with_the_cluster_up_and_every_writer_admitted_one_tick(project, capsys):
+    runner = _docker(cluster=_cluster(json.dumps({"items": []})))
+    code, lines = _lines(runner, make_cfg(project), HEALTHY, capsys)
+    assert " ✓ writers in kind-kind: none refused by Pod Security or kept from Cassandra" in lines and code == 0
+
+
+def test_a_cluster_that_does_not_answer_is_a_warning_that_points_to_status(project, capsys):
+    runner = _docker(cluster=[(r"get-contexts", "kind-kind\n"),
+                              (r"get replicasets,pods", ("error: You must be logged in to the server", 1))])
+    code, lines = _lines(runner, make_cfg(project), HEALTHY, capsys)
+    line = next(x for x in lines if "admission" in x)
+    assert line.startswith(" ✗ the writers' admission in kind-kind could not be checked: `invoke status` shows")
+    assert code == 0
+
+
+def test_without_the_labs_context_nothing_is_asked_of_a_cluster(cfg, capsys):
+    runner = _docker()
+    _lines(runner, cfg, HEALTHY, capsys)
+    assert runner.ctx.matching("get-contexts") and not runner.ctx.matching("get replicasets")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lab import lesson
+from lab import lesson, workflow
 from lab.chaos.results import RoundResult
 from lab.chaos.watch import Env
 from lab.errors import LabError, PreconditionError
@@ -361,3 +362,68 @@ def test_step_1_stops_when_the_writer_without_consistency_does_not_say_so(projec
                         sleep=lambda s: None, wait=30)
     with pytest.raises(LabError, match="did not log 'Unknown consistency level'"):
         run.step1(lesson._Step(run.lab, 1, clock=lambda: 0.0))
+
+
+# -- a writer of your own (lab.writer.source, or `invoke build --writer-dir`) in place of the seed writer -------------
+
+def test_step_1_with_your_writer_deploys_it_as_built_and_names_it(project):
+    """`invoke build --writer-dir gowriter` recorded the directory: step 1 deploys that image (no HTTP probes, as
+    `invoke deploy` runs it), says WRITER_MODE=own, and its notes and facts name your writer, not the seed one."""
+    from lab import state
+
+    state.put(project / ".cache/lab", "writer_source", str(project / "gowriter"))
+    state.put(project / ".cache/lab", "writer_image", "ece573-prj04-writer:0a1b2c3d4e5f")
+    cluster = _CrashLoopingWriters()
+    applied: list[dict] = []
+
+    def apply(command: str):
+        path = command.split("--filename ")[1].split()[0]
+        applied.append(next(d for d in yaml.safe_load_all(Path(path).read_text()) if d and d["kind"] == "Deployment"))
+        return cluster.apply(command)
+
+    ctx = _lesson_ctx([(r" apply ", apply), ("get pods --selector app=ece573-prj04-writer", cluster.pods),
+                       ("logs -l app=ece573-prj04-writer", cluster.logs)])
+    lab = make_lab(project, ctx)
+    run = lesson.Lesson(dataclasses.replace(lab, cfg=workflow.with_built_writer(lab.cfg)), clock=lambda: 0.0,
+                        sleep=lambda s: None, wait=30)
+    step = lesson._Step(run.lab, 1, clock=lambda: 0.0)
+    run.step1(step)
+    containers = [d["spec"]["template"]["spec"]["containers"][0] for d in applied]
+    assert {c["image"] for c in containers} == {"ece573-prj04-writer:0a1b2c3d4e5f"}
+    assert not any({"livenessProbe", "readinessProbe"} & set(c) for c in containers)
+    assert [(cluster.envs[n].get("TOPIC"), cluster.envs[n].get("WRITER_MODE")) for n in (0, 1)] == [
+        ("", "own"), ("test", "own")]
+    facts = step.finish()["facts"]
+    assert facts["writer_mode"] == "own" and facts["unknown_consistency_line"].endswith("Unknown consistency level")
+    labels = [i["label"] for i in step.data["items"] if i["type"] == "command" and " apply " in i["command"]]
+    assert labels[0] == "writer: WRITER_MODE=own, TOPIC='', CONSISTENCY unset, WRITER_RESUME=false"
+    notes = [i["text"] for i in step.data["items"] if i["type"] == "note"]
+    assert notes[0].startswith("writer.yml of the assignment sets neither TOPIC nor CONSISTENCY: your writer "
+                               "(gowriter) logs 'Unknown topic'")
+
+
+def test_with_your_writer_the_lesson_runs_steps_1_to_3_and_leaves_your_writer(project, monkeypatch):
+    """Step 4 is the lab's robust writer, whose image is not there while yours is: the whole lesson is steps 1-3, and
+    the lab is left with your writer (resume as lab.writer.resume says), as `invoke deploy` would leave it."""
+    from lab import state
+
+    state.put(project / ".cache/lab", "writer_source", str(project / "gowriter"))
+    ran, left = [], []
+    for n in (1, 2, 3, 4):
+        monkeypatch.setattr(lesson.Lesson, f"step{n}", lambda self, step, n=n: ran.append(n))
+    monkeypatch.setattr(lesson.Lesson, "deploy_writer", lambda self, step, **kw: left.append(kw))
+    monkeypatch.setattr(lesson.kubectl, "rollout_status", lambda *a, **kw: None)
+    ctx = _lesson_ctx([("get-contexts", "kind-kind\n")])
+    record = lesson.run_lesson(make_lab(project, ctx, writer={"resume": True}), clock=lambda: 0.0)
+    assert ran == [1, 2, 3] and set(record["steps"]) == {"1", "2", "3"}
+    assert left == [{"mode": "robust", "topic": "test", "resume": True}]
+    with pytest.raises(PreconditionError, match=r"lesson step 4 runs the lab's robust writer, and the writer image is "
+                                                r"yours \(.*/gowriter\): run `invoke build` \(no --writer-dir"):
+        lesson.run_lesson(make_lab(project, ctx), steps=[4])
+
+
+def test_the_side_by_side_table_names_your_writer():
+    steps = {"2": _step({"writer_mode": "own", "seed_restarts_before": 0, "seed_restarts_after": 1, "crashed": False,
+                         "seed_stall_s": 12.0, "seed_resumed_from": 0, "gaps": 0}),
+             "3": _step({"writer_mode": "own", "resume_restarts": 0, "start_with_resume": 5123, "gaps": 0})}
+    assert [row[0] for row in lesson_table.side_by_side(steps)] == ["your writer", "your writer + resume"]

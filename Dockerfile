@@ -7,6 +7,8 @@
 ARG BASE_IMAGE=debian:bookworm-slim
 
 FROM ${BASE_IMAGE} AS deps
+# The build leaves this stage behind as an untagged image: the label lets `invoke clean` find it.
+LABEL cassandra-kind-lab.stage=writer-deps
 RUN apt-get update \
  && apt-get install -y --no-install-recommends python3 python3-venv ca-certificates \
  && rm -rf /var/lib/apt/lists/*

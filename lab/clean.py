@@ -3,7 +3,8 @@
 Always: its working directories (.cache/: state, rendered manifests, kind and kubectl; build/ and each image
 recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab built or tagged, found by
 their repositories (``LAB_REPOSITORIES``, the names the lab's builders give), by the aliases the lab
-recorded in its state (``cassandra:5.0`` tagged onto the lab's own build), and the node recipe's Kubernetes
+recorded in its state (``cassandra:5.0`` tagged onto the lab's own build), the untagged stages its multi-stage
+builds leave (labelled ``STAGE_LABEL`` in their Dockerfiles), and the node recipe's Kubernetes
 component images (``registry.k8s.io/kube-apiserver:v1.30.0`` ...) where they were built here: a locally
 built image has no registry digest, a pulled one always has. An image of any other name (a pulled
 ``cassandra:5.0``, ``debian:bookworm-slim``, yours) is never touched, and ``docker rmi`` runs without
@@ -36,6 +37,8 @@ LAB_REPOSITORIES = (writer_image.REPOSITORY, cassandra_image.IMAGE_NAME, registr
 COMPONENT_PREFIX = "localhost/kind-node-lab/"
 #: The node recipe's images under the upstream names kubeadm runs them by: the lab's only when built here.
 UPSTREAM_NAMED = frozenset(c.tag for c in components("", "") if not c.tag.startswith(COMPONENT_PREFIX))
+#: The label the lab's Dockerfiles give a build stage (the writer's deps, Cassandra's cqlsh).
+STAGE_LABEL = "cassandra-kind-lab.stage"
 #: What the image recipes build on the host (as .gitignore lists them), beside .cache/ and build/.
 RECIPE_BUILDS = ("images/cassandra/build", "images/kind-node/build", "images/registry/build")
 #: Where `invoke report` writes unless told otherwise (tasks.py's --out default).
@@ -100,6 +103,15 @@ def lab_images(runner: Runner, cfg: LabConfig) -> list[tuple[str, int]]:
     return found
 
 
+def lab_stages(runner: Runner) -> list[tuple[str, int]]:
+    """(id, bytes) of each untagged stage image the lab's multi-stage builds left (Docker's classic builder keeps
+    a stage's last layer as an image of no name); their Dockerfiles label those stages ``STAGE_LABEL``."""
+    listing = runner.probe([docker.DOCKER, "images", "--filter", "dangling=true", "--filter", f"label={STAGE_LABEL}",
+                            "--format", "{{.ID}}\t{{.Size}}"])
+    return [(image, parse_size(size)) for image, _, size in
+            (line.partition("\t") for line in (listing.stdout.splitlines() if listing.ok else []))]
+
+
 def _du(path: Path) -> int:
     if path.is_file():
         return path.stat().st_size
@@ -110,7 +122,7 @@ def clean(runner: Runner, cfg: LabConfig, *, images: bool = False, everything: b
     """Remove (or under --dry list) what the lab made; returns what went, with its size."""
     removed: list[Removed] = []
     # Listed before .cache/ goes: the aliases are recorded there.
-    refs = lab_images(runner, cfg) if images or everything else []
+    refs = lab_images(runner, cfg) + lab_stages(runner) if images or everything else []
     for path in lab_directories(cfg, everything=everything):
         size = _du(path)
         if not runner.dry:
@@ -122,7 +134,7 @@ def clean(runner: Runner, cfg: LabConfig, *, images: bool = False, everything: b
         except CommandError as err:
             progress.info(f"   kept image {ref}: {err} (a container uses it? `invoke down` first)")
             continue
-        removed.append(Removed(f"image {ref}", size))
+        removed.append(Removed(f"image {ref}" if ":" in ref else f"untagged build stage {ref}", size))
     return removed
 
 
@@ -133,6 +145,6 @@ def run(runner: Runner, cfg: LabConfig, *, images: bool = False, everything: boo
         print(f"{verb} {item.what} ({human(item.size)})")
     total = sum(item.size for item in removed)
     note = " (images as docker sizes each; layers they share are freed once)" if any(
-        i.what.startswith("image ") for i in removed) else ""
+        i.what.startswith(("image ", "untagged ")) for i in removed) else ""
     print(f"clean: {len(removed)} item(s), {human(total)} {'to free' if runner.dry else 'freed'}{note}"
           if removed else "clean: nothing of the lab's to remove")

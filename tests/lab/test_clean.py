@@ -63,12 +63,18 @@ def test_clean_removes_the_lab_directories_and_keeps_records_and_bystanders(proj
 
 def test_clean_all_also_removes_the_images_artifacts_and_reports(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
+    ctx = FakeCtx([*LISTINGS, REMOVED])
     clean.run(Runner(ctx), cfg, everything=True)
     assert _left(project) == ["images/registry/Dockerfile", "lab/__init__.py", "notes.txt"]
-    assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in OURS]
-    assert "removed artifacts/ (2 B)" in capsys.readouterr().out
+    assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in [*OURS, "765784aaf06e"]]
+    out = capsys.readouterr().out
+    assert "removed artifacts/ (2 B)" in out and "removed untagged build stage 765784aaf06e (290.0 MB)" in out
 
+
+#: The untagged stage the writer's build left (labelled by its Dockerfile).
+STAGES = ("765784aaf06e\t290MB", 0)
+LISTINGS = [(r"docker images --filter dangling=true --filter label=cassandra-kind-lab.stage", STAGES),
+            (r"docker images", (LISTING, 0))]
 
 #: ``docker rmi`` where the image is not in use: it goes.
 REMOVED = (r"^docker rmi ", ("Untagged: the image\n", 0))
@@ -76,22 +82,23 @@ REMOVED = (r"^docker rmi ", ("Untagged: the image\n", 0))
 
 def test_clean_images_removes_only_the_labs_by_repository_and_recorded_alias(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
+    ctx = FakeCtx([*LISTINGS, REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
-    assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in OURS]
+    assert ctx.matching("docker rmi") == [f"docker rmi {ref}" for ref in [*OURS, "765784aaf06e"]]
     out = capsys.readouterr().out
     assert "removed image kind-node-lab:v1.30.0-8d77dbe1a7ea (1.5 GB)" in out
     assert "cassandra:5.0 " not in out and "debian" not in out and "fork" not in out and "myapp" not in out
 
     state.put(project / ".cache/lab", "alias cassandra:5.0", "cassandra-lab:5.0.9-54a5986ee439")
-    ctx = FakeCtx([(r"docker images", (LISTING, 0)), REMOVED])
+    ctx = FakeCtx([*LISTINGS, REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
     assert "docker rmi cassandra:5.0" in ctx.matching("docker rmi")  # the lab's own tag on its build
 
 
 def test_an_image_in_use_stays_and_is_named(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
-    ctx = FakeCtx([(r"docker images", ("kind-node-lab:v1\t1.47GB\nece573-prj04-writer:v1\t184MB", 0)),
+    ctx = FakeCtx([(r"docker images --filter dangling", ("", 0)),
+                   (r"docker images", ("kind-node-lab:v1\t1.47GB\nece573-prj04-writer:v1\t184MB", 0)),
                    (r"docker rmi kind-node-lab", ("Error response from daemon: conflict: image is being used by "
                                                   "running container 3b1f", 1)), REMOVED])
     clean.run(Runner(ctx), cfg, images=True)
@@ -104,7 +111,7 @@ def test_an_image_in_use_stays_and_is_named(project, capsys):
 def test_dry_run_lists_and_removes_nothing(project, capsys):
     cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
     before = _left(project)
-    ctx = FakeCtx([(r"docker images", (LISTING, 0))])
+    ctx = FakeCtx(LISTINGS)
     clean.run(Runner(ctx, dry=True), cfg, images=True, everything=True)
     assert _left(project) == before
     assert ctx.matching("docker rmi") == []
@@ -131,6 +138,8 @@ def test_real_docker_bystanders_survive(project, monkeypatch, capsys):
     unique = f"clean-test-{os.getpid()}"
     monkeypatch.setattr(clean, "LAB_REPOSITORIES", (unique,))
     monkeypatch.setattr(clean, "COMPONENT_PREFIX", f"{unique}/")
+    monkeypatch.setattr(clean, "UPSTREAM_NAMED", frozenset())
+    monkeypatch.setattr(clean, "STAGE_LABEL", f"{unique}.stage")
     base = "debian:bookworm-slim"
     refs = {"ours": f"{unique}:a", "in-use": f"{unique}:in-use", "bystander": f"{unique}-bystander:a"}
     container, bystander = f"{unique}-user", f"{unique}-bystander"
@@ -138,14 +147,22 @@ def test_real_docker_bystanders_survive(project, monkeypatch, capsys):
         _build(refs["ours"], base)
         _build(refs["in-use"], base)
         _docker("tag", base, refs["bystander"])
+        # A multi-stage build of ours: its labelled first stage is left untagged, as the writer's deps are.
+        subprocess.run(["docker", "build", "-q", "-t", f"{unique}:staged", "-"], input=(
+            f"FROM {base} AS deps\nLABEL {unique}.stage=deps\nRUN echo {unique} >/stage\n"
+            f"FROM {base}\nCOPY --from=deps /stage /stage\n"), capture_output=True, text=True, timeout=300, check=True)
+        [stage] = clean.lab_stages(Runner(Context(), echo=False))
+        refs["staged"] = f"{unique}:staged"
         _docker("run", "-d", "--name", container, refs["in-use"], "sleep", "300")
         _docker("run", "-d", "--name", bystander, base, "sleep", "300")
         cfg = make_cfg(project, tools={"kind": "", "kubectl": "", "bin_dir": ".cache/bin"})
         runner = Runner(Context(), echo=False)
-        assert sorted(ref for ref, _ in clean.lab_images(runner, cfg)) == sorted([refs["in-use"], refs["ours"]])
+        assert sorted(ref for ref, _ in clean.lab_images(runner, cfg)) == sorted(
+            [refs["in-use"], refs["ours"], refs["staged"]])
         clean.run(runner, cfg, images=True)
         exists = {k: _docker("image", "inspect", ref, check=False).returncode == 0 for k, ref in refs.items()}
-        assert exists == {"ours": False, "in-use": True, "bystander": True}
+        assert exists == {"ours": False, "in-use": True, "bystander": True, "staged": False}
+        assert _docker("image", "inspect", stage[0], check=False).returncode == 1  # the untagged stage went too
         assert _docker("image", "inspect", base, check=False).returncode == 0
         for name in (container, bystander):
             assert _docker("container", "inspect", name, "--format", "{{.State.Running}}").stdout.strip() == "true"

@@ -201,7 +201,8 @@ class Dashboard:
                 try:
                     await self._read()
                 except Exception as err:  # a bad read must not end the feed: the page says what went wrong
-                    self._payloads["state"] = json.dumps(Snapshot(at=time.time(), errors=[f"dashboard: {err}"]).to_dict())
+                    failed = Snapshot(at=time.time(), errors=[f"dashboard: {type(err).__name__}: {err}"])
+                    self._payloads["state"] = json.dumps(failed.to_dict())
                 for stream in self._streams:
                     for event, payload in self._payloads.items():
                         if stream.sent.get(event) != payload:

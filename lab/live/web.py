@@ -8,7 +8,7 @@ refused before anything starts): the page is for the person at this machine, and
 (``?token=...``, compared in constant time) keeps other local users and other sites' pages out: every path, the
 event stream and the page's own assets included, answers 403 without it.
 
-The page (page.html, plain JS, no build step) opens ``/api/events``, one stream per tab: an ``state`` event when the
+The page (page.html, plain JS, no build step) opens ``/api/events``, one stream per tab: a ``state`` event when the
 snapshot changes, ``history`` (what artifacts/ and reports/ hold) every 10 s when it changed, ``actions`` with the
 buttons' state. One task reads them for every stream (at most once a tick, only while a tab is open), so many tabs
 cost what one does. Its chart is uPlot, vendored under ``static/uplot/`` with its licence and served from here: no

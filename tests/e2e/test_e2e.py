@@ -441,6 +441,11 @@ def test_the_dashboard_and_watch_show_a_deletion_as_it_happens(lab_up):
         assert browser.execute_script("return document.querySelectorAll('#nodes tbody tr').length") == 5
         first = acked()
         page.until(lambda d: acked() > first)  # the page updates by itself, from the writer's /metrics
+        # ... pushed on its event stream (no request of its own for the state), into uPlot's chart, a line per writer
+        page.until(lambda d: WRITERS[0] in d.execute_script(
+            "return window.labChart ? window.labChart.series.slice(1).map((s) => s.label) : []"))
+        assert browser.execute_script("return performance.getEntriesByType('resource').filter((e) => "
+                                      "e.name.includes('/api/state')).length") == 0
         browser.save_screenshot(str(shots / "e2e-dashboard-before.png"))
 
         with concurrent.futures.ThreadPoolExecutor(1) as pool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import io
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -78,11 +79,59 @@ def test_the_dashboard_draws_the_ring_the_writers_and_the_history(tmp_path, brow
         assert seq == str(snap.writers[0].seq) and "acknowledging" in row.text
         stalled = browser.find_element(By.CSS_SELECTOR, 'tr[data-writer="ece573-prj04-writer-2"] td.stalled')
         assert stalled.text.startswith("STALLED: no acknowledgement for 4 s")
-        assert browser.find_elements(By.CSS_SELECTOR, '#chart path[data-writer="ece573-prj04-writer"]')
+        # the chart is uPlot's (served by the lab): its canvas, a series per writer with the snapshot's figures
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#chart .uplot canvas"))
+        drawn = browser.execute_script("const c = window.labChart; return {series: c.series.slice(1).map((s) => "
+                                       "s.label), peak: Math.max(...c.data[1].filter((v) => v != null))}")
+        assert drawn["series"] == list(snap.rates)
+        assert drawn["peak"] == max(v for _, v in snap.rates[drawn["series"][0]])
+        assert "ece573-prj04-writer" in browser.find_element(By.CSS_SELECTOR, "#chart .u-legend").text
         cells = [c.text for c in browser.find_elements(By.CSS_SELECTOR, "#rounds tbody tr:first-child td")]
         assert cells[2:8] == ["cassandra-1", "pod", "38.2", "3.500", "0", "ok"]
         shot = _full_page(browser, SCREENSHOTS / "dashboard.png")
         assert shot.stat().st_size > 20_000
+    finally:
+        dash.stop()
+
+
+def test_the_page_follows_the_event_stream_without_polling_or_reloading_and_reconnects(tmp_path, browser):
+    """The state changes on the server: the open page shows it (pushed on /api/events, no request of its own for the
+    state, the same document); the dashboard stops and comes back on its port: the page picks the stream up again."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    collector = fault_scene(tmp_path, Clock(DELETED_AT + 5))
+    snap = collector.latest()
+    back = replace(snap, at=snap.at + 2, ring=[replace(r, state="UN") for r in snap.ring])
+
+    def serve(state, port=0):
+        return Dashboard(state, lambda: history.history(tmp_path, tmp_path / "artifacts", tmp_path / "reports"),
+                         root=tmp_path, folders=(tmp_path / "artifacts",), port=port, token="t" * 32).start()
+
+    def ring(d) -> dict[str, str]:
+        return dict(d.execute_script("return Array.from(document.querySelectorAll('#ring .ring-node'))"
+                                     ".map((e) => [e.dataset.pod, e.dataset.state])"))
+
+    dash = serve(lambda: snap)
+    try:
+        browser.get(dash.url)
+        wait = WebDriverWait(browser, 20)
+        wait.until(lambda d: ring(d).get("cassandra-1") == "DN")
+        browser.execute_script("window.sameDocument = true")
+        dash.state = lambda: back  # the collector's next pass: cassandra-1 back
+        wait.until(lambda d: ring(d).get("cassandra-1") == "UN")
+        requests = browser.execute_script("return performance.getEntriesByType('resource').map((e) => e.name)")
+        assert browser.execute_script("return window.sameDocument") is True
+        assert not [r for r in requests if "/api/state" in r or "/api/history" in r], requests
+        assert [r for r in requests if "/static/uplot/uPlot.iife.min.js" in r]
+
+        port = dash.port
+        dash.stop()
+        wait.until(lambda d: d.find_element(By.ID, "link").text.startswith("the lab's dashboard stopped answering"))
+        dash = serve(lambda: snap, port=port)  # the same URL again, cassandra-1 down again
+        WebDriverWait(browser, 30).until(lambda d: ring(d).get("cassandra-1") == "DN")
+        wait.until(lambda d: d.find_element(By.ID, "link").text == "")
+        assert browser.execute_script("return window.sameDocument") is True
     finally:
         dash.stop()
 

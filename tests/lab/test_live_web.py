@@ -4,8 +4,10 @@ port, over the collector reading recorded outputs."""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
+from dataclasses import replace
 
 import pytest
 
@@ -58,6 +60,71 @@ def test_the_state_endpoint_answers_the_collectors_snapshot(served):
     assert max(v for _, v in snap["rates"]["ece573-prj04-writer"]) == 100.0
 
 
+def _events(answer, count: int) -> list[tuple[str, dict]]:
+    """The next ``count`` events of an open event stream, as (event, data)."""
+    found: list[tuple[str, dict]] = []
+    event, data = "", ""
+    while len(found) < count:
+        line = answer.readline().decode()
+        assert line, "the stream ended"
+        if line.startswith("event: "):
+            event = line[len("event: "):].strip()
+        elif line.startswith("data: "):
+            data = line[len("data: "):]
+        elif line == "\n" and event:
+            found.append((event, json.loads(data)))
+            event, data = "", ""
+    return found
+
+
+def test_the_event_stream_pushes_the_state_and_the_history_then_each_change(served):
+    with urllib.request.urlopen(f"http://127.0.0.1:{served.port}/api/events?token={served.token}",
+                                timeout=10) as answer:
+        assert answer.headers.get_content_type() == "text/event-stream"
+        first = dict(_events(answer, 2))
+        assert set(first) == {"state", "history"}
+        assert first["state"] == json.loads(_get(f"http://127.0.0.1:{served.port}/api/state?token={served.token}")[1])
+        assert first["history"]["rounds"][0]["recovery_s"] == 41.5
+        before = first["state"]["at"]
+        snap = served.state()
+        served.state = lambda: replace(snap, at=before + 2)  # the collector's next pass
+        (event, state), = _events(answer, 1)
+        assert (event, state["at"]) == ("state", before + 2)
+
+
+def test_many_streams_are_fed_by_one_read_a_tick_and_stop_ends_them(served):
+    reads = []
+    state = served.state
+    served.state = lambda: reads.append(time.monotonic()) or state()
+    url = f"http://127.0.0.1:{served.port}/api/events?token={served.token}"
+    streams = [urllib.request.urlopen(url, timeout=10) for _ in range(4)]
+    try:
+        for answer in streams:
+            assert _events(answer, 1)[0][0] in ("state", "history")
+        reads.clear()
+        time.sleep(3)
+        assert 2 <= len(reads) <= 5, f"{len(reads)} reads of the state in 3 s for 4 streams"  # one a second
+        began = time.monotonic()
+        served.stop()
+        for answer in streams:
+            while answer.readline():  # each stream ends, and the server with them
+                pass
+        assert time.monotonic() - began < 3 and not served._thread.is_alive()
+    finally:
+        for answer in streams:
+            answer.close()
+
+
+def test_the_chart_library_is_served_from_the_lab_with_its_licence(served):
+    base = f"http://127.0.0.1:{served.port}/static/uplot"
+    code, script = _get(f"{base}/uPlot.iife.min.js?token={served.token}")
+    assert code == 200 and b"uPlot" in script and len(script) > 20_000
+    code, licence = _get(f"{base}/LICENSE?token={served.token}")
+    assert code == 200 and b"MIT" in licence
+    code, page = _get(served.url)
+    assert b"/static/uplot/uPlot.iife.min.js" in page and b"//cdn" not in page and b"https://" not in page
+
+
 def test_the_history_lists_the_round_with_its_figures_and_links_that_serve_its_files(served):
     code, body = _get(f"http://127.0.0.1:{served.port}/api/history?token={served.token}")
     assert code == 200
@@ -72,7 +139,7 @@ def test_the_history_lists_the_round_with_its_figures_and_links_that_serve_its_f
     assert (code, page) == (200, b"<html>report</html>")
 
 
-@pytest.mark.parametrize("path", ["/", "/api/state", "/api/history",
+@pytest.mark.parametrize("path", ["/", "/api/state", "/api/history", "/api/events", "/static/uplot/uPlot.iife.min.js",
                                   "/files/artifacts/chaos/20261207T035900Z-round1.json"])
 @pytest.mark.parametrize("token", ["", "?token=", "?token=wrong"], ids=["none", "empty", "wrong"])
 def test_without_the_token_every_path_answers_403(served, path, token):
@@ -88,7 +155,7 @@ def test_the_page_is_served_with_the_token_and_files_outside_the_artifacts_are_n
 
 
 def test_it_listens_on_loopback_only(served):
-    assert served.server.server_address[0] == "127.0.0.1"
+    assert served.address[0] == "127.0.0.1"
     assert served.url.startswith(f"http://127.0.0.1:{served.port}/?token=") and len(served.token) >= 32
 
 

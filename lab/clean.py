@@ -1,9 +1,9 @@
 """`invoke clean`: remove what the lab made on this machine, and only that.
 
-Always: its working directories (.cache/: state, rendered manifests, kind and kubectl; build/ and each image
-recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab built or tagged, found by
-their repositories (``LAB_REPOSITORIES``, the names the lab's builders give) and by the aliases the lab
-recorded in its state (``cassandra:5.0`` tagged onto the lab's own build); an image of any other name (a
+Always: its working directories (.cache/: state, rendered manifests, kind and kubectl, the registry's login;
+build/ and each image recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab built or
+tagged, found by their repositories (``LAB_REPOSITORIES``, the names the lab's builders give) and by the aliases
+the lab recorded in its state (``cassandra:5.0`` tagged onto the lab's own build); an image of any other name (a
 pulled ``cassandra:5.0``, ``debian:bookworm-slim``, yours) is never touched, and ``docker rmi`` runs without
 ``--force``, so an image a container still uses (a kind node's, before `invoke down`) stays and is named.
 With ``everything``: also artifacts/ and reports/, the records and hand-ins. Under --dry it only lists.

@@ -1,10 +1,10 @@
 """`invoke clean`: remove what the lab made on this machine, and only that.
 
-Always: its working directories (.cache/: state, rendered manifests, kind and kubectl; build/ and each image
-recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab built or tagged, found by
-their repositories (``LAB_REPOSITORIES``, the names the lab's builders give), by the aliases the lab
-recorded in its state (``cassandra:5.0`` tagged onto the lab's own build), the untagged stages its multi-stage
-builds leave (labelled ``STAGE_LABEL`` in their Dockerfiles), and the node recipe's Kubernetes
+Always: its working directories (.cache/: state, rendered manifests, kind and kubectl, the registry's
+login; build/ and each image recipe's build/: wheels, jars, Go binaries). With ``images``: the images the lab
+built or tagged, found by their repositories (``LAB_REPOSITORIES``, the names the lab's builders give), by the
+aliases the lab recorded in its state (``cassandra:5.0`` tagged onto the lab's own build), the untagged stages
+its multi-stage builds leave (labelled ``STAGE_LABEL`` in their Dockerfiles), and the node recipe's Kubernetes
 component images (``registry.k8s.io/kube-apiserver:v1.30.0`` ...) where they were built here: a locally
 built image has no registry digest, a pulled one always has. An image of any other name (a pulled
 ``cassandra:5.0``, ``debian:bookworm-slim``, yours) is never touched, and ``docker rmi`` runs without

@@ -91,6 +91,16 @@ def push_args(ref: str) -> list[str]:
     return [DOCKER, "push", ref]
 
 
+def login_args(registry: str, user: str) -> list[str]:
+    """``docker login`` reading the password from standard input (never on the command line)."""
+    return [DOCKER, "login", "--username", user, "--password-stdin", registry]
+
+
+def context_host_args() -> list[str]:
+    """The engine endpoint of the current Docker context (``unix:///var/run/docker.sock`` on most machines)."""
+    return [DOCKER, "context", "inspect", "--format", "{{.Endpoints.docker.Host}}"]
+
+
 def pull_image(runner: Runner, ref: str, *, timeout: float = 180) -> bool:
     """``docker pull``; False (not an error) when no registry answers, so callers can build instead."""
 

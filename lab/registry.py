@@ -3,6 +3,10 @@
 
 - a container ``<cluster>-registry`` of the image lab.images.registry builds, publishing 127.0.0.1:<port> to its
   port 5000, ``--restart always``, labelled as the lab's; on the ``kind`` network once the cluster exists;
+- every request logged in (htpasswd: lab/registry_auth.py generates the login and keeps it in ``auth_folder``),
+  nothing deleted through the API; the lab's pushes log in first, and pods pull with an imagePullSecret;
+- each push's digest recorded, so deploy renders ``localhost:<port>/name@sha256:...``: a tag overwritten
+  after the lab's push is never what the pods run;
 - the cluster config kind creates the nodes from carries a containerd patch (``config_path``), so each node's
   containerd reads /etc/containerd/certs.d/<registry host>/hosts.toml (every ``invoke reset`` adds it, so a
   registry can be wired into a running cluster);
@@ -15,7 +19,10 @@ So ``localhost:<port>/name:tag`` is the same image to ``docker push`` on the hos
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import re
 import shlex
 import urllib.error
 import urllib.request
@@ -25,7 +32,7 @@ from typing import Any
 
 import yaml
 
-from lab import docker, kind, kubectl, manifests, progress
+from lab import docker, kind, kubectl, manifests, progress, registry_auth
 from lab.config import LabConfig
 from lab.context import Lab
 from lab.errors import CommandError, LabError, PreconditionError
@@ -37,6 +44,11 @@ CONTAINER_PORT = 5000
 CERTS_D = "/etc/containerd/certs.d"
 #: The label that marks the container as the lab's: `invoke down` removes only such a container.
 LABEL = "cassandra-kind-lab.registry"
+#: The label that carries registry_auth.htpasswd_checksum: a login generated anew replaces the container.
+AUTH_LABEL = "cassandra-kind-lab.registry-auth"
+#: Where the logins of the lab's registries live (a folder per container), from the project root: under .cache
+#: like the rest of the lab's working files, but never in the state dir, which CI keeps as an artifact.
+AUTH_ROOT = ".cache/registry-auth"
 #: containerd 1.5+ (the lab's node image runs 1.6): read registry hosts from CERTS_D.
 CONTAINERD_PATCH = f'[plugins."io.containerd.grpc.v1.cri".registry]\n  config_path = "{CERTS_D}"\n'
 HOSTING_CONFIGMAP = "local-registry-hosting"
@@ -57,6 +69,19 @@ def host(cfg: LabConfig) -> str:
     return f"localhost:{cfg.images.registry_port}"
 
 
+def auth_folder(cfg: LabConfig) -> Path:
+    """Where the login of this cluster's registry lives (registry_auth: password, htpasswd, Docker config)."""
+    return cfg.path(AUTH_ROOT) / container_name(cfg)
+
+
+def login(cfg: LabConfig) -> registry_auth.Credentials | None:
+    """The lab's login when its pushes go to the lab's registry (``local``, or that registry named by its host
+    ``localhost:<port>``) and the lab generated one; None otherwise (another registry: your own ``docker login``)."""
+    if not cfg.images.registry or cfg.images.push_prefix.split("/", 1)[0] != host(cfg):
+        return None
+    return registry_auth.read(auth_folder(cfg))
+
+
 def in_cluster_url(cfg: LabConfig) -> str:
     """How a node reaches the registry: by the container's name on the kind network."""
     return f"http://{container_name(cfg)}:{CONTAINER_PORT}"
@@ -72,6 +97,16 @@ def registry_ref(prefix: str, image: str) -> str:
         repository, digest = name.split("@", 1)
         name = f"{repository.split(':', 1)[0]}:{digest.split(':')[-1][:12]}"
     return f"{prefix}/{name}"
+
+
+def by_digest(ref: str, digest: str) -> str:
+    """``localhost:5001/name:tag`` and ``sha256:...`` -> ``localhost:5001/name@sha256:...`` (the tag dropped: a
+    pull by digest ignores it)."""
+    name = ref.split("@", 1)[0]
+    last = name.rsplit("/", 1)[-1]
+    if ":" in last:
+        name = name[: len(name) - len(last) + last.index(":")]
+    return f"{name}@{digest}"
 
 
 # -- what the nodes and the cluster read -------------------------------------------------------------------------
@@ -122,6 +157,7 @@ class Found:
     ours: bool
     host_port: int | None
     networks: frozenset[str]
+    auth: str = ""
 
 
 def inspect(runner: Runner, name: str) -> Found | None:
@@ -136,16 +172,21 @@ def inspect(runner: Runner, name: str) -> Found | None:
     bindings = ((info.get("HostConfig") or {}).get("PortBindings") or {}).get(f"{CONTAINER_PORT}/tcp") or []
     ports = [int(b["HostPort"]) for b in bindings if str(b.get("HostPort", "")).isdigit()]
     config = info.get("Config") or {}
+    labels = config.get("Labels") or {}
     return Found(running=bool((info.get("State") or {}).get("Running")), image=config.get("Image", ""),
-                 ours=LABEL in (config.get("Labels") or {}), host_port=ports[0] if ports else None,
-                 networks=frozenset(((info.get("NetworkSettings") or {}).get("Networks") or {}).keys()))
+                 ours=LABEL in labels, host_port=ports[0] if ports else None,
+                 networks=frozenset(((info.get("NetworkSettings") or {}).get("Networks") or {}).keys()),
+                 auth=labels.get(AUTH_LABEL, ""))
 
 
-def run_args(cfg: LabConfig, image: str) -> list[str]:
-    """``docker run`` of the registry: on 127.0.0.1 only (no auth: nothing off this machine may reach it)."""
+def run_args(cfg: LabConfig, image: str, auth: str) -> list[str]:
+    """``docker run`` of the registry: on 127.0.0.1 only, the lab's htpasswd file mounted read-only, labelled with
+    its checksum ``auth``."""
+    htpasswd = registry_auth.htpasswd_file(auth_folder(cfg))
     return docker.run_detached_args(image, name=container_name(cfg), restart="always",
-                                    labels={LABEL: cfg.cluster},
-                                    publish=[f"127.0.0.1:{cfg.images.registry_port}:{CONTAINER_PORT}"])
+                                    labels={LABEL: cfg.cluster, AUTH_LABEL: auth},
+                                    publish=[f"127.0.0.1:{cfg.images.registry_port}:{CONTAINER_PORT}"],
+                                    volumes=[f"{htpasswd}:{registry_auth.HTPASSWD_IN_CONTAINER}:ro"])
 
 
 def start(lab: Lab) -> str:
@@ -164,16 +205,20 @@ def start(lab: Lab) -> str:
                                 f"serve port {port}; remove it (`docker rm -f {name}`) or set "
                                 "lab.images.registry_port to its port")
     image = lab.builders.registry(runner)
-    if found and found.running and found.image == image and found.host_port == port:
+    if not runner.dry:  # the login is made once and kept: a dry run plans with whatever exists
+        registry_auth.ensure(auth_folder(cfg))
+    auth = registry_auth.htpasswd_checksum(auth_folder(cfg))
+    same = found is not None and (found.image, found.host_port, found.auth) == (image, port, auth)
+    if found and found.running and same:
         return f"already running on {host(cfg)}"
     try:
-        if found and found.image == image and found.host_port == port:
+        if found and same:
             runner.run(docker.start_args(name), timeout=60)
             what = "started again"
         else:
-            if found:  # ours, from another recipe or port: its content is only pushes the lab repeats
+            if found:  # ours, from another recipe, port or login: its content is only pushes the lab repeats
                 runner.run(docker.remove_args(name), timeout=120)
-            runner.run(run_args(cfg, image), timeout=120)
+            runner.run(run_args(cfg, image, auth), timeout=120)
             what = "recreated" if found else "started"
     except CommandError as err:
         raise LabError(f"failed to start the registry {name}: {err}") from err
@@ -192,16 +237,20 @@ def wait_answering(lab: Lab, *, timeout: float = START_TIMEOUT) -> None:
     if lab.runner.dry:
         return
     port, name = lab.cfg.images.registry_port, container_name(lab.cfg)
-
-    def answers() -> bool:
-        try:
-            catalog(port)
-        except LabError:
-            return False
-        return True
-    if not kubectl.wait_until(answers, timeout=timeout, every=0.5):
+    if not kubectl.wait_until(lambda: answers(port), timeout=timeout, every=0.5):
         raise LabError(f"the registry {name} did not answer on {host(lab.cfg)} within {timeout:.0f}s; "
                        f"`docker logs {name}` says why")
+
+
+def answers(port: int) -> bool:
+    """Whether the registry on 127.0.0.1:``port`` serves its API (asking for the login counts: it is up)."""
+    try:
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/", timeout=5).close()
+    except urllib.error.HTTPError as err:
+        return err.code == 401
+    except (urllib.error.URLError, OSError):
+        return False
+    return True
 
 
 def remove(lab: Lab) -> str:
@@ -272,28 +321,81 @@ def write_hosts_toml_args(cfg: LabConfig, node: str) -> list[str]:
 
 # -- using it ----------------------------------------------------------------------------------------------------
 
-def push(runner: Runner, image: str, prefix: str) -> str:
-    """Tag ``image`` into the registry at ``prefix`` and push it; returns the reference the nodes pull."""
-    ref = registry_ref(prefix, image)
+#: What ``docker push`` prints last: ``<tag>: digest: sha256:<64 hex> size: <bytes>``.
+_PUSHED_DIGEST = re.compile(r"digest: (sha256:[0-9a-f]{64})")
+
+
+def push(lab: Lab, image: str) -> str | None:
+    """Tag ``image`` into the configured registry and push it (logged in first when it is the lab's registry);
+    returns the digest the registry stored (None under --dry: nothing was pushed)."""
+    cfg, runner = lab.cfg, lab.runner
+    ref = registry_ref(cfg.images.push_prefix, image)
+    env = None
     try:
         if ref != image:
             runner.run(docker.tag_args(image, ref), timeout=60)
-        runner.run(docker.push_args(ref), timeout=1800)
+        credentials = login(cfg)
+        if credentials is not None:
+            env = client_env(runner, auth_folder(cfg))
+            runner.run(docker.login_args(host(cfg), credentials.user), input=credentials.password, env=env,
+                       hide=True, timeout=60)
+        pushed = runner.run(docker.push_args(ref), env=env, timeout=1800)
     except CommandError as err:
         raise LabError(f"failed to push {ref}: {err}") from err
-    return ref
+    if runner.dry:
+        return None
+    found = _PUSHED_DIGEST.findall(pushed.stdout)
+    if not found:
+        raise LabError(f"`docker push {ref}` printed no digest; its output ended: {pushed.stdout.strip()[-200:]!r}")
+    return found[-1]
 
 
-def catalog(port: int, *, timeout: float = 10) -> dict[str, list[str]]:
+def client_env(runner: Runner, folder: Path) -> dict[str, str]:
+    """The lab's Docker client configuration (registry_auth.docker_env), on the engine your own configuration
+    names: a Docker context of yours (Docker Desktop, colima) lives in ~/.docker, which DOCKER_CONFIG hides."""
+    env = registry_auth.docker_env(folder)
+    if "DOCKER_HOST" not in os.environ:
+        engine = runner.probe(docker.context_host_args(), timeout=30)
+        if engine.ok and engine.stdout.strip():
+            env["DOCKER_HOST"] = engine.stdout.strip()
+    return env
+
+
+def pull_secret_step(lab: Lab) -> None:
+    """deploy: the imagePullSecret of the lab's login in the namespace, when the lab's registry is in use (from
+    standard input: the password is in no file and on no command line)."""
+    credentials = login(lab.cfg)
+    if credentials is None:
+        return
+    doc = registry_auth.pull_secret(lab.cfg.namespace, host(lab.cfg), credentials)
+    with progress.step(f"Secret {registry_auth.PULL_SECRET}: the pods' login to {host(lab.cfg)}"):
+        try:
+            lab.runner.run(lab.kube.apply_args("-"), input=yaml.safe_dump(doc), hide=True, timeout=60)
+        except CommandError as err:
+            raise LabError(f"failed to apply Secret {registry_auth.PULL_SECRET}: {err}") from err
+
+
+def with_pull_secret(cfg: LabConfig, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """``docs`` whose workloads pulling from the lab's registry name its pull Secret (unchanged otherwise)."""
+    return registry_auth.with_pull_secret(docs, host(cfg)) if login(cfg) is not None else docs
+
+
+def catalog(port: int, *, credentials: registry_auth.Credentials | None = None,
+            timeout: float = 10) -> dict[str, list[str]]:
     """Every repository of the registry on 127.0.0.1:``port`` with its tags (the registry API's catalog)."""
     base = f"http://127.0.0.1:{port}/v2"
-    repositories = _get_json(f"{base}/_catalog", timeout).get("repositories") or []
-    return {repo: sorted(_get_json(f"{base}/{repo}/tags/list", timeout).get("tags") or []) for repo in repositories}
+    headers = {}
+    if credentials is not None:
+        token = base64.b64encode(f"{credentials.user}:{credentials.password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    repositories = _get_json(f"{base}/_catalog", timeout, headers).get("repositories") or []
+    return {repo: sorted(_get_json(f"{base}/{repo}/tags/list", timeout, headers).get("tags") or [])
+            for repo in repositories}
 
 
-def _get_json(url: str, timeout: float) -> dict[str, Any]:
+def _get_json(url: str, timeout: float, headers: dict[str, str]) -> dict[str, Any]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=timeout) as response:
             return json.loads(response.read() or b"{}")
     except (urllib.error.URLError, OSError, ValueError) as err:
         raise LabError(f"the registry does not answer at {url}: {err}") from err
@@ -317,6 +419,6 @@ def show(lab: Lab) -> list[str]:
     lines = [f"registry {host(cfg)} (container {name}; nodes pull through {in_cluster_url(cfg)})"]
     if lab.runner.dry:
         return lines
-    repositories = catalog(cfg.images.registry_port)
+    repositories = catalog(cfg.images.registry_port, credentials=registry_auth.read(auth_folder(cfg)))
     lines += [f"  {repo}: {', '.join(tags) or '(no tags)'}" for repo, tags in sorted(repositories.items())]
     return lines if repositories else lines + ["  (empty)"]

@@ -185,12 +185,27 @@ def _reset_through_registry(lab: Lab, cass: str) -> None:
 
 
 def _push(lab: Lab, image: str, *, key: str) -> str:
-    """Push ``image`` to the configured registry and record the name deploy renders under ``key``."""
+    """Push ``image`` to the configured registry and record the name under ``key`` and the digest the push
+    returned (``pinned``: what deploy renders)."""
     ref = registry.registry_ref(lab.cfg.images.push_prefix, image)
-    with progress.step(f"Pushing {ref}"):
-        registry.push(lab.runner, image, lab.cfg.images.push_prefix)
+    with progress.step(f"Pushing {ref}") as s:
+        digest = registry.push(lab, image)
+        if digest:
+            s.note(digest)
     state.put(lab.state_dir, key, ref, dry=lab.runner.dry)
+    state.put(lab.state_dir, _digest_key(ref), digest or "", dry=lab.runner.dry)
     return ref
+
+
+def _digest_key(ref: str) -> str:
+    return f"digest {ref}"
+
+
+def pinned(lab: Lab, ref: str) -> str:
+    """``ref`` by the digest the lab's last push of it returned (``name@sha256:...``), so a tag pushed over
+    afterwards, by anyone, is not what the pods run; ``ref`` itself when the lab never pushed it."""
+    digest = state.get(lab.state_dir, _digest_key(ref))
+    return registry.by_digest(ref, digest) if digest else ref
 
 
 def _load(lab: Lab, image: str) -> None:
@@ -340,7 +355,7 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
     lab.cassandra.commitlog_sync, ``replicas`` when given (the size ``invoke scale`` left: applying the
     checked-in 3 would shrink a grown ring without a decommission), and the Secret's checksum when given."""
-    image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
+    image = pinned(lab, state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
@@ -349,6 +364,7 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     docs = auth.with_secret_checksum(docs, passwords)
+    docs = registry.with_pull_secret(lab.cfg, docs)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
 
 
@@ -360,7 +376,7 @@ def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: t
     mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
     env = {"WRITER_MODE": mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
     docs = manifests.render(manifests.load_all(cfg.path(cfg.writer_manifest)),
-                            images={names.WRITER_CONTAINER: writer_image_ref(lab)},
+                            images={names.WRITER_CONTAINER: pinned(lab, writer_image_ref(lab))},
                             env={names.WRITER_CONTAINER: env})
     docs = writers.render(docs, writers.planned(cfg.topics, cfg.consistencies))
     if not http_probes(cfg):
@@ -370,6 +386,7 @@ def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: t
     if unset:
         docs = manifests.without_env(docs, names.WRITER_CONTAINER, unset)
     docs = auth.with_secret_checksum(docs, passwords)
+    docs = registry.with_pull_secret(cfg, docs)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 
 
@@ -475,6 +492,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     with progress.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard){secret}"):
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
+    registry.pull_secret_step(lab)
     if what != "writer":
         # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
         replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS

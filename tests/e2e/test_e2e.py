@@ -26,6 +26,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from html import unescape
 from pathlib import Path
 
@@ -36,7 +38,7 @@ from lab import kind
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
-from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke, lab_env
+from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, STATE_DIR, docker, invoke, lab_env
 from tests.terminal import in_a_terminal, restore_ctrl_c
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -131,6 +133,15 @@ def kubectl(*args: str, input: str | None = None) -> Ran:
 def lab_passwords() -> list[str]:
     secret = json.loads(kubectl("get", "secret", "cassandra-auth", "--output", "json").stdout)
     return [base64.b64decode(secret["data"][key]).decode() for key in ("admin-password", "writer-password")]
+
+
+def registry_passwords() -> list[str]:
+    """The lab's registry login, from its pull Secret (there once the registry test deployed through it)."""
+    found = kubectl("get", "secret", "lab-registry-login", "--output", "json")
+    if found.returncode != 0:
+        return []
+    config = json.loads(base64.b64decode(json.loads(found.stdout)["data"][".dockerconfigjson"]))
+    return [entry["password"] for entry in config["auths"].values()]
 
 
 def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
@@ -849,6 +860,12 @@ def writer_pod_images() -> dict[str, str]:
             and all(c.get("state", {}).get("running") for c in p["status"].get("containerStatuses", []) or [{}])}
 
 
+def pull_secrets(pod: str) -> list[str]:
+    """The imagePullSecrets ``pod``'s spec names."""
+    spec = json.loads(kubectl("get", "pod", pod, "--output", "json").stdout)["spec"]
+    return [entry["name"] for entry in spec.get("imagePullSecrets") or []]
+
+
 def pull_events(pod: str) -> list[str]:
     """The kubelet's "Pulled" event messages for ``pod``: "Successfully pulled image "<ref>" in 1.2s ..." after a
     pull, "Container image "<ref>" already present on machine" without one."""
@@ -872,12 +889,20 @@ def registry_port():
 def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port):
     """The path to a cluster that is not kind: no `kind load`, a context that needs permission, and a registry the
     nodes pull from. The lab's registry (`invoke registry`, wired into the running cluster) stands in for a real
-    one, and a second context name for the same cluster stands in for the other cluster."""
+    one, and a second context name for the same cluster stands in for the other cluster. That registry wants the
+    lab's login (anonymous requests are refused): the nodes pull with the lab's imagePullSecret, and the pods run
+    the writer by the digest `invoke build` pushed, not by its tag."""
     port = registry_port
     made = kubectl("config", "set-context", ELSEWHERE, "--cluster", f"kind-{CLUSTER}", "--user", f"kind-{CLUSTER}")
     assert made.returncode == 0, made.stderr
     shown = invoke("registry", env={"INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)})
     assert "does not read" not in shown.stderr, "reset made nodes whose containerd ignores the registry"
+    try:  # no login, no answer: not even the catalog
+        urllib.request.urlopen(f"http://127.0.0.1:{port}/v2/_catalog", timeout=10).close()
+        anonymous = 200
+    except urllib.error.HTTPError as err:
+        anonymous = err.code
+    assert anonymous == 401, f"the registry answered an anonymous request with {anonymous}"
     elsewhere = {"INVOKE_LAB_CONTEXT": ELSEWHERE, "INVOKE_LAB_IMAGES_REGISTRY": f"localhost:{port}",
                  "INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)}
     refused = invoke("deploy", "--what", "writer", env=elsewhere, check=False)
@@ -886,17 +911,26 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port)
     before = verify_topic()
     invoke("build", "deploy", "--what", "writer", env=elsewhere)
     ours = f"localhost:{port}/ece573-prj04-writer"
+    # The digest `invoke build` recorded from its push: the only reference deploy may render.
+    recorded = json.loads((STATE_DIR / "state.json").read_text())
+    digest = next(value for key, value in recorded.items() if key.startswith(f"digest {ours}:"))
     # The rollout is done when the new pod is available; the old, kind-loaded one is stopped just after.
     pulled = wait_for(lambda: (pods := writer_pod_images()) and all(i.startswith(ours) for i in pods.values())
                       and pods, timeout=120, what="only writer pods of the registry's image")
     print(f"writer pods after deploy through the registry: {pulled}")
-    for pod in pulled:  # no node had this name before: the kubelet pulled it, and says so
+    assert set(pulled.values()) == {f"{ours}@{digest}"}, pulled  # by digest, never by tag
+    for pod in pulled:  # no node had this name before: the kubelet pulled it, with the lab's login, and says so
         pulls = pull_events(pod)
-        print(f"{pod}: {pulls}")
-        assert any(f'Successfully pulled image "{ours}:' in message for message in pulls), pulls
-    # ... and the registry saw it: a node's containerd fetched the writer's manifest.
+        print(f"{pod}: {pulls}, imagePullSecrets {pull_secrets(pod)}")
+        assert any(f'Successfully pulled image "{ours}@{digest}"' in message for message in pulls), pulls
+        assert pull_secrets(pod) == ["lab-registry-login"]
+    secret = json.loads(kubectl("get", "secret", "lab-registry-login", "--output", "json").stdout)
+    assert secret["type"] == "kubernetes.io/dockerconfigjson"
+    assert list(json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]) == [f"localhost:{port}"]
+    # ... and the registry saw it: a node's containerd fetched the writer's manifest by its digest, logged in (an
+    # anonymous request gets 401, as above).
     served = docker("logs", f"{CLUSTER}-registry")
-    assert re.search(r'"GET /v2/ece573-prj04-writer/manifests/\S+ HTTP/1.1" 200 .*"containerd/',
+    assert re.search(rf'"GET /v2/ece573-prj04-writer/manifests/{digest} HTTP/1.1" 200 .*"containerd/',
                      served.stdout + served.stderr), (served.stdout + served.stderr)[-2000:]
     record = chaos("writer", **elsewhere)
     assert record["ok"], record.get("error")
@@ -904,7 +938,7 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port)
     replaced = wait_for(lambda: (pods := writer_pod_images()) and set(pods).isdisjoint(pulled) and pods,
                         timeout=120, what="the chaos round's replacement writer pod alone")
     print(f"writer pods after the chaos round: {replaced}")
-    assert all(image.startswith(f"{ours}:") for image in replaced.values()), replaced
+    assert set(replaced.values()) == {f"{ours}@{digest}"}, replaced
     # A pod keeps nothing: the replacement read its progress from Cassandra and writes past it.
     resumed = wait_for(lambda: [int(n) for n in re.findall(rf"{TOPIC}: start from lastSeq=(\d+)", writer_logs())],
                        timeout=120, what="the replacement writer pod's 'start from lastSeq' line")
@@ -1020,8 +1054,9 @@ def test_every_replica_crashed_at_once_under_periodic_is_caught_by_the_witness(l
 
 
 def test_no_password_in_any_file_the_run_wrote(lab_up):
-    """The passwords live in the Secret only: not in artifacts, reports, rendered manifests or the lab's state."""
-    passwords = lab_passwords()
+    """The passwords live in the Secrets only (the registry's also in its own folder under .cache): not in artifacts,
+    reports, rendered manifests or the lab's state."""
+    passwords = lab_passwords() + registry_passwords()
     folders = [ARTIFACTS, ROOT / "reports"]  # ARTIFACTS holds STATE_DIR
     scanned = 0
     for folder in folders:

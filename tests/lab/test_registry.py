@@ -6,12 +6,16 @@ tests/images/test_registry_image.py.
 
 from __future__ import annotations
 
+import base64
 import json
+import stat
+from pathlib import Path
 
+import bcrypt
 import pytest
 import yaml
 
-from lab import registry, state, workflow
+from lab import registry, registry_auth, state, workflow
 from lab.errors import LabError, PreconditionError
 from lab.images.builders import ImageBuilders
 from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, FakeCtx, lab_ctx, make_cfg, make_lab
@@ -19,22 +23,44 @@ from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, FakeCtx, lab_ctx, 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 LOCAL = {"registry": "local"}
 IMAGE = "lab-registry:5eed"
-RUN = ("docker run --detach --name kind-registry --restart always --label cassandra-kind-lab.registry=kind "
-       f"--publish 127.0.0.1:5001:5000 {IMAGE}")
+#: What ``docker push`` prints last, as the fake engine answers every push.
+DIGEST = "sha256:" + "d1" * 32
+PUSHED = f"0123456789ab: digest: {DIGEST} size: 1570\n"
+
+
+def auth_folder(project) -> Path:
+    return project / ".cache/registry-auth/kind-registry"
+
+
+def login(project) -> str:
+    """The lab's registry login made (as the first start makes it); returns its htpasswd checksum."""
+    registry_auth.ensure(auth_folder(project))
+    return registry_auth.htpasswd_checksum(auth_folder(project))
+
+
+def run(project, auth: str | None = None) -> str:
+    """The ``docker run`` of the registry: the login's htpasswd mounted, its checksum labelled."""
+    auth = registry_auth.htpasswd_checksum(auth_folder(project)) if auth is None else auth
+    return ("docker run --detach --name kind-registry --restart always --label cassandra-kind-lab.registry=kind "
+            f"--label cassandra-kind-lab.registry-auth={auth} --publish 127.0.0.1:5001:5000 "
+            f"--volume {auth_folder(project)}/htpasswd:/auth/htpasswd:ro {IMAGE}")
 HOSTS_TOML = ("# localhost:5001 on the host is the registry container kind-registry (written by the lab)\n"
               '[host."http://kind-registry:5000"]\n')
 
 
 def _ctx(rules=()):
-    """A FakeCtx whose lab actions (``LAB_ACTIONS``) succeed unless ``rules`` say otherwise."""
-    return lab_ctx(rules, ok=LAB_ACTIONS)
+    """A FakeCtx whose lab actions (``LAB_ACTIONS``) succeed unless ``rules`` say otherwise; a push prints its
+    digest, the lab's login to the registry succeeds, and the Docker context is the default socket."""
+    return lab_ctx([*rules, ("^docker push ", PUSHED), ("^docker login ", FakeCtx.ANY_OK),
+                    ("^docker context inspect", "unix:///var/run/docker.sock\n")], ok=LAB_ACTIONS)
 
 
-def container(*, running=True, image=IMAGE, port=5001, ours=True, networks=("bridge",)) -> str:
+def container(*, running=True, image=IMAGE, port=5001, ours=True, networks=("bridge",), auth="") -> str:
     """``docker container inspect kind-registry`` as the engine prints it (the fields lab.registry reads)."""
+    labels = {"cassandra-kind-lab.registry": "kind", "cassandra-kind-lab.registry-auth": auth} if ours else {}
     return json.dumps([{
         "State": {"Running": running},
-        "Config": {"Image": image, "Labels": {"cassandra-kind-lab.registry": "kind"} if ours else {}},
+        "Config": {"Image": image, "Labels": labels},
         "HostConfig": {"PortBindings": {"5000/tcp": [{"HostIp": "127.0.0.1", "HostPort": str(port)}]}},
         "NetworkSettings": {"Networks": {n: {} for n in networks}},
     }])
@@ -68,6 +94,7 @@ def answering(monkeypatch):
     """The registry's API, faked: its catalog (the repositories and tags a test puts in)."""
     repositories: dict[str, list[str]] = {}
     monkeypatch.setattr(registry, "catalog", lambda port, **kw: dict(repositories))
+    monkeypatch.setattr(registry, "answers", lambda port: True)
     return repositories
 
 
@@ -137,21 +164,42 @@ def test_the_configmap_documents_the_registry_as_kep_1755_says(project):
 def test_start_runs_the_registry_on_localhost_when_there_is_none(project, builders, built, answering):
     ctx = _ctx([("container inspect", NO_CONTAINER)])
     note = registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
-    assert _mutating(ctx) == [RUN]
+    assert _mutating(ctx) == [run(project)]
     assert built == ["registry"]
     assert note == f"started on localhost:5001 ({IMAGE})"
+    # The login it generated: a private folder, the password only in a file of mode 600, a bcrypt entry
+    credentials = registry_auth.read(auth_folder(project))
+    assert credentials is not None and credentials.user == "lab" and len(credentials.password) >= 32
+    assert stat.S_IMODE(auth_folder(project).stat().st_mode) == 0o700
+    assert stat.S_IMODE((auth_folder(project) / "password").stat().st_mode) == 0o600
+    user, hashed = (auth_folder(project) / "htpasswd").read_text().strip().split(":", 1)
+    assert user == "lab" and hashed.startswith("$2b$08$")
+    assert bcrypt.checkpw(credentials.password.encode(), hashed.encode())
+    assert credentials.password not in " ".join(ctx.commands)
 
 
-@pytest.mark.parametrize("found, expected, note", [
-    (container(), [], "already running on localhost:5001"),
-    (container(running=False), ["docker start kind-registry"], "started again"),
-    (container(port=5000), ["docker rm --force --volumes kind-registry", RUN], "recreated"),
-    (container(image="lab-registry:old"), ["docker rm --force --volumes kind-registry", RUN], "recreated"),
-], ids=["running", "stopped", "other-port", "other-image"])
-def test_start_is_idempotent_and_follows_a_changed_port_or_image(project, builders, answering, found, expected, note):
-    ctx = _ctx([("container inspect", found)])
+@pytest.mark.parametrize("found, recreated, note", [
+    ({}, False, "already running on localhost:5001"),
+    ({"running": False}, False, "started again"),
+    ({"port": 5000}, True, "recreated"),
+    ({"image": "lab-registry:old"}, True, "recreated"),
+    ({"auth": "0ther10g1n00"}, True, "recreated"),
+], ids=["running", "stopped", "other-port", "other-image", "other-login"])
+def test_start_is_idempotent_and_follows_a_changed_port_image_or_login(project, builders, answering, found,
+                                                                        recreated, note):
+    ctx = _ctx([("container inspect", container(**{"auth": login(project), **found}))])
     assert note in registry.start(make_lab(project, ctx, images=LOCAL, builders=builders))
+    started = ["docker start kind-registry"] if found == {"running": False} else []
+    expected = ["docker rm --force --volumes kind-registry", run(project)] if recreated else started
     assert _mutating(ctx) == expected
+
+
+def test_start_keeps_the_login_it_generated(project, builders, answering):
+    checksum = login(project)
+    kept = registry_auth.read(auth_folder(project))
+    registry.start(make_lab(project, _ctx([("container inspect", NO_CONTAINER)]), images=LOCAL, builders=builders))
+    assert registry_auth.read(auth_folder(project)) == kept
+    assert registry_auth.htpasswd_checksum(auth_folder(project)) == checksum
 
 
 def test_a_registry_container_the_lab_did_not_start_is_used_or_refused_never_replaced(project, builders, answering):
@@ -165,9 +213,7 @@ def test_a_registry_container_the_lab_did_not_start_is_used_or_refused_never_rep
 
 
 def test_start_waits_until_the_registry_answers_and_says_so_when_it_does_not(project, builders, monkeypatch):
-    def refused(port, **kw):
-        raise LabError("the registry does not answer at http://127.0.0.1:5001/v2/_catalog: Connection refused")
-    monkeypatch.setattr(registry, "catalog", refused)
+    monkeypatch.setattr(registry, "answers", lambda port: False)
     monkeypatch.setattr("lab.kubectl.time.sleep", lambda s: None)
     ctx = _ctx([("container inspect", NO_CONTAINER)])
     with pytest.raises(LabError, match=r"the registry kind-registry did not answer on localhost:5001 within 0s; "
@@ -236,7 +282,7 @@ def test_show_starts_wires_and_lists_the_catalog(project, builders, answering):
 def test_show_without_a_cluster_only_starts_the_registry(project, builders, answering, capsys):
     ctx = _ctx([("container inspect", NO_CONTAINER), ("get clusters", "No kind clusters found.\n")])
     lines = registry.show(make_lab(project, ctx, builders=builders))
-    assert _mutating(ctx) == [RUN]
+    assert _mutating(ctx) == [run(project)]
     assert lines[1:] == ["  (empty)"]
     err = capsys.readouterr().err
     assert "no kind cluster kind yet: `invoke reset` creates it with the registry wired in" in err
@@ -260,15 +306,17 @@ def test_reset_starts_the_registry_creates_the_patched_cluster_wires_it_and_push
     mutating = [c for c in _mutating(ctx) if not c.startswith("docker pull")]
     rendered = project / ".cache/lab/rendered"
     assert mutating[:4] == [
-        RUN, "kind delete cluster --name kind",
+        run(project), "kind delete cluster --name kind",
         f"kind create cluster --name kind --config {rendered}/cluster.yml --image kind-node-lab:feed --wait 300s",
         "docker network connect kind kind-registry"]
-    assert mutating[-3:] == [f"kubectl --context kind-kind apply --filename {rendered}/local-registry-hosting.yml",
+    assert mutating[-4:] == [f"kubectl --context kind-kind apply --filename {rendered}/local-registry-hosting.yml",
                              "docker tag lab/cassandra:5.0.2-abc localhost:5001/cassandra:5.0.2-abc",
+                             "docker login --username lab --password-stdin localhost:5001",
                              "docker push localhost:5001/cassandra:5.0.2-abc"]
     assert len(ctx.matching("cat > .*hosts.toml")) == 5
     assert ctx.matching("kind load") == []  # the nodes pull
     assert state.get(lab.state_dir, "cassandra_image") == "localhost:5001/cassandra:5.0.2-abc"
+    assert workflow.pinned(lab, "localhost:5001/cassandra:5.0.2-abc") == f"localhost:5001/cassandra@{DIGEST}"
 
 
 def test_reset_pushes_a_writer_built_before_again(project, builders, answering):
@@ -289,25 +337,49 @@ def test_dry_reset_plans_the_registry_too(project, builders, capsys):
                                 images={**LOCAL, "cassandra_source": "build", "kind_node_source": "build"}))
     planned = [line.removeprefix("[dry-run] ") for line in capsys.readouterr().out.splitlines()
                if line.startswith("[dry-run]")]
-    assert planned[0] == RUN and "docker network connect kind kind-registry" in planned
+    assert planned[0] == run(project, auth="") and "docker network connect kind kind-registry" in planned
     assert planned[-1] == "docker push localhost:5001/cassandra:5.0.2-abc"
     assert _mutating(ctx) == []
 
 
 def test_build_pushes_the_writer_to_the_labs_registry(project, builders, answering):
-    ctx = _ctx([("container inspect", container())])
+    ctx = _ctx([("container inspect", container(auth=login(project)))])
     lab = make_lab(project, ctx, images=LOCAL, builders=builders)
     assert workflow.build(lab) == "localhost:5001/writer:0123456789ab"
     assert _mutating(ctx) == ["docker tag lab/writer:0123456789ab localhost:5001/writer:0123456789ab",
+                              "docker login --username lab --password-stdin localhost:5001",
                               "docker push localhost:5001/writer:0123456789ab"]
     assert ctx.matching("kind (load|get)") == []
     assert state.get(lab.state_dir, "writer_image") == "localhost:5001/writer:0123456789ab"
+    # logged in with the lab's own client configuration: the password on standard input, not in ~/.docker
+    credentials = registry_auth.read(auth_folder(project))
+    assert _inputs(ctx, "docker login") == [credentials.password]
+    for command in ("docker login", "docker push"):
+        env = next(kw["env"] for c, kw in zip(ctx.commands, ctx.kwargs, strict=True) if c.startswith(command))
+        assert env == {"DOCKER_CONFIG": str(auth_folder(project) / "docker"),
+                       "DOCKER_HOST": "unix:///var/run/docker.sock"}
+    assert credentials.password not in " ".join(ctx.commands)
+
+
+def test_a_push_to_another_registry_does_not_log_in(project, builders, answering):
+    login(project)  # the lab's registry has a login, but this push goes elsewhere: your own `docker login` applies
+    ctx = _ctx()
+    workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab"}, builders=builders))
+    assert _mutating(ctx) == ["docker tag lab/writer:0123456789ab registry.example:5000/lab/writer:0123456789ab",
+                              "docker push registry.example:5000/lab/writer:0123456789ab"]
+    assert "env" not in ctx.kwargs[ctx.commands.index(ctx.matching("docker push")[0])]
+
+
+def test_a_push_that_prints_no_digest_is_one_line(project, builders, answering):
+    ctx = _ctx([("container inspect", container(auth=login(project))), ("docker push", "pushed\n")])
+    with pytest.raises(LabError, match=r"^`docker push localhost:5001/writer:0123456789ab` printed no digest"):
+        workflow.build(make_lab(project, ctx, images=LOCAL, builders=builders))
 
 
 def test_build_starts_the_registry_when_it_is_not_running(project, builders, answering):
     ctx = _ctx([("container inspect", NO_CONTAINER)])
     workflow.build(make_lab(project, ctx, images=LOCAL, builders=builders))
-    assert _mutating(ctx)[0] == RUN
+    assert _mutating(ctx)[0] == run(project)
 
 
 def test_a_failed_push_is_one_line(project, builders, answering):
@@ -334,14 +406,72 @@ def _rendered_images(project) -> dict[str, str]:
     return images
 
 
-def test_deploy_renders_the_registry_references_reset_and_build_recorded(project, builders, answering):
-    ctx = _ctx([("container inspect", container())])
+def _pull_secrets(project) -> dict[str, list]:
+    """workload -> the imagePullSecrets its rendered pod template names."""
+    rendered = project / ".cache/lab/rendered"
+    return {doc["metadata"]["name"]: doc["spec"]["template"]["spec"].get("imagePullSecrets", [])
+            for name in ("cassandra.yml", "writer.yml") for doc in yaml.safe_load_all((rendered / name).read_text())
+            if doc.get("kind") in ("StatefulSet", "Deployment")}
+
+
+def test_deploy_renders_by_digest_what_reset_and_build_pushed_and_pulls_with_the_labs_login(
+        project, builders, answering):
+    ctx = _ctx([("container inspect", container(auth=login(project)))])
     lab = make_lab(project, ctx, images=LOCAL, builders=builders)
     state.put(lab.state_dir, "cassandra_image", "localhost:5001/cassandra:5.0.2-abc")  # as reset records it
+    state.put(lab.state_dir, "digest localhost:5001/cassandra:5.0.2-abc", "sha256:" + "ca" * 32)
     workflow.build(lab)
-    workflow.deploy(make_lab(project, _deploy_ctx(), images=LOCAL))
-    assert _rendered_images(project) == {"cassandra": "localhost:5001/cassandra:5.0.2-abc",
-                                         "writer": "localhost:5001/writer:0123456789ab"}
+    deploying = _deploy_ctx()
+    workflow.deploy(make_lab(project, deploying, images=LOCAL))
+    assert _rendered_images(project) == {"cassandra": "localhost:5001/cassandra@sha256:" + "ca" * 32,
+                                         "writer": f"localhost:5001/writer@{DIGEST}"}
+    assert _pull_secrets(project) == {"cassandra": [{"name": "lab-registry-login"}],
+                                      "ece573-prj04-writer": [{"name": "lab-registry-login"}]}
+    # The Secret: applied from standard input (no file, no argument holds the password), before the workloads.
+    applied = _inputs(deploying, "apply --filename -")
+    assert len(applied) == 1
+    secret = yaml.safe_load(applied[0])
+    assert (secret["type"], secret["metadata"]) == ("kubernetes.io/dockerconfigjson",
+                                                    {"name": "lab-registry-login", "namespace": "default"})
+    auths = json.loads(base64.b64decode(secret["data"][".dockerconfigjson"]))["auths"]
+    credentials = registry_auth.read(auth_folder(project))
+    assert auths == {"localhost:5001": {"username": "lab", "password": credentials.password,
+                                        "auth": base64.b64encode(f"lab:{credentials.password}".encode()).decode()}}
+    order = [c for c in deploying.commands if " apply " in c]
+    assert order.index(next(c for c in order if c.endswith("--filename -"))) < \
+        order.index(next(c for c in order if "cassandra.yml" in c))
+    rendered = " ".join(p.read_text() for p in (project / ".cache/lab").rglob("*") if p.is_file())
+    assert credentials.password not in rendered + " ".join(deploying.commands)
+
+
+def test_a_tag_pushed_over_later_is_not_what_deploy_renders(project, builders, answering):
+    """The digest is the one the lab's own push returned: whatever the registry's tag names now is never read."""
+    ctx = _ctx([("container inspect", container(auth=login(project)))])
+    lab = make_lab(project, ctx, images=LOCAL, builders=builders)
+    workflow.build(lab)
+    ctx.add("^docker push ", f"0123456789ab: digest: sha256:{'ee' * 32} size: 1570\n", first=True)
+    registry.push(lab, "lab/writer:0123456789ab")  # the same tag pushed again, not by build: nothing recorded
+    assert workflow.pinned(lab, "localhost:5001/writer:0123456789ab") == f"localhost:5001/writer@{DIGEST}"
+    assert workflow.pinned(lab, "localhost:5001/other:1") == "localhost:5001/other:1"  # never pushed: as it is
+
+
+def test_without_the_labs_registry_nothing_is_pinned_and_no_pull_secret_is_named(project, builders):
+    login(project)  # a login of the lab's registry exists, but lab.images.registry is empty: kind load
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")  # as build records it then
+    deploying = _deploy_ctx()
+    workflow.deploy(make_lab(project, deploying))
+    assert _rendered_images(project)["writer"] == "lab/writer:0123456789ab"
+    assert set(map(tuple, _pull_secrets(project).values())) == {()}
+    assert deploying.matching("--filename -$") == []
+
+
+@pytest.mark.parametrize("ref, pinned", [
+    ("localhost:5001/writer:0123456789ab", "localhost:5001/writer@sha256:ab"),
+    ("localhost:5001/lab/writer", "localhost:5001/lab/writer@sha256:ab"),
+    ("localhost:5001/writer:1@sha256:00", "localhost:5001/writer@sha256:ab"),
+], ids=["tag", "no-tag", "digest-already"])
+def test_by_digest_drops_the_tag_not_the_port(ref, pinned):
+    assert registry.by_digest(ref, "sha256:ab") == pinned
 
 
 def test_the_local_registry_serves_only_kind(project):

@@ -202,13 +202,16 @@ def test_build_without_a_cluster_says_reset(project, builders):
 
 
 def test_build_pushes_to_a_registry_when_one_is_named(project, builders):
-    ctx = _ctx()
-    ref = workflow.build(make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}, builders=builders))
+    digest = "sha256:" + "5e" * 32
+    ctx = _ctx([("^docker push ", f"0123456789ab: digest: {digest} size: 1570\n")])
+    lab = make_lab(project, ctx, images={"registry": "registry.example:5000/lab/"}, builders=builders)
+    ref = workflow.build(lab)
     assert ref == "registry.example:5000/lab/writer:0123456789ab"
     assert ctx.matching("docker (tag|push)") == [
         "docker tag lab/writer:0123456789ab registry.example:5000/lab/writer:0123456789ab",
         "docker push registry.example:5000/lab/writer:0123456789ab"]
     assert ctx.matching("kind") == []
+    assert workflow.pinned(lab, ref) == f"registry.example:5000/lab/writer@{digest}"  # what deploy renders
 
 
 # -- deploy ---------------------------------------------------------------------------------------------

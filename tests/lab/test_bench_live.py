@@ -64,15 +64,16 @@ def test_each_round_is_a_chaos_round_split_into_phases_with_its_ack_stall_and_se
                            progress=[[T0, 101], [T0 + 10, None], [T0 + 20, 103]], ack_stall_s=3.25 + number,
                            ack_stall_began_s=0.4, ack_stall_source="acks")
 
-    def fake_rounds(the_lab, pod, *, rounds, interval, force, cpu_weight, run_round):
-        rounds_asked.append((pod, rounds, interval, force, cpu_weight))
-        return [run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)]
+    def fake_command(the_lab, command, *, run_round):
+        rounds_asked.append(command.line())
+        return [run_round(the_lab.runner, the_lab.kube, command.pod, n, None) for n in range(1, command.rounds + 1)]
 
     monkeypatch.setattr(live, "run_round", fake_round)
-    monkeypatch.setattr(live, "run_rounds", fake_rounds)
+    monkeypatch.setattr(live, "run_command", fake_command)
     bench = live.run(lab, rounds=2, pod="cassandra-1", interval=5)
 
-    assert rounds_asked == [("cassandra-1", 2, 5, False, None)]  # no CPU weight unless asked
+    # invoke chaos's own command, no CPU weight unless asked
+    assert rounds_asked == ["invoke chaos --pod cassandra-1 --rounds 2 --interval 5"]
     assert [r.round for r in bench.rounds] == [1, 2]
     first = bench.rounds[0]
     assert first.phases["replaced"] == 3.5 and first.phases["ready"] == 11.25
@@ -136,8 +137,8 @@ def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(proje
                                         "source": "acks"}])
 
     monkeypatch.setattr(live, "run_round", fake_round)
-    monkeypatch.setattr(live, "run_rounds", lambda the_lab, pod, *, rounds, interval, force, cpu_weight, run_round: [
-        run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)])
+    monkeypatch.setattr(live, "run_command", lambda the_lab, command, *, run_round: [
+        run_round(the_lab.runner, the_lab.kube, command.pod, n, None) for n in range(1, command.rounds + 1)])
     bench = live.run(lab, rounds=2, pod="cassandra-1", force=True, interval=5)
 
     assert bench.rounds[0].writer_gaps == [

@@ -283,7 +283,7 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         ("deploy", {"writer_mode": "go"}, {}, "ERROR: --writer-mode go: use one of robust, seed"),
         ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
         ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
-        ("bench", {"up": True}, {}, "ERROR: --up and --force measure the lab: add --lab"),
+        ("bench", {"up": True}, {}, "ERROR: --up measures the lab: add --lab"),
         ("bench", {"lab": True, "pod": "writer"}, {}, "ERROR: --pod must be one of cassandra-0, cassandra-1"),
         ("bench", {"lab": True}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
         (

@@ -260,6 +260,10 @@ class ImagesGroup:
     #: registry such as registry.example:5000/lab (the writer is pushed there).
     registry: str = setting("", TEXT)
     registry_port: int = setting(5001, PORT)  # the lab's registry on 127.0.0.1 (localhost:<port>/... in names)
+    #: true: reset gives the workers a node image with the Cassandra image already in it (built once from
+    #: kind_node, lab.images.preloaded) and kind-loads the writer into the workers only; the control plane keeps
+    #: kind_node. Off until measured on a lab (`invoke bench --lab --up` times both paths); kind-load path only.
+    preload: bool = setting(False, truth())
     pull_timeout: int = setting(180, whole(1))
 
     @property

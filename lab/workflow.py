@@ -21,6 +21,7 @@ from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.doctor import Host, prediction
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.images import preloaded
 from lab.images.builders import ImageBuilders
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
@@ -130,11 +131,17 @@ def reset(lab: Lab) -> float:
     with progress.step("kind node image") as s:
         node = node_image(lab)
         s.note(node)
+    roles = {}
+    if cfg.images.preload and not local:  # through a registry the nodes pull Cassandra under the registry's name
+        with progress.step(f"kind node image with {cass} preloaded, for the workers") as s:
+            workers, built = preloaded.ensure_image(lab.runner, node, [cass])
+            s.note(f"{workers}{', built now (once for this pair)' if built else ''}")
+        roles = {"control-plane": node, "worker": workers}
     if local:
         registry.start_step(lab)
     # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):
     # its containerd reads per-registry hosts.toml files, and pulls as before where there is none.
-    config_path = registry.render_cluster_config(lab, config_path)
+    config_path = registry.render_cluster_config(lab, config_path, node_images=roles)
     with progress.step(f"Deleting kind cluster {cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
@@ -144,9 +151,10 @@ def reset(lab: Lab) -> float:
         progress.info(warning)
     with progress.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
                        "(its containerd reads registries' hosts.toml)"):
-        # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
-        kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
-                            timeout=cfg.timeouts.cluster)
+        # --image only when the node image differs from the one cluster.yml pins (e.g. a local build); with a
+        # preloaded image the rendered config names each node's, which --image would override.
+        kind.create_cluster(lab.runner, lab.kind, str(config_path),
+                            image=None if roles or pinned == {node} else node, timeout=cfg.timeouts.cluster)
     lab.cluster_planned = lab.runner.dry  # the later steps of this dry run plan on the cluster it would create
     if local:
         _reset_through_registry(lab, cass)
@@ -194,8 +202,11 @@ def _push(lab: Lab, image: str, *, key: str) -> str:
 
 
 def _load(lab: Lab, image: str) -> None:
-    with progress.step(f"Loading {image} into the nodes") as s:
-        loaded = kind.load_image(lab.runner, lab.kind, image)
+    """``kind load`` of ``image`` into the nodes lacking it: the workers only with lab.images.preload (no pod of
+    the lab runs on the control plane; today's path loads every node)."""
+    workers_only = lab.cfg.images.preload
+    with progress.step(f"Loading {image} into the {'workers' if workers_only else 'nodes'}") as s:
+        loaded = kind.load_image(lab.runner, lab.kind, image, workers_only=workers_only)
         if not loaded:
             s.note("already on every node")
         elif loaded != ["(all)"]:

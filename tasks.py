@@ -385,7 +385,8 @@ def images_registry(c, force=False):
             "down": "--lab: seconds a pause, freeze, loss or dns stays (default lab.chaos's 30)",
             "percent": "--lab: the share of packets a loss drops (default invoke chaos's)",
             "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
-            "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps",
+            "up": "--lab: first recreate the lab twice, as `invoke up` does today and with lab.images.preload, each "
+                  "step's seconds side by side (minutes: two whole `invoke up`s)",
             "go": "cold Go builds of the registry side by side: upstream vs the lab's wrapper and GOGC",
             "cpu_weight": "--lab: give the writers' kind nodes 4x CPU weight during each round (recorded)"},
       iterable=["fault"])

@@ -96,6 +96,15 @@ def cassandra_image(lab: Lab) -> str:
     return tag
 
 
+def workers_node_image(lab: Lab, node: str, cass: str) -> str:
+    """lab.images.preload's node image for the workers: ``node`` with ``cass`` in its containerd (built once for the
+    pair, lab.images.preloaded)."""
+    with progress.step(f"kind node image with {cass} preloaded, for the workers") as s:
+        tag, built = preloaded.ensure_image(lab.runner, node, [cass])
+        s.note(f"{tag}{', built now (once for this pair)' if built else ''}")
+    return tag
+
+
 def cassandra_image_for_tests(lab: Lab) -> str:
     """The Cassandra image for ``invoke test``, by the same policy as reset, without recording it for deploy."""
     images = lab.cfg.images
@@ -133,10 +142,7 @@ def reset(lab: Lab) -> float:
         s.note(node)
     roles = {}
     if cfg.images.preload and not local:  # through a registry the nodes pull Cassandra under the registry's name
-        with progress.step(f"kind node image with {cass} preloaded, for the workers") as s:
-            workers, built = preloaded.ensure_image(lab.runner, node, [cass])
-            s.note(f"{workers}{', built now (once for this pair)' if built else ''}")
-        roles = {"control-plane": node, "worker": workers}
+        roles = {"control-plane": node, "worker": workers_node_image(lab, node, cass)}
     if local:
         registry.start_step(lab)
     # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):

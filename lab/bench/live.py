@@ -2,8 +2,10 @@
 
 Three parts, each printed as a table and kept in one JSON file (<artifacts>/bench/lab-<time>.json):
 
-1. ``--up`` only: the lab recreated as ``invoke up`` does it (reset, build, deploy), every step's seconds as
-   lab.progress recorded them (cluster create, each image load or its skip, the waits for Ready and UN ...).
+1. ``--up`` only: the lab recreated as ``invoke up`` does it (reset, build, deploy), once by today's path (``kind
+   load`` of Cassandra into every node) and once with lab.images.preload (the workers' node image holds it),
+   every step's seconds side by side as lab.progress recorded them (cluster create, each image load or its skip,
+   the waits for Ready and UN ...). Minutes: two whole ``invoke up``s.
 2. Each Cassandra pod's start as the cluster recorded it: created → scheduled → init done → container
    started → NORMAL in the ring → CQL open → Ready (lab.bench.phases).
 3. ``rounds`` deletions of one Cassandra pod (graceful, or ``force``), each a chaos round (recovery, restarts,
@@ -25,6 +27,7 @@ Run it before and after a change, on the same machine, and compare the medians.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -89,7 +92,10 @@ class DeletionRound:
 
 @dataclass
 class LabBench:
-    up_steps: list[dict[str, Any]] = field(default_factory=list)
+    #: ``--up``: each path's run ({"seconds": the whole up, "steps": every step}), and the seconds the preloaded
+    #: node image took first (0 when it existed; not part of either run).
+    up_paths: dict[str, dict[str, Any]] = field(default_factory=dict)
+    preload_build_s: float | None = None
     pods: dict[str, dict[str, float | None]] = field(default_factory=dict)
     rounds: list[DeletionRound] = field(default_factory=list)
     consistency: str = ""  # the deployed writer's, for the record: the gap depends on it
@@ -123,7 +129,8 @@ class LabBench:
                               "ack_stall_median": median(acks), "ack_stall_worst": worst(acks)}
                        for (name, gaps), acks in zip(self.writer_gap_columns().items(),
                                                      self.writer_gap_columns("ack_stall_s").values(), strict=True)}
-        return {"writer_consistency": self.consistency, "up_steps": self.up_steps, "pods": self.pods,
+        return {"writer_consistency": self.consistency, "up_paths": self.up_paths,
+                "preload_build_s": self.preload_build_s, "pods": self.pods,
                 "rounds": [asdict(r) for r in self.rounds], "medians": self.medians(), "worsts": self.worsts(),
                 "writer_gaps": writer_gaps, "faults": [f.to_dict() for f in self.faults]}
 
@@ -147,9 +154,7 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         guard_context(lab.cfg, action="delete pods" if set(faults) <= {"pod", "all-pods"} else "inflict faults")
     bench = LabBench()
     if up:
-        with progress.recording() as steps:
-            workflow.up(lab)
-        bench.up_steps = [asdict(s) for s in steps]
+        bench.up_paths, bench.preload_build_s, lab = _time_up_paths(lab)
     require_cluster(lab)
     bench.consistency = writers.deployed_consistency(lab.runner, lab.kube) or "no writer"
     with progress.step("Each Cassandra pod's start, as the cluster recorded it"):
@@ -167,6 +172,41 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         raise LabError("bench --lab: " + "; ".join(f"{f.fault}: {f.error or f'{f.failed} round(s) failed'}"
                                                      for f in failed))
     return bench
+
+
+#: The paths ``--up`` times, one after the other, by their lab.images.preload: today's (``kind load`` of the
+#: Cassandra image into every node) and the workers' node image with Cassandra preloaded.
+UP_PATHS = {"kind load": False, "preloaded": True}
+
+
+def _time_up_paths(lab: Lab) -> tuple[dict[str, dict[str, Any]], float, Lab]:
+    """``invoke up`` once per path of UP_PATHS, each recreating the cluster, every step's seconds recorded; the
+    preloaded node image is made (or found) first, so neither run pays for that one-off build. Returns the runs,
+    that build's seconds, and the lab as the last path left it (the one the rounds then run on)."""
+    started = time.monotonic()
+    workflow.workers_node_image(lab, workflow.node_image(lab), workflow.cassandra_image(lab))
+    build_s = round(time.monotonic() - started, 1)
+    runs: dict[str, dict[str, Any]] = {}
+    for label, preload in UP_PATHS.items():
+        images = dataclasses.replace(lab.cfg.images, preload=preload)
+        lab = dataclasses.replace(lab, cfg=dataclasses.replace(lab.cfg, images=images))
+        started = time.monotonic()
+        with progress.recording() as steps:
+            workflow.up(lab)
+        runs[label] = {"seconds": round(time.monotonic() - started, 1), "steps": [asdict(s) for s in steps]}
+    return runs, build_s, lab
+
+
+def up_rows(runs: dict[str, dict[str, Any]]) -> list[list[str]]:
+    """One row per step of any run (a step the other path has not shows "-"), in the order they ended, then the
+    whole ``invoke up``."""
+    seconds: dict[tuple[str, int], dict[str, float]] = {}
+    for label, run in runs.items():
+        for step in run["steps"]:
+            seconds.setdefault((step["message"], step["depth"]), {})[label] = step["seconds"]
+    rows = [["  " * depth + message, *(_secs(each[label]) if label in each else "-" for label in runs)]
+            for (message, depth), each in seconds.items()]
+    return rows + [["the whole invoke up", *(_secs(run["seconds"]) for run in runs.values())]]
 
 
 #: What a freeze is aimed at when its flags are checked, before the cluster says which node hosts --pod.
@@ -290,10 +330,10 @@ def _show_writer_gaps(bench: LabBench) -> None:
 
 
 def _show(lab: Lab, bench: LabBench) -> None:
-    if bench.up_steps:
-        rows = [["  " * s["depth"] + s["message"], _secs(s["seconds"]), "" if s["ok"] else "FAILED"]
-                for s in bench.up_steps]
-        output.table(["step of invoke up", "seconds", ""], rows, title="invoke up, step by step")
+    if bench.up_paths:
+        output.table(["step of invoke up", *(f"{label}, s" for label in bench.up_paths)], up_rows(bench.up_paths),
+                     title="invoke up, step by step, each path recreating the cluster (lab.images.preload false, "
+                           f"then true; the preloaded node image took {bench.preload_build_s:g} s before, once)")
     output.table(["pod", *START_PHASES], [[p, *(_secs(ph.get(c)) for c in START_PHASES)]
                                           for p, ph in bench.pods.items()],
                  title="Each Cassandra pod's start: seconds from the previous milestone (Kubernetes stamps whole "

@@ -160,18 +160,39 @@ def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(proje
     assert "25.00" in shown and "test-3 (ALL) ack stall" in shown
 
 
-def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):
+def test_up_times_both_paths_of_invoke_up_side_by_side(cluster, monkeypatch, capsys):
     lab, _ = cluster
+    made, ran = [], []
 
     def fake_up(the_lab):
+        preload = the_lab.cfg.images.preload
+        ran.append(preload)
         with progress.step("Creating kind cluster kind"), progress.step("Waiting for nodes"):
+            pass
+        with progress.step("Loading lab/writer:1 into the " + ("workers" if preload else "nodes")):
             pass
 
     monkeypatch.setattr(live.workflow, "up", fake_up)
+    monkeypatch.setattr(live.workflow, "node_image", lambda the_lab: "kind-node-lab:feed")
+    monkeypatch.setattr(live.workflow, "cassandra_image", lambda the_lab: "lab/cassandra:1")
+    monkeypatch.setattr(live.workflow, "workers_node_image", lambda the_lab, node, cass: made.append((node, cass)))
     bench = live.run(lab, rounds=0, up=True)
-    assert [(s["message"], s["depth"]) for s in bench.up_steps] == [("Waiting for nodes", 1),
-                                                                  ("Creating kind cluster kind", 0)]
-    assert bench.rounds == []
+
+    # the preloaded node image first (not timed in either run), then today's path, then the preloaded one
+    assert made == [("kind-node-lab:feed", "lab/cassandra:1")] and ran == [False, True]
+    assert list(bench.up_paths) == ["kind load", "preloaded"]
+    assert [(s["message"], s["depth"]) for s in bench.up_paths["preloaded"]["steps"]] == [
+        ("Waiting for nodes", 1), ("Creating kind cluster kind", 0), ("Loading lab/writer:1 into the workers", 0)]
+    rows = live.up_rows(bench.up_paths)
+    assert [r[0] for r in rows] == ["  Waiting for nodes", "Creating kind cluster kind",
+                                    "Loading lab/writer:1 into the nodes", "Loading lab/writer:1 into the workers",
+                                    "the whole invoke up"]
+    assert rows[2][2] == "-" and rows[3][1] == "-"  # a step one path has not
+    assert bench.rounds == [] and bench.faults == []
+    shown = capsys.readouterr().out
+    assert "step of invoke up" in shown and "kind load, s" in shown and "preloaded, s" in shown
+    [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
+    assert set(json.loads(saved.read_text())["up_paths"]) == {"kind load", "preloaded"}
 
 
 @pytest.mark.parametrize("kwargs, message", [

@@ -130,9 +130,10 @@ def nodes_missing_image(runner: Runner, node_names: list[str], image: str) -> li
     return [n for n in node_names if local_id is None or node_image_id(runner, n, image) != local_id]
 
 
-def load_image(runner: Runner, kind: Kind, image: str, *, workers_only: bool = False) -> list[str]:
+def load_image(runner: Runner, kind: Kind, image: str, *, workers_only: bool = False, hide: bool = False) -> list[str]:
     """``kind load docker-image`` into the nodes that lack ``image``; returns the nodes loaded (empty: skipped).
-    ``workers_only``: not into the control plane, where no pod of the lab runs (see ``worker_nodes``)."""
+    ``workers_only``: not into the control plane, where no pod of the lab runs (see ``worker_nodes``); ``hide``:
+    kind's output captured (a failure still carries it), for a load running beside other steps."""
     all_nodes = worker_nodes(runner, kind) if workers_only else nodes(runner, kind)
     missing = nodes_missing_image(runner, all_nodes, image) if all_nodes else []
     if all_nodes and not missing:
@@ -141,7 +142,7 @@ def load_image(runner: Runner, kind: Kind, image: str, *, workers_only: bool = F
     # cluster loads into all.
     targets = missing if missing and (len(missing) < len(all_nodes) or workers_only) else None
     try:
-        runner.run(kind.load_args(image, targets), timeout=900)
+        runner.run(kind.load_args(image, targets), timeout=900, hide=hide)
     except CommandError as err:
         raise LabError(f"failed to load image {image} into kind cluster {kind.name}: {err}") from err
     return missing or all_nodes or ["(all)"]

@@ -725,3 +725,54 @@ def test_deploy_with_auth_on_makes_the_secret_and_roles_and_renders_password_aut
     workflow.deploy(make_lab(project, ctx))
     assert ctx.matching("get secret cassandra-auth") and ctx.matching("cqlsh")
     assert "authenticator=PasswordAuthenticator" in (project / ".cache/lab/rendered/cassandra.yml").read_text()
+
+
+def test_up_with_preload_loads_the_writer_while_cassandra_starts(project, monkeypatch):
+    """lab.images.preload: the writer's kind load runs beside Cassandra's deploy (each waits to see the other under
+    way, so a sequential `up` fails here), and the writer is applied only once the load is done."""
+    import threading
+
+    lab = make_lab(project, _ctx(), images={"preload": True})
+    events, loading, deploying = [], threading.Event(), threading.Event()
+
+    def fake_load(runner, kind_, image, *, workers_only, hide):
+        loading.set()
+        events.append(("load saw cassandra deploying", deploying.wait(timeout=30)))
+        events.append(("loaded", image, workers_only, hide, runner.echo))
+        return ["kind-worker", "kind-worker2"]
+
+    def fake_deploy(the_lab, *, what="all"):
+        if what == "cassandra":
+            deploying.set()
+            events.append(("cassandra saw the load begun", loading.wait(timeout=30)))
+        events.append(("deploy", what))
+
+    monkeypatch.setattr(workflow, "reset", lambda the_lab, **kw: events.append(("reset", kw)))
+    monkeypatch.setattr(workflow, "writer_image", lambda the_lab, force: ("lab/writer:1", None))
+    monkeypatch.setattr(workflow.kind, "load_image", fake_load)
+    monkeypatch.setattr(workflow, "deploy", fake_deploy)
+    monkeypatch.setattr(workflow, "make_available", lambda the_lab, tag, source: events.append(("available", tag)))
+    workflow.up(lab)
+    assert events[0] == ("reset", {"writer": False})  # the writer is up's own to load
+    assert ("load saw cassandra deploying", True) in events and ("cassandra saw the load begun", True) in events
+    assert ("loaded", "lab/writer:1", True, True, False) in events  # into the workers, its output kept quiet
+    assert events[-2:] == [("available", "lab/writer:1"), ("deploy", "writer")]  # after the load and Cassandra
+    assert ("deploy", "cassandra") in events[:-2] and ("loaded", "lab/writer:1", True, True, False) in events[:-2]
+
+
+def test_up_by_todays_path_is_reset_build_deploy(project, monkeypatch):
+    lab = make_lab(project, _ctx())
+    calls = []
+    monkeypatch.setattr(workflow, "reset", lambda the_lab, **kw: calls.append(("reset", kw)))
+    monkeypatch.setattr(workflow, "build", lambda the_lab, force: calls.append(("build", force)))
+    monkeypatch.setattr(workflow, "deploy", lambda the_lab: calls.append(("deploy",)))
+    workflow.up(lab, force=True)
+    assert calls == [("reset", {}), ("build", True), ("deploy",)]
+
+
+def test_reset_for_up_leaves_the_writer_to_it(project, builders):
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    ctx = _reset_ctx(pullable=True)
+    ctx.add(*WRITER_BUILT, first=True)
+    workflow.reset(make_lab(project, ctx, builders=builders), writer=False)
+    assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]

@@ -146,6 +146,9 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         raise PreconditionError(f"--pod must be one of {', '.join(names.CASSANDRA_PODS)}, got {pod!r}")
     if rounds < 0:
         raise PreconditionError(f"--rounds must be 0 or more, got {rounds}")
+    if up and lab.cfg.images.registry:
+        raise PreconditionError("--up compares `kind load` with a preloaded node image, and with lab.images.registry "
+                                f"({lab.cfg.images.registry}) the nodes pull instead: unset it for this run")
     settings = dict(pod=pod, rounds=rounds or 1, interval=interval, force=force, cpu_weight=bool(cpu_weight),
                     down=down, percent=percent)
     for kind in faults:  # a bad --down or --percent fails here, before anything runs

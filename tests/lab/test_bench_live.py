@@ -1,5 +1,6 @@
 """`invoke bench --lab` composed on a fake cluster: what it reads, how it measures each round, what it keeps."""
 
+import dataclasses
 import json
 
 import pytest
@@ -198,9 +199,14 @@ def test_up_times_both_paths_of_invoke_up_side_by_side(cluster, monkeypatch, cap
 @pytest.mark.parametrize("kwargs, message", [
     ({"pod": "writer"}, "--pod must be one of cassandra-0, cassandra-1, cassandra-2"),
     ({"rounds": -1}, "--rounds must be 0 or more"),
+    ({"up": True, "registry": "local"}, r"--up compares `kind load` with a preloaded node image, and with "
+                                        r"lab.images.registry \(local\) the nodes pull instead"),
 ])
 def test_bad_options_are_refused_before_anything_runs(cluster, kwargs, message):
     lab, ctx = cluster
+    if "registry" in kwargs:
+        images = dataclasses.replace(lab.cfg.images, registry=kwargs.pop("registry"))
+        lab = dataclasses.replace(lab, cfg=dataclasses.replace(lab.cfg, images=images))
     with pytest.raises(LabError, match=message):
         live.run(lab, **kwargs)
     assert ctx.commands == []

@@ -15,6 +15,7 @@ from typing import Any
 
 from lab.bench.phases import median, worst
 from lab.chaos import ChaosCommand, RoundResult
+from lab.chaos.faults import loss
 from lab.errors import PreconditionError
 
 #: The kinds ``--fault`` takes, each the ``invoke chaos`` flag it stands for (``pod`` is the bench's default:
@@ -108,7 +109,7 @@ def summarize(kind: str, command: ChaosCommand, results: list[RoundResult], *, c
     if downs:
         conditions["down_s"] = downs[0] if len(downs) == 1 else downs
     if kind == "loss":
-        conditions["percent"] = command.percent or "lab default"
+        conditions["percent"] = command.percent or loss.DEFAULT_PERCENT
     if kind in ("pod", "all-pods"):
         conditions["deletion"] = "forced (2 s grace)" if command.force else "graceful"
     modes = sorted({r.commitlog_sync for r in results if r.commitlog_sync})

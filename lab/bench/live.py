@@ -1,6 +1,6 @@
 """``invoke bench --lab``: where the lab's time goes, measured on the running lab.
 
-Three parts, each printed as a table and kept in one JSON file (<artifacts>/bench/lab-<time>.json):
+Four parts, each printed as a table and kept in one JSON file (<artifacts>/bench/lab-<time>.json):
 
 1. ``--up`` only: the lab recreated as ``invoke up`` does it (reset, build, deploy), once by today's path (``kind
    load`` of Cassandra into every node) and once with lab.images.preload (the workers' node image holds it),
@@ -141,7 +141,8 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
         sleep: Callable[[float], None] = time.sleep) -> LabBench:
     """The bench: ``up`` first when asked, each Cassandra pod's start, then ``rounds`` rounds of each kind in
     ``faults`` (lab.bench.faults), ``interval`` seconds apart; the tables, and one JSON file. Raises LabError
-    (exit 1) after both when a round failed (lost rows, no recovery, a wedged writer), as ``invoke chaos`` does."""
+    (exit 1), once the tables and the file are out, when a round failed (lost rows, no recovery, a wedged writer),
+    as ``invoke chaos`` does."""
     if pod not in names.CASSANDRA_PODS:
         raise PreconditionError(f"--pod must be one of {', '.join(names.CASSANDRA_PODS)}, got {pod!r}")
     if rounds < 0:

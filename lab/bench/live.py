@@ -150,10 +150,12 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
     if up and lab.cfg.images.registry:
         raise PreconditionError("--up compares `kind load` with a preloaded node image, and with lab.images.registry "
                                 f"({lab.cfg.images.registry}) the nodes pull instead: unset it for this run")
-    settings = dict(pod=pod, rounds=rounds or 1, interval=interval, force=force, cpu_weight=bool(cpu_weight),
-                    down=down, percent=percent)
+    def command(kind: str, node: str, count: int) -> ChaosCommand:
+        return fault_kinds.command_for(kind, pod=pod, node=node, rounds=count, interval=interval, force=force,
+                                       cpu_weight=bool(cpu_weight), down=down, percent=percent)
+
     for kind in faults:  # a bad --down or --percent fails here, before anything runs
-        fault_kinds.command_for(kind, node=FREEZE_TARGET, **settings).check()
+        command(kind, FREEZE_TARGET, rounds or 1).check()
     if rounds:  # before anything runs, --up's reset included
         guard_context(lab.cfg, action="delete pods" if set(faults) <= {"pod", "all-pods"} else "inflict faults")
     bench = LabBench()
@@ -168,8 +170,7 @@ def run(lab: Lab, *, rounds: int = 5, pod: str = "cassandra-1", force: bool = Fa
             if number:
                 sleep(interval)
             node = _node_of(lab, pod) if kind == "freeze" else ""
-            command = fault_kinds.command_for(kind, node=node, **(settings | {"rounds": rounds}))
-            bench.faults.append(_fault_rounds(lab, bench, kind, command))
+            bench.faults.append(_fault_rounds(lab, bench, kind, command(kind, node, rounds)))
     _show(lab, bench)
     failed = [f for f in bench.faults if f.failed or f.error]
     if failed:

@@ -382,7 +382,7 @@ def images_registry(c, force=False):
             "pod": "--lab: the Cassandra pod the rounds hit (default cassandra-1; a freeze: its node)",
             "fault": "--lab: pod (default: the deletion, split into phases), pause, freeze, crash, loss, all-pods, "
                      "dns; repeat or comma-separate for one row per kind, each run as `invoke chaos` runs it",
-            "down": "--lab: seconds a pause, freeze, loss or dns stays (default lab.chaos's 30)",
+            "down": "--lab: seconds a pause, freeze, loss or dns stays (default 30, as for invoke chaos)",
             "percent": "--lab: the share of packets a loss drops (default invoke chaos's)",
             "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
             "up": "--lab: first recreate the lab twice, as `invoke up` does today and with lab.images.preload, each "
@@ -391,7 +391,7 @@ def images_registry(c, force=False):
             "cpu_weight": "--lab: give the writers' kind nodes 4x CPU weight during each round (recorded)"},
       iterable=["fault"])
 @_handled
-def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", fault=None, down=0.0, percent=0.0, force=False,
+def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", fault=None, down=0, percent=0.0, force=False,
           up=False, go=False, cpu_weight=False):
     """Writer throughput benchmark (python -m lab.bench); --lab: where the running lab's time goes."""
 

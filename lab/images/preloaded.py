@@ -10,8 +10,8 @@ This module does the same for the images given, on top of lab.images.kind_node:
   the script>``: built once per pair, reused after, and a rebuilt Cassandra image gets a new one;
 - the import is ``--no-unpack`` (as kind's own build and lab.images.kindnode do: no overlay snapshots inside
   the build container), so a node unpacks the image only when a pod first runs it, on the nodes that run one;
-- the images are pinned (``io.cri-containerd.pinned``, as kind pins its own) so the kubelet's image garbage
-  collection never removes them;
+- the images are not pinned against the kubelet's image garbage collection, as ``kind load`` does not pin
+  either (the lab's node image runs containerd 1.6, whose ``ctr images import`` has no ``--label``);
 - at ``kind create cluster`` each node's ``/var`` volume starts as a copy of the image's, preloaded images
   included (that is how kind's own arrive on the nodes).
 
@@ -37,8 +37,7 @@ REPO = "kind-node-lab-preloaded"
 SCRIPT = (
     "set -e; containerd >/tmp/containerd.log 2>&1 & pid=$!; "
     "for i in $(seq 60); do ctr version >/dev/null 2>&1 && break; sleep 1; done; "
-    "ctr -n k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack --digests "
-    "/preload.tar; "
+    "ctr -n k8s.io images import --all-platforms --no-unpack --digests /preload.tar; "
     "ctr -n k8s.io images ls -q; kill $pid; wait $pid || true; rm -rf /tmp/* /run/containerd"
 )
 

@@ -39,8 +39,8 @@ def test_built_once_by_import_into_the_node_images_containerd_and_commit():
     # the node image with sleep for an entrypoint (no systemd, no kubelet), the tar mounted read-only
     assert run.startswith("docker run --detach --name kind-node-lab-preloading-") and run.endswith(
         f"--privileged --entrypoint sleep --volume {tar}:/preload.tar:ro {NODE} infinity")
-    # containerd by hand, the images imported without unpacking and pinned against the kubelet's GC
-    assert "ctr -n k8s.io images import --label=io.cri-containerd.pinned=pinned --all-platforms --no-unpack" in exec_
+    # containerd by hand, the images imported without unpacking (a node unpacks when a pod first runs one)
+    assert "ctr -n k8s.io images import --all-platforms --no-unpack --digests /preload.tar" in exec_
     assert "kill $pid" in exec_
     assert stop.startswith("docker stop ")
     # kind's entrypoint back, as the node image had it

@@ -24,6 +24,7 @@ from lab import names, observe, program, progress, registry, state, suites, work
 from lab import report as report_lib
 from lab import scale as scale_lib
 from lab import verify as verify_lib
+from lab.bench import faults as bench_faults
 from lab.bench import live as bench_lib
 from lab.config import DEFAULTS, LabConfig, explain
 from lab.context import guard_context, open_lab
@@ -378,30 +379,40 @@ def images_registry(c, force=False):
 
 
 @task(help={"args": "arguments for python -m lab.bench (quote them)",
-            "lab": "measure the running lab instead: each Cassandra pod's start, then --rounds deletions",
-            "rounds": "--lab: deletions of --pod to measure (default 5; 0: only the pods' starts)",
-            "pod": "--lab: the Cassandra pod the rounds delete (default cassandra-1)",
+            "lab": "measure the running lab instead: each Cassandra pod's start, then --rounds of each --fault",
+            "rounds": "--lab: rounds of each --fault (default 5; 0: only the pods' starts)",
+            "pod": "--lab: the Cassandra pod the rounds hit (default cassandra-1; a freeze: its node)",
+            "fault": "--lab: pod (default: the deletion, split into phases), pause, freeze, crash, loss, all-pods, "
+                     "dns; repeat or comma-separate for one row per kind, each run as `invoke chaos` runs it",
+            "down": "--lab: seconds a pause, freeze, loss or dns stays (default 30, as for invoke chaos)",
+            "percent": "--lab: the share of packets a loss drops (default invoke chaos's)",
             "force": "--lab: delete with --grace-period=0 --force (a crash: no drain)",
-            "up": "--lab: first recreate the lab as `invoke up` does and time each of its steps",
+            "up": "--lab: first recreate the lab twice, as `invoke up` does today and with lab.images.preload, each "
+                  "step's seconds side by side (minutes: two whole `invoke up`s)",
             "go": "cold Go builds of the registry side by side: upstream vs the lab's wrapper and GOGC",
-            "cpu_weight": "--lab: give the writers' kind nodes 4x CPU weight during each round (recorded)"})
+            "cpu_weight": "--lab: give the writers' kind nodes 4x CPU weight during each round (recorded)"},
+      iterable=["fault"])
 @_handled
-def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", force=False, up=False, go=False, cpu_weight=False):
+def bench(c, args="", lab=False, rounds=5, pod="cassandra-1", fault=None, down=0, percent=0.0, force=False,
+          up=False, go=False, cpu_weight=False):
     """Writer throughput benchmark (python -m lab.bench); --lab: where the running lab's time goes."""
 
+    lab_only = {"--up": up, "--force": force, "--fault": fault, "--down": down, "--percent": percent}
+    given = [flag for flag, value in lab_only.items() if value]
     if go:
-        if lab or up or force:
-            raise PreconditionError("--go measures Go builds, not the lab: drop --lab, --up and --force")
+        if lab or given:
+            raise PreconditionError(f"--go measures Go builds, not the lab: drop {', '.join(['--lab'] * lab + given)}")
         suites.run_bench(_runner(c), args, which="go")
         return
     if not lab:
-        if up or force:
-            raise PreconditionError("--up and --force measure the lab: add --lab")
+        if given:
+            raise PreconditionError(f"{' and '.join(given)} measure{'s' if len(given) == 1 else ''} the lab: add --lab")
         suites.run_bench(_runner(c), args)
         return
-    the_lab = _lab_with_tools(c) if up else _lab(c, need=("kubectl",))
-    bench_lib.run(the_lab, rounds=rounds, pod=pod, force=force, up=up,
-                  interval=the_lab.cfg.chaos.interval, cpu_weight=cpu_weight or None)
+    kinds = bench_faults.parse_faults(fault or [])
+    the_lab = _lab_with_tools(c) if up else _lab(c, need=bench_faults.tools(kinds))
+    bench_lib.run(the_lab, rounds=rounds, pod=pod, force=force, up=up, interval=the_lab.cfg.chaos.interval,
+                  cpu_weight=cpu_weight or None, faults=kinds, down=float(down), percent=float(percent))
 
 
 @task(help={"quick": "fast tier only: no Docker, no cluster (-m 'not slow and not cluster')",

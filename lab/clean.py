@@ -24,6 +24,7 @@ from lab import docker, progress, state
 from lab.config import LabConfig
 from lab.errors import CommandError
 from lab.images import cassandra as cassandra_image
+from lab.images import preloaded
 from lab.images import registry as registry_image
 from lab.images import writer as writer_image
 from lab.images.kindnode import pins
@@ -33,7 +34,7 @@ from lab.runner import Runner
 #: The repositories of the images the lab's builders make (lab/images/*), and the prefix of the kind node
 #: recipe's component images; the lab's registry copies get ``localhost:<port>/`` in front (``lab_repository``).
 LAB_REPOSITORIES = (writer_image.REPOSITORY, cassandra_image.IMAGE_NAME, registry_image.IMAGE_NAME, pins.IMAGE_REPO,
-                    pins.BASE_REPO, pins.IPTABLES_REPO)
+                    pins.BASE_REPO, pins.IPTABLES_REPO, preloaded.REPO)
 COMPONENT_PREFIX = "localhost/kind-node-lab/"
 #: The node recipe's images under the upstream names kubeadm runs them by: the lab's only when built here.
 UPSTREAM_NAMED = frozenset(c.tag for c in components("", "") if not c.tag.startswith(COMPONENT_PREFIX))

@@ -130,19 +130,40 @@ def nodes_missing_image(runner: Runner, node_names: list[str], image: str) -> li
     return [n for n in node_names if local_id is None or node_image_id(runner, n, image) != local_id]
 
 
-def load_image(runner: Runner, kind: Kind, image: str) -> list[str]:
-    """``kind load docker-image`` into the nodes that lack ``image``; returns the nodes loaded (empty: skipped)."""
-    all_nodes = nodes(runner, kind)
+def load_image(runner: Runner, kind: Kind, image: str, *, workers_only: bool = False, hide: bool = False) -> list[str]:
+    """``kind load docker-image`` into the nodes that lack ``image``; returns the nodes loaded (empty: skipped).
+    ``workers_only``: not into the control plane, where no pod of the lab runs (see ``worker_nodes``); ``hide``:
+    kind's output captured (a failure still carries it), for a load running beside other steps."""
+    all_nodes = worker_nodes(runner, kind) if workers_only else nodes(runner, kind)
     missing = nodes_missing_image(runner, all_nodes, image) if all_nodes else []
     if all_nodes and not missing:
         return []
-    # Name the nodes only when some already have it; a dry run on a missing cluster loads into all.
-    targets = missing if missing and len(missing) < len(all_nodes) else None
+    # Name the nodes only when some already have it (or the control plane is left out); a dry run on a missing
+    # cluster loads into all.
+    targets = missing if missing and (len(missing) < len(all_nodes) or workers_only) else None
     try:
-        runner.run(kind.load_args(image, targets), timeout=900)
+        runner.run(kind.load_args(image, targets), timeout=900, hide=hide)
     except CommandError as err:
         raise LabError(f"failed to load image {image} into kind cluster {kind.name}: {err}") from err
     return missing or all_nodes or ["(all)"]
+
+
+#: The label kind puts on each node container saying its role: control-plane, worker (kind's
+#: pkg/cluster/constants, NodeRoleLabelKey).
+ROLE_LABEL = "io.x-k8s.kind.role"
+
+
+def worker_nodes_args(kind: Kind) -> list[str]:
+    return [docker.DOCKER, "ps", "--all", "--filter", cluster_label_filter(kind.name), "--filter",
+            f"label={ROLE_LABEL}=worker", "--format", "{{.Names}}"]
+
+
+def worker_nodes(runner: Runner, kind: Kind) -> list[str]:
+    """The cluster's worker node containers. kubeadm taints a control plane NoSchedule in a cluster with workers
+    (kind lifts it only for a cluster of one node) and no pod of the lab tolerates it, so an image is needed
+    on the workers only."""
+    outcome = runner.probe(worker_nodes_args(kind), timeout=30)
+    return sorted(line.strip() for line in outcome.stdout.splitlines() if line.strip()) if outcome.ok else []
 
 
 def _normalise(image: str) -> str:

@@ -135,6 +135,17 @@ def image_of(docs: list[dict[str, Any]], container: str) -> str | None:
     return None
 
 
+def with_node_images(cluster_config: dict[str, Any], by_role: dict[str, str]) -> dict[str, Any]:
+    """A copy of a kind config whose nodes of each role in ``by_role`` run that image (kind's default role: a
+    control plane)."""
+    doc = copy.deepcopy(cluster_config)
+    for node in doc.get("nodes", []):
+        image = by_role.get(node.get("role", "control-plane"))
+        if image:
+            node["image"] = image
+    return doc
+
+
 def kind_node_images(cluster_config: dict[str, Any]) -> set[str]:
     """The node images a kind config pins (one per node; normally all the same)."""
     return {n["image"] for n in cluster_config.get("nodes", []) if n.get("image")}

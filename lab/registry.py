@@ -131,9 +131,12 @@ def with_containerd_patch(cluster_config: dict[str, Any]) -> dict[str, Any]:
     return patched
 
 
-def render_cluster_config(lab: Lab, source: Path) -> Path:
-    """cluster.yml with the containerd patch, under the state dir: the file ``kind create cluster`` reads."""
+def render_cluster_config(lab: Lab, source: Path, *, node_images: dict[str, str] | None = None) -> Path:
+    """cluster.yml with the containerd patch, under the state dir: the file ``kind create cluster`` reads.
+    ``node_images``: the image of each role's nodes ({"control-plane": ..., "worker": ...}), when they differ."""
     doc = with_containerd_patch(yaml.safe_load(source.read_text()) or {})
+    if node_images:
+        doc = manifests.with_node_images(doc, node_images)
     return manifests.write([doc], lab.state_dir / "rendered" / source.name)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -21,6 +22,7 @@ from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
 from lab.doctor import Host, prediction
 from lab.errors import CommandError, LabError, PreconditionError
+from lab.images import preloaded
 from lab.images.builders import ImageBuilders
 from lab.names import CASSANDRA_REPLICAS
 from lab.runner import Runner
@@ -95,6 +97,15 @@ def cassandra_image(lab: Lab) -> str:
     return tag
 
 
+def workers_node_image(lab: Lab, node: str, cass: str) -> str:
+    """lab.images.preload's node image for the workers: ``node`` with ``cass`` in its containerd (built once for the
+    pair, lab.images.preloaded)."""
+    with progress.step(f"kind node image with {cass} preloaded, for the workers") as s:
+        tag, built = preloaded.ensure_image(lab.runner, node, [cass])
+        s.note(f"{tag}{', built now (once for this pair)' if built else ''}")
+    return tag
+
+
 def cassandra_image_for_tests(lab: Lab) -> str:
     """The Cassandra image for ``invoke test``, by the same policy as reset, without recording it for deploy."""
     images = lab.cfg.images
@@ -110,8 +121,9 @@ def node_image(lab: Lab) -> str:
 
 # -- reset / down ---------------------------------------------------------------------------------------
 
-def reset(lab: Lab) -> float:
+def reset(lab: Lab, *, writer: bool = True) -> float:
     """Recreate the kind cluster from cluster.yml and put the Cassandra image on the nodes; returns seconds taken.
+    ``writer``: also the writer image built before (False: ``up`` loads it itself, see there).
 
     The cluster is created from cluster.yml with a containerd patch (registry.CONTAINERD_PATCH), so a registry can
     be wired in at any time. With lab.images.registry ``local`` the lab's registry runs first, is wired into the
@@ -130,11 +142,14 @@ def reset(lab: Lab) -> float:
     with progress.step("kind node image") as s:
         node = node_image(lab)
         s.note(node)
+    roles = {}
+    if preloading(cfg):  # through a registry the nodes pull Cassandra under the registry's name
+        roles = {"control-plane": node, "worker": workers_node_image(lab, node, cass)}
     if local:
         registry.start_step(lab)
     # Every cluster is created able to pull from a registry wired in later (`invoke registry`, no reset needed):
     # its containerd reads per-registry hosts.toml files, and pulls as before where there is none.
-    config_path = registry.render_cluster_config(lab, config_path)
+    config_path = registry.render_cluster_config(lab, config_path, node_images=roles)
     with progress.step(f"Deleting kind cluster {cfg.cluster}") as s:
         if kind.cluster_exists(lab.runner, lab.kind):
             kind.delete_cluster(lab.runner, lab.kind)
@@ -144,29 +159,30 @@ def reset(lab: Lab) -> float:
         progress.info(warning)
     with progress.step(f"Creating kind cluster {cfg.cluster} from {cfg.cluster_config} "
                        "(its containerd reads registries' hosts.toml)"):
-        # --image only when the node image differs from the one cluster.yml pins (e.g. a local build).
-        kind.create_cluster(lab.runner, lab.kind, str(config_path), image=None if pinned == {node} else node,
-                            timeout=cfg.timeouts.cluster)
+        # --image only when the node image differs from the one cluster.yml pins (e.g. a local build); with a
+        # preloaded image the rendered config names each node's, which --image would override.
+        kind.create_cluster(lab.runner, lab.kind, str(config_path),
+                            image=None if roles or pinned == {node} else node, timeout=cfg.timeouts.cluster)
     lab.cluster_planned = lab.runner.dry  # the later steps of this dry run plan on the cluster it would create
     if local:
         _reset_through_registry(lab, cass)
     else:
-        _reset_through_kind_load(lab, cass)
+        _reset_through_kind_load(lab, cass, writer=writer)
     elapsed = time.monotonic() - started
     if not lab.runner.dry:
         progress.info(f"reset: kind cluster {cfg.cluster} ready in {elapsed:.0f}s (context {lab.kube.context})")
     return elapsed
 
 
-def _reset_through_kind_load(lab: Lab, cass: str) -> None:
+def _reset_through_kind_load(lab: Lab, cass: str, *, writer: bool = True) -> None:
     """The images onto the new nodes by ``kind load``, also under the names the checked-in manifests type."""
     cfg = lab.cfg
     _load(lab, cass)
     _load_as(lab, cass, manifest_image(lab, cfg.cassandra_manifest, names.CASSANDRA_CONTAINER))
-    writer = state.get(lab.state_dir, "writer_image")
-    if writer and docker.image_exists(lab.runner, writer):
-        _load(lab, writer)  # a writer built before this reset, so deploy works without a rebuild
-        _load_as(lab, writer, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
+    built = state.get(lab.state_dir, "writer_image") if writer else None
+    if built and docker.image_exists(lab.runner, built):
+        _load(lab, built)  # a writer built before this reset, so deploy works without a rebuild
+        _load_as(lab, built, manifest_image(lab, cfg.writer_manifest, names.WRITER_CONTAINER))
 
 
 def _reset_through_registry(lab: Lab, cass: str) -> None:
@@ -209,8 +225,11 @@ def pinned(lab: Lab, ref: str) -> str:
 
 
 def _load(lab: Lab, image: str) -> None:
-    with progress.step(f"Loading {image} into the nodes") as s:
-        loaded = kind.load_image(lab.runner, lab.kind, image)
+    """``kind load`` of ``image`` into the nodes lacking it: the workers only with lab.images.preload (no pod of
+    the lab runs on the control plane; today's path loads every node)."""
+    workers_only = lab.cfg.images.preload
+    with progress.step(f"Loading {image} into the {'workers' if workers_only else 'nodes'}") as s:
+        loaded = kind.load_image(lab.runner, lab.kind, image, workers_only=workers_only)
         if not loaded:
             s.note("already on every node")
         elif loaded != ["(all)"]:
@@ -279,6 +298,13 @@ def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> st
 
     ``writer_dir`` (or lab.writer.source): a writer of your own, built from that directory's Dockerfile; the
     state records the directory, so deploy knows the writer it runs is yours (with_built_writer)."""
+    tag, source = writer_image(lab, force=force, writer_dir=writer_dir)
+    return make_available(lab, tag, source)
+
+
+def writer_image(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> tuple[str, Path | None]:
+    """The writer image built (or found by its content tag): its tag, and the writer directory it came from (None:
+    the lab's writer)."""
     cfg = lab.cfg
     source = writer_source_dir(cfg, writer_dir)
     with progress.step(f"Writer image from {source}" if source else "Writer image") as s:
@@ -289,6 +315,13 @@ def build(lab: Lab, *, force: bool = False, writer_dir: str | None = None) -> st
             kwargs["base_image"] = cfg.images.writer_base
         tag = lab.builders.writer(lab.runner, **kwargs)
         s.note(tag)
+    return tag, source
+
+
+def make_available(lab: Lab, tag: str, source: Path | None) -> str:
+    """The writer image ``tag`` where the nodes find it (pushed, or kind-loaded under its name and writer.yml's),
+    recorded for deploy; returns the ref deploy will use."""
+    cfg = lab.cfg
     if cfg.images.registry:
         if cfg.images.local_registry:
             registry.start_step(lab)
@@ -553,10 +586,31 @@ def remove_unplanned_writers(lab: Lab) -> None:
 
 
 def up(lab: Lab, *, force: bool = False) -> None:
-    """From nothing to a running lab (``invoke up``): reset, build, deploy."""
-    reset(lab)
-    build(lab, force=force)
-    deploy(lab)
+    """From nothing to a running lab (``invoke up``): reset, build, deploy.
+
+    With lab.images.preload (the kind-load path only) the writer's image is loaded into the workers while Cassandra
+    starts, in a thread of its own: neither needs the other until the writer is applied, and on today's path the
+    load (about 20 s) waits for nothing but runs before Cassandra is even applied."""
+    if not preloading(lab.cfg):
+        reset(lab)
+        build(lab, force=force)
+        deploy(lab)
+        return
+    reset(lab, writer=False)
+    tag, source = writer_image(lab, force=force)
+    quiet = Runner(lab.runner.ctx, dry=lab.runner.dry, echo=False)  # kind's lines would cut through the steps'
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        loading = pool.submit(kind.load_image, quiet, lab.kind, tag, workers_only=True, hide=True)
+        deploy(lab, what="cassandra")  # on a failure the pool still waits for the load: no kind load left running
+        with progress.step(f"Loading {tag} into the workers, begun as Cassandra was applied") as s:
+            s.note(", ".join(loading.result()) or "already on every worker")
+    make_available(lab, tag, source)  # now only the checks, and the writer.yml name (a re-tag on the nodes)
+    deploy(lab, what="writer")
+
+
+def preloading(cfg: LabConfig) -> bool:
+    """lab.images.preload applies: images reach the nodes by ``kind load`` (no registry)."""
+    return cfg.images.preload and not cfg.images.registry
 
 
 # -- delete ---------------------------------------------------------------------------------------------

@@ -21,8 +21,10 @@ The parts:
     rounds       run_bench: the contenders in interleaved rounds, combined into one report
     report       the measurements' arithmetic, the targets and the table
     container    a Cassandra container of the benchmark's own, when no seeds are given
-    live         ``invoke bench --lab``: the running lab's pod starts and deletion rounds, phase by phase
+    live         ``invoke bench --lab``: the running lab's pod starts and deletion rounds, phase by phase;
+                 ``--up``: both paths of ``invoke up`` timed step by step
     phases       the arithmetic of those phases and of the writer's longest send gap by WRITETIME
+    faults       ``--fault``: each kind as its ``invoke chaos`` command, its rounds summed up in one row
     __main__     the command line above
 
 This package re-exports the names its callers use.

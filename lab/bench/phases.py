@@ -122,3 +122,9 @@ def median(values: list[float | None]) -> float | None:
         return None
     mid = len(known) // 2
     return known[mid] if len(known) % 2 else round((known[mid - 1] + known[mid]) / 2, 2)
+
+
+def worst(values: list[float | None]) -> float | None:
+    """The largest measured value (None where nothing was measured): a target such as "under 0.3 s in every
+    round" is a maximum."""
+    return max((v for v in values if v is not None), default=None)

@@ -79,13 +79,14 @@ class ChaosCommand:
         return shlex.join(words)
 
 
-def run_command(lab: Lab, command: ChaosCommand) -> list[RoundResult]:
+def run_command(lab: Lab, command: ChaosCommand, *, run_round=None) -> list[RoundResult]:
     """Run ``command`` on ``lab`` as ``invoke chaos`` does: the rounds, the table, one JSON file a round (and the
-    soak's); raises LabError when a round failed (lab.chaos.rounds.run_rounds)."""
+    soak's); raises LabError when a round failed (lab.chaos.rounds.run_rounds). ``run_round``: lab.chaos.run_round
+    unless a caller measures each round further (``invoke bench --lab``), wrapping it."""
     cfg = lab.cfg
     return run_rounds(lab, command.pod, rounds=command.rounds or configured_rounds(cfg),
                       interval=command.interval if command.interval is not None else cfg.chaos.interval,
                       force=command.force, node=command.node, partition=command.partition, down=float(command.down),
                       among=command.among, seed=command.seed, crash=command.crash,
                       cpu_weight=command.cpu_weight or None, pause=command.pause, freeze=command.freeze,
-                      loss=command.loss, dns=command.dns, percent=float(command.percent))
+                      loss=command.loss, dns=command.dns, percent=float(command.percent), run_round=run_round)

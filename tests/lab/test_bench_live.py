@@ -1,5 +1,6 @@
 """`invoke bench --lab` composed on a fake cluster: what it reads, how it measures each round, what it keeps."""
 
+import dataclasses
 import json
 
 import pytest
@@ -64,15 +65,16 @@ def test_each_round_is_a_chaos_round_split_into_phases_with_its_ack_stall_and_se
                            progress=[[T0, 101], [T0 + 10, None], [T0 + 20, 103]], ack_stall_s=3.25 + number,
                            ack_stall_began_s=0.4, ack_stall_source="acks")
 
-    def fake_rounds(the_lab, pod, *, rounds, interval, force, cpu_weight, run_round):
-        rounds_asked.append((pod, rounds, interval, force, cpu_weight))
-        return [run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)]
+    def fake_command(the_lab, command, *, run_round):
+        rounds_asked.append(command.line())
+        return [run_round(the_lab.runner, the_lab.kube, command.pod, n, None) for n in range(1, command.rounds + 1)]
 
     monkeypatch.setattr(live, "run_round", fake_round)
-    monkeypatch.setattr(live, "run_rounds", fake_rounds)
+    monkeypatch.setattr(live, "run_command", fake_command)
     bench = live.run(lab, rounds=2, pod="cassandra-1", interval=5)
 
-    assert rounds_asked == [("cassandra-1", 2, 5, False, None)]  # no CPU weight unless asked
+    # invoke chaos's own command, no CPU weight unless asked
+    assert rounds_asked == ["invoke chaos --pod cassandra-1 --rounds 2 --interval 5"]
     assert [r.round for r in bench.rounds] == [1, 2]
     first = bench.rounds[0]
     assert first.phases["replaced"] == 3.5 and first.phases["ready"] == 11.25
@@ -136,8 +138,8 @@ def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(proje
                                         "source": "acks"}])
 
     monkeypatch.setattr(live, "run_round", fake_round)
-    monkeypatch.setattr(live, "run_rounds", lambda the_lab, pod, *, rounds, interval, force, cpu_weight, run_round: [
-        run_round(the_lab.runner, the_lab.kube, pod, n, None) for n in range(1, rounds + 1)])
+    monkeypatch.setattr(live, "run_command", lambda the_lab, command, *, run_round: [
+        run_round(the_lab.runner, the_lab.kube, command.pod, n, None) for n in range(1, command.rounds + 1)])
     bench = live.run(lab, rounds=2, pod="cassandra-1", force=True, interval=5)
 
     assert bench.rounds[0].writer_gaps == [
@@ -159,26 +161,52 @@ def test_with_several_writers_each_ones_gap_is_measured_in_the_same_rounds(proje
     assert "25.00" in shown and "test-3 (ALL) ack stall" in shown
 
 
-def test_up_times_each_step_of_invoke_up(cluster, monkeypatch):
+def test_up_times_both_paths_of_invoke_up_side_by_side(cluster, monkeypatch, capsys):
     lab, _ = cluster
+    made, ran = [], []
 
     def fake_up(the_lab):
+        preload = the_lab.cfg.images.preload
+        ran.append(preload)
         with progress.step("Creating kind cluster kind"), progress.step("Waiting for nodes"):
+            pass
+        with progress.step("Loading lab/writer:1 into the " + ("workers" if preload else "nodes")):
             pass
 
     monkeypatch.setattr(live.workflow, "up", fake_up)
+    monkeypatch.setattr(live.workflow, "node_image", lambda the_lab: "kind-node-lab:feed")
+    monkeypatch.setattr(live.workflow, "cassandra_image", lambda the_lab: "lab/cassandra:1")
+    monkeypatch.setattr(live.workflow, "workers_node_image", lambda the_lab, node, cass: made.append((node, cass)))
     bench = live.run(lab, rounds=0, up=True)
-    assert [(s["message"], s["depth"]) for s in bench.up_steps] == [("Waiting for nodes", 1),
-                                                                  ("Creating kind cluster kind", 0)]
-    assert bench.rounds == []
+
+    # the preloaded node image first (not timed in either run), then today's path, then the preloaded one
+    assert made == [("kind-node-lab:feed", "lab/cassandra:1")] and ran == [False, True]
+    assert list(bench.up_paths) == ["kind load", "preloaded"]
+    assert [(s["message"], s["depth"]) for s in bench.up_paths["preloaded"]["steps"]] == [
+        ("Waiting for nodes", 1), ("Creating kind cluster kind", 0), ("Loading lab/writer:1 into the workers", 0)]
+    rows = live.up_rows(bench.up_paths)
+    assert [r[0] for r in rows] == ["  Waiting for nodes", "Creating kind cluster kind",
+                                    "Loading lab/writer:1 into the nodes", "Loading lab/writer:1 into the workers",
+                                    "the whole invoke up"]
+    assert rows[2][2] == "-" and rows[3][1] == "-"  # a step one path has not
+    assert bench.rounds == [] and bench.faults == []
+    shown = capsys.readouterr().out
+    assert "step of invoke up" in shown and "kind load, s" in shown and "preloaded, s" in shown
+    [saved] = (lab.cfg.path(lab.cfg.artifacts) / "bench").glob("lab-*.json")
+    assert set(json.loads(saved.read_text())["up_paths"]) == {"kind load", "preloaded"}
 
 
 @pytest.mark.parametrize("kwargs, message", [
     ({"pod": "writer"}, "--pod must be one of cassandra-0, cassandra-1, cassandra-2"),
     ({"rounds": -1}, "--rounds must be 0 or more"),
+    ({"up": True, "registry": "local"}, r"--up compares `kind load` with a preloaded node image, and with "
+                                        r"lab.images.registry \(local\) the nodes pull instead"),
 ])
 def test_bad_options_are_refused_before_anything_runs(cluster, kwargs, message):
     lab, ctx = cluster
+    if "registry" in kwargs:
+        images = dataclasses.replace(lab.cfg.images, registry=kwargs.pop("registry"))
+        lab = dataclasses.replace(lab, cfg=dataclasses.replace(lab.cfg, images=images))
     with pytest.raises(LabError, match=message):
         live.run(lab, **kwargs)
     assert ctx.commands == []

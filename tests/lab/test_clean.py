@@ -19,6 +19,7 @@ LISTING = "\n".join([
     "cassandra-lab:5.0.9-54a5986ee439\t518MB",
     "kind-node-lab:v1.30.0-8d77dbe1a7ea\t1.47GB",
     "localhost/kind-node-lab/podnet:8d77dbe1a7ea\t144MB",
+    "kind-node-lab-preloaded:4dd4dd299228\t2.01GB",
     "localhost:5001/ece573-prj04-writer:06ede40a28e2\t184MB",
     "cassandra:5.0\t518MB",  # a pulled official image: a bystander unless the lab recorded it as its alias
     "debian:bookworm-slim\t117MB",
@@ -30,7 +31,8 @@ LISTING = "\n".join([
 ])
 OURS = ["ece573-prj04-writer:06ede40a28e2", "ece573-prj04-writer:v1", "cassandra-lab:5.0.9-54a5986ee439",
         "kind-node-lab:v1.30.0-8d77dbe1a7ea", "localhost/kind-node-lab/podnet:8d77dbe1a7ea",
-        "localhost:5001/ece573-prj04-writer:06ede40a28e2", "registry.k8s.io/kube-apiserver:v1.30.0"]
+        "kind-node-lab-preloaded:4dd4dd299228", "localhost:5001/ece573-prj04-writer:06ede40a28e2",
+        "registry.k8s.io/kube-apiserver:v1.30.0"]
 
 
 @pytest.fixture

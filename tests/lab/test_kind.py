@@ -114,3 +114,30 @@ def test_weigh_nodes_leaves_a_cluster_alone_when_no_favoured_node_is_its_own():
     assert kind.weigh_nodes(Runner(ctx), K, {"gke-pool-1-abc"}) == []
     assert kind.weigh_nodes(Runner(ctx), K, set()) == []
     assert ctx.matching("docker update") == []
+
+
+WORKERS = "kind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
+
+
+def test_worker_nodes_are_kinds_role_label_of_this_cluster():
+    ctx = FakeCtx([("docker ps", WORKERS)])
+    assert kind.worker_nodes(Runner(ctx), K) == ["kind-worker", "kind-worker2", "kind-worker3", "kind-worker4"]
+    assert ctx.commands == ["docker ps --all --filter label=io.x-k8s.kind.cluster=kind "
+                            "--filter label=io.x-k8s.kind.role=worker --format '{{.Names}}'"]
+
+
+def test_a_load_for_the_workers_only_names_them_and_never_the_control_plane():
+    ctx = FakeCtx([("docker ps", WORKERS), ("docker image inspect", "sha256:c\n"),
+                   ("kind-worker3 crictl inspecti", '{"status": {"id": "sha256:c"}}'), ("crictl inspecti", ("", 1)),
+                   ("kind load", "")])
+    loaded = kind.load_image(Runner(ctx, echo=False), K, "c:1", workers_only=True)
+    assert loaded == ["kind-worker", "kind-worker2", "kind-worker4"]
+    assert ctx.matching("kind load") == [
+        "/bin/kind load docker-image c:1 --name kind --nodes kind-worker,kind-worker2,kind-worker4"]
+    assert ctx.matching("control-plane") == []
+    # every worker lacking it: still named, or kind would load the control plane too
+    ctx = FakeCtx([("docker ps", WORKERS), ("docker image inspect", "sha256:c\n"), ("crictl inspecti", ("", 1)),
+                   ("kind load", "")])
+    kind.load_image(Runner(ctx, echo=False), K, "c:1", workers_only=True)
+    assert ctx.matching("kind load") == [
+        "/bin/kind load docker-image c:1 --name kind --nodes kind-worker,kind-worker2,kind-worker3,kind-worker4"]

@@ -4,6 +4,7 @@ errors), and tasks called in-process with invoke's MockContext."""
 import dataclasses
 import re
 import sys
+import types
 from pathlib import Path
 
 import pytest
@@ -283,9 +284,13 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         ("deploy", {"writer_mode": "go"}, {}, "ERROR: --writer-mode go: use one of robust, seed"),
         ("deploy", {"resume": True, "no_resume": True}, {}, "ERROR: --resume and --no-resume contradict each other"),
         ("deploy", {"what": "db"}, {}, "ERROR: --what 'db': use one of cassandra, writer, all"),
-        ("bench", {"up": True}, {}, "ERROR: --up and --force measure the lab: add --lab"),
+        ("bench", {"up": True}, {}, "ERROR: --up measures the lab: add --lab"),
         ("bench", {"lab": True, "pod": "writer"}, {}, "ERROR: --pod must be one of cassandra-0, cassandra-1"),
         ("bench", {"lab": True}, {"context": "gke_prod"}, "ERROR: refusing to delete pods in kube context 'gke_prod'"),
+        ("bench", {"lab": True, "fault": ["pause,nap"]}, {}, "ERROR: --fault nap: give one of pod, pause, freeze"),
+        ("bench", {"fault": ["pause"], "down": 20}, {}, "ERROR: --fault and --down measure the lab: add --lab"),
+        ("bench", {"lab": True, "fault": ["freeze"]}, {"context": "gke_prod"},
+         "ERROR: refusing to inflict faults in kube context 'gke_prod'"),
         (
             "deploy",
             {"writer_mode": "seed"},
@@ -317,6 +322,9 @@ def test_dry_pass_through_tasks(mock_tools, capsys, task, kwargs, expected):
         "bench-up-without-lab",
         "bench-lab-pod",
         "bench-lab-context",
+        "bench-lab-fault",
+        "bench-fault-without-lab",
+        "bench-fault-context",
         "seed-level",
         "levels-for-writers",
     ],
@@ -413,6 +421,19 @@ def test_bench_passes_its_arguments():
     c = _mock()
     tasks.bench(c, args="--seconds 5 --json out.json")
     assert c.run.call_args.args[0] == f"{sys.executable} -m lab.bench --seconds 5 --json out.json"
+
+
+def test_bench_lab_passes_each_fault_kind_once_and_the_tools_they_need(mock_tools, tmp_path, monkeypatch):
+    import tasks
+    asked = {}
+    the_lab = types.SimpleNamespace(cfg=types.SimpleNamespace(chaos=types.SimpleNamespace(interval=7)))
+    monkeypatch.setattr(tasks, "_lab", lambda c, need: asked.setdefault("need", need) and the_lab)
+    monkeypatch.setattr(tasks.bench_lib, "run", lambda lab, **kwargs: asked.update(kwargs))
+    tasks.bench(_mock(lab={"tools": mock_tools}), lab=True, fault=["pause,crash", "pause", "dns"], down=20,
+                percent=30, rounds=3)
+    assert asked["faults"] == ("pause", "crash", "dns") and (asked["down"], asked["percent"]) == (20.0, 30.0)
+    assert (asked["rounds"], asked["interval"], asked["cpu_weight"]) == (3, 7, None)
+    assert asked["need"] == ("docker", "kind", "kubectl")  # a pause and a crash act from the node
 
 
 def test_dry_flag_makes_mutating_commands_print_only(capsys):

@@ -7,9 +7,10 @@ import yaml
 from lab import doctor, state, workflow, writers
 from lab.config import KIND_NODE_IMAGE
 from lab.errors import LabError, PreconditionError
+from lab.images import preloaded
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
-from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, NO_IMAGE_BUILDS, lab_ctx, make_cfg, make_lab
+from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, NO_IMAGE_BUILDS, FakeCtx, lab_ctx, make_cfg, make_lab
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
@@ -102,6 +103,43 @@ def test_reset_uses_the_pinned_node_image_when_it_is_there(project, images, buil
         f"kind create cluster --name kind --config {project}/.cache/lab/rendered/cluster.yml --wait 300s"]
     assert ctx.matching("docker pull") == [] and images == []
     assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]
+
+
+def test_reset_with_preload_gives_the_workers_a_node_image_holding_cassandra(project, builders):
+    """lab.images.preload: Cassandra is in the workers' node image (built once, lab.images.preloaded), the control
+    plane keeps the plain one, and nothing is kind-loaded into the control plane."""
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    ctx = _reset_ctx()
+    for rule in [
+        (r"image inspect --format '\{\{.Id\}\}' kind-node-lab-preloaded:", ("", 1)),  # not built yet
+        (r"image inspect --format '\{\{.Id\}\}' lab/cassandra:5.0.2-abc$", "sha256:c\n"),
+        (r"image inspect --format '\{\{.Id\}\}' kind-node-lab:feed$", "sha256:n\n"),
+        WRITER_BUILT,
+        ("--filter label=io.x-k8s.kind.role=worker", "kind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"),
+        # the workers hold Cassandra under its own name (preloaded), not yet under cassandra.yml's, nor the writer
+        (r"kind-worker\d? crictl inspecti .*lab/cassandra:5.0.2-abc", '{"status": {"id": "sha256:c"}}'),
+        (r"^docker images kind-node-lab-preloaded ", ""),
+        (r"^docker (save|exec kind-node-lab-preloading-\d+|stop|commit) ", FakeCtx.ANY_OK),
+    ]:
+        ctx.add(*rule, first=True)
+    lab = make_lab(project, ctx, builders=builders, images={"preload": True, "cassandra_source": "build",
+                                                            "kind_node_source": "build"})
+    workflow.reset(lab)
+    tag = preloaded.tag_for("sha256:n", ["sha256:c"])
+    assert ctx.matching(rf"^docker commit .* {tag}$")
+    [create] = ctx.matching("kind create")
+    assert "--image" not in create  # each role's image is in the rendered config, which --image would override
+    rendered = yaml.safe_load((project / ".cache/lab/rendered/cluster.yml").read_text())
+    assert [(n["role"], n["image"]) for n in rendered["nodes"]] == [("control-plane", "kind-node-lab:feed"),
+                                                                     *[("worker", tag)] * 4]
+    workers = "kind-worker,kind-worker2,kind-worker3,kind-worker4"
+    assert ctx.matching("docker tag|kind load") == [
+        # Cassandra under its own name: already on every worker, nothing loaded
+        "docker tag lab/cassandra:5.0.2-abc cassandra:5.0",
+        f"kind load docker-image cassandra:5.0 --name kind --nodes {workers}",  # kind re-tags: the ID is there
+        f"kind load docker-image lab/writer:0123456789ab --name kind --nodes {workers}",
+        "docker tag lab/writer:0123456789ab ece573-prj04-writer:v1",
+        f"kind load docker-image ece573-prj04-writer:v1 --name kind --nodes {workers}"]
 
 
 def test_reset_dry_run_prints_every_mutating_command(project, capsys, builders):
@@ -690,3 +728,54 @@ def test_deploy_with_auth_on_makes_the_secret_and_roles_and_renders_password_aut
     workflow.deploy(make_lab(project, ctx))
     assert ctx.matching("get secret cassandra-auth") and ctx.matching("cqlsh")
     assert "authenticator=PasswordAuthenticator" in (project / ".cache/lab/rendered/cassandra.yml").read_text()
+
+
+def test_up_with_preload_loads_the_writer_while_cassandra_starts(project, monkeypatch):
+    """lab.images.preload: the writer's kind load runs beside Cassandra's deploy (each waits to see the other under
+    way, so a sequential `up` fails here), and the writer is applied only once the load is done."""
+    import threading
+
+    lab = make_lab(project, _ctx(), images={"preload": True})
+    events, loading, deploying = [], threading.Event(), threading.Event()
+
+    def fake_load(runner, kind_, image, *, workers_only, hide):
+        loading.set()
+        events.append(("load saw cassandra deploying", deploying.wait(timeout=30)))
+        events.append(("loaded", image, workers_only, hide, runner.echo))
+        return ["kind-worker", "kind-worker2"]
+
+    def fake_deploy(the_lab, *, what="all"):
+        if what == "cassandra":
+            deploying.set()
+            events.append(("cassandra saw the load begun", loading.wait(timeout=30)))
+        events.append(("deploy", what))
+
+    monkeypatch.setattr(workflow, "reset", lambda the_lab, **kw: events.append(("reset", kw)))
+    monkeypatch.setattr(workflow, "writer_image", lambda the_lab, force: ("lab/writer:1", None))
+    monkeypatch.setattr(workflow.kind, "load_image", fake_load)
+    monkeypatch.setattr(workflow, "deploy", fake_deploy)
+    monkeypatch.setattr(workflow, "make_available", lambda the_lab, tag, source: events.append(("available", tag)))
+    workflow.up(lab)
+    assert events[0] == ("reset", {"writer": False})  # the writer is up's own to load
+    assert ("load saw cassandra deploying", True) in events and ("cassandra saw the load begun", True) in events
+    assert ("loaded", "lab/writer:1", True, True, False) in events  # into the workers, its output kept quiet
+    assert events[-2:] == [("available", "lab/writer:1"), ("deploy", "writer")]  # after the load and Cassandra
+    assert ("deploy", "cassandra") in events[:-2] and ("loaded", "lab/writer:1", True, True, False) in events[:-2]
+
+
+def test_up_by_todays_path_is_reset_build_deploy(project, monkeypatch):
+    lab = make_lab(project, _ctx())
+    calls = []
+    monkeypatch.setattr(workflow, "reset", lambda the_lab, **kw: calls.append(("reset", kw)))
+    monkeypatch.setattr(workflow, "build", lambda the_lab, force: calls.append(("build", force)))
+    monkeypatch.setattr(workflow, "deploy", lambda the_lab: calls.append(("deploy",)))
+    workflow.up(lab, force=True)
+    assert calls == [("reset", {}), ("build", True), ("deploy",)]
+
+
+def test_reset_for_up_leaves_the_writer_to_it(project, builders):
+    state.put(project / ".cache/lab", "writer_image", "lab/writer:0123456789ab")
+    ctx = _reset_ctx(pullable=True)
+    ctx.add(*WRITER_BUILT, first=True)
+    workflow.reset(make_lab(project, ctx, builders=builders), writer=False)
+    assert ctx.matching("kind load") == ["kind load docker-image cassandra:5.0 --name kind"]

@@ -780,11 +780,13 @@ def test_a_go_writer_of_your_own_crash_loops_writes_and_is_restarted_as_in_the_a
     [folder] = sorted(p for p in out.iterdir() if p.is_dir())[-1:]
     change = json.loads((folder / "report.json").read_text())["data"]["writer_change"]
     assert change["git"] is True and Path(change["dir"]) == Path(source).resolve() and change["lines"] > 0, change
-    html = unescape((folder / "report.html").read_text())
-    assert '<code class="language-diff">' in (folder / "report.html").read_text()
-    assert re.search(r'^\+\tresume := \*resumeFlag \|\| os\.Getenv\("WRITER_RESUME"\) == "true"$', html, re.M), html
-    assert re.search(r"^\+\tif resume \{$", html, re.M)
-    assert f"start from lastSeq={stored}" in html
+    page = (folder / "report.html").read_text()
+    assert '<code class="language-diff">' in page
+    # The diff block's lines, one <span class="ln"> each, as the reader sees them.
+    diff_lines = [unescape(line) for line in re.findall(r'<span class="ln">(.*?)</span>', page)]
+    assert '+\tresume := *resumeFlag || os.Getenv("WRITER_RESUME") == "true"' in diff_lines, diff_lines
+    assert "+\tif resume {" in diff_lines, diff_lines
+    assert f"start from lastSeq={stored}" in unescape(page)
 
 
 def test_changed_build_rolls_out_and_resumes(lab_up):

@@ -15,7 +15,21 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, progress, registry, ring, state, writers
+from lab import (
+    auth,
+    docker,
+    kind,
+    kubectl,
+    manifests,
+    names,
+    policies,
+    preflight,
+    progress,
+    registry,
+    ring,
+    state,
+    writers,
+)
 from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
@@ -336,11 +350,30 @@ def render_namespace(lab: Lab) -> Path:
     return manifests.write([doc], lab.state_dir / "rendered" / "namespace.yml")
 
 
+def cassandra_image_ref(lab: Lab) -> str:
+    """The Cassandra image deploy renders: the one reset chose, else lab.images.cassandra."""
+    return state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
+
+
+def check_policies(lab: Lab) -> None:
+    """Probe whether the NetworkPolicies are enforced (lab/policies.py), once Cassandra serves: one line either
+    way, a refusal (exit 2, before the writer) when lab.security.require_enforced_policies asks for them."""
+    if lab.runner.dry:
+        progress.info(f"(dry run) would probe whether NetworkPolicies are enforced (pod {policies.PROBE_POD})")
+        return
+    with progress.step(f"Probing NetworkPolicy enforcement (pod {policies.PROBE_POD} without the writers' "
+                       f"labels against {names.CASSANDRA_PODS[0]}:{names.CQL_PORT})"):
+        probed = policies.probe(lab, cassandra_image_ref(lab))
+    progress.info(policies.line(probed))
+    if probed.result != policies.ENFORCED and lab.cfg.security.require_enforced_policies:
+        raise PreconditionError(policies.refusal(probed))
+
+
 def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
     lab.cassandra.commitlog_sync, ``replicas`` when given (the size ``invoke scale`` left: applying the
     checked-in 3 would shrink a grown ring without a decommission), and the Secret's checksum when given."""
-    image = state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
+    image = cassandra_image_ref(lab)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
@@ -496,6 +529,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
                                "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
+        check_policies(lab)
     if what == "cassandra":
         return
     with progress.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):

@@ -174,6 +174,18 @@ def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
 AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
 
 
+def policy_probe_rules(word: str = "refused", *, phase: str = "Succeeded") -> list:
+    """FakeCtx rules for deploy's NetworkPolicy probe (lab/policies.py): cassandra-0 has an address, the probe
+    pod ends in ``phase`` and its log's last line is ``word`` ("refused": enforced; "connected": not)."""
+    return [
+        (r"get pod cassandra-0 --output json", json.dumps({"status": {"podIP": "10.244.1.5", "phase": "Running"}})),
+        (r"get pod lab-policy-probe --output json", json.dumps({"status": {"phase": phase}})),
+        (r"logs lab-policy-probe ", f"{word}\n"),
+        (r"delete pod lab-policy-probe ", FakeCtx.ANY_OK),
+        (r"annotate namespace \S+ --overwrite ece573-prj04/network-policies=", FakeCtx.ANY_OK),
+    ]
+
+
 def executable(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("#!/bin/sh\nexit 0\n")

@@ -15,6 +15,7 @@ Safe beside your own lab: see tests/kind_lab.py (cluster ``lab-e2e``, its own ku
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import json
 import os
@@ -36,6 +37,7 @@ from lab import kind
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
+from tests.e2e.default_login import REFUSED, SUCCEEDED, DefaultLoginProber
 from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, docker, invoke, lab_env
 from tests.terminal import in_a_terminal, restore_ctrl_c
 
@@ -93,13 +95,24 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+#: What the session's one deploy left for later tests: its output ("deploy") and the built-in login's prober
+#: ("default_login", tests/e2e/default_login.py).
+SESSION: dict = {}
+
+
 @pytest.fixture(scope="module")
 def lab_up(kind_lab):
-    """`invoke build deploy` on the session's cluster, timed; `invoke down` at the end of the module, whatever
-    happened."""
+    """`invoke build deploy` on the session's cluster, timed, with the built-in login tried all along from the
+    moment cassandra-0 is Ready (the prober is stopped whatever happens); `invoke down` at the end of the module,
+    whatever happened."""
     try:
         started = time.monotonic()
-        invoke("build", "deploy")
+        prober = SESSION["default_login"] = DefaultLoginProber(on_e2e_cluster_argv()).start()
+        try:
+            ran = invoke("build", "deploy")
+        finally:
+            prober.stop()
+        SESSION["deploy"] = ran.stdout + ran.stderr
         kind_lab.timings["build_deploy_s"] = time.monotonic() - started
         yield kind_lab.timings
     finally:
@@ -118,14 +131,52 @@ def test_status_shows_three_up_normal(lab_up):
     assert len(re.findall(r"^UN\s", out, re.M)) == 3, "nodetool status should list 3 UN replicas"
     for pod in ("cassandra-0", "cassandra-1", "cassandra-2"):
         assert pod in out
+    # Deploy's NetworkPolicy probe (lab/policies.py) agrees with the pod network: enforced on the lab's node image
+    # (kube-router's policy controller), NOT enforced on kindest/node v1.30's kindnet; status reads deploy's record.
+    verdict = "enforced" if kube_router_runs() else "NOT enforced"
+    assert f"NetworkPolicies: {verdict} (probed by deploy " in out, out[-2000:]
+    assert f"NetworkPolicies: {verdict} (probed by deploy " in SESSION["deploy"], SESSION["deploy"][-3000:]
+    if os.environ.get("CI"):  # CI runs on the lab's node image
+        assert verdict == "enforced"
+
+
+def test_the_built_in_superuser_never_logged_in_while_deploy_ran(lab_up):
+    """cassandra/cassandra tried again and again (tests/e2e/default_login.py) from the moment cassandra-0 was Ready
+    until the session's deploy returned: it made attempts from the start, Cassandra answered them, none logged in;
+    the lab's admin logs in, and the built-in role can neither log in nor is it a superuser."""
+    prober = SESSION["default_login"]
+    if prober.existed_before:
+        reason = ("cassandra-0 existed before the session's deploy (a reused cluster, not a fresh `invoke reset`): "
+                  "there was no first start to watch")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    outcomes = [a.outcome for a in prober.attempts]
+    print(f"built-in login: {len(outcomes)} attempts from {prober.ready_at} (cassandra-0 Ready) to "
+          f"{prober.stopped_at} (deploy returned): {dict(collections.Counter(outcomes))}; prober error: "
+          f"{prober.error or 'none'}")
+    assert not prober.error, prober.error
+    assert prober.ready_at is not None and prober.attempts, "no attempt: cassandra-0 was never seen Ready"
+    first = prober.attempts[0].at
+    assert first - prober.ready_at < 15 and first < prober.stopped_at, (prober.ready_at, first, prober.stopped_at)
+    assert REFUSED in outcomes, "Cassandra never answered the prober: it proved nothing"
+    won = [a for a in prober.attempts if a.outcome == SUCCEEDED]
+    assert not won, f"the built-in superuser logged in {len(won)} times, first at {won[0].at}: {won[0].detail}"
+    roles = invoke("cqlsh", "--execute",
+                   "SELECT role, can_login, is_superuser FROM system_auth.roles WHERE role = 'cassandra'").stdout
+    assert re.search(r"cassandra \| +False \| +False", roles), roles
+
+
+def on_e2e_cluster_argv() -> list[str]:
+    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary."""
+    binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
+    return [binary, "--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}"]
 
 
 def kubectl(*args: str, input: str | None = None) -> Ran:
-    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary; any exit
-    code: some checks expect a refusal."""
-    binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
-    on_e2e_cluster = sh.Command(binary).bake("--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}")
-    return run(on_e2e_cluster, *args, _timeout=300, _in=input)
+    """``on_e2e_cluster_argv`` with ``args``; any exit code: some checks expect a refusal."""
+    binary, *options = on_e2e_cluster_argv()
+    return run(sh.Command(binary).bake(*options), *args, _timeout=300, _in=input)
 
 
 def lab_passwords() -> list[str]:
@@ -218,7 +269,7 @@ def probe_pods(probes: dict[str, tuple[dict[str, str], str, int]]) -> dict[str, 
 def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
     """The NetworkPolicies are enforced, not only written: a pod of the namespace that is not a writer cannot open
     CQL or the gossip port of a Cassandra pod, a pod with the writers' labels can, and the writer keeps writing."""
-    if kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode != 0:
+    if not kube_router_runs():
         reason = ("this cluster's pod network does not enforce NetworkPolicy (no kube-router DaemonSet: kindest/node "
                   "before kind v0.24 runs kindnet without it); the lab's own node image enforces them "
                   "(lab.images.kind_node_source: build)")
@@ -239,6 +290,11 @@ def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
     assert verify_topic()["last_seq"] > before, "the writer stopped writing while the policies were enforced"
 
 
+def kube_router_runs() -> bool:
+    """The cluster's pod network enforces NetworkPolicy: kube-router's policy controller (the lab's node image)."""
+    return kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode == 0
+
+
 def exec_probe(target: str, container: str, host: str, port: int) -> list[str]:
     """PROBE run inside a running pod of the lab (its own network namespace, so its policies apply)."""
     ran = kubectl("exec", target, "--container", container, "--", "python3", "-c", PROBE, host, str(port))
@@ -250,7 +306,7 @@ def test_egress_the_writer_cannot_reach_the_api_server_nor_cassandra_the_host_an
     """Egress policies: from inside the writer's pod the API server is refused, from inside a Cassandra pod the
     host's gateway; a pod no policy selects reaches both (so a refusal is the policy's, not a closed port); the
     kubelet's probes still pass and the writer keeps writing."""
-    if kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode != 0:
+    if not kube_router_runs():
         reason = "this cluster's pod network does not enforce NetworkPolicy (see the test above)"
         if os.environ.get("CI"):
             pytest.fail(reason)

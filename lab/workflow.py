@@ -17,6 +17,7 @@ import yaml
 
 from lab import (
     auth,
+    disk,
     docker,
     kind,
     kubectl,
@@ -371,14 +372,16 @@ def check_policies(lab: Lab) -> None:
 
 def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
-    lab.cassandra.commitlog_sync, ``replicas`` when given (the size ``invoke scale`` left: applying the
-    checked-in 3 would shrink a grown ring without a decommission), and the Secret's checksum when given."""
+    lab.cassandra.commitlog_sync, the disk-usage guardrail sized from the PVC (lab/disk.py), ``replicas`` when
+    given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a
+    decommission), and the Secret's checksum when given."""
     image = cassandra_image_ref(lab)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
     docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
     docs = manifests.with_commitlog_sync(docs, names.CASSANDRA_CONTAINER, lab.cfg.commitlog_sync)
+    docs = disk.with_guardrail(docs)
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     docs = auth.with_secret_checksum(docs, passwords)

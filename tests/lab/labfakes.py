@@ -94,9 +94,9 @@ LAB_ACTIONS = (
 
 
 def lab_ctx(rules=(), *, ok=()) -> FakeCtx:
-    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then ``ok``: the commands (regexes) whose
-    answer is only success."""
-    return FakeCtx([*rules, *ABSENT, *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
+    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then deploy's NetworkPolicy probe finding them
+    enforced (``policy_probe_rules``), then ``ok``: the commands (regexes) whose answer is only success."""
+    return FakeCtx([*rules, *ABSENT, *policy_probe_rules(), *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
 
 
 def cqlsh_seqs(text: str) -> list[int]:
@@ -184,6 +184,17 @@ def policy_probe_rules(word: str = "refused", *, phase: str = "Succeeded") -> li
         (r"delete pod lab-policy-probe ", FakeCtx.ANY_OK),
         (r"annotate namespace \S+ --overwrite ece573-prj04/network-policies=", FakeCtx.ANY_OK),
     ]
+
+
+#: FakeCtx rules for `invoke status` on a running lab: nodes, pods, nodetool, and each topic's progress.
+STATUS_RULES = [
+    ("get-contexts", "kind-kind\n"),
+    ("get nodes", (DATA / "nodes.json").read_text()),
+    ("get pods", (DATA / "pods.json").read_text()),
+    ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+    ("count", (DATA / "cqlsh_count.txt").read_text()),
+    ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
+]
 
 
 def executable(path: Path) -> Path:

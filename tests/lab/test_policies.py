@@ -8,7 +8,16 @@ import yaml
 
 from lab import observe, policies, state, workflow
 from lab.errors import PreconditionError
-from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, lab_ctx, make_cfg, make_lab, policy_probe_rules
+from tests.lab.labfakes import (
+    AUTH_RULES,
+    DATA,
+    LAB_ACTIONS,
+    STATUS_RULES,
+    lab_ctx,
+    make_cfg,
+    make_lab,
+    policy_probe_rules,
+)
 
 
 @pytest.mark.parametrize("phase, log, expected", [
@@ -112,15 +121,7 @@ def test_require_enforced_policies_deploys_where_they_are(project):
 def test_status_says_what_deploy_found_without_a_probe_of_its_own(project, capsys):
     namespace = {"metadata": {"name": "default", "annotations": {
         policies.RESULT_ANNOTATION: "enforced", policies.PROBED_AT_ANNOTATION: "2026-12-07T19:30:00Z"}}}
-    ctx = lab_ctx([
-        ("get-contexts", "kind-kind\n"),
-        ("get namespace default --output json", json.dumps(namespace)),
-        ("get nodes", (DATA / "nodes.json").read_text()),
-        ("get pods", (DATA / "pods.json").read_text()),
-        ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
-        ("count", (DATA / "cqlsh_count.txt").read_text()),
-        ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
-    ])
+    ctx = lab_ctx([("get namespace default --output json", json.dumps(namespace)), *STATUS_RULES])
     assert observe.show_status(make_lab(project, ctx)) is True
     assert "NetworkPolicies: enforced (probed by deploy 2026-12-07 19:30:00 UTC" in capsys.readouterr().out
     assert not ctx.matching("lab-policy-probe")

@@ -17,8 +17,9 @@ import time
 
 import pytest
 
+from lab.auth import writer_grants
 from tests.writer.support import assert_no_gap, last_seq
-from tests.writer.test_writer_auth import AUTH_JVM_OPTS, KS, PASSWORD, ROLE, AuthNode, env_for, session_as
+from tests.writer.test_writer_auth import AUTH_JVM_OPTS, KS, OPERATOR_SCHEMA, ROLE, AuthNode, env_for, session_as
 from writer.errors import DISK_FULL_HINT
 
 pytestmark = pytest.mark.slow
@@ -38,15 +39,7 @@ BLOBS = 40
 def guarded_node(cassandra_image):
     node = AuthNode(cassandra_image, env={"JVM_OPTS": f"{AUTH_JVM_OPTS} {GUARDRAIL_OPTS}"}).launch()
     cluster, admin = session_as(node, "cassandra", "cassandra")
-    from lab.auth import writer_grants
-
-    for statement in (
-        f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
-        f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
-        f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
-        f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
-        *writer_grants(KS, ROLE),
-    ):
+    for statement in (*OPERATOR_SCHEMA, *writer_grants(KS, ROLE)):
         admin.execute(statement)
     node.admin = admin
     yield node

@@ -149,7 +149,10 @@ def probe(lab: Lab, image: str, *, clock=time.time) -> Probed:
         phase = [""]
 
         def ended() -> bool:
-            found = kubectl.get_json(runner, kube, "pod", PROBE_POD) or {}
+            try:
+                found = kubectl.get_json(runner, kube, "pod", PROBE_POD) or {}
+            except LabError:  # one failed look (the API server busy): look again
+                return False
             phase[0] = found.get("status", {}).get("phase", "")
             return phase[0] in ("Succeeded", "Failed")
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab import kubectl, manifests, names, progress
-from lab.cassandra import KEYSPACE, Cassandra
+from lab.cassandra import KEYSPACE, Cassandra, parse_cqlsh_table
 from lab.config import VerifyGroup
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -281,20 +281,41 @@ def _failed(outcome) -> str:
     return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
 
 
-def _admin_login(cass: Cassandra) -> str:
-    """Why lab_admin cannot log in through the pod's credentials file ("" when it can)."""
-    return _failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30))
+#: Whether the built-in role may still log in: its row of system_auth.roles (none once dropped).
+DEFAULT_LOGIN_QUERY = f"SELECT can_login FROM system_auth.roles WHERE role = '{DEFAULT_LOGIN[0]}';"
+
+
+def _admin_login(cass: Cassandra) -> tuple[str, bool]:
+    """Why lab_admin cannot log in through the pod's credentials file ("" when it can), and whether it read the
+    built-in login still on."""
+    outcome = _cqlsh_stdin(cass, DEFAULT_LOGIN_QUERY + "\n", timeout=30)
+    problem = _failed(outcome)
+    return problem, not problem and any(row.get("can_login") == "True" for row in parse_cqlsh_table(outcome.stdout))
 
 
 def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords, seen: list[str]) -> bool:
-    """lab_admin logs in, or the bootstrap made it. The bootstrap is tried only once CQL answers (a refused
-    login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run, not two, on a
-    machine whose cores the starting JVM needs. ``seen`` gets the last problem, for the error if none ends."""
-    problem = _admin_login(cass)
+    """lab_admin logs in (and the built-in login is off), or the bootstrap made it. The bootstrap is tried only once
+    CQL answers (a refused login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run,
+    not two, on a machine whose cores the starting JVM needs. ``seen`` gets the last problem, for the error."""
+    problem, default_on = _admin_login(cass)
     if not problem:
-        return True
+        # lab_admin logs in yet the built-in login is on: a ring bootstrapped before the bootstrap took it away in
+        # its own session (the roles script that did it failed). Off now, not minutes later after the whole ring.
+        return not default_on or not _failed(_cqlsh_stdin(cass, _disable_default_login(superuser=True)))
     seen[:] = [problem]
     return "AuthenticationFailed" in problem and _bootstrap(cass, passwords)
+
+
+def settled(cass: Cassandra) -> bool:
+    """lab_admin logs in and read the built-in login off (or gone): nothing for a bootstrap to do, so deploy keeps
+    CQL open to the writers (lab/door.py). Any doubt (no pod yet, CQL not open, a login refused) is False."""
+    if cass.runner.dry:
+        return False
+    try:
+        rows = cass.query(DEFAULT_LOGIN_QUERY, consistency="ONE")
+    except LabError:
+        return False
+    return all(row.get("can_login") == "False" for row in rows)
 
 
 #: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment

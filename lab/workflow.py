@@ -19,6 +19,7 @@ from lab import (
     auth,
     disk,
     docker,
+    door,
     kind,
     kubectl,
     manifests,
@@ -356,25 +357,28 @@ def cassandra_image_ref(lab: Lab) -> str:
     return state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra
 
 
-def check_policies(lab: Lab) -> None:
+def check_policies(lab: Lab, *, bootstrapped: bool = False) -> None:
     """Probe whether the NetworkPolicies are enforced (lab/policies.py), once Cassandra serves: one line either
-    way, a refusal (exit 2, before the writer) when lab.security.require_enforced_policies asks for them."""
+    way, a refusal (exit 2, before the writer) when lab.security.require_enforced_policies asks for them.
+    ``bootstrapped``: this deploy took the built-in login away behind a closed door, which held only if enforced."""
     if lab.runner.dry:
         progress.info(f"(dry run) would probe whether NetworkPolicies are enforced (pod {policies.PROBE_POD})")
         return
     with progress.step(f"Probing NetworkPolicy enforcement (pod {policies.PROBE_POD} without the writers' "
                        f"labels against {names.CASSANDRA_PODS[0]}:{names.CQL_PORT})"):
         probed = policies.probe(lab, cassandra_image_ref(lab))
-    progress.info(policies.line(probed))
+    progress.info(policies.line(probed) + (door.exposure(probed.result) if bootstrapped else ""))
     if probed.result != policies.ENFORCED and lab.cfg.security.require_enforced_policies:
         raise PreconditionError(policies.refusal(probed))
 
 
-def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None) -> Path:
+def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None, *,
+                     closed: bool = False) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
     lab.cassandra.commitlog_sync, the disk-usage guardrail sized from the PVC (lab/disk.py), ``replicas`` when
     given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a
-    decommission), and the Secret's checksum when given."""
+    decommission), the Secret's checksum when given, and with ``closed`` its NetworkPolicy admitting no writer
+    (lab/door.py)."""
     image = cassandra_image_ref(lab)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
@@ -385,7 +389,10 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     docs = auth.with_secret_checksum(docs, passwords)
-    return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
+    name = Path(lab.cfg.cassandra_manifest).name
+    if closed:  # a file of its own: a dry run's plan applies it, then the one as checked in
+        docs, name = door.closed(docs), door.closed_name(name)
+    return manifests.write(docs, lab.state_dir / "rendered" / name)
 
 
 def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = ()) -> Path:
@@ -514,16 +521,23 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what != "writer":
         # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
         replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
-        with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
-            if kubectl.apply_statefulset(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)),
+        # The door (lab/door.py): CQL closed to the writers until the built-in login is off, unless it is already.
+        closing = passwords is not None and (lab.cluster_planned or not auth.settled(lab.cassandra()))
+        shut = f", {names.CQL_PORT} closed to the writers until the built-in login is off" if closing else ""
+        with progress.step(f"Applying {cfg.cassandra_manifest}{shut}") as s:
+            if kubectl.apply_statefulset(lab.runner, lab.kube,
+                                         str(render_cassandra(lab, replicas, passwords, closed=closing)),
                                          names.CASSANDRA_STATEFULSET):
                 s.note("the StatefulSet was replaced (a field fixed at creation changed); its pods kept running")
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
-        if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
+        if closing:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
             with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
                                "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
+            with progress.step(f"Opening {names.CQL_PORT} to the writers (NetworkPolicy {door.POLICY} as in "
+                               f"{cfg.cassandra_manifest})"):
+                kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
         wait_cassandra(lab, replicas)
         if passwords is None:
             progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
@@ -532,7 +546,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
                                "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
-        check_policies(lab)
+        check_policies(lab, bootstrapped=closing)
     if what == "cassandra":
         return
     with progress.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):

@@ -169,9 +169,18 @@ def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
                        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
 
 
+#: cqlsh -e of deploy's check whether the built-in login is off already (lab.auth.settled), as cqlsh prints it.
+SETTLED_QUERY = r"cqlsh --request-timeout=\d+ -e .*SELECT can_login FROM system_auth\.roles"
+#: Its answer on a ring whose built-in login lab_admin took away.
+LOGIN_OFF = ("Consistency level set to ONE.\nDisabled Query paging.\n\n can_login\n-----------\n     False\n\n"
+             "(1 rows)\n", 0)
+#: Its answer while no Cassandra pod exists yet (a first deploy).
+NO_POD = ('Error from server (NotFound): pods "cassandra-0" not found', 1)
+
 #: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works (its cqlsh scripts, the
-#: roles and the schema, succeed).
-AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
+#: roles and the schema, succeed; the built-in login is off, so deploy keeps CQL open to the writers).
+AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (SETTLED_QUERY, LOGIN_OFF),
+              (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
 
 
 def policy_probe_rules(word: str = "refused", *, phase: str = "Succeeded") -> list:

@@ -154,6 +154,7 @@ def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
@@ -170,6 +171,7 @@ def test_dry_deploy_seed_writer_without_topic_applies_and_does_not_wait(tools, t
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
@@ -189,6 +191,7 @@ def test_dry_deploy_what_cassandra_applies_only_cassandra(tools, tmp_path):
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
     ]

@@ -537,7 +537,7 @@ def test_dry_up_on_a_fresh_machine_plans_on_the_cluster_its_reset_would_create(p
     assert ctx.matching(r"kubectl .* get ") == []
     planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run] kubectl")]
     assert [line.rsplit("/", 1)[-1] for line in planned if " apply " in line] == [
-        "namespace.yml", "cassandra.yml", "writer.yml"]
+        "namespace.yml", "cassandra.door-closed.yml", "cassandra.yml", "writer.yml"]
 
 
 def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkeypatch, capsys):

@@ -61,7 +61,7 @@ def closed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def closed_name(manifest: str) -> str:
-    """The rendered file of the closed variant, beside the one as checked in: cassandra.yml -> cassandra.door-closed.yml."""
+    """The closed variant's rendered file, beside the one as checked in: cassandra.door-closed.yml."""
     stem, dot, suffix = manifest.rpartition(".")
     return f"{stem}.door-closed.{suffix}" if dot else f"{manifest}.door-closed"
 

@@ -29,13 +29,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from lab import manifests, names, policies
+from lab import auth, manifests, names, policies
+from lab.context import Lab
 from lab.errors import PreconditionError
 
 #: The NetworkPolicy of cassandra.yml that admits the writers to CQL.
 POLICY = "cassandra"
 #: The labels every writer pod carries (names.WRITERS_SELECTOR), as cassandra.yml's policy matches them.
 WRITER_LABELS = dict(label.split("=") for label in names.WRITERS_SELECTOR.split(","))
+
+
+def needed(lab: Lab) -> bool:
+    """Whether deploy must close the door: yes unless the lab_admin of some Cassandra pod reads the built-in login
+    off (auth.settled). One pod is enough, system_auth being on every node: cassandra-0 may be the one a chaos round
+    is restarting, and a door closed then would keep the writers out until it serves again. A dry run plans one."""
+    return lab.cluster_planned or lab.runner.dry or not any(auth.settled(lab.cassandra(pod))
+                                                             for pod in names.CASSANDRA_PODS)
 
 
 def closed(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -522,7 +522,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
         # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
         replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
         # The door (lab/door.py): CQL closed to the writers until the built-in login is off, unless it is already.
-        closing = passwords is not None and (lab.cluster_planned or not auth.settled(lab.cassandra()))
+        closing = passwords is not None and door.needed(lab)
         shut = f", {names.CQL_PORT} closed to the writers until the built-in login is off" if closing else ""
         with progress.step(f"Applying {cfg.cassandra_manifest}{shut}") as s:
             if kubectl.apply_statefulset(lab.runner, lab.kube,

@@ -92,8 +92,8 @@ def _deploy(project, *, settled, probe_word="refused", **lab):
 
 
 def _index(ctx, pattern: str) -> int:
-    [found] = [i for i, c in enumerate(ctx.commands) if re.search(pattern, c)]
-    return found
+    """Where the first command ``pattern`` finds is among those run."""
+    return next(i for i, c in enumerate(ctx.commands) if re.search(pattern, c))
 
 
 def test_a_first_deploy_closes_cql_to_the_writers_bootstraps_then_opens_it(project, capsys):
@@ -128,6 +128,17 @@ def test_a_ring_whose_built_in_login_is_off_keeps_cql_open_to_a_running_writer(p
     assert not (project / ".cache/lab/rendered/cassandra.door-closed.yml").exists()
     err = capsys.readouterr().err
     assert "closed to the writers" not in err and "cassandra/cassandra" not in err
+
+
+def test_a_ring_whose_first_pod_is_restarting_is_asked_through_another(project):
+    """system_auth is on every node: cassandra-0 down (a chaos round) does not close the door on the writers."""
+    ctx, lab = _deploy(project, settled=True)
+    ctx.add(r"exec cassandra-0 .*can_login", NO_POD, first=True)
+    assert door.needed(lab) is False
+    assert [re.search(r"exec (cassandra-\d)", c).group(1) for c in ctx.matching("can_login")] == [
+        "cassandra-0", "cassandra-1"]
+    ctx, lab = _deploy(project, settled=False)
+    assert door.needed(lab) is True and len(ctx.matching("can_login")) == len(names.CASSANDRA_PODS)
 
 
 def test_where_policies_are_not_enforced_the_line_says_the_built_in_login_was_open_to_every_pod(project, capsys):

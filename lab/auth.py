@@ -281,16 +281,21 @@ def _failed(outcome) -> str:
     return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
 
 
-#: Whether the built-in role may still log in: its row of system_auth.roles (none once dropped).
-DEFAULT_LOGIN_QUERY = f"SELECT can_login FROM system_auth.roles WHERE role = '{DEFAULT_LOGIN[0]}';"
+#: Whether lab_admin and the built-in role may log in: their rows of system_auth.roles (none for a role not there).
+LOGINS_QUERY = (f"SELECT role, can_login FROM system_auth.roles WHERE role IN ('{ADMIN}', '{DEFAULT_LOGIN[0]}');")
+
+
+def _logins(rows: list[dict[str, str]]) -> dict[str, bool]:
+    """role -> whether it may log in, from LOGINS_QUERY's table."""
+    return {row["role"]: row.get("can_login") == "True" for row in rows if row.get("role")}
 
 
 def _admin_login(cass: Cassandra) -> tuple[str, bool]:
     """Why lab_admin cannot log in through the pod's credentials file ("" when it can), and whether it read the
     built-in login still on."""
-    outcome = _cqlsh_stdin(cass, DEFAULT_LOGIN_QUERY + "\n", timeout=30)
+    outcome = _cqlsh_stdin(cass, LOGINS_QUERY + "\n", timeout=30)
     problem = _failed(outcome)
-    return problem, not problem and any(row.get("can_login") == "True" for row in parse_cqlsh_table(outcome.stdout))
+    return problem, not problem and _logins(parse_cqlsh_table(outcome.stdout)).get(DEFAULT_LOGIN[0], False)
 
 
 def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords, seen: list[str]) -> bool:
@@ -307,15 +312,17 @@ def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords, seen: list[str]) 
 
 
 def settled(cass: Cassandra) -> bool:
-    """lab_admin logs in and read the built-in login off (or gone): nothing for a bootstrap to do, so deploy keeps
-    CQL open to the writers (lab/door.py). Any doubt (no pod yet, CQL not open, a login refused) is False."""
+    """lab_admin exists and may log in, and the built-in login is off (or its role gone): nothing for a bootstrap
+    to do, so deploy keeps CQL open to the writers (lab/door.py). Read as lab_admin; and lab_admin's own row, not
+    only a login that worked, since a ring still without authentication lets anyone read. Any doubt (no pod yet,
+    CQL not open, a login refused, no such rows) is False."""
     if cass.runner.dry:
         return False
     try:
-        rows = cass.query(DEFAULT_LOGIN_QUERY, consistency="ONE")
+        logins = _logins(cass.query(LOGINS_QUERY, consistency="ONE"))
     except LabError:
         return False
-    return all(row.get("can_login") == "False" for row in rows)
+    return logins.get(ADMIN, False) and not logins.get(DEFAULT_LOGIN[0], False)
 
 
 #: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment

@@ -170,10 +170,18 @@ def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
 
 
 #: cqlsh -e of deploy's check whether the built-in login is off already (lab.auth.settled), as cqlsh prints it.
-SETTLED_QUERY = r"cqlsh --request-timeout=\d+ -e .*SELECT can_login FROM system_auth\.roles"
+SETTLED_QUERY = r"cqlsh --request-timeout=\d+ -e .*SELECT role, can_login FROM system_auth\.roles"
+
+
+def logins_table(**roles: bool) -> str:
+    """cqlsh's table of ``SELECT role, can_login FROM system_auth.roles`` for ``roles`` (role -> can_login)."""
+    rows = "".join(f" {role:>9} | {can_login}\n" for role, can_login in roles.items())
+    return ("Consistency level set to ONE.\nDisabled Query paging.\n\n"
+            f"      role | can_login\n-----------+-----------\n{rows}\n({len(roles)} rows)\n")
+
+
 #: Its answer on a ring whose built-in login lab_admin took away.
-LOGIN_OFF = ("Consistency level set to ONE.\nDisabled Query paging.\n\n can_login\n-----------\n     False\n\n"
-             "(1 rows)\n", 0)
+LOGIN_OFF = (logins_table(cassandra=False, lab_admin=True), 0)
 #: Its answer while no Cassandra pod exists yet (a first deploy).
 NO_POD = ('Error from server (NotFound): pods "cassandra-0" not found', 1)
 

@@ -21,6 +21,7 @@ from tests.lab.labfakes import (
     SETTLED_QUERY,
     FakeCtx,
     lab_ctx,
+    logins_table,
     make_lab,
     policy_probe_rules,
 )
@@ -169,13 +170,15 @@ def _cassandra(ctx) -> Cassandra:
     return Cassandra(Runner(ctx, echo=False), Kubectl())
 
 
-ON = ("\n can_login\n-----------\n      True\n\n(1 rows)\n", 0)
+ON = (logins_table(cassandra=True, lab_admin=True), 0)
 
 
 @pytest.mark.parametrize("answer, settled", [
     (LOGIN_OFF, True),
-    (("\n can_login\n-----------\n\n(0 rows)\n", 0), True),  # the built-in role dropped
+    ((logins_table(lab_admin=True), 0), True),  # the built-in role dropped
     (ON, False),
+    ((logins_table(cassandra=False), 0), False),  # no lab_admin: a ring still without authentication lets anyone read
+    ((logins_table(cassandra=False, lab_admin=False), 0), False),
     (NO_POD, False),
     (AUTH_FAILED, False),  # a pod without the credentials file (cassandra.yml applied by hand)
     (("", 0), False),  # no table: cannot tell
@@ -189,6 +192,6 @@ def test_lab_admin_that_finds_the_built_in_login_on_turns_it_off_at_once():
     auth.ensure_admin(_cassandra(ctx), auth.Passwords(admin="a", writer="w"), timeout=5, poll=0)
     assert not ctx.matching("-u cassandra")
     inputs = [kw["in_stream"].getvalue() for kw in ctx.kwargs if kw.get("in_stream")]
-    assert inputs[0] == auth.DEFAULT_LOGIN_QUERY + "\n"
+    assert inputs[0] == auth.LOGINS_QUERY + "\n"
     assert re.fullmatch(r"ALTER ROLE cassandra WITH SUPERUSER = false AND LOGIN = false AND PASSWORD = '\S+';\n",
                         inputs[1])

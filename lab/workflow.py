@@ -531,7 +531,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
                 s.note("the StatefulSet was replaced (a field fixed at creation changed); its pods kept running")
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
-        if closing:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
+        if closing and passwords is not None:  # at pod 0's start, not after the ring: the door is shut till then
             with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
                                "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)

@@ -325,6 +325,29 @@ def settled(cass: Cassandra) -> bool:
     return logins.get(ADMIN, False) and not logins.get(DEFAULT_LOGIN[0], False)
 
 
+#: Seconds a login Cassandra took away may still work: its credentials and roles caches keep what they read for
+#: credentials_validity and roles_validity (2 s each by default); the wait for its refusal gives it this and more.
+CACHED_LOGIN = 30
+
+
+def wait_default_login_refused(cass: Cassandra, *, timeout: float = CACHED_LOGIN, poll: float = 1.0) -> None:
+    """Until the built-in login is refused by ``cass``'s node: the bootstrap's own login put it in that node's
+    caches, which may accept it for a moment after it was taken away. Deploy opens CQL to the writers only then."""
+    if cass.runner.dry:
+        return
+    said: list[str] = []
+
+    def refused() -> bool:
+        said[:] = [_failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", login=DEFAULT_LOGIN,
+                                        timeout=30)) or "logged in"]
+        return "AuthenticationFailed" in said[0]
+
+    if not kubectl.wait_until(refused, timeout=timeout, every=poll):
+        raise LabError(f"the built-in login cassandra/cassandra still works on {cass.pod} {timeout:.0f}s after "
+                       f"{ADMIN} disabled it (last try: {said[0] if said else 'none'}); CQL stays closed to the "
+                       "writers")
+
+
 #: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment
 #: Cassandra creates it until the bootstrap that follows, so no longer than this plus one cqlsh run.
 BOOTSTRAP_POLL = 2.0

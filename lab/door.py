@@ -5,10 +5,11 @@ Stock Cassandra 5.0 cannot skip its default role: about 10 s after the first nod
 ``lab_admin`` and disable it (lab/auth.py's bootstrap). Between the two, seconds, the well-known login works for
 whoever reaches port 9042. So on a ring whose roles are not yet the lab's, deploy applies cassandra.yml with its
 NetworkPolicy ``cassandra`` admitting on CQL only Cassandra's own pods (a joining node's init container waits for
-its predecessor's CQL port; nodes never log in to each other), runs the bootstrap, and only then applies the policy
-as checked in, which admits the writers. The bootstrap is not held back by that policy: it is cqlsh inside
-``cassandra-0`` (``kubectl exec``) talking to the pod's own loopback, and NetworkPolicy governs only the traffic
-that enters the pod's network interface.
+its predecessor's CQL port; nodes never log in to each other), runs the bootstrap, waits until that node refuses
+the built-in login (the bootstrap's own login sits in its credentials and roles caches for up to 2 s), and only then
+applies the policy as checked in, which admits the writers. The bootstrap is not held back by that policy: it is
+cqlsh inside ``cassandra-0`` (``kubectl exec``) talking to the pod's own loopback, and NetworkPolicy governs only
+the traffic that enters the pod's network interface.
 
 Why this and not something else:
 - A pod that can carry Cassandra's own label could also mount Secret ``cassandra-auth``: whoever may create pods in

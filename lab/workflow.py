@@ -535,8 +535,9 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
                                "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
-            with progress.step(f"Opening {names.CQL_PORT} to the writers (NetworkPolicy {door.POLICY} as in "
-                               f"{cfg.cassandra_manifest})"):
+            with progress.step(f"Opening {names.CQL_PORT} to the writers once the built-in login is refused "
+                               f"(NetworkPolicy {door.POLICY} as in {cfg.cassandra_manifest})"):
+                auth.wait_default_login_refused(lab.cassandra())
                 kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
         wait_cassandra(lab, replicas)
         if passwords is None:

@@ -9,7 +9,7 @@ import pytest
 
 from lab import auth, door, manifests, names, state, workflow
 from lab.cassandra import Cassandra
-from lab.errors import PreconditionError
+from lab.errors import LabError, PreconditionError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
 from tests.lab.labfakes import (
@@ -86,7 +86,9 @@ def _deploy(project, *, settled, probe_word="refused", **lab):
         ring = [(SETTLED_QUERY, LOGIN_OFF)]
     else:  # a first deploy: no pod to ask; then lab_admin cannot log in until the bootstrap made it
         ring = [(SETTLED_QUERY, NO_POD), (r"cqlsh --request-timeout=30$", [AUTH_FAILED, ("", 0)]),
-                (r"cqlsh --request-timeout=120 -u cassandra", ("", 0))]
+                (r"cqlsh --request-timeout=120 -u cassandra", ("", 0)),
+                # the built-in login, from the node's caches, for a moment after the bootstrap took it away
+                (r"cqlsh --request-timeout=30 -u cassandra", [("", 0), AUTH_FAILED])]
     ctx = lab_ctx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
                    *ring, *AUTH_RULES, *policy_probe_rules(probe_word)], ok=LAB_ACTIONS)
     return ctx, make_lab(project, ctx, **lab)
@@ -103,9 +105,12 @@ def test_a_first_deploy_closes_cql_to_the_writers_bootstraps_then_opens_it(proje
     applied = [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")]
     assert applied == ["namespace.yml", "cassandra.door-closed.yml", "cassandra.yml", "lab-policy-probe.yml",
                        "writer.yml"]
-    closed, bootstrap = _index(ctx, "apply .*cassandra.door-closed.yml"), _index(ctx, "-u cassandra")
+    closed, bootstrap = _index(ctx, "apply .*cassandra.door-closed.yml"), _index(ctx, "=120 -u cassandra")
+    refused = [i for i, c in enumerate(ctx.commands) if "=30 -u cassandra" in c]
     opened = _index(ctx, r"apply .*/cassandra\.yml$")
-    assert _index(ctx, SETTLED_QUERY) < closed < bootstrap < opened < _index(ctx, "rollout status statefulset")
+    assert _index(ctx, SETTLED_QUERY) < closed < bootstrap < refused[0] < refused[1] < opened < _index(
+        ctx, "rollout status statefulset")
+    assert len(refused) == 2  # opened only once the built-in login was refused
     rendered = project / ".cache/lab/rendered"
     assert {"podSelector": {"matchLabels": WRITERS}} not in _cql_peers(
         manifests.load_all(rendered / "cassandra.door-closed.yml"))
@@ -115,7 +120,8 @@ def test_a_first_deploy_closes_cql_to_the_writers_bootstraps_then_opens_it(proje
         manifests.find(manifests.load_all(rendered / "cassandra.yml"), "StatefulSet")
     err = capsys.readouterr().err
     assert "Applying cassandra.yml, 9042 closed to the writers until the built-in login is off" in err
-    assert "Opening 9042 to the writers (NetworkPolicy cassandra as in cassandra.yml)" in err
+    assert "Opening 9042 to the writers once the built-in login is refused (NetworkPolicy cassandra as in " \
+           "cassandra.yml)" in err
     line = next(ln for ln in err.splitlines() if ln.startswith("NetworkPolicies:"))
     assert line.startswith("NetworkPolicies: enforced") and "cassandra/cassandra" not in line
 
@@ -185,6 +191,13 @@ ON = (logins_table(cassandra=True, lab_admin=True), 0)
 ])
 def test_only_a_read_that_shows_the_built_in_login_off_counts_as_settled(answer, settled):
     assert auth.settled(_cassandra(FakeCtx([(SETTLED_QUERY, answer)]))) is settled
+
+
+def test_a_built_in_login_that_still_works_keeps_the_door_shut_with_one_line():
+    ctx = FakeCtx([(r"cqlsh --request-timeout=30 -u cassandra", ("", 0))])
+    with pytest.raises(LabError, match=r"^the built-in login cassandra/cassandra still works on cassandra-0 0s after "
+                                       r"lab_admin disabled it \(last try: logged in\); CQL stays closed"):
+        auth.wait_default_login_refused(_cassandra(ctx), timeout=0, poll=0)
 
 
 def test_lab_admin_that_finds_the_built_in_login_on_turns_it_off_at_once():

@@ -20,8 +20,9 @@ Why this and not something else:
   tell a refusing policy from a closed port, so it runs after the bootstrap; where it finds policies not enforced,
   deploy's warning says the built-in login was open to every pod while the bootstrap ran (``exposure``).
 - A ring whose admin logs in and whose built-in login is off (any re-deploy) needs no door: deploy checks first
-  (auth.settled) and leaves a running writer connected. A check that cannot tell closes the door: the writers
-  then lose CQL for the few seconds of one cqlsh run, and ride it out as any outage.
+  (auth.settled, asked of each Cassandra pod until one answers) and leaves a running writer connected. A check that
+  cannot tell closes the door: the writers then lose CQL for seconds (two cqlsh runs and an apply), and ride it
+  out as any outage.
 - The checked-in cassandra.yml keeps the writers' rule: `kubectl apply -f cassandra.yml` by hand is the
   assignment's path, and `invoke deploy` afterwards closes the door it finds open (its admin cannot log in yet).
 """

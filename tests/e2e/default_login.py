@@ -68,10 +68,15 @@ while True:
                       control_connection_timeout={ATTEMPT_TIMEOUT}, schema_metadata_enabled=False,
                       token_metadata_enabled=False)
     try:
-        row = cluster.connect().execute("SELECT role FROM system_auth.roles LIMIT 1", timeout={ATTEMPT_TIMEOUT}).one()
-        said, detail = "{SUCCESS}", f"logged in, read {{row}}"
+        session = cluster.connect()
     except Exception as err:
         said, detail = outcome(err), f"{{type(err).__name__}}: {{err}}"
+    else:  # the login worked, whatever the read that shows it says
+        said = "{SUCCESS}"
+        try:
+            detail = f"logged in, read {{session.execute('SELECT role FROM system_auth.roles LIMIT 1').one()}}"
+        except Exception as err:
+            detail = f"logged in, the read failed: {{type(err).__name__}}: {{err}}"
     finally:
         cluster.shutdown()
     print(f"{{at:.3f}} {{said}} {{' '.join(detail.split())[:200]}}", flush=True)

@@ -496,6 +496,9 @@ DEPLOY_TARGETS = ("cassandra", "writer", "all")
 def deploy(lab: Lab, *, what: str = "all") -> None:
     """Apply cassandra.yml and wait for every node UN; apply writer.yml with the built tag; wait for it.
 
+    With logins on, a ring whose built-in login is not yet off gets cassandra.yml twice: first with CQL closed to
+    the writers, then as checked in once the bootstrap took that login away (lab/door.py).
+
     ``what`` cassandra applies only Cassandra (the assignment's section III, before any writer exists); writer
     only the writer (e.g. to switch lab.writer.mode on a running Cassandra).
     """

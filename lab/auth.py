@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab import kubectl, manifests, names, progress
-from lab.cassandra import KEYSPACE, Cassandra
+from lab.cassandra import KEYSPACE, Cassandra, parse_cqlsh_table
 from lab.config import VerifyGroup
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -281,20 +281,71 @@ def _failed(outcome) -> str:
     return "" if outcome.ok else (text.strip().splitlines() or [f"exit {outcome.exited}"])[-1][:300]
 
 
-def _admin_login(cass: Cassandra) -> str:
-    """Why lab_admin cannot log in through the pod's credentials file ("" when it can)."""
-    return _failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", timeout=30))
+#: Whether lab_admin and the built-in role may log in: their rows of system_auth.roles (none for a role not there).
+LOGINS_QUERY = (f"SELECT role, can_login FROM system_auth.roles WHERE role IN ('{ADMIN}', '{DEFAULT_LOGIN[0]}');")
+
+
+def _logins(rows: list[dict[str, str]]) -> dict[str, bool]:
+    """role -> whether it may log in, from LOGINS_QUERY's table."""
+    return {row["role"]: row.get("can_login") == "True" for row in rows if row.get("role")}
+
+
+def _admin_login(cass: Cassandra) -> tuple[str, bool]:
+    """Why lab_admin cannot log in through the pod's credentials file ("" when it can), and whether it read the
+    built-in login still on."""
+    outcome = _cqlsh_stdin(cass, LOGINS_QUERY + "\n", timeout=30)
+    problem = _failed(outcome)
+    return problem, not problem and _logins(parse_cqlsh_table(outcome.stdout)).get(DEFAULT_LOGIN[0], False)
 
 
 def _admin_or_bootstrap(cass: Cassandra, passwords: Passwords, seen: list[str]) -> bool:
-    """lab_admin logs in, or the bootstrap made it. The bootstrap is tried only once CQL answers (a refused
-    login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run, not two, on a
-    machine whose cores the starting JVM needs. ``seen`` gets the last problem, for the error if none ends."""
-    problem = _admin_login(cass)
+    """lab_admin logs in (and the built-in login is off), or the bootstrap made it. The bootstrap is tried only once
+    CQL answers (a refused login, not a refused connection): while cassandra-0 starts, each poll is one cqlsh run,
+    not two, on a machine whose cores the starting JVM needs. ``seen`` gets the last problem, for the error."""
+    problem, default_on = _admin_login(cass)
     if not problem:
-        return True
+        # lab_admin logs in yet the built-in login is on: a ring bootstrapped before the bootstrap took it away in
+        # its own session (the roles script that did it failed). Off now, not minutes later after the whole ring.
+        return not default_on or not _failed(_cqlsh_stdin(cass, _disable_default_login(superuser=True)))
     seen[:] = [problem]
     return "AuthenticationFailed" in problem and _bootstrap(cass, passwords)
+
+
+def settled(cass: Cassandra) -> bool:
+    """lab_admin exists and may log in, and the built-in login is off (or its role gone): nothing for a bootstrap
+    to do, so deploy keeps CQL open to the writers (lab/door.py). Read as lab_admin; and lab_admin's own row, not
+    only a login that worked, since a ring still without authentication lets anyone read. Any doubt (no pod yet,
+    CQL not open, a login refused, no such rows) is False."""
+    if cass.runner.dry:
+        return False
+    try:
+        logins = _logins(cass.query(LOGINS_QUERY, consistency="ONE"))
+    except LabError:
+        return False
+    return logins.get(ADMIN, False) and not logins.get(DEFAULT_LOGIN[0], False)
+
+
+#: Seconds a login Cassandra took away may still work: its credentials and roles caches keep what they read for
+#: credentials_validity and roles_validity (2 s each by default); the wait for its refusal gives it this and more.
+CACHED_LOGIN = 30
+
+
+def wait_default_login_refused(cass: Cassandra, *, timeout: float = CACHED_LOGIN, poll: float = 1.0) -> None:
+    """Until the built-in login is refused by ``cass``'s node: the bootstrap's own login put it in that node's
+    caches, which may accept it for a moment after it was taken away. Deploy opens CQL to the writers only then."""
+    if cass.runner.dry:
+        return
+    said: list[str] = []
+
+    def refused() -> bool:
+        said[:] = [_failed(_cqlsh_stdin(cass, "SELECT role FROM system_auth.roles LIMIT 1;\n", login=DEFAULT_LOGIN,
+                                        timeout=30)) or "logged in"]
+        return "AuthenticationFailed" in said[0]
+
+    if not kubectl.wait_until(refused, timeout=timeout, every=poll):
+        raise LabError(f"the built-in login cassandra/cassandra still works on {cass.pod} {timeout:.0f}s after "
+                       f"{ADMIN} disabled it (last try: {said[0] if said else 'none'}); CQL stays closed to the "
+                       "writers")
 
 
 #: Seconds between tries of the bootstrap while cassandra-0 starts: the built-in login works from the moment

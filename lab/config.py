@@ -311,6 +311,15 @@ class CassandraGroup:
 
 
 @dataclass(frozen=True)
+class SecurityGroup:
+    """lab.security: what deploy insists on."""
+
+    #: true: deploy refuses (exit 2, before the writer) unless its probe shows the NetworkPolicies enforced
+    #: (lab/policies.py); false: one warning line.
+    require_enforced_policies: bool = setting(False, truth())
+
+
+@dataclass(frozen=True)
 class VerifyGroup:
     """lab.verify: how verify (and every round's check) reads the data back."""
 
@@ -380,6 +389,7 @@ class LabSettings:
     images: ImagesGroup = group(ImagesGroup)
     writer: WriterGroup = group(WriterGroup)
     cassandra: CassandraGroup = group(CassandraGroup)
+    security: SecurityGroup = group(SecurityGroup)
     verify: VerifyGroup = group(VerifyGroup)
     chaos: ChaosGroup = group(ChaosGroup)
     timeouts: TimeoutsGroup = group(TimeoutsGroup)
@@ -487,6 +497,7 @@ class LabConfig:
     writer_source: str
     writer_probes: str
     cassandra_auth: bool
+    security: SecurityGroup
     verify: VerifyGroup
     chaos: ChaosGroup
     timeouts: TimeoutsGroup
@@ -538,7 +549,7 @@ class LabConfig:
             topic=topics[0] if topics else s.writer.topic, writer_topics=topics if len(topics) > 1 else (),
             consistency=s.writer.consistency, writer_mode=s.writer.mode, writer_resume=s.writer.resume,
             writer_source=s.writer.source, writer_probes=s.writer.probes,
-            cassandra_auth=s.cassandra.auth, commitlog_sync=s.cassandra.commitlog_sync,
+            cassandra_auth=s.cassandra.auth, commitlog_sync=s.cassandra.commitlog_sync, security=s.security,
             verify=s.verify, chaos=s.chaos, timeouts=s.timeouts, report=s.report, storage_class=s.storage_class,
             root=root,
         )

@@ -114,10 +114,15 @@ def with_replicas(docs: list[dict[str, Any]], workload: str, replicas: int) -> l
 def with_commitlog_sync(docs: list[dict[str, Any]], container: str, mode: str) -> list[dict[str, Any]]:
     """A copy of ``docs`` whose ``container`` starts Cassandra in commitlog_sync ``mode``: its JVM_OPTS carry
     the mode's -Dcassandra.settings.* flags instead of the ones it had (lab/commitlog.py)."""
-    current = next((entry.get("value", "") for doc in docs if doc.get("kind") in WORKLOAD_KINDS
-                    for c in containers(doc) if c.get("name") == container
-                    for entry in c.get("env") or [] if entry.get("name") == "JVM_OPTS"), "")
+    current = env_value(docs, container, "JVM_OPTS")
     return render(docs, env={container: {"JVM_OPTS": commitlog.jvm_opts(current, mode)}})
+
+
+def env_value(docs: list[dict[str, Any]], container: str, name: str) -> str:
+    """The value of env var ``name`` of the workloads' ``container`` ("" when it has none)."""
+    return next((entry.get("value", "") for doc in docs if doc.get("kind") in WORKLOAD_KINDS
+                 for c in containers(doc) if c.get("name") == container
+                 for entry in c.get("env") or [] if entry.get("name") == name), "")
 
 
 def write(docs: list[dict[str, Any]], path: Path) -> Path:

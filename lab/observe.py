@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import admission, auth, kubectl, names, output, progress
+from lab import admission, auth, kubectl, names, output, policies, progress
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -232,6 +232,12 @@ def show_status(lab: Lab) -> bool:
     # As deployed, not as configured: lab.cassandra.auth takes effect only with the next deploy.
     print("\n" + auth.describe(auth.deployed_authenticator(
         kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET))))
+    try:  # what deploy's probe found (recorded on the namespace): status starts no pod of its own
+        print(policies.line(policies.recorded(
+            kubectl.get_json(lab.runner, lab.kube, "namespace", lab.cfg.namespace, namespaced=False))))
+    except LabError as err:
+        ok = False
+        progress.info(f"cannot read the NetworkPolicy probe's result: {err}")
     cass = lab.cassandra()
     print("\nnodetool status (cassandra-0)")
     try:

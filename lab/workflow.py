@@ -16,7 +16,23 @@ from pathlib import Path
 
 import yaml
 
-from lab import auth, docker, kind, kubectl, manifests, names, preflight, progress, registry, ring, state, writers
+from lab import (
+    auth,
+    disk,
+    docker,
+    door,
+    kind,
+    kubectl,
+    manifests,
+    names,
+    policies,
+    preflight,
+    progress,
+    registry,
+    ring,
+    state,
+    writers,
+)
 from lab.cassandra import KEYSPACE
 from lab.config import LabConfig
 from lab.context import Lab, guard_context, require_cluster
@@ -384,21 +400,49 @@ def render_namespace(lab: Lab) -> Path:
     return manifests.write([doc], lab.state_dir / "rendered" / "namespace.yml")
 
 
-def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None) -> Path:
+def cassandra_image_ref(lab: Lab) -> str:
+    """The Cassandra image deploy renders: the one reset chose, else lab.images.cassandra; by the digest the
+    lab pushed it with, where it did."""
+    return pinned(lab, state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra)
+
+
+def check_policies(lab: Lab, *, bootstrapped: bool = False) -> None:
+    """Probe whether the NetworkPolicies are enforced (lab/policies.py), once Cassandra serves: one line either
+    way, a refusal (exit 2, before the writer) when lab.security.require_enforced_policies asks for them.
+    ``bootstrapped``: this deploy took the built-in login away behind a closed door, which held only if enforced."""
+    if lab.runner.dry:
+        progress.info(f"(dry run) would probe whether NetworkPolicies are enforced (pod {policies.PROBE_POD})")
+        return
+    with progress.step(f"Probing NetworkPolicy enforcement (pod {policies.PROBE_POD} without the writers' "
+                       f"labels against {names.CASSANDRA_PODS[0]}:{names.CQL_PORT})"):
+        probed = policies.probe(lab, cassandra_image_ref(lab))
+    progress.info(policies.line(probed) + (door.exposure(probed.result) if bootstrapped else ""))
+    if probed.result != policies.ENFORCED and lab.cfg.security.require_enforced_policies:
+        raise PreconditionError(policies.refusal(probed))
+
+
+def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None, *,
+                     closed: bool = False) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
-    lab.cassandra.commitlog_sync, ``replicas`` when given (the size ``invoke scale`` left: applying the
-    checked-in 3 would shrink a grown ring without a decommission), and the Secret's checksum when given."""
-    image = pinned(lab, state.get(lab.state_dir, "cassandra_image") or lab.cfg.images.cassandra)
+    lab.cassandra.commitlog_sync, the disk-usage guardrail sized from the PVC (lab/disk.py), ``replicas`` when
+    given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a
+    decommission), the Secret's checksum when given, the registry's pull Secret where its images come from the
+    lab's registry, and with ``closed`` its NetworkPolicy admitting no writer (lab/door.py)."""
+    image = cassandra_image_ref(lab)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
     docs = auth.with_auth(docs, lab.cfg.cassandra_auth)
     docs = manifests.with_storage_class(docs, lab.cfg.storage_class)
     docs = manifests.with_commitlog_sync(docs, names.CASSANDRA_CONTAINER, lab.cfg.commitlog_sync)
+    docs = disk.with_guardrail(docs)
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     docs = auth.with_secret_checksum(docs, passwords)
     docs = registry.with_pull_secret(lab.cfg, docs)
-    return manifests.write(docs, lab.state_dir / "rendered" / Path(lab.cfg.cassandra_manifest).name)
+    name = Path(lab.cfg.cassandra_manifest).name
+    if closed:  # a file of its own: a dry run's plan applies it, then the one as checked in
+        docs, name = door.closed(docs), door.closed_name(name)
+    return manifests.write(docs, lab.state_dir / "rendered" / name)
 
 
 def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = ()) -> Path:
@@ -503,6 +547,9 @@ DEPLOY_TARGETS = ("cassandra", "writer", "all")
 def deploy(lab: Lab, *, what: str = "all") -> None:
     """Apply cassandra.yml and wait for every node UN; apply writer.yml with the built tag; wait for it.
 
+    With logins on, a ring whose built-in login is not yet off gets cassandra.yml twice: first with CQL closed to
+    the writers, then as checked in once the bootstrap took that login away (lab/door.py).
+
     ``what`` cassandra applies only Cassandra (the assignment's section III, before any writer exists); writer
     only the writer (e.g. to switch lab.writer.mode on a running Cassandra).
     """
@@ -529,16 +576,24 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what != "writer":
         # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
         replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
-        with progress.step(f"Applying {cfg.cassandra_manifest}") as s:
-            if kubectl.apply_statefulset(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)),
+        # The door (lab/door.py): CQL closed to the writers until the built-in login is off, unless it is already.
+        closing = passwords is not None and door.needed(lab)
+        shut = f", {names.CQL_PORT} closed to the writers until the built-in login is off" if closing else ""
+        with progress.step(f"Applying {cfg.cassandra_manifest}{shut}") as s:
+            if kubectl.apply_statefulset(lab.runner, lab.kube,
+                                         str(render_cassandra(lab, replicas, passwords, closed=closing)),
                                          names.CASSANDRA_STATEFULSET):
                 s.note("the StatefulSet was replaced (a field fixed at creation changed); its pods kept running")
             if replicas != CASSANDRA_REPLICAS:
                 s.note(f"keeping the {replicas} nodes `invoke scale` left")
-        if passwords is not None:  # not after the rest of the ring: the built-in login must not outlive pod 0's start
+        if closing and passwords is not None:  # at pod 0's start, not after the ring: the door is shut till then
             with progress.step(f"Role {auth.ADMIN} as soon as {names.CASSANDRA_STATEFULSET}-0 answers, the built-in "
                                "login disabled"):
                 auth.ensure_admin(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
+            with progress.step(f"Opening {names.CQL_PORT} to the writers once the built-in login is refused "
+                               f"(NetworkPolicy {door.POLICY} as in {cfg.cassandra_manifest})"):
+                auth.wait_default_login_refused(lab.cassandra())
+                kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
         wait_cassandra(lab, replicas)
         if passwords is None:
             progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
@@ -547,6 +602,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             with progress.step(f"Roles {auth.ADMIN} and {auth.WRITER}, the {KEYSPACE} schema and the writer's "
                                "grants"):
                 auth.ensure_roles(lab.cassandra(), passwords, timeout=cfg.timeouts.cassandra)
+        check_policies(lab, bootstrapped=closing)
     if what == "cassandra":
         return
     with progress.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):

@@ -64,10 +64,35 @@ def inner_errors(exc: BaseException) -> list[Any]:
 _AUTH_UNAVAILABLE = ("Unable to perform auth", "Cannot achieve consistency level", "Operation timed out")
 
 
+#: How Cassandra words a write its disk-usage guardrail refuses (data_disk_usage_percentage_fail_threshold of
+#: data_disk_usage_max_disk_size, set from the PVC's size in cassandra.yml): "Guardrail replica_disk_usage
+#: violated: Write request failed because disk usage exceeds failure threshold", an InvalidRequest.
+#:
+#: An outage, not a permanent error, although the driver calls it an invalid request. The request is fine; a
+#: replica's disk is full, and Cassandra takes the same write again as soon as usage is back under the threshold
+#: (its monitor samples every 30 s): an operator frees space (`nodetool clearsnapshot`, compaction, dropping
+#: data) or raises the limit, and nothing about the writer changes. Retrying in place resumes within a backoff of
+#: that moment, where an exit would put the pod in CrashLoopBackOff (up to 5 min between restarts) and read as a
+#: fault of the writer. Nothing is acknowledged while writes are refused, so nothing is lost; the outage's first
+#: line says which guardrail and what to do (DISK_FULL_HINT).
+DISK_FULL = "Guardrail replica_disk_usage violated"
+DISK_FULL_HINT = ("Cassandra's disk-usage guardrail refuses writes (a replica's data disk is over "
+                  "data_disk_usage_percentage_fail_threshold of data_disk_usage_max_disk_size): free space on the "
+                  "Cassandra nodes or raise the limit; this writer keeps retrying and resumes when writes are "
+                  "accepted again, nothing acknowledged is lost")
+
+
+def disk_full(exc: BaseException) -> bool:
+    """``exc`` (or every host of a NoHostAvailable) is Cassandra's disk-usage guardrail refusing a write."""
+    return DISK_FULL in str(exc) or any(DISK_FULL in str(err) for err in inner_errors(exc))
+
+
 def _is_permanent(err: BaseException, permanent: tuple[type[BaseException], ...]) -> bool:
     from cassandra import AuthenticationFailed, Unauthorized
 
     if isinstance(err, (AuthenticationFailed, Unauthorized)) and any(text in str(err) for text in _AUTH_UNAVAILABLE):
+        return False
+    if DISK_FULL in str(err):
         return False
     if isinstance(err, TypeError):
         return str(err).startswith(_BIND_REFUSED)
@@ -98,7 +123,8 @@ def cassandra_answered(exc: BaseException) -> bool:
     directly or for one of the hosts of a NoHostAvailable? Then the writer reaches the cluster and the
     cluster is short of replicas: waiting is right, and restarting the writer could not help."""
     answered = _answers()
-    return isinstance(exc, answered) or any(isinstance(err, answered) for err in inner_errors(exc))
+    return (isinstance(exc, answered) or any(isinstance(err, answered) for err in inner_errors(exc))
+            or disk_full(exc))  # the guardrail's refusal is Cassandra's own answer, whatever the driver's class
 
 
 def check(exc: BaseException, doing: str) -> None:

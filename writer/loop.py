@@ -672,6 +672,8 @@ class WriteLoop:
         if started:
             log.warning("%s: write of seq %d failed (%s); holding new writes, retrying with backoff",
                         self.topic, first, self._last_error)
+            if errors.disk_full(exc):
+                log.warning("%s: %s", self.topic, errors.DISK_FULL_HINT)
         elif log_isolated:
             log.warning("%s: write of seq %d failed (%s); re-sent at once, later writes succeed (%d such so far)",
                         self.topic, first, self._last_error, self.isolated_failures)

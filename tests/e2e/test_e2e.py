@@ -15,6 +15,7 @@ Safe beside your own lab: see tests/kind_lab.py (cluster ``lab-e2e``, its own ku
 from __future__ import annotations
 
 import base64
+import collections
 import concurrent.futures
 import json
 import os
@@ -38,6 +39,20 @@ from lab import kind
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
+from tests.e2e.default_login import (
+    ATTEMPT_TIMEOUT,
+    AUTH_FAILED,
+    ERROR,
+    PAUSE,
+    PROBER,
+    REFUSED,
+    SUCCESS,
+    TIMEOUT,
+    WRITER_LABELS,
+    DefaultLoginProber,
+    coverage_gaps,
+)
+from tests.e2e.default_login import IMAGE as WRITER_IMAGE
 from tests.kind_lab import ARTIFACTS, CLUSTER, KUBECONFIG, STATE_DIR, docker, invoke, lab_env
 from tests.terminal import in_a_terminal, restore_ctrl_c
 
@@ -95,13 +110,24 @@ def wait_for(predicate, *, timeout: float, every: float = 5, what: str):
     pytest.fail(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+#: What the session's one deploy left for later tests: its output ("deploy") and the built-in login's prober
+#: ("default_login", tests/e2e/default_login.py).
+SESSION: dict = {}
+
+
 @pytest.fixture(scope="module")
 def lab_up(kind_lab):
-    """`invoke build deploy` on the session's cluster, timed; `invoke down` at the end of the module, whatever
-    happened."""
+    """`invoke build deploy` on the session's cluster, timed, with the built-in login tried all along from the
+    moment cassandra-0 is Ready (the prober is stopped whatever happens); `invoke down` at the end of the module,
+    whatever happened."""
     try:
         started = time.monotonic()
-        invoke("build", "deploy")
+        prober = SESSION["default_login"] = DefaultLoginProber(on_e2e_cluster_argv()).start()
+        try:
+            ran = invoke("build", "deploy")
+        finally:
+            prober.stop()
+        SESSION["deploy"] = ran.stdout + ran.stderr
         kind_lab.timings["build_deploy_s"] = time.monotonic() - started
         yield kind_lab.timings
     finally:
@@ -120,14 +146,73 @@ def test_status_shows_three_up_normal(lab_up):
     assert len(re.findall(r"^UN\s", out, re.M)) == 3, "nodetool status should list 3 UN replicas"
     for pod in ("cassandra-0", "cassandra-1", "cassandra-2"):
         assert pod in out
+    # Deploy's NetworkPolicy probe (lab/policies.py) agrees with the pod network: enforced on the lab's node image
+    # (kube-router's policy controller), NOT enforced on kindest/node v1.30's kindnet; status reads deploy's record.
+    verdict = "enforced" if kube_router_runs() else "NOT enforced"
+    assert f"NetworkPolicies: {verdict} (probed by deploy " in out, out[-2000:]
+    assert f"NetworkPolicies: {verdict} (probed by deploy " in SESSION["deploy"], SESSION["deploy"][-3000:]
+    if os.environ.get("CI"):  # CI runs on the lab's node image
+        assert verdict == "enforced"
+
+
+def test_the_built_in_superuser_never_logged_in_while_deploy_ran(lab_up):
+    """cassandra/cassandra tried once a second (tests/e2e/default_login.py) by a pod with the writers' labels, the
+    most a workload of the lab has, from the moment cassandra-0 was Ready until the session's deploy returned: no
+    stretch of that time went untried, CQL stayed closed to it while deploy's bootstrap ran (lab/door.py), then
+    Cassandra answered and refused it; none logged in. After deploy the lab's admin logs in and the built-in role
+    can neither log in nor is it a superuser."""
+    prober = SESSION["default_login"]
+    if prober.existed_before:
+        reason = ("cassandra-0 existed before the session's deploy (a reused cluster, not a fresh `invoke reset`): "
+                  "there was no first start to watch")
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    outcomes = [a.outcome for a in prober.attempts]
+    print(f"built-in login from pod {PROBER} against {prober.target}: {len(outcomes)} attempts; cassandra-0 Ready at "
+          f"{prober.ready_at}, deploy returned at {prober.stopped_at}: {dict(collections.Counter(outcomes))}; "
+          f"prober error: {prober.error or 'none'}\n{prober.log[-3000:]}")
+    assert not prober.error, prober.error
+    assert prober.ready_at is not None, "cassandra-0 was never seen Ready while deploy ran"
+    during = [a.outcome for a in prober.attempts if prober.ready_at <= a.at <= prober.stopped_at]
+    # Each attempt while deploy ran said what it met (a line that is no attempt, a traceback, is an ERROR too).
+    assert ERROR not in during, "the prober met something it cannot name while deploy ran (its log is above)"
+    # Every stretch from Ready to deploy's return was tried: an attempt takes at most ATTEMPT_TIMEOUT, then PAUSE;
+    # Ready is seen within a PAUSE of a poll, and an API server round trip or two of slack.
+    longest = ATTEMPT_TIMEOUT + 2 * PAUSE + 3
+    gaps = coverage_gaps(prober.attempts, prober.ready_at, prober.stopped_at, longest=longest)
+    assert not gaps, f"stretches of more than {longest:.0f} s without an attempt: {gaps}"
+    if not kube_router_runs():
+        # Where policies are not enforced the door cannot hold (the prober may well have logged in), and deploy says so.
+        said = SESSION["deploy"]
+        assert "was open to every pod of the cluster during the bootstrap" in said, said[-3000:]
+        reason = "this cluster's pod network does not enforce NetworkPolicy: CQL was not closed to the prober"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    won = [a for a in prober.attempts if a.outcome == SUCCESS]
+    assert not won, (f"the built-in superuser logged in {len(won)} of {len(outcomes)} times, from "
+                     f"{won[0].at - prober.ready_at:.1f} s to {won[-1].at - prober.ready_at:.1f} s after cassandra-0 "
+                     f"was Ready: {won[0].detail}")
+    # Cassandra answered the prober once the door opened: its refusals are logins refused, so its path worked.
+    assert AUTH_FAILED in during, "Cassandra never answered the prober while deploy ran: it proved nothing"
+    # The door: after Ready, CQL refused the prober's connections (the bootstrap waits ~10 s for the built-in role).
+    assert during.index(AUTH_FAILED) > 0 and set(during[:during.index(AUTH_FAILED)]) <= {REFUSED, TIMEOUT}, during
+    roles = invoke("cqlsh", "--execute",
+                   "SELECT role, can_login, is_superuser FROM system_auth.roles WHERE role = 'cassandra'").stdout
+    assert re.search(r"cassandra \| +False \| +False", roles), roles
+
+
+def on_e2e_cluster_argv() -> list[str]:
+    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary."""
+    binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
+    return [binary, "--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}"]
 
 
 def kubectl(*args: str, input: str | None = None) -> Ran:
-    """kubectl on the e2e cluster only (its own kubeconfig and context), as the lab finds the binary; any exit
-    code: some checks expect a refusal."""
-    binary = shutil.which("kubectl") or str(ROOT / ".cache" / "bin" / "kubectl")
-    on_e2e_cluster = sh.Command(binary).bake("--kubeconfig", str(KUBECONFIG), "--context", f"kind-{CLUSTER}")
-    return run(on_e2e_cluster, *args, _timeout=300, _in=input)
+    """``on_e2e_cluster_argv`` with ``args``; any exit code: some checks expect a refusal."""
+    binary, *options = on_e2e_cluster_argv()
+    return run(sh.Command(binary).bake(*options), *args, _timeout=300, _in=input)
 
 
 def lab_passwords() -> list[str]:
@@ -209,7 +294,7 @@ def probe_pods(probes: dict[str, tuple[dict[str, str], str, int]]) -> dict[str, 
              "spec": {"restartPolicy": "Never", "automountServiceAccountToken": False,
                       "securityContext": {"runAsNonRoot": True, "runAsUser": 10001,
                                           "seccompProfile": {"type": "RuntimeDefault"}},
-                      "containers": [{"name": "probe", "image": "ece573-prj04-writer:v1",
+                      "containers": [{"name": "probe", "image": WRITER_IMAGE,
                                       "imagePullPolicy": "IfNotPresent",
                                       "command": ["python", "-c", PROBE, host, str(port)],
                                       "securityContext": {"allowPrivilegeEscalation": False,
@@ -229,7 +314,7 @@ def probe_pods(probes: dict[str, tuple[dict[str, str], str, int]]) -> dict[str, 
 def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
     """The NetworkPolicies are enforced, not only written: a pod of the namespace that is not a writer cannot open
     CQL or the gossip port of a Cassandra pod, a pod with the writers' labels can, and the writer keeps writing."""
-    if kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode != 0:
+    if not kube_router_runs():
         reason = ("this cluster's pod network does not enforce NetworkPolicy (no kube-router DaemonSet: kindest/node "
                   "before kind v0.24 runs kindnet without it); the lab's own node image enforces them "
                   "(lab.images.kind_node_source: build)")
@@ -237,17 +322,21 @@ def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
             pytest.fail(reason)
         pytest.skip(reason)
     ip = kubectl("get", "pod", "cassandra-0", "--output", "jsonpath={.status.podIP}").stdout.strip()
-    writer_labels = {"app.kubernetes.io/component": "writer", "app.kubernetes.io/part-of": "ece573-prj04"}
     before = verify_topic()["last_seq"]
     seen = probe_pods({"e2e-stray-cql": ({"app": "e2e-stray"}, ip, 9042),
                        "e2e-stray-gossip": ({"app": "e2e-stray"}, ip, 7000),
-                       "e2e-writer-like": (writer_labels, ip, 9042)})
+                       "e2e-writer-like": (WRITER_LABELS, ip, 9042)})
     print(json.dumps(seen, indent=2))
     for name in ("e2e-stray-cql", "e2e-stray-gossip"):
         assert len(seen[name]) == 5 and all(line.startswith("failed:") for line in seen[name]), seen[name]
     # A new pod's address reaches the policy's ipsets a moment after the pod starts: its first try may fail.
     assert seen["e2e-writer-like"][-3:] == ["connected"] * 3, seen["e2e-writer-like"]
     assert verify_topic()["last_seq"] > before, "the writer stopped writing while the policies were enforced"
+
+
+def kube_router_runs() -> bool:
+    """The cluster's pod network enforces NetworkPolicy: kube-router's policy controller (the lab's node image)."""
+    return kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode == 0
 
 
 def exec_probe(target: str, container: str, host: str, port: int) -> list[str]:
@@ -261,7 +350,7 @@ def test_egress_the_writer_cannot_reach_the_api_server_nor_cassandra_the_host_an
     """Egress policies: from inside the writer's pod the API server is refused, from inside a Cassandra pod the
     host's gateway; a pod no policy selects reaches both (so a refusal is the policy's, not a closed port); the
     kubelet's probes still pass and the writer keeps writing."""
-    if kubectl("get", "daemonset", "kube-router", "--namespace", "kube-system").returncode != 0:
+    if not kube_router_runs():
         reason = "this cluster's pod network does not enforce NetworkPolicy (see the test above)"
         if os.environ.get("CI"):
             pytest.fail(reason)

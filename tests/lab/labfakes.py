@@ -94,9 +94,9 @@ LAB_ACTIONS = (
 
 
 def lab_ctx(rules=(), *, ok=()) -> FakeCtx:
-    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then ``ok``: the commands (regexes) whose
-    answer is only success."""
-    return FakeCtx([*rules, *ABSENT, *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
+    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then deploy's NetworkPolicy probe finding them
+    enforced (``policy_probe_rules``), then ``ok``: the commands (regexes) whose answer is only success."""
+    return FakeCtx([*rules, *ABSENT, *policy_probe_rules(), *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
 
 
 def cqlsh_seqs(text: str) -> list[int]:
@@ -169,9 +169,49 @@ def lab_secret_json(admin: str = "admin-pw", writer: str = "writer-pw") -> str:
                        "data": {k: base64.b64encode(v.encode()).decode() for k, v in data.items()}})
 
 
+#: cqlsh -e of deploy's check whether the built-in login is off already (lab.auth.settled), as cqlsh prints it.
+SETTLED_QUERY = r"cqlsh --request-timeout=\d+ -e .*SELECT role, can_login FROM system_auth\.roles"
+
+
+def logins_table(**roles: bool) -> str:
+    """cqlsh's table of ``SELECT role, can_login FROM system_auth.roles`` for ``roles`` (role -> can_login)."""
+    rows = "".join(f" {role:>9} | {can_login}\n" for role, can_login in roles.items())
+    return ("Consistency level set to ONE.\nDisabled Query paging.\n\n"
+            f"      role | can_login\n-----------+-----------\n{rows}\n({len(roles)} rows)\n")
+
+
+#: Its answer on a ring whose built-in login lab_admin took away.
+LOGIN_OFF = (logins_table(cassandra=False, lab_admin=True), 0)
+#: Its answer while no Cassandra pod exists yet (a first deploy).
+NO_POD = ('Error from server (NotFound): pods "cassandra-0" not found', 1)
+
 #: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works (its cqlsh scripts, the
-#: roles and the schema, succeed).
-AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
+#: roles and the schema, succeed; the built-in login is off, so deploy keeps CQL open to the writers).
+AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (SETTLED_QUERY, LOGIN_OFF),
+              (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
+
+
+def policy_probe_rules(word: str = "refused", *, phase: str = "Succeeded") -> list:
+    """FakeCtx rules for deploy's NetworkPolicy probe (lab/policies.py): cassandra-0 has an address, the probe
+    pod ends in ``phase`` and its log's last line is ``word`` ("refused": enforced; "connected": not)."""
+    return [
+        (r"get pod cassandra-0 --output json", json.dumps({"status": {"podIP": "10.244.1.5", "phase": "Running"}})),
+        (r"get pod lab-policy-probe --output json", json.dumps({"status": {"phase": phase}})),
+        (r"logs lab-policy-probe ", f"{word}\n"),
+        (r"delete pod lab-policy-probe ", FakeCtx.ANY_OK),
+        (r"annotate namespace \S+ --overwrite ece573-prj04/network-policies=", FakeCtx.ANY_OK),
+    ]
+
+
+#: FakeCtx rules for `invoke status` on a running lab: nodes, pods, nodetool, and each topic's progress.
+STATUS_RULES = [
+    ("get-contexts", "kind-kind\n"),
+    ("get nodes", (DATA / "nodes.json").read_text()),
+    ("get pods", (DATA / "pods.json").read_text()),
+    ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
+    ("count", (DATA / "cqlsh_count.txt").read_text()),
+    ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
+]
 
 
 def executable(path: Path) -> Path:

@@ -2,7 +2,7 @@ import json
 from datetime import datetime
 
 from lab import observe
-from tests.lab.labfakes import DATA, lab_ctx, make_lab
+from tests.lab.labfakes import DATA, STATUS_RULES, lab_ctx, make_lab
 
 NOW = datetime.fromisoformat("2026-11-25T19:30:00+00:00").timestamp()
 
@@ -24,14 +24,7 @@ def test_node_rows():
 
 
 def test_status_shows_every_section(project, capsys):
-    ctx = lab_ctx([
-        ("get-contexts", "kind-kind\n"),
-        ("get nodes", (DATA / "nodes.json").read_text()),
-        ("get pods", (DATA / "pods.json").read_text()),
-        ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
-        ("count", (DATA / "cqlsh_count.txt").read_text()),
-        ("prj04_last_seq", (DATA / "cqlsh_last_seq.txt").read_text()),
-    ])
+    ctx = lab_ctx(STATUS_RULES)
     assert observe.show_status(make_lab(project, ctx)) is True
     out = capsys.readouterr().out
     assert "kind-control-plane  Ready     control-plane  v1.30.0" in out

@@ -155,6 +155,7 @@ def test_dry_deploy_prints_apply_and_waits(tools, tmp_path):
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
@@ -171,6 +172,7 @@ def test_dry_deploy_seed_writer_without_topic_applies_and_does_not_wait(tools, t
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/writer.yml",
@@ -190,6 +192,7 @@ def test_dry_deploy_what_cassandra_applies_only_cassandra(tools, tmp_path):
     k = f"{tools}/kubectl --context kind-kind --namespace default"
     assert out.stdout.splitlines() == [
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/namespace.yml",
+        f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.door-closed.yml",
         f"[dry-run] {k} apply --filename {tmp_path}/state/rendered/cassandra.yml",
         f"[dry-run] {k} rollout status statefulset/cassandra --watch --timeout=900s",
     ]

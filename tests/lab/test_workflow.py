@@ -10,7 +10,17 @@ from lab.errors import LabError, PreconditionError
 from lab.images import preloaded
 from lab.images.builders import ImageBuilders
 from lab.runner import Runner
-from tests.lab.labfakes import AUTH_RULES, DATA, LAB_ACTIONS, NO_IMAGE_BUILDS, FakeCtx, lab_ctx, make_cfg, make_lab
+from tests.lab.labfakes import (
+    AUTH_RULES,
+    DATA,
+    LAB_ACTIONS,
+    NO_IMAGE_BUILDS,
+    FakeCtx,
+    lab_ctx,
+    make_cfg,
+    make_lab,
+    policy_probe_rules,
+)
 
 NODES = "kind-control-plane\nkind-worker\nkind-worker2\nkind-worker3\nkind-worker4\n"
 
@@ -254,9 +264,9 @@ def test_build_pushes_to_a_registry_when_one_is_named(project, builders):
 
 # -- deploy ---------------------------------------------------------------------------------------------
 
-def _deploy_ctx():
+def _deploy_ctx(probe=("refused",)):
     return _ctx([("get-contexts", "kind-kind\n"), ("nodetool status", (DATA / "nodetool_status_un.txt").read_text()),
-                    *AUTH_RULES])
+                 *AUTH_RULES, *policy_probe_rules(*probe)])
 
 
 def test_deploy_applies_rendered_manifests_and_waits(project):
@@ -270,6 +280,7 @@ def test_deploy_applies_rendered_manifests_and_waits(project):
         f"{base} apply --filename {rendered}/namespace.yml",
         f"{base} apply --filename {rendered}/cassandra.yml",
         f"{base} rollout status statefulset/cassandra --watch --timeout=900s",
+        f"{base} apply --filename {rendered}/lab-policy-probe.yml",
         f"{base} apply --filename {rendered}/writer.yml",
         f"{base} rollout status deployment/ece573-prj04-writer --watch --timeout=300s",
     ]
@@ -339,17 +350,21 @@ def test_deploy_seed_writer_without_topic_does_not_wait_for_a_crash_loop(project
     assert "kubectl logs -l app=ece573-prj04-writer" in err
 
 
-@pytest.mark.parametrize("what, applied", [("cassandra", ["cassandra.yml"]), ("writer", ["writer.yml"]),
-                                           ("all", ["cassandra.yml", "writer.yml"])])
+PROBE = "lab-policy-probe.yml"
+
+
+@pytest.mark.parametrize("what, applied", [("cassandra", ["cassandra.yml", PROBE]), ("writer", ["writer.yml"]),
+                                           ("all", ["cassandra.yml", PROBE, "writer.yml"])])
 def test_deploy_what(project, what, applied):
     state.put(project / ".cache/lab", "writer_image", "w:1")
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx), what=what)
-    # The namespace first, every time: it carries the restricted Pod Security Standard.
+    # The namespace first, every time: it carries the restricted Pod Security Standard. The NetworkPolicy probe
+    # pod once Cassandra serves, and only then (a writer-only deploy changes no policy).
     assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["namespace.yml"] + applied
     waits = [c.split("rollout status ")[1].split()[0] for c in ctx.matching("rollout status")]
     assert waits == [{"cassandra.yml": "statefulset/cassandra", "writer.yml": "deployment/ece573-prj04-writer"}[a]
-                     for a in applied]
+                     for a in applied if a != PROBE]
 
 
 def _deployments(*named: tuple[str, str]) -> str:
@@ -422,7 +437,7 @@ def test_deploy_cassandra_alone_needs_no_writer_image(project):
     """Section III comes before any writer exists: `invoke deploy --what cassandra` right after reset."""
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx), what="cassandra")
-    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["namespace.yml", "cassandra.yml"]
+    assert [c.rsplit("/", 1)[1] for c in ctx.matching(" apply ")] == ["namespace.yml", "cassandra.yml", PROBE]
     with pytest.raises(PreconditionError, match=r"no writer image yet"):
         workflow.deploy(make_lab(project, _deploy_ctx()), what="writer")
     with pytest.raises(PreconditionError, match=r"--what 'db': use one of cassandra, writer, all"):
@@ -564,7 +579,7 @@ def test_dry_up_on_a_fresh_machine_plans_on_the_cluster_its_reset_would_create(p
     assert ctx.matching(r"kubectl .* get ") == []
     planned = [line for line in capsys.readouterr().out.splitlines() if line.startswith("[dry-run] kubectl")]
     assert [line.rsplit("/", 1)[-1] for line in planned if " apply " in line] == [
-        "namespace.yml", "cassandra.yml", "writer.yml"]
+        "namespace.yml", "cassandra.door-closed.yml", "cassandra.yml", "writer.yml"]
 
 
 def test_prepare_says_the_plan_before_the_slow_tool_build_starts(project, monkeypatch, capsys):

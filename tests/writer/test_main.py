@@ -146,6 +146,11 @@ def test_each_permanent_error_gives_its_line(make, line):
     assert str(info.value).startswith(line) and "\n" not in str(info.value)
 
 
+#: What Cassandra 5.0 answers a write while a replica's disk is over data_disk_usage_percentage_fail_threshold.
+GUARDRAIL_REFUSAL = ('Error from server: code=2200 [Invalid query] message="Guardrail replica_disk_usage violated: '
+                     'Write request failed because disk usage exceeds failure threshold"')
+
+
 @pytest.mark.parametrize("make", [
     lambda: __import__("cassandra").Unavailable("Cannot achieve consistency level QUORUM"),
     lambda: __import__("cassandra").WriteTimeout("timed out", write_type=0),
@@ -165,8 +170,10 @@ def test_each_permanent_error_gives_its_line(make, line):
         "10.244.1.5:9042": __import__("cassandra").AuthenticationFailed(
             'Failed to authenticate to 10.244.1.5:9042: Error from server: code=0100 [Bad credentials] '
             'message="Unable to perform authentication: Cannot achieve consistency level LOCAL_QUORUM"')}),
+    # A replica's disk over the guardrail's fail threshold: an InvalidRequest, but the request is fine.
+    lambda: __import__("cassandra").InvalidRequest(GUARDRAIL_REFUSAL),
 ], ids=["unavailable", "write-timeout", "read-timeout", "operation-timed-out", "refused", "unresolvable",
-        "authorization-unavailable", "superuser-check-unavailable", "authentication-unavailable"])
+        "authorization-unavailable", "superuser-check-unavailable", "authentication-unavailable", "disk-guardrail"])
 def test_transient_errors_are_retried(make):
     from writer.__main__ import _check_fatal
 
@@ -214,3 +221,17 @@ def test_cassandra_answered_sees_server_answers_also_inside_no_host_available():
     assert not errors.cassandra_answered(NoHostAvailable("x", {"10.0.0.1:9042": ConnectionRefusedError(111)}))
     assert not errors.cassandra_answered(NoHostAvailable("x", ["10.0.0.1"]))
     assert not errors.cassandra_answered(OperationTimedOut("no answer"))
+
+
+def test_the_disk_guardrails_refusal_is_an_answer_and_named():
+    """Cassandra refusing a write for its disk answered: /healthz stays green (a restart cannot free space)."""
+    from cassandra import InvalidRequest
+    from cassandra.cluster import NoHostAvailable
+
+    from writer import errors
+
+    refusal = InvalidRequest(GUARDRAIL_REFUSAL)
+    assert errors.disk_full(refusal) and errors.cassandra_answered(refusal)
+    assert errors.disk_full(NoHostAvailable("x", {"10.0.0.1:9042": refusal}))
+    assert errors.permanent_cause(refusal) is None
+    assert not errors.disk_full(InvalidRequest("Key length of 70000 is longer than maximum of 65535"))

@@ -38,6 +38,15 @@ def session_as(node: SingleNode, user: str, password: str):
     return cluster, cluster.connect()
 
 
+#: What `invoke deploy` makes as the operator (lab/auth.py), on one node: the schema and the writer's role.
+OPERATOR_SCHEMA = (
+    f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
+    f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
+    f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+    f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
+)
+
+
 class AuthNode(SingleNode):
     """A single node with PasswordAuthenticator: CQL counts as up once the built-in superuser can log in."""
 
@@ -58,11 +67,8 @@ def auth_node(cassandra_image):
     cluster, admin = session_as(node, "cassandra", "cassandra")
     # What `invoke deploy` does as the operator (lab/auth.py), on one node: the schema, a least-privilege role.
     for statement in (
-        f"CREATE KEYSPACE IF NOT EXISTS {KS} WITH replication = {{'class': 'SimpleStrategy', 'replication_factor': 1}}",
-        f"CREATE TABLE IF NOT EXISTS {KS}.prj04 (topic text, seq int, value double, PRIMARY KEY (topic, seq))",
-        f"CREATE TABLE IF NOT EXISTS {KS}.prj04_last_seq (topic text, seq int, PRIMARY KEY (topic))",
+        *OPERATOR_SCHEMA,
         f"CREATE TABLE IF NOT EXISTS {KS}.other (k int PRIMARY KEY)",  # a table that is not the writer's
-        f"CREATE ROLE {ROLE} WITH LOGIN = true AND PASSWORD = '{PASSWORD}'",
         f"GRANT SELECT ON KEYSPACE {KS} TO {ROLE}",  # as deploys before per-table grants left it
         f"GRANT MODIFY ON KEYSPACE {KS} TO {ROLE}",
         *writer_grants(KS, ROLE),  # what deploy runs: the two keyspace-wide grants revoked

@@ -188,7 +188,7 @@ NO_POD = ('Error from server (NotFound): pods "cassandra-0" not found', 1)
 #: FakeCtx rules for a lab that already has its Secret and whose lab_admin login works (its cqlsh scripts, the
 #: roles and the schema, succeed; the built-in login is off, so deploy keeps CQL open to the writers).
 AUTH_RULES = [("get secret cassandra-auth", lab_secret_json()), (SETTLED_QUERY, LOGIN_OFF),
-              (r" -- cqlsh --request-timeout=\d+$", ("", 0))]
+              (r" -- cqlsh --request-timeout=\d+$", ("", 0)), (r" -- nodetool repair --full system_auth$", ("", 0))]
 
 
 def policy_probe_rules(word: str = "refused", *, phase: str = "Succeeded") -> list:

@@ -262,9 +262,9 @@ class ImagesGroup:
     registry_port: int = setting(5001, PORT)  # the lab's registry on 127.0.0.1 (localhost:<port>/... in names)
     #: true: reset gives the workers a node image with the Cassandra image already in it (built once from
     #: kind_node, lab.images.preloaded), the control plane keeps kind_node, the writer is kind-loaded into the
-    #: workers only, and `up` loads it while Cassandra starts. Off until measured on a lab (`invoke bench --lab
-    #: --up` times both paths); the kind-load path only (no registry).
-    preload: bool = setting(False, truth())
+    #: workers only, and `up` loads it while Cassandra starts. On: `invoke bench --lab --up` measured the whole
+    #: `invoke up` at 233 s against 309 s by `kind load` (docs/measurements.md); the kind-load path only (no registry).
+    preload: bool = setting(True, truth())
     pull_timeout: int = setting(180, whole(1))
 
     @property

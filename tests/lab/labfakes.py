@@ -224,6 +224,8 @@ def executable(path: Path) -> Path:
 def make_cfg(project: Path, **lab) -> LabConfig:
     tools = {"kind": str(project / ".cache/bin/kind"), "kubectl": str(project / ".cache/bin/kubectl")}
     lab.setdefault("tools", tools)
+    # The fakes answer the commands of the `kind load` path; a test of lab.images.preload (the default) says so.
+    lab["images"] = {"preload": False, **(lab.get("images") or {})}
     return LabConfig.from_mapping(lab, root=project)
 
 

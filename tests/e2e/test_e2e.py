@@ -1036,8 +1036,9 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port)
         anonymous = err.code
     assert anonymous == 401, f"the registry answered an anonymous request with {anonymous}"
     if kube_router_runs():  # egress: the registry is on the kind network, which Cassandra may not reach
-        address = f'{{{{(index .NetworkSettings.Networks "{kind.NETWORK}").IPAddress}}}}'
-        registry_at = docker("inspect", "--format", address, f"{CLUSTER}-registry").stdout.strip()
+        on_kind = f'{{{{(index .NetworkSettings.Networks "{kind.NETWORK}").IPAddress}}}}'
+        registry_at = docker("inspect", "--format", on_kind, f"{CLUSTER}-registry").stdout.strip()
+        assert registry_at, f"the registry {CLUSTER}-registry has no address on the {kind.NETWORK} network"
         seen = probe_pods({"e2e-stray-registry": ({"app": "e2e-stray"}, registry_at, registry.CONTAINER_PORT)})
         seen["cassandra-registry"] = exec_probe("cassandra-0", "cassandra", registry_at, registry.CONTAINER_PORT)
         print(json.dumps(seen, indent=2))

@@ -400,9 +400,9 @@ ROLES_TRIES = 5
 def repair_auth(cass: Cassandra) -> None:
     """A full repair of system_auth, as Cassandra's docs ask after its replication was raised: the bootstrap
     wrote lab_admin while system_auth had one replica, then raised it to every node, and a node that took a
-    replica since holds no row until a repair. A role read there (Cassandra reads a role at LOCAL_ONE) finds no
-    lab_admin, or no superuser: the roles script's ALTER then fails as unauthorized (seen in CI, once in a few
-    fresh rings). system_auth holds a few rows: seconds."""
+    replica since holds no row until a repair. A role read that meets two such replicas (Cassandra 5.0 reads a role
+    at auth_read_consistency_level, LOCAL_QUORUM by default) finds no lab_admin, or no superuser: the roles script's
+    ALTER then fails as unauthorized (seen in CI, once in a few fresh rings). system_auth holds a few rows: seconds."""
     cass.runner.output(cass.exec_args(nodetool_args("repair", "--full", "system_auth")), timeout=300)
 
 

@@ -8,6 +8,10 @@ carry ``app=ece573-prj04-writer``, which deploy's rollout and the writer Deploym
 writer (``e2e-``: the tests that list the lab's pods leave it out). The lab's own bootstrap enters through the
 pod's loopback (kubectl exec), so a prober on that path (a port-forward) would prove nothing about other clients.
 
+The same prober watches the node ``invoke scale`` adds (``pod``: ``cassandra-3``), from the moment it is Ready until
+scale returns: a joining node must never answer the built-in login either (it reads the roles from its peers; see
+test_e2e.py's scale scenario).
+
 It rides on the deploy the end-to-end tier runs anyway, so it costs no cluster time of its own, and little CPU beside
 three starting JVMs: one Python process with the driver imported once, capped at a quarter of a core, created as soon
 as cassandra-0 has an address (deploy's build is done then, so the writer image is on every node), a minute before
@@ -23,6 +27,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 
+#: The Cassandra pod the prober tries by default: the first one, which deploy's bootstrap runs in.
 POD = "cassandra-0"
 PROBER = "e2e-default-login"
 #: The writer image under the name writer.yml types: `invoke build` puts it on every node before deploy runs.
@@ -130,12 +135,14 @@ def parse(log: str) -> list[Attempt]:
 
 @dataclass
 class DefaultLoginProber:
-    """``start()`` before deploy, ``stop()`` when it returns. ``kubectl``: the argv prefix naming the cluster."""
+    """``start()`` before deploy (or scale), ``stop()`` when it returns. ``kubectl``: the argv prefix naming the
+    cluster; ``pod``: the Cassandra pod whose CQL port it tries."""
 
     kubectl: list[str]
+    pod: str = POD
     attempts: list[Attempt] = field(default_factory=list)
-    existed_before: bool | None = None  # cassandra-0 existed when the prober started: no fresh deploy
-    target: str = ""  # cassandra-0's pod address, as the prober pod was given it
+    existed_before: bool | None = None  # the pod existed when the prober started: no first start to watch
+    target: str = ""  # the pod's address, as the prober pod was given it
     ready_at: float | None = None
     stopped_at: float | None = None
     log: str = ""
@@ -146,7 +153,7 @@ class DefaultLoginProber:
         self._thread = threading.Thread(target=self._run, name="default-login-prober", daemon=True)
 
     def start(self) -> DefaultLoginProber:
-        self.existed_before = self._kubectl("get", "pod", POD, "--output", "name").returncode == 0
+        self.existed_before = self._kubectl("get", "pod", self.pod, "--output", "name").returncode == 0
         self._kubectl("delete", "pod", PROBER, "--ignore-not-found", "--wait=false")  # a leftover of a killed run
         self._thread.start()
         return self
@@ -166,12 +173,13 @@ class DefaultLoginProber:
         finally:
             self._kubectl("delete", "pod", PROBER, "--ignore-not-found", "--grace-period=1", "--timeout=60s")
 
-    # -- the thread: start the prober pod once cassandra-0 has an address, then note when it is Ready -----------
+    # -- the thread: start the prober pod once the Cassandra pod has an address, then note when it is Ready ------
 
     def _run(self) -> None:
         try:
             while not self._stop.is_set() and not self.target:
-                self.target = self._kubectl("get", "pod", POD, "--output", "jsonpath={.status.podIP}").stdout.strip()
+                self.target = self._kubectl("get", "pod", self.pod, "--output",
+                                            "jsonpath={.status.podIP}").stdout.strip()
                 if not self.target:
                     self._stop.wait(PAUSE)
             if self._stop.is_set():
@@ -191,7 +199,8 @@ class DefaultLoginProber:
         return subprocess.run(self.kubectl + list(args), capture_output=True, text=True, timeout=90, input=input)
 
     def _ready(self) -> bool:
-        ran = self._kubectl("get", "pod", POD, "--output", "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
+        ran = self._kubectl("get", "pod", self.pod, "--output",
+                            "jsonpath={.status.conditions[?(@.type=='Ready')].status}")
         return ran.returncode == 0 and ran.stdout.strip() == "True"
 
 

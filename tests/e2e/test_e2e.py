@@ -35,7 +35,7 @@ from pathlib import Path
 import pytest
 import sh
 
-from lab import kind
+from lab import kind, registry
 from lab.net import free_port
 from lab.report import lesson_table
 from tests.commands import Ran, run
@@ -168,20 +168,7 @@ def test_the_built_in_superuser_never_logged_in_while_deploy_ran(lab_up):
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    outcomes = [a.outcome for a in prober.attempts]
-    print(f"built-in login from pod {PROBER} against {prober.target}: {len(outcomes)} attempts; cassandra-0 Ready at "
-          f"{prober.ready_at}, deploy returned at {prober.stopped_at}: {dict(collections.Counter(outcomes))}; "
-          f"prober error: {prober.error or 'none'}\n{prober.log[-3000:]}")
-    assert not prober.error, prober.error
-    assert prober.ready_at is not None, "cassandra-0 was never seen Ready while deploy ran"
-    during = [a.outcome for a in prober.attempts if prober.ready_at <= a.at <= prober.stopped_at]
-    # Each attempt while deploy ran said what it met (a line that is no attempt, a traceback, is an ERROR too).
-    assert ERROR not in during, "the prober met something it cannot name while deploy ran (its log is above)"
-    # Every stretch from Ready to deploy's return was tried: an attempt takes at most ATTEMPT_TIMEOUT, then PAUSE;
-    # Ready is seen within a PAUSE of a poll, and an API server round trip or two of slack.
-    longest = ATTEMPT_TIMEOUT + 2 * PAUSE + 3
-    gaps = coverage_gaps(prober.attempts, prober.ready_at, prober.stopped_at, longest=longest)
-    assert not gaps, f"stretches of more than {longest:.0f} s without an attempt: {gaps}"
+    during = tried_throughout(prober, "deploy")
     if not kube_router_runs():
         # Where policies are not enforced the door cannot hold (the prober may well have logged in), and deploy says so.
         said = SESSION["deploy"]
@@ -190,10 +177,7 @@ def test_the_built_in_superuser_never_logged_in_while_deploy_ran(lab_up):
         if os.environ.get("CI"):
             pytest.fail(reason)
         pytest.skip(reason)
-    won = [a for a in prober.attempts if a.outcome == SUCCESS]
-    assert not won, (f"the built-in superuser logged in {len(won)} of {len(outcomes)} times, from "
-                     f"{won[0].at - prober.ready_at:.1f} s to {won[-1].at - prober.ready_at:.1f} s after cassandra-0 "
-                     f"was Ready: {won[0].detail}")
+    never_logged_in(prober)
     # Cassandra answered the prober once the door opened: its refusals are logins refused, so its path worked.
     assert AUTH_FAILED in during, "Cassandra never answered the prober while deploy ran: it proved nothing"
     # The door: after Ready, CQL refused the prober's connections (the bootstrap waits ~10 s for the built-in role).
@@ -201,6 +185,43 @@ def test_the_built_in_superuser_never_logged_in_while_deploy_ran(lab_up):
     roles = invoke("cqlsh", "--execute",
                    "SELECT role, can_login, is_superuser FROM system_auth.roles WHERE role = 'cassandra'").stdout
     assert re.search(r"cassandra \| +False \| +False", roles), roles
+
+
+def tried_throughout(prober: DefaultLoginProber, command: str) -> list[str]:
+    """The outcomes of the prober's attempts from its pod's Ready until ``command`` returned, once it is asserted
+    that the prober ran, that each of those attempts said what it met and that no stretch went untried; its
+    counts and log tail printed."""
+    outcomes = [a.outcome for a in prober.attempts]
+    print(f"built-in login from pod {PROBER} against {prober.pod} ({prober.target}): {len(outcomes)} attempts; "
+          f"{prober.pod} Ready at {prober.ready_at}, {command} returned at {prober.stopped_at}: "
+          f"{dict(collections.Counter(outcomes))}; prober error: {prober.error or 'none'}\n{prober.log[-3000:]}")
+    assert not prober.error, prober.error
+    assert prober.ready_at is not None, f"{prober.pod} was never seen Ready while {command} ran"
+    during = [a.outcome for a in prober.attempts if prober.ready_at <= a.at <= prober.stopped_at]
+    # Each attempt meanwhile said what it met (a line that is no attempt, a traceback, is an ERROR too).
+    assert ERROR not in during, f"the prober met something it cannot name while {command} ran (its log is above)"
+    # Every stretch from Ready to the command's return was tried: an attempt takes at most ATTEMPT_TIMEOUT, then
+    # PAUSE; Ready is seen within a PAUSE of a poll, and an API server round trip or two of slack.
+    longest = ATTEMPT_TIMEOUT + 2 * PAUSE + 3
+    gaps = coverage_gaps(prober.attempts, prober.ready_at, prober.stopped_at, longest=longest)
+    assert not gaps, f"stretches of more than {longest:.0f} s without an attempt: {gaps}"
+    return during
+
+
+def never_logged_in(prober: DefaultLoginProber) -> None:
+    """Not one of the prober's attempts logged in, before its pod's Ready or after."""
+    won = [a for a in prober.attempts if a.outcome == SUCCESS]
+    assert not won, (f"the built-in superuser logged in {len(won)} of {len(prober.attempts)} times, from "
+                     f"{won[0].at - (prober.ready_at or 0):.1f} s to {won[-1].at - (prober.ready_at or 0):.1f} s "
+                     f"after {prober.pod} was Ready: {won[0].detail}")
+
+
+def assert_builtin_login_refused(pod: str) -> None:
+    """cassandra/cassandra through cqlsh inside ``pod``, over its loopback, which no NetworkPolicy governs: Cassandra's
+    own answer, whatever the pod network enforces."""
+    out = kubectl("exec", pod, "--container", "cassandra", "--", "cqlsh", "-u", "cassandra", "-p", "cassandra",
+                  "--insecure-password-without-warning", "-e", "SELECT role FROM system_auth.roles LIMIT 1")
+    assert out.returncode != 0 and "AuthenticationFailed" in out.stdout + out.stderr, (pod, out.stderr[-300:])
 
 
 def on_e2e_cluster_argv() -> list[str]:
@@ -328,10 +349,15 @@ def test_a_stray_pod_cannot_reach_cassandra_while_the_writers_can(lab_up):
                        "e2e-writer-like": (WRITER_LABELS, ip, 9042)})
     print(json.dumps(seen, indent=2))
     for name in ("e2e-stray-cql", "e2e-stray-gossip"):
-        assert len(seen[name]) == 5 and all(line.startswith("failed:") for line in seen[name]), seen[name]
+        assert every_try_failed(seen[name]), seen[name]
     # A new pod's address reaches the policy's ipsets a moment after the pod starts: its first try may fail.
     assert seen["e2e-writer-like"][-3:] == ["connected"] * 3, seen["e2e-writer-like"]
     assert verify_topic()["last_seq"] > before, "the writer stopped writing while the policies were enforced"
+
+
+def every_try_failed(lines: list[str]) -> bool:
+    """PROBE's five lines, each a failed connection."""
+    return len(lines) == 5 and all(line.startswith("failed:") for line in lines)
 
 
 def kube_router_runs() -> bool:
@@ -372,7 +398,7 @@ def test_egress_the_writer_cannot_reach_the_api_server_nor_cassandra_the_host_an
     for name in ("e2e-stray-api", "e2e-stray-gateway"):
         assert seen[name][-3:] == ["connected"] * 3, (name, seen[name])
     for name in ("writer-api", "cassandra-gateway"):
-        assert len(seen[name]) == 5 and all(line.startswith("failed:") for line in seen[name]), (name, seen[name])
+        assert every_try_failed(seen[name]), (name, seen[name])
     # Probes still pass: every pod Ready, the writer not restarted, and writing.
     ready = kubectl("get", "pods", "--selector", "app.kubernetes.io/part-of=ece573-prj04", "--output",
                     "jsonpath={range .items[*]}{.metadata.name}={.status.conditions[?(@.type=='Ready')].status} {end}")
@@ -912,13 +938,28 @@ def three_nodes_after():
 
 def test_scale_up_and_down_with_the_writer_writing(lab_up, three_nodes_after):
     """3 -> 4 -> 3 while the writer writes at QUORUM: the new node joins, the ring shrinks back by decommission,
-    nothing is lost, no DN is left behind, and the fourth node's PVC is gone."""
+    nothing is lost, no DN is left behind, and the fourth node's PVC is gone.
+
+    The node scale adds never answers the built-in login: the prober (tests/e2e/default_login.py) tries
+    cassandra/cassandra on cassandra-3 once a second from a pod with the writers' labels, which cassandra.yml's policy
+    admits (scale closes no door), from the moment the pod has an address until scale returns. Cassandra makes its
+    default role only where a read at ONE, then two at QUORUM, find no role at all, and a joining node reads
+    system_auth from its peers, where the lab's roles are; so Cassandra refuses every try, on any pod network."""
     for wanted, why in (("2", "keeps 3 copies of every row"), ("5", "anti-affinity puts one Cassandra pod")):
         refused = invoke("scale", "--replicas", wanted, check=False)
         assert refused.returncode == 2 and why in refused.stderr, refused.stderr[-500:]
     before, restarts = verify_topic(), writer_restart_count()
-    grown = invoke("scale", "--replicas", "4", timeout=2400)
+    prober = DefaultLoginProber(on_e2e_cluster_argv(), pod="cassandra-3").start()
+    try:
+        grown = invoke("scale", "--replicas", "4", timeout=2400)
+    finally:
+        prober.stop()
     assert re.search(r"Scaled cassandra from 3 to 4 nodes", grown.stdout)
+    assert prober.existed_before is False, "cassandra-3 existed before scale: there was no first start to watch"
+    during = tried_throughout(prober, "scale")
+    never_logged_in(prober)
+    assert AUTH_FAILED in during, "cassandra-3 never answered the prober while scale ran: it proved nothing"
+    assert_builtin_login_refused("cassandra-3")
     assert [line.split()[0] for line in ring_lines()] == ["UN"] * 4
     assert kubectl("get", "pvc", "cassandra-data-cassandra-3").returncode == 0
     middle = verify_topic()
@@ -994,6 +1035,15 @@ def test_another_context_pulls_the_writer_from_a_registry(lab_up, registry_port)
     except urllib.error.HTTPError as err:
         anonymous = err.code
     assert anonymous == 401, f"the registry answered an anonymous request with {anonymous}"
+    if kube_router_runs():  # egress: the registry is on the kind network, which Cassandra may not reach
+        on_kind = f'{{{{(index .NetworkSettings.Networks "{kind.NETWORK}").IPAddress}}}}'
+        registry_at = docker("inspect", "--format", on_kind, f"{CLUSTER}-registry").stdout.strip()
+        assert registry_at, f"the registry {CLUSTER}-registry has no address on the {kind.NETWORK} network"
+        seen = probe_pods({"e2e-stray-registry": ({"app": "e2e-stray"}, registry_at, registry.CONTAINER_PORT)})
+        seen["cassandra-registry"] = exec_probe("cassandra-0", "cassandra", registry_at, registry.CONTAINER_PORT)
+        print(json.dumps(seen, indent=2))
+        assert seen["e2e-stray-registry"][-3:] == ["connected"] * 3, seen  # a pod no policy selects gets there
+        assert every_try_failed(seen["cassandra-registry"]), seen
     elsewhere = {"INVOKE_LAB_CONTEXT": ELSEWHERE, "INVOKE_LAB_IMAGES_REGISTRY": f"localhost:{port}",
                  "INVOKE_LAB_IMAGES_REGISTRY_PORT": str(port)}
     refused = invoke("deploy", "--what", "writer", env=elsewhere, check=False)
@@ -1115,6 +1165,8 @@ def test_every_replica_crashed_at_once_under_batch_loses_nothing(lab_up, cassand
     sts = json.loads(kubectl("get", "statefulset", "cassandra", "--output", "json").stdout)
     [jvm] = [e["value"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "JVM_OPTS"]
     assert "-Dcassandra.settings.commitlog_sync=batch" in jvm.split()
+    # A re-deploy that restarted every node brought no built-in login back (Cassandra found the lab's roles).
+    assert_builtin_login_refused("cassandra-0")
     assert verify_topic()["missing"] == 0
     record = chaos_round("--crash", "cassandra")
     crash_round_facts(record, "batch")

@@ -79,9 +79,11 @@ AUTH_FAILED = ("Connection error: ('Unable to connect to any servers', {'127.0.0
                "AuthenticationFailed('Failed to authenticate to 127.0.0.1')})", 1)
 
 
-def _deploy(project, *, settled, probe_word="refused", **lab):
+def _deploy(project, *, settled, probe_word="refused", image="lab/cassandra:5.0.9-abc", **lab):
+    """A deploy on fakes: a ring whose built-in login is off (``settled``) or a first one; Cassandra's ``image`` as
+    reset recorded it (the lab's own build by default)."""
     state.put(project / ".cache/lab", "writer_image", "w:1")
-    state.put(project / ".cache/lab", "cassandra_image", "lab/cassandra:5.0.9-abc")
+    state.put(project / ".cache/lab", "cassandra_image", image)
     if settled:
         ring = [(SETTLED_QUERY, LOGIN_OFF)]
     else:  # a first deploy: no pod to ask; then lab_admin cannot log in until the bootstrap made it

@@ -206,6 +206,17 @@ def on_in(statefulset: dict[str, Any] | None) -> bool | None:
     return "client_encryption_options.enabled=true" in (opts or "")
 
 
+def describe(on: bool | None) -> str:
+    """One line for `invoke status`: whether the wire is encrypted, as deployed."""
+    if on is None:
+        return "TLS: unknown (no StatefulSet cassandra yet)"
+    if not on:
+        return ("TLS: off (lab.security.tls): CQL and the nodes' traffic are plaintext on the pod network, "
+                "passwords included")
+    return (f"TLS: on: CQL (9042) only over TLS, the nodes' traffic (7000) encrypted with node certificates both ways; "
+            f"writers trust the lab's CA from Secret {SECRET} ({CA_VAR})")
+
+
 # -- the Secrets ---------------------------------------------------------------------------------------------
 
 def _decoded(secret: dict[str, Any] | None) -> dict[str, str]:
@@ -223,7 +234,8 @@ def _store(runner: Runner, kube: Kubectl, name: str, data: dict[str, str]) -> No
         path = os.path.join(folder, f"{name}.yml")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
             yaml.safe_dump(doc, handle)
-        argv = kube.base() + ["apply", "--server-side", "--force-conflicts", "--field-manager=lab-tls", "-f", path]
+        argv = kube.base() + ["apply", "--filename", path, "--server-side", "--force-conflicts",
+                              "--field-manager=lab-tls"]
         try:
             runner.run(argv, hide=True, timeout=60)
         except CommandError as err:

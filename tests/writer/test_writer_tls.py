@@ -167,3 +167,21 @@ def test_cqlsh_in_the_node_speaks_tls_through_the_cqlshrc_of_the_init_container(
     assert "ssl = true" in rc and f"certfile = {tls.TRUSTSTORE}" in rc
     out = tls_node.exec(["cqlsh", "-e", "SELECT cluster_name FROM system.local"])
     assert "(1 rows)" in out
+
+
+def test_the_go_writer_writes_over_tls_with_the_ca_and_dies_without_it(go_writers, tls_node, secret_dir):
+    """The tests' stand-in for a student's gocql writer (tests/e2e/gowriter) reads CASSANDRA_TLS_CA as writer.yml
+    gives it: the CA mounted where the pod mounts it. Without it, it speaks plaintext and 9042 refuses it."""
+    mounted = {str(secret_dir): {"bind": tls.MOUNT, "mode": "ro"}}
+    topic = unique_topic("go-tls")
+    writer = go_writers(tls_node, mounted, TOPIC=topic, CONSISTENCY="ONE", CASSANDRA_TLS_CA=tls.WRITER_CA_PATH)
+    writer.wait_for(rf"{topic}: inserted rows to seq 1000", timeout=120)
+    writer.stop()
+    cluster = Cluster(tls_node.contact_points, protocol_version=5, ssl_context=client_context(tls_node.ca))
+    try:
+        assert assert_no_gap(cluster.connect(), "ece573", topic) >= 1000
+    finally:
+        cluster.shutdown()
+    plaintext = go_writers(tls_node, TOPIC=unique_topic("go-plain"), CONSISTENCY="ONE")
+    assert plaintext.wait(120) == 1
+    assert "Cannot connect to cluster" in plaintext.logs, plaintext.logs[-1500:]

@@ -19,6 +19,7 @@ when it was made. The CA is what proves a node is the lab's.
 
 from __future__ import annotations
 
+import base64
 import datetime
 import hashlib
 import os
@@ -176,13 +177,12 @@ def without_tls(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         for container in manifests.containers(doc, init=True):
             if "volumeMounts" in container:
                 container["volumeMounts"] = [m for m in container["volumeMounts"] or [] if m.get("name") != VOLUME]
-            env = container.get("env") or []
-            container_env = [v for v in env if v.get("name") != CA_VAR]
-            for var in container_env:
+            if "env" not in container:
+                continue
+            container["env"] = [var for var in container["env"] or [] if var.get("name") != CA_VAR]
+            for var in container["env"]:
                 if var.get("name") == "JVM_OPTS" and "value" in var:
                     var["value"] = _FLAG.sub("", var["value"]).strip()
-            if "env" in container:
-                container["env"] = container_env
     return out
 
 
@@ -220,7 +220,6 @@ def describe(on: bool | None) -> str:
 # -- the Secrets ---------------------------------------------------------------------------------------------
 
 def _decoded(secret: dict[str, Any] | None) -> dict[str, str]:
-    import base64
     return {key: base64.b64decode(value).decode() for key, value in ((secret or {}).get("data") or {}).items()}
 
 
@@ -229,7 +228,7 @@ def _store(runner: Runner, kube: Kubectl, name: str, data: dict[str, str]) -> No
     keys never appear on a command line. Server-side apply: no copy of the data in an annotation."""
     doc = {"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
            "metadata": {"name": name, "labels": {"app.kubernetes.io/part-of": names.CLUSTER_NAME}},
-           "stringData": data}
+           "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}}
     with tempfile.TemporaryDirectory(prefix="lab-tls-") as folder:
         path = os.path.join(folder, f"{name}.yml")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:

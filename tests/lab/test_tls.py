@@ -198,3 +198,23 @@ def test_on_in_reads_a_deployed_statefulset():
     assert tls.on_in(_statefulset(cass)) is True
     assert tls.on_in(_statefulset(tls.without_tls(cass))) is False
     assert tls.on_in(None) is None
+
+
+def test_a_secret_is_applied_server_side_from_a_private_file_never_the_command_line(project, monkeypatch):
+    import base64
+    import os
+    seen: dict = {}
+    lab = make_lab(project, FakeCtx([]))
+
+    def run(argv, **_kwargs):
+        path = argv[argv.index("--filename") + 1]
+        seen.update(argv=argv, path=path, mode=os.stat(path).st_mode & 0o777, doc=yaml.safe_load(open(path)))
+
+    monkeypatch.setattr(lab.runner, "run", run)
+    key = tls.make_node(CA, 0, "default")
+    tls._store(lab.runner, lab.kube, tls.SECRET, {"node-0.pem": key})
+    assert seen["mode"] == 0o600 and not os.path.exists(seen["path"])
+    assert "--server-side" in seen["argv"] and not any("PRIVATE KEY" in arg for arg in seen["argv"])
+    doc = seen["doc"]
+    assert (doc["kind"], doc["metadata"]["name"]) == ("Secret", tls.SECRET)
+    assert base64.b64decode(doc["data"]["node-0.pem"]).decode() == key

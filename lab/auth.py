@@ -97,15 +97,7 @@ def with_secret_checksum(docs: list[dict[str, Any]], passwords: Passwords | None
     makes a Secret that appeared or changed since then a change of the pod template, so applying rolls the pods.
     Without it, a cassandra.yml applied by hand before the first deploy kept pods without the credentials files
     through every later deploy (the template deploy applied was identical)."""
-    docs = manifests.render(docs)  # a copy
-    if passwords is None:
-        return docs
-    checksum = secret_checksum(passwords)
-    for doc in docs:
-        if doc.get("kind") in manifests.WORKLOAD_KINDS:
-            metadata = doc.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
-            metadata["annotations"] = {**(metadata.get("annotations") or {}), CHECKSUM_ANNOTATION: checksum}
-    return docs
+    return manifests.with_annotation(docs, CHECKSUM_ANNOTATION, secret_checksum(passwords) if passwords else None)
 
 
 def deployed_authenticator(statefulset: dict[str, Any] | None) -> str | None:

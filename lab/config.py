@@ -317,6 +317,9 @@ class SecurityGroup:
     #: true: deploy refuses (exit 2, before the writer) unless its probe shows the NetworkPolicies enforced
     #: (lab/policies.py); false: one warning line.
     require_enforced_policies: bool = setting(False, truth())
+    #: true: CQL speaks only TLS and the nodes encrypt and authenticate each other, with the lab's CA (lab/tls.py);
+    #: false: plaintext, for a writer of your own that cannot do TLS yet.
+    tls: bool = setting(True, truth())
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,20 @@ def with_commitlog_sync(docs: list[dict[str, Any]], container: str, mode: str) -
     return render(docs, env={container: {"JVM_OPTS": commitlog.jvm_opts(current, mode)}})
 
 
+def with_annotation(docs: list[dict[str, Any]], key: str, value: str | None) -> list[dict[str, Any]]:
+    """A copy of ``docs`` with annotation ``key: value`` on every workload's pod template (none when ``value`` is
+    None). A checksum of a Secret the pods read at start there makes a changed Secret a changed pod template, so
+    applying rolls the pods (lab/auth.py, lab/tls.py)."""
+    out = copy.deepcopy(docs)
+    if value is None:
+        return out
+    for doc in out:
+        if doc.get("kind") in WORKLOAD_KINDS:
+            metadata = doc.setdefault("spec", {}).setdefault("template", {}).setdefault("metadata", {})
+            metadata["annotations"] = {**(metadata.get("annotations") or {}), key: value}
+    return out
+
+
 def env_value(docs: list[dict[str, Any]], container: str, name: str) -> str:
     """The value of env var ``name`` of the workloads' ``container`` ("" when it has none)."""
     return next((entry.get("value", "") for doc in docs if doc.get("kind") in WORKLOAD_KINDS

@@ -9,7 +9,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from lab import admission, auth, kubectl, names, output, policies, progress
+from lab import admission, auth, kubectl, names, output, policies, progress, tls
 from lab.cassandra import cqlsh_args, nodetool_args
 from lab.context import Lab, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -230,8 +230,9 @@ def show_status(lab: Lab) -> bool:
         ok = False
         progress.info(f"cannot check the writers' admission: {err}")
     # As deployed, not as configured: lab.cassandra.auth takes effect only with the next deploy.
-    print("\n" + auth.describe(auth.deployed_authenticator(
-        kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET))))
+    statefulset = kubectl.get_json(lab.runner, lab.kube, "statefulset", names.CASSANDRA_STATEFULSET)
+    print("\n" + auth.describe(auth.deployed_authenticator(statefulset)))
+    print(tls.describe(tls.on_in(statefulset)))
     try:  # what deploy's probe found (recorded on the namespace): status starts no pod of its own
         print(policies.line(policies.recorded(
             kubectl.get_json(lab.runner, lab.kube, "namespace", lab.cfg.namespace, namespaced=False))))

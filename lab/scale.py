@@ -19,7 +19,7 @@ healthy to begin with. The PodDisruptionBudget (maxUnavailable: 1) holds at ever
 
 from __future__ import annotations
 
-from lab import kubectl, names, progress, ring
+from lab import kubectl, names, progress, ring, tls
 from lab.cassandra import all_up_normal, nodetool_args, ring_summary
 from lab.context import Lab, guard_context, require_cluster
 from lab.errors import CommandError, LabError, PreconditionError
@@ -93,6 +93,10 @@ def _set_replicas(lab: Lab, replicas: int) -> None:
 def _grow(lab: Lab, current: int, target: int) -> None:
     timeout = lab.cfg.timeouts.cassandra
     cass = lab.cassandra(ring.pod_name(0))
+    if lab.cfg.security.tls:  # a new pod's init container copies its own certificate: it must exist first
+        new = ", ".join(ring.pod_name(ordinal) for ordinal in range(current, target))
+        with progress.step(f"Certificates for {new} in Secret {tls.SECRET} (the others' kept)"):
+            tls.ensure(lab.runner, lab.kube, target, lab.cfg.namespace)
     for ordinal in range(current, target):
         pod = ring.pod_name(ordinal)
         with progress.step(f"{pod} joins the ring (bootstrap, then UN)") as s:

@@ -13,6 +13,7 @@ import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -31,6 +32,7 @@ from lab import (
     registry,
     ring,
     state,
+    tls,
     writers,
 )
 from lab.cassandra import KEYSPACE
@@ -421,13 +423,20 @@ def check_policies(lab: Lab, *, bootstrapped: bool = False) -> None:
         raise PreconditionError(policies.refusal(probed))
 
 
+def with_tls(lab: Lab, docs: list[dict[str, Any]], ca: str | None) -> list[dict[str, Any]]:
+    """``docs`` with the CA's checksum on their pod templates (lab.security.tls on, ``ca`` given: a new CA rolls the
+    pods), or with TLS taken out (off: the lab as before TLS, lab/tls.py)."""
+    return tls.with_checksum(docs, ca) if lab.cfg.security.tls else tls.without_tls(docs)
+
+
 def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Passwords | None = None, *,
-                     closed: bool = False) -> Path:
+                     closed: bool = False, ca: str | None = None) -> Path:
     """cassandra.yml with the image reset chose, lab.storage_class, lab.cassandra.auth's authenticator,
     lab.cassandra.commitlog_sync, the disk-usage guardrail sized from the PVC (lab/disk.py), ``replicas`` when
     given (the size ``invoke scale`` left: applying the checked-in 3 would shrink a grown ring without a
-    decommission), the Secret's checksum when given, the registry's pull Secret where its images come from the
-    lab's registry, and with ``closed`` its NetworkPolicy admitting no writer (lab/door.py)."""
+    decommission), the Secret's checksum when given, TLS per lab.security.tls (``ca``: the CA's certificate),
+    the registry's pull Secret where its images come from the lab's registry, and with ``closed`` its
+    NetworkPolicy admitting no writer (lab/door.py)."""
     image = cassandra_image_ref(lab)
     docs = manifests.render(manifests.load_all(lab.cfg.path(lab.cfg.cassandra_manifest)),
                             images={names.CASSANDRA_CONTAINER: image, names.CASSANDRA_INIT_CONTAINER: image})
@@ -438,6 +447,7 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     if replicas:
         docs = manifests.with_replicas(docs, names.CASSANDRA_STATEFULSET, replicas)
     docs = auth.with_secret_checksum(docs, passwords)
+    docs = with_tls(lab, docs, ca)
     docs = registry.with_pull_secret(lab.cfg, docs)
     name = Path(lab.cfg.cassandra_manifest).name
     if closed:  # a file of its own: a dry run's plan applies it, then the one as checked in
@@ -445,10 +455,11 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
     return manifests.write(docs, lab.state_dir / "rendered" / name)
 
 
-def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = ()) -> Path:
-    """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py), and the
-    Secret's checksum when given. ``unset``: env vars left out of the writer, as the assignment's writer.yml left
-    CONSISTENCY out (lesson step 1)."""
+def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = (),
+                  ca: str | None = None) -> Path:
+    """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py), the
+    Secret's checksum when given, and TLS per lab.security.tls (``ca``: the CA's certificate). ``unset``: env
+    vars left out of the writer, as the assignment's writer.yml left CONSISTENCY out (lesson step 1)."""
     cfg = lab.cfg
     mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
     env = {"WRITER_MODE": mode, "WRITER_RESUME": "true" if cfg.writer_resume else "false"}
@@ -463,6 +474,7 @@ def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: t
     if unset:
         docs = manifests.without_env(docs, names.WRITER_CONTAINER, unset)
     docs = auth.with_secret_checksum(docs, passwords)
+    docs = with_tls(lab, docs, ca)
     docs = registry.with_pull_secret(cfg, docs)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 
@@ -568,20 +580,23 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     writer_ref = writer_image_ref(lab) if what != "cassandra" else ""
     if what != "cassandra":
         check_built_writer(lab)
-    secret = f" and Secret {auth.SECRET}" if cfg.cassandra_auth else ""
+    secrets = ([auth.SECRET] if cfg.cassandra_auth else []) + ([tls.CA_SECRET, tls.SECRET] if cfg.security.tls else [])
+    secret = f" and Secret{'s' * (len(secrets) > 1)} {', '.join(secrets)}" if secrets else ""
+    # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
+    replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
     with progress.step(f"Namespace {cfg.namespace} (restricted Pod Security Standard){secret}"):
         kubectl.apply(lab.runner, lab.kube, str(render_namespace(lab)))
         passwords = auth.ensure_secret(lab.runner, lab.kube) if cfg.cassandra_auth else None
+        # a certificate for each node the ring has (`invoke scale` adds the ones it grows to)
+        ca = tls.ensure(lab.runner, lab.kube, replicas, cfg.namespace) if cfg.security.tls else None
     registry.pull_secret_step(lab)
     if what != "writer":
-        # a cluster this dry run only planned has no StatefulSet to read (nor writers to remove, below)
-        replicas = (None if lab.cluster_planned else ring.live_replicas(lab.runner, lab.kube)) or CASSANDRA_REPLICAS
         # The door (lab/door.py): CQL closed to the writers until the built-in login is off, unless it is already.
         closing = passwords is not None and door.needed(lab)
         shut = f", {names.CQL_PORT} closed to the writers until the built-in login is off" if closing else ""
         with progress.step(f"Applying {cfg.cassandra_manifest}{shut}") as s:
             if kubectl.apply_statefulset(lab.runner, lab.kube,
-                                         str(render_cassandra(lab, replicas, passwords, closed=closing)),
+                                         str(render_cassandra(lab, replicas, passwords, closed=closing, ca=ca)),
                                          names.CASSANDRA_STATEFULSET):
                 s.note("the StatefulSet was replaced (a field fixed at creation changed); its pods kept running")
             if replicas != CASSANDRA_REPLICAS:
@@ -593,7 +608,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
             with progress.step(f"Opening {names.CQL_PORT} to the writers once the built-in login is refused "
                                f"(NetworkPolicy {door.POLICY} as in {cfg.cassandra_manifest})"):
                 auth.wait_default_login_refused(lab.cassandra())
-                kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords)))
+                kubectl.apply(lab.runner, lab.kube, str(render_cassandra(lab, replicas, passwords, ca=ca)))
         wait_cassandra(lab, replicas)
         if passwords is None:
             progress.info(f"auth off (lab.cassandra.auth): Cassandra runs {auth.AUTHENTICATORS[False][0]}, any client "
@@ -606,7 +621,7 @@ def deploy(lab: Lab, *, what: str = "all") -> None:
     if what == "cassandra":
         return
     with progress.step(f"Applying {cfg.writer_manifest} ({writer_ref}, {describe_writer(cfg)})"):
-        kubectl.apply(lab.runner, lab.kube, str(render_writer(lab, passwords)))
+        kubectl.apply(lab.runner, lab.kube, str(render_writer(lab, passwords, ca=ca)))
     remove_unplanned_writers(lab)
     if (cfg.writer_mode == "seed" or cfg.own_writer) and not cfg.topic:
         # Nothing to wait for: this writer exits at once, and that crash loop is what the student came to see.

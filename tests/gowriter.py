@@ -52,8 +52,9 @@ class GoWriter:
         self.container = container
 
     @classmethod
-    def start(cls, image: str, cassandra, env: dict[str, str]) -> GoWriter:
-        """``cassandra`` is the Cassandra container (docker SDK); CASSANDRA_SEEDS its address, as a pod's is."""
+    def start(cls, image: str, cassandra, env: dict[str, str], volumes: dict[str, dict] | None = None) -> GoWriter:
+        """``cassandra`` is the Cassandra container (docker SDK); CASSANDRA_SEEDS its address, as a pod's is.
+        ``volumes``: host paths mounted in the writer's container (the docker SDK's form), as a pod mounts Secrets."""
         import docker
 
         cassandra.reload()
@@ -61,7 +62,7 @@ class GoWriter:
         container = docker.from_env().containers.run(
             image, detach=True, environment={"CASSANDRA_SEEDS": address, **env},
             network_mode=f"container:{cassandra.id}", user="10001:10001", read_only=True, cap_drop=["ALL"],
-            security_opt=["no-new-privileges"])
+            security_opt=["no-new-privileges"], volumes=volumes or {})
         return cls(container)
 
     @property

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import ssl
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import MISSING, dataclass, field, fields
@@ -39,7 +40,7 @@ KNOWN_WRITER_VARIABLES = (
 #: refused with the name it most likely meant (CASANDRA_SEEDS would otherwise leave the seeds at 127.0.0.1).
 KNOWN_VARIABLES = (
     "TOPIC", "CONSISTENCY", "CASSANDRA_SEEDS", "CASSANDRA_PORT", "KEYSPACE", "REPLICATION_FACTOR", "CASSANDRA_DC",
-    "CASSANDRA_USERNAME", "CASSANDRA_PASSWORD", "LOG_EVERY", "HTTP_PORT",
+    "CASSANDRA_USERNAME", "CASSANDRA_PASSWORD", "CASSANDRA_TLS_CA", "LOG_EVERY", "HTTP_PORT",
 ) + KNOWN_WRITER_VARIABLES
 #: A near miss differs from a known name by at most this many characters (inserted, deleted or replaced; a swap
 #: is two). Three would catch CASSANDRA_RACK (the official image's variable) as CASSANDRA_DC.
@@ -93,6 +94,7 @@ class Config:
     local_dc: str | None = None  # None: the datacenter of the first node the driver reaches
     username: str | None = None
     password: str | None = field(default=None, repr=False)  # never in a log line or a traceback
+    tls_ca: str | None = None  # CASSANDRA_TLS_CA: connect with TLS, trusting this CA's PEM file; None: plaintext
     max_seqs: int | None = None  # stop after writing this many seqs (tests, benchmarks); None: forever
     in_flight: int = 128  # concurrent writes; bounds memory and the re-write window after a crash
     batch_size: int = 32  # rows per single-partition unlogged batch (~1.5 KB, under the 5 KB warning); 1: plain INSERTs
@@ -153,6 +155,9 @@ def load(env: Mapping[str, str]) -> Config:
     username, password = _get(env, "CASSANDRA_USERNAME"), _get(env, "CASSANDRA_PASSWORD")
     if (username is None) != (password is None):
         raise ConfigError("writer: CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together")
+    tls_ca = _get(env, "CASSANDRA_TLS_CA")
+    if tls_ca is not None:
+        ssl_context(tls_ca)  # a missing or unreadable file is refused now, not at the first connection
     http_port = _int(env, "HTTP_PORT", "http_port", low=0, high=65535)
     in_flight = _int(env, "WRITER_IN_FLIGHT", "in_flight", low=1, high=10_000)
     batch_size = _int(env, "WRITER_BATCH_SIZE", "batch_size", low=1, high=1000)
@@ -170,6 +175,7 @@ def load(env: Mapping[str, str]) -> Config:
         local_dc=_get(env, "CASSANDRA_DC"),
         username=username,
         password=password,
+        tls_ca=tls_ca,
         max_seqs=_int(env, "WRITER_MAX_SEQS", "max_seqs", low=0, high=MAX_SEQ),
         in_flight=in_flight,
         batch_size=batch_size,
@@ -186,6 +192,24 @@ def load(env: Mapping[str, str]) -> Config:
         unready_after=_float(env, "WRITER_UNREADY_AFTER", "unready_after", low=1, high=3600),
         startup_budget=_float(env, "WRITER_STARTUP_BUDGET", "startup_budget", low=10, high=86400),
     )
+
+
+def ssl_context(ca_path: str) -> ssl.SSLContext:
+    """A TLS client context that trusts the CA in the PEM file ``ca_path`` (CASSANDRA_TLS_CA) and nothing else.
+
+    The node's chain is verified against that CA, its host name is not: the driver reaches each node by the
+    address the ring reports (system.peers), a pod IP that changes at every restart, which no certificate made
+    beforehand can name. The CA signing a node's certificate is what proves it is the lab's node."""
+    try:
+        context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=ca_path)
+    except FileNotFoundError:
+        raise ConfigError(f"writer: CASSANDRA_TLS_CA {ca_path!r}: no such file (the CA's PEM file)") from None
+    except (OSError, ssl.SSLError, ValueError) as err:
+        raise ConfigError(f"writer: CASSANDRA_TLS_CA {ca_path!r} is not a readable PEM certificate: "
+                          f"{getattr(err, 'strerror', None) or err}") from None
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_REQUIRED
+    return context
 
 
 def _check_names(env: Mapping[str, str]) -> None:

@@ -32,7 +32,7 @@ from types import FrameType
 from typing import Any, NoReturn
 
 from writer import log as log_mod
-from writer.config import Config
+from writer.config import Config, ConfigError, ssl_context
 
 log = logging.getLogger("writer.seed")
 
@@ -96,6 +96,7 @@ def _run(env: Mapping[str, str]) -> Any:  # the driver's Cluster, loaded lazily
     resume = _flag(env, "WRITER_RESUME")
     rate = _rate(env)
     auth = _auth(env)
+    tls = _tls(env)
     seed = env.get("CASSANDRA_SEEDS", "")
     log.info("Connecting cluster at %s with consistency %s for topic %s", seed, consistency, topic)
 
@@ -110,7 +111,8 @@ def _run(env: Mapping[str, str]) -> Any:  # the driver's Cluster, loaded lazily
         consistency_level=ConsistencyLevel.name_to_value[consistency],
         request_timeout=GOCQL_TIMEOUT,
     )
-    cluster = Cluster(hosts, port=PORT, auth_provider=auth, execution_profiles={EXEC_PROFILE_DEFAULT: profile},
+    cluster = Cluster(hosts, port=PORT, auth_provider=auth, ssl_context=tls,
+                      execution_profiles={EXEC_PROFILE_DEFAULT: profile},
                       connect_timeout=GOCQL_TIMEOUT, control_connection_timeout=GOCQL_TIMEOUT)
     try:
         return _session(cluster, seed, topic, resume, rate)
@@ -246,6 +248,17 @@ def _auth(env: Mapping[str, str]) -> Any:
     from cassandra.auth import PlainTextAuthProvider
 
     return PlainTextAuthProvider(username=username, password=password)
+
+
+def _tls(env: Mapping[str, str]) -> Any:
+    """CASSANDRA_TLS_CA, as every writer of the lab reads it (writer/config.py): TLS trusting that CA, or None."""
+    ca = env.get("CASSANDRA_TLS_CA", "")
+    if not ca:
+        return None
+    try:
+        return ssl_context(ca)
+    except ConfigError as err:
+        raise _Fatal(str(err).removeprefix("writer: ")) from None
 
 
 def _text(err: BaseException) -> str:

@@ -42,7 +42,7 @@ from cassandra.policies import (
 from cassandra.query import BatchStatement, BatchType, PreparedStatement, SimpleStatement
 
 from writer import contact_points
-from writer.config import Config
+from writer.config import Config, ssl_context
 from writer.errors import Permanent
 from writer.latency import AdaptiveSpeculativePolicy, AvoidSickHosts, HostWatch, LatencyTracker, attempt_timeout
 from writer.levels import Placement
@@ -153,6 +153,7 @@ class CassandraStore:
         )
         cluster = Cluster(
             list(resolution.points), port=config.port, auth_provider=_auth(config),
+            ssl_context=ssl_context(config.tls_ca) if config.tls_ca else None,
             execution_profiles={EXEC_PROFILE_DEFAULT: profile},
             reconnection_policy=ExponentialReconnectionPolicy(**_RECONNECT),
             connect_timeout=config.connect_timeout,

@@ -47,7 +47,7 @@ SUCCESS, AUTH_FAILED, REFUSED, TIMEOUT, ERROR = "SUCCESS", "auth-failed", "refus
 
 # Runs in the prober pod: one line per attempt, "<epoch seconds> <outcome> <detail>", until killed.
 SCRIPT = f"""
-import sys, time
+import ssl, sys, time
 from cassandra import AuthenticationFailed, OperationTimedOut
 from cassandra.auth import PlainTextAuthProvider
 from cassandra.cluster import Cluster, NoHostAvailable
@@ -66,9 +66,16 @@ def outcome(err):
         return "{TIMEOUT}"
     return "{ERROR}"
 
+# TLS as 9042 wants it (lab.security.tls, on in this tier), but no check of the node's certificate: an attacker
+# needs no CA to try a login, so neither does the prober. Only the login must stop it.
+tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+tls.check_hostname = False
+tls.verify_mode = ssl.CERT_NONE
+
 while True:
     at = time.time()
     cluster = Cluster([host], auth_provider=PlainTextAuthProvider("cassandra", "cassandra"), protocol_version=5,
+                      ssl_context=tls,
                       load_balancing_policy=WhiteListRoundRobinPolicy([host]), connect_timeout={ATTEMPT_TIMEOUT},
                       control_connection_timeout={ATTEMPT_TIMEOUT}, schema_metadata_enabled=False,
                       token_metadata_enabled=False)

@@ -288,10 +288,58 @@ def test_only_the_writer_and_the_operator_touch_the_data(lab_up):
     assert touched.returncode != 0 and "Read-only file system" in touched.stderr, touched.stderr[-300:]
     assert kubectl(*in_cassandra, "grep", "-q", "^cluster_name:", "/etc/cassandra/cassandra.yaml").returncode == 0
     assert kubectl(*in_cassandra, "test", "-w", "/etc/cassandra/cassandra.yaml").returncode == 0
-    # The writer is still writing with its role.
+    assert_tls_on_the_wire()
+    # The writer is still writing with its role (and over TLS: 9042 speaks nothing else, see above).
     before = verify_topic()["last_seq"]
     time.sleep(5)
     assert verify_topic()["last_seq"] > before
+
+
+#: Runs in a Cassandra pod: a plaintext CQL OPTIONS frame (protocol v4, stream 1) to host:9042; prints "answer <hex>"
+#: (a CQL server answers 84...), "closed" or "reset".
+PLAINTEXT_CQL = """
+import socket, sys
+with socket.create_connection((sys.argv[1], 9042), timeout=10) as s:
+    s.sendall(bytes([4, 0, 0, 1, 5, 0, 0, 0, 0]))
+    s.settimeout(10)
+    try:
+        reply = s.recv(64)
+        print(f"answer {reply.hex()}" if reply else "closed")
+    except ConnectionResetError:
+        print("reset")
+"""
+
+
+def assert_tls_on_the_wire() -> None:
+    """lab.security.tls on (the default), from inside cassandra-0 to its peer cassandra-1 over the pod network: a
+    plaintext CQL client gets no CQL answer on 9042; 9042 and 7000 hand out a chain the lab's CA verifies (openssl
+    s_client); 7000 wants the node's certificate; status says TLS is on; the writer is given the CA."""
+    peer = "cassandra-1.cassandra-service"
+    in_cassandra = ("exec", "cassandra-0", "--container", "cassandra", "--")
+    plain = kubectl(*in_cassandra, "python3", "-c", PLAINTEXT_CQL, peer)
+    assert plain.returncode == 0 and plain.stdout.strip() in ("closed", "reset"), (plain.stdout, plain.stderr[-300:])
+    # cqlsh without the pod's cqlshrc speaks plaintext, and its driver is refused; with it, the same query answers
+    query = ("cqlsh", peer, "-e", "SELECT cluster_name FROM system.local")
+    refused = kubectl(*in_cassandra, query[0], "--cqlshrc", "/dev/null", *query[1:])
+    assert refused.returncode != 0 and "Unable to connect to any servers" in refused.stdout + refused.stderr, \
+        refused.stdout[-300:] + refused.stderr[-300:]
+    assert "ece573-prj04" in kubectl(*in_cassandra, *query).stdout
+    for port in (9042, 7000):
+        shown = kubectl(*in_cassandra, "openssl", "s_client", "-connect", f"{peer}:{port}", "-CAfile",
+                        "/etc/cassandra/tls/ca.pem", "-verify_return_error", input="")
+        text = shown.stdout + shown.stderr
+        assert "Verify return code: 0 (ok)" in text and re.search(r"New, TLSv1\.[23]", text), (port, text[-1500:])
+        assert "CN = cassandra-1.cassandra-service." in text or "CN=cassandra-1.cassandra-service." in text, text[-800:]
+    # 7000 with the node's own certificate: a peer's handshake goes through (the one without is refused by the node
+    # after the handshake in TLS 1.3; tests/writer/test_writer_tls.py asserts that refusal)
+    mutual = kubectl(*in_cassandra, "openssl", "s_client", "-connect", f"{peer}:7000", "-CAfile",
+                     "/etc/cassandra/tls/ca.pem", "-cert", "/etc/cassandra/tls/node.pem", "-key",
+                     "/etc/cassandra/tls/node.pem", "-verify_return_error", input="")
+    assert "Verify return code: 0 (ok)" in mutual.stdout, mutual.stdout[-800:] + mutual.stderr[-300:]
+    assert "TLS: on: CQL (9042) only over TLS" in invoke("status").stdout
+    writer = json.loads(kubectl("get", "deployment", "ece573-prj04-writer", "--output", "json").stdout)
+    env = {e["name"]: e.get("value") for e in writer["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert env["CASSANDRA_TLS_CA"] == "/etc/cassandra-tls/ca.pem"
 
 
 #: Runs in a probe pod: five TCP connection attempts to host:port, two seconds apart, one line each.

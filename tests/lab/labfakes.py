@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import functools
 import json
 import re
 import stat
@@ -94,9 +96,31 @@ LAB_ACTIONS = (
 
 
 def lab_ctx(rules=(), *, ok=()) -> FakeCtx:
-    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then deploy's NetworkPolicy probe finding them
-    enforced (``policy_probe_rules``), then ``ok``: the commands (regexes) whose answer is only success."""
-    return FakeCtx([*rules, *ABSENT, *policy_probe_rules(), *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
+    """A FakeCtx for a task's run: ``rules`` first, then ``ABSENT``, then the TLS Secrets of a lab deployed before
+    (``tls_rules``), then deploy's NetworkPolicy probe finding them enforced (``policy_probe_rules``), then ``ok``:
+    the commands (regexes) whose answer is only success."""
+    return FakeCtx([*rules, *ABSENT, *tls_rules(), *policy_probe_rules(),
+                    *((pattern, FakeCtx.ANY_OK) for pattern in ok)])
+
+
+def secret_json(data: dict[str, str]) -> str:
+    """``kubectl get secret -o json`` of a Secret holding ``data``."""
+    return json.dumps({"data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}})
+
+
+@functools.cache
+def tls_secrets(nodes: int = 3) -> tuple[dict[str, str], dict[str, str]]:
+    """The TLS Secrets' data (the CA's, the nodes') of a lab deployed with ``nodes`` nodes (lab/tls.py)."""
+    from lab import tls
+    ca = tls.make_ca()
+    return ca, tls.with_nodes(ca, {}, nodes, "default")
+
+
+def tls_rules(nodes: int = 3) -> list:
+    """FakeCtx rules for a lab whose TLS Secrets exist, with certificates for ``nodes`` nodes."""
+    ca, node_data = tls_secrets(nodes)
+    return [(r"get secret cassandra-tls-ca --output json", secret_json(ca)),
+            (r"get secret cassandra-tls --output json", secret_json(node_data))]
 
 
 def cqlsh_seqs(text: str) -> list[int]:

@@ -291,7 +291,7 @@ def test_cqlsh_logins_come_from_the_secret_through_the_init_container():
     pod = STS["spec"]["template"]["spec"]
     [init] = pod["initContainers"]
     assert init["name"] == names.CASSANDRA_INIT_CONTAINER and init["image"] == C_CASS["image"]
-    [auth_volume] = [v for v in pod["volumes"] if "secret" in v]
+    [auth_volume] = [v for v in pod["volumes"] if v["name"] == "auth"]
     assert auth_volume["secret"]["secretName"] == "cassandra-auth"
     assert {i["path"] for i in auth_volume["secret"]["items"]} == {"credentials", "writer-credentials"}
     home = env_of(C_CASS)["HOME"]

@@ -8,7 +8,7 @@ import pytest
 
 from lab import ring, scale
 from lab.errors import PreconditionError
-from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab
+from tests.lab.labfakes import AUTH_RULES, DATA, FakeCtx, make_lab, tls_rules
 
 UN3 = (DATA / "nodetool_status_un.txt").read_text()
 UN4 = UN3 + "UN  10.244.1.7  66.01 KiB   16      48.2%             7d1e6f0a-3c55-4d0e-9a51-0c2b8f3c4e11  rack1\n"
@@ -52,7 +52,8 @@ def _ctx(replicas: int, status_answers) -> FakeCtx:
         ("system_schema.keyspaces", REPLICATION),
         ("nodetool status", status_answers),
         *AUTH_RULES,
-        *((action, FakeCtx.ANY_OK) for action in SCALING),
+        *tls_rules(3),
+        *((action, FakeCtx.ANY_OK) for action in (*SCALING, " apply --filename .* --server-side "))
     ])
 
 
@@ -102,13 +103,17 @@ def test_an_unhealthy_ring_is_not_scaled(project):
 def test_growing_adds_one_node_waits_for_it_then_cleans_up_the_others(project):
     ctx = _ctx(3, [UN3, UN3, UN4])  # the check, then the new node still joining, then UN
     steps = scale.scale(make_lab(project, ctx), 4)
-    mutating = ctx.matching(r" scale |rollout status|nodetool (cleanup|decommission)|delete ")
+    mutating = ctx.matching(r" scale |rollout status|nodetool (cleanup|decommission)|delete | apply ")
+    # cassandra-3's certificate is in Secret cassandra-tls before its pod exists (its init container copies it)
+    assert " apply --filename " in mutating[0] and "--server-side" in mutating[0]
+    mutating = mutating[1:]
     assert mutating[0].endswith("scale statefulset/cassandra --replicas=4")
     assert "rollout status statefulset/cassandra" in mutating[1]
     assert [c.split(" -- ")[0].split()[-3] for c in mutating[2:]] == ["cassandra-0", "cassandra-1", "cassandra-2"]
     assert all(c.endswith("nodetool cleanup") for c in mutating[2:])
     assert [s.message.split(" (")[0] for s in steps] == [
-        "cassandra-3 joins the ring", "nodetool cleanup in cassandra-0", "nodetool cleanup in cassandra-1",
+        "Certificates for cassandra-3 in Secret cassandra-tls", "cassandra-3 joins the ring",
+        "nodetool cleanup in cassandra-0", "nodetool cleanup in cassandra-1",
         "nodetool cleanup in cassandra-2"]
 
 

@@ -470,7 +470,8 @@ def test_dry_deploy_with_auth_off_from_the_environment_plans_no_secret(tools, tm
     out = invoke("--dry", "deploy", tools=tools, tmp_path=tmp_path, INVOKE_LAB_IMAGES_WRITER="lab/writer:abc",
                  INVOKE_LAB_CASSANDRA_AUTH="off")
     assert out.returncode == 0, out.stderr
-    assert "secret" not in out.stdout and "Secret" not in out.stderr  # auth on: "(dry run) would create Secret ..."
+    # auth on: "(dry run) would create Secret cassandra-auth ..." (the TLS Secrets are lab.security.tls's)
+    assert "cassandra-auth" not in out.stdout and "cassandra-auth" not in out.stderr
     assert "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator" in out.stderr
     assert "authenticator=AllowAllAuthenticator" in (tmp_path / "state/rendered/cassandra.yml").read_text()
     assert "CASSANDRA_PASSWORD" not in (tmp_path / "state/rendered/writer.yml").read_text()

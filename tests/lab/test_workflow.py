@@ -722,7 +722,7 @@ def test_deploy_with_auth_off_makes_no_secret_and_no_roles_and_gives_the_writer_
     state.put(project / ".cache/lab", "writer_image", "w:1")
     ctx = _deploy_ctx()
     workflow.deploy(make_lab(project, ctx, cassandra={"auth": "off"}))
-    assert ctx.matching("secret|cqlsh") == []
+    assert ctx.matching("secret cassandra-auth|cqlsh") == []
     assert ctx.matching(" apply ")[-1].endswith("rendered/writer.yml")
     env = {e["name"] for e in _writer_doc(project)["containers"][0]["env"]}
     assert "TOPIC" in env and not {"CASSANDRA_USERNAME", "CASSANDRA_PASSWORD"} & env
@@ -731,7 +731,7 @@ def test_deploy_with_auth_off_makes_no_secret_and_no_roles_and_gives_the_writer_
     opts = next(e["value"] for e in sts["spec"]["template"]["spec"]["containers"][0]["env"] if e["name"] == "JVM_OPTS")
     assert "authenticator=AllowAllAuthenticator" in opts and "authorizer=AllowAllAuthorizer" in opts
     err = capsys.readouterr().err
-    assert "Namespace default (restricted Pod Security Standard) " in err and "Secret" not in err
+    assert "Namespace default (restricted Pod Security Standard) " in err and "cassandra-auth" not in err
     assert [line for line in err.splitlines() if "auth off" in line] == [
         "auth off (lab.cassandra.auth): Cassandra runs AllowAllAuthenticator, any client connects without a login; "
         "no roles or grants made, the writer creates its own schema"]

@@ -30,8 +30,8 @@ def go_writers(gowriter_image):
 
     started: list[GoWriter] = []
 
-    def start(node, **env: str) -> GoWriter:
-        started.append(GoWriter.start(gowriter_image, node.container.get_wrapped_container(), env))
+    def start(node, volumes: dict[str, dict] | None = None, **env: str) -> GoWriter:
+        started.append(GoWriter.start(gowriter_image, node.container.get_wrapped_container(), env, volumes))
         return started[-1]
 
     yield start

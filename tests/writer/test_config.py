@@ -305,3 +305,49 @@ def test_no_default_is_written_again_in_load():
             elif isinstance(value, int | float) and not isinstance(value, bool) and value in defaults:
                 found.append(f"{value!r} is a default")
     assert found == []
+
+
+# -- CASSANDRA_TLS_CA: TLS trusting the lab's CA ------------------------------------------------------------
+
+@pytest.fixture
+def ca_file(tmp_path):
+    from lab.tls import CA_CERT, make_ca
+    path = tmp_path / "ca.pem"
+    path.write_text(make_ca()[CA_CERT])
+    return path
+
+
+def test_a_tls_ca_gives_a_context_that_verifies_the_chain_but_not_the_host_name(ca_file):
+    import ssl
+    config = load({"TOPIC": "t", "CASSANDRA_TLS_CA": str(ca_file)})
+    assert config.tls_ca == str(ca_file)
+    context = config_mod.ssl_context(config.tls_ca)
+    assert context.verify_mode == ssl.CERT_REQUIRED and not context.check_hostname
+    # the lab's CA and nothing else: not the system's trust store
+    assert [dict(x[0] for x in c["subject"])["commonName"] for c in context.get_ca_certs()] == [
+        "ece573-prj04 lab CA"]
+    assert load({"TOPIC": "t"}).tls_ca is None
+
+
+@pytest.mark.parametrize("content, message", [
+    (None, r"^writer: CASSANDRA_TLS_CA '.*/ca\.pem': no such file \(the CA's PEM file\)$"),
+    ("not a certificate\n", r"^writer: CASSANDRA_TLS_CA '.*/ca\.pem' is not a readable PEM certificate: .*NO_CERT"),
+])
+def test_a_bad_tls_ca_is_one_line(tmp_path, content, message):
+    path = tmp_path / "ca.pem"
+    if content is not None:
+        path.write_text(content)
+    with pytest.raises(ConfigError, match=message) as err:
+        load({"TOPIC": "t", "CASSANDRA_TLS_CA": str(path)})
+    assert "\n" not in str(err.value)
+
+
+def test_a_bad_tls_ca_stops_the_writer_with_exit_2_before_any_connection(tmp_path):
+    import subprocess
+    import sys
+    result = subprocess.run([sys.executable, "-m", "writer"], capture_output=True, text=True, timeout=60,
+                            env={"TOPIC": "t", "CASSANDRA_TLS_CA": str(tmp_path / "missing.pem"), "HTTP_PORT": "0",
+                                 "PATH": "/usr/bin:/bin"}, cwd=Path(__file__).resolve().parents[2])
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"writer: CASSANDRA_TLS_CA '{tmp_path / 'missing.pem'}': no such file (the CA's PEM file)"]

@@ -37,6 +37,8 @@ BAD_INPUT = [
      "Unknown WRITER_RATE value fast (seqs per second, a positive number)"),
     ({"TOPIC": "test", "CONSISTENCY": "ONE", "CASSANDRA_USERNAME": "writer"},
      "CASSANDRA_USERNAME and CASSANDRA_PASSWORD must be set together"),
+    ({"TOPIC": "test", "CONSISTENCY": "ONE", "CASSANDRA_TLS_CA": "/no/such/ca.pem"},
+     "CASSANDRA_TLS_CA '/no/such/ca.pem': no such file (the CA's PEM file)"),
 ]
 
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ CLUSTER = "lab-e2e"
 KUBECONFIG = ARTIFACTS / "kubeconfig"
 #: The lab's state (chosen images, rendered manifests) for this run only: a user's own .cache/lab stays theirs.
 STATE_DIR = ARTIFACTS / "state"
+#: What a session writes under ARTIFACTS about its own cluster, cleared before the next one is made.
+EARLIER_RECORDS = ("chaos", "verify", "lesson", "reports", "reports-go-writer", "bench")
 #: The container name kind gives the control plane of a cluster named `kind` (kind's default name).
 BYSTANDER = "kind-control-plane"
 
@@ -125,6 +128,10 @@ def kind_lab() -> Iterator[KindLab]:
     """The cluster for the session: reset on entry, down on exit whatever happened, then the checks that it is
     gone and that every other kind cluster (a bystander `kind` at least) is as it was."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    # The records of an earlier session's cluster (ours, under ARTIFACTS) are of a ring that is gone: a report of
+    # this session must not count them (a witness-caught round of the last run failed `report --check` here).
+    for folder in EARLIER_RECORDS:
+        shutil.rmtree(ARTIFACTS / folder, ignore_errors=True)
     print(f"kind lab: cluster {CLUSTER!r} with kubeconfig {KUBECONFIG}; no other cluster is touched")
     with bystander_kind_cluster():
         others = other_kind_nodes()

@@ -320,6 +320,9 @@ class SecurityGroup:
     #: true: CQL speaks only TLS and the nodes encrypt and authenticate each other, with the lab's CA (lab/tls.py);
     #: false: plaintext, for a writer of your own that cannot do TLS yet.
     tls: bool = setting(True, truth())
+    #: A namespace whose pods may open the writers' HTTP port (/metrics, /acks), e.g. a Prometheus's; "": none, the
+    #: port admits the node network only (the kubelet's probes). writer.yml's NetworkPolicy gets one rule for it.
+    monitoring_namespace: str = setting("", text(pattern=K8S_NAME_RE, what="a namespace name"))
 
 
 @dataclass(frozen=True)

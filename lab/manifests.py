@@ -118,6 +118,22 @@ def with_commitlog_sync(docs: list[dict[str, Any]], container: str, mode: str) -
     return render(docs, env={container: {"JVM_OPTS": commitlog.jvm_opts(current, mode)}})
 
 
+def with_ingress_from_namespace(docs: list[dict[str, Any]], policy: str, namespace: str) -> list[dict[str, Any]]:
+    """A copy of ``docs`` whose NetworkPolicy ``policy`` also admits every pod of ``namespace`` (by the
+    ``kubernetes.io/metadata.name`` label the API server gives each namespace) to the ports of its first ingress
+    rule; none when ``namespace`` is empty."""
+    out = copy.deepcopy(docs)
+    if not namespace:
+        return out
+    for doc in out:
+        if doc.get("kind") == "NetworkPolicy" and doc.get("metadata", {}).get("name") == policy:
+            rules = doc.setdefault("spec", {}).setdefault("ingress", [])
+            ports = copy.deepcopy(rules[0].get("ports", [])) if rules else []
+            selector = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
+            rules.append({"from": [selector], **({"ports": ports} if ports else {})})
+    return out
+
+
 def with_annotation(docs: list[dict[str, Any]], key: str, value: str | None) -> list[dict[str, Any]]:
     """A copy of ``docs`` with annotation ``key: value`` on every workload's pod template (none when ``value`` is
     None). A checksum of a Secret the pods read at start there makes a changed Secret a changed pod template, so

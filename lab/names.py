@@ -20,6 +20,8 @@ CASSANDRA_INIT_CONTAINER = "setup"  # copies the config and the Secret's cqlsh l
 
 WRITER_SELECTOR = "app=ece573-prj04-writer"
 WRITER_DEPLOYMENT = "ece573-prj04-writer"
+#: writer.yml's NetworkPolicy, one for every writer pod (lab.security.monitoring_namespace adds its rule there).
+WRITER_POLICY = "ece573-prj04-writer"
 WRITER_CONTAINER = "writer"
 #: The WRITER_MODE the lab sets on a writer of your own (`invoke build --writer-dir`): your writer ignores it; the
 #: lab reads it back from the Deployment to know whose values a topic holds (verify checks only its own writer's).

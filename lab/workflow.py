@@ -458,7 +458,8 @@ def render_cassandra(lab: Lab, replicas: int | None = None, passwords: auth.Pass
 def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: tuple[str, ...] = (),
                   ca: str | None = None) -> Path:
     """writer.yml with the built image and lab.writer.*, its Deployment once per topic (lab/writers.py), the
-    Secret's checksum when given, and TLS per lab.security.tls (``ca``: the CA's certificate). ``unset``: env
+    Secret's checksum when given, TLS per lab.security.tls (``ca``: the CA's certificate), and a rule in its
+    NetworkPolicy for lab.security.monitoring_namespace. ``unset``: env
     vars left out of the writer, as the assignment's writer.yml left CONSISTENCY out (lesson step 1)."""
     cfg = lab.cfg
     mode = names.OWN_WRITER_MODE if cfg.own_writer else cfg.writer_mode
@@ -475,6 +476,7 @@ def render_writer(lab: Lab, passwords: auth.Passwords | None = None, *, unset: t
         docs = manifests.without_env(docs, names.WRITER_CONTAINER, unset)
     docs = auth.with_secret_checksum(docs, passwords)
     docs = with_tls(lab, docs, ca)
+    docs = manifests.with_ingress_from_namespace(docs, names.WRITER_POLICY, cfg.security.monitoring_namespace)
     docs = registry.with_pull_secret(cfg, docs)
     return manifests.write(docs, lab.state_dir / "rendered" / Path(cfg.writer_manifest).name)
 

@@ -453,3 +453,30 @@ def test_commitlog_flags_allow_the_overrides_they_need():
     assert commitlog.jvm_opts("-Xss256k", "batch").split() == [
         "-Dcassandra.config.allow_system_properties=true", "-Xss256k", "-Dcassandra.settings.commitlog_sync=batch",
         "-Dcassandra.settings.commitlog_sync_period=0ms"]
+
+
+@pytest.mark.parametrize("namespace", ["", "monitoring"])
+def test_a_monitoring_namespace_opens_the_writers_port_to_its_pods_only(project, namespace):
+    """lab.security.monitoring_namespace: one more rule on writer.yml's NetworkPolicy, the same port, that
+    namespace's pods only (by the label the API server sets); unset, the node network alone, as checked in."""
+    from lab import state, workflow
+    from tests.lab.labfakes import make_lab
+    from tests.lab.test_workflow import _deploy_ctx
+    state.put(project / ".cache/lab", "writer_image", "w:1")
+    workflow.deploy(make_lab(project, _deploy_ctx(), security={"monitoring_namespace": namespace}))
+    rendered = list(yaml.safe_load_all((project / ".cache/lab/rendered/writer.yml").read_text()))
+    rules = manifests.find(rendered, "NetworkPolicy", names.WRITER_POLICY)["spec"]["ingress"]
+    checked_in = manifests.find(WRITER, "NetworkPolicy", names.WRITER_POLICY)["spec"]["ingress"]
+    if not namespace:
+        assert rules == checked_in
+        return
+    assert rules[:-1] == checked_in
+    assert rules[-1] == {"from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}],
+                         "ports": [{"port": 8080, "protocol": "TCP"}]}
+
+
+def test_a_monitoring_namespace_must_be_a_namespace_name(project):
+    from lab.errors import LabError
+    from tests.lab.labfakes import make_cfg
+    with pytest.raises(LabError, match="monitoring_namespace.*a namespace name"):
+        make_cfg(project, security={"monitoring_namespace": "Not A Name"})

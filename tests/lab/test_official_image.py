@@ -41,8 +41,8 @@ HELPER_VARS = {"POD_NAMESPACE", "POD_IP", "HOME"}
 #: The official image's user (5.0/Dockerfile: useradd --uid=999).
 CASSANDRA_UID = 999
 #: What the scripts in the lab's pods may call: bash's builtins and keywords, and coreutils (every Debian image).
-BASH = {"set", "if", "then", "else", "fi", "for", "do", "done", "until", "while", "exec", "echo", "printf", "exit", "umask",
-        "[", "true", "false", "test", "bash"}
+BASH = {"set", "if", "then", "else", "fi", "for", "do", "done", "until", "while", "exec", "echo", "printf", "exit",
+        "umask", "[", "true", "false", "test", "bash"}
 COREUTILS = {"cp", "mkdir", "sleep", "seq", "timeout"}
 #: cqlsh options deploy uses that Cassandra 5.0's own cqlsh takes (--insecure-password-without-warning since 4.1).
 CQLSH_OPTIONS = {"-e", "-u", "-p", "--request-timeout", "--insecure-password-without-warning", "--credentials"}

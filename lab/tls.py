@@ -25,6 +25,7 @@ import hashlib
 import os
 import re
 import tempfile
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -34,6 +35,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from lab import kubectl, manifests, names, progress
+from lab.config import ROOT
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
 from lab.runner import Runner
@@ -66,6 +68,8 @@ CA_VAR = "CASSANDRA_TLS_CA"
 
 #: cassandra.yml's JVM_OPTS flags of TLS (Cassandra's cassandra.settings.* overrides): dropped when tls is off.
 _FLAG = re.compile(r"\s*-Dcassandra\.settings\.(?:client|server)_encryption_options\.\S+")
+#: CQL's choice between TLS only (the lab: false) and TLS or plaintext on the same port (the bench: true).
+CQL_OPTIONAL = "-Dcassandra.settings.client_encryption_options.optional"
 
 
 # -- certificates --------------------------------------------------------------------------------------------
@@ -189,6 +193,24 @@ def without_tls(docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def flags(jvm_opts: str) -> list[str]:
     """The TLS flags of a JVM_OPTS (cassandra.yml's), in order."""
     return [flag.strip() for flag in _FLAG.findall(jvm_opts)]
+
+
+def manifest_flags(path: Path = ROOT / "cassandra.yml") -> list[str]:
+    """The TLS flags of cassandra.yml's JVM_OPTS: the one list of them, which the lab's pods start with and the
+    one-node Cassandras of the bench and the tests read from here."""
+    docs = manifests.load_all(path)
+    found = flags(manifests.env_value(docs, names.CASSANDRA_CONTAINER, "JVM_OPTS"))
+    if not found:
+        raise LabError(f"{path.name}: container {names.CASSANDRA_CONTAINER}'s JVM_OPTS has no TLS flags")
+    return found
+
+
+def cql_optional(tls_flags: list[str]) -> list[str]:
+    """``tls_flags`` with CQL (9042) serving TLS and plaintext clients alike (client_encryption_options.optional
+    true): one node, both kinds of client. Internode (7000) as the flags have it."""
+    optional = f"{CQL_OPTIONAL}=true"
+    out = [optional if flag.startswith(CQL_OPTIONAL + "=") else flag for flag in tls_flags]
+    return out if optional in out else [*out, optional]
 
 
 def with_checksum(docs: list[dict[str, Any]], ca_cert: str | None) -> list[dict[str, Any]]:

@@ -1,9 +1,11 @@
-"""The writer benchmark: three ways to append seqs, side by side on the same Cassandra in one run.
+"""The writer benchmark: ways to append seqs, side by side on the same Cassandra in one run.
 
-``python -m lab.bench [--seconds N] [--rows N] [--seeds host:port,...] [--image IMG]`` prints the table; with no
-seeds it starts a Cassandra container from ``--image`` or env CASSANDRA_IMAGE and removes it afterwards.
-``--check`` exits 1 when a target is missed. ``--commitlog periodic,group,batch`` measures the writer under each
-commitlog_sync mode instead, one container per mode (lab.bench.commitlog).
+``python -m lab.bench [--seconds N] [--rows N] [--seeds host:port,...] [--image IMG]`` prints the table and writes
+it as JSON (``--json``); with no seeds it starts a Cassandra container from ``--image`` or env CASSANDRA_IMAGE,
+serving CQL with TLS optional so that (d), the writer over TLS, runs beside (c) on the same node (``--no-tls``: a
+plaintext node, no (d)), and removes it afterwards. ``--check`` exits 1 when a target is missed.
+``--commitlog periodic,group,batch`` measures the writer under each commitlog_sync mode instead, one container
+per mode (lab.bench.commitlog).
 """
 
 from __future__ import annotations
@@ -11,14 +13,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 from invoke import Context
 
-from lab import docker
+from lab import docker, output
 from lab.bench.commitlog import format_commitlog_table, parse_modes, run_commitlog_bench
-from lab.bench.container import start_cassandra, stop_cassandra
+from lab.bench.container import start_cassandra, stop_cassandra, write_tls_files
 from lab.bench.rounds import run_bench
 from lab.bench.table import format_table
+from lab.config import ROOT, LabSettings
 from lab.errors import LabError, PreconditionError
 from lab.runner import Runner
 
@@ -46,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--concurrency", type=int, default=128, help="in-flight requests of (b) (default 128)")
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per contender (default 3)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument("--no-tls", action="store_true",
+                        help="start the container without TLS (default: TLS optional on 9042 and (d), the writer "
+                             "over TLS, beside (c))")
+    parser.add_argument("--json", default=None, metavar="PATH",
+                        help="where the report goes (default: artifacts/bench/writer-<time>.json)")
     parser.add_argument("--commitlog", default=None, metavar="MODES",
                         help="instead: the writer under each commitlog_sync mode, e.g. periodic,group,batch "
                              "(one container each; the first mode is the baseline)")
@@ -58,23 +69,44 @@ def main(argv: list[str] | None = None) -> int:
         return _commitlog(runner, args)
     name = None
     try:
-        if args.seeds:
-            points = parse_seeds(args.seeds)
-        else:
-            image = _require_image(runner, args.image)
-            print(f"starting Cassandra from {image} ...", file=sys.stderr)
-            name, points = start_cassandra(runner, image)
-        report = run_bench(points, args.seconds, args.rows, consistency=args.consistency.upper(),
-                           replication_factor=args.replication_factor, concurrency=args.concurrency,
-                           rounds=args.rounds, runner=runner)
+        # The node's PEM files and the CA (d) trusts: this run's own, gone with the folder.
+        with tempfile.TemporaryDirectory(prefix="lab-bench-tls-") as folder:
+            ca = None
+            if args.seeds:
+                points = parse_seeds(args.seeds)
+            else:
+                image = _require_image(runner, args.image)
+                ca = None if args.no_tls else write_tls_files(Path(folder))
+                print(f"starting Cassandra from {image}{'' if ca else ' (no TLS)'} ...", file=sys.stderr)
+                name, points = start_cassandra(runner, image, tls_dir=ca.parent if ca else None)
+            report = run_bench(points, args.seconds, args.rows, consistency=args.consistency.upper(),
+                               replication_factor=args.replication_factor, concurrency=args.concurrency,
+                               rounds=args.rounds, tls_ca=str(ca) if ca else None, runner=runner)
     except LabError as err:
         print(f"ERROR: {err}", file=sys.stderr)
         return err.exit_code
     finally:
         if name:
             stop_cassandra(runner, name)
+    report["conditions"] = conditions(args.seeds, args.image, tls=ca is not None)
     print(format_table(report))
+    path = Path(args.json) if args.json else json_path()
+    print(f"report: {output.write_json(path, {'at': time.time(), **report})}", file=sys.stderr)
     return 1 if args.check and not report["ok"] else 0
+
+
+def conditions(seeds: str | None, image: str | None, *, tls: bool) -> dict[str, str]:
+    """What the run ran against, kept with its figures: the Cassandra, and how its CQL port took TLS."""
+    if seeds:
+        return {"cassandra": f"seeds {seeds}", "cql_tls": "not known (--seeds); (d) not run"}
+    return {"cassandra": f"one container of {image}",
+            "cql_tls": ("optional (client_encryption_options enabled=true, optional=true): plaintext (a)-(c) and "
+                        "TLS (d) clients on one port" if tls else "off (--no-tls); (d) not run")}
+
+
+def json_path(now: float | None = None) -> Path:
+    """artifacts/bench/writer-<time>.json in the default artifacts folder, beside ``--lab``'s lab-<time>.json."""
+    return ROOT / LabSettings().artifacts / "bench" / f"writer-{output.timestamp(now)}.json"
 
 
 def _require_image(runner: Runner, image: str | None) -> str:

@@ -1,6 +1,7 @@
-"""The three contenders, each appending seqs to its own topic for ``seconds`` (or ``rows`` seqs) and measured.
+"""The contenders, each appending seqs to its own topic for ``seconds`` (or ``rows`` seqs) and measured.
 
-(a) and (b) run in this process on a driver session (lab.bench.session); (c) is the real writer, a subprocess.
+(a) and (b) run in this process on a driver session (lab.bench.session); (c) is the real writer, a subprocess,
+and (d) the same writer over TLS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import sys
 import threading
 import time
 
+from lab import tls
 from lab.bench.session import KEYSPACE
 from lab.bench.table import measurement
 from lab.config import ROOT
@@ -60,15 +62,31 @@ def raw_async(session, topic: str, seconds: float, rows: int | None, concurrency
     return result
 
 
-def run_writer(runner: Runner, contact_points, topic: str, seconds: float, rows: int | None, *,
-               consistency: str, replication_factor: int, extra_env: dict[str, str] | None = None) -> dict:
-    """(c): ``python -m writer`` in a subprocess; SIGTERM after ``seconds`` of writing (or WRITER_MAX_SEQS)."""
-    env = {**os.environ, "TOPIC": topic, "CONSISTENCY": consistency, "KEYSPACE": KEYSPACE,
-           "REPLICATION_FACTOR": str(replication_factor), "HTTP_PORT": "0",
+def writer_env(contact_points, topic: str, rows: int | None, *, consistency: str, replication_factor: int,
+               extra_env: dict[str, str] | None = None, base: dict[str, str] | None = None) -> dict[str, str]:
+    """The writer subprocess's environment: ``base`` (this process's) with the bench's settings and ``extra_env``.
+    Plaintext unless ``extra_env`` names a CA: a CASSANDRA_TLS_CA of the caller's shell would turn (c) into (d)."""
+    inherited = {k: v for k, v in (os.environ if base is None else base).items() if k != tls.CA_VAR}
+    env = {**inherited, "TOPIC": topic, "CONSISTENCY": consistency,
+           "KEYSPACE": KEYSPACE, "REPLICATION_FACTOR": str(replication_factor), "HTTP_PORT": "0",
            "CASSANDRA_SEEDS": ",".join(f"{h}:{p}" for h, p in contact_points), **(extra_env or {})}
     if rows is not None:
         env["WRITER_MAX_SEQS"] = str(rows)
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def tls_env(ca: str) -> dict[str, str]:
+    """(d)'s environment on top of (c)'s: the writer connects over TLS and trusts ``ca`` (and nothing else)."""
+    return {tls.CA_VAR: ca}
+
+
+def run_writer(runner: Runner, contact_points, topic: str, seconds: float, rows: int | None, *,
+               consistency: str, replication_factor: int, extra_env: dict[str, str] | None = None) -> dict:
+    """(c): ``python -m writer`` in a subprocess; SIGTERM after ``seconds`` of writing (or WRITER_MAX_SEQS).
+    (d) is the same with ``extra_env`` from ``tls_env``."""
+    env = writer_env(contact_points, topic, rows, consistency=consistency, replication_factor=replication_factor,
+                     extra_env=extra_env)
     proc = runner.spawn([sys.executable, "-m", "writer"], env=env, cwd=str(ROOT), stdout=None,
                         stderr=subprocess.PIPE)
     lines: list[str] = []

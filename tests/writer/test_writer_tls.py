@@ -36,7 +36,7 @@ def setup_script() -> str:
 
 
 def tls_flags() -> str:
-    return " ".join(tls.flags(manifests.env_value(_cassandra_yml(), names.CASSANDRA_CONTAINER, "JVM_OPTS")))
+    return " ".join(tls.manifest_flags())
 
 
 def client_context(ca: str, *, cert: str | None = None) -> ssl.SSLContext:

@@ -35,7 +35,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from lab import kubectl, manifests, names, progress
+from lab import files, kubectl, manifests, names, progress
 from lab.cassandra import KEYSPACE, Cassandra, nodetool_args, parse_cqlsh_table
 from lab.config import VerifyGroup
 from lab.errors import CommandError, LabError
@@ -236,8 +236,7 @@ def ensure_secret(runner: Runner, kube: Kubectl) -> Passwords:
         paths = []
         for key, value in secret_data(passwords).items():
             path = os.path.join(folder, key)
-            with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-                handle.write(value)
+            files.write_new(path, value)
             paths.append(path)
         argv = kube.base() + ["create", "secret", "generic", SECRET] + [f"--from-file={p}" for p in paths]
         try:

@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +27,7 @@ from typing import Any
 
 import bcrypt
 
-from lab import manifests
+from lab import files, manifests
 
 #: The one user of the registry's htpasswd file.
 USER = "lab"
@@ -84,19 +83,12 @@ def ensure(folder: Path) -> Credentials:
     credentials = read(folder)
     if credentials is None:
         credentials = Credentials(USER, secrets.token_urlsafe(24))
-        _write(password_file(folder), credentials.password + "\n", 0o600)
+        files.write_new(password_file(folder), credentials.password + "\n", 0o600)
         htpasswd_file(folder).unlink(missing_ok=True)
     if not htpasswd_file(folder).is_file():
         # 644: the registry runs as nobody and reads it through the bind mount; the folder above stays 700.
-        _write(htpasswd_file(folder), htpasswd_line(credentials), 0o644)
+        files.write_new(htpasswd_file(folder), htpasswd_line(credentials), 0o644)
     return credentials
-
-
-def _write(path: Path, text: str, mode: int) -> None:
-    """``text`` into a new file created with ``mode`` (never readable by others in between)."""
-    path.unlink(missing_ok=True)
-    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode), "w") as handle:
-        handle.write(text)
 
 
 def htpasswd_checksum(folder: Path) -> str:

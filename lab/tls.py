@@ -34,7 +34,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from lab import kubectl, manifests, names, progress
+from lab import files, kubectl, manifests, names, progress
 from lab.config import ROOT
 from lab.errors import CommandError, LabError
 from lab.kubectl import Kubectl
@@ -62,7 +62,7 @@ KEYSTORE = "/etc/cassandra/tls/node.pem"
 TRUSTSTORE = "/etc/cassandra/tls/ca.pem"
 #: The Secret volume and its mount in cassandra.yml; writer.yml's volume of ca.pem.
 VOLUME = "tls"
-WRITER_CA_PATH = "/etc/cassandra-tls/ca.pem"
+WRITER_CA_PATH = f"{MOUNT}/{CA_CERT}"  # writer.yml mounts the Secret at the same place
 #: The writers' one setting (writer/config.py, and any writer of your own): the CA's PEM file.
 CA_VAR = "CASSANDRA_TLS_CA"
 
@@ -253,8 +253,7 @@ def _store(runner: Runner, kube: Kubectl, name: str, data: dict[str, str]) -> No
            "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()}}
     with tempfile.TemporaryDirectory(prefix="lab-tls-") as folder:
         path = os.path.join(folder, f"{name}.yml")
-        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as handle:
-            yaml.safe_dump(doc, handle)
+        files.write_new(path, yaml.safe_dump(doc))
         argv = kube.base() + ["apply", "--filename", path, "--server-side", "--force-conflicts",
                               "--field-manager=lab-tls"]
         try:
